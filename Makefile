@@ -1,0 +1,55 @@
+# The front door. Every target installs what is missing first (scripts/bootstrap.sh, Debian
+# packages), so `make demo` and `make test` work on a fresh machine.
+#
+#   make build              build/kisgate and the tests
+#   make test               build, then run the test suite (ctest)
+#   make test SANITIZE=1    the same with AddressSanitizer + UBSan, in build-asan/
+#   make demo               the main job against the built-in simulator
+#   make sim                just the simulator, on 127.0.0.1:9443 with the demo key
+#   make bench              the benchmarks under bench/, with their reports
+
+SANITIZE ?= 0
+WERROR ?= 0
+BUILD_TYPE ?= RelWithDebInfo
+ifeq ($(SANITIZE),1)
+BUILD_DIR ?= build-asan
+BUILD_TYPE := Debug
+else
+BUILD_DIR ?= build
+endif
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CTEST_ARGS ?=
+
+.PHONY: all deps configure build test demo sim bench format clean
+
+all: build
+
+deps:
+	@scripts/bootstrap.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	  -DKISGATE_SANITIZE=$(if $(filter 1,$(SANITIZE)),ON,OFF) \
+	  -DKISGATE_WERROR=$(if $(filter 1,$(WERROR)),ON,OFF) > /dev/null
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	@ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+demo: build
+	@$(BUILD_DIR)/kisgate sim --listen 127.0.0.1:9443
+
+sim: build
+	@$(BUILD_DIR)/kisgate sim --listen 127.0.0.1:9443
+
+bench: build
+	@scripts/bootstrap.sh --bench
+	@bench/run.sh $(BUILD_DIR)
+
+format:
+	@find src tests bench -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
+
+clean:
+	@rm -rf build build-asan

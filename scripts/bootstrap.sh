@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian packages kisgate needs to build and test. Idempotent: when everything is
+# present it only checks and returns; `apt-get update` runs only when something is missing.
+#
+#   scripts/bootstrap.sh            build + test dependencies
+#   scripts/bootstrap.sh --bench    also what `make bench` needs
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config ccache
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
+  libssl-dev libsqlite3-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  openssl curl python3 python3-requests
+)
+for arg in "$@"; do
+  case "$arg" in
+    --bench) packages+=(wrk gnuplot-nox util-linux) ;;
+    *) echo "bootstrap: unknown option '$arg' (known: --bench)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "bootstrap: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,76 @@
+#include "http/message.hpp"
+
+#include <algorithm>
+
+#include <boost/url/params_view.hpp>
+#include <boost/url/parse_query.hpp>
+
+namespace kisgate::http {
+
+namespace {
+
+char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+std::optional<std::string_view> FindHeader(const Headers& headers, std::string_view name) {
+  for (const auto& [key, value] : headers) {
+    if (EqualsIgnoreCase(key, name)) return std::string_view(value);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string ToLower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), LowerAscii);
+  return out;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(),
+                    [](char x, char y) { return LowerAscii(x) == LowerAscii(y); });
+}
+
+std::optional<std::string_view> Request::Header(std::string_view name) const {
+  return FindHeader(headers, name);
+}
+
+std::string_view Request::Path() const {
+  std::string_view t = target;
+  return t.substr(0, t.find('?'));
+}
+
+std::string_view Request::Query() const {
+  std::string_view t = target;
+  auto q = t.find('?');
+  return q == std::string_view::npos ? std::string_view{} : t.substr(q + 1);
+}
+
+void Response::SetHeader(std::string name, std::string value) {
+  for (auto& [key, v] : headers) {
+    if (EqualsIgnoreCase(key, name)) {
+      v = std::move(value);
+      return;
+    }
+  }
+  headers.emplace_back(std::move(name), std::move(value));
+}
+
+std::optional<std::string_view> Response::Header(std::string_view name) const {
+  return FindHeader(headers, name);
+}
+
+std::optional<std::vector<std::pair<std::string, std::string>>> ParseQuery(std::string_view query) {
+  // Validate first: the decoding view below throws on a malformed query.
+  if (!boost::urls::parse_query(query)) return std::nullopt;
+  std::vector<std::pair<std::string, std::string>> out;
+  // params_view decodes percent escapes and '+' as space, as browsers and KIS clients send them.
+  for (auto param : boost::urls::params_view(query, boost::urls::encoding_opts(true))) {
+    if (param.key.empty() && param.value.empty()) continue;
+    out.emplace_back(std::string(param.key), std::string(param.value));
+  }
+  return out;
+}
+
+}  // namespace kisgate::http

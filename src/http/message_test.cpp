@@ -1,0 +1,68 @@
+#include "http/message.hpp"
+
+#include <gtest/gtest.h>
+
+#include "http/server.hpp"
+
+namespace kisgate::http {
+namespace {
+
+TEST(Message, HeadersAreCaseInsensitive) {
+  Request r;
+  r.headers = {{"tr_id", "FHKST01010100"}, {"appkey", "k"}};
+  EXPECT_EQ(r.Header("TR_ID").value_or(""), "FHKST01010100");
+  EXPECT_EQ(r.Header("AppKey").value_or(""), "k");
+  EXPECT_FALSE(r.Header("appsecret").has_value());
+}
+
+TEST(Message, PathAndQuerySplit) {
+  Request r;
+  r.target = "/uapi/x/inquire-price?FID_INPUT_ISCD=005930&a=b";
+  EXPECT_EQ(r.Path(), "/uapi/x/inquire-price");
+  EXPECT_EQ(r.Query(), "FID_INPUT_ISCD=005930&a=b");
+  r.target = "/healthz";
+  EXPECT_EQ(r.Path(), "/healthz");
+  EXPECT_EQ(r.Query(), "");
+}
+
+TEST(Message, ParseQueryDecodesEscapesAndPlus) {
+  auto q = ParseQuery("a=1&b=%2F%20x&c=hello+world&&d=");
+  ASSERT_TRUE(q.has_value());
+  ASSERT_EQ(q->size(), 4u);
+  EXPECT_EQ((*q)[1].second, "/ x");
+  EXPECT_EQ((*q)[2].second, "hello world");
+  EXPECT_EQ((*q)[3].first, "d");
+  EXPECT_EQ((*q)[3].second, "");
+}
+
+TEST(Message, ParseQueryRejectsBrokenEscape) {
+  EXPECT_FALSE(ParseQuery("a=%zz").has_value());
+  EXPECT_FALSE(ParseQuery("a=%4").has_value());
+}
+
+TEST(Message, SetHeaderReplacesCaseInsensitively) {
+  Response r;
+  r.SetHeader("Content-Type", "text/plain");
+  r.SetHeader("content-type", "application/json");
+  ASSERT_EQ(r.headers.size(), 1u);
+  EXPECT_EQ(r.Header("CONTENT-TYPE").value_or(""), "application/json");
+}
+
+TEST(SplitHostPort, AcceptsV4V6AndNames) {
+  std::string host;
+  std::uint16_t port = 0;
+  ASSERT_TRUE(SplitHostPort("127.0.0.1:8080", host, port));
+  EXPECT_EQ(host, "127.0.0.1");
+  EXPECT_EQ(port, 8080);
+  ASSERT_TRUE(SplitHostPort("[::1]:0", host, port));
+  EXPECT_EQ(host, "::1");
+  ASSERT_TRUE(SplitHostPort("localhost:9443", host, port));
+  EXPECT_EQ(host, "localhost");
+  EXPECT_FALSE(SplitHostPort("127.0.0.1", host, port));
+  EXPECT_FALSE(SplitHostPort("127.0.0.1:99999", host, port));
+  EXPECT_FALSE(SplitHostPort(":80", host, port));
+  EXPECT_FALSE(SplitHostPort("host:8x", host, port));
+}
+
+}  // namespace
+}  // namespace kisgate::http

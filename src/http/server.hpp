@@ -1,0 +1,92 @@
+#pragma once
+// An HTTP/1.1 server on Asio coroutines (Beast advanced-server style): keep-alive, optional TLS,
+// bounded headers and bodies, deadlines on every read and write, and a cap on connections.
+// Request handling is a function from Request to Reply behind the session loop, so handlers are
+// tested without sockets.
+//
+// Thread-safety: a Server belongs to one io_context and must be used from its thread(s); Counters()
+// may be read from any thread.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "http/message.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace kisgate::http {
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:0";  // HOST:PORT; port 0 picks a free port
+  std::string tls_cert_file;           // PEM certificate chain; with tls_key_file => HTTPS only
+  std::string tls_key_file;            // PEM private key
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 64 * 1024;
+  // A whole request must arrive within this once the connection is waiting for it; protects slots
+  // from slow or silent clients.
+  std::chrono::milliseconds read_timeout{10'000};
+  // How long a kept-alive connection may sit idle between requests.
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::milliseconds write_timeout{10'000};
+  // Connections beyond this many at once are closed right after accept. 0 = no cap.
+  std::size_t max_connections = 0;
+  std::string server_header = "kisgate";
+};
+
+struct Reply {
+  Response response;
+  // Close the connection without sending anything (what an overloaded gateway does).
+  bool drop_connection = false;
+};
+
+using Handler = std::function<boost::asio::awaitable<Reply>(Request)>;
+
+struct ServerCounters {
+  std::uint64_t accepted = 0;            // connections accepted
+  std::uint64_t rejected_over_cap = 0;   // closed right after accept by max_connections
+  std::uint64_t active = 0;              // open now
+  std::uint64_t peak_active = 0;         // most open at once
+  std::uint64_t requests = 0;            // requests handed to the handler
+  std::uint64_t malformed = 0;           // unparsable or oversized requests (answered 4xx, closed)
+  std::uint64_t timeouts = 0;            // connections closed by a read or write deadline
+  std::uint64_t dropped = 0;             // connections dropped by the handler's choice
+  std::uint64_t tls_handshake_failures = 0;
+};
+
+class Server {
+ public:
+  // Binds and listens at once; throws std::runtime_error naming the address and the reason when
+  // the address is malformed or cannot be bound, or when the TLS files cannot be loaded.
+  Server(boost::asio::io_context& io, ServerOptions options, Handler handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Starts accepting (on the io_context's executor).
+  void Start();
+  // Stops accepting and closes idle connections; requests being handled finish and then close.
+  void Stop();
+
+  std::uint16_t Port() const;
+  std::string Address() const;  // "HOST:PORT" actually bound
+  bool Tls() const;
+  ServerCounters Counters() const;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+// Splits "HOST:PORT" (IPv6 as "[::1]:PORT"). Returns false when malformed.
+bool SplitHostPort(std::string_view listen, std::string& host, std::uint16_t& port);
+
+}  // namespace kisgate::http
