@@ -1,0 +1,380 @@
+#include "config/config.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <boost/url/parse.hpp>
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "common/duration.hpp"
+
+namespace kisgate::config {
+
+namespace {
+
+// Raised inside the parser and turned into a ConfigError at the boundary.
+struct Problem {
+  std::string message;
+};
+
+std::size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t next = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+      diagonal = row[j];
+      row[j] = next;
+    }
+  }
+  return row[b.size()];
+}
+
+// One TOML table being read: hands out typed values by key, remembers which keys were read, and
+// reports the rest as unknown.
+class Table {
+ public:
+  Table(const toml::table& table, std::string path, const EnvLookup& env)
+      : table_(table), path_(std::move(path)), env_(env) {}
+
+  std::string Path(std::string_view key) const {
+    return path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key);
+  }
+
+  const toml::node* Node(std::string_view key) {
+    known_.insert(std::string(key));
+    return table_.get(key);
+  }
+
+  void String(std::string_view key, std::string& out) {
+    if (const auto* n = Node(key)) {
+      auto v = n->value<std::string>();
+      if (!v || !n->is_string()) Fail(key, "must be a string");
+      out = Expand(key, *v);
+    }
+  }
+  void Number(std::string_view key, double& out) {
+    if (const auto* n = Node(key)) {
+      if (!n->is_number()) Fail(key, "must be a number");
+      out = *n->value<double>();
+    }
+  }
+  void Integer(std::string_view key, int& out) {
+    if (const auto* n = Node(key)) {
+      if (!n->is_integer()) Fail(key, "must be a whole number");
+      out = static_cast<int>(*n->value<std::int64_t>());
+    }
+  }
+  void Duration(std::string_view key, std::chrono::milliseconds& out) {
+    if (const auto* n = Node(key)) {
+      auto text = n->value<std::string>();
+      auto parsed = text && n->is_string() ? common::ParseDuration(*text) : std::nullopt;
+      if (!parsed) Fail(key, "must be a duration such as \"250ms\", \"30s\", \"5m\" or \"1h\"");
+      out = *parsed;
+    }
+  }
+  void Strings(std::string_view key, std::vector<std::string>& out) {
+    if (const auto* n = Node(key)) {
+      const auto* array = n->as_array();
+      if (array == nullptr) Fail(key, "must be an array of strings");
+      out.clear();
+      for (const auto& item : *array) {
+        auto v = item.value<std::string>();
+        if (!v || !item.is_string()) Fail(key, "must be an array of strings");
+        out.push_back(Expand(key, *v));
+      }
+    }
+  }
+  // Sub-table `key`, or nullopt when absent.
+  std::optional<Table> Sub(std::string_view key) {
+    if (const auto* n = Node(key)) {
+      if (!n->is_table()) Fail(key, "must be a table");
+      return Table(*n->as_table(), Path(key), env_);
+    }
+    return std::nullopt;
+  }
+  // Array of tables `[[key]]`.
+  std::vector<Table> Tables(std::string_view key) {
+    std::vector<Table> out;
+    if (const auto* n = Node(key)) {
+      const auto* array = n->as_array();
+      if (array == nullptr) Fail(key, fmt::format("must be an array of tables ([[{}]])", Path(key)));
+      std::size_t i = 0;
+      for (const auto& item : *array) {
+        if (!item.is_table()) Fail(key, fmt::format("must be an array of tables ([[{}]])", Path(key)));
+        out.emplace_back(*item.as_table(), fmt::format("{}[{}]", Path(key), i++), env_);
+      }
+    }
+    return out;
+  }
+
+  // Every key not read is a typo or a misplaced setting: say which, and the closest known one.
+  void RejectUnknown() const {
+    for (const auto& [key, node] : table_) {
+      std::string name(key.str());
+      if (known_.count(name)) continue;
+      std::string hint;
+      std::size_t best = 3;
+      for (const auto& k : known_) {
+        auto d = EditDistance(name, k);
+        if (d < best) {
+          best = d;
+          hint = fmt::format(" (did you mean '{}'?)", k);
+        }
+      }
+      std::vector<std::string> sorted(known_.begin(), known_.end());
+      throw Problem{fmt::format("unknown key '{}'{}; known keys here: {}", Path(name), hint,
+                                fmt::join(sorted, ", "))};
+    }
+  }
+
+  [[noreturn]] void Fail(std::string_view key, std::string_view what) const {
+    throw Problem{fmt::format("{}: {}", Path(key), what)};
+  }
+
+ private:
+  // "${NAME}" and "${NAME:-default}" inside strings; "$${" stays literal "${".
+  std::string Expand(std::string_view key, std::string_view value) const {
+    std::string out;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      if (value.substr(i).starts_with("$${")) {
+        out += "${";
+        i += 2;
+        continue;
+      }
+      if (!value.substr(i).starts_with("${")) {
+        out.push_back(value[i]);
+        continue;
+      }
+      auto close = value.find('}', i);
+      if (close == std::string_view::npos) Fail(key, "has '${' without a closing '}'");
+      std::string_view inner = value.substr(i + 2, close - i - 2);
+      std::optional<std::string> fallback;
+      if (auto sep = inner.find(":-"); sep != std::string_view::npos) {
+        fallback = std::string(inner.substr(sep + 2));
+        inner = inner.substr(0, sep);
+      }
+      auto resolved = env_(std::string(inner));
+      if (!resolved || resolved->empty()) {
+        if (!fallback) {
+          Fail(key, fmt::format("environment variable {} is not set (export {}=... or put the "
+                                "value in the file)",
+                                inner, inner));
+        }
+        resolved = fallback;
+      }
+      out += *resolved;
+      i = close;
+    }
+    return out;
+  }
+
+  const toml::table& table_;
+  std::string path_;
+  const EnvLookup& env_;
+  std::set<std::string> known_;
+};
+
+bool IsStockCode(std::string_view code) {
+  return code.size() == 6 && std::all_of(code.begin(), code.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
+         });
+}
+
+void ReadKey(Table& t, KeyConfig& key, std::size_t index) {
+  key.name = fmt::format("key{}", index + 1);
+  t.String("name", key.name);
+  std::string environment = "real";
+  t.String("environment", environment);
+  if (environment == "real") {
+    key.environment = KisEnvironment::kReal;
+  } else if (environment == "mock") {
+    key.environment = KisEnvironment::kMock;
+  } else {
+    t.Fail("environment", fmt::format("must be \"real\" or \"mock\", got \"{}\"", environment));
+  }
+  key.base_url = std::string(key.environment == KisEnvironment::kMock ? kMockBaseUrl : kRealBaseUrl);
+  key.rate = key.environment == KisEnvironment::kMock ? 1 : 18;
+  t.String("base_url", key.base_url);
+  t.String("app_key", key.app_key);
+  t.String("app_secret", key.app_secret);
+  t.Number("rate", key.rate);
+  t.Integer("max_in_flight", key.max_in_flight);
+  t.String("ca_file", key.ca_file);
+  t.RejectUnknown();
+
+  auto url = boost::urls::parse_absolute_uri(key.base_url);
+  if (!url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty()) {
+    t.Fail("base_url", fmt::format("must be an http(s) URL such as \"{}\", got \"{}\"", kRealBaseUrl,
+                                   key.base_url));
+  }
+  if (key.app_key.empty()) t.Fail("app_key", "is required (e.g. app_key = \"${KIS_APP_KEY}\")");
+  if (key.app_secret.empty()) {
+    t.Fail("app_secret", "is required (e.g. app_secret = \"${KIS_APP_SECRET}\")");
+  }
+  if (!(key.rate > 0 && key.rate <= 1000)) {
+    t.Fail("rate", fmt::format("must be in (0, 1000] calls per second, got {}", key.rate));
+  }
+  if (key.max_in_flight < 1 || key.max_in_flight > 100) {
+    t.Fail("max_in_flight", fmt::format("must be in [1, 100], got {}", key.max_in_flight));
+  }
+}
+
+void ReadGate(Table& t, GateConfig& g) {
+  t.Number("safety", g.safety);
+  t.Number("interactive_max_share", g.interactive_max_share);
+  t.Integer("interactive_reserved_slots", g.interactive_reserved_slots);
+  t.Integer("max_in_flight_limit", g.max_in_flight_limit);
+  t.Number("retry_budget", g.retry_budget);
+  t.Duration("cooldown", g.cooldown);
+  t.Duration("default_deadline", g.default_deadline);
+  t.RejectUnknown();
+  if (!(g.safety > 0 && g.safety <= 1)) {
+    t.Fail("safety", fmt::format("must be in (0, 1], got {}", g.safety));
+  }
+  if (!(g.interactive_max_share > 0 && g.interactive_max_share <= 1)) {
+    t.Fail("interactive_max_share", fmt::format("must be in (0, 1], got {}", g.interactive_max_share));
+  }
+  if (g.interactive_reserved_slots < 0) t.Fail("interactive_reserved_slots", "must be >= 0");
+  if (g.max_in_flight_limit < 1) t.Fail("max_in_flight_limit", "must be >= 1");
+  if (!(g.retry_budget >= 0 && g.retry_budget <= 1)) {
+    t.Fail("retry_budget", fmt::format("must be in [0, 1], got {}", g.retry_budget));
+  }
+  if (g.default_deadline.count() <= 0) t.Fail("default_deadline", "must be longer than 0");
+}
+
+constexpr std::string_view kDatasets[] = {"price",          "orderbook",          "investors",
+                                          "overtime_price", "overtime_orderbook", "bars_minute",
+                                          "bars_daily"};
+constexpr std::string_view kSessions[] = {"regular",     "pre_open",    "closing",
+                                          "after_hours", "after_close", "always"};
+constexpr std::string_view kLanes[] = {"interactive", "batch", "background"};
+
+template <std::size_t N>
+bool OneOf(std::string_view v, const std::string_view (&set)[N]) {
+  return std::find(std::begin(set), std::end(set), v) != std::end(set);
+}
+
+void ReadJob(Table& t, JobConfig& job, std::size_t index) {
+  job.name = fmt::format("job{}", index + 1);
+  t.String("name", job.name);
+  t.String("dataset", job.dataset);
+  t.Duration("every", job.every);
+  t.Strings("sessions", job.sessions);
+  t.String("lane", job.lane);
+  t.RejectUnknown();
+  if (!OneOf(job.dataset, kDatasets)) {
+    t.Fail("dataset", fmt::format("\"{}\" is not a data set; use one of: {}", job.dataset,
+                                  fmt::join(kDatasets, ", ")));
+  }
+  if (job.every.count() <= 0) t.Fail("every", "must be longer than 0 (e.g. \"5m\")");
+  for (const auto& s : job.sessions) {
+    if (!OneOf(s, kSessions)) {
+      t.Fail("sessions", fmt::format("\"{}\" is not a session; use any of: {}", s,
+                                     fmt::join(kSessions, ", ")));
+    }
+  }
+  if (!OneOf(job.lane, kLanes)) {
+    t.Fail("lane", fmt::format("\"{}\" is not a lane; use one of: {}", job.lane, fmt::join(kLanes, ", ")));
+  }
+}
+
+Config Read(const toml::table& root, const EnvLookup& env) {
+  Config c;
+  Table top(root, "", env);
+  top.String("data_dir", c.data_dir);
+  if (auto t = top.Sub("server")) {
+    t->String("listen", c.server.listen);
+    t->String("api_token", c.server.api_token);
+    t->RejectUnknown();
+  }
+  if (auto t = top.Sub("storage")) {
+    t->String("url", c.storage.url);
+    t->RejectUnknown();
+    if (!c.storage.url.starts_with("sqlite://") && !c.storage.url.starts_with("postgresql://") &&
+        !c.storage.url.starts_with("postgres://")) {
+      t->Fail("url", fmt::format("must start with sqlite:// or postgresql://, got \"{}\"", c.storage.url));
+    }
+  }
+  if (auto kis = top.Sub("kis")) {
+    auto keys = kis->Tables("keys");
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      KeyConfig key;
+      ReadKey(keys[i], key, i);
+      for (const auto& other : c.keys) {
+        if (other.name == key.name) keys[i].Fail("name", fmt::format("\"{}\" is used twice", key.name));
+      }
+      c.keys.push_back(std::move(key));
+    }
+    kis->RejectUnknown();
+  }
+  if (auto t = top.Sub("gate")) ReadGate(*t, c.gate);
+  if (auto t = top.Sub("universe")) {
+    t->Strings("codes", c.universe.codes);
+    t->String("file", c.universe.file);
+    t->RejectUnknown();
+    for (std::size_t i = 0; i < c.universe.codes.size(); ++i) {
+      if (!IsStockCode(c.universe.codes[i])) {
+        t->Fail("codes", fmt::format("entry {} (\"{}\") is not a six-character stock code such as "
+                                     "\"005930\"",
+                                     i + 1, c.universe.codes[i]));
+      }
+    }
+  }
+  auto jobs = top.Tables("jobs");
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    JobConfig job;
+    ReadJob(jobs[i], job, i);
+    for (const auto& other : c.jobs) {
+      if (other.name == job.name) jobs[i].Fail("name", fmt::format("\"{}\" is used twice", job.name));
+    }
+    c.jobs.push_back(std::move(job));
+  }
+  top.RejectUnknown();
+  if (c.keys.empty()) {
+    throw Problem{"no [[kis.keys]] table: add one per app key (see configs/example.toml)"};
+  }
+  return c;
+}
+
+}  // namespace
+
+EnvLookup ProcessEnv() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    return v ? std::optional<std::string>(v) : std::nullopt;
+  };
+}
+
+std::variant<Config, ConfigError> ParseConfig(std::string_view toml_text, std::string_view source,
+                                              const EnvLookup& env) {
+  // Debian's toml++ is built with exceptions: a syntax error arrives as toml::parse_error.
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, source);
+  } catch (const toml::parse_error& e) {
+    return ConfigError{fmt::format("{}:{}:{}: {}", source, e.source().begin.line,
+                                   e.source().begin.column, e.description())};
+  }
+  try {
+    return Read(root, env);
+  } catch (const Problem& p) {
+    return ConfigError{fmt::format("{}: {}", source, p.message)};
+  }
+}
+
+std::variant<Config, ConfigError> LoadConfig(const std::string& path, const EnvLookup& env) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return ConfigError{fmt::format("cannot read config file '{}'", path)};
+  std::ostringstream text;
+  text << in.rdbuf();
+  return ParseConfig(text.str(), path, env);
+}
+
+}  // namespace kisgate::config

@@ -1,0 +1,89 @@
+#pragma once
+// kisgate's configuration: one TOML file (DESIGN.md "Configuration") turned into typed structs.
+// Secrets come from the environment through "${NAME}" (or "${NAME:-default}") in string values.
+// Every problem is reported with the key's full path and what to do about it; unknown keys are
+// errors, so a typo never silently falls back to a default.
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace kisgate::config {
+
+enum class KisEnvironment { kReal, kMock };
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";
+  std::string api_token;  // optional bearer token for /v1/*
+};
+
+struct StorageConfig {
+  std::string url = "sqlite://./data/kisgate.db";
+};
+
+struct KeyConfig {
+  std::string name;
+  KisEnvironment environment = KisEnvironment::kReal;
+  std::string base_url;  // defaults by environment to KIS's hosts
+  std::string app_key;
+  std::string app_secret;
+  double rate = 18;           // calls per second KIS allows this key
+  int max_in_flight = 5;      // calls between dispatch and reply, at most
+  std::string ca_file;        // extra CA bundle for TLS verification (optional)
+};
+
+// The gate's knobs (DESIGN.md "The gate"); defaults are the design's.
+struct GateConfig {
+  double safety = 0.97;                  // fraction of the key's rate the gate plans for
+  double interactive_max_share = 0.6;    // of the rate, while batch work waits
+  int interactive_reserved_slots = 1;    // in-flight slots batch never takes
+  int max_in_flight_limit = 10;          // adaptive in-flight cap ceiling
+  double retry_budget = 0.1;             // retries as a fraction of calls
+  std::chrono::milliseconds cooldown{1000};       // after EGW00201, for the whole key
+  std::chrono::milliseconds default_deadline{10'000};
+};
+
+struct UniverseConfig {
+  std::vector<std::string> codes;
+  std::string file;  // one code per line, '#' comments
+};
+
+struct JobConfig {
+  std::string name;
+  std::string dataset;
+  std::chrono::milliseconds every{300'000};
+  std::vector<std::string> sessions{"regular"};
+  std::string lane = "batch";
+};
+
+struct Config {
+  std::string data_dir = "./data";
+  ServerConfig server;
+  StorageConfig storage;
+  std::vector<KeyConfig> keys;
+  GateConfig gate;
+  UniverseConfig universe;
+  std::vector<JobConfig> jobs;
+};
+
+struct ConfigError {
+  std::string message;  // "config.toml: kis.keys[0].rate: must be > 0, got -1"
+};
+
+// Reads environment variables; injectable for tests.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+EnvLookup ProcessEnv();
+
+std::variant<Config, ConfigError> ParseConfig(std::string_view toml_text, std::string_view source,
+                                              const EnvLookup& env = ProcessEnv());
+std::variant<Config, ConfigError> LoadConfig(const std::string& path,
+                                             const EnvLookup& env = ProcessEnv());
+
+// KIS's REST hosts (kis-api.md §1).
+inline constexpr std::string_view kRealBaseUrl = "https://openapi.koreainvestment.com:9443";
+inline constexpr std::string_view kMockBaseUrl = "https://openapivts.koreainvestment.com:29443";
+
+}  // namespace kisgate::config
