@@ -14,6 +14,7 @@
 #include <boost/url/parse.hpp>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 namespace kisgate::testing {
 
@@ -169,6 +170,14 @@ void WriteSelfSignedCert(const std::string& dir) {
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
                              reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
   X509_set_issuer_name(cert, name);
+  // Clients verify an IP address against subjectAltName, not the CN.
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
+  X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name,
+                                            "IP:127.0.0.1,DNS:localhost");
+  X509_add_ext(cert, san, -1);
+  X509_EXTENSION_free(san);
   X509_sign(cert, key, EVP_sha256());
   auto write = [&](const std::string& file, auto fn) {
     FILE* f = std::fopen(file.c_str(), "wb");
