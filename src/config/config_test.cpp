@@ -159,3 +159,19 @@ TEST(Config, MissingFileIsAClearError) {
 
 }  // namespace
 }  // namespace kisgate::config
+
+namespace kisgate::config {
+namespace {
+
+// The documented example must stay valid: it is what users copy.
+TEST(Config, ShippedExampleParses) {
+  auto r = LoadConfig(KISGATE_SOURCE_DIR "/configs/example.toml",
+                      FakeEnv({{"KIS_APP_KEY", "k"}, {"KIS_APP_SECRET", "s"}}));
+  ASSERT_TRUE(std::holds_alternative<Config>(r)) << std::get<ConfigError>(r).message;
+  const auto& c = std::get<Config>(r);
+  EXPECT_EQ(c.keys.size(), 1u);
+  EXPECT_EQ(c.jobs.size(), 2u);
+}
+
+}  // namespace
+}  // namespace kisgate::config
