@@ -1,0 +1,64 @@
+#pragma once
+// Korea Standard Time (UTC+9, no daylight saving) civil-time helpers on C++20 <chrono> calendar
+// types (g++ 12 has year_month_day but not zoned_time), and the KRX market calendar.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.hpp"
+
+namespace kisgate::common {
+
+inline constexpr std::chrono::hours kKstOffset{9};
+
+struct KstTime {
+  std::chrono::year_month_day date;
+  std::chrono::seconds time_of_day;  // [0, 86400)
+};
+
+KstTime ToKst(WallTime t);
+WallTime FromKst(std::chrono::year_month_day date, std::chrono::seconds time_of_day);
+
+std::string FormatYmd(std::chrono::year_month_day date);        // "20261124"
+std::string FormatHms(std::chrono::seconds time_of_day);        // "093000"
+std::string FormatKstDateTime(WallTime t);                      // "2026-11-24 09:30:00"
+std::string FormatIsoKst(WallTime t);                           // "2026-11-24T09:30:00+09:00"
+
+// Strict parsers: exact widths, valid calendar dates and times.
+std::optional<std::chrono::year_month_day> ParseYmd(std::string_view s);  // "20261124"
+std::optional<std::chrono::seconds> ParseHms(std::string_view s);         // "093000"
+// "2026-11-24 09:30:00" or "2026-11-24T09:30:00" (KST).
+std::optional<WallTime> ParseKstDateTime(std::string_view s);
+
+// The trading sessions of kis-api.md §7, in KST.
+enum class Session {
+  kClosed,
+  kPreOpen,         // 08:30–09:00 opening auction
+  kRegular,         // 09:00–15:20
+  kClosingAuction,  // 15:20–15:30
+  kAfterClose,      // 15:40–16:00 after-hours at the closing price
+  kAfterHours,      // 16:00–18:00 after-hours single price
+};
+std::string_view ToString(Session s);
+
+// KRX trading days: weekdays that are not KRX holidays. The built-in list covers 2025–2027;
+// more can be added (from the config).
+class MarketCalendar {
+ public:
+  explicit MarketCalendar(std::vector<std::chrono::year_month_day> extra_holidays = {});
+
+  bool IsTradingDay(std::chrono::year_month_day date) const;
+  std::chrono::year_month_day PreviousTradingDay(std::chrono::year_month_day date) const;
+  std::chrono::year_month_day NextTradingDay(std::chrono::year_month_day date) const;
+  Session SessionAt(WallTime t) const;
+
+  static const std::vector<std::chrono::year_month_day>& BuiltInHolidays();
+
+ private:
+  std::vector<std::chrono::year_month_day> holidays_;  // sorted
+};
+
+}  // namespace kisgate::common
