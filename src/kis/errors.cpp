@@ -1,0 +1,120 @@
+#include "kis/errors.hpp"
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+namespace kisgate::kis {
+
+namespace json = boost::json;
+
+namespace {
+
+// kis-api.md §6. Codes not listed fall back on the HTTP status (5xx: transient; else fail).
+constexpr ErrorRule kRules[] = {
+    {"EGW00201", Action::kRetryLater, "per-second call limit exceeded", ""},
+    {"EGW00123", Action::kRefreshToken, "access token expired", ""},
+    {"EGW00121", Action::kRefreshToken, "access token invalid", ""},
+    {"EGW00122", Action::kRefreshToken, "access token missing", ""},
+    {"EGW00133", Action::kTokenThrottled, "token issuance limited to once per minute", ""},
+    {"EGW00103", Action::kFail, "invalid app key",
+     "check app_key of this key in the config (and that it matches the environment)"},
+    {"EGW00105", Action::kFail, "invalid app secret", "check app_secret of this key in the config"},
+    {"EGW00205", Action::kFail, "malformed authorization header",
+     "the request must carry 'authorization: Bearer <token>'"},
+    {"EGW00206", Action::kFail, "API service not subscribed",
+     "subscribe to the KIS Open API service for this account on the KIS Developers portal"},
+    {"EGW00002", Action::kRetryWithBackoff, "KIS server error", ""},
+    {"EGW00001", Action::kRetryWithBackoff, "KIS temporary error", ""},
+    {"EGW02004", Action::kFail, "real-environment key used on the mock host",
+     "set environment = \"real\" and the real base_url, or use a mock key"},
+    {"EGW02007", Action::kFail, "mock-environment key used on the real host",
+     "set environment = \"mock\" and the mock base_url, or use a real key"},
+    {"EGW02006", Action::kFail, "this TR is not available on the mock host",
+     "use a real key for this data set, or drop the job for mock keys"},
+    {"OPSQ2001", Action::kFail, "invalid request parameter", "check the market code and parameters"},
+    {"OPSQ2002", Action::kFail, "invalid request field length", "check the stock code and dates"},
+    {"OPSQ0002", Action::kFail, "unknown service code (tr_id)", "check the tr_id for this path"},
+};
+
+std::string_view Text(const json::object& o, std::string_view key) {
+  if (auto* v = o.if_contains(key); v != nullptr && v->is_string()) return v->get_string();
+  return {};
+}
+
+Classification FromCode(std::string code, std::string message, int http_status) {
+  Classification c;
+  c.code = std::move(code);
+  c.message = std::move(message);
+  if (const ErrorRule* rule = FindErrorRule(c.code)) {
+    c.action = rule->action;
+    c.hint = rule->hint;
+    if (c.message.empty()) c.message = rule->meaning;
+    return c;
+  }
+  c.action = http_status >= 500 ? Action::kRetryWithBackoff : Action::kFail;
+  if (c.action == Action::kFail) c.hint = "a KIS code kisgate does not know; see KIS's message";
+  return c;
+}
+
+}  // namespace
+
+std::string_view ToString(Action action) {
+  switch (action) {
+    case Action::kSuccess: return "success";
+    case Action::kRetryLater: return "retry_later";
+    case Action::kRefreshToken: return "refresh_token";
+    case Action::kRetryWithBackoff: return "retry_with_backoff";
+    case Action::kTokenThrottled: return "token_throttled";
+    case Action::kFail: return "fail";
+  }
+  return "unknown";
+}
+
+const ErrorRule* FindErrorRule(std::string_view code) {
+  for (const auto& rule : kRules) {
+    if (rule.code == code) return &rule;
+  }
+  return nullptr;
+}
+
+Classification Classify(int http_status, std::string_view body) {
+  json::error_code ec;
+  json::value v = json::parse(body, ec);
+  if (ec || !v.is_object()) {
+    Classification c;
+    c.code = "malformed_reply";
+    c.message = fmt::format("HTTP {} with a body that is not a JSON object ({} bytes{})", http_status,
+                            body.size(), ec ? ", " + ec.message() : std::string());
+    // A gateway in trouble sends HTML or truncated bodies; worth another try later. A 2xx that is
+    // not JSON is a broken reply, not a transient state.
+    c.action = http_status >= 500 ? Action::kRetryWithBackoff : Action::kFail;
+    c.hint = c.action == Action::kFail ? "the upstream is not speaking the KIS wire format" : "";
+    return c;
+  }
+  const auto& o = v.get_object();
+  // Token endpoints: {"error_code": ..., "error_description": ...}.
+  if (auto code = Text(o, "error_code"); !code.empty()) {
+    return FromCode(std::string(code), std::string(Text(o, "error_description")), http_status);
+  }
+  auto rt_cd = Text(o, "rt_cd");
+  if (rt_cd.empty()) {
+    if (http_status == 200 && (o.contains("access_token") || o.contains("approval_key"))) {
+      return Classification{Action::kSuccess, "", "", ""};
+    }
+    if (http_status == 200 && o.contains("code")) return Classification{Action::kSuccess, "", "", ""};
+    Classification c;
+    c.code = "malformed_reply";
+    c.message = fmt::format("HTTP {} without rt_cd or error_code", http_status);
+    c.action = http_status >= 500 ? Action::kRetryWithBackoff : Action::kFail;
+    return c;
+  }
+  if (rt_cd == "0" && http_status == 200) {
+    return Classification{Action::kSuccess, std::string(Text(o, "msg_cd")),
+                          std::string(Text(o, "msg1")), ""};
+  }
+  auto code = Text(o, "msg_cd");
+  return FromCode(code.empty() ? fmt::format("rt_cd_{}", rt_cd) : std::string(code),
+                  std::string(Text(o, "msg1")), http_status);
+}
+
+}  // namespace kisgate::kis

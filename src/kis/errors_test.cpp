@@ -1,0 +1,65 @@
+#include "kis/errors.hpp"
+
+#include <gtest/gtest.h>
+
+namespace kisgate::kis {
+namespace {
+
+TEST(Classify, SuccessEnvelope) {
+  auto c = Classify(200, R"({"rt_cd":"0","msg_cd":"MCA00000","msg1":"정상처리 되었습니다.","output":{}})");
+  EXPECT_EQ(c.action, Action::kSuccess);
+}
+
+TEST(Classify, RateLimitIsRetryLater) {
+  auto c = Classify(500, R"({"rt_cd":"1","msg_cd":"EGW00201","msg1":"초당 거래건수를 초과하였습니다."})");
+  EXPECT_EQ(c.action, Action::kRetryLater);
+  EXPECT_EQ(c.code, "EGW00201");
+  EXPECT_EQ(c.message, "초당 거래건수를 초과하였습니다.");
+}
+
+TEST(Classify, TokenErrors) {
+  EXPECT_EQ(Classify(500, R"({"rt_cd":"1","msg_cd":"EGW00123","msg1":"x"})").action,
+            Action::kRefreshToken);
+  EXPECT_EQ(Classify(500, R"({"rt_cd":"1","msg_cd":"EGW00121","msg1":"x"})").action,
+            Action::kRefreshToken);
+  // The token endpoint's own shape.
+  auto throttled = Classify(
+      403, R"j({"error_description":"접근토큰 발급 잠시 후 다시 시도하세요(1분당 1회)","error_code":"EGW00133"})j");
+  EXPECT_EQ(throttled.action, Action::kTokenThrottled);
+  EXPECT_EQ(throttled.code, "EGW00133");
+  auto bad_key = Classify(403, R"({"error_description":"유효하지 않은 AppKey입니다.","error_code":"EGW00103"})");
+  EXPECT_EQ(bad_key.action, Action::kFail);
+  EXPECT_NE(bad_key.hint.find("app_key"), std::string::npos);
+}
+
+TEST(Classify, TransientAndConfigurationErrors) {
+  EXPECT_EQ(Classify(500, R"({"rt_cd":"1","msg_cd":"EGW00002","msg1":"x"})").action,
+            Action::kRetryWithBackoff);
+  auto domain = Classify(500, R"({"rt_cd":"1","msg_cd":"EGW02006","msg1":"모의투자 TR 이 아닙니다."})");
+  EXPECT_EQ(domain.action, Action::kFail);
+  EXPECT_FALSE(domain.hint.empty());
+  // An unknown code on a 500 is treated as transient; on a 200 (a business rejection) it fails.
+  EXPECT_EQ(Classify(500, R"({"rt_cd":"1","msg_cd":"EGW99999","msg1":"x"})").action,
+            Action::kRetryWithBackoff);
+  EXPECT_EQ(Classify(200, R"({"rt_cd":"7","msg_cd":"APBK0001","msg1":"x"})").action, Action::kFail);
+}
+
+// Whatever comes back, classification never throws and says the reply was malformed.
+TEST(Classify, MalformedRepliesAreClassifiedNotThrown) {
+  for (auto body : {"", "<html>502 Bad Gateway</html>", R"({"rt_cd":"0","output":{)", "[1,2,3]",
+                    R"({"hello":"world"})", "\xff\xfe\x00"}) {
+    auto c = Classify(200, body);
+    EXPECT_EQ(c.code, "malformed_reply") << body;
+    EXPECT_EQ(c.action, Action::kFail) << body;
+  }
+  EXPECT_EQ(Classify(502, "<html>").action, Action::kRetryWithBackoff);
+}
+
+TEST(Classify, TokenSuccessShapes) {
+  EXPECT_EQ(Classify(200, R"({"access_token":"x","token_type":"Bearer","expires_in":86400})").action,
+            Action::kSuccess);
+  EXPECT_EQ(Classify(200, R"({"approval_key":"k"})").action, Action::kSuccess);
+}
+
+}  // namespace
+}  // namespace kisgate::kis

@@ -1,0 +1,283 @@
+#include "kis/quotes.hpp"
+
+#include <charconv>
+#include <cstdlib>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+namespace kisgate::kis {
+
+namespace json = boost::json;
+
+namespace {
+
+struct Malformed {
+  std::string message;
+};
+
+Classification ToClassification(const Malformed& m) {
+  return Classification{Action::kFail, "malformed_reply", m.message,
+                        "the upstream is not speaking the KIS wire format"};
+}
+
+// Reads KIS's string-typed fields. Absent fields read as zero / empty (KIS omits some fields for
+// some instruments); a present field that is not a number is a malformed reply.
+class Row {
+ public:
+  Row(const json::object& o, std::string_view where) : o_(o), where_(where) {}
+
+  std::string_view Str(std::string_view key) const {
+    auto* v = o_.if_contains(key);
+    if (v == nullptr) return {};
+    if (!v->is_string()) throw Malformed{fmt::format("{}.{} is not a string", where_, key)};
+    return v->get_string();
+  }
+
+  std::int64_t Int(std::string_view key) const {
+    auto s = Str(key);
+    if (s.empty()) return 0;
+    std::int64_t value = 0;
+    const char* begin = s.data();
+    if (*begin == '+') ++begin;
+    auto [end, ec] = std::from_chars(begin, s.data() + s.size(), value);
+    // Some integer fields arrive as "123.00": accept an all-zero fraction.
+    if (ec == std::errc{} && end != s.data() + s.size() && *end == '.') {
+      const char* p = end + 1;
+      while (p != s.data() + s.size() && *p == '0') ++p;
+      if (p == s.data() + s.size()) return value;
+    }
+    if (ec != std::errc{} || end != s.data() + s.size()) {
+      throw Malformed{fmt::format("{}.{} = \"{}\" is not an integer", where_, key, s)};
+    }
+    return value;
+  }
+
+  double Real(std::string_view key) const {
+    auto s = Str(key);
+    if (s.empty()) return 0;
+    double value = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+    if (ec != std::errc{} || end != s.data() + s.size()) {
+      throw Malformed{fmt::format("{}.{} = \"{}\" is not a number", where_, key, s)};
+    }
+    return value;
+  }
+
+  Sign SignOf(std::string_view key) const {
+    auto v = Int(key);
+    return v >= 1 && v <= 5 ? static_cast<Sign>(v) : Sign::kUnknown;
+  }
+
+ private:
+  const json::object& o_;
+  std::string_view where_;
+};
+
+json::object ParseBody(std::string_view body) {
+  json::error_code ec;
+  auto v = json::parse(body, ec);
+  if (ec || !v.is_object()) throw Malformed{"reply is not a JSON object"};
+  return std::move(v.get_object());
+}
+
+const json::object& ObjectField(const json::object& body, std::string_view key) {
+  auto* v = body.if_contains(key);
+  if (v == nullptr || !v->is_object()) throw Malformed{fmt::format("reply has no '{}' object", key)};
+  return v->get_object();
+}
+
+const json::array& ArrayField(const json::object& body, std::string_view key) {
+  auto* v = body.if_contains(key);
+  if (v == nullptr || !v->is_array()) throw Malformed{fmt::format("reply has no '{}' array", key)};
+  return v->get_array();
+}
+
+template <class T, class Fn>
+Parsed<T> Guarded(std::string_view body, Fn fn) {
+  try {
+    return fn(ParseBody(body));
+  } catch (const Malformed& m) {
+    return ToClassification(m);
+  }
+}
+
+template <class Levels>
+void ReadLevels(const Row& r, Levels& asks, Levels& bids, std::string_view prefix) {
+  for (int i = 0; i < 10; ++i) {
+    auto n = std::to_string(i + 1);
+    auto& a = asks[static_cast<std::size_t>(i)];
+    auto& b = bids[static_cast<std::size_t>(i)];
+    a.price = r.Int(fmt::format("{}askp{}", prefix, n));
+    b.price = r.Int(fmt::format("{}bidp{}", prefix, n));
+    a.quantity = r.Int(fmt::format("{}askp_rsqn{}", prefix, n));
+    b.quantity = r.Int(fmt::format("{}bidp_rsqn{}", prefix, n));
+    a.quantity_change = r.Int(fmt::format("{}askp_rsqn_icdc{}", prefix, n));
+    b.quantity_change = r.Int(fmt::format("{}bidp_rsqn_icdc{}", prefix, n));
+  }
+}
+
+InvestorFlow Flow(const Row& r, std::string_view who) {
+  InvestorFlow f;
+  f.net_quantity = r.Int(fmt::format("{}_ntby_qty", who));
+  f.net_value = r.Int(fmt::format("{}_ntby_tr_pbmn", who));
+  f.buy_quantity = r.Int(fmt::format("{}_shnu_vol", who));
+  f.buy_value = r.Int(fmt::format("{}_shnu_tr_pbmn", who));
+  f.sell_quantity = r.Int(fmt::format("{}_seln_vol", who));
+  f.sell_value = r.Int(fmt::format("{}_seln_tr_pbmn", who));
+  return f;
+}
+
+}  // namespace
+
+Parsed<PriceQuote> ParsePrice(std::string_view body) {
+  return Guarded<PriceQuote>(body, [](const json::object& o) {
+    Row r(ObjectField(o, "output"), "output");
+    PriceQuote q;
+    q.code = std::string(r.Str("stck_shrn_iscd"));
+    q.price = r.Int("stck_prpr");
+    q.change = r.Int("prdy_vrss");
+    q.sign = r.SignOf("prdy_vrss_sign");
+    q.change_pct = r.Real("prdy_ctrt");
+    q.open = r.Int("stck_oprc");
+    q.high = r.Int("stck_hgpr");
+    q.low = r.Int("stck_lwpr");
+    q.upper_limit = r.Int("stck_mxpr");
+    q.lower_limit = r.Int("stck_llam");
+    q.base_price = r.Int("stck_sdpr");
+    q.volume = r.Int("acml_vol");
+    q.traded_value = r.Int("acml_tr_pbmn");
+    q.foreign_ownership_pct = r.Real("hts_frgn_ehrt");
+    q.foreign_net_buy = r.Int("frgn_ntby_qty");
+    q.per = r.Real("per");
+    q.pbr = r.Real("pbr");
+    q.eps = r.Real("eps");
+    q.bps = r.Real("bps");
+    q.market_cap_100m_krw = r.Int("hts_avls");
+    q.high_52w = r.Int("w52_hgpr");
+    q.low_52w = r.Int("w52_lwpr");
+    q.tick_size = r.Int("aspr_unit");
+    q.sector = std::string(r.Str("bstp_kor_isnm"));
+    q.status_code = std::string(r.Str("iscd_stat_cls_code"));
+    q.halted = r.Str("temp_stop_yn") == "Y";
+    return q;
+  });
+}
+
+Parsed<OrderBook> ParseOrderBook(std::string_view body) {
+  return Guarded<OrderBook>(body, [](const json::object& o) {
+    Row r(ObjectField(o, "output1"), "output1");
+    OrderBook b;
+    b.time = std::string(r.Str("aspr_acpt_hour"));
+    ReadLevels(r, b.asks, b.bids, "");
+    b.total_ask_quantity = r.Int("total_askp_rsqn");
+    b.total_bid_quantity = r.Int("total_bidp_rsqn");
+    if (auto* out2 = o.if_contains("output2"); out2 != nullptr && out2->is_object()) {
+      Row e(out2->get_object(), "output2");
+      b.expected_price = e.Int("antc_cnpr");
+      b.expected_volume = e.Int("antc_vol");
+      b.expected_change = e.Int("antc_cntg_vrss");
+      b.expected_sign = e.SignOf("antc_cntg_vrss_sign");
+      b.expected_change_pct = e.Real("antc_cntg_prdy_ctrt");
+    }
+    return b;
+  });
+}
+
+Parsed<std::vector<InvestorDay>> ParseInvestors(std::string_view body) {
+  return Guarded<std::vector<InvestorDay>>(body, [](const json::object& o) {
+    std::vector<InvestorDay> days;
+    for (const auto& item : ArrayField(o, "output")) {
+      if (!item.is_object()) throw Malformed{"output[] holds a non-object"};
+      Row r(item.get_object(), "output[]");
+      InvestorDay d;
+      d.date = std::string(r.Str("stck_bsop_date"));
+      if (d.date.empty()) continue;  // KIS pads with empty rows
+      d.close = r.Int("stck_clpr");
+      d.change = r.Int("prdy_vrss");
+      d.sign = r.SignOf("prdy_vrss_sign");
+      d.individuals = Flow(r, "prsn");
+      d.foreigners = Flow(r, "frgn");
+      d.institutions = Flow(r, "orgn");
+      days.push_back(std::move(d));
+    }
+    return days;
+  });
+}
+
+Parsed<OvertimePrice> ParseOvertimePrice(std::string_view body) {
+  return Guarded<OvertimePrice>(body, [](const json::object& o) {
+    Row r(ObjectField(o, "output"), "output");
+    OvertimePrice p;
+    p.price = r.Int("ovtm_untp_prpr");
+    p.change = r.Int("ovtm_untp_prdy_vrss");
+    p.sign = r.SignOf("ovtm_untp_prdy_vrss_sign");
+    p.change_pct = r.Real("ovtm_untp_prdy_ctrt");
+    p.volume = r.Int("ovtm_untp_vol");
+    p.traded_value = r.Int("ovtm_untp_tr_pbmn");
+    p.upper_limit = r.Int("ovtm_untp_mxpr");
+    p.lower_limit = r.Int("ovtm_untp_llam");
+    p.open = r.Int("ovtm_untp_oprc");
+    p.high = r.Int("ovtm_untp_hgpr");
+    p.low = r.Int("ovtm_untp_lwpr");
+    p.expected_price = r.Int("ovtm_untp_antc_cnpr");
+    p.expected_quantity = r.Int("ovtm_untp_antc_cnqn");
+    p.base_price = r.Int("ovtm_untp_sdpr");
+    p.best_bid = r.Int("bidp");
+    p.best_ask = r.Int("askp");
+    return p;
+  });
+}
+
+Parsed<OvertimeBook> ParseOvertimeBook(std::string_view body) {
+  return Guarded<OvertimeBook>(body, [](const json::object& o) {
+    Row r(ObjectField(o, "output"), "output");
+    OvertimeBook b;
+    b.time = std::string(r.Str("ovtm_untp_last_hour"));
+    for (int i = 0; i < 10; ++i) {
+      auto n = i + 1;
+      auto idx = static_cast<std::size_t>(i);
+      b.asks[idx].price = r.Int(fmt::format("ovtm_untp_askp{}", n));
+      b.bids[idx].price = r.Int(fmt::format("ovtm_untp_bidp{}", n));
+      b.asks[idx].quantity = r.Int(fmt::format("ovtm_untp_askp_rsqn{}", n));
+      b.bids[idx].quantity = r.Int(fmt::format("ovtm_untp_bidp_rsqn{}", n));
+    }
+    b.total_ask_quantity = r.Int("ovtm_untp_total_askp_rsqn");
+    b.total_bid_quantity = r.Int("ovtm_untp_total_bidp_rsqn");
+    return b;
+  });
+}
+
+namespace {
+
+std::vector<Bar> ReadBars(const json::object& o, bool minute) {
+  std::vector<Bar> bars;
+  for (const auto& item : ArrayField(o, "output2")) {
+    if (!item.is_object()) throw Malformed{"output2[] holds a non-object"};
+    Row r(item.get_object(), "output2[]");
+    Bar b;
+    b.date = std::string(r.Str("stck_bsop_date"));
+    if (b.date.empty()) continue;  // KIS pads short pages with empty rows
+    if (minute) b.time = std::string(r.Str("stck_cntg_hour"));
+    b.open = r.Int("stck_oprc");
+    b.high = r.Int("stck_hgpr");
+    b.low = r.Int("stck_lwpr");
+    b.close = r.Int(minute ? "stck_prpr" : "stck_clpr");
+    b.volume = r.Int(minute ? "cntg_vol" : "acml_vol");
+    b.traded_value = r.Int("acml_tr_pbmn");
+    bars.push_back(std::move(b));
+  }
+  return bars;
+}
+
+}  // namespace
+
+Parsed<std::vector<Bar>> ParseMinuteBars(std::string_view body) {
+  return Guarded<std::vector<Bar>>(body, [](const json::object& o) { return ReadBars(o, true); });
+}
+
+Parsed<std::vector<Bar>> ParseDailyBars(std::string_view body) {
+  return Guarded<std::vector<Bar>>(body, [](const json::object& o) { return ReadBars(o, false); });
+}
+
+}  // namespace kisgate::kis

@@ -1,0 +1,253 @@
+#include "kis/token_manager.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <fmt/format.h>
+#include <openssl/evp.h>
+#include <spdlog/spdlog.h>
+
+#include "common/kst.hpp"
+
+namespace kisgate::kis {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using std::chrono::duration_cast;
+
+namespace {
+
+// A short, stable, non-reversible name for an app key: the file name must not reveal it.
+std::string KeyFingerprint(const std::string& app_key) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(app_key.data(), app_key.size(), digest, &size, EVP_sha256(), nullptr);
+  std::string hex;
+  for (unsigned int i = 0; i < 8 && i < size; ++i) hex += fmt::format("{:02x}", digest[i]);
+  return hex;
+}
+
+Classification Throttled(std::string message) {
+  return Classification{Action::kTokenThrottled, "EGW00133", std::move(message),
+                        "KIS allows one token request per minute per app key"};
+}
+
+}  // namespace
+
+IssueOutcome ParseTokenReply(int http_status, std::string_view body, common::WallTime now) {
+  Classification c = Classify(http_status, body);
+  if (c.action != Action::kSuccess) return c;
+  json::error_code ec;
+  auto v = json::parse(body, ec);
+  const auto* o = ec ? nullptr : v.if_object();
+  const json::value* token = o ? o->if_contains("access_token") : nullptr;
+  if (token == nullptr || !token->is_string() || token->get_string().empty()) {
+    return Classification{Action::kFail, "malformed_reply", "token reply without access_token", ""};
+  }
+  std::optional<common::WallTime> expires_at;
+  if (auto* e = o->if_contains("access_token_token_expired"); e && e->is_string()) {
+    expires_at = common::ParseKstDateTime(e->get_string());
+  }
+  if (!expires_at) {
+    if (auto* e = o->if_contains("expires_in"); e && e->is_number()) {
+      expires_at = now + std::chrono::seconds(e->to_number<std::int64_t>());
+    }
+  }
+  if (!expires_at) {
+    return Classification{Action::kFail, "malformed_reply", "token reply without an expiry", ""};
+  }
+  return Token{std::string(token->get_string()), *expires_at};
+}
+
+struct TokenManager::Impl : std::enable_shared_from_this<TokenManager::Impl> {
+  // One issuance in progress; callers that arrive meanwhile park a timer here and are woken by
+  // the issuer when the result is in.
+  struct Flight {
+    std::vector<asio::steady_timer*> waiters;
+    std::optional<std::variant<Token, Classification>> result;
+  };
+
+  asio::any_io_executor executor;
+  TokenManagerOptions options;
+  const common::Clock& clock;
+  IssueFn issue;
+  std::optional<Token> current;
+  std::optional<common::SteadyTime> not_before;  // no issuance request before this
+  std::shared_ptr<Flight> flight;
+  TokenCounters counters;
+
+  Impl(asio::any_io_executor ex, TokenManagerOptions o, const common::Clock& c, IssueFn fn)
+      : executor(std::move(ex)), options(std::move(o)), clock(c), issue(std::move(fn)) {}
+
+  std::filesystem::path Path() const {
+    if (options.store_dir.empty()) return {};
+    return options.store_dir /
+           fmt::format("token-{}-{}.json", options.environment, KeyFingerprint(options.app_key));
+  }
+
+  bool Usable(const Token& t, std::chrono::seconds margin) const {
+    return t.expires_at - clock.WallNow() > margin;
+  }
+
+  void Load() {
+    auto path = Path();
+    if (path.empty()) return;
+    std::ifstream in(path);
+    if (!in) return;
+    std::stringstream text;
+    text << in.rdbuf();
+    json::error_code ec;
+    auto v = json::parse(text.str(), ec);
+    if (ec || !v.is_object()) {
+      spdlog::warn("token file {} is unreadable; a new token will be issued", path.string());
+      return;
+    }
+    const auto& o = v.get_object();
+    auto* token = o.if_contains("access_token");
+    auto* expires = o.if_contains("expires_at");
+    auto* issued = o.if_contains("issued_at");
+    if (!token || !token->is_string() || !expires || !expires->is_string()) return;
+    auto expires_at = common::ParseKstDateTime(expires->get_string());
+    if (!expires_at) return;
+    Token t{std::string(token->get_string()), *expires_at};
+    if (issued && issued->is_string()) {
+      // Another process (or our previous run) asked recently: honour the issuance interval.
+      if (auto issued_at = common::ParseKstDateTime(issued->get_string())) {
+        auto since = clock.WallNow() - *issued_at;
+        if (since < options.min_issue_interval) {
+          not_before = clock.Now() + duration_cast<common::Duration>(options.min_issue_interval - since);
+        }
+      }
+    }
+    if (Usable(t, std::chrono::seconds(60))) {
+      current = std::move(t);
+      counters.loaded_from_disk++;
+    }
+  }
+
+  void Save(const Token& t) {
+    auto path = Path();
+    if (path.empty()) return;
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    json::object o;
+    o["access_token"] = t.value;
+    o["expires_at"] = common::FormatKstDateTime(t.expires_at);
+    o["issued_at"] = common::FormatKstDateTime(clock.WallNow());
+    o["key_name"] = options.key_name;
+    const std::string body = json::serialize(o);
+    // Written to a temporary file created 0600 and renamed: never a partial or world-readable token.
+    auto tmp = path;
+    tmp += ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      spdlog::warn("cannot write token file {}: {}", tmp.string(), std::strerror(errno));
+      return;
+    }
+    bool ok = ::write(fd, body.data(), body.size()) == static_cast<ssize_t>(body.size());
+    ok = ::fsync(fd) == 0 && ok;
+    ::close(fd);
+    if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+      spdlog::warn("cannot write token file {}", path.string());
+      std::filesystem::remove(tmp, ec);
+    }
+  }
+
+  asio::awaitable<std::variant<Token, Classification>> Get(common::SteadyTime deadline) {
+    auto self = shared_from_this();
+    for (;;) {
+      if (current && Usable(*current, options.refresh_ahead)) co_return *current;
+      const bool still_valid = current && Usable(*current, std::chrono::seconds(30));
+      if (flight) {
+        // Someone is issuing: wait for that one call instead of making another.
+        auto f = flight;
+        asio::steady_timer wake(executor, deadline);
+        f->waiters.push_back(&wake);
+        boost::system::error_code ec;
+        co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        std::erase(f->waiters, &wake);
+        if (f->result) {
+          if (std::holds_alternative<Token>(*f->result)) co_return *f->result;
+          if (current && Usable(*current, std::chrono::seconds(30))) co_return *current;
+          co_return *f->result;
+        }
+        if (clock.Now() >= deadline) {
+          co_return Classification{Action::kRetryWithBackoff, "token_timeout",
+                                   "no token before the call's deadline", ""};
+        }
+        continue;
+      }
+      const auto now = clock.Now();
+      if (not_before && now < *not_before) {
+        if (still_valid) co_return *current;  // refresh later; the token still works
+        if (*not_before > deadline) {
+          counters.throttled++;
+          co_return Throttled(fmt::format(
+              "no valid token for key '{}' and KIS allows the next token request only in {} s",
+              options.key_name, duration_cast<std::chrono::seconds>(*not_before - now).count() + 1));
+        }
+        asio::steady_timer wait(executor, *not_before - now);
+        boost::system::error_code ec;
+        co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        continue;
+      }
+      // This caller issues; the others wait on the flight.
+      auto f = std::make_shared<Flight>();
+      flight = f;
+      not_before = now + duration_cast<common::Duration>(options.min_issue_interval);
+      IssueOutcome outcome = co_await issue(deadline);
+      if (auto* token = std::get_if<Token>(&outcome)) {
+        counters.issued++;
+        current = *token;
+        Save(*token);
+        spdlog::info("kis: token issued for key '{}', expires {} KST", options.key_name,
+                     common::FormatKstDateTime(token->expires_at));
+        f->result = *token;
+      } else {
+        auto& c = std::get<Classification>(outcome);
+        (c.action == Action::kTokenThrottled ? counters.throttled : counters.failures)++;
+        spdlog::warn("kis: token request for key '{}' failed: {} {}", options.key_name, c.code,
+                     c.message);
+        f->result = c;
+      }
+      flight.reset();
+      for (auto* waiter : f->waiters) waiter->cancel();
+      if (std::holds_alternative<Token>(*f->result)) co_return *f->result;
+      if (current && Usable(*current, std::chrono::seconds(30))) co_return *current;
+      co_return *f->result;
+    }
+  }
+};
+
+TokenManager::TokenManager(asio::any_io_executor executor, TokenManagerOptions options,
+                           const common::Clock& clock, IssueFn issue)
+    : impl_(std::make_shared<Impl>(std::move(executor), std::move(options), clock, std::move(issue))) {
+  impl_->Load();
+}
+
+TokenManager::~TokenManager() = default;
+
+asio::awaitable<std::variant<Token, Classification>> TokenManager::Get(common::SteadyTime deadline) {
+  auto impl = impl_;
+  co_return co_await impl->Get(deadline);
+}
+
+void TokenManager::Invalidate(const std::string& token) {
+  if (impl_->current && impl_->current->value == token) {
+    impl_->current.reset();
+    impl_->counters.invalidations++;
+  }
+}
+
+TokenCounters TokenManager::Counters() const { return impl_->counters; }
+std::optional<Token> TokenManager::Current() const { return impl_->current; }
+std::filesystem::path TokenManager::StorePath() const { return impl_->Path(); }
+
+}  // namespace kisgate::kis

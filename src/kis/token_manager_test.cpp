@@ -1,0 +1,184 @@
+#include "kis/token_manager.hpp"
+
+#include <sys/stat.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <gtest/gtest.h>
+
+#include "common/kst.hpp"
+#include "support/test_client.hpp"
+
+namespace kisgate::kis {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+// A scripted tokenP endpoint: counts calls, answers after a short real delay so that concurrent
+// callers pile up behind the first.
+struct FakeIssuer {
+  common::ManualClock& clock;
+  int calls = 0;
+  std::vector<IssueOutcome> script;  // consumed in order; the last one repeats
+
+  IssueFn Fn(asio::io_context& io) {
+    return [this, &io](common::SteadyTime) -> asio::awaitable<IssueOutcome> {
+      calls++;
+      asio::steady_timer t(io, 20ms);
+      co_await t.async_wait(asio::use_awaitable);
+      std::size_t i = std::min<std::size_t>(static_cast<std::size_t>(calls - 1), script.size() - 1);
+      co_return script[i];
+    };
+  }
+};
+
+class TokenManagerTest : public ::testing::Test {
+ protected:
+  Token NewToken(std::string value, std::chrono::hours life = 24h) {
+    return Token{std::move(value), clock_.WallNow() + life};
+  }
+
+  std::unique_ptr<TokenManager> Make(std::chrono::seconds interval = 60s, std::string dir = {}) {
+    TokenManagerOptions o;
+    o.key_name = "main";
+    o.app_key = "PSkey";
+    o.environment = "real";
+    o.store_dir = dir;
+    o.min_issue_interval = interval;
+    return std::make_unique<TokenManager>(io_.get_executor(), o, clock_, issuer_.Fn(io_));
+  }
+
+  // Runs n concurrent Get() calls to completion.
+  std::vector<std::variant<Token, Classification>> GetAll(TokenManager& m, int n = 1,
+                                                          std::chrono::milliseconds timeout = 2s) {
+    std::vector<std::variant<Token, Classification>> out(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+      asio::co_spawn(io_, [&, i]() -> asio::awaitable<void> {
+        out[static_cast<std::size_t>(i)] = co_await m.Get(clock_.Now() + timeout);
+      }, asio::detached);
+    }
+    io_.restart();
+    io_.run();
+    return out;
+  }
+
+  static std::string Value(const std::variant<Token, Classification>& r) {
+    if (auto* t = std::get_if<Token>(&r)) return t->value;
+    return "error:" + std::get<Classification>(r).code;
+  }
+
+  asio::io_context io_;
+  common::ManualClock clock_;
+  FakeIssuer issuer_{clock_, 0, {}};
+};
+
+TEST_F(TokenManagerTest, IssuesOnceAndReuses) {
+  issuer_.script = {NewToken("t1")};
+  auto m = Make();
+  EXPECT_EQ(Value(GetAll(*m)[0]), "t1");
+  EXPECT_EQ(Value(GetAll(*m)[0]), "t1");
+  EXPECT_EQ(issuer_.calls, 1);
+}
+
+// Many callers at once, one issuance (KIS sends a KakaoTalk message per issuance).
+TEST_F(TokenManagerTest, SingleFlightForConcurrentCallers) {
+  issuer_.script = {NewToken("t1")};
+  auto m = Make();
+  auto results = GetAll(*m, 20);
+  for (auto& r : results) EXPECT_EQ(Value(r), "t1");
+  EXPECT_EQ(issuer_.calls, 1);
+}
+
+TEST_F(TokenManagerTest, PersistsWith0600AndReusesAcrossRestarts) {
+  testing::TempDir dir;
+  issuer_.script = {NewToken("t1")};
+  {
+    auto m = Make(60s, dir.path());
+    EXPECT_EQ(Value(GetAll(*m)[0]), "t1");
+    struct stat st {};
+    ASSERT_EQ(::stat(m->StorePath().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    EXPECT_EQ(m->StorePath().string().find("PSkey"), std::string::npos);  // the key is not in the name
+  }
+  auto restarted = Make(60s, dir.path());
+  EXPECT_EQ(restarted->Counters().loaded_from_disk, 1u);
+  EXPECT_EQ(Value(GetAll(*restarted)[0]), "t1");
+  EXPECT_EQ(issuer_.calls, 1);  // no second issuance
+}
+
+// EGW00133 means: do not ask again for a minute, and keep using the token we have.
+TEST_F(TokenManagerTest, ThrottledIssuanceKeepsCachedTokenAndDoesNotStorm) {
+  issuer_.script = {NewToken("t1", 2h),
+                    Classification{Action::kTokenThrottled, "EGW00133", "1분당 1회", ""}};
+  TokenManagerOptions o;
+  auto m = Make(60s);
+  EXPECT_EQ(Value(GetAll(*m)[0]), "t1");
+  clock_.Advance(90min);  // inside the refresh-ahead hour: a refresh is attempted
+  EXPECT_EQ(Value(GetAll(*m)[0]), "t1");  // throttled, but the cached token still works
+  EXPECT_EQ(issuer_.calls, 2);
+  for (int i = 0; i < 5; ++i) GetAll(*m);
+  EXPECT_EQ(issuer_.calls, 2);  // no retry storm inside the minute
+  EXPECT_EQ(m->Counters().throttled, 1u);
+}
+
+TEST_F(TokenManagerTest, NoTokenAndThrottledFailsFastWithClearMessage) {
+  issuer_.script = {Classification{Action::kTokenThrottled, "EGW00133", "1분당 1회", ""}};
+  auto m = Make(60s);
+  auto first = GetAll(*m)[0];
+  EXPECT_EQ(Value(first), "error:EGW00133");
+  auto second = GetAll(*m, 1, 500ms)[0];  // the next request is only allowed in a minute
+  ASSERT_TRUE(std::holds_alternative<Classification>(second));
+  EXPECT_NE(std::get<Classification>(second).message.find("only in"), std::string::npos);
+  EXPECT_EQ(issuer_.calls, 1);
+}
+
+// After EGW00123 the caller invalidates; the next Get re-issues once.
+TEST_F(TokenManagerTest, InvalidateReissuesOnce) {
+  issuer_.script = {NewToken("t1"), NewToken("t2")};
+  auto m = Make(0s);
+  EXPECT_EQ(Value(GetAll(*m)[0]), "t1");
+  m->Invalidate("t1");
+  m->Invalidate("t1");  // a second report of the same token changes nothing
+  auto results = GetAll(*m, 5);
+  for (auto& r : results) EXPECT_EQ(Value(r), "t2");
+  EXPECT_EQ(issuer_.calls, 2);
+  m->Invalidate("t1");  // stale: t2 is current
+  EXPECT_EQ(Value(GetAll(*m)[0]), "t2");
+  EXPECT_EQ(m->Counters().invalidations, 1u);
+}
+
+TEST_F(TokenManagerTest, RefreshesAheadOfExpiry) {
+  issuer_.script = {NewToken("t1"), NewToken("t2")};
+  auto m = Make(60s);
+  EXPECT_EQ(Value(GetAll(*m)[0]), "t1");
+  clock_.Advance(22h);
+  EXPECT_EQ(Value(GetAll(*m)[0]), "t1");
+  clock_.Advance(90min);  // less than an hour left
+  EXPECT_EQ(Value(GetAll(*m)[0]), "t2");
+}
+
+TEST(ParseTokenReply, ReadsKstExpiryAndErrors) {
+  common::ManualClock clock;
+  auto now = clock.WallNow();
+  auto ok = ParseTokenReply(200,
+                            R"({"access_token":"abc","token_type":"Bearer","expires_in":86400,)"
+                            R"("access_token_token_expired":"2026-11-25 10:00:00"})",
+                            now);
+  ASSERT_TRUE(std::holds_alternative<Token>(ok));
+  EXPECT_EQ(common::FormatKstDateTime(std::get<Token>(ok).expires_at), "2026-11-25 10:00:00");
+  auto fallback = ParseTokenReply(200, R"({"access_token":"abc","expires_in":60})", now);
+  ASSERT_TRUE(std::holds_alternative<Token>(fallback));
+  EXPECT_EQ(std::get<Token>(fallback).expires_at, now + 60s);
+  auto denied = ParseTokenReply(403, R"({"error_code":"EGW00103","error_description":"x"})", now);
+  ASSERT_TRUE(std::holds_alternative<Classification>(denied));
+  EXPECT_EQ(std::get<Classification>(denied).action, Action::kFail);
+  auto broken = ParseTokenReply(200, R"({"token_type":"Bearer"})", now);
+  ASSERT_TRUE(std::holds_alternative<Classification>(broken));
+}
+
+}  // namespace
+}  // namespace kisgate::kis
