@@ -1,0 +1,35 @@
+#pragma once
+// The quotation TRs kisgate uses (kis-api.md §4), as data: one row per TR with its path, tr_id,
+// required query parameters, environment availability and paging rule. The client builds requests
+// from it, the simulator routes by it, the config validates data-set names against it.
+
+#include <span>
+#include <string_view>
+
+namespace kisgate::kis {
+
+enum class Tr { kPrice, kOrderBook, kInvestors, kOvertimePrice, kOvertimeOrderBook, kMinuteBars, kDailyBars };
+
+enum class Paging {
+  kNone,
+  kTimeCursor,  // minute bars: FID_INPUT_HOUR_1 walks back 30 bars at a time
+  kDateCursor,  // daily bars: FID_INPUT_DATE_2 walks back 100 rows at a time
+};
+
+struct TrInfo {
+  Tr tr;
+  std::string_view dataset;  // the config's name: "price", "bars_minute", ...
+  std::string_view path;
+  std::string_view tr_id;
+  bool real_only;  // refused on the mock host (EGW02006)
+  std::span<const std::string_view> required_params;
+  Paging paging;
+  std::string_view title;  // KIS's Korean name
+};
+
+std::span<const TrInfo> AllTrs();
+const TrInfo& TrInfoFor(Tr tr);
+const TrInfo* FindTrByPath(std::string_view path);
+const TrInfo* FindTrByDataset(std::string_view dataset);
+
+}  // namespace kisgate::kis

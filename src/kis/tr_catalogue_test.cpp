@@ -1,0 +1,42 @@
+#include "kis/tr_catalogue.hpp"
+
+#include <set>
+
+#include <gtest/gtest.h>
+
+namespace kisgate::kis {
+namespace {
+
+TEST(TrCatalogue, EveryTrHasOneDistinctRow) {
+  std::set<std::string_view> paths, ids, datasets;
+  for (Tr tr : {Tr::kPrice, Tr::kOrderBook, Tr::kInvestors, Tr::kOvertimePrice,
+                Tr::kOvertimeOrderBook, Tr::kMinuteBars, Tr::kDailyBars}) {
+    const auto& info = TrInfoFor(tr);
+    EXPECT_EQ(info.tr, tr);
+    paths.insert(info.path);
+    ids.insert(info.tr_id);
+    datasets.insert(info.dataset);
+    EXPECT_EQ(FindTrByPath(info.path), &info);
+    EXPECT_EQ(FindTrByDataset(info.dataset), &info);
+  }
+  EXPECT_EQ(paths.size(), 7u);
+  EXPECT_EQ(ids.size(), 7u);
+  EXPECT_EQ(datasets.size(), 7u);
+  EXPECT_EQ(AllTrs().size(), 7u);
+}
+
+TEST(TrCatalogue, MatchesKisSpec) {
+  EXPECT_EQ(TrInfoFor(Tr::kPrice).tr_id, "FHKST01010100");
+  EXPECT_EQ(TrInfoFor(Tr::kPrice).path, "/uapi/domestic-stock/v1/quotations/inquire-price");
+  EXPECT_TRUE(TrInfoFor(Tr::kOvertimePrice).real_only);
+  EXPECT_TRUE(TrInfoFor(Tr::kOvertimeOrderBook).real_only);
+  EXPECT_FALSE(TrInfoFor(Tr::kOrderBook).real_only);
+  EXPECT_EQ(TrInfoFor(Tr::kMinuteBars).paging, Paging::kTimeCursor);
+  EXPECT_EQ(TrInfoFor(Tr::kDailyBars).paging, Paging::kDateCursor);
+  EXPECT_EQ(TrInfoFor(Tr::kDailyBars).required_params.size(), 6u);
+  EXPECT_EQ(FindTrByPath("/uapi/domestic-stock/v1/trading/order-cash"), nullptr);
+  EXPECT_EQ(FindTrByDataset("prices"), nullptr);
+}
+
+}  // namespace
+}  // namespace kisgate::kis
