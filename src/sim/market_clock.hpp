@@ -1,0 +1,24 @@
+#pragma once
+// The simulator's market time: a KST instant that starts where --clock says and runs --speed times
+// faster than the injected clock, so tests and demos can sit in any session of the day.
+
+#include <string>
+
+#include "common/clock.hpp"
+
+namespace kisgate::sim {
+
+class MarketClock {
+ public:
+  // `start` is "now" or a KST time "YYYY-MM-DDTHH:MM:SS" (validated by SimOptions::Validate).
+  MarketClock(const common::Clock& clock, const std::string& start, double speed);
+  common::WallTime Now() const;
+
+ private:
+  const common::Clock& clock_;
+  common::SteadyTime origin_steady_;
+  common::WallTime origin_market_;
+  double speed_;
+};
+
+}  // namespace kisgate::sim

@@ -1,0 +1,160 @@
+#include "sim/quotations.hpp"
+
+#include <map>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "http/message.hpp"
+#include "sim/market_model.hpp"
+
+namespace kisgate::sim {
+namespace {
+
+namespace json = boost::json;
+
+class QuotationsTest : public ::testing::Test {
+ protected:
+  QuotationReply Build(kis::Tr tr, std::map<std::string, std::string> params,
+                       const char* when = "2026-11-24 11:00:00") {
+    ParamLookup lookup = [&params](std::string_view name) -> std::optional<std::string_view> {
+      for (const auto& [k, v] : params) {
+        if (http::EqualsIgnoreCase(k, name)) return std::string_view(v);
+      }
+      return std::nullopt;
+    };
+    return BuildQuotation(market_, universe_, tr, lookup, *common::ParseKstDateTime(when));
+  }
+  static std::map<std::string, std::string> Stock(std::string code = "005930") {
+    return {{"FID_COND_MRKT_DIV_CODE", "J"}, {"FID_INPUT_ISCD", code}};
+  }
+
+  const Universe& universe_ = Universe::Default();
+  common::MarketCalendar calendar_;
+  MarketModel market_{1, universe_, calendar_};
+};
+
+// Every field kis-api.md §4 names is present, and every value is a JSON string.
+TEST_F(QuotationsTest, EveryDocumentedFieldIsAString) {
+  auto check = [](const json::object& o, std::initializer_list<std::string_view> fields) {
+    for (auto f : fields) {
+      ASSERT_TRUE(o.contains(f)) << f;
+    }
+    for (const auto& [k, v] : o) ASSERT_TRUE(v.is_string()) << k << " is not a string";
+  };
+  auto price = Build(kis::Tr::kPrice, Stock());
+  ASSERT_TRUE(price.ok);
+  check(price.body.at("output").as_object(),
+        {"stck_prpr", "prdy_vrss", "prdy_vrss_sign", "prdy_ctrt", "stck_oprc", "stck_hgpr",
+         "stck_lwpr", "stck_mxpr", "stck_llam", "stck_sdpr", "acml_vol", "acml_tr_pbmn",
+         "hts_frgn_ehrt", "frgn_ntby_qty", "per", "pbr", "eps", "bps", "hts_avls", "w52_hgpr",
+         "w52_lwpr", "iscd_stat_cls_code", "stck_shrn_iscd", "bstp_kor_isnm", "aspr_unit",
+         "temp_stop_yn"});
+  auto book = Build(kis::Tr::kOrderBook, Stock());
+  check(book.body.at("output1").as_object(),
+        {"aspr_acpt_hour", "askp1", "askp10", "bidp1", "bidp10", "askp_rsqn1", "bidp_rsqn10",
+         "askp_rsqn_icdc1", "bidp_rsqn_icdc10", "total_askp_rsqn", "total_bidp_rsqn",
+         "ntby_aspr_rsqn"});
+  check(book.body.at("output2").as_object(),
+        {"antc_cnpr", "antc_vol", "antc_cntg_vrss", "antc_cntg_vrss_sign", "antc_cntg_prdy_ctrt",
+         "stck_prpr", "stck_shrn_iscd", "vi_cls_code"});
+  auto investors = Build(kis::Tr::kInvestors, Stock());
+  ASSERT_FALSE(investors.body.at("output").as_array().empty());
+  check(investors.body.at("output").as_array()[0].as_object(),
+        {"stck_bsop_date", "stck_clpr", "prdy_vrss", "prdy_vrss_sign", "prsn_ntby_qty",
+         "frgn_ntby_tr_pbmn", "orgn_shnu_vol", "prsn_shnu_tr_pbmn", "frgn_seln_vol",
+         "orgn_seln_tr_pbmn"});
+  auto overtime = Build(kis::Tr::kOvertimePrice, Stock(), "2026-11-24 17:00:00");
+  check(overtime.body.at("output").as_object(),
+        {"ovtm_untp_prpr", "ovtm_untp_prdy_vrss", "ovtm_untp_prdy_vrss_sign", "ovtm_untp_prdy_ctrt",
+         "ovtm_untp_vol", "ovtm_untp_tr_pbmn", "ovtm_untp_mxpr", "ovtm_untp_llam", "ovtm_untp_oprc",
+         "ovtm_untp_hgpr", "ovtm_untp_lwpr", "ovtm_untp_antc_cnpr", "ovtm_untp_antc_cnqn",
+         "ovtm_untp_sdpr", "bidp", "askp"});
+  auto overtime_book = Build(kis::Tr::kOvertimeOrderBook, Stock(), "2026-11-24 17:00:00");
+  check(overtime_book.body.at("output").as_object(),
+        {"ovtm_untp_last_hour", "ovtm_untp_askp1", "ovtm_untp_bidp10", "ovtm_untp_askp_rsqn1",
+         "ovtm_untp_bidp_rsqn10", "ovtm_untp_total_askp_rsqn", "ovtm_untp_total_bidp_rsqn"});
+  auto minute_params = Stock();
+  minute_params["FID_INPUT_HOUR_1"] = "110000";
+  minute_params["FID_PW_DATA_INCU_YN"] = "N";
+  minute_params["FID_ETC_CLS_CODE"] = "";
+  auto minute = Build(kis::Tr::kMinuteBars, minute_params);
+  ASSERT_EQ(minute.body.at("output2").as_array().size(), 30u);
+  check(minute.body.at("output2").as_array()[0].as_object(),
+        {"stck_bsop_date", "stck_cntg_hour", "stck_prpr", "stck_oprc", "stck_hgpr", "stck_lwpr",
+         "cntg_vol", "acml_tr_pbmn"});
+  EXPECT_EQ(minute.body.at("output2").as_array()[0].at("stck_cntg_hour").as_string(), "110000");
+  EXPECT_EQ(minute.tr_cont, "M");
+  auto daily_params = Stock();
+  daily_params["FID_INPUT_DATE_1"] = "20260101";
+  daily_params["FID_INPUT_DATE_2"] = "20261124";
+  daily_params["FID_PERIOD_DIV_CODE"] = "D";
+  daily_params["FID_ORG_ADJ_PRC"] = "0";
+  auto daily = Build(kis::Tr::kDailyBars, daily_params);
+  ASSERT_EQ(daily.body.at("output2").as_array().size(), 100u);
+  check(daily.body.at("output2").as_array()[0].as_object(),
+        {"stck_bsop_date", "stck_clpr", "stck_oprc", "stck_hgpr", "stck_lwpr", "acml_vol",
+         "acml_tr_pbmn", "prdy_vrss", "prdy_vrss_sign", "flng_cls_code", "prtt_rate", "mod_yn"});
+  EXPECT_EQ(daily.tr_cont, "M");
+}
+
+TEST_F(QuotationsTest, DeterministicForSeedAndTime) {
+  auto a = json::serialize(Build(kis::Tr::kOrderBook, Stock()).body);
+  auto b = json::serialize(Build(kis::Tr::kOrderBook, Stock()).body);
+  EXPECT_EQ(a, b);
+  MarketModel other(2, universe_, calendar_);
+  ParamLookup lookup = [](std::string_view name) -> std::optional<std::string_view> {
+    if (name == "FID_COND_MRKT_DIV_CODE") return "J";
+    if (name == "FID_INPUT_ISCD") return "005930";
+    return std::nullopt;
+  };
+  auto c = BuildQuotation(other, universe_, kis::Tr::kOrderBook, lookup,
+                          *common::ParseKstDateTime("2026-11-24 11:00:00"));
+  EXPECT_NE(a, json::serialize(c.body));
+}
+
+TEST_F(QuotationsTest, UnknownCodeIsZeroedLikeKis) {
+  auto r = Build(kis::Tr::kPrice, Stock("999999"));
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.body.at("rt_cd").as_string(), "0");
+  EXPECT_EQ(r.body.at("output").at("stck_prpr").as_string(), "0");
+  EXPECT_EQ(r.body.at("output").at("stck_shrn_iscd").as_string(), "");
+}
+
+TEST_F(QuotationsTest, BadParametersNameTheField) {
+  auto no_market = Build(kis::Tr::kPrice, {{"FID_INPUT_ISCD", "005930"}});
+  EXPECT_FALSE(no_market.ok);
+  EXPECT_EQ(no_market.msg_cd, "OPSQ2001");
+  EXPECT_NE(no_market.msg1.find("FID_COND_MRKT_DIV_CODE"), std::string::npos);
+  auto short_code = Build(kis::Tr::kPrice, Stock("5930"));
+  EXPECT_EQ(short_code.msg_cd, "OPSQ2002");
+  auto p = Stock();
+  p["FID_INPUT_HOUR_1"] = "11:00";
+  p["FID_PW_DATA_INCU_YN"] = "N";
+  auto bad_hour = Build(kis::Tr::kMinuteBars, p);
+  EXPECT_FALSE(bad_hour.ok);
+  EXPECT_NE(bad_hour.msg1.find("FID_INPUT_HOUR_1"), std::string::npos);
+  auto d = Stock();
+  d["FID_INPUT_DATE_1"] = "20261301";
+  d["FID_INPUT_DATE_2"] = "20261124";
+  d["FID_PERIOD_DIV_CODE"] = "D";
+  d["FID_ORG_ADJ_PRC"] = "0";
+  EXPECT_NE(Build(kis::Tr::kDailyBars, d).msg1.find("FID_INPUT_DATE_1"), std::string::npos);
+  d["FID_INPUT_DATE_1"] = "20260101";
+  d["FID_PERIOD_DIV_CODE"] = "X";
+  EXPECT_NE(Build(kis::Tr::kDailyBars, d).msg1.find("FID_PERIOD_DIV_CODE"), std::string::npos);
+}
+
+// A time later than the data means "now": the first bar is the minute in progress.
+TEST_F(QuotationsTest, FutureHourMeansNow) {
+  auto p = Stock();
+  p["FID_INPUT_HOUR_1"] = "235959";
+  p["FID_PW_DATA_INCU_YN"] = "N";
+  auto r = Build(kis::Tr::kMinuteBars, p, "2026-11-24 10:15:20");
+  EXPECT_EQ(r.body.at("output2").as_array()[0].at("stck_cntg_hour").as_string(), "101500");
+  p["FID_INPUT_HOUR_1"] = "085900";  // before the open: nothing
+  EXPECT_TRUE(Build(kis::Tr::kMinuteBars, p, "2026-11-24 10:15:20").body.at("output2").as_array().empty());
+}
+
+}  // namespace
+}  // namespace kisgate::sim

@@ -1,0 +1,64 @@
+#pragma once
+// `kisgate sim` on the network: the Simulator behind an http::Server, with each call's service
+// delay waited on a timer (never a sleep), so one thread serves thousands of calls at once.
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "common/clock.hpp"
+#include "sim/sim_options.hpp"
+#include "sim/simulator.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace kisgate::http {
+class Server;
+}
+
+namespace kisgate::sim {
+
+// Thread-safety: construct, Start and Stop on the io_context's thread (or before it runs).
+class SimServer {
+ public:
+  // Throws std::runtime_error when the options are invalid or the address cannot be bound.
+  SimServer(boost::asio::io_context& io, SimOptions options,
+            const common::Clock& clock = common::SystemClock::Instance());
+  ~SimServer();
+
+  void Start();
+  void Stop();
+  std::uint16_t Port() const;
+  // "http://127.0.0.1:PORT" (https with TLS).
+  std::string BaseUrl() const;
+  Simulator& simulator() { return *simulator_; }
+
+ private:
+  boost::asio::io_context& io_;
+  std::unique_ptr<Simulator> simulator_;
+  std::unique_ptr<http::Server> server_;
+};
+
+// A simulator on its own thread and io_context: for tests, benchmarks and `kisgate demo`.
+class BackgroundSimulator {
+ public:
+  explicit BackgroundSimulator(SimOptions options);
+  ~BackgroundSimulator();
+  BackgroundSimulator(const BackgroundSimulator&) = delete;
+  BackgroundSimulator& operator=(const BackgroundSimulator&) = delete;
+
+  std::uint16_t Port() const { return port_; }
+  std::string BaseUrl() const { return base_url_; }
+  Simulator& simulator() { return server_->simulator(); }
+
+ private:
+  std::unique_ptr<boost::asio::io_context> io_;
+  std::unique_ptr<SimServer> server_;
+  std::uint16_t port_ = 0;
+  std::string base_url_;
+  std::thread thread_;
+};
+
+}  // namespace kisgate::sim
