@@ -1,0 +1,171 @@
+#!/usr/bin/python3
+"""A KIS client written only from the KIS documentation, in the style of KIS's official Python
+samples (requests, the same headers, `params=` for the query, namedtuple-style field access),
+pointed at `kisgate sim` by changing nothing but its base URL.
+
+It proves that a program written for KIS gets the shapes and errors it would get from KIS.
+Run by ctest: kis_spec_client_test.py PATH_TO_KISGATE
+"""
+import json
+import re
+import subprocess
+import sys
+import time
+import unittest
+
+import requests
+
+KISGATE = sys.argv.pop(1) if len(sys.argv) > 1 else "build/kisgate"
+APP_KEY = "PSclientTESTkey000000000000000000001"
+APP_SECRET = "S" * 180
+MOCK_KEY = "PSclientTESTmock00000000000000000002"
+
+
+class Sim:
+    """Starts `kisgate sim` on a free port and reads the address it prints."""
+
+    def __init__(self, *flags):
+        self.proc = subprocess.Popen(
+            [KISGATE, "sim", "--listen", "127.0.0.1:0", "--latency-ms", "1",
+             "--key", f"{APP_KEY}:{APP_SECRET}:real", "--key", f"{MOCK_KEY}:{APP_SECRET}:mock",
+             "--clock", "2026-11-24T10:00:00", *flags],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.time() + 20
+        self.base_url = None
+        while time.time() < deadline and self.base_url is None:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            m = re.search(r"listening on (http\S+)", line)
+            if m:
+                self.base_url = m.group(1)
+        if self.base_url is None:
+            self.proc.kill()
+            raise RuntimeError("kisgate sim did not start")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+class KisClient:
+    """Follows the KIS docs: POST /oauth2/tokenP, then GETs with appkey/appsecret/tr_id headers."""
+
+    def __init__(self, base_url, app_key=APP_KEY, app_secret=APP_SECRET):
+        self.base_url = base_url
+        self.headers = {"Content-Type": "application/json", "Accept": "text/plain",
+                        "charset": "UTF-8", "User-Agent": "kis-spec-client"}
+        self.app_key, self.app_secret = app_key, app_secret
+
+    def auth(self):
+        body = {"grant_type": "client_credentials", "appkey": self.app_key,
+                "appsecret": self.app_secret}
+        res = requests.post(f"{self.base_url}/oauth2/tokenP", data=json.dumps(body),
+                            headers=self.headers, timeout=10)
+        if res.status_code == 200:
+            self.headers["authorization"] = f"Bearer {res.json()['access_token']}"
+            self.headers["appkey"] = self.app_key
+            self.headers["appsecret"] = self.app_secret
+        return res
+
+    def get(self, path, tr_id, params, tr_cont=""):
+        headers = dict(self.headers, tr_id=tr_id, custtype="P", tr_cont=tr_cont)
+        return requests.get(f"{self.base_url}{path}", headers=headers, params=params, timeout=10)
+
+
+QUOTES = "/uapi/domestic-stock/v1/quotations"
+
+
+class SpecClientAgainstSim(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim()
+        cls.client = KisClient(cls.sim.base_url)
+        res = cls.client.auth()
+        assert res.status_code == 200, res.text
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def test_token_reply_has_documented_fields(self):
+        # A second request within a minute: 403 with the token endpoint's own error shape.
+        res = KisClient(self.sim.base_url).auth()
+        self.assertEqual(res.status_code, 403)
+        self.assertEqual(res.json()["error_code"], "EGW00133")
+        self.assertIn("error_description", res.json())
+
+    def test_current_price(self):
+        res = self.client.get(f"{QUOTES}/inquire-price", "FHKST01010100",
+                              {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "005930"})
+        self.assertEqual(res.status_code, 200)
+        body = res.json()
+        self.assertEqual((body["rt_cd"], body["msg_cd"]), ("0", "MCA00000"))
+        out = body["output"]
+        for field in ("stck_prpr", "prdy_vrss", "prdy_vrss_sign", "prdy_ctrt", "stck_oprc",
+                      "stck_hgpr", "stck_lwpr", "stck_mxpr", "stck_llam", "acml_vol",
+                      "acml_tr_pbmn", "per", "pbr", "hts_avls", "aspr_unit"):
+            self.assertIsInstance(out[field], str, field)
+        self.assertGreater(int(out["stck_prpr"]), 0)
+        self.assertLessEqual(int(out["stck_lwpr"]), int(out["stck_prpr"]))
+        self.assertLessEqual(int(out["stck_prpr"]), int(out["stck_hgpr"]))
+        # The samples read response headers by their lower-case names.
+        self.assertEqual(res.headers["tr_id"], "FHKST01010100")
+
+    def test_order_book_straddles_price(self):
+        res = self.client.get(f"{QUOTES}/inquire-asking-price-exp-ccn", "FHKST01010200",
+                              {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "000660"})
+        book = res.json()["output1"]
+        self.assertLess(int(book["bidp1"]), int(book["askp1"]))
+        for i in range(1, 10):
+            self.assertLess(int(book[f"askp{i}"]), int(book[f"askp{i + 1}"]))
+            self.assertGreater(int(book[f"bidp{i}"]), int(book[f"bidp{i + 1}"]))
+
+    def test_minute_bars_page_back_without_gaps(self):
+        seen, cursor = [], "100000"
+        while True:
+            res = self.client.get(f"{QUOTES}/inquire-time-itemchartprice", "FHKST03010200",
+                                  {"FID_ETC_CLS_CODE": "", "FID_COND_MRKT_DIV_CODE": "J",
+                                   "FID_INPUT_ISCD": "005930", "FID_INPUT_HOUR_1": cursor,
+                                   "FID_PW_DATA_INCU_YN": "N"})
+            self.assertEqual(res.status_code, 200, res.text)
+            bars = res.json()["output2"]
+            seen += [b["stck_cntg_hour"] for b in bars]
+            if len(bars) < 30:
+                break
+            oldest = bars[-1]["stck_cntg_hour"]
+            t = int(oldest[:2]) * 60 + int(oldest[2:4]) - 1
+            cursor = f"{t // 60:02d}{t % 60:02d}00"
+        self.assertEqual(len(seen), len(set(seen)), "duplicate bars")
+        self.assertEqual(seen, sorted(seen, reverse=True))
+        self.assertEqual(seen[-1], "090000")
+
+    def test_bad_parameters_get_kis_errors(self):
+        res = self.client.get(f"{QUOTES}/inquire-price", "FHKST01010100",
+                              {"FID_COND_MRKT_DIV_CODE": "Q", "FID_INPUT_ISCD": "005930"})
+        self.assertEqual(res.status_code, 500)
+        self.assertEqual(res.json()["rt_cd"], "1")
+        self.assertTrue(res.json()["msg_cd"].startswith("OPSQ"))
+
+    def test_mock_key_cannot_use_real_only_tr(self):
+        client = KisClient(self.sim.base_url, MOCK_KEY, APP_SECRET)
+        self.assertEqual(client.auth().status_code, 200)
+        time.sleep(1.1)  # a mock key has 1 call/s
+        res = client.get(f"{QUOTES}/inquire-overtime-price", "FHPST02300000",
+                         {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "005930"})
+        self.assertEqual(res.status_code, 500)
+        self.assertEqual(res.json()["msg_cd"], "EGW02006")
+
+    def test_zz_burst_is_rate_limited(self):
+        time.sleep(1.1)
+        codes = [self.client.get(f"{QUOTES}/inquire-price", "FHKST01010100",
+                                 {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "005930"})
+                 for _ in range(25)]
+        limited = [r for r in codes if r.status_code == 500 and r.json()["msg_cd"] == "EGW00201"]
+        # requests opens its calls one after another; 25 of them fit in well under a second here.
+        self.assertGreaterEqual(len(limited), 1)
+        self.assertEqual(limited[0].json()["msg1"], "초당 거래건수를 초과하였습니다.")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
