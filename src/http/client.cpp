@@ -347,7 +347,8 @@ HttpClient::~HttpClient() {
 
 asio::awaitable<ClientResult> HttpClient::Send(ClientRequest request) {
   auto impl = impl_;
-  co_return co_await impl->Send(std::move(request));
+  auto send = impl->Send(std::move(request));  // not inside co_await: see Server's session
+  co_return co_await std::move(send);
 }
 
 void HttpClient::SetMaxConnections(std::size_t n) {

@@ -228,7 +228,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       CloseSocket(stream);
       co_return;
     }
-    co_await Session(std::move(stream), std::move(remote));
+    auto session = Session(std::move(stream), std::move(remote));
+    co_await std::move(session);
   }
 
   template <class Stream>
@@ -277,7 +278,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       auto beast_request = parser.release();
       const unsigned version = beast_request.version();
       bool keep_alive = beast_request.keep_alive();
-      Reply reply = co_await handler(ToRequest(std::move(beast_request), remote));
+      // The call and the co_await are separate statements: g++ 12 destroys temporaries inside a
+      // co_await expression twice.
+      auto pending = handler(ToRequest(std::move(beast_request), remote));
+      Reply reply = co_await std::move(pending);
       if (reply.drop_connection) {
         counters.dropped++;
         break;

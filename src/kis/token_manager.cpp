@@ -92,6 +92,9 @@ struct TokenManager::Impl : std::enable_shared_from_this<TokenManager::Impl> {
            fmt::format("token-{}-{}.json", options.environment, KeyFingerprint(options.app_key));
   }
 
+  // A token this close to expiry is not handed out: a call needs time to reach KIS.
+  std::chrono::seconds Margin() const { return std::min(std::chrono::seconds(30), options.refresh_ahead); }
+
   bool Usable(const Token& t, std::chrono::seconds margin) const {
     return t.expires_at - clock.WallNow() > margin;
   }
@@ -126,7 +129,7 @@ struct TokenManager::Impl : std::enable_shared_from_this<TokenManager::Impl> {
         }
       }
     }
-    if (Usable(t, std::chrono::seconds(60))) {
+    if (Usable(t, Margin())) {
       current = std::move(t);
       counters.loaded_from_disk++;
     }
@@ -164,19 +167,19 @@ struct TokenManager::Impl : std::enable_shared_from_this<TokenManager::Impl> {
     auto self = shared_from_this();
     for (;;) {
       if (current && Usable(*current, options.refresh_ahead)) co_return *current;
-      const bool still_valid = current && Usable(*current, std::chrono::seconds(30));
+      const bool still_valid = current && Usable(*current, Margin());
       if (flight) {
         // Someone is issuing: wait for that one call instead of making another.
-        auto f = flight;
+        auto joined = flight;
         asio::steady_timer wake(executor, deadline);
-        f->waiters.push_back(&wake);
-        boost::system::error_code ec;
-        co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        std::erase(f->waiters, &wake);
-        if (f->result) {
-          if (std::holds_alternative<Token>(*f->result)) co_return *f->result;
-          if (current && Usable(*current, std::chrono::seconds(30))) co_return *current;
-          co_return *f->result;
+        joined->waiters.push_back(&wake);
+        boost::system::error_code wake_ec;
+        co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, wake_ec));
+        std::erase(joined->waiters, &wake);
+        if (joined->result) {
+          if (std::holds_alternative<Token>(*joined->result)) co_return *joined->result;
+          if (current && Usable(*current, Margin())) co_return *current;
+          co_return *joined->result;
         }
         if (clock.Now() >= deadline) {
           co_return Classification{Action::kRetryWithBackoff, "token_timeout",
@@ -194,15 +197,16 @@ struct TokenManager::Impl : std::enable_shared_from_this<TokenManager::Impl> {
               options.key_name, duration_cast<std::chrono::seconds>(*not_before - now).count() + 1));
         }
         asio::steady_timer wait(executor, *not_before - now);
-        boost::system::error_code ec;
-        co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        boost::system::error_code wait_ec;
+        co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, wait_ec));
         continue;
       }
       // This caller issues; the others wait on the flight.
       auto f = std::make_shared<Flight>();
       flight = f;
       not_before = now + duration_cast<common::Duration>(options.min_issue_interval);
-      IssueOutcome outcome = co_await issue(deadline);
+      auto issuing = issue(deadline);
+      IssueOutcome outcome = co_await std::move(issuing);
       if (auto* token = std::get_if<Token>(&outcome)) {
         counters.issued++;
         current = *token;
@@ -211,16 +215,16 @@ struct TokenManager::Impl : std::enable_shared_from_this<TokenManager::Impl> {
                      common::FormatKstDateTime(token->expires_at));
         f->result = *token;
       } else {
-        auto& c = std::get<Classification>(outcome);
-        (c.action == Action::kTokenThrottled ? counters.throttled : counters.failures)++;
-        spdlog::warn("kis: token request for key '{}' failed: {} {}", options.key_name, c.code,
-                     c.message);
-        f->result = c;
+        auto& failure = std::get<Classification>(outcome);
+        (failure.action == Action::kTokenThrottled ? counters.throttled : counters.failures)++;
+        spdlog::warn("kis: token request for key '{}' failed: {} {}", options.key_name, failure.code,
+                     failure.message);
+        f->result = failure;
       }
       flight.reset();
       for (auto* waiter : f->waiters) waiter->cancel();
       if (std::holds_alternative<Token>(*f->result)) co_return *f->result;
-      if (current && Usable(*current, std::chrono::seconds(30))) co_return *current;
+      if (current && Usable(*current, Margin())) co_return *current;
       co_return *f->result;
     }
   }

@@ -69,7 +69,8 @@ class UpstreamFixture : public ::testing::Test {
             req.target = target;
             req.headers = {{"tr_id", "T" + std::to_string(i)}};
             req.deadline = std::chrono::steady_clock::now() + timeout;
-            results[static_cast<std::size_t>(i)] = co_await client.Send(std::move(req));
+            auto send = client.Send(std::move(req));  // not inside co_await (g++ 12)
+            results[static_cast<std::size_t>(i)] = co_await std::move(send);
           },
           asio::detached);
     }

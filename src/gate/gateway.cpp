@@ -1,0 +1,379 @@
+#include "gate/gateway.hpp"
+
+#include <stdexcept>
+#include <unordered_map>
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "gate/key_gate.hpp"
+#include "gate/key_pool.hpp"
+#include "gate/retry.hpp"
+#include "http/client.hpp"
+#include "kis/token_manager.hpp"
+
+namespace kisgate::gate {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+// Token issuance is its own flow on the interactive lane: it unblocks every other call.
+constexpr FlowId kTokenFlow = ~FlowId{0};
+
+BudgetConfig BudgetFor(const config::KeyConfig& key, const config::GateConfig& gate) {
+  BudgetConfig b;
+  b.rate = key.rate;
+  b.safety = gate.safety;
+  b.in_flight = key.max_in_flight;
+  b.max_in_flight = std::max(gate.max_in_flight_limit, key.max_in_flight);
+  b.interactive_max_share = gate.interactive_max_share;
+  b.interactive_reserved_slots = gate.interactive_reserved_slots;
+  b.cooldown = std::chrono::duration_cast<common::Duration>(gate.cooldown);
+  if (auto problem = b.Validate()) {
+    throw std::invalid_argument(fmt::format("kis.keys '{}': {}", key.name, *problem));
+  }
+  return b;
+}
+
+std::vector<Budget> BudgetsFor(const config::Config& config) {
+  std::vector<Budget> budgets;
+  std::uint64_t seed = 1;
+  for (const auto& key : config.keys) budgets.emplace_back(BudgetFor(key, config.gate), seed++);
+  return budgets;
+}
+
+std::string EncodeQuery(const std::vector<std::pair<std::string, std::string>>& params) {
+  std::string out;
+  for (const auto& [name, value] : params) {
+    if (!out.empty()) out.push_back('&');
+    out += boost::urls::encode(name, boost::urls::unreserved_chars);
+    out.push_back('=');
+    out += boost::urls::encode(value, boost::urls::unreserved_chars);
+  }
+  return out;
+}
+
+// How a transport failure reads as a KIS-style classification and as a gate outcome.
+std::pair<kis::Classification, Outcome> FromTransport(const http::ClientError& e) {
+  kis::Classification c;
+  c.code = std::string(http::ToString(e.kind));
+  c.message = e.message;
+  switch (e.kind) {
+    case http::ClientErrorKind::kBadUrl:
+    case http::ClientErrorKind::kResolve:
+    case http::ClientErrorKind::kTlsHandshake:
+      c.action = kis::Action::kFail;
+      c.hint = "check base_url (and ca_file) of this key";
+      return {c, Outcome::kConnectionFailure};
+    case http::ClientErrorKind::kReplyTooLarge:
+      c.action = kis::Action::kFail;
+      return {c, Outcome::kOtherError};
+    case http::ClientErrorKind::kTimeout:
+    case http::ClientErrorKind::kConnectTimeout:
+      c.action = kis::Action::kRetryWithBackoff;
+      return {c, Outcome::kTimeout};
+    default:
+      c.action = kis::Action::kRetryWithBackoff;
+      return {c, Outcome::kConnectionFailure};
+  }
+}
+
+}  // namespace
+
+struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
+  struct Key {
+    config::KeyConfig config;
+    std::unique_ptr<http::HttpClient> http;
+    std::unique_ptr<kis::TokenManager> tokens;
+    std::unique_ptr<KeyGate> gate;
+    RetryBudget retry;
+    KeyStats stats;
+  };
+  // One upstream call that identical requests share.
+  struct Flight {
+    Lane lane;
+    std::optional<std::pair<std::size_t, CallId>> queued;  // while waiting for admission
+    std::vector<asio::steady_timer*> waiters;
+    std::optional<CallResult> result;
+  };
+
+  asio::any_io_executor executor;
+  const common::Clock& clock;
+  GatewayOptions options;
+  KeyPool pool;
+  std::vector<std::unique_ptr<Key>> keys;
+  std::unordered_map<std::string, std::shared_ptr<Flight>> flights;
+  Rng rng;
+  std::uint64_t coalesced = 0;
+  std::uint64_t retry_budget_exhausted = 0;
+
+  Impl(asio::any_io_executor ex, const config::Config& config, const common::Clock& c,
+       GatewayOptions o)
+      : executor(std::move(ex)), clock(c), options(std::move(o)), pool(BudgetsFor(config)),
+        rng(options.seed) {
+    for (std::size_t i = 0; i < config.keys.size(); ++i) {
+      const auto& kc = config.keys[i];
+      auto key = std::make_unique<Key>();
+      key->config = kc;
+      key->stats.name = kc.name;
+      http::ClientOptions http_options;
+      http_options.max_connections = static_cast<std::size_t>(kc.max_in_flight);
+      http_options.ca_file = kc.ca_file;
+      try {
+        key->http = std::make_unique<http::HttpClient>(executor, kc.base_url, http_options);
+      } catch (const std::exception& e) {
+        throw std::invalid_argument(fmt::format("kis.keys '{}': {}", kc.name, e.what()));
+      }
+      key->gate = std::make_unique<KeyGate>(executor, pool.at(i), clock);
+      kis::TokenManagerOptions token_options;
+      token_options.key_name = kc.name;
+      token_options.app_key = kc.app_key;
+      token_options.environment = kc.environment == config::KisEnvironment::kMock ? "mock" : "real";
+      token_options.store_dir = options.token_dir;
+      token_options.min_issue_interval = options.token_issue_interval;
+      token_options.refresh_ahead = options.token_refresh_ahead;
+      Key* raw = key.get();
+      key->tokens = std::make_unique<kis::TokenManager>(
+          executor, token_options, clock,
+          [this, raw](common::SteadyTime deadline) { return IssueToken(*raw, deadline); });
+      keys.push_back(std::move(key));
+    }
+  }
+
+  // POST /oauth2/tokenP through the key's gate: token calls count in the key's budget.
+  asio::awaitable<kis::IssueOutcome> IssueToken(Key& key, common::SteadyTime deadline) {
+    // Coroutine calls with non-trivial arguments are made as separate statements throughout:
+    // g++ 12 destroys temporaries inside a co_await expression twice.
+    auto acquire = key.gate->Acquire(CallSpec{Lane::kInteractive, kTokenFlow, deadline, false});
+    Ticket ticket = co_await std::move(acquire);
+    if (!ticket.admitted) {
+      co_return kis::Classification{kis::Action::kRetryWithBackoff, "gate_deadline",
+                                    "no budget for a token request before the deadline", ""};
+    }
+    http::ClientRequest request;
+    request.method = "POST";
+    request.target = "/oauth2/tokenP";
+    request.headers = {{"content-type", "application/json; charset=utf-8"}};
+    request.body = json::serialize(json::object{{"grant_type", "client_credentials"},
+                                                {"appkey", key.config.app_key},
+                                                {"appsecret", key.config.app_secret}});
+    request.deadline = deadline;
+    key.stats.upstream++;
+    auto send = key.http->Send(std::move(request));
+    http::ClientResult reply = co_await std::move(send);
+    if (auto* e = std::get_if<http::ClientError>(&reply)) {
+      auto [transport_error, outcome] = FromTransport(*e);
+      key.gate->Complete(ticket.id, outcome);
+      key.stats.errors[transport_error.code]++;
+      co_return transport_error;
+    }
+    const auto& response = std::get<http::Response>(reply);
+    auto outcome = kis::ParseTokenReply(response.status, response.body, clock.WallNow());
+    if (auto* c = std::get_if<kis::Classification>(&outcome)) {
+      key.gate->Complete(ticket.id, c->code == "EGW00201" ? Outcome::kRateLimited : Outcome::kOk);
+      key.stats.errors[c->code]++;
+    } else {
+      key.gate->Complete(ticket.id, Outcome::kOk);
+    }
+    co_return outcome;
+  }
+
+  asio::awaitable<void> Sleep(common::Duration d) {
+    asio::steady_timer t(executor, d);
+    boost::system::error_code ec;
+    co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+
+  CallResult Fail(CallResult result, kis::Classification c, Key* key) {
+    result.ok = false;
+    result.error = std::move(c);
+    if (key) key->stats.failed++;
+    return result;
+  }
+
+  asio::awaitable<CallResult> Execute(const KisRequest& request, const CallOptions& call,
+                                      std::shared_ptr<Flight> flight) {
+    const auto& info = kis::TrInfoFor(request.tr);
+    const std::string target = fmt::format("{}?{}", info.path, EncodeQuery(request.params));
+    CallResult result;
+    bool refreshed = false;
+    Key* key = nullptr;
+    for (int attempt = 0;; ++attempt) {
+      if (clock.Now() >= call.deadline) {
+        co_return Fail(std::move(result),
+                       {kis::Action::kFail, "deadline_exceeded", "the call's deadline passed", ""}, key);
+      }
+      // A stateless quotation may go to any key: the one that can take it soonest.
+      const std::size_t k = pool.Pick(flight->lane, clock.Now());
+      key = keys[k].get();
+      result.key_name = key->config.name;
+      if (attempt == 0) {
+        key->stats.calls++;
+        key->retry.RecordCall(clock.Now());
+      }
+      // The token first, without holding an in-flight slot (the token call needs one itself).
+      auto token = co_await key->tokens->Get(call.deadline);
+      if (auto* no_token = std::get_if<kis::Classification>(&token)) {
+        co_return Fail(std::move(result), *no_token, key);
+      }
+      const std::string access_token = std::get<kis::Token>(token).value;
+
+      auto acquire = key->gate->Acquire(
+          CallSpec{flight->lane, call.flow, call.deadline, attempt > 0},
+          [flight, k](CallId id) { flight->queued = std::make_pair(k, id); });
+      Ticket ticket = co_await std::move(acquire);
+      flight->queued.reset();
+      result.gate_wait += ticket.waited;
+      if (!ticket.admitted) {
+        co_return Fail(std::move(result),
+                       {kis::Action::kFail, "gate_deadline",
+                        "the call's deadline passed while it waited for the key's budget",
+                        "give the call a longer deadline, or reduce the load on this key"},
+                       key);
+      }
+      result.attempts++;
+      key->stats.upstream++;
+      key->http->SetMaxConnections(static_cast<std::size_t>(key->gate->budget().in_flight_limit()));
+      http::ClientRequest http_request;
+      http_request.target = target;
+      http_request.headers = {{"content-type", "application/json; charset=utf-8"},
+                              {"authorization", "Bearer " + access_token},
+                              {"appkey", key->config.app_key},
+                              {"appsecret", key->config.app_secret},
+                              {"tr_id", std::string(info.tr_id)},
+                              {"custtype", "P"},
+                              {"tr_cont", request.tr_cont}};
+      http_request.deadline = call.deadline;
+      auto send = key->http->Send(std::move(http_request));
+      http::ClientResult reply = co_await std::move(send);
+
+      kis::Classification c;
+      Outcome outcome = Outcome::kOk;
+      if (auto* e = std::get_if<http::ClientError>(&reply)) {
+        std::tie(c, outcome) = FromTransport(*e);
+      } else {
+        auto& response = std::get<http::Response>(reply);
+        c = kis::Classify(response.status, response.body);
+        if (c.code == "EGW00201") {
+          outcome = Outcome::kRateLimited;
+        } else if (c.action == kis::Action::kRetryWithBackoff) {
+          outcome = Outcome::kTransientError;
+        }
+        result.http_status = response.status;
+        result.body = std::move(response.body);
+        result.tr_cont = std::string(response.Header("tr_cont").value_or(""));
+      }
+      key->gate->Complete(ticket.id, outcome);
+      if (c.action == kis::Action::kSuccess) {
+        key->stats.ok++;
+        result.ok = true;
+        result.error = {};
+        co_return result;
+      }
+      key->stats.errors[c.code]++;
+      if (c.action == kis::Action::kRefreshToken && !refreshed) {
+        // The token expired or was revoked: one re-issue, then replay.
+        key->tokens->Invalidate(access_token);
+        refreshed = true;
+        continue;
+      }
+      const bool retryable = c.action == kis::Action::kRetryLater ||
+                             c.action == kis::Action::kRetryWithBackoff;
+      if (!retryable || attempt + 1 >= options.max_attempts) co_return Fail(std::move(result), c, key);
+      if (!key->retry.TryConsumeRetry(clock.Now())) {
+        retry_budget_exhausted++;
+        c.message += " (retry budget exhausted)";
+        co_return Fail(std::move(result), c, key);
+      }
+      // Exponential backoff with full jitter; EGW00201 also put the key in a cooldown, which
+      // the next admission honours.
+      BackoffConfig backoff;
+      backoff.base = std::chrono::duration_cast<common::Duration>(options.backoff_base);
+      backoff.cap = std::chrono::duration_cast<common::Duration>(options.backoff_cap);
+      const auto delay = Backoff(attempt + 1, rng, backoff);
+      if (clock.Now() + delay >= call.deadline) co_return Fail(std::move(result), c, key);
+      key->stats.retries++;
+      co_await Sleep(delay);
+    }
+  }
+
+  static std::string FlightKey(const KisRequest& r) {
+    return fmt::format("{}|{}|{}", kis::TrInfoFor(r.tr).tr_id, EncodeQuery(r.params), r.tr_cont);
+  }
+
+  asio::awaitable<CallResult> Call(KisRequest request, CallOptions options) {
+    auto self = shared_from_this();
+    const std::string flight_key = FlightKey(request);
+    if (auto it = flights.find(flight_key); it != flights.end()) {
+      // The same call is already on its way: wait for its result instead of spending budget.
+      auto joined = it->second;
+      coalesced++;
+      if (options.lane < joined->lane) {
+        joined->lane = options.lane;
+        if (joined->queued) keys[joined->queued->first]->gate->Promote(joined->queued->second, options.lane);
+      }
+      asio::steady_timer wake(executor, options.deadline);
+      joined->waiters.push_back(&wake);
+      boost::system::error_code wake_ec;
+      co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, wake_ec));
+      std::erase(joined->waiters, &wake);
+      if (joined->result) {
+        CallResult shared = *joined->result;
+        shared.coalesced = true;
+        co_return shared;
+      }
+      CallResult timed_out;
+      timed_out.coalesced = true;
+      timed_out.error = {kis::Action::kFail, "deadline_exceeded",
+                         "the call's deadline passed while it waited for an identical call", ""};
+      co_return timed_out;
+    }
+    auto flight = std::make_shared<Flight>();
+    flight->lane = options.lane;
+    flights.emplace(flight_key, flight);
+    auto execute = Execute(request, options, flight);
+    CallResult result = co_await std::move(execute);
+    flights.erase(flight_key);
+    flight->result = result;
+    for (auto* waiter : flight->waiters) waiter->cancel();
+    co_return result;
+  }
+};
+
+Gateway::Gateway(asio::any_io_executor executor, const config::Config& config,
+                 const common::Clock& clock, GatewayOptions options)
+    : impl_(std::make_shared<Impl>(std::move(executor), config, clock, std::move(options))) {}
+
+Gateway::~Gateway() = default;
+
+asio::awaitable<CallResult> Gateway::Call(KisRequest request, CallOptions options) {
+  auto impl = impl_;
+  auto call = impl->Call(std::move(request), options);
+  co_return co_await std::move(call);
+}
+
+GatewayStats Gateway::Stats() const {
+  GatewayStats s;
+  for (std::size_t i = 0; i < impl_->keys.size(); ++i) {
+    auto& key = *impl_->keys[i];
+    KeyStats k = key.stats;
+    k.budget = impl_->pool.at(i).Snapshot(impl_->clock.Now());
+    k.tokens_issued = key.tokens->Counters().issued;
+    s.keys.push_back(std::move(k));
+  }
+  s.coalesced = impl_->coalesced;
+  s.retry_budget_exhausted = impl_->retry_budget_exhausted;
+  return s;
+}
+
+std::size_t Gateway::key_count() const { return impl_->keys.size(); }
+
+}  // namespace kisgate::gate

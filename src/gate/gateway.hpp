@@ -1,0 +1,104 @@
+#pragma once
+// Gateway::Call: the one path every KIS call takes (DESIGN.md "Architecture"). It coalesces
+// identical calls in flight, picks an app key from the pool, gets the key's token, waits for the
+// key's admission (lanes, rate, in-flight), sends the request on the key's keep-alive pool,
+// classifies the reply, feeds the outcome back to the budget, and retries what is retryable
+// through the gate again, with backoff, inside the call's deadline and the retry budget.
+//
+// Thread-safety: one executor (single-threaded io_context); call from it only. Stats() may be read
+// from the same executor.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "common/clock.hpp"
+#include "config/config.hpp"
+#include "gate/budget.hpp"
+#include "kis/errors.hpp"
+#include "kis/tr_catalogue.hpp"
+
+namespace kisgate::gate {
+
+struct KisRequest {
+  kis::Tr tr;
+  std::vector<std::pair<std::string, std::string>> params;  // query parameters, KIS's names
+  std::string tr_cont;  // "" or "N" for the next page
+};
+
+struct CallOptions {
+  Lane lane = Lane::kBatch;
+  FlowId flow = 0;  // job or API client, for round-robin inside the lane
+  common::SteadyTime deadline;
+};
+
+struct CallResult {
+  bool ok = false;
+  int http_status = 0;
+  std::string body;      // the KIS reply (JSON) when one arrived
+  std::string tr_cont;   // response header
+  kis::Classification error;  // when !ok: code, message, hint
+  std::string key_name;  // the key that served it
+  int attempts = 0;
+  bool coalesced = false;  // shared another caller's upstream call
+  common::Duration gate_wait{};  // time spent queued in the gate (all attempts)
+};
+
+// Counters per key, for /metrics and /v1/budget.
+struct KeyStats {
+  std::string name;
+  BudgetSnapshot budget;
+  std::uint64_t calls = 0;       // Call() requests that used this key
+  std::uint64_t upstream = 0;    // HTTP requests sent (retries and token calls included)
+  std::uint64_t ok = 0;
+  std::uint64_t retries = 0;
+  std::uint64_t failed = 0;
+  std::map<std::string, std::uint64_t> errors;  // KIS code or transport error -> count
+  std::uint64_t tokens_issued = 0;
+};
+
+struct GatewayStats {
+  std::vector<KeyStats> keys;
+  std::uint64_t coalesced = 0;
+  std::uint64_t retry_budget_exhausted = 0;
+};
+
+struct GatewayOptions {
+  std::filesystem::path token_dir;  // empty: tokens kept in memory only
+  int max_attempts = 4;
+  std::chrono::milliseconds backoff_base{100};
+  std::chrono::milliseconds backoff_cap{2000};
+  std::uint64_t seed = 0;  // jitter
+  std::chrono::seconds token_issue_interval{60};  // KIS: one token request per minute per key
+  std::chrono::seconds token_refresh_ahead{3600};
+};
+
+class Gateway {
+ public:
+  // Throws std::invalid_argument naming the key when a key's settings cannot work (bad URL, CA).
+  Gateway(boost::asio::any_io_executor executor, const config::Config& config,
+          const common::Clock& clock, GatewayOptions options = {});
+  ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  boost::asio::awaitable<CallResult> Call(KisRequest request, CallOptions options);
+
+  GatewayStats Stats() const;
+  std::size_t key_count() const;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace kisgate::gate

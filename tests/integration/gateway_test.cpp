@@ -1,0 +1,292 @@
+// The gateway against `kisgate sim` over real sockets: the simulator's own statistics judge
+// whether the gate kept KIS's limits.
+#include "gate/gateway.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "sim/sim_server.hpp"
+#include "sim/universe.hpp"
+#include "support/test_client.hpp"
+
+namespace kisgate::gate {
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+constexpr const char* kKey = "PSgatewayTESTkey00000000000000000001";
+constexpr const char* kSecret = "gateway-test-secret";
+
+sim::SimOptions SimWith(double rate) {
+  sim::SimOptions o;
+  o.listen = "127.0.0.1:0";
+  o.keys = {sim::SimKey{kKey, kSecret, sim::Environment::kReal}};
+  o.rate = rate;
+  o.latency_ms = 20;
+  o.latency_sigma = 0.3;
+  o.clock = "2026-11-24T11:00:00";
+  return o;
+}
+
+config::Config ConfigFor(const sim::BackgroundSimulator& sim, double rate, int in_flight = 5) {
+  config::Config c;
+  config::KeyConfig k;
+  k.name = "main";
+  k.base_url = sim.BaseUrl();
+  k.app_key = kKey;
+  k.app_secret = kSecret;
+  k.rate = rate;
+  k.max_in_flight = in_flight;
+  c.keys.push_back(k);
+  return c;
+}
+
+KisRequest Price(std::string code) {
+  return KisRequest{kis::Tr::kPrice, {{"FID_COND_MRKT_DIV_CODE", "J"}, {"FID_INPUT_ISCD", code}}, ""};
+}
+
+json::object SimKeyStats(const sim::BackgroundSimulator& sim) {
+  testing::TestClient client(sim.BaseUrl());
+  auto r = client.Get("/_sim/stats");
+  EXPECT_TRUE(r.has_value());
+  auto stats = json::parse(r->body).as_object();
+  json::object key = stats.at("keys").as_array()[0].as_object();
+  key["connections"] = stats.at("connections");
+  return key;
+}
+
+std::uint64_t U(const json::value& v) { return v.to_number<std::uint64_t>(); }
+std::uint64_t Errors(const json::object& key, const char* code) {
+  auto& errors = key.at("errors").as_object();
+  return errors.contains(code) ? U(errors.at(code)) : 0;
+}
+
+// Runs `calls` through one gateway on this thread's io_context; returns the results in order.
+struct Runner {
+  asio::io_context io;
+  std::vector<CallResult> results;
+  std::vector<int> finish_order;
+
+  void Spawn(Gateway& gateway, KisRequest request, CallOptions options) {
+    const auto index = results.size();
+    results.emplace_back();
+    asio::co_spawn(io, [&gateway, this, index, request, options]() -> asio::awaitable<void> {
+      auto call = gateway.Call(request, options);  // not inside co_await (g++ 12)
+      results[index] = co_await std::move(call);
+      finish_order.push_back(static_cast<int>(index));
+    }, asio::detached);
+  }
+  void Run() { io.run(); }
+};
+
+CallOptions Options(Lane lane, std::chrono::milliseconds timeout, FlowId flow = 0) {
+  return CallOptions{lane, flow, std::chrono::steady_clock::now() + timeout};
+}
+
+// 500 calls across all lanes with the simulator's burst rules on: every call succeeds, and the
+// simulator saw no EGW00201, no second above the limit and no connection closed by a burst rule.
+TEST(Gateway, FiveHundredCallsStayInsideKisLimits) {
+  auto o = SimWith(50);
+  o.max_in_flight_per_key = 5;
+  o.max_connections = 10;
+  sim::BackgroundSimulator sim(o);
+  Runner runner;
+  Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 50), common::SystemClock::Instance());
+  const auto& codes = sim::Universe::Default().All();
+  for (int i = 0; i < 500; ++i) {
+    const Lane lane = i % 10 == 0 ? Lane::kInteractive : i % 3 == 0 ? Lane::kBackground : Lane::kBatch;
+    runner.Spawn(gateway, Price(codes[static_cast<std::size_t>(i)].code),
+                 Options(lane, 60s, static_cast<FlowId>(i % 4)));
+  }
+  runner.Run();
+  int ok = 0;
+  for (const auto& r : runner.results) ok += r.ok;
+  EXPECT_EQ(ok, 500);
+  auto key = SimKeyStats(sim);
+  EXPECT_EQ(Errors(key, "EGW00201"), 0u);
+  EXPECT_LE(U(key.at("max_calls_in_1s")), 50u);
+  EXPECT_EQ(U(key.at("dropped_over_in_flight")), 0u);
+  EXPECT_EQ(U(key.at("connections").at("closed_by_max_connections")), 0u);
+  EXPECT_EQ(U(key.at("tokens_issued")), 1u);
+  EXPECT_LE(U(key.at("connections").at("accepted")), 10u);  // kept alive, not one per call
+}
+
+// An interactive request that arrives behind a queue of batch work is served before it.
+TEST(Gateway, InteractiveOvertakesQueuedBatch) {
+  sim::BackgroundSimulator sim(SimWith(18));
+  Runner runner;
+  Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 18), common::SystemClock::Instance());
+  const auto& codes = sim::Universe::Default().All();
+  for (int i = 0; i < 40; ++i) {
+    runner.Spawn(gateway, Price(codes[static_cast<std::size_t>(i)].code), Options(Lane::kBatch, 30s));
+  }
+  runner.Spawn(gateway, Price("005930"), Options(Lane::kInteractive, 30s));
+  runner.Run();
+  const auto user = std::find(runner.finish_order.begin(), runner.finish_order.end(), 40);
+  ASSERT_NE(user, runner.finish_order.end());
+  EXPECT_TRUE(runner.results[40].ok);
+  // Behind 40 batch calls, the user request finishes among the first few (token, then it).
+  EXPECT_LT(user - runner.finish_order.begin(), 8);
+}
+
+// 100 concurrent requests for one value: one upstream call.
+TEST(Gateway, IdenticalCallsInFlightShareOneUpstreamCall) {
+  sim::BackgroundSimulator sim(SimWith(18));
+  Runner runner;
+  Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 18), common::SystemClock::Instance());
+  for (int i = 0; i < 100; ++i) runner.Spawn(gateway, Price("000660"), Options(Lane::kInteractive, 10s));
+  runner.Run();
+  int coalesced = 0;
+  for (const auto& r : runner.results) {
+    EXPECT_TRUE(r.ok);
+    coalesced += r.coalesced;
+  }
+  EXPECT_EQ(coalesced, 99);
+  auto key = SimKeyStats(sim);
+  EXPECT_EQ(U(key.at("calls")), 2u);  // the token and one price
+}
+
+TEST(Gateway, TokenPersistsAcrossRestart) {
+  sim::BackgroundSimulator sim(SimWith(18));
+  testing::TempDir dir;
+  GatewayOptions options;
+  options.token_dir = dir.path();
+  for (int run = 0; run < 2; ++run) {
+    Runner runner;
+    Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 18), common::SystemClock::Instance(), options);
+    runner.Spawn(gateway, Price("005930"), Options(Lane::kInteractive, 10s));
+    runner.Run();
+    EXPECT_TRUE(runner.results[0].ok) << runner.results[0].error.code;
+    EXPECT_EQ(gateway.Stats().keys[0].tokens_issued, run == 0 ? 1u : 0u);
+  }
+  EXPECT_EQ(U(SimKeyStats(sim).at("tokens_issued")), 1u);
+}
+
+// KIS says the token is invalid (here: revoked behind the gateway's back): the gateway re-issues
+// once and replays the call.
+TEST(Gateway, RevokedTokenIsReissuedOnceAndReplayed) {
+  auto o = SimWith(18);
+  o.tokens.issue_interval = 0s;
+  sim::BackgroundSimulator sim(o);
+  testing::TempDir dir;
+  GatewayOptions options;
+  options.token_dir = dir.path();
+  options.token_issue_interval = 0s;
+  Runner runner;
+  Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 18), common::SystemClock::Instance(), options);
+  runner.Spawn(gateway, Price("005930"), Options(Lane::kInteractive, 10s));
+  runner.Run();
+  ASSERT_TRUE(runner.results[0].ok);
+  // Revoke the token the gateway holds (its file is the only place it is written down).
+  std::string token;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    std::ifstream in(entry.path());
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    token = std::string(json::parse(text).at("access_token").as_string());
+  }
+  testing::TestClient client(sim.BaseUrl());
+  auto revoked = client.Post("/oauth2/revokeP",
+                             json::serialize(json::object{{"appkey", kKey}, {"appsecret", kSecret}, {"token", token}}));
+  ASSERT_TRUE(revoked && revoked->status == 200);
+  runner.io.restart();
+  runner.Spawn(gateway, Price("005930"), Options(Lane::kInteractive, 10s));
+  runner.Run();
+  EXPECT_TRUE(runner.results[1].ok) << runner.results[1].error.code;
+  EXPECT_EQ(runner.results[1].attempts, 2);
+  EXPECT_EQ(gateway.Stats().keys[0].tokens_issued, 2u);
+  EXPECT_EQ(Errors(SimKeyStats(sim), "EGW00121"), 1u);
+}
+
+// A token that runs out mid-run is renewed before use, not after a failed call.
+TEST(Gateway, ExpiringTokenIsRenewedBeforeUse) {
+  auto o = SimWith(18);
+  o.tokens.ttl = 2s;
+  o.tokens.reuse_window = 0s;
+  o.tokens.issue_interval = 0s;
+  sim::BackgroundSimulator sim(o);
+  GatewayOptions options;
+  options.token_issue_interval = 0s;
+  options.token_refresh_ahead = 0s;
+  Runner runner;
+  Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 18), common::SystemClock::Instance(), options);
+  runner.Spawn(gateway, Price("005930"), Options(Lane::kInteractive, 10s));
+  runner.Run();
+  ASSERT_TRUE(runner.results[0].ok);
+  std::this_thread::sleep_for(2100ms);
+  runner.io.restart();
+  runner.Spawn(gateway, Price("005930"), Options(Lane::kInteractive, 10s));
+  runner.Run();
+  EXPECT_TRUE(runner.results[1].ok) << runner.results[1].error.code;
+  EXPECT_EQ(gateway.Stats().keys[0].tokens_issued, 2u);
+  EXPECT_EQ(Errors(SimKeyStats(sim), "EGW00123"), 0u);
+}
+
+// Disconnects, 500s and slow replies: every call ends inside its deadline, either served
+// (mostly, thanks to retries through the gate) or failed with a classified error.
+TEST(Gateway, FaultsEndInSuccessOrClassifiedErrorInsideDeadline) {
+  auto o = SimWith(50);
+  o.fault_disconnect = 0.05;
+  o.fault_error = 0.05;
+  o.fault_slow = 0.05;
+  o.slow_ms = 3000;
+  sim::BackgroundSimulator sim(o);
+  Runner runner;
+  Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 50), common::SystemClock::Instance());
+  const auto start = std::chrono::steady_clock::now();
+  const auto& codes = sim::Universe::Default().All();
+  for (int i = 0; i < 100; ++i) {
+    runner.Spawn(gateway, Price(codes[static_cast<std::size_t>(i)].code), Options(Lane::kBatch, 8s));
+  }
+  runner.Run();
+  const auto took = std::chrono::steady_clock::now() - start;
+  int ok = 0;
+  for (const auto& r : runner.results) {
+    if (r.ok) {
+      ok++;
+    } else {
+      EXPECT_FALSE(r.error.code.empty());
+      EXPECT_FALSE(r.error.message.empty());
+    }
+  }
+  EXPECT_GE(ok, 85);
+  EXPECT_LT(took, 8s + 1s);  // nothing outlives its deadline
+  auto stats = gateway.Stats().keys[0];
+  EXPECT_GT(stats.retries, 0u);
+}
+
+TEST(Gateway, BadRequestFailsWithHintAndNoRetry) {
+  sim::BackgroundSimulator sim(SimWith(18));
+  Runner runner;
+  Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 18), common::SystemClock::Instance());
+  runner.Spawn(gateway, KisRequest{kis::Tr::kPrice, {{"FID_COND_MRKT_DIV_CODE", "Z"}, {"FID_INPUT_ISCD", "005930"}}, ""},
+               Options(Lane::kInteractive, 5s));
+  runner.Run();
+  EXPECT_FALSE(runner.results[0].ok);
+  EXPECT_EQ(runner.results[0].error.code, "OPSQ2001");
+  EXPECT_EQ(runner.results[0].attempts, 1);
+}
+
+TEST(Gateway, WrongSecretIsAFatalClearError) {
+  sim::BackgroundSimulator sim(SimWith(18));
+  Runner runner;
+  auto config = ConfigFor(sim, 18);
+  config.keys[0].app_secret = "wrong";
+  Gateway gateway(runner.io.get_executor(), config, common::SystemClock::Instance());
+  runner.Spawn(gateway, Price("005930"), Options(Lane::kInteractive, 5s));
+  runner.Run();
+  EXPECT_FALSE(runner.results[0].ok);
+  EXPECT_EQ(runner.results[0].error.code, "EGW00105");
+  EXPECT_FALSE(runner.results[0].error.hint.empty());
+}
+
+}  // namespace
+}  // namespace kisgate::gate
