@@ -10,8 +10,10 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "gate/paging.hpp"
 #include "sim/sim_server.hpp"
 #include "sim/universe.hpp"
 #include "support/test_client.hpp"
@@ -286,6 +288,79 @@ TEST(Gateway, WrongSecretIsAFatalClearError) {
   EXPECT_FALSE(runner.results[0].ok);
   EXPECT_EQ(runner.results[0].error.code, "EGW00105");
   EXPECT_FALSE(runner.results[0].error.hint.empty());
+}
+
+// A whole day of minute bars, paged back 30 at a time: 390 bars, 09:00 to 15:29, no gaps.
+TEST(Paging, MinuteBarsForTheWholeDay) {
+  auto o = SimWith(50);
+  o.clock = "2026-11-24T15:45:00";
+  sim::BackgroundSimulator sim(o);
+  asio::io_context io;
+  Gateway gateway(io.get_executor(), ConfigFor(sim, 50), common::SystemClock::Instance());
+  std::variant<PagedBars, CallResult> full, later;
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+    auto a = FetchMinuteBars(gateway, "005930", Options(Lane::kBatch, 30s));
+    full = co_await std::move(a);
+    auto b = FetchMinuteBars(gateway, "005930", Options(Lane::kBatch, 30s), "153000", "150000");
+    later = co_await std::move(b);
+  }, asio::detached);
+  io.run();
+  ASSERT_TRUE(std::holds_alternative<PagedBars>(full));
+  const auto& bars = std::get<PagedBars>(full).bars;
+  ASSERT_EQ(bars.size(), 390u);
+  EXPECT_EQ(bars.front().time, "090000");
+  EXPECT_EQ(bars.back().time, "152900");
+  EXPECT_EQ(std::get<PagedBars>(full).pages, 13);
+  std::int64_t volume = 0;
+  for (std::size_t i = 0; i < bars.size(); ++i) {
+    const int minute = 9 * 60 + static_cast<int>(i);
+    ASSERT_EQ(bars[i].time, fmt::format("{:02d}{:02d}00", minute / 60, minute % 60));
+    volume += bars[i].volume;
+  }
+  EXPECT_GT(volume, 0);
+  // A later cycle asks only for what is new: the bars after 15:00, in two pages.
+  ASSERT_TRUE(std::holds_alternative<PagedBars>(later));
+  EXPECT_EQ(std::get<PagedBars>(later).bars.size(), 29u);
+  EXPECT_EQ(std::get<PagedBars>(later).pages, 1);
+}
+
+TEST(Paging, DailyBarsOverARange) {
+  sim::BackgroundSimulator sim(SimWith(50));
+  asio::io_context io;
+  Gateway gateway(io.get_executor(), ConfigFor(sim, 50), common::SystemClock::Instance());
+  std::variant<PagedBars, CallResult> result;
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+    auto f = FetchDailyBars(gateway, "000660", "20250101", "20261124", Options(Lane::kBackground, 30s));
+    result = co_await std::move(f);
+  }, asio::detached);
+  io.run();
+  ASSERT_TRUE(std::holds_alternative<PagedBars>(result));
+  const auto& paged = std::get<PagedBars>(result);
+  EXPECT_EQ(paged.pages, 5);  // ~470 trading days, 100 a page
+  EXPECT_EQ(paged.bars.front().date, "20250102");
+  EXPECT_EQ(paged.bars.back().date, "20261124");
+  for (std::size_t i = 1; i < paged.bars.size(); ++i) {
+    ASSERT_LT(paged.bars[i - 1].date, paged.bars[i].date);
+  }
+}
+
+// The real KIS is HTTPS: the same gateway over TLS, with certificate verification on.
+TEST(Gateway, WorksOverVerifiedTls) {
+  testing::TempDir dir;
+  testing::WriteSelfSignedCert(dir.path());
+  auto o = SimWith(18);
+  o.tls_cert = dir.path() + "/cert.pem";
+  o.tls_key = dir.path() + "/key.pem";
+  sim::BackgroundSimulator sim(o);
+  ASSERT_EQ(sim.BaseUrl().rfind("https://", 0), 0u);
+  Runner runner;
+  auto config = ConfigFor(sim, 18);
+  config.keys[0].ca_file = dir.path() + "/cert.pem";
+  Gateway gateway(runner.io.get_executor(), config, common::SystemClock::Instance());
+  for (int i = 0; i < 10; ++i) runner.Spawn(gateway, Price("005930"), Options(Lane::kBatch, 10s, static_cast<FlowId>(i)));
+  runner.Spawn(gateway, Price("000660"), Options(Lane::kInteractive, 10s));
+  runner.Run();
+  for (const auto& r : runner.results) EXPECT_TRUE(r.ok) << r.error.code << " " << r.error.message;
 }
 
 }  // namespace
