@@ -1,0 +1,82 @@
+#!/usr/bin/python3
+"""The kisgate command line as a user runs it: `kisgate quote` against `kisgate sim`.
+Run by ctest: cli_test.py PATH_TO_KISGATE
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+KISGATE = sys.argv.pop(1) if len(sys.argv) > 1 else "build/kisgate"
+sys.argv.insert(1, KISGATE)  # kis_spec_client_test takes it from argv when imported
+import kis_spec_client_test as spec  # noqa: E402  (the Sim launcher)
+
+
+class QuoteCommand(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = spec.Sim()
+        cls.dir = tempfile.TemporaryDirectory()
+        cls.config = os.path.join(cls.dir.name, "kisgate.toml")
+        with open(cls.config, "w") as f:
+            f.write(f"""data_dir = "{cls.dir.name}"
+[[kis.keys]]
+name = "test"
+base_url = "{cls.sim.base_url}"
+app_key = "{spec.APP_KEY}"
+app_secret = "${{TEST_SECRET}}"
+""")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+        cls.dir.cleanup()
+
+    def quote(self, *args):
+        env = dict(os.environ, TEST_SECRET=spec.APP_SECRET)
+        return subprocess.run([KISGATE, "quote", *args], capture_output=True, text=True, env=env,
+                              timeout=60)
+
+    def test_price_table_then_json_reusing_the_persisted_token(self):
+        r = self.quote("005930", "--config", self.config)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("005930", r.stdout)
+        self.assertIn("volume", r.stdout)
+        r = self.quote("005930", "--config", self.config, "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["rt_cd"], "0")
+        # The second process reused the token file: one issuance in total.
+        tokens = [f for f in os.listdir(os.path.join(self.dir.name, "tokens"))]
+        self.assertEqual(len(tokens), 1)
+        self.assertEqual(os.stat(os.path.join(self.dir.name, "tokens", tokens[0])).st_mode & 0o777, 0o600)
+
+    def test_other_data_sets(self):
+        for data, expect in (("orderbook", "total ask"), ("investors", "foreigners"),
+                             ("bars-daily", "close"), ("bars-minute", "0900")):
+            r = self.quote("000660", "--config", self.config, "--data", data)
+            self.assertEqual(r.returncode, 0, data + ": " + r.stderr)
+            self.assertIn(expect, r.stdout, data)
+
+    def test_bad_code_is_refused_before_any_call(self):
+        r = self.quote("5930", "--config", self.config)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("not a stock code", r.stderr)
+
+    def test_without_config_explains_how_to_make_one(self):
+        r = self.quote("005930")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("configs/example.toml", r.stderr)
+
+    def test_config_errors_name_the_key(self):
+        bad = os.path.join(self.dir.name, "bad.toml")
+        with open(bad, "w") as f:
+            f.write('[[kis.keys]]\napp_key = "k"\napp_secrett = "s"\n')
+        r = self.quote("005930", "--config", bad)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("kis.keys[0].app_secrett", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
