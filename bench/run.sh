@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# `make bench`: every benchmark in turn; each prints its table and writes bench/results/*.md.
+# `make bench`: every benchmark in turn; each prints its table and writes bench/results/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 echo "== simulator throughput (bench/sim_throughput.sh)"
 bench/sim_throughput.sh "$BUILD"
+echo
+echo "== the gate against the simulator (build/bench/gate_bench)"
+"$BUILD/bench/gate_bench" --runs "${RUNS:-3}" --out bench/results/gate.md --data bench/results/data
+gnuplot bench/plot_gate.gp && echo "plots: bench/results/gate_calls_per_second.png bench/results/gate_interactive_wait.png"

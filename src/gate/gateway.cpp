@@ -96,6 +96,7 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
     std::unique_ptr<KeyGate> gate;
     RetryBudget retry;
     KeyStats stats;
+    std::size_t picked = 0;  // calls routed here that are not queued in its budget yet
   };
   // One upstream call that identical requests share.
   struct Flight {
@@ -146,6 +147,26 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
           [this, raw](common::SteadyTime deadline) { return IssueToken(*raw, deadline); });
       keys.push_back(std::move(key));
     }
+  }
+
+  // The key whose budget can admit a call soonest (KeyPool's rule), counting the calls already
+  // routed to each key but not yet queued there.
+  std::size_t PickKey(Lane lane) const {
+    const auto now = clock.Now();
+    std::size_t best = 0;
+    common::SteadyTime best_at = common::SteadyTime::max();
+    for (std::size_t k = 0; k < keys.size(); ++k) {
+      const Budget& budget = pool.at(k);
+      const auto interval = std::chrono::duration_cast<common::Duration>(
+          std::chrono::duration<double>(1.0 / std::max(budget.rate(), 0.001)));
+      const auto at = budget.EarliestAdmission(lane, now) +
+                      interval * static_cast<std::int64_t>(keys[k]->picked);
+      if (at < best_at) {
+        best_at = at;
+        best = k;
+      }
+    }
+    return best;
   }
 
   // POST /oauth2/tokenP through the key's gate: token calls count in the key's budget.
@@ -212,8 +233,16 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
                        {kis::Action::kFail, "deadline_exceeded", "the call's deadline passed", ""}, key);
       }
       // A stateless quotation may go to any key: the one that can take it soonest.
-      const std::size_t k = pool.Pick(flight->lane, clock.Now());
+      const std::size_t k = PickKey(flight->lane);
       key = keys[k].get();
+      // Counted as the key's until it is queued there (after the token): calls picked at the same
+      // moment must not all see the same empty queue.
+      key->picked++;
+      struct Unpick {
+        Key* key;
+        ~Unpick() { key->picked--; }
+      };
+      std::optional<Unpick> unpick(std::in_place, key);
       result.key_name = key->config.name;
       if (attempt == 0) {
         key->stats.calls++;
@@ -228,7 +257,10 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
 
       auto acquire = key->gate->Acquire(
           CallSpec{flight->lane, call.flow, call.deadline, attempt > 0},
-          [flight, k](CallId id) { flight->queued = std::make_pair(k, id); });
+          [flight, k, &unpick](CallId id) {
+            flight->queued = std::make_pair(k, id);
+            unpick.reset();
+          });
       Ticket ticket = co_await std::move(acquire);
       flight->queued.reset();
       result.gate_wait += ticket.waited;
