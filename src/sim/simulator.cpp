@@ -165,6 +165,31 @@ SimDecision Simulator::Handle(const http::Request& request) {
   return d;
 }
 
+Simulator::Key* Simulator::OAuthKey(const json::object* body, std::string_view secret_field,
+                                    SimDecision& d) {
+  if (body == nullptr) {
+    unknown_key_calls_++;
+    d.response = TokenError("EGW00103", "요청 본문이 올바른 JSON이 아닙니다.");
+    return nullptr;
+  }
+  Key* key = FindKey(JsonString(*body, "appkey"));
+  if (key == nullptr) {
+    unknown_key_calls_++;
+    d.response = TokenError("EGW00103");
+    return nullptr;
+  }
+  if (!Admit(*key)) {
+    d.response = GatewayError("EGW00201");
+    return nullptr;
+  }
+  if (JsonString(*body, secret_field) != key->spec.app_secret) {
+    key->stats.errors["EGW00105"]++;
+    d.response = TokenError("EGW00105");
+    return nullptr;
+  }
+  return key;
+}
+
 SimDecision Simulator::HandleToken(const http::Request& request) {
   SimDecision d;
   d.delay = ServiceDelay();
@@ -173,26 +198,13 @@ SimDecision Simulator::HandleToken(const http::Request& request) {
     return d;
   }
   auto body = ParseJsonObject(request.body);
-  if (!body) {
-    d.response = TokenError("EGW00103", "요청 본문이 올바른 JSON이 아닙니다.");
-    return d;
-  }
-  Key* key = FindKey(JsonString(*body, "appkey"));
-  if (key == nullptr) {
-    unknown_key_calls_++;
-    d.response = TokenError("EGW00103");
-    return d;
-  }
-  if (!Admit(*key)) {
-    d.response = GatewayError("EGW00201");
-    return d;
-  }
+  Key* key = OAuthKey(body ? &*body : nullptr, "appsecret", d);
+  if (key == nullptr) return d;
   auto fail = [&](std::string_view code) {
     key->stats.errors[std::string(code)]++;
     d.response = TokenError(code);
     return d;
   };
-  if (JsonString(*body, "appsecret") != key->spec.app_secret) return fail("EGW00105");
   if (JsonString(*body, "grant_type") != "client_credentials") return fail("EGW00205");
   auto issued = tokens_.Issue(key->spec.app_key);
   if (!issued) return fail("EGW00133");
@@ -213,21 +225,8 @@ SimDecision Simulator::HandleRevoke(const http::Request& request) {
   SimDecision d;
   d.delay = ServiceDelay();
   auto body = ParseJsonObject(request.body);
-  Key* key = body ? FindKey(JsonString(*body, "appkey")) : nullptr;
-  if (key == nullptr) {
-    unknown_key_calls_++;
-    d.response = TokenError("EGW00103");
-    return d;
-  }
-  if (!Admit(*key)) {
-    d.response = GatewayError("EGW00201");
-    return d;
-  }
-  if (JsonString(*body, "appsecret") != key->spec.app_secret) {
-    key->stats.errors["EGW00105"]++;
-    d.response = TokenError("EGW00105");
-    return d;
-  }
+  Key* key = OAuthKey(body ? &*body : nullptr, "appsecret", d);
+  if (key == nullptr) return d;
   std::string token(JsonString(*body, "token"));
   if (tokens_.Check(token, key->spec.app_key) == TokenCheck::kOtherKey || !tokens_.Revoke(token)) {
     key->stats.errors["EGW00121"]++;
@@ -244,22 +243,9 @@ SimDecision Simulator::HandleApproval(const http::Request& request) {
   SimDecision d;
   d.delay = ServiceDelay();
   auto body = ParseJsonObject(request.body);
-  Key* key = body ? FindKey(JsonString(*body, "appkey")) : nullptr;
-  if (key == nullptr) {
-    unknown_key_calls_++;
-    d.response = TokenError("EGW00103");
-    return d;
-  }
-  if (!Admit(*key)) {
-    d.response = GatewayError("EGW00201");
-    return d;
-  }
   // The approval endpoint calls the secret "secretkey".
-  if (JsonString(*body, "secretkey") != key->spec.app_secret) {
-    key->stats.errors["EGW00105"]++;
-    d.response = TokenError("EGW00105");
-    return d;
-  }
+  Key* key = OAuthKey(body ? &*body : nullptr, "secretkey", d);
+  if (key == nullptr) return d;
   key->stats.ok++;
   d.response = JsonResponse(200, json::object{{"approval_key", tokens_.NewApprovalKey()}});
   return d;

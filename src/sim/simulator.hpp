@@ -23,6 +23,10 @@
 #include "sim/sim_options.hpp"
 #include "sim/token_registry.hpp"
 
+namespace boost::json {
+class object;
+}
+
 namespace kisgate::common {
 class MarketCalendar;
 }
@@ -83,6 +87,9 @@ class Simulator {
     KeyStats stats;
   };
 
+  // The oauth2 endpoints name the key in their JSON body and its secret under `secret_field`.
+  // Returns the key when the call may go on; otherwise `d` holds the error reply.
+  Key* OAuthKey(const boost::json::object* body, std::string_view secret_field, SimDecision& d);
   SimDecision HandleToken(const http::Request& request);
   SimDecision HandleRevoke(const http::Request& request);
   SimDecision HandleApproval(const http::Request& request);

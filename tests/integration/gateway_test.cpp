@@ -140,6 +140,28 @@ TEST(Gateway, InteractiveOvertakesQueuedBatch) {
   EXPECT_LT(user - runner.finish_order.begin(), 8);
 }
 
+// A user asks for a value that a queued batch call will fetch: the user joins that call and
+// promotes it ahead of the rest of the batch queue, instead of spending a second call.
+TEST(Gateway, InteractiveJoiningQueuedBatchCallPromotesIt) {
+  sim::BackgroundSimulator sim(SimWith(18));
+  Runner runner;
+  Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 18), common::SystemClock::Instance());
+  const auto& codes = sim::Universe::Default().All();
+  for (int i = 0; i < 40; ++i) {
+    runner.Spawn(gateway, Price(codes[static_cast<std::size_t>(i)].code), Options(Lane::kBatch, 30s));
+  }
+  runner.Spawn(gateway, Price(codes[39].code), Options(Lane::kInteractive, 30s));  // same as #39
+  runner.Run();
+  EXPECT_TRUE(runner.results[40].coalesced);
+  EXPECT_TRUE(runner.results[40].ok);
+  const auto pos = [&](int index) {
+    return std::find(runner.finish_order.begin(), runner.finish_order.end(), index) -
+           runner.finish_order.begin();
+  };
+  EXPECT_LT(pos(39), 8);  // the last batch call, promoted, is served among the first
+  EXPECT_EQ(U(SimKeyStats(sim).at("calls")), 41u);  // the token and 40 prices, not 41
+}
+
 // 100 concurrent requests for one value: one upstream call.
 TEST(Gateway, IdenticalCallsInFlightShareOneUpstreamCall) {
   sim::BackgroundSimulator sim(SimWith(18));
