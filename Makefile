@@ -4,7 +4,7 @@
 #   make build              build/kisgate and the tests
 #   make test               build, then run the test suite (ctest)
 #   make test SANITIZE=1    the same with AddressSanitizer + UBSan, in build-asan/
-#   make demo               the main job against the built-in simulator
+#   make demo               the seed workload through the gate against the built-in simulator
 #   make sim                just the simulator, on 127.0.0.1:9443 with the demo key
 #   make bench              the benchmarks under bench/, with their reports
 
@@ -38,8 +38,9 @@ build: configure
 test: build
 	@ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
+DEMO_ARGS ?=
 demo: build
-	@$(BUILD_DIR)/kisgate sim --listen 127.0.0.1:9443
+	@$(BUILD_DIR)/kisgate demo $(DEMO_ARGS)
 
 sim: build
 	@$(BUILD_DIR)/kisgate sim --listen 127.0.0.1:9443

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "app/demo_command.hpp"
 #include "app/quote_command.hpp"
 #include "app/sim_command.hpp"
 
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   kisgate::app::AddSimCommand(app, exit_code);
   kisgate::app::AddQuoteCommand(app, exit_code);
+  kisgate::app::AddDemoCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,5 +1,6 @@
 #include "gate/gateway.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -84,6 +85,12 @@ std::pair<kis::Classification, Outcome> FromTransport(const http::ClientError& e
       c.action = kis::Action::kRetryWithBackoff;
       return {c, Outcome::kConnectionFailure};
   }
+}
+
+bool IsStockCode(std::string_view code) {
+  return code.size() == 6 && std::all_of(code.begin(), code.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
+         });
 }
 
 }  // namespace
@@ -343,6 +350,16 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
 
   asio::awaitable<CallResult> Call(KisRequest request, CallOptions options) {
     auto self = shared_from_this();
+    // A malformed stock code never costs a call: KIS would only answer OPSQ2002.
+    for (const auto& [name, value] : request.params) {
+      if (name == "FID_INPUT_ISCD" && !IsStockCode(value)) {
+        CallResult bad;
+        bad.error = {kis::Action::kFail, "invalid_stock_code",
+                     fmt::format("'{}' is not a stock code", value),
+                     "use six digits or capital letters, e.g. 005930"};
+        co_return bad;
+      }
+    }
     const std::string flight_key = FlightKey(request);
     if (auto it = flights.find(flight_key); it != flights.end()) {
       // The same call is already on its way: wait for its result instead of spending budget.

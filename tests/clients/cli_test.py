@@ -78,5 +78,14 @@ app_secret = "${{TEST_SECRET}}"
         self.assertIn("kis.keys[0].app_secrett", r.stderr)
 
 
+class DemoCommand(unittest.TestCase):
+    def test_one_cycle_through_the_gate_without_failures(self):
+        r = subprocess.run([KISGATE, "demo", "--cycles", "1", "--codes", "10", "--every", "10"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("40 calls, 40 ok, 0 failed", r.stdout)
+        self.assertIn("EGW00201 0", r.stdout)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

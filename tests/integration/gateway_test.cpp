@@ -299,6 +299,21 @@ TEST(Gateway, BadRequestFailsWithHintAndNoRetry) {
   EXPECT_EQ(runner.results[0].attempts, 1);
 }
 
+TEST(Gateway, BadStockCodeFailsBeforeAnyCall) {
+  sim::BackgroundSimulator sim(SimWith(18));
+  Runner runner;
+  Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 18), common::SystemClock::Instance());
+  runner.Spawn(gateway, Price("12"), Options(Lane::kInteractive, 5s));
+  runner.Spawn(gateway, Price("00593O;"), Options(Lane::kInteractive, 5s));
+  runner.Run();
+  for (const auto& r : runner.results) {
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.error.code, "invalid_stock_code");
+    EXPECT_EQ(r.attempts, 0);
+  }
+  EXPECT_EQ(U(SimKeyStats(sim).at("calls")), 0u);  // not even a token
+}
+
 TEST(Gateway, WrongSecretIsAFatalClearError) {
   sim::BackgroundSimulator sim(SimWith(18));
   Runner runner;
