@@ -62,11 +62,15 @@ std::optional<std::string_view> Response::Header(std::string_view name) const {
 }
 
 std::optional<std::vector<std::pair<std::string, std::string>>> ParseQuery(std::string_view query) {
-  // Validate first: the decoding view below throws on a malformed query.
-  if (!boost::urls::parse_query(query)) return std::nullopt;
   std::vector<std::pair<std::string, std::string>> out;
+  // An absent query may be a null view; Boost.URL would take its null pointer for a C string
+  // (found by fuzz/sim_request_fuzz).
+  if (query.empty()) return out;
+  const boost::core::string_view text(query.data(), query.size());
+  // Validate first: the decoding view below throws on a malformed query.
+  if (!boost::urls::parse_query(text)) return std::nullopt;
   // params_view decodes percent escapes and '+' as space, as browsers and KIS clients send them.
-  for (auto param : boost::urls::params_view(query, boost::urls::encoding_opts(true))) {
+  for (auto param : boost::urls::params_view(text, boost::urls::encoding_opts(true))) {
     if (param.key.empty() && param.value.empty()) continue;
     out.emplace_back(std::string(param.key), std::string(param.value));
   }

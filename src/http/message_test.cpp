@@ -35,6 +35,16 @@ TEST(Message, ParseQueryDecodesEscapesAndPlus) {
   EXPECT_EQ((*q)[3].second, "");
 }
 
+// Regression (fuzz/sim_request_fuzz): a request without '?' has a null query view.
+TEST(Message, ParseQueryOfAbsentQueryIsEmpty) {
+  Request r;
+  r.target = "/uapi/domestic-stock/v1/quotations/inquire-price";
+  auto q = ParseQuery(r.Query());
+  ASSERT_TRUE(q.has_value());
+  EXPECT_TRUE(q->empty());
+  EXPECT_TRUE(ParseQuery(std::string_view{})->empty());
+}
+
 TEST(Message, ParseQueryRejectsBrokenEscape) {
   EXPECT_FALSE(ParseQuery("a=%zz").has_value());
   EXPECT_FALSE(ParseQuery("a=%4").has_value());

@@ -56,8 +56,11 @@ IssueOutcome ParseTokenReply(int http_status, std::string_view body, common::Wal
     expires_at = common::ParseKstDateTime(e->get_string());
   }
   if (!expires_at) {
+    // expires_in is a number of seconds; anything else (fractions, absurd sizes) is not trusted.
     if (auto* e = o->if_contains("expires_in"); e && e->is_number()) {
-      expires_at = now + std::chrono::seconds(e->to_number<std::int64_t>());
+      boost::system::error_code ec;
+      const auto seconds = e->to_number<std::int64_t>(ec);
+      if (!ec && seconds > 0 && seconds <= 366 * 24 * 3600) expires_at = now + std::chrono::seconds(seconds);
     }
   }
   if (!expires_at) {

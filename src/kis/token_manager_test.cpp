@@ -178,6 +178,11 @@ TEST(ParseTokenReply, ReadsKstExpiryAndErrors) {
   EXPECT_EQ(std::get<Classification>(denied).action, Action::kFail);
   auto broken = ParseTokenReply(200, R"({"token_type":"Bearer"})", now);
   ASSERT_TRUE(std::holds_alternative<Classification>(broken));
+  // Found by fuzz/kis_reply_fuzz: a fractional expires_in and a bad KST time threw.
+  auto fractional = ParseTokenReply(
+      200, R"({"access_token":"abc","access_token_token_expired":"2026-11-25 10:70:00","expires_in":8.400})", now);
+  ASSERT_TRUE(std::holds_alternative<Classification>(fractional));
+  EXPECT_EQ(std::get<Classification>(fractional).code, "malformed_reply");
 }
 
 }  // namespace
