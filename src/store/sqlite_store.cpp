@@ -1,0 +1,265 @@
+#include "store/sqlite_store.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace kisgate::store {
+
+namespace {
+
+// Migrations in order; the database records how many ran. Never edit one that shipped: add one.
+std::vector<std::string> Migrations() {
+  std::string v1;
+  for (auto dataset : Datasets()) {
+    std::string columns;
+    for (const auto& c : *ColumnsOf(dataset)) {
+      columns += fmt::format("  {} {},\n", c.name,
+                             c.type == ColumnSpec::kInteger ? "INTEGER"
+                             : c.type == ColumnSpec::kReal  ? "REAL"
+                                                            : "TEXT");
+    }
+    v1 += fmt::format(
+        "CREATE TABLE {} (\n  code TEXT NOT NULL,\n  market_time TEXT NOT NULL,\n"
+        "  collected_at TEXT NOT NULL,\n{}  raw TEXT NOT NULL,\n  PRIMARY KEY (code, market_time)\n"
+        ") WITHOUT ROWID;\n",
+        dataset, columns);
+  }
+  return {v1};
+}
+
+void Exec(sqlite3* db, const std::string& sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string error = message ? message : sqlite3_errmsg(db);
+    sqlite3_free(message);
+    throw std::runtime_error(error);
+  }
+}
+
+std::int64_t QueryInt(sqlite3* db, const std::string& sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+    throw std::runtime_error(sqlite3_errmsg(db));
+  }
+  std::int64_t value = 0;
+  if (sqlite3_step(stmt) == SQLITE_ROW) value = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  return value;
+}
+
+std::string UpsertSql(std::string_view dataset) {
+  std::string names = "code, market_time, collected_at", params = "?, ?, ?", updates = "collected_at = excluded.collected_at";
+  for (const auto& c : *ColumnsOf(dataset)) {
+    names += fmt::format(", {}", c.name);
+    params += ", ?";
+    updates += fmt::format(", {0} = excluded.{0}", c.name);
+  }
+  return fmt::format(
+      "INSERT INTO {} ({}, raw) VALUES ({}, ?) ON CONFLICT (code, market_time) DO UPDATE SET {}, "
+      "raw = excluded.raw",
+      dataset, names, params, updates);
+}
+
+sqlite3* Open(const std::string& path, int flags, std::chrono::milliseconds busy_timeout) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+    std::string error = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    throw std::runtime_error(fmt::format(
+        "cannot open the database '{}': {} (check storage.url and that the folder is writable)", path,
+        error));
+  }
+  sqlite3_busy_timeout(db, static_cast<int>(busy_timeout.count()));
+  return db;
+}
+
+}  // namespace
+
+SqliteStore::SqliteStore(StoreOptions options) : options_(std::move(options)) {
+  std::error_code ec;
+  const auto folder = std::filesystem::path(options_.path).parent_path();
+  if (!folder.empty()) std::filesystem::create_directories(folder, ec);
+  if (ec) {
+    throw std::runtime_error(fmt::format("cannot create the folder '{}' for the database: {}",
+                                         folder.string(), ec.message()));
+  }
+  db_ = Open(options_.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+             options_.busy_timeout);
+  try {
+    // WAL: readers never block the writer; NORMAL sync is durable across process crashes.
+    Exec(db_, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+    Exec(db_, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+              "applied_at TEXT NOT NULL DEFAULT (datetime('now')))");
+    const auto migrations = Migrations();
+    const auto applied = QueryInt(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    for (auto v = applied; v < static_cast<std::int64_t>(migrations.size()); ++v) {
+      Exec(db_, "BEGIN IMMEDIATE");
+      Exec(db_, migrations[static_cast<std::size_t>(v)]);
+      Exec(db_, fmt::format("INSERT INTO schema_migrations (version) VALUES ({})", v + 1));
+      Exec(db_, "COMMIT");
+    }
+  } catch (const std::exception& e) {
+    sqlite3_close(db_);
+    throw std::runtime_error(fmt::format("cannot prepare the database '{}': {}", options_.path, e.what()));
+  }
+  reader_ = Open(options_.path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, options_.busy_timeout);
+  writer_ = std::thread([this] { WriterLoop(); });
+}
+
+SqliteStore::~SqliteStore() {
+  Flush(options_.retry_after * 4);
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  writer_.join();
+  if (!queue_.empty()) {
+    spdlog::error("store: {} records could not be written to {}: {}", queue_.size(), options_.path,
+                  counters_.last_error);
+  }
+  sqlite3_close(reader_);
+  sqlite3_close(db_);
+}
+
+void SqliteStore::Write(std::vector<Record> records) {
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& r : records) {
+      auto& latest = latest_[{r.dataset, r.code}];
+      if (r.market_time >= latest.market_time) latest = r;
+      queue_.push_back(std::move(r));
+    }
+  }
+  wake_.notify_one();
+}
+
+bool SqliteStore::Flush(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return drained_.wait_for(lock, timeout, [this] { return queue_.empty() && !writing_; });
+}
+
+void SqliteStore::WriterLoop() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty() && stopping_) return;
+    std::vector<Record> batch;
+    while (!queue_.empty() && batch.size() < options_.batch_size) {
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    writing_ = true;
+    lock.unlock();
+    std::string error;
+    const bool ok = Commit(batch, error);
+    lock.lock();
+    writing_ = false;
+    if (ok) {
+      counters_.written += batch.size();
+      counters_.transactions++;
+    } else {
+      // Keep the records, in order, for the next try; what is committed stays intact.
+      counters_.failed_transactions++;
+      counters_.last_error = error;
+      for (auto it = batch.rbegin(); it != batch.rend(); ++it) queue_.push_front(std::move(*it));
+      spdlog::warn("store: writing {} records failed ({}); retrying", batch.size(), error);
+      if (stopping_) return;
+      wake_.wait_for(lock, options_.retry_after, [this] { return stopping_; });
+    }
+    if (queue_.empty()) drained_.notify_all();
+  }
+}
+
+bool SqliteStore::Commit(const std::vector<Record>& batch, std::string& error) {
+  // Runs on the writer thread only: db_ is its connection.
+  std::map<std::string, sqlite3_stmt*> statements;
+  auto fail = [&](const std::string& what) {
+    error = fmt::format("{}: {}", what, sqlite3_errmsg(db_));
+    for (auto& [name, stmt] : statements) sqlite3_finalize(stmt);
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return false;
+  };
+  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) return fail("begin");
+  for (const auto& r : batch) {
+    const auto* columns = ColumnsOf(r.dataset);
+    if (columns == nullptr) {
+      spdlog::error("store: dropping a record of unknown data set '{}'", r.dataset);
+      continue;
+    }
+    auto& stmt = statements[r.dataset];
+    if (stmt == nullptr && sqlite3_prepare_v2(db_, UpsertSql(r.dataset).c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+      return fail("prepare");
+    }
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    int i = 1;
+    sqlite3_bind_text(stmt, i++, r.code.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, i++, r.market_time.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, i++, r.collected_at.c_str(), -1, SQLITE_TRANSIENT);
+    for (const auto& spec : *columns) {
+      auto it = std::find_if(r.columns.begin(), r.columns.end(),
+                             [&](const auto& c) { return c.first == spec.name; });
+      if (it == r.columns.end()) {
+        sqlite3_bind_null(stmt, i++);
+      } else if (auto* v = std::get_if<std::int64_t>(&it->second)) {
+        sqlite3_bind_int64(stmt, i++, *v);
+      } else if (auto* d = std::get_if<double>(&it->second)) {
+        sqlite3_bind_double(stmt, i++, *d);
+      } else {
+        sqlite3_bind_text(stmt, i++, std::get<std::string>(it->second).c_str(), -1, SQLITE_TRANSIENT);
+      }
+    }
+    sqlite3_bind_text(stmt, i, r.raw.c_str(), static_cast<int>(r.raw.size()), SQLITE_TRANSIENT);
+    if (sqlite3_step(stmt) != SQLITE_DONE) return fail("write");
+  }
+  for (auto& [name, stmt] : statements) sqlite3_finalize(stmt);
+  statements.clear();
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return fail("commit");
+  return true;
+}
+
+std::optional<Record> SqliteStore::Latest(const std::string& dataset, const std::string& code) const {
+  std::lock_guard lock(mutex_);
+  auto it = latest_.find({dataset, code});
+  if (it == latest_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::int64_t SqliteStore::Count(const std::string& dataset) const {
+  if (ColumnsOf(dataset) == nullptr) return 0;
+  std::lock_guard lock(read_mutex_);
+  return QueryInt(reader_, fmt::format("SELECT COUNT(*) FROM {}", dataset));
+}
+
+std::string SqliteStore::IntegrityCheck() const {
+  std::lock_guard lock(read_mutex_);
+  sqlite3_stmt* stmt = nullptr;
+  std::string result;
+  if (sqlite3_prepare_v2(reader_, "PRAGMA integrity_check", -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
+    result = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  }
+  sqlite3_finalize(stmt);
+  return result;
+}
+
+int SqliteStore::SchemaVersion() const {
+  std::lock_guard lock(read_mutex_);
+  return static_cast<int>(QueryInt(reader_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+}
+
+StoreCounters SqliteStore::Counters() const {
+  std::lock_guard lock(mutex_);
+  auto c = counters_;
+  c.queued = queue_.size();
+  return c;
+}
+
+}  // namespace kisgate::store

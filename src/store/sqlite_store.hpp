@@ -1,0 +1,83 @@
+#pragma once
+// The embedded store: one SQLite file in WAL mode, one table per data set keyed by (code,
+// market_time), written idempotently (a retry, a re-run cycle or a restart never duplicates a row)
+// by a writer thread in batched transactions, so nothing blocks the network loop. Schema
+// migrations run at open. The latest record per (data set, code) is also kept in memory.
+//
+// Thread-safety: every public method may be called from any thread.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/record.hpp"
+
+struct sqlite3;
+
+namespace kisgate::store {
+
+struct StoreOptions {
+  std::string path;  // the database file; its folder is created
+  std::size_t batch_size = 500;  // records per transaction at most
+  std::chrono::milliseconds retry_after{500};  // after a failed transaction (disk full, locked)
+  std::chrono::milliseconds busy_timeout{5000};  // wait this long for another process's lock
+};
+
+struct StoreCounters {
+  std::uint64_t written = 0;          // records committed (inserted or replaced)
+  std::uint64_t transactions = 0;
+  std::uint64_t failed_transactions = 0;
+  std::size_t queued = 0;             // waiting for the writer
+  std::string last_error;
+};
+
+class SqliteStore {
+ public:
+  // Opens or creates the database and migrates it. Throws std::runtime_error naming the path and
+  // the reason when it cannot be opened or written.
+  explicit SqliteStore(StoreOptions options);
+  // Writes what is queued (waiting at most `retry_after` × 4 for a failing disk), then closes.
+  ~SqliteStore();
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  // Queues records for the writer and updates the in-memory latest values at once.
+  void Write(std::vector<Record> records);
+  // Waits until everything queued so far is committed; false on timeout (e.g. the disk is full).
+  bool Flush(std::chrono::milliseconds timeout);
+
+  std::optional<Record> Latest(const std::string& dataset, const std::string& code) const;
+  std::int64_t Count(const std::string& dataset) const;
+  // Runs PRAGMA integrity_check; "ok" when the file is sound.
+  std::string IntegrityCheck() const;
+  int SchemaVersion() const;
+  StoreCounters Counters() const;
+
+ private:
+  void WriterLoop();
+  bool Commit(const std::vector<Record>& batch, std::string& error);
+
+  StoreOptions options_;
+  sqlite3* db_ = nullptr;      // the writer's connection
+  sqlite3* reader_ = nullptr;  // reads, under read_mutex_
+  mutable std::mutex read_mutex_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable drained_;
+  std::deque<Record> queue_;
+  bool writing_ = false;
+  bool stopping_ = false;
+  StoreCounters counters_;
+  std::map<std::pair<std::string, std::string>, Record> latest_;
+  std::thread writer_;
+};
+
+}  // namespace kisgate::store
