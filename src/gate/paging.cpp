@@ -61,6 +61,7 @@ asio::awaitable<std::variant<PagedBars, CallResult>> FetchMinuteBars(
     CallResult result = co_await std::move(call);
     if (!result.ok) co_return result;
     paged.pages++;
+    paged.bodies.push_back(result.body);
     auto parsed = kis::ParseMinuteBars(result.body);
     if (auto* c = std::get_if<kis::Classification>(&parsed)) co_return Malformed(std::move(result), *c);
     auto& bars = std::get<std::vector<kis::Bar>>(parsed);
@@ -97,6 +98,7 @@ asio::awaitable<std::variant<PagedBars, CallResult>> FetchDailyBars(
     CallResult result = co_await std::move(call);
     if (!result.ok) co_return result;
     paged.pages++;
+    paged.bodies.push_back(result.body);
     auto parsed = kis::ParseDailyBars(result.body);
     if (auto* c = std::get_if<kis::Classification>(&parsed)) co_return Malformed(std::move(result), *c);
     auto& rows = std::get<std::vector<kis::Bar>>(parsed);

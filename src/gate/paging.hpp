@@ -18,6 +18,7 @@ namespace kisgate::gate {
 struct PagedBars {
   std::vector<kis::Bar> bars;  // oldest first, no duplicates
   int pages = 0;
+  std::vector<std::string> bodies;  // each page's KIS reply, as received (for storage)
 };
 
 // Today's minute bars from 09:00 up to `until` (HHMMSS; a time after the last bar means now). With

@@ -1,0 +1,152 @@
+#include "collect/collector.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include "collect/records.hpp"
+#include "common/kst.hpp"
+#include "gate/paging.hpp"
+#include "kis/tr_catalogue.hpp"
+
+namespace kisgate::collect {
+
+namespace asio = boost::asio;
+
+namespace {
+
+gate::Lane LaneOf(const std::string& lane) {
+  if (lane == "interactive") return gate::Lane::kInteractive;
+  if (lane == "background") return gate::Lane::kBackground;
+  return gate::Lane::kBatch;
+}
+
+bool Superseded(const std::string& code) {
+  return code == "gate_deadline" || code == "deadline_exceeded";
+}
+
+// One code of one cycle: the call(s), then the records. Returns the error code, or "" on success.
+asio::awaitable<std::string> CollectOne(gate::Gateway& gateway, store::SqliteStore* store,
+                                        const std::string& code, const CycleSpec& spec,
+                                        const std::string& cycle_time, CycleReport& report) {
+  const auto& info = *kis::FindTrByDataset(spec.job->dataset);
+  const gate::CallOptions options{LaneOf(spec.job->lane), spec.flow, spec.deadline};
+  const std::string collected_at = common::FormatIsoKst(common::SystemClock::Instance().WallNow());
+  std::vector<std::string> bodies;
+  if (info.paging == kis::Paging::kNone) {
+    auto call = gateway.Call(gate::KisRequest{info.tr, {{"FID_COND_MRKT_DIV_CODE", "J"}, {"FID_INPUT_ISCD", code}}, ""},
+                             options);
+    gate::CallResult result = co_await std::move(call);
+    report.upstream_calls++;
+    if (!result.ok) co_return result.error.code;
+    bodies.push_back(std::move(result.body));
+  } else {
+    std::variant<gate::PagedBars, gate::CallResult> paged;
+    const auto kst = common::ToKst(spec.start);
+    if (info.paging == kis::Paging::kTimeCursor) {
+      // Only what is new since the last stored bar of today.
+      std::optional<std::string> after;
+      if (store) {
+        if (auto last = store->Latest(std::string(info.dataset), code);
+            last && last->market_time.size() == 14 && last->market_time.starts_with(common::FormatYmd(kst.date))) {
+          after = last->market_time.substr(8);
+        }
+      }
+      auto fetch = gate::FetchMinuteBars(gateway, code, options, "153000", after);
+      paged = co_await std::move(fetch);
+    } else {
+      // A range backfill first (100 trading days), then the latest day.
+      std::string from = common::FormatYmd(
+          std::chrono::year_month_day{std::chrono::sys_days{kst.date} - std::chrono::days{150}});
+      if (store) {
+        if (auto last = store->Latest(std::string(info.dataset), code); last) from = last->market_time.substr(0, 8);
+      }
+      auto fetch = gate::FetchDailyBars(gateway, code, from, common::FormatYmd(kst.date), options);
+      paged = co_await std::move(fetch);
+    }
+    if (auto* failed = std::get_if<gate::CallResult>(&paged)) co_return failed->error.code;
+    auto& pages = std::get<gate::PagedBars>(paged);
+    report.upstream_calls += pages.pages;
+    bodies = std::move(pages.bodies);
+  }
+  std::vector<store::Record> records;
+  for (const auto& body : bodies) {
+    auto converted = ToRecords(info.tr, code, body, cycle_time, collected_at);
+    if (auto* c = std::get_if<kis::Classification>(&converted)) co_return c->code;
+    auto& more = std::get<std::vector<store::Record>>(converted);
+    std::move(more.begin(), more.end(), std::back_inserter(records));
+  }
+  report.rows += records.size();
+  if (store) store->Write(std::move(records));
+  co_return std::string();
+}
+
+}  // namespace
+
+asio::awaitable<CycleReport> RunCycle(gate::Gateway& gateway, store::SqliteStore* store,
+                                      const std::vector<std::string>& codes, CycleSpec spec,
+                                      Progress progress) {
+  CycleReport report;
+  report.job = spec.job->name;
+  const auto kst = common::ToKst(spec.start);
+  report.cycle_time = common::FormatYmd(kst.date) + common::FormatHms(kst.time_of_day);
+  report.planned = static_cast<int>(codes.size());
+  const auto started = std::chrono::steady_clock::now();
+  auto executor = co_await asio::this_coro::executor;
+  int done = 0;
+  asio::steady_timer all_done(executor, asio::steady_timer::time_point::max());
+  for (const auto& code : codes) {
+    asio::co_spawn(executor, [&, code]() -> asio::awaitable<void> {
+      auto one = CollectOne(gateway, store, code, spec, report.cycle_time, report);
+      const std::string error = co_await std::move(one);
+      // A call cut by the cycle's deadline while in flight is superseded too, not a failure.
+      const bool past_deadline = std::chrono::steady_clock::now() >= spec.deadline;
+      if (error.empty()) {
+        report.ok++;
+      } else if (Superseded(error) || (past_deadline && (error == "timeout" || error == "token_timeout"))) {
+        report.dropped++;
+      } else {
+        report.failed++;
+        report.failures[error]++;
+      }
+      if (progress) progress(++done, report.planned);
+      else ++done;
+      if (done == report.planned) all_done.cancel();
+    }, asio::detached);
+  }
+  if (!codes.empty()) {
+    boost::system::error_code ec;
+    co_await all_done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  co_return report;
+}
+
+Plan PlanBudget(const config::Config& config, std::size_t codes) {
+  Plan plan;
+  // One call per code per cycle: paged data sets need more on their first cycle only (a day of
+  // minute bars is 13 pages), then one page per cycle.
+  for (const auto& job : config.jobs) {
+    plan.needed_per_s += static_cast<double>(codes) / std::chrono::duration<double>(job.every).count();
+  }
+  for (const auto& key : config.keys) plan.available_per_s += key.rate * config.gate.safety;
+  plan.fits = plan.needed_per_s <= plan.available_per_s;
+  if (!plan.fits) {
+    plan.message = fmt::format(
+        "{} codes x {} job{} need {:.1f} calls/s; {} key{} give {:.1f}/s: add keys, lengthen the "
+        "intervals, or split the universe",
+        codes, config.jobs.size(), config.jobs.size() == 1 ? "" : "s", plan.needed_per_s,
+        config.keys.size(), config.keys.size() == 1 ? "" : "s", plan.available_per_s);
+  } else {
+    plan.message = fmt::format("{} codes x {} job{} need {:.1f} calls/s of the {:.1f}/s the keys give",
+                               codes, config.jobs.size(), config.jobs.size() == 1 ? "" : "s",
+                               plan.needed_per_s, plan.available_per_s);
+  }
+  return plan;
+}
+
+}  // namespace kisgate::collect

@@ -1,0 +1,44 @@
+#include "collect/universe.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+
+#include <fmt/format.h>
+
+namespace kisgate::collect {
+
+bool IsStockCode(std::string_view code) {
+  return code.size() == 6 && std::all_of(code.begin(), code.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
+         });
+}
+
+std::variant<std::vector<std::string>, std::string> LoadUniverse(const config::UniverseConfig& u) {
+  std::vector<std::string> codes;
+  std::set<std::string> seen;
+  auto add = [&](const std::string& code) {
+    if (seen.insert(code).second) codes.push_back(code);
+  };
+  for (const auto& code : u.codes) add(code);  // validated by the config already
+  if (!u.file.empty()) {
+    std::ifstream in(u.file);
+    if (!in) return fmt::format("universe.file '{}' cannot be read", u.file);
+    std::string line;
+    for (int n = 1; std::getline(in, line); ++n) {
+      if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+      line.erase(0, line.find_first_not_of(" \t\r"));
+      line.erase(line.find_last_not_of(" \t\r") + 1);
+      if (line.empty()) continue;
+      if (!IsStockCode(line)) {
+        return fmt::format("{}:{}: '{}' is not a stock code (six digits or capital letters, e.g. 005930)",
+                           u.file, n, line);
+      }
+      add(line);
+    }
+  }
+  if (codes.empty()) return std::string("the universe is empty: set universe.codes or universe.file");
+  return codes;
+}
+
+}  // namespace kisgate::collect

@@ -1,0 +1,18 @@
+#pragma once
+// The stocks to collect: the config's codes, or a file with one code per line (# comments),
+// validated with an error that names the bad line.
+
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "config/config.hpp"
+
+namespace kisgate::collect {
+
+bool IsStockCode(std::string_view code);
+
+// The codes in order, without duplicates, or an error message naming the bad entry.
+std::variant<std::vector<std::string>, std::string> LoadUniverse(const config::UniverseConfig& u);
+
+}  // namespace kisgate::collect
