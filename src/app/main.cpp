@@ -1,13 +1,17 @@
 // kisgate: wires the modules into one command line (userver style: main only assembles).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "app/collect_command.hpp"
 #include "app/demo_command.hpp"
 #include "app/quote_command.hpp"
 #include "app/sim_command.hpp"
 
 int main(int argc, char** argv) {
+  // Logs and errors go to stderr; stdout carries what a command produces (tables, JSON).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("kisgate"));
   CLI::App app{"kisgate: one gate per KIS app key for collection and user requests"};
   app.require_subcommand(1);
   app.set_version_flag("--version", KISGATE_VERSION);
@@ -18,6 +22,7 @@ int main(int argc, char** argv) {
   kisgate::app::AddSimCommand(app, exit_code);
   kisgate::app::AddQuoteCommand(app, exit_code);
   kisgate::app::AddDemoCommand(app, exit_code);
+  kisgate::app::AddCollectCommands(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -51,10 +51,8 @@ asio::awaitable<std::string> CollectOne(gate::Gateway& gateway, store::SqliteSto
       // Only what is new since the last stored bar of today.
       std::optional<std::string> after;
       if (store) {
-        if (auto last = store->Latest(std::string(info.dataset), code);
-            last && last->market_time.size() == 14 && last->market_time.starts_with(common::FormatYmd(kst.date))) {
-          after = last->market_time.substr(8);
-        }
+        const auto last = store->LatestMarketTime(std::string(info.dataset), code);
+        if (last.size() == 14 && last.starts_with(common::FormatYmd(kst.date))) after = last.substr(8);
       }
       auto fetch = gate::FetchMinuteBars(gateway, code, options, "153000", after);
       paged = co_await std::move(fetch);
@@ -63,7 +61,8 @@ asio::awaitable<std::string> CollectOne(gate::Gateway& gateway, store::SqliteSto
       std::string from = common::FormatYmd(
           std::chrono::year_month_day{std::chrono::sys_days{kst.date} - std::chrono::days{150}});
       if (store) {
-        if (auto last = store->Latest(std::string(info.dataset), code); last) from = last->market_time.substr(0, 8);
+        const auto last = store->LatestMarketTime(std::string(info.dataset), code);
+        if (last.size() >= 8) from = last.substr(0, 8);
       }
       auto fetch = gate::FetchDailyBars(gateway, code, from, common::FormatYmd(kst.date), options);
       paged = co_await std::move(fetch);

@@ -171,6 +171,10 @@ TEST(Config, ShippedExampleParses) {
   const auto& c = std::get<Config>(r);
   EXPECT_EQ(c.keys.size(), 1u);
   EXPECT_EQ(c.jobs.size(), 2u);
+  for (const char* name : {"/configs/sim.toml", "/configs/demo.toml"}) {
+    auto other = LoadConfig(std::string(KISGATE_SOURCE_DIR) + name, FakeEnv({}));
+    EXPECT_TRUE(std::holds_alternative<Config>(other)) << name << ": " << std::get<ConfigError>(other).message;
+  }
 }
 
 }  // namespace

@@ -232,6 +232,23 @@ std::optional<Record> SqliteStore::Latest(const std::string& dataset, const std:
   return it->second;
 }
 
+std::string SqliteStore::LatestMarketTime(const std::string& dataset, const std::string& code) const {
+  if (auto r = Latest(dataset, code)) return r->market_time;
+  if (ColumnsOf(dataset) == nullptr) return {};
+  std::lock_guard lock(read_mutex_);
+  sqlite3_stmt* stmt = nullptr;
+  std::string result;
+  const auto sql = fmt::format("SELECT MAX(market_time) FROM {} WHERE code = ?", dataset);
+  if (sqlite3_prepare_v2(reader_, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
+    sqlite3_bind_text(stmt, 1, code.c_str(), -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) == SQLITE_TEXT) {
+      result = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    }
+  }
+  sqlite3_finalize(stmt);
+  return result;
+}
+
 std::int64_t SqliteStore::Count(const std::string& dataset) const {
   if (ColumnsOf(dataset) == nullptr) return 0;
   std::lock_guard lock(read_mutex_);

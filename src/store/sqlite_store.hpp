@@ -54,6 +54,9 @@ class SqliteStore {
   bool Flush(std::chrono::milliseconds timeout);
 
   std::optional<Record> Latest(const std::string& dataset, const std::string& code) const;
+  // The newest market_time stored for (dataset, code), from memory or else from the file (what a
+  // restarted collector needs to fetch only what is new); "" when there is none.
+  std::string LatestMarketTime(const std::string& dataset, const std::string& code) const;
   std::int64_t Count(const std::string& dataset) const;
   // Runs PRAGMA integrity_check; "ok" when the file is sound.
   std::string IntegrityCheck() const;

@@ -72,6 +72,9 @@ TEST_F(StoreTest, ReopenKeepsRowsAndDoesNotMigrateAgain) {
   SqliteStore reopened(Options());
   EXPECT_EQ(reopened.Count("price"), 10);
   EXPECT_EQ(reopened.SchemaVersion(), 1);
+  // A restarted collector learns where it stopped from the file.
+  EXPECT_EQ(reopened.LatestMarketTime("price", CodeOf(3)), "20261124100000");
+  EXPECT_EQ(reopened.LatestMarketTime("price", "999999"), "");
 }
 
 TEST_F(StoreTest, UnwritableLocationIsNamed) {

@@ -78,13 +78,56 @@ app_secret = "${{TEST_SECRET}}"
         self.assertIn("kis.keys[0].app_secrett", r.stderr)
 
 
+class CollectCommand(unittest.TestCase):
+    """kisgate collect --once with a config, against a running simulator, into SQLite."""
+
+    def test_collect_once_stores_rows_and_reports(self):
+        sim = spec.Sim()
+        try:
+            with tempfile.TemporaryDirectory() as d:
+                config = os.path.join(d, "kisgate.toml")
+                with open(config, "w") as f:
+                    f.write(f"""data_dir = "{d}"
+[storage]
+url = "sqlite://{d}/kisgate.db"
+[[kis.keys]]
+base_url = "{sim.base_url}"
+app_key = "{spec.APP_KEY}"
+app_secret = "{spec.APP_SECRET}"
+[universe]
+codes = ["005930", "000660", "035420"]
+[[jobs]]
+name = "price"
+dataset = "price"
+[[jobs]]
+name = "investors"
+dataset = "investors"
+""")
+                r = subprocess.run([KISGATE, "collect", "--once", "--config", config],
+                                   capture_output=True, text=True, timeout=60)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                self.assertRegex(r.stdout, r"price\s+3\s+3\s+0\s+0")
+                self.assertIn("store: 93 rows committed", r.stdout)  # 3 prices + 3 x 30 days
+                bad = os.path.join(d, "bad.toml")
+                with open(bad, "w") as f:
+                    f.write(open(config).read().replace('"035420"', '"35420"'))
+                r = subprocess.run([KISGATE, "collect", "--once", "--config", bad],
+                                   capture_output=True, text=True, timeout=60)
+                self.assertNotEqual(r.returncode, 0)
+                self.assertIn("universe.codes: entry 3", r.stderr)
+        finally:
+            sim.stop()
+
+
 class DemoCommand(unittest.TestCase):
     def test_one_cycle_through_the_gate_without_failures(self):
         r = subprocess.run([KISGATE, "demo", "--cycles", "1", "--codes", "10", "--every", "10"],
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn("40 calls, 40 ok, 0 failed", r.stdout)
+        self.assertIn("50 calls, 50 ok, 0 failed, 0 dropped", r.stdout)
         self.assertIn("EGW00201 0", r.stdout)
+        self.assertIn("integrity ok", r.stdout)
+        self.assertIn("price 10,", r.stdout)
 
 
 if __name__ == "__main__":

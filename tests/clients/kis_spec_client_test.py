@@ -46,6 +46,7 @@ class Sim:
     def stop(self):
         self.proc.terminate()
         self.proc.wait(timeout=10)
+        self.proc.stdout.close()
 
 
 class KisClient:

@@ -1,0 +1,192 @@
+#include "app/collect_command.hpp"
+
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "collect/collector.hpp"
+#include "collect/schedule.hpp"
+#include "collect/universe.hpp"
+#include "config/config.hpp"
+#include "gate/gateway.hpp"
+#include "store/sqlite_store.hpp"
+
+namespace kisgate::app {
+
+namespace asio = boost::asio;
+
+namespace {
+
+struct CollectFlags {
+  std::string config_file;
+  std::string job;  // collect --once --job NAME
+  bool once = false;
+};
+
+// Everything a collection run needs, from the config. Throws std::runtime_error with a message
+// that names the problem.
+struct Wiring {
+  config::Config config;
+  std::vector<std::string> codes;
+  std::unique_ptr<store::SqliteStore> store;
+  std::unique_ptr<gate::Gateway> gateway;
+
+  Wiring(const std::string& path, asio::io_context& io) {
+    if (path.empty()) throw std::runtime_error("--config FILE is required (see configs/example.toml)");
+    auto loaded = config::LoadConfig(path);
+    if (auto* e = std::get_if<config::ConfigError>(&loaded)) throw std::runtime_error(e->message);
+    config = std::get<config::Config>(loaded);
+    if (config.jobs.empty()) throw std::runtime_error(fmt::format("{}: no [[jobs]] to run", path));
+    auto universe = collect::LoadUniverse(config.universe);
+    if (auto* e = std::get_if<std::string>(&universe)) throw std::runtime_error(*e);
+    codes = std::get<std::vector<std::string>>(universe);
+    if (!config.storage.url.starts_with("sqlite://")) {
+      throw std::runtime_error(fmt::format(
+          "storage.url '{}': only sqlite:// is supported so far (PostgreSQL comes later)", config.storage.url));
+    }
+    store::StoreOptions so;
+    so.path = config.storage.url.substr(std::string_view("sqlite://").size());
+    store = std::make_unique<store::SqliteStore>(so);
+    gate::GatewayOptions go;
+    go.token_dir = std::filesystem::path(config.data_dir) / "tokens";
+    gateway = std::make_unique<gate::Gateway>(io.get_executor(), config, common::SystemClock::Instance(), go);
+    auto plan = collect::PlanBudget(config, codes.size());
+    if (plan.fits) {
+      spdlog::info("budget: {}", plan.message);
+    } else {
+      spdlog::warn("budget: {}", plan.message);
+    }
+  }
+};
+
+std::string Summary(const collect::CycleReport& r) {
+  std::string failures;
+  for (const auto& [code, n] : r.failures) failures += fmt::format(" {}x{}", n, code);
+  return fmt::format("{:<20} {:>6} {:>6} {:>6} {:>7} {:>7.1f}s {:>7} {:>8.1f}{}", r.job, r.planned, r.ok,
+                     r.failed, r.dropped, r.seconds, r.rows,
+                     r.seconds > 0 ? r.upstream_calls / r.seconds : 0.0, failures);
+}
+
+constexpr const char* kHeader = "job                   codes     ok failed dropped duration    rows  calls/s";
+
+int RunOnce(const CollectFlags& flags) {
+  asio::io_context io(1);
+  Wiring w(flags.config_file, io);
+  const bool tty = ::isatty(STDOUT_FILENO) != 0;
+  std::vector<collect::CycleReport> reports;
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+    gate::FlowId flow = 0;
+    for (const auto& job : w.config.jobs) {
+      if (!flags.job.empty() && job.name != flags.job) continue;
+      auto progress = [&](int done, int planned) {
+        if (tty) {
+          fmt::print("\r  {:<20} [{:<30}] {}/{}", job.name, std::string(static_cast<std::size_t>(30 * done / planned), '#'),
+                     done, planned);
+          std::fflush(stdout);
+        }
+      };
+      auto cycle = collect::RunCycle(*w.gateway, w.store.get(), w.codes,
+                                     collect::CycleSpec{&job, flow++, common::SystemClock::Instance().WallNow(),
+                                                        std::chrono::steady_clock::now() + job.every},
+                                     progress);
+      reports.push_back(co_await std::move(cycle));
+      if (tty) fmt::print("\r{}\r", std::string(72, ' '));
+    }
+  }, asio::detached);
+  io.run();
+  if (reports.empty()) {
+    fmt::print(stderr, "error: no job named '{}' in {}\n", flags.job, flags.config_file);
+    return 2;
+  }
+  w.store->Flush(std::chrono::seconds(30));
+  double limit = 0;
+  for (const auto& k : w.config.keys) limit += k.rate;
+  fmt::print("{}\n", kHeader);
+  bool clean = true;
+  for (const auto& r : reports) {
+    fmt::print("{}\n", Summary(r));
+    clean = clean && r.failed == 0 && r.dropped == 0;
+  }
+  fmt::print("limit: {:.0f} calls/s over {} key{}; store: {} rows committed\n", limit, w.config.keys.size(),
+             w.config.keys.size() == 1 ? "" : "s", w.store->Counters().written);
+  return clean ? 0 : 1;
+}
+
+int RunServe(const CollectFlags& flags) {
+  asio::io_context io(1);
+  Wiring w(flags.config_file, io);
+  common::MarketCalendar calendar;
+  collect::Schedule schedule(calendar);
+  bool stopping = false;
+  std::vector<std::unique_ptr<asio::steady_timer>> timers;
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("serve: signal {}, finishing the cycles in progress", signal);
+    stopping = true;
+    for (auto& t : timers) t->cancel();
+  });
+  gate::FlowId flow = 0;
+  for (const auto& job : w.config.jobs) {
+    timers.push_back(std::make_unique<asio::steady_timer>(io));
+    auto* timer = timers.back().get();
+    asio::co_spawn(io, [&, timer, f = flow++]() -> asio::awaitable<void> {
+      // One loop per job: a cycle never overlaps the job's previous one; a start missed while a
+      // cycle ran long is skipped and reported.
+      while (!stopping) {
+        const auto now = common::SystemClock::Instance().WallNow();
+        auto next = schedule.NextStart(job, now);
+        if (!next) {
+          spdlog::warn("job '{}': none of its sessions occur in the next 14 days", job.name);
+          co_return;
+        }
+        timer->expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(*next - now));
+        boost::system::error_code ec;
+        co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (stopping) co_return;
+        auto following = schedule.NextStart(job, *next).value_or(*next + job.every);
+        const auto deadline = std::chrono::steady_clock::now() +
+                              std::chrono::duration_cast<std::chrono::steady_clock::duration>(following - *next);
+        auto cycle = collect::RunCycle(*w.gateway, w.store.get(), w.codes, collect::CycleSpec{&job, f, *next, deadline});
+        auto report = co_await std::move(cycle);
+        spdlog::info("cycle {} {}: {} ok, {} failed, {} dropped, {:.1f} s, {} rows", job.name, report.cycle_time,
+                     report.ok, report.failed, report.dropped, report.seconds, report.rows);
+        if (common::SystemClock::Instance().WallNow() > following) {
+          spdlog::warn("job '{}' overran its interval ({:.1f} s): the next start is skipped, not stacked",
+                       job.name, report.seconds);
+        }
+      }
+    }, asio::detached);
+  }
+  spdlog::info("serve: {} jobs over {} codes; Ctrl-C stops", w.config.jobs.size(), w.codes.size());
+  io.run();
+  w.store->Flush(std::chrono::seconds(10));
+  spdlog::info("serve: stopped; {} rows committed", w.store->Counters().written);
+  return 0;
+}
+
+}  // namespace
+
+void AddCollectCommands(CLI::App& parent, int& exit_code) {
+  auto flags = std::make_shared<CollectFlags>();
+  auto* collect = parent.add_subcommand("collect", "Run the config's collection jobs");
+  collect->add_option("--config", flags->config_file, "kisgate config (TOML)")->required();
+  collect->add_flag("--once", flags->once, "run each job's cycle once and exit (the only mode so far)")->required();
+  collect->add_option("--job", flags->job, "only this job");
+  collect->callback([flags, &exit_code] { exit_code = RunOnce(*flags); });
+
+  auto serve_flags = std::make_shared<CollectFlags>();
+  auto* serve = parent.add_subcommand("serve", "Run the scheduler until SIGINT/SIGTERM");
+  serve->add_option("--config", serve_flags->config_file, "kisgate config (TOML)")->required();
+  serve->callback([serve_flags, &exit_code] { exit_code = RunServe(*serve_flags); });
+}
+
+}  // namespace kisgate::app
