@@ -9,3 +9,6 @@ echo
 echo "== the gate against the simulator (build/bench/gate_bench)"
 "$BUILD/bench/gate_bench" --runs "${RUNS:-3}" --out bench/results/gate.md --data bench/results/data
 gnuplot bench/plot_gate.gp && echo "plots: bench/results/gate_calls_per_second.png bench/results/gate_interactive_wait.png"
+echo
+echo "== collection against the simulator (bench/collect_bench.sh)"
+bench/collect_bench.sh "$BUILD"

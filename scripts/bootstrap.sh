@@ -15,7 +15,7 @@ packages=(
 )
 for arg in "$@"; do
   case "$arg" in
-    --bench) packages+=(wrk gnuplot-nox util-linux) ;;
+    --bench) packages+=(wrk gnuplot-nox util-linux time) ;;
     *) echo "bootstrap: unknown option '$arg' (known: --bench)" >&2; exit 2 ;;
   esac
 done

@@ -157,7 +157,7 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   }
 
   // The key whose budget can admit a call soonest (KeyPool's rule), counting the calls already
-  // routed to each key but not yet queued there.
+  // routed to each key but not yet queued there, and when each key will have a token.
   std::size_t PickKey(Lane lane) const {
     const auto now = clock.Now();
     std::size_t best = 0;
@@ -166,7 +166,8 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
       const Budget& budget = pool.at(k);
       const auto interval = std::chrono::duration_cast<common::Duration>(
           std::chrono::duration<double>(1.0 / std::max(budget.rate(), 0.001)));
-      const auto at = budget.EarliestAdmission(lane, now) +
+      // A key waiting out the token rule cannot take calls before its token comes.
+      const auto at = std::max(budget.EarliestAdmission(lane, now), keys[k]->tokens->AvailableAt()) +
                       interval * static_cast<std::int64_t>(keys[k]->picked);
       if (at < best_at) {
         best_at = at;
@@ -233,6 +234,7 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
     const std::string target = fmt::format("{}?{}", info.path, EncodeQuery(request.params));
     CallResult result;
     bool refreshed = false;
+    std::size_t reroutes = 0;
     Key* key = nullptr;
     for (int attempt = 0;; ++attempt) {
       if (clock.Now() >= call.deadline) {
@@ -258,6 +260,12 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
       // The token first, without holding an in-flight slot (the token call needs one itself).
       auto token = co_await key->tokens->Get(call.deadline);
       if (auto* no_token = std::get_if<kis::Classification>(&token)) {
+        // This key cannot have a token for a while (KIS's one-per-minute rule): another key may.
+        if (no_token->action == kis::Action::kTokenThrottled && reroutes + 1 < keys.size()) {
+          ++reroutes;
+          --attempt;  // not an attempt: nothing was sent
+          continue;
+        }
         co_return Fail(std::move(result), *no_token, key);
       }
       const std::string access_token = std::get<kis::Token>(token).value;

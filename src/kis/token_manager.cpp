@@ -253,6 +253,14 @@ void TokenManager::Invalidate(const std::string& token) {
   }
 }
 
+common::SteadyTime TokenManager::AvailableAt() const {
+  const auto now = impl_->clock.Now();
+  if (impl_->current && impl_->Usable(*impl_->current, impl_->Margin())) return now;
+  if (impl_->flight) return now;  // a token is on its way
+  if (impl_->not_before && *impl_->not_before > now) return *impl_->not_before;
+  return now;
+}
+
 TokenCounters TokenManager::Counters() const { return impl_->counters; }
 std::optional<Token> TokenManager::Current() const { return impl_->current; }
 std::filesystem::path TokenManager::StorePath() const { return impl_->Path(); }

@@ -70,6 +70,10 @@ class TokenManager {
   // report about an older token is ignored (the replay then uses the newer one).
   void Invalidate(const std::string& token);
 
+  // When a call could get a token: now while one is usable, else when the next issuance is
+  // allowed. Lets a key pool route around a key that is waiting out KIS's one-per-minute rule.
+  common::SteadyTime AvailableAt() const;
+
   TokenCounters Counters() const;
   std::optional<Token> Current() const;
   std::filesystem::path StorePath() const;

@@ -151,6 +151,19 @@ TEST_F(TokenManagerTest, InvalidateReissuesOnce) {
   EXPECT_EQ(m->Counters().invalidations, 1u);
 }
 
+// A key pool routes around a key that cannot have a token for a while.
+TEST_F(TokenManagerTest, AvailableAtTellsWhenATokenCanBeHad) {
+  issuer_.script = {Classification{Action::kTokenThrottled, "EGW00133", "1분당 1회", ""}};
+  auto m = Make(60s);
+  EXPECT_EQ(m->AvailableAt(), clock_.Now());  // nothing asked yet
+  GetAll(*m);
+  EXPECT_EQ(m->AvailableAt(), clock_.Now() + 60s);  // waiting out the rule
+  issuer_.script = {NewToken("t1")};
+  clock_.Advance(60s);
+  GetAll(*m);
+  EXPECT_EQ(m->AvailableAt(), clock_.Now());  // a usable token
+}
+
 TEST_F(TokenManagerTest, RefreshesAheadOfExpiry) {
   issuer_.script = {NewToken("t1"), NewToken("t2")};
   auto m = Make(60s);

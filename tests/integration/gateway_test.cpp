@@ -299,6 +299,43 @@ TEST(Gateway, BadRequestFailsWithHintAndNoRetry) {
   EXPECT_EQ(runner.results[0].attempts, 1);
 }
 
+// A key whose persisted token turns out invalid, and which KIS's one-per-minute rule keeps from
+// getting a new one, is routed around: the calls go to the other key instead of waiting a minute.
+TEST(Gateway, KeyWaitingOutTheTokenRuleIsRoutedAround) {
+  testing::TempDir dir;
+  GatewayOptions options;
+  options.token_dir = dir.path();
+  {
+    // Another simulator (another KIS account state) issues key1's token: it persists.
+    sim::BackgroundSimulator first(SimWith(18));
+    Runner runner;
+    Gateway gateway(runner.io.get_executor(), ConfigFor(first, 18), common::SystemClock::Instance(), options);
+    runner.Spawn(gateway, Price("005930"), Options(Lane::kInteractive, 10s));
+    runner.Run();
+    ASSERT_TRUE(runner.results[0].ok);
+  }
+  auto o = SimWith(18);
+  o.keys.push_back(sim::SimKey{"PSgatewayTESTkey00000000000000000002", "second-secret", sim::Environment::kReal});
+  sim::BackgroundSimulator sim(o);  // knows nothing of that token
+  auto config = ConfigFor(sim, 18);
+  auto second = config.keys[0];
+  second.name = "second";
+  second.app_key = "PSgatewayTESTkey00000000000000000002";
+  second.app_secret = "second-secret";
+  config.keys.push_back(second);
+  Runner runner;
+  Gateway gateway(runner.io.get_executor(), config, common::SystemClock::Instance(), options);
+  const auto start = std::chrono::steady_clock::now();
+  const auto& codes = sim::Universe::Default().All();
+  for (int i = 0; i < 40; ++i) runner.Spawn(gateway, Price(codes[static_cast<std::size_t>(i)].code), Options(Lane::kBatch, 30s));
+  runner.Run();
+  for (const auto& r : runner.results) EXPECT_TRUE(r.ok) << r.error.code << " " << r.error.message;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 20s);  // not a minute behind key1's token
+  const auto stats = gateway.Stats();
+  EXPECT_EQ(stats.keys[0].tokens_issued, 0u);  // key1 could not get a new token yet
+  EXPECT_GT(stats.keys[1].ok, 30u);
+}
+
 TEST(Gateway, BadStockCodeFailsBeforeAnyCall) {
   sim::BackgroundSimulator sim(SimWith(18));
   Runner runner;

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Collection benchmarks (issue 4), each run against `kisgate sim` in its own process so that
+# kisgate's own memory can be measured:
+#   seed:   53 codes x 4 data sets (price, order book, investors, after-hours) = 212 calls, one key
+#           at 18/s, the simulator's burst rules on. Physical limit 212 / 18 = 11.8 s; target 12.4 s.
+#   market: 2,700 codes x price over 4 keys (72 calls/s). Target >= 0.95 x 72/s, peak RSS <= 64 MB.
+#
+#   bench/collect_bench.sh [BUILD_DIR]     writes bench/results/collect.md
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+RUNS=${RUNS:-3}
+out=bench/results/collect.md
+tmp=$(mktemp -d)
+sim_pid=""
+trap '[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+start_sim() {  # start_sim KEYS; sets $port and $sim_pid
+  port=$(free_port)
+  local keys=()
+  for k in $(seq "$1"); do keys+=(--key "PSbenchKEY$(printf '%026d' "$k"):secret-$k:real"); done
+  "$BUILD/kisgate" sim --listen "127.0.0.1:$port" "${keys[@]}" --clock 2026-11-24T16:30:00 \
+    --max-in-flight-per-key 10 --max-connections 40 >"$tmp/sim.log" 2>&1 &
+  sim_pid=$!
+  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+}
+
+write_config() {  # write_config PORT KEYS CODES JOBS...
+  local port=$1 keys=$2 codes=$3; shift 3
+  {
+    # A fresh data_dir per run: a token persisted against another simulator process is invalid.
+    echo "data_dir = \"$tmp/data-$RANDOM\""
+    echo "[storage]"
+    echo "url = \"sqlite://$tmp/data/kisgate-$RANDOM.db\""
+    for k in $(seq "$keys"); do
+      printf '[[kis.keys]]\nname = "key%s"\nbase_url = "http://127.0.0.1:%s"\napp_key = "PSbenchKEY%026d"\napp_secret = "secret-%s"\n' \
+        "$k" "$port" "$k" "$k"
+    done
+    echo "[universe]"
+    echo "file = \"$tmp/universe-$codes.txt\""
+    for job in "$@"; do printf '[[jobs]]\nname = "%s"\ndataset = "%s"\nevery = "5m"\n' "$job" "$job"; done
+  } > "$tmp/kisgate.toml"
+  curl -sf "http://127.0.0.1:$port/healthz" >/dev/null
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+range() { printf '%s\n' "$@" | sort -g | awk 'NR==1{lo=$1} {hi=$1} END {printf "%s–%s", lo, hi}'; }
+
+# Universe files from the simulator's listing order (known names first, then generated codes).
+/usr/bin/python3 - "$tmp" <<'PY'
+import sys
+# The simulator's generated codes start at 100000 in steps of 30, after 53 well-known listings.
+known = """005930 000660 373220 207940 005380 000270 068270 035420 035720 051910 006400 105560 055550
+012330 028260 066570 003550 096770 017670 030200 032830 086790 316140 010130 005490 009150 018260
+034730 015760 033780 003670 011200 010950 024110 259960 323410 352820 042700 012450 329180 009540
+047050 010140 000810 138040 247540 086520 196170 028300 293490 263750 058470 145020""".split()
+codes = list(known)
+c = 100000
+while len(codes) < 2700:
+    code = f"{c:06d}"
+    if code not in known:
+        codes.append(code)
+    c += 30
+for n in (53, 2700):
+    with open(f"{sys.argv[1]}/universe-{n}.txt", "w") as f:
+        f.write("\n".join(codes[:n]) + "\n")
+PY
+
+run_collect() {  # prints "seconds rss_kb exit_code summary_file"
+  local log="$tmp/collect.log"
+  set +e
+  /usr/bin/time -f "%e %M" -o "$tmp/time.txt" "$BUILD/kisgate" collect --once --config "$tmp/kisgate.toml" >"$log" 2>"$tmp/collect.err"
+  local rc=$?
+  set -e
+  echo "$(cat "$tmp/time.txt") $rc"
+}
+
+seed_s=(); seed_failed=(); seed_busiest=(); market_rate=(); market_rss=(); market_failed=(); market_busiest=()
+for run in $(seq "$RUNS"); do
+  printf '  seed workload, run %d/%d ...\n' "$run" "$RUNS" >&2
+  start_sim 1
+  write_config "$port" 1 53 price orderbook investors overtime_price
+  read -r secs rss rc < <(run_collect)
+  # Cycle time: the four jobs' durations (they run one after another in collect --once).
+  seed_s+=("$(awk 'NR>1 && $1!="limit:" {s+=$6} END {printf "%.2f", s}' "$tmp/collect.log")")
+  seed_failed+=("$(awk 'NR>1 && $1!="limit:" {f+=$4+$5} END {print f+0}' "$tmp/collect.log")")
+  seed_busiest+=("$(curl -sf "http://127.0.0.1:$port/_sim/stats" | /usr/bin/python3 -c 'import json,sys; print(max(k["max_calls_in_1s"] for k in json.load(sys.stdin)["keys"]))')")
+  kill "$sim_pid"; wait "$sim_pid" 2>/dev/null || true; sim_pid=""
+
+  printf '  whole market (2,700 codes x price, 4 keys), run %d/%d ...\n' "$run" "$RUNS" >&2
+  start_sim 4
+  write_config "$port" 4 2700 price
+  read -r secs rss rc < <(run_collect)
+  market_rate+=("$(awk 'NR==2 {printf "%.2f", $3/$6}' "$tmp/collect.log")")
+  market_rss+=("$(awk -v k="$rss" 'BEGIN {printf "%.1f", k/1024}')")
+  market_failed+=("$(awk 'NR==2 {print $4+$5}' "$tmp/collect.log")")
+  market_busiest+=("$(curl -sf "http://127.0.0.1:$port/_sim/stats" | /usr/bin/python3 -c 'import json,sys; print(max(k["max_calls_in_1s"] for k in json.load(sys.stdin)["keys"]))')")
+  kill "$sim_pid"; wait "$sim_pid" 2>/dev/null || true; sim_pid=""
+done
+
+{
+  echo "# Collection against kisgate sim"
+  echo
+  echo "$(date -u +%Y-%m-%d), $(nproc) cores; \`kisgate collect --once\` in its own process against \`kisgate sim\`"
+  echo "(18 calls/s per key, sliding window, median delay 40 ms, burst rules on: 10 in flight per key,"
+  echo "40 connections). ${RUNS} runs, median (min–max)."
+  echo
+  echo "| workload | result | target | failed or dropped | busiest 1 s at the simulator (per key) |"
+  echo "|---|---:|---:|---:|---:|"
+  echo "| seed: 53 codes x 4 data sets, 1 key | $(median "${seed_s[@]}") s ($(range "${seed_s[@]}")); $(awk -v s="$(median "${seed_s[@]}")" 'BEGIN {printf "%.3f", s / (212 / 18)}') x the 11.8 s limit | <= 12.4 s | $(median "${seed_failed[@]}") | $(median "${seed_busiest[@]}") |"
+  echo "| whole market: 2,700 codes x price, 4 keys | $(median "${market_rate[@]}") calls/s ($(range "${market_rate[@]}")); $(awk -v r="$(median "${market_rate[@]}")" 'BEGIN {printf "%.3f", r / 72}') of 72/s | >= 0.95 | $(median "${market_failed[@]}") | $(median "${market_busiest[@]}") |"
+  echo "| whole market: peak RSS of kisgate | $(median "${market_rss[@]}") MB ($(range "${market_rss[@]}")) | <= 64 MB | | |"
+} | tee "$out"
