@@ -123,7 +123,7 @@ int RunOnce(const CollectFlags& flags) {
 int RunServe(const CollectFlags& flags) {
   asio::io_context io(1);
   Wiring w(flags.config_file, io);
-  common::MarketCalendar calendar;
+  common::MarketCalendar calendar(w.config.calendar.holidays);
   collect::Schedule schedule(calendar);
   bool stopping = false;
   std::vector<std::unique_ptr<asio::steady_timer>> timers;

@@ -11,6 +11,7 @@
 #include <toml++/toml.h>
 
 #include "common/duration.hpp"
+#include "common/kst.hpp"
 
 namespace kisgate::config {
 
@@ -325,6 +326,20 @@ Config Read(const toml::table& root, const EnvLookup& env) {
                                      "\"005930\"",
                                      i + 1, c.universe.codes[i]));
       }
+    }
+  }
+  if (auto t = top.Sub("calendar")) {
+    std::vector<std::string> days;
+    t->Strings("holidays", days);
+    t->RejectUnknown();
+    for (std::size_t i = 0; i < days.size(); ++i) {
+      std::string compact = days[i];
+      std::erase(compact, '-');
+      auto date = days[i].size() == 10 ? common::ParseYmd(compact) : std::nullopt;
+      if (!date) {
+        t->Fail("holidays", fmt::format("entry {} (\"{}\") is not a date like \"2026-12-24\"", i + 1, days[i]));
+      }
+      c.calendar.holidays.push_back(*date);
     }
   }
   auto jobs = top.Tables("jobs");

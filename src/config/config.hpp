@@ -51,6 +51,11 @@ struct UniverseConfig {
   std::string file;  // one code per line, '#' comments
 };
 
+// Extra KRX closures beyond the built-in list (which covers 2025–2027).
+struct CalendarConfig {
+  std::vector<std::chrono::year_month_day> holidays;
+};
+
 struct JobConfig {
   std::string name;
   std::string dataset;
@@ -66,6 +71,7 @@ struct Config {
   std::vector<KeyConfig> keys;
   GateConfig gate;
   UniverseConfig universe;
+  CalendarConfig calendar;
   std::vector<JobConfig> jobs;
 };
 

@@ -137,6 +137,15 @@ TEST(Config, BadValuesNameTheKey) {
   EXPECT_NE(ErrorOf(keys + "[storage]\nurl='mysql://x'\n").find("storage.url"), std::string::npos);
 }
 
+TEST(Config, ExtraHolidays) {
+  std::string keys = "[[kis.keys]]\napp_key='k'\napp_secret='s'\n";
+  auto c = MustParse(keys + "[calendar]\nholidays = ['2026-11-25']\n", FakeEnv({}));
+  ASSERT_EQ(c.calendar.holidays.size(), 1u);
+  EXPECT_EQ(c.calendar.holidays[0], std::chrono::year{2026} / 11 / 25);
+  EXPECT_NE(ErrorOf(keys + "[calendar]\nholidays = ['2026-13-01']\n").find("calendar.holidays: entry 1"),
+            std::string::npos);
+}
+
 TEST(Config, SyntaxErrorsCarryLineAndColumn) {
   auto e = ErrorOf("[server\nlisten = 1\n");
   EXPECT_EQ(e.rfind("test.toml:1:", 0), 0u) << e;

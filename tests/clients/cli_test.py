@@ -4,9 +4,11 @@ Run by ctest: cli_test.py PATH_TO_KISGATE
 """
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 KISGATE = sys.argv.pop(1) if len(sys.argv) > 1 else "build/kisgate"
@@ -115,6 +117,48 @@ dataset = "investors"
                                    capture_output=True, text=True, timeout=60)
                 self.assertNotEqual(r.returncode, 0)
                 self.assertIn("universe.codes: entry 3", r.stderr)
+        finally:
+            sim.stop()
+
+
+class ServeCommand(unittest.TestCase):
+    """kisgate serve runs its jobs on schedule and stops cleanly on SIGINT."""
+
+    def test_serve_collects_on_schedule_and_stops_cleanly(self):
+        sim = spec.Sim()
+        try:
+            with tempfile.TemporaryDirectory() as d:
+                config = os.path.join(d, "kisgate.toml")
+                with open(config, "w") as f:
+                    f.write(f"""data_dir = "{d}"
+[storage]
+url = "sqlite://{d}/kisgate.db"
+[[kis.keys]]
+base_url = "{sim.base_url}"
+app_key = "{spec.APP_KEY}"
+app_secret = "{spec.APP_SECRET}"
+[universe]
+codes = ["005930", "000660"]
+[[jobs]]
+name = "price"
+dataset = "price"
+every = "1s"
+sessions = ["always"]
+""")
+                proc = subprocess.Popen([KISGATE, "serve", "--config", config],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                time.sleep(4.5)
+                proc.send_signal(signal.SIGINT)
+                out, err = proc.communicate(timeout=20)
+                self.assertEqual(proc.returncode, 0, err)
+                cycles = [l for l in err.splitlines() if "cycle price" in l]
+                self.assertGreaterEqual(len(cycles), 3, err)
+                self.assertTrue(all("2 ok, 0 failed, 0 dropped" in l for l in cycles), err)
+                self.assertIn("serve: stopped", err)
+                import sqlite3
+                rows = sqlite3.connect(os.path.join(d, "kisgate.db")).execute(
+                    "select count(*) from price").fetchone()[0]
+                self.assertEqual(rows, 2 * len(cycles))  # one row per code per cycle, no duplicates
         finally:
             sim.stop()
 
