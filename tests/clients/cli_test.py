@@ -80,6 +80,23 @@ app_secret = "${{TEST_SECRET}}"
         self.assertIn("kis.keys[0].app_secrett", r.stderr)
 
 
+def write_config(folder, base_url, codes, jobs):
+    """A kisgate config for one simulator key, a SQLite file in `folder`, and the given jobs."""
+    path = os.path.join(folder, "kisgate.toml")
+    with open(path, "w") as f:
+        f.write(f"""data_dir = "{folder}"
+[storage]
+url = "sqlite://{folder}/kisgate.db"
+[[kis.keys]]
+base_url = "{base_url}"
+app_key = "{spec.APP_KEY}"
+app_secret = "{spec.APP_SECRET}"
+[universe]
+codes = {json.dumps(codes)}
+{jobs}""")
+    return path
+
+
 class CollectCommand(unittest.TestCase):
     """kisgate collect --once with a config, against a running simulator, into SQLite."""
 
@@ -87,17 +104,7 @@ class CollectCommand(unittest.TestCase):
         sim = spec.Sim()
         try:
             with tempfile.TemporaryDirectory() as d:
-                config = os.path.join(d, "kisgate.toml")
-                with open(config, "w") as f:
-                    f.write(f"""data_dir = "{d}"
-[storage]
-url = "sqlite://{d}/kisgate.db"
-[[kis.keys]]
-base_url = "{sim.base_url}"
-app_key = "{spec.APP_KEY}"
-app_secret = "{spec.APP_SECRET}"
-[universe]
-codes = ["005930", "000660", "035420"]
+                config = write_config(d, sim.base_url, ["005930", "000660", "035420"], """
 [[jobs]]
 name = "price"
 dataset = "price"
@@ -128,17 +135,7 @@ class ServeCommand(unittest.TestCase):
         sim = spec.Sim()
         try:
             with tempfile.TemporaryDirectory() as d:
-                config = os.path.join(d, "kisgate.toml")
-                with open(config, "w") as f:
-                    f.write(f"""data_dir = "{d}"
-[storage]
-url = "sqlite://{d}/kisgate.db"
-[[kis.keys]]
-base_url = "{sim.base_url}"
-app_key = "{spec.APP_KEY}"
-app_secret = "{spec.APP_SECRET}"
-[universe]
-codes = ["005930", "000660"]
+                config = write_config(d, sim.base_url, ["005930", "000660"], """
 [[jobs]]
 name = "price"
 dataset = "price"
