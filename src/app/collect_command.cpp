@@ -93,7 +93,8 @@ int RunOnce(const CollectFlags& flags) {
           std::fflush(stdout);
         }
       };
-      auto cycle = collect::RunCycle(*w.gateway, w.store.get(), w.codes,
+      const auto codes = collect::CodesForJob(job, w.config.universe, w.codes);
+      auto cycle = collect::RunCycle(*w.gateway, w.store.get(), codes,
                                      collect::CycleSpec{&job, flow++, common::SystemClock::Instance().WallNow(),
                                                         std::chrono::steady_clock::now() + job.every},
                                      progress);
@@ -155,7 +156,8 @@ int RunServe(const CollectFlags& flags) {
         auto following = schedule.NextStart(job, *next).value_or(*next + job.every);
         const auto deadline = std::chrono::steady_clock::now() +
                               std::chrono::duration_cast<std::chrono::steady_clock::duration>(following - *next);
-        auto cycle = collect::RunCycle(*w.gateway, w.store.get(), w.codes, collect::CycleSpec{&job, f, *next, deadline});
+        const auto codes = collect::CodesForJob(job, w.config.universe, w.codes);
+        auto cycle = collect::RunCycle(*w.gateway, w.store.get(), codes, collect::CycleSpec{&job, f, *next, deadline});
         auto report = co_await std::move(cycle);
         spdlog::info("cycle {} {}: {} ok, {} failed, {} dropped, {:.1f} s, {} rows", job.name, report.cycle_time,
                      report.ok, report.failed, report.dropped, report.seconds, report.rows);

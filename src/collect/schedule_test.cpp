@@ -1,5 +1,7 @@
 #include "collect/schedule.hpp"
 
+#include "collect/universe.hpp"
+
 #include <gtest/gtest.h>
 
 namespace kisgate::collect {
@@ -67,6 +69,17 @@ TEST_F(ScheduleTest, ASessionThatNeverComesGivesNone) {
   }());
   Schedule schedule(closed_for_weeks);
   EXPECT_FALSE(schedule.NextStart(job, At("2026-11-24 08:00:00")).has_value());
+}
+
+TEST(Universe, JobGroupAndPriorityOrder) {
+  config::UniverseConfig u;
+  u.groups["large"] = {"005930", "000660", "035420"};
+  const std::vector<std::string> all = {"005930", "000660", "035420", "207940"};
+  config::JobConfig job;
+  EXPECT_EQ(CodesForJob(job, u, all), all);
+  job.universe = "large";
+  job.priority = {"035420", "207940"};  // 207940 is not in the group: ignored
+  EXPECT_EQ(CodesForJob(job, u, all), (std::vector<std::string>{"035420", "005930", "000660"}));
 }
 
 }  // namespace

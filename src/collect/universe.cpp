@@ -21,6 +21,9 @@ std::variant<std::vector<std::string>, std::string> LoadUniverse(const config::U
     if (seen.insert(code).second) codes.push_back(code);
   };
   for (const auto& code : u.codes) add(code);  // validated by the config already
+  for (const auto& [name, group] : u.groups) {
+    for (const auto& code : group) add(code);
+  }
   if (!u.file.empty()) {
     std::ifstream in(u.file);
     if (!in) return fmt::format("universe.file '{}' cannot be read", u.file);
@@ -39,6 +42,26 @@ std::variant<std::vector<std::string>, std::string> LoadUniverse(const config::U
   }
   if (codes.empty()) return std::string("the universe is empty: set universe.codes or universe.file");
   return codes;
+}
+
+std::vector<std::string> CodesForJob(const config::JobConfig& job, const config::UniverseConfig& u,
+                                     const std::vector<std::string>& universe) {
+  std::vector<std::string> codes = universe;
+  if (!job.universe.empty()) {
+    auto it = u.groups.find(job.universe);
+    codes = it == u.groups.end() ? std::vector<std::string>{} : it->second;
+  }
+  if (job.priority.empty()) return codes;
+  // Priority codes of this job's set first (in the order given), then the rest in their order.
+  std::vector<std::string> ordered;
+  std::set<std::string> in_set(codes.begin(), codes.end()), placed;
+  for (const auto& code : job.priority) {
+    if (in_set.count(code) && placed.insert(code).second) ordered.push_back(code);
+  }
+  for (const auto& code : codes) {
+    if (!placed.count(code)) ordered.push_back(code);
+  }
+  return ordered;
 }
 
 }  // namespace kisgate::collect

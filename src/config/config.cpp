@@ -115,6 +115,16 @@ class Table {
     return out;
   }
 
+  // All keys of this table (for tables whose keys are names the user chooses).
+  std::vector<std::string> Keys() {
+    std::vector<std::string> keys;
+    for (const auto& [key, node] : table_) {
+      keys.emplace_back(key.str());
+      known_.insert(keys.back());
+    }
+    return keys;
+  }
+
   // Every key not read is a typo or a misplaced setting: say which, and the closest known one.
   void RejectUnknown() const {
     for (const auto& [key, node] : table_) {
@@ -269,7 +279,14 @@ void ReadJob(Table& t, JobConfig& job, std::size_t index) {
   t.Duration("every", job.every);
   t.Strings("sessions", job.sessions);
   t.String("lane", job.lane);
+  t.String("universe", job.universe);
+  t.Strings("priority", job.priority);
   t.RejectUnknown();
+  for (std::size_t i = 0; i < job.priority.size(); ++i) {
+    if (!IsStockCode(job.priority[i])) {
+      t.Fail("priority", fmt::format("entry {} (\"{}\") is not a six-character stock code", i + 1, job.priority[i]));
+    }
+  }
   if (!OneOf(job.dataset, kDatasets)) {
     t.Fail("dataset", fmt::format("\"{}\" is not a data set; use one of: {}", job.dataset,
                                   fmt::join(kDatasets, ", ")));
@@ -319,6 +336,17 @@ Config Read(const toml::table& root, const EnvLookup& env) {
   if (auto t = top.Sub("universe")) {
     t->Strings("codes", c.universe.codes);
     t->String("file", c.universe.file);
+    if (auto groups = t->Sub("groups")) {
+      for (const auto& name : groups->Keys()) {
+        auto& codes = c.universe.groups[name];
+        groups->Strings(name, codes);
+        for (std::size_t i = 0; i < codes.size(); ++i) {
+          if (!IsStockCode(codes[i])) {
+            groups->Fail(name, fmt::format("entry {} (\"{}\") is not a six-character stock code", i + 1, codes[i]));
+          }
+        }
+      }
+    }
     t->RejectUnknown();
     for (std::size_t i = 0; i < c.universe.codes.size(); ++i) {
       if (!IsStockCode(c.universe.codes[i])) {
@@ -352,6 +380,15 @@ Config Read(const toml::table& root, const EnvLookup& env) {
     c.jobs.push_back(std::move(job));
   }
   top.RejectUnknown();
+  for (std::size_t i = 0; i < c.jobs.size(); ++i) {
+    const auto& group = c.jobs[i].universe;
+    if (!group.empty() && !c.universe.groups.count(group)) {
+      std::vector<std::string> names;
+      for (const auto& [name, codes] : c.universe.groups) names.push_back(name);
+      throw Problem{fmt::format("jobs[{}].universe: no group '{}' in [universe.groups] (groups: {})", i,
+                                group, names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", ")))};
+    }
+  }
   if (c.keys.empty()) {
     throw Problem{"no [[kis.keys]] table: add one per app key (see configs/example.toml)"};
   }

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <variant>
@@ -49,6 +50,7 @@ struct GateConfig {
 struct UniverseConfig {
   std::vector<std::string> codes;
   std::string file;  // one code per line, '#' comments
+  std::map<std::string, std::vector<std::string>> groups;  // [universe.groups] name = [codes]
 };
 
 // Extra KRX closures beyond the built-in list (which covers 2025–2027).
@@ -62,6 +64,8 @@ struct JobConfig {
   std::chrono::milliseconds every{300'000};
   std::vector<std::string> sessions{"regular"};
   std::string lane = "batch";
+  std::string universe;               // a [universe.groups] name; empty: the whole universe
+  std::vector<std::string> priority;  // codes collected first in each cycle
 };
 
 struct Config {

@@ -137,6 +137,29 @@ TEST(Config, BadValuesNameTheKey) {
   EXPECT_NE(ErrorOf(keys + "[storage]\nurl='mysql://x'\n").find("storage.url"), std::string::npos);
 }
 
+TEST(Config, UniverseGroupsAndJobPriority) {
+  std::string keys = "[[kis.keys]]\napp_key='k'\napp_secret='s'\n";
+  auto c = MustParse(keys + R"(
+[universe]
+codes = ["005930"]
+[universe.groups]
+large = ["005930", "000660"]
+bio = ["207940"]
+[[jobs]]
+dataset = "price"
+universe = "large"
+priority = ["000660"]
+)", FakeEnv({}));
+  EXPECT_EQ(c.universe.groups.size(), 2u);
+  EXPECT_EQ(c.universe.groups["large"].size(), 2u);
+  EXPECT_EQ(c.jobs[0].universe, "large");
+  EXPECT_EQ(c.jobs[0].priority, std::vector<std::string>{"000660"});
+  auto e = ErrorOf(keys + "[universe.groups]\nlarge = ['005930']\n[[jobs]]\ndataset='price'\nuniverse='small'\n");
+  EXPECT_NE(e.find("jobs[0].universe: no group 'small' in [universe.groups] (groups: large)"), std::string::npos) << e;
+  EXPECT_NE(ErrorOf(keys + "[universe.groups]\nlarge = ['5930']\n").find("universe.groups.large: entry 1"),
+            std::string::npos);
+}
+
 TEST(Config, ExtraHolidays) {
   std::string keys = "[[kis.keys]]\napp_key='k'\napp_secret='s'\n";
   auto c = MustParse(keys + "[calendar]\nholidays = ['2026-11-25']\n", FakeEnv({}));
