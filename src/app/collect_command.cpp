@@ -118,6 +118,10 @@ int RunOnce(const CollectFlags& flags) {
   }
   fmt::print("limit: {:.0f} calls/s over {} key{}; store: {} rows committed\n", limit, w.config.keys.size(),
              w.config.keys.size() == 1 ? "" : "s", w.store->Counters().written);
+  if (auto ages = w.store->Ages(common::SystemClock::Instance().WallNow()); !ages.empty()) {
+    fmt::print("freshness: {} values; oldest {} {} collected {:.1f} s ago\n", ages.size(), ages[0].dataset,
+               ages[0].code, ages[0].age_s);
+  }
   return clean ? 0 : 1;
 }
 
@@ -159,8 +163,10 @@ int RunServe(const CollectFlags& flags) {
         const auto codes = collect::CodesForJob(job, w.config.universe, w.codes);
         auto cycle = collect::RunCycle(*w.gateway, w.store.get(), codes, collect::CycleSpec{&job, f, *next, deadline});
         auto report = co_await std::move(cycle);
-        spdlog::info("cycle {} {}: {} ok, {} failed, {} dropped, {:.1f} s, {} rows", job.name, report.cycle_time,
-                     report.ok, report.failed, report.dropped, report.seconds, report.rows);
+        const auto ages = w.store->Ages(common::SystemClock::Instance().WallNow());
+        spdlog::info("cycle {} {}: {} ok, {} failed, {} dropped, {:.1f} s, {} rows; oldest value {:.0f} s old",
+                     job.name, report.cycle_time, report.ok, report.failed, report.dropped, report.seconds,
+                     report.rows, ages.empty() ? 0.0 : ages[0].age_s);
         if (common::SystemClock::Instance().WallNow() > following) {
           spdlog::warn("job '{}' overran its interval ({:.1f} s): the next start is skipped, not stacked",
                        job.name, report.seconds);

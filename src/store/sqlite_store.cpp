@@ -7,6 +7,8 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+
+#include "common/kst.hpp"
 #include <spdlog/spdlog.h>
 
 namespace kisgate::store {
@@ -247,6 +249,20 @@ std::string SqliteStore::LatestMarketTime(const std::string& dataset, const std:
   }
   sqlite3_finalize(stmt);
   return result;
+}
+
+std::vector<Freshness> SqliteStore::Ages(std::chrono::system_clock::time_point now) const {
+  std::vector<Freshness> out;
+  std::lock_guard lock(mutex_);
+  for (const auto& [key, record] : latest_) {
+    // collected_at is "YYYY-MM-DDTHH:MM:SS+09:00".
+    auto at = common::ParseKstDateTime(std::string_view(record.collected_at).substr(0, 19));
+    if (!at) continue;
+    out.push_back(Freshness{key.first, key.second, record.collected_at,
+                            std::chrono::duration<double>(now - *at).count()});
+  }
+  std::sort(out.begin(), out.end(), [](const Freshness& a, const Freshness& b) { return a.age_s > b.age_s; });
+  return out;
 }
 
 std::int64_t SqliteStore::Count(const std::string& dataset) const {

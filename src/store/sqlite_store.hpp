@@ -30,6 +30,14 @@ struct StoreOptions {
   std::chrono::milliseconds busy_timeout{5000};  // wait this long for another process's lock
 };
 
+// How old the latest value of one (data set, code) is.
+struct Freshness {
+  std::string dataset;
+  std::string code;
+  std::string collected_at;  // ISO 8601, KST
+  double age_s = 0;
+};
+
 struct StoreCounters {
   std::uint64_t written = 0;          // records committed (inserted or replaced)
   std::uint64_t transactions = 0;
@@ -58,6 +66,8 @@ class SqliteStore {
   // restarted collector needs to fetch only what is new); "" when there is none.
   std::string LatestMarketTime(const std::string& dataset, const std::string& code) const;
   std::int64_t Count(const std::string& dataset) const;
+  // The age of every (data set, code) value held, oldest first (for metrics and logs).
+  std::vector<Freshness> Ages(std::chrono::system_clock::time_point now) const;
   // Runs PRAGMA integrity_check; "ok" when the file is sound.
   std::string IntegrityCheck() const;
   int SchemaVersion() const;

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/kst.hpp"
 #include "support/test_client.hpp"
 
 namespace kisgate::store {
@@ -52,6 +53,10 @@ TEST_F(StoreTest, WritesMigratesAndKeepsTheLatestInMemory) {
   EXPECT_EQ(latest->market_time, "20261124100500");
   EXPECT_EQ(store.Counters().written, 3u);
   EXPECT_EQ(store.IntegrityCheck(), "ok");
+  // Every (data set, code) has a known age: collected at 10:00:01 KST, asked at 10:00:31.
+  auto ages = store.Ages(*common::ParseKstDateTime("2026-11-24 10:00:31"));
+  ASSERT_EQ(ages.size(), 2u);
+  EXPECT_DOUBLE_EQ(ages[0].age_s, 30.0);
 }
 
 // Re-running a cycle (or retrying it) writes the same keys: no duplicate rows, newest values.
