@@ -198,6 +198,16 @@ bool IsStockCode(std::string_view code) {
          });
 }
 
+// Every entry of a code list must be a stock code; the error names the entry.
+void CheckCodes(const Table& t, std::string_view key, const std::vector<std::string>& codes) {
+  for (std::size_t i = 0; i < codes.size(); ++i) {
+    if (!IsStockCode(codes[i])) {
+      t.Fail(key, fmt::format("entry {} (\"{}\") is not a six-character stock code such as \"005930\"",
+                              i + 1, codes[i]));
+    }
+  }
+}
+
 void ReadKey(Table& t, KeyConfig& key, std::size_t index) {
   key.name = fmt::format("key{}", index + 1);
   t.String("name", key.name);
@@ -282,11 +292,7 @@ void ReadJob(Table& t, JobConfig& job, std::size_t index) {
   t.String("universe", job.universe);
   t.Strings("priority", job.priority);
   t.RejectUnknown();
-  for (std::size_t i = 0; i < job.priority.size(); ++i) {
-    if (!IsStockCode(job.priority[i])) {
-      t.Fail("priority", fmt::format("entry {} (\"{}\") is not a six-character stock code", i + 1, job.priority[i]));
-    }
-  }
+  CheckCodes(t, "priority", job.priority);
   if (!OneOf(job.dataset, kDatasets)) {
     t.Fail("dataset", fmt::format("\"{}\" is not a data set; use one of: {}", job.dataset,
                                   fmt::join(kDatasets, ", ")));
@@ -340,21 +346,11 @@ Config Read(const toml::table& root, const EnvLookup& env) {
       for (const auto& name : groups->Keys()) {
         auto& codes = c.universe.groups[name];
         groups->Strings(name, codes);
-        for (std::size_t i = 0; i < codes.size(); ++i) {
-          if (!IsStockCode(codes[i])) {
-            groups->Fail(name, fmt::format("entry {} (\"{}\") is not a six-character stock code", i + 1, codes[i]));
-          }
-        }
+        CheckCodes(*groups, name, codes);
       }
     }
     t->RejectUnknown();
-    for (std::size_t i = 0; i < c.universe.codes.size(); ++i) {
-      if (!IsStockCode(c.universe.codes[i])) {
-        t->Fail("codes", fmt::format("entry {} (\"{}\") is not a six-character stock code such as "
-                                     "\"005930\"",
-                                     i + 1, c.universe.codes[i]));
-      }
-    }
+    CheckCodes(*t, "codes", c.universe.codes);
   }
   if (auto t = top.Sub("calendar")) {
     std::vector<std::string> days;
