@@ -136,10 +136,10 @@ Plan PlanBudget(const config::Config& config, std::size_t codes) {
   plan.fits = plan.needed_per_s <= plan.available_per_s;
   if (!plan.fits) {
     plan.message = fmt::format(
-        "{} codes x {} job{} need {:.1f} calls/s; {} key{} give {:.1f}/s: add keys, lengthen the "
+        "{} codes x {} job{} need {:.1f} calls/s; {} key{} {:.1f}/s: add keys, lengthen the "
         "intervals, or split the universe",
         codes, config.jobs.size(), config.jobs.size() == 1 ? "" : "s", plan.needed_per_s,
-        config.keys.size(), config.keys.size() == 1 ? "" : "s", plan.available_per_s);
+        config.keys.size(), config.keys.size() == 1 ? " gives" : "s give", plan.available_per_s);
   } else {
     plan.message = fmt::format("{} codes x {} job{} need {:.1f} calls/s of the {:.1f}/s the keys give",
                                codes, config.jobs.size(), config.jobs.size() == 1 ? "" : "s",

@@ -162,7 +162,7 @@ TEST(Plan, SaysPlainlyWhenJobsDoNotFit) {
   auto market = PlanBudget(c, 2700);
   EXPECT_FALSE(market.fits);
   EXPECT_NEAR(market.needed_per_s, 36.0, 0.01);
-  EXPECT_NE(market.message.find("2700 codes x 4 jobs need 36.0 calls/s; 1 key give 17.5/s"), std::string::npos)
+  EXPECT_NE(market.message.find("2700 codes x 4 jobs need 36.0 calls/s; 1 key gives 17.5/s"), std::string::npos)
       << market.message;
 }
 
