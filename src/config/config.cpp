@@ -80,6 +80,12 @@ class Table {
       out = *parsed;
     }
   }
+  void Bool(std::string_view key, bool& out) {
+    if (const auto* n = Node(key)) {
+      if (!n->is_boolean()) Fail(key, "must be true or false");
+      out = *n->value<bool>();
+    }
+  }
   void Strings(std::string_view key, std::vector<std::string>& out) {
     if (const auto* n = Node(key)) {
       const auto* array = n->as_array();
@@ -316,7 +322,36 @@ Config Read(const toml::table& root, const EnvLookup& env) {
   if (auto t = top.Sub("server")) {
     t->String("listen", c.server.listen);
     t->String("api_token", c.server.api_token);
+    t->Integer("max_connections", c.server.max_connections);
+    t->Duration("read_timeout", c.server.read_timeout);
     t->RejectUnknown();
+    if (c.server.max_connections < 1) t->Fail("max_connections", "must be >= 1");
+    if (c.server.read_timeout.count() <= 0) t->Fail("read_timeout", "must be longer than 0");
+  }
+  if (auto t = top.Sub("api")) {
+    t->Duration("deadline", c.api.deadline);
+    if (auto ages = t->Sub("max_age")) {
+      for (const auto& name : ages->Keys()) {
+        if (!OneOf(name, kDatasets)) {
+          ages->Fail(name, fmt::format("is not a data set; use any of: {}", fmt::join(kDatasets, ", ")));
+        }
+        ages->Duration(name, c.api.max_age[name]);
+      }
+    }
+    t->RejectUnknown();
+    if (c.api.deadline.count() <= 0) t->Fail("deadline", "must be longer than 0");
+  }
+  if (auto t = top.Sub("passthrough")) {
+    t->Bool("enabled", c.passthrough.enabled);
+    t->Bool("allow_trading", c.passthrough.allow_trading);
+    t->Strings("allow_paths", c.passthrough.allow_paths);
+    t->RejectUnknown();
+    for (std::size_t i = 0; i < c.passthrough.allow_paths.size(); ++i) {
+      if (!c.passthrough.allow_paths[i].starts_with("/uapi/")) {
+        t->Fail("allow_paths", fmt::format("entry {} (\"{}\") must start with /uapi/", i + 1,
+                                           c.passthrough.allow_paths[i]));
+      }
+    }
   }
   if (auto t = top.Sub("storage")) {
     t->String("url", c.storage.url);

@@ -19,6 +19,30 @@ enum class KisEnvironment { kReal, kMock };
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";
   std::string api_token;  // optional bearer token for /v1/*
+  int max_connections = 512;  // connections beyond this are closed at accept
+  std::chrono::milliseconds read_timeout{10'000};  // a whole request must arrive within this
+};
+
+// The REST API's freshness rules (DESIGN.md "Interfaces").
+struct ApiConfig {
+  // A request that must go to KIS waits at most this long before the last stored value is served
+  // (marked stale) or an error returned.
+  std::chrono::milliseconds deadline{3000};
+  // Per data set: a collected value older than this is fetched again (overridden by ?max_age=).
+  std::map<std::string, std::chrono::milliseconds> max_age = {
+      {"price", std::chrono::seconds(5)},          {"orderbook", std::chrono::seconds(2)},
+      {"investors", std::chrono::minutes(10)},     {"overtime_price", std::chrono::seconds(10)},
+      {"overtime_orderbook", std::chrono::seconds(5)}, {"bars_minute", std::chrono::seconds(60)},
+      {"bars_daily", std::chrono::hours(1)}};
+};
+
+// /uapi/... and /oauth2/tokenP for existing KIS clients.
+struct PassthroughConfig {
+  bool enabled = true;
+  // Beyond the quotation paths: anything under /uapi/ (trading, accounts) and POSTs other than
+  // tokenP. Off by default: a passthrough that can place orders must be asked for.
+  bool allow_trading = false;
+  std::vector<std::string> allow_paths;  // extra path prefixes allowed, e.g. "/uapi/domestic-stock/v1/ranking/"
 };
 
 struct StorageConfig {
@@ -71,6 +95,8 @@ struct JobConfig {
 struct Config {
   std::string data_dir = "./data";
   ServerConfig server;
+  ApiConfig api;
+  PassthroughConfig passthrough;
   StorageConfig storage;
   std::vector<KeyConfig> keys;
   GateConfig gate;

@@ -137,6 +137,43 @@ TEST(Config, BadValuesNameTheKey) {
   EXPECT_NE(ErrorOf(keys + "[storage]\nurl='mysql://x'\n").find("storage.url"), std::string::npos);
 }
 
+TEST(Config, ApiAndPassthroughSettings) {
+  std::string keys = "[[kis.keys]]\napp_key='k'\napp_secret='s'\n";
+  auto env = FakeEnv({});
+  auto c = MustParse(keys + R"(
+[api]
+deadline = "2s"
+[api.max_age]
+price = "1s"
+bars_daily = "2h"
+[passthrough]
+allow_trading = true
+allow_paths = ["/uapi/domestic-stock/v1/ranking/"]
+)", env);
+  EXPECT_EQ(c.api.deadline, std::chrono::seconds(2));
+  EXPECT_EQ(c.api.max_age.at("price"), std::chrono::seconds(1));
+  EXPECT_EQ(c.api.max_age.at("bars_daily"), std::chrono::hours(2));
+  EXPECT_EQ(c.api.max_age.at("orderbook"), std::chrono::seconds(2));  // default kept
+  EXPECT_TRUE(c.passthrough.enabled);
+  EXPECT_TRUE(c.passthrough.allow_trading);
+  ASSERT_EQ(c.passthrough.allow_paths.size(), 1u);
+
+  auto defaults = MustParse(keys, env);
+  EXPECT_FALSE(defaults.passthrough.allow_trading);
+  EXPECT_EQ(defaults.server.max_connections, 512);
+
+  EXPECT_NE(ErrorOf(keys + "[api.max_age]\nprices='1s'\n").find("api.max_age.prices: is not a data set"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(keys + "[api.max_age]\nprice=5\n").find("api.max_age.price: must be a duration"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(keys + "[passthrough]\nallow_trading='yes'\n").find("passthrough.allow_trading: must be true or false"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(keys + "[passthrough]\nallow_paths=['/v1/']\n").find("must start with /uapi/"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(keys + "[server]\nmax_conections=5\n").find("did you mean 'max_connections'"),
+            std::string::npos);
+}
+
 TEST(Config, UniverseGroupsAndJobPriority) {
   std::string keys = "[[kis.keys]]\napp_key='k'\napp_secret='s'\n";
   auto c = MustParse(keys + R"(

@@ -122,6 +122,7 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   Rng rng;
   std::uint64_t coalesced = 0;
   std::uint64_t retry_budget_exhausted = 0;
+  std::uint64_t unshared = 0;
 
   Impl(asio::any_io_executor ex, const config::Config& config, const common::Clock& c,
        GatewayOptions o)
@@ -231,7 +232,11 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   asio::awaitable<CallResult> Execute(const KisRequest& request, const CallOptions& call,
                                       std::shared_ptr<Flight> flight) {
     const auto& info = kis::TrInfoFor(request.tr);
-    const std::string target = fmt::format("{}?{}", info.path, EncodeQuery(request.params));
+    const std::string_view path = request.path.empty() ? info.path : std::string_view(request.path);
+    const std::string tr_id(request.tr_id.empty() ? info.tr_id : std::string_view(request.tr_id));
+    const bool idempotent = request.method == "GET";
+    const std::string query = EncodeQuery(request.params);
+    const std::string target = query.empty() ? std::string(path) : fmt::format("{}?{}", path, query);
     CallResult result;
     bool refreshed = false;
     std::size_t reroutes = 0;
@@ -290,14 +295,17 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
       key->stats.upstream++;
       key->http->SetMaxConnections(static_cast<std::size_t>(key->gate->budget().in_flight_limit()));
       http::ClientRequest http_request;
+      http_request.method = request.method;
+      http_request.body = request.body;
       http_request.target = target;
       http_request.headers = {{"content-type", "application/json; charset=utf-8"},
                               {"authorization", "Bearer " + access_token},
                               {"appkey", key->config.app_key},
                               {"appsecret", key->config.app_secret},
-                              {"tr_id", std::string(info.tr_id)},
+                              {"tr_id", tr_id},
                               {"custtype", "P"},
                               {"tr_cont", request.tr_cont}};
+      for (const auto& h : request.headers) http_request.headers.push_back(h);
       http_request.deadline = call.deadline;
       auto send = key->http->Send(std::move(http_request));
       http::ClientResult reply = co_await std::move(send);
@@ -334,7 +342,9 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
       }
       const bool retryable = c.action == kis::Action::kRetryLater ||
                              c.action == kis::Action::kRetryWithBackoff;
-      if (!retryable || attempt + 1 >= options.max_attempts) co_return Fail(std::move(result), c, key);
+      if (!retryable || !idempotent || attempt + 1 >= options.max_attempts) {
+        co_return Fail(std::move(result), c, key);
+      }
       if (!key->retry.TryConsumeRetry(clock.Now())) {
         retry_budget_exhausted++;
         c.message += " (retry budget exhausted)";
@@ -352,15 +362,19 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
     }
   }
 
-  static std::string FlightKey(const KisRequest& r) {
-    return fmt::format("{}|{}|{}", kis::TrInfoFor(r.tr).tr_id, EncodeQuery(r.params), r.tr_cont);
+  std::string FlightKey(const KisRequest& r) {
+    // A POST is never shared: two orders are two orders.
+    if (r.method != "GET") return fmt::format("unshared|{}", ++unshared);
+    return fmt::format("{}|{}|{}|{}", r.path.empty() ? kis::TrInfoFor(r.tr).path : r.path,
+                       r.tr_id.empty() ? kis::TrInfoFor(r.tr).tr_id : r.tr_id, EncodeQuery(r.params), r.tr_cont);
   }
 
   asio::awaitable<CallResult> Call(KisRequest request, CallOptions options) {
     auto self = shared_from_this();
     // A malformed stock code never costs a call: KIS would only answer OPSQ2002.
     for (const auto& [name, value] : request.params) {
-      if (name == "FID_INPUT_ISCD" && !IsStockCode(value)) {
+      // (Passthrough calls carry the client's own parameters: KIS judges those.)
+      if (request.path.empty() && name == "FID_INPUT_ISCD" && !IsStockCode(value)) {
         CallResult bad;
         bad.error = {kis::Action::kFail, "invalid_stock_code",
                      fmt::format("'{}' is not a stock code", value),
@@ -424,6 +438,10 @@ GatewayStats Gateway::Stats() const {
     KeyStats k = key.stats;
     k.budget = impl_->pool.at(i).Snapshot(impl_->clock.Now());
     k.tokens_issued = key.tokens->Counters().issued;
+    if (auto token = key.tokens->Current()) {
+      k.token_valid = token->expires_at > impl_->clock.WallNow();
+      k.token_expires_at = token->expires_at;
+    }
     s.keys.push_back(std::move(k));
   }
   s.coalesced = impl_->coalesced;

@@ -32,6 +32,13 @@ struct KisRequest {
   kis::Tr tr;
   std::vector<std::pair<std::string, std::string>> params;  // query parameters, KIS's names
   std::string tr_cont;  // "" or "N" for the next page
+  // For the passthrough: a path and tr_id outside the catalogue (empty: the catalogue's for `tr`),
+  // and a method and body. Only GETs are coalesced and retried: a POST may place an order.
+  std::string path{};
+  std::string tr_id{};
+  std::string method = "GET";
+  std::string body{};
+  std::vector<std::pair<std::string, std::string>> headers{};  // extra KIS headers (hashkey, gt_uid)
 };
 
 struct CallOptions {
@@ -63,6 +70,8 @@ struct KeyStats {
   std::uint64_t failed = 0;
   std::map<std::string, std::uint64_t> errors;  // KIS code or transport error -> count
   std::uint64_t tokens_issued = 0;
+  bool token_valid = false;
+  common::WallTime token_expires_at{};
 };
 
 struct GatewayStats {

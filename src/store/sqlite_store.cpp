@@ -152,7 +152,9 @@ void SqliteStore::WriterLoop() {
   for (;;) {
     wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
     if (queue_.empty() && stopping_) return;
-    std::vector<Record> batch;
+    // The batch stays readable (Range) while it is being committed: readers only read it, and the
+    // writer changes it only under the lock.
+    auto& batch = writing_batch_;
     while (!queue_.empty() && batch.size() < options_.batch_size) {
       batch.push_back(std::move(queue_.front()));
       queue_.pop_front();
@@ -166,12 +168,14 @@ void SqliteStore::WriterLoop() {
     if (ok) {
       counters_.written += batch.size();
       counters_.transactions++;
+      batch.clear();
     } else {
       // Keep the records, in order, for the next try; what is committed stays intact.
       counters_.failed_transactions++;
       counters_.last_error = error;
       for (auto it = batch.rbegin(); it != batch.rend(); ++it) queue_.push_front(std::move(*it));
       spdlog::warn("store: writing {} records failed ({}); retrying", batch.size(), error);
+      batch.clear();
       if (stopping_) return;
       wake_.wait_for(lock, options_.retry_after, [this] { return stopping_; });
     }
@@ -249,6 +253,59 @@ std::string SqliteStore::LatestMarketTime(const std::string& dataset, const std:
   }
   sqlite3_finalize(stmt);
   return result;
+}
+
+std::vector<Record> SqliteStore::Range(const std::string& dataset, const std::string& code,
+                                       const std::string& from, const std::string& to,
+                                       std::size_t limit) const {
+  if (ColumnsOf(dataset) == nullptr || limit == 0) return {};
+  const auto in_range = [&](const std::string& t) { return t >= from && (to.empty() || t <= to); };
+  // Keyed by market_time: a queued record replaces the file's row, as it will once written.
+  std::map<std::string, Record, std::greater<>> rows;
+  {
+    // Memory first, then the file: a record leaves the writer's batch only once committed, so
+    // every record is seen in one of the two, and a queued one is newer than the file's row.
+    std::lock_guard lock(mutex_);
+    const auto take = [&](const Record& q) {
+      if (q.dataset == dataset && q.code == code && in_range(q.market_time)) {
+        Record r = q;
+        r.columns.clear();
+        rows.insert_or_assign(r.market_time, std::move(r));
+      }
+    };
+    for (const auto& q : writing_batch_) take(q);
+    for (const auto& q : queue_) take(q);
+  }
+  {
+    std::lock_guard lock(read_mutex_);
+    sqlite3_stmt* stmt = nullptr;
+    const auto sql = fmt::format(
+        "SELECT market_time, collected_at, raw FROM {} WHERE code = ?1 AND market_time >= ?2 "
+        "AND (?3 = '' OR market_time <= ?3) ORDER BY market_time DESC LIMIT ?4",
+        dataset);
+    if (sqlite3_prepare_v2(reader_, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
+      sqlite3_bind_text(stmt, 1, code.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(stmt, 2, from.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(stmt, 3, to.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(stmt, 4, static_cast<sqlite3_int64>(limit));
+      while (sqlite3_step(stmt) == SQLITE_ROW) {
+        Record r;
+        r.dataset = dataset;
+        r.code = code;
+        r.market_time = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+        r.collected_at = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
+        r.raw = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 2));
+        rows.emplace(r.market_time, std::move(r));
+      }
+    }
+    sqlite3_finalize(stmt);
+  }
+  std::vector<Record> out;
+  for (auto& [t, r] : rows) {
+    if (out.size() == limit) break;
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 std::vector<Freshness> SqliteStore::Ages(std::chrono::system_clock::time_point now) const {

@@ -65,6 +65,11 @@ class SqliteStore {
   // The newest market_time stored for (dataset, code), from memory or else from the file (what a
   // restarted collector needs to fetch only what is new); "" when there is none.
   std::string LatestMarketTime(const std::string& dataset, const std::string& code) const;
+  // Records of (dataset, code) with market_time in [from, to] (inclusive; "" = open end), newest
+  // first, at most `limit`: the file's rows plus those still queued for the writer, so a reader
+  // sees every write made before the call. Typed columns are left empty: `raw` holds the value.
+  std::vector<Record> Range(const std::string& dataset, const std::string& code, const std::string& from,
+                            const std::string& to, std::size_t limit) const;
   std::int64_t Count(const std::string& dataset) const;
   // The age of every (data set, code) value held, oldest first (for metrics and logs).
   std::vector<Freshness> Ages(std::chrono::system_clock::time_point now) const;
@@ -86,6 +91,7 @@ class SqliteStore {
   std::condition_variable wake_;
   std::condition_variable drained_;
   std::deque<Record> queue_;
+  std::vector<Record> writing_batch_;  // being committed by the writer
   bool writing_ = false;
   bool stopping_ = false;
   StoreCounters counters_;

@@ -41,6 +41,30 @@ class StoreTest : public ::testing::Test {
   testing::TempDir dir_;
 };
 
+TEST_F(StoreTest, RangeSeesCommittedAndQueuedRecordsNewestFirst) {
+  SqliteStore store(Options());
+  store.Write({Price("005930", "20261124100000", 71500), Price("005930", "20261124100500", 71600),
+               Price("005930", "20261125100000", 71700), Price("000660", "20261124100000", 182000)});
+  // Read at once: whatever the writer has not committed yet comes from its queue.
+  auto all = store.Range("price", "005930", "", "", 10);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].market_time, "20261125100000");
+  EXPECT_EQ(all[2].market_time, "20261124100000");
+  ASSERT_TRUE(store.Flush(5s));
+  auto day = store.Range("price", "005930", "20261124000000", "20261124235959", 10);
+  ASSERT_EQ(day.size(), 2u);
+  EXPECT_EQ(day[0].market_time, "20261124100500");
+  EXPECT_NE(day[0].raw.find("71600"), std::string::npos);
+  EXPECT_EQ(store.Range("price", "005930", "", "", 1).size(), 1u);
+  EXPECT_TRUE(store.Range("price", "035420", "", "", 10).empty());
+  EXPECT_TRUE(store.Range("no_such_dataset", "005930", "", "", 10).empty());
+  // A rewrite of a stored row is seen with its new value before it is committed.
+  store.Write({Price("005930", "20261124100500", 99999)});
+  auto rewritten = store.Range("price", "005930", "20261124100500", "20261124100500", 10);
+  ASSERT_EQ(rewritten.size(), 1u);
+  EXPECT_NE(rewritten[0].raw.find("99999"), std::string::npos);
+}
+
 TEST_F(StoreTest, WritesMigratesAndKeepsTheLatestInMemory) {
   SqliteStore store(Options());
   EXPECT_EQ(store.SchemaVersion(), 1);
