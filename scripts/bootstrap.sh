@@ -12,7 +12,14 @@ packages=(
   libssl-dev libsqlite3-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   openssl curl python3 python3-requests
+  libjs-chart.js chromium nodejs
 )
+# The dashboard embeds libjs-chart.js; tests/browser drives chromium from Node.js. npm comes
+# from Debian unless the installed nodejs already has it (NodeSource's does, and conflicts with
+# Debian's npm package).
+if ! command -v npm > /dev/null; then
+  packages+=(npm)
+fi
 for arg in "$@"; do
   case "$arg" in
     --bench) packages+=(wrk gnuplot-nox util-linux time) ;;
