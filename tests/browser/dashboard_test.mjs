@@ -56,7 +56,8 @@ function startDemo() {
   return new Promise((resolveUrl, rejectUrl) => {
     let stdout = '';
     const timer = setTimeout(() => rejectUrl(new TestFailure(
-      'kisgate demo printed no "dashboard: http://127.0.0.1:PORT/" line within 30 s')), Math.min(30_000, remaining()));
+      'kisgate demo printed no "dashboard: http://127.0.0.1:PORT/" line within 30 s (its stdout is a ' +
+      'pipe here: is the line flushed?)')), Math.min(30_000, remaining()));
     demo.stdout.on('data', (chunk) => {
       stdout += chunk;
       demoOutput += chunk;
