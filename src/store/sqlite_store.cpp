@@ -168,11 +168,13 @@ void SqliteStore::WriterLoop() {
     if (ok) {
       counters_.written += batch.size();
       counters_.transactions++;
+      counters_.last_write_failed = false;
       batch.clear();
     } else {
       // Keep the records, in order, for the next try; what is committed stays intact.
       counters_.failed_transactions++;
       counters_.last_error = error;
+      counters_.last_write_failed = true;
       for (auto it = batch.rbegin(); it != batch.rend(); ++it) queue_.push_front(std::move(*it));
       spdlog::warn("store: writing {} records failed ({}); retrying", batch.size(), error);
       batch.clear();

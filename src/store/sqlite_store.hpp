@@ -44,6 +44,7 @@ struct StoreCounters {
   std::uint64_t failed_transactions = 0;
   std::size_t queued = 0;             // waiting for the writer
   std::string last_error;
+  bool last_write_failed = false;     // the latest transaction failed (disk full, locked)
 };
 
 class SqliteStore {

@@ -1,0 +1,83 @@
+#pragma once
+// kisgate's HTTP surface (DESIGN.md "Interfaces"), one handler behind http::Server:
+//   /v1/stocks/{code}/{price|orderbook|investors|overtime|bars/minute|bars/daily}
+//       fresh collected data when there is some, else a call to KIS on the interactive lane
+//       (identical requests share it), else the last stored value marked stale;
+//   /v1/jobs, /v1/budget, /metrics, /healthz, /readyz, /openapi.json;
+//   /uapi/... and /oauth2/tokenP: the KIS wire format through the gate (passthrough.cpp);
+//   the dashboard's static files (supplied by the app).
+// Every error is JSON naming the problem; secrets never appear in a reply.
+//
+// Thread-safety: one io_context thread, like the gateway it calls.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "api/metrics.hpp"
+#include "api/status.hpp"
+#include "common/clock.hpp"
+#include "config/config.hpp"
+#include "gate/gateway.hpp"
+#include "http/server.hpp"
+#include "store/sqlite_store.hpp"
+
+namespace kisgate::api {
+
+// A static file for a path ("/" included), or nullopt.
+using AssetLookup = std::function<std::optional<http::Response>(std::string_view path)>;
+
+struct ServiceDeps {
+  const config::Config* config = nullptr;
+  gate::Gateway* gateway = nullptr;
+  store::SqliteStore* store = nullptr;  // may be null: then nothing is cached or stored
+  JobsBoard* jobs = nullptr;            // may be null: /v1/jobs lists none
+  const common::Clock* clock = nullptr;
+  std::function<http::ServerCounters()> http_counters;  // may be empty
+  AssetLookup assets;                                   // may be empty: "/" is then a 404
+};
+
+class Service {
+ public:
+  explicit Service(ServiceDeps deps);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  boost::asio::awaitable<http::Reply> Handle(http::Request request);
+
+  // Takes one snapshot of the gate for /v1/budget's rates; the app calls it every second.
+  void Sample();
+
+  const ApiCounters& counters() const { return counters_; }
+
+  struct Passthrough;
+
+ private:
+  boost::asio::awaitable<http::Response> Route(const http::Request& request, std::string& route);
+  boost::asio::awaitable<http::Response> Stock(const http::Request& request, std::string& route);
+  http::Response Ready() const;
+  http::Response Metrics() const;
+
+  ServiceDeps deps_;
+  ApiCounters counters_;
+  Sampler sampler_;
+  common::SteadyTime started_;
+  std::unique_ptr<Passthrough> passthrough_;
+};
+
+// JSON error body: {"error": {"status": 400, "code": "invalid_stock_code", "message": ..., "hint": ...}}.
+http::Response JsonError(int status, std::string_view code, std::string_view message, std::string_view hint = {});
+http::Response JsonResponse(int status, const boost::json::value& body);
+
+// Constant-time comparison for secrets (no early exit on the first differing byte).
+bool SecretEquals(std::string_view a, std::string_view b);
+
+// The OpenAPI document served at /openapi.json (src/api/openapi.json, compiled in).
+std::string_view OpenApiDocument();
+
+}  // namespace kisgate::api

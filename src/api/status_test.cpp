@@ -1,0 +1,133 @@
+#include "api/status.hpp"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "api/metrics.hpp"
+#include "common/kst.hpp"
+
+namespace kisgate::api {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(Status, HistogramQuantilesInterpolateInsideBuckets) {
+  std::array<std::uint64_t, gate::kWaitBucketCount> b{};
+  EXPECT_FALSE(HistogramQuantileMs(b, 0.5));
+  b[5] = 100;  // all in (20, 50] ms
+  EXPECT_DOUBLE_EQ(*HistogramQuantileMs(b, 0.5), 35.0);
+  EXPECT_DOUBLE_EQ(*HistogramQuantileMs(b, 0.99), 49.7);
+  b[0] = 100;  // and as many in [0, 1] ms
+  EXPECT_LE(*HistogramQuantileMs(b, 0.5), 1.0);
+  b = {};
+  b.back() = 3;  // beyond the last bound: its lower bound is all that is known
+  EXPECT_DOUBLE_EQ(*HistogramQuantileMs(b, 0.99), 5000.0);
+}
+
+gate::GatewayStats Stats(std::uint64_t upstream, std::uint64_t admitted, std::size_t bucket, std::uint64_t in_bucket) {
+  gate::GatewayStats s;
+  gate::KeyStats k;
+  k.name = "main";
+  k.upstream = upstream;
+  k.budget.lanes[1].admitted = admitted;
+  k.budget.lanes[1].wait_buckets[bucket] = in_bucket;
+  s.keys.push_back(k);
+  return s;
+}
+
+TEST(Status, SamplerRatesFromDifferences) {
+  Sampler sampler;
+  common::SteadyTime t{};
+  sampler.Sample(Stats(0, 0, 3, 0), t);
+  EXPECT_TRUE(sampler.recent().empty());
+  sampler.Sample(Stats(18, 17, 3, 17), t + 1s);
+  ASSERT_EQ(sampler.recent().size(), 1u);
+  EXPECT_DOUBLE_EQ(sampler.recent()[0].calls_per_second, 18.0);
+  EXPECT_DOUBLE_EQ(sampler.recent()[0].lanes[1].calls_per_second, 17.0);
+  ASSERT_TRUE(sampler.recent()[0].lanes[1].wait_p50_ms);
+  EXPECT_GT(*sampler.recent()[0].lanes[1].wait_p50_ms, 5.0);  // bucket (5, 10]
+  EXPECT_LE(*sampler.recent()[0].lanes[1].wait_p50_ms, 10.0);
+  EXPECT_FALSE(sampler.recent()[0].lanes[0].wait_p50_ms);  // nothing interactive admitted
+}
+
+TEST(Status, JobsBoardKeepsRecentCyclesAndTotals) {
+  config::JobConfig job;
+  job.name = "price";
+  job.dataset = "price";
+  JobsBoard board;
+  board.Register(job, 53);
+  const auto now = *common::ParseKstDateTime("2026-11-24 10:00:30");
+  board.Scheduled("price", now + 30s);
+  board.Started("price");
+  EXPECT_TRUE(board.jobs()[0].running);
+  for (int i = 0; i < 25; ++i) {
+    collect::CycleReport r;
+    r.job = "price";
+    r.cycle_time = "20261124100000";
+    r.planned = 53;
+    r.ok = 52;
+    r.failed = 1;
+    r.failures["EGW00201"] = 1;
+    board.Finished(r, now);
+  }
+  std::vector<store::Freshness> ages = {{"price", "005930", "", 3}, {"price", "000660", "", 1}, {"price", "035420", "", 2}};
+  auto doc = board.Json(now, ages);
+  const auto& j = doc.at("jobs").as_array()[0];
+  EXPECT_EQ(j.at("cycles").as_uint64(), 25u);
+  EXPECT_FALSE(j.at("running").as_bool());
+  EXPECT_EQ(j.at("recent").as_array().size(), JobsBoard::kRecent);
+  EXPECT_EQ(j.at("last").at("cycle_time").as_string(), "2026-11-24T10:00:00+09:00");
+  EXPECT_EQ(j.at("last").at("failures").at("EGW00201").as_int64(), 1);
+  EXPECT_EQ(j.at("next_run").as_string(), "2026-11-24T10:01:00+09:00");
+  const auto& f = doc.at("freshness").as_array()[0];
+  EXPECT_EQ(f.at("values").as_uint64(), 3u);
+  EXPECT_DOUBLE_EQ(f.at("oldest_age_s").as_double(), 3);
+  EXPECT_DOUBLE_EQ(f.at("median_age_s").as_double(), 2);
+  EXPECT_DOUBLE_EQ(f.at("newest_age_s").as_double(), 1);
+}
+
+TEST(Metrics, TextFormatFamiliesAndEscaping) {
+  EXPECT_EQ(EscapeLabel("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+  config::Config c;
+  c.keys.push_back(config::KeyConfig{});
+  c.keys[0].name = "main";
+  auto stats = Stats(10, 9, 2, 9);
+  stats.keys[0].errors["EGW00201"] = 2;
+  ApiCounters api;
+  api.Record("/v1/stocks/{code}/price", 200, 0.0004);
+  api.Record("/v1/stocks/{code}/price", 400, 0.002);
+  MetricsInput in;
+  in.config = &c;
+  in.gate = &stats;
+  in.api = &api;
+  in.process = ReadProcessStats();
+  EXPECT_GT(in.process.resident_bytes, 0u);
+  EXPECT_GT(in.process.start_time_s, 1.6e9);  // a unix time, not seconds since boot
+  EXPECT_GE(in.process.open_fds, 3u);          // stdin, stdout, stderr at least
+  const auto text = RenderMetrics(in);
+  EXPECT_NE(text.find("# TYPE kisgate_gate_upstream_requests_total counter\nkisgate_gate_upstream_requests_total{key=\"main\"} 10\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("kisgate_gate_errors_total{key=\"main\",code=\"EGW00201\"} 2"), std::string::npos);
+  EXPECT_NE(text.find("kisgate_gate_wait_seconds_bucket{key=\"main\",lane=\"batch\",le=\"+Inf\"} 9"), std::string::npos);
+  EXPECT_NE(text.find("kisgate_api_requests_total{route=\"/v1/stocks/{code}/price\",status=\"400\"} 1"), std::string::npos);
+  // Cumulative buckets: the 0.4 ms request is under every bound from 0.0005 s on.
+  EXPECT_NE(text.find("kisgate_api_request_duration_seconds_bucket{route=\"/v1/stocks/{code}/price\",le=\"0.0005\"} 1"),
+            std::string::npos);
+  EXPECT_NE(text.find("kisgate_api_request_duration_seconds_bucket{route=\"/v1/stocks/{code}/price\",le=\"0.0025\"} 2"),
+            std::string::npos);
+  // Every sample line belongs to a family declared with # TYPE before it.
+  std::string family;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("# TYPE ")) {
+      family = line.substr(7, line.find(' ', 7) - 7);
+      continue;
+    }
+    if (line.starts_with("#")) continue;
+    EXPECT_TRUE(line.starts_with(family)) << line << " outside family " << family;
+    EXPECT_TRUE(line.starts_with("kisgate_")) << line;
+  }
+}
+
+}  // namespace
+}  // namespace kisgate::api
