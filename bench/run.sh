@@ -12,3 +12,6 @@ gnuplot bench/plot_gate.gp && echo "plots: bench/results/gate_calls_per_second.p
 echo
 echo "== collection against the simulator (bench/collect_bench.sh)"
 bench/collect_bench.sh "$BUILD"
+echo
+echo "== kisgate against the design it replaces (bench/compare/compare.py: bench/results/REPORT.md)"
+/usr/bin/python3 bench/compare/compare.py --build "$BUILD" --runs "${RUNS:-3}"
