@@ -396,7 +396,9 @@
       for (const k of keys) {
         const total = (k.errors || {})[code];
         if (!isNum(total)) continue;
-        const then = before ? ((keyOf(before, k.name) || {}).errors || {})[code] : undefined;
+        // A code missing from the older reply had not happened yet then.
+        const beforeKey = before ? keyOf(before, k.name) : null;
+        const then = beforeKey ? ((beforeKey.errors || {})[code] ?? 0) : null;
         const recent = isNum(then) ? total - then : null;
         rows.push(el('tr', { 'data-code': code },
           el('td', { class: total > 0 ? 'bad' : 'zero', text: code }),

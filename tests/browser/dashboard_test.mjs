@@ -212,8 +212,10 @@ async function run() {
   // Stopped kisgate: the page must say so, not freeze on the last figures.
   kisgateRunning = false;
   const { code, signal } = await stopDemo();
-  if (code !== 0) fail(`kisgate demo did not exit cleanly on SIGTERM (code ${code}, signal ${signal})`);
-  log('kisgate demo stopped cleanly on SIGTERM');
+  // Its exit code says whether every cycle completed, which --every 5 does not promise (the demo
+  // workload needs more than 5 s of the key's rate); what matters here is that it handled SIGTERM.
+  if (signal !== null) fail(`kisgate demo was ended by ${signal} instead of handling SIGTERM and exiting`);
+  log(`kisgate demo stopped on SIGTERM (exit code ${code})`);
   const down = await waitFor(page, 'the "cannot reach kisgate" state after stopping kisgate',
     (s) => s.bannerVisible && /cannot reach kisgate/i.test(s.status), 15_000);
   if (!/cannot reach kisgate/i.test(down.bannerText)) fail(`unexpected banner text: ${down.bannerText}`);
