@@ -117,7 +117,7 @@ struct Provenance {
 
 void Stamp(json::object& o, const Provenance& p) {
   o["as_of"] = p.as_of;
-  o["age_ms"] = std::round(p.age_ms);
+  o["age_ms"] = static_cast<std::int64_t>(std::llround(p.age_ms));
   o["source"] = p.source;
   o["stale"] = p.stale;
   if (p.stale) o["stale_reason"] = p.stale_reason;
@@ -143,16 +143,23 @@ Held Lookup(store::SqliteStore* store, const std::string& dataset, const std::st
   return h;
 }
 
-// A list body KIS's parsers read, from stored rows (each row's own JSON).
+// A list body KIS's parsers read, from stored rows (each row's own JSON), newest first as KIS
+// sends lists.
 std::string RowsBody(const std::vector<store::Record>& rows, std::string_view field) {
   std::string body = fmt::format(R"({{"rt_cd":"0","{}":[)", field);
-  // Oldest first, as the rows are newest first.
-  for (auto it = rows.rbegin(); it != rows.rend(); ++it) {
-    if (it != rows.rbegin()) body.push_back(',');
-    body += it->raw;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (i) body.push_back(',');
+    body += rows[i].raw;
   }
   body += "]}";
   return body;
+}
+
+std::vector<kis::Bar> OldestFirst(std::vector<kis::Bar> bars) {
+  std::sort(bars.begin(), bars.end(), [](const kis::Bar& a, const kis::Bar& b) {
+    return a.date + a.time < b.date + b.time;
+  });
+  return bars;
 }
 
 int StatusFor(const kis::Classification& c) {
@@ -172,6 +179,19 @@ http::Response UpstreamError(const kis::Classification& c) {
 }
 
 }  // namespace
+
+std::vector<RouteInfo> Routes() {
+  std::vector<RouteInfo> routes;
+  for (const auto& k : kKinds) {
+    routes.push_back({std::string(k.route), "get", std::vector<std::string>(k.params.begin(), k.params.end())});
+  }
+  for (const char* path : {"/v1/jobs", "/v1/budget", "/metrics", "/healthz", "/readyz", "/openapi.json", "/"}) {
+    routes.push_back({path, "get", {}});
+  }
+  routes.push_back({"/oauth2/tokenP", "post", {}});
+  routes.push_back({"/uapi/{path}", "get", {}});
+  return routes;
+}
 
 Service::Service(ServiceDeps deps)
     : deps_(std::move(deps)), started_(deps_.clock->Now()),
@@ -480,7 +500,7 @@ asio::awaitable<http::Response> Service::Stock(const http::Request& request, std
     const auto parse_held = [&] {
       auto parsed = kis::ParseMinuteBars(RowsBody(held.records, "output2"));
       return std::holds_alternative<kis::Classification>(parsed) ? std::vector<kis::Bar>{}
-                                                                 : std::get<std::vector<kis::Bar>>(parsed);
+                                                                 : OldestFirst(std::get<std::vector<kis::Bar>>(parsed));
     };
     label = date;
     const bool today_asked = !explicit_date || date == today;
@@ -544,10 +564,8 @@ asio::awaitable<http::Response> Service::Stock(const http::Request& request, std
     }
     const auto parse_held = [&] {
       auto parsed = kis::ParseDailyBars(RowsBody(held.records, "output2"));
-      auto out = std::holds_alternative<kis::Classification>(parsed) ? std::vector<kis::Bar>{}
-                                                                     : std::get<std::vector<kis::Bar>>(parsed);
-      std::sort(out.begin(), out.end(), [](const kis::Bar& a, const kis::Bar& b) { return a.date < b.date; });
-      return out;
+      return std::holds_alternative<kis::Classification>(parsed) ? std::vector<kis::Bar>{}
+                                                                 : OldestFirst(std::get<std::vector<kis::Bar>>(parsed));
     };
     const bool complete = !held.records.empty() && held.records.size() >= expected && (to < today || fresh(held));
     if (complete) {

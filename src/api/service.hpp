@@ -52,6 +52,8 @@ class Service {
 
   // Takes one snapshot of the gate for /v1/budget's rates; the app calls it every second.
   void Sample();
+  // The HTTP server's counters for /metrics (the server is made after the service it calls).
+  void SetHttpCounters(std::function<http::ServerCounters()> counters) { deps_.http_counters = std::move(counters); }
 
   const ApiCounters& counters() const { return counters_; }
 
@@ -79,5 +81,14 @@ bool SecretEquals(std::string_view a, std::string_view b);
 
 // The OpenAPI document served at /openapi.json (src/api/openapi.json, compiled in).
 std::string_view OpenApiDocument();
+
+// Every route the service answers, as OpenAPI path templates with their methods and query
+// parameters; a test keeps openapi.json equal to it.
+struct RouteInfo {
+  std::string path;
+  std::string method;
+  std::vector<std::string> query;
+};
+std::vector<RouteInfo> Routes();
 
 }  // namespace kisgate::api

@@ -12,6 +12,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "api/status.hpp"
+#include "app/api_server.hpp"
 #include "collect/collector.hpp"
 #include "collect/schedule.hpp"
 #include "collect/universe.hpp"
@@ -28,6 +30,7 @@ namespace {
 struct CollectFlags {
   std::string config_file;
   std::string job;  // collect --once --job NAME
+  std::string listen;  // collect --once --listen ADDR: serve the API during the run
   bool once = false;
 };
 
@@ -38,6 +41,7 @@ struct Wiring {
   std::vector<std::string> codes;
   std::unique_ptr<store::SqliteStore> store;
   std::unique_ptr<gate::Gateway> gateway;
+  api::JobsBoard jobs;
 
   Wiring(const std::string& path, asio::io_context& io) {
     if (path.empty()) throw std::runtime_error("--config FILE is required (see configs/example.toml)");
@@ -58,6 +62,7 @@ struct Wiring {
     gate::GatewayOptions go;
     go.token_dir = std::filesystem::path(config.data_dir) / "tokens";
     gateway = std::make_unique<gate::Gateway>(io.get_executor(), config, common::SystemClock::Instance(), go);
+    for (const auto& job : config.jobs) jobs.Register(job, collect::CodesForJob(job, config.universe, codes).size());
     auto plan = collect::PlanBudget(config, codes.size());
     if (plan.fits) {
       spdlog::info("budget: {}", plan.message);
@@ -81,32 +86,57 @@ int RunOnce(const CollectFlags& flags) {
   asio::io_context io(1);
   Wiring w(flags.config_file, io);
   const bool tty = ::isatty(STDOUT_FILENO) != 0;
-  std::vector<collect::CycleReport> reports;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    gate::FlowId flow = 0;
-    for (const auto& job : w.config.jobs) {
-      if (!flags.job.empty() && job.name != flags.job) continue;
-      auto progress = [&](int done, int planned) {
-        if (tty) {
-          fmt::print("\r  {:<20} [{:<30}] {}/{}", job.name, std::string(static_cast<std::size_t>(30 * done / planned), '#'),
-                     done, planned);
-          std::fflush(stdout);
-        }
-      };
-      const auto codes = collect::CodesForJob(job, w.config.universe, w.codes);
-      auto cycle = collect::RunCycle(*w.gateway, w.store.get(), codes,
-                                     collect::CycleSpec{&job, flow++, common::SystemClock::Instance().WallNow(),
-                                                        std::chrono::steady_clock::now() + job.every},
-                                     progress);
-      reports.push_back(co_await std::move(cycle));
-      if (tty) fmt::print("\r{}\r", std::string(72, ' '));
-    }
-  }, asio::detached);
-  io.run();
-  if (reports.empty()) {
+  std::unique_ptr<ApiServer> api;
+  if (!flags.listen.empty()) {
+    w.config.server.listen = flags.listen;
+    api = std::make_unique<ApiServer>(io, w.config, *w.gateway, w.store.get(), &w.jobs);
+    fmt::print("api: http://{}/\n", api->Address());
+    std::fflush(stdout);
+  }
+  // Every job's cycle at once, as overlapping scheduler jobs run: the gate shares the keys.
+  std::vector<const config::JobConfig*> selected;
+  for (const auto& job : w.config.jobs) {
+    if (flags.job.empty() || job.name == flags.job) selected.push_back(&job);
+  }
+  if (selected.empty()) {
     fmt::print(stderr, "error: no job named '{}' in {}\n", flags.job, flags.config_file);
     return 2;
   }
+  std::vector<collect::CycleReport> reports(selected.size());
+  std::vector<std::pair<int, int>> progress(selected.size());  // done, planned per job
+  std::size_t finished = 0;
+  const auto start = common::SystemClock::Instance().WallNow();
+  for (std::size_t i = 0; i < selected.size(); ++i) {
+    asio::co_spawn(io, [&, i]() -> asio::awaitable<void> {
+      const auto& job = *selected[i];
+      auto on_progress = [&, i](int done, int planned) {
+        progress[i] = {done, planned};
+        if (!tty) return;
+        int all_done = 0, all_planned = 0;
+        for (auto [d, p] : progress) {
+          all_done += d;
+          all_planned += p;
+        }
+        fmt::print("\r  {} job{} [{:<30}] {}/{}", selected.size(), selected.size() == 1 ? "" : "s",
+                   std::string(static_cast<std::size_t>(30 * all_done / std::max(1, all_planned)), '#'), all_done,
+                   all_planned);
+        std::fflush(stdout);
+      };
+      const auto codes = collect::CodesForJob(job, w.config.universe, w.codes);
+      w.jobs.Started(job.name);
+      auto cycle = collect::RunCycle(*w.gateway, w.store.get(), codes,
+                                     collect::CycleSpec{&job, static_cast<gate::FlowId>(i), start,
+                                                        std::chrono::steady_clock::now() + job.every},
+                                     on_progress);
+      reports[i] = co_await std::move(cycle);
+      w.jobs.Finished(reports[i], common::SystemClock::Instance().WallNow());
+      if (++finished == selected.size()) {
+        if (tty) fmt::print("\r{}\r", std::string(72, ' '));
+        if (api) api->Stop();
+      }
+    }, asio::detached);
+  }
+  io.run();
   w.store->Flush(std::chrono::seconds(30));
   double limit = 0;
   for (const auto& k : w.config.keys) limit += k.rate;
@@ -128,6 +158,10 @@ int RunOnce(const CollectFlags& flags) {
 int RunServe(const CollectFlags& flags) {
   asio::io_context io(1);
   Wiring w(flags.config_file, io);
+  if (!flags.listen.empty()) w.config.server.listen = flags.listen;
+  ApiServer api(io, w.config, *w.gateway, w.store.get(), &w.jobs);
+  spdlog::info("serve: API and dashboard on http://{}/ (/v1/stocks/005930/price, /v1/jobs, /v1/budget, /metrics)",
+               api.Address());
   common::MarketCalendar calendar(w.config.calendar.holidays);
   collect::Schedule schedule(calendar);
   bool stopping = false;
@@ -138,6 +172,7 @@ int RunServe(const CollectFlags& flags) {
     spdlog::info("serve: signal {}, finishing the cycles in progress", signal);
     stopping = true;
     for (auto& t : timers) t->cancel();
+    api.Stop();
   });
   gate::FlowId flow = 0;
   for (const auto& job : w.config.jobs) {
@@ -153,6 +188,7 @@ int RunServe(const CollectFlags& flags) {
           spdlog::warn("job '{}': none of its sessions occur in the next 14 days", job.name);
           co_return;
         }
+        w.jobs.Scheduled(job.name, *next);
         timer->expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(*next - now));
         boost::system::error_code ec;
         co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -161,8 +197,10 @@ int RunServe(const CollectFlags& flags) {
         const auto deadline = std::chrono::steady_clock::now() +
                               std::chrono::duration_cast<std::chrono::steady_clock::duration>(following - *next);
         const auto codes = collect::CodesForJob(job, w.config.universe, w.codes);
+        w.jobs.Started(job.name);
         auto cycle = collect::RunCycle(*w.gateway, w.store.get(), codes, collect::CycleSpec{&job, f, *next, deadline});
         auto report = co_await std::move(cycle);
+        w.jobs.Finished(report, common::SystemClock::Instance().WallNow());
         const auto ages = w.store->Ages(common::SystemClock::Instance().WallNow());
         spdlog::info("cycle {} {}: {} ok, {} failed, {} dropped, {:.1f} s, {} rows; oldest value {:.0f} s old",
                      job.name, report.cycle_time, report.ok, report.failed, report.dropped, report.seconds,
@@ -189,11 +227,13 @@ void AddCollectCommands(CLI::App& parent, int& exit_code) {
   collect->add_option("--config", flags->config_file, "kisgate config (TOML)")->required();
   collect->add_flag("--once", flags->once, "run each job's cycle once and exit (the only mode so far)")->required();
   collect->add_option("--job", flags->job, "only this job");
+  collect->add_option("--listen", flags->listen, "serve the HTTP API on HOST:PORT while the cycles run");
   collect->callback([flags, &exit_code] { exit_code = RunOnce(*flags); });
 
   auto serve_flags = std::make_shared<CollectFlags>();
   auto* serve = parent.add_subcommand("serve", "Run the scheduler until SIGINT/SIGTERM");
   serve->add_option("--config", serve_flags->config_file, "kisgate config (TOML)")->required();
+  serve->add_option("--listen", serve_flags->listen, "HOST:PORT for the API and dashboard (default: server.listen)");
   serve->callback([serve_flags, &exit_code] { exit_code = RunServe(*serve_flags); });
 }
 

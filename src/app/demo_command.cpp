@@ -17,6 +17,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "api/status.hpp"
+#include "app/api_server.hpp"
 #include "collect/collector.hpp"
 #include "gate/gateway.hpp"
 #include "store/sqlite_store.hpp"
@@ -36,6 +38,7 @@ struct DemoFlags {
   int every_s = 20;
   int codes = 53;
   int duration_s = 0;    // 0: no limit
+  std::string listen = "127.0.0.1:8080";  // the API and dashboard
 };
 
 // The original system's four collectors plus its minute-bar collector, as kisgate jobs.
@@ -88,20 +91,28 @@ int RunDemo(const DemoFlags& flags) {
     codes.push_back(universe[static_cast<std::size_t>(i)].code);
   }
   const int planned = static_cast<int>(codes.size() * jobs.size());
+  api::JobsBoard board;
+  for (const auto& job : jobs) board.Register(job, codes.size());
+  config.server.listen = flags.listen;
+  ApiServer api(io, config, gateway, &store, &board);
   fmt::print("kisgate demo: simulator at {} (18 calls/s, burst rules on); {} stocks x {} jobs (price, "
              "order book, investor flows, after-hours price, minute bars) = {} calls every {} s through "
              "one gate, stored in {}.\nCtrl-C stops.\n",
              sim.BaseUrl(), codes.size(), jobs.size(), planned, flags.every_s, store_options.path);
   fmt::print("{}\n", collect::PlanBudget(config, codes.size()).message);
+  fmt::print("dashboard: http://{}/\n", api.Address());
+  std::fflush(stdout);
   bool stopping = false;
+  asio::steady_timer timer(io);
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int) {
-    if (!ec) stopping = true;
+    if (ec) return;
+    stopping = true;
+    timer.cancel();
   });
   const auto started = Clock::now();
   int exit_code = 0;
   asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    asio::steady_timer timer(io);
     for (int cycle = 1; !stopping && (flags.cycles == 0 || cycle <= flags.cycles); ++cycle) {
       const auto cycle_start = Clock::now();
       const auto wall_start = common::SystemClock::Instance().WallNow();
@@ -112,6 +123,7 @@ int RunDemo(const DemoFlags& flags) {
       std::vector<collect::CycleReport> reports(jobs.size());
       asio::steady_timer all_done(io, asio::steady_timer::time_point::max());
       for (std::size_t j = 0; j < jobs.size(); ++j) {
+        board.Started(jobs[j].name);
         asio::co_spawn(io, [&, j]() -> asio::awaitable<void> {
           auto progress = [&](int, int) {
             ++done;
@@ -126,6 +138,8 @@ int RunDemo(const DemoFlags& flags) {
           auto run = collect::RunCycle(gateway, &store, codes,
                                        collect::CycleSpec{&jobs[j], j, wall_start, deadline}, progress);
           reports[j] = co_await std::move(run);
+          board.Finished(reports[j], common::SystemClock::Instance().WallNow());
+          board.Scheduled(jobs[j].name, wall_start + std::chrono::seconds(flags.every_s));
           if (done >= planned) all_done.cancel();
         }, asio::detached);
       }
@@ -150,10 +164,12 @@ int RunDemo(const DemoFlags& flags) {
       if (failed != 0 || dropped != 0) exit_code = 1;
       if (flags.cycles != 0 && cycle >= flags.cycles) break;
       if (flags.duration_s > 0 && Clock::now() - started >= std::chrono::seconds(flags.duration_s)) break;
+      if (stopping) break;
       timer.expires_at(cycle_start + std::chrono::seconds(flags.every_s));
       co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
     signals.cancel();
+    api.Stop();
   }, asio::detached);
   io.run();
   store.Flush(std::chrono::seconds(10));
@@ -183,6 +199,8 @@ void AddDemoCommand(CLI::App& parent, int& exit_code) {
   cmd->add_option("--every", flags->every_s, "seconds between cycles")->capture_default_str();
   cmd->add_option("--codes", flags->codes, "stocks per cycle")->capture_default_str();
   cmd->add_option("--duration", flags->duration_s, "stop after this many seconds (0: no limit)")
+      ->capture_default_str();
+  cmd->add_option("--listen", flags->listen, "HOST:PORT of the API and dashboard (port 0: any free port)")
       ->capture_default_str();
   cmd->callback([flags, &exit_code] { exit_code = RunDemo(*flags); });
 }

@@ -1,0 +1,81 @@
+#include "app/api_server.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "http/server.hpp"
+#include "web_assets/web_assets.hpp"
+
+namespace kisgate::app {
+
+namespace asio = boost::asio;
+
+namespace {
+
+std::optional<http::Response> Asset(std::string_view path) {
+  const auto* asset = web::FindAsset(path);
+  if (asset == nullptr) return std::nullopt;
+  http::Response r;
+  r.SetHeader("content-type", std::string(asset->content_type));
+  r.SetHeader("cache-control", "no-cache");
+  r.body = std::string(asset->body);
+  return r;
+}
+
+}  // namespace
+
+struct ApiServer::Impl {
+  std::unique_ptr<http::Server> server;
+  api::Service service;
+  asio::steady_timer sampler;
+  bool stopped = false;
+
+  Impl(asio::io_context& io, api::ServiceDeps deps) : service(std::move(deps)), sampler(io) {}
+};
+
+ApiServer::ApiServer(asio::io_context& io, const config::Config& config, gate::Gateway& gateway,
+                     store::SqliteStore* store, api::JobsBoard* jobs) {
+  api::ServiceDeps deps;
+  deps.config = &config;
+  deps.gateway = &gateway;
+  deps.store = store;
+  deps.jobs = jobs;
+  deps.clock = &common::SystemClock::Instance();
+  deps.assets = Asset;
+  impl_ = std::make_unique<Impl>(io, std::move(deps));
+  http::ServerOptions options;
+  options.listen = config.server.listen;
+  options.max_connections = static_cast<std::size_t>(config.server.max_connections);
+  options.read_timeout = config.server.read_timeout;
+  auto* impl = impl_.get();
+  impl->server = std::make_unique<http::Server>(io, options, [impl](http::Request request) {
+    return impl->service.Handle(std::move(request));
+  });
+  // The service reads the server's counters for /metrics; both live as long as this object.
+  impl->service.SetHttpCounters([impl] { return impl->server->Counters(); });
+  impl->server->Start();
+  asio::co_spawn(io, [impl]() -> asio::awaitable<void> {
+    while (!impl->stopped) {
+      impl->service.Sample();
+      impl->sampler.expires_after(std::chrono::seconds(1));
+      boost::system::error_code ec;
+      co_await impl->sampler.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }, asio::detached);
+}
+
+ApiServer::~ApiServer() { Stop(); }
+
+std::string ApiServer::Address() const { return impl_->server->Address(); }
+
+void ApiServer::Stop() {
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  impl_->sampler.cancel();
+  impl_->server->Stop();
+}
+
+}  // namespace kisgate::app

@@ -1,0 +1,35 @@
+#pragma once
+// The HTTP API of a running kisgate (serve, demo, collect --once --listen): the http::Server on
+// server.listen, the api::Service behind it with the dashboard's files, and the once-a-second
+// sampling that turns the gate's counters into rates.
+
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+
+#include "api/service.hpp"
+#include "api/status.hpp"
+#include "config/config.hpp"
+#include "gate/gateway.hpp"
+#include "store/sqlite_store.hpp"
+
+namespace kisgate::app {
+
+class ApiServer {
+ public:
+  // Binds at once; throws std::runtime_error naming the address when it cannot.
+  ApiServer(boost::asio::io_context& io, const config::Config& config, gate::Gateway& gateway,
+            store::SqliteStore* store, api::JobsBoard* jobs);
+  ~ApiServer();
+
+  std::string Address() const;  // "HOST:PORT" bound
+  // Stops accepting and sampling; requests in progress finish.
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kisgate::app

@@ -1,0 +1,330 @@
+// The HTTP API end to end over real sockets: kisgate's api::Service behind http::Server, the
+// gateway and a SQLite store, against `kisgate sim`, whose own statistics count the KIS calls.
+
+#include <atomic>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/json.hpp>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "api/service.hpp"
+#include "common/clock.hpp"
+#include "gate/gateway.hpp"
+#include "http/server.hpp"
+#include "sim/sim_server.hpp"
+#include "store/sqlite_store.hpp"
+#include "support/test_client.hpp"
+
+namespace kisgate::api {
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+constexpr const char* kKey = "PSapiTESTkey0000000000000000000000001";
+constexpr const char* kSecret = "api-test-secret-do-not-leak-7f3a9c";
+
+sim::SimOptions SimOptions(std::uint16_t port = 0) {
+  sim::SimOptions o;
+  o.listen = fmt::format("127.0.0.1:{}", port);
+  o.keys = {sim::SimKey{kKey, kSecret, sim::Environment::kReal}};
+  o.rate = 18;
+  o.latency_ms = 60;  // long enough for concurrent requests to overlap
+  o.latency_sigma = 0.1;
+  o.clock = "2026-11-24T11:00:00";
+  return o;
+}
+
+// kisgate's API stack on its own io thread.
+class Stack {
+ public:
+  Stack(const std::string& sim_url, const std::string& dir, std::string api_token = {}) {
+    config_.server.api_token = std::move(api_token);
+    config_.api.deadline = 1500ms;
+    config::KeyConfig k;
+    k.name = "main";
+    k.base_url = sim_url;
+    k.app_key = kKey;
+    k.app_secret = kSecret;
+    config_.keys.push_back(k);
+    store::StoreOptions so;
+    so.path = dir + "/kisgate.db";
+    store_ = std::make_unique<store::SqliteStore>(so);
+    gate::GatewayOptions go;
+    go.max_attempts = 2;
+    go.backoff_base = 50ms;
+    gateway_ = std::make_unique<gate::Gateway>(io_.get_executor(), config_, common::SystemClock::Instance(), go);
+    ServiceDeps deps;
+    deps.config = &config_;
+    deps.gateway = gateway_.get();
+    deps.store = store_.get();
+    deps.jobs = &jobs_;
+    deps.clock = &common::SystemClock::Instance();
+    service_ = std::make_unique<Service>(std::move(deps));
+    http::ServerOptions ho;
+    ho.listen = "127.0.0.1:0";
+    server_ = std::make_unique<http::Server>(io_, ho, [this](http::Request r) { return service_->Handle(std::move(r)); });
+    server_->Start();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~Stack() {
+    asio::post(io_, [this] { server_->Stop(); });
+    work_.reset();
+    io_.stop();
+    thread_.join();
+  }
+  std::string Url() const { return fmt::format("http://127.0.0.1:{}", server_->Port()); }
+  store::SqliteStore& store() { return *store_; }
+
+ private:
+  config::Config config_;
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
+  std::unique_ptr<store::SqliteStore> store_;
+  std::unique_ptr<gate::Gateway> gateway_;
+  JobsBoard jobs_;
+  std::unique_ptr<Service> service_;
+  std::unique_ptr<http::Server> server_;
+  std::thread thread_;
+};
+
+std::uint64_t SimCalls(const std::string& sim_url) {
+  kisgate::testing::TestClient client(sim_url);
+  auto r = client.Get("/_sim/stats");
+  EXPECT_TRUE(r.has_value());
+  return r ? json::parse(r->body).at("keys").at(0).at("calls").to_number<std::uint64_t>() : 0;
+}
+
+json::object GetJson(kisgate::testing::TestClient& c, const std::string& target, int expect_status = 200,
+                     const http::Headers& headers = {}) {
+  auto r = c.Get(target, headers);
+  EXPECT_TRUE(r.has_value()) << target << ": " << c.error();
+  if (!r) return {};
+  EXPECT_EQ(r->status, expect_status) << target << ": " << r->body;
+  auto v = json::parse(r->body);
+  return v.is_object() ? v.as_object() : json::object{};
+}
+
+class ApiTest : public ::testing::Test {
+ protected:
+  kisgate::testing::TempDir dir_;
+};
+
+TEST_F(ApiTest, CacheThenMaxAgeRefreshThroughTheInteractiveLane) {
+  sim::BackgroundSimulator sim(SimOptions());
+  Stack stack(sim.BaseUrl(), dir_.path());
+  kisgate::testing::TestClient c(stack.Url());
+  const auto before = SimCalls(sim.BaseUrl());
+  auto first = GetJson(c, "/v1/stocks/005930/price");
+  EXPECT_EQ(first.at("source").as_string(), "kis");
+  EXPECT_GT(first.at("price").as_int64(), 0);
+  EXPECT_FALSE(first.at("stale").as_bool());
+  const auto after_first = SimCalls(sim.BaseUrl());
+  EXPECT_GE(after_first - before, 1u);  // the price (and the token)
+
+  auto second = GetJson(c, "/v1/stocks/005930/price");
+  EXPECT_EQ(second.at("source").as_string(), "cache");
+  EXPECT_EQ(second.at("price").as_int64(), first.at("price").as_int64());
+  EXPECT_EQ(SimCalls(sim.BaseUrl()), after_first);  // served without KIS
+
+  auto fresh = GetJson(c, "/v1/stocks/005930/price?max_age=0");
+  EXPECT_EQ(fresh.at("source").as_string(), "kis");
+  EXPECT_EQ(SimCalls(sim.BaseUrl()), after_first + 1);
+  auto budget = GetJson(c, "/v1/budget");
+  EXPECT_GE(budget.at("keys").at(0).at("lanes").at("interactive").at("admitted").to_number<int>(), 2);
+  EXPECT_EQ(budget.at("keys").at(0).at("lanes").at("batch").at("admitted").to_number<int>(), 0);
+
+  // Every data set answers, typed.
+  auto book = GetJson(c, "/v1/stocks/005930/orderbook");
+  EXPECT_GT(book.at("asks").as_array().size(), 0u);
+  auto investors = GetJson(c, "/v1/stocks/005930/investors");
+  EXPECT_GE(investors.at("days").as_array().size(), 20u);
+  auto again = GetJson(c, "/v1/stocks/005930/investors");  // rebuilt from the stored rows
+  EXPECT_EQ(again.at("source").as_string(), "cache");
+  EXPECT_EQ(again.at("days").as_array().size(), investors.at("days").as_array().size());
+  EXPECT_EQ(again.at("days").as_array()[0], investors.at("days").as_array()[0]);
+  auto overtime = GetJson(c, "/v1/stocks/005930/overtime");
+  EXPECT_TRUE(overtime.contains("best_bid"));
+  auto minute = GetJson(c, "/v1/stocks/005930/bars/minute");
+  EXPECT_EQ(minute.at("date").as_string(), "2026-11-24");
+  // 09:00 to 10:59 at the simulated 11:00, and the 11:00 bar as it forms.
+  EXPECT_GE(minute.at("bars").as_array().size(), 120u);
+  EXPECT_LE(minute.at("bars").as_array().size(), 121u);
+  EXPECT_EQ(minute.at("bars").at(0).at("time").as_string(), "2026-11-24T09:00:00+09:00");
+  auto daily = GetJson(c, "/v1/stocks/005930/bars/daily?from=2026-10-01&to=2026-10-31");
+  // October 2026's KRX trading days: 22 weekdays less Oct 5 (substitute holiday) and Oct 9.
+  EXPECT_EQ(daily.at("bars").as_array().size(), 20u);
+  EXPECT_EQ(daily.at("bars").at(0).at("time").as_string(), "2026-10-01");
+  auto daily_again = GetJson(c, "/v1/stocks/005930/bars/daily?from=2026-10-01&to=2026-10-31");
+  EXPECT_EQ(daily_again.at("source").as_string(), "cache");  // a past range, complete in the store
+  auto csv = c.Get("/v1/stocks/005930/bars/minute?format=csv");
+  ASSERT_TRUE(csv);
+  EXPECT_EQ(csv->Header("content-type").value_or(""), "text/csv; charset=utf-8");
+  EXPECT_TRUE(csv->body.starts_with("time,open,high,low,close,volume,traded_value_krw\r\n2026-11-24T09:00:00+09:00,"));
+}
+
+TEST_F(ApiTest, BadInputGetsJsonErrorsAndCostsNoCall) {
+  sim::BackgroundSimulator sim(SimOptions());
+  Stack stack(sim.BaseUrl(), dir_.path());
+  kisgate::testing::TestClient c(stack.Url());
+  const auto before = SimCalls(sim.BaseUrl());
+  auto bad = GetJson(c, "/v1/stocks/abc/price", 400);
+  EXPECT_EQ(bad.at("error").at("code").as_string(), "invalid_stock_code");
+  EXPECT_NE(std::string(bad.at("error").at("message").as_string()).find("'abc'"), std::string::npos);
+  EXPECT_EQ(GetJson(c, "/v1/stocks/005930/price?max_age=soon", 400).at("error").at("code").as_string(), "bad_max_age");
+  EXPECT_EQ(GetJson(c, "/v1/stocks/005930/price?maxage=5", 400).at("error").at("code").as_string(), "unknown_parameter");
+  EXPECT_EQ(GetJson(c, "/v1/stocks/005930/bars/daily?from=2026-11-20&to=2026-11-01", 400).at("error").at("code").as_string(),
+            "bad_range");
+  EXPECT_EQ(GetJson(c, "/v1/stocks/005930/bars/minute?date=2026-13-01", 400).at("error").at("code").as_string(), "bad_date");
+  EXPECT_EQ(GetJson(c, "/v1/stocks/005930/bars/minute?date=2026-11-20", 404).at("error").at("code").as_string(), "no_data");
+  EXPECT_EQ(GetJson(c, "/v1/stocks/005930/dividends", 404).at("error").at("code").as_string(), "not_found");
+  EXPECT_EQ(GetJson(c, "/v2/anything", 404).at("error").at("code").as_string(), "not_found");
+  auto post = c.Post("/v1/stocks/005930/price", "{}");
+  ASSERT_TRUE(post);
+  EXPECT_EQ(post->status, 405);
+  EXPECT_EQ(SimCalls(sim.BaseUrl()), before);
+}
+
+TEST_F(ApiTest, HundredConcurrentRequestsForOneValueMakeOneKisCall) {
+  sim::BackgroundSimulator sim(SimOptions());
+  Stack stack(sim.BaseUrl(), dir_.path());
+  {
+    // The token first, so the count below is of price calls only.
+    kisgate::testing::TestClient warm(stack.Url());
+    GetJson(warm, "/v1/stocks/000660/price");
+  }
+  const auto before = SimCalls(sim.BaseUrl());
+  std::atomic<int> ok{0}, from_kis{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 100; ++i) {
+    clients.emplace_back([&] {
+      kisgate::testing::TestClient c(stack.Url());
+      while (!go) std::this_thread::yield();
+      auto r = c.Get("/v1/stocks/005930/price?max_age=0");
+      if (r && r->status == 200) {
+        ok++;
+        if (json::parse(r->body).at("source").as_string() == "kis") from_kis++;
+      }
+    });
+  }
+  go = true;
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok, 100);
+  EXPECT_EQ(from_kis, 100);  // every answer is the fresh reply, shared
+  EXPECT_EQ(SimCalls(sim.BaseUrl()) - before, 1u);
+}
+
+TEST_F(ApiTest, StaleValueWhenKisIsDown) {
+  auto sim = std::make_unique<sim::BackgroundSimulator>(SimOptions());
+  Stack stack(sim->BaseUrl(), dir_.path());
+  kisgate::testing::TestClient c(stack.Url());
+  auto first = GetJson(c, "/v1/stocks/005930/price");
+  ASSERT_EQ(first.at("source").as_string(), "kis");
+  sim.reset();  // KIS goes away: connections are refused
+  const auto started = std::chrono::steady_clock::now();
+  auto stale = GetJson(c, "/v1/stocks/005930/price?max_age=0");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);  // within the API deadline, not hung
+  EXPECT_TRUE(stale.at("stale").as_bool());
+  EXPECT_EQ(stale.at("price").as_int64(), first.at("price").as_int64());
+  EXPECT_FALSE(std::string(stale.at("stale_reason").as_string()).empty());
+  // A value never fetched has nothing to fall back on: a clear error, not a hang.
+  auto none = GetJson(c, "/v1/stocks/000660/price", 502);
+  if (none.empty()) none = GetJson(c, "/v1/stocks/000660/price", 504);
+  EXPECT_TRUE(none.contains("error"));
+  auto metrics = c.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("kisgate_api_stale_responses_total 1"), std::string::npos);
+}
+
+TEST_F(ApiTest, BearerTokenGuardsV1AndSecretsNeverShow) {
+  sim::BackgroundSimulator sim(SimOptions());
+  Stack stack(sim.BaseUrl(), dir_.path(), "api-token-123");
+  kisgate::testing::TestClient c(stack.Url());
+  auto denied = GetJson(c, "/v1/budget", 401);
+  EXPECT_EQ(denied.at("error").at("code").as_string(), "unauthorized");
+  GetJson(c, "/v1/budget", 401, {{"authorization", "Bearer wrong"}});
+  const http::Headers auth = {{"authorization", "Bearer api-token-123"}};
+  GetJson(c, "/v1/stocks/005930/price", 200, auth);
+  GetJson(c, "/healthz");  // probes stay open
+  GetJson(c, "/readyz");
+  std::string everything;
+  for (const auto* target : {"/v1/budget", "/v1/jobs", "/metrics", "/openapi.json", "/readyz", "/v1/stocks/abc/price",
+                             "/v1/stocks/005930/price?max_age=0"}) {
+    auto r = c.Get(target, auth);
+    ASSERT_TRUE(r) << target;
+    everything += r->body;
+    for (const auto& [name, value] : r->headers) everything += name + ": " + value + "\n";
+  }
+  EXPECT_EQ(everything.find(kSecret), std::string::npos);
+  EXPECT_EQ(everything.find(kKey), std::string::npos);
+  EXPECT_EQ(everything.find("api-token-123"), std::string::npos);
+}
+
+TEST_F(ApiTest, PassthroughForKisClients) {
+  sim::BackgroundSimulator sim(SimOptions());
+  Stack stack(sim.BaseUrl(), dir_.path());
+  kisgate::testing::TestClient c(stack.Url());
+  const std::string price_path =
+      "/uapi/domestic-stock/v1/quotations/inquire-price?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=005930";
+  // No credentials: 401 in KIS's envelope.
+  auto anonymous = c.Get(price_path, {{"tr_id", "FHKST01010100"}});
+  ASSERT_TRUE(anonymous);
+  EXPECT_EQ(anonymous->status, 401);
+  EXPECT_EQ(json::parse(anonymous->body).at("rt_cd").as_string(), "1");
+
+  // tokenP is answered by kisgate: no KIS issuance spent.
+  const auto before = SimCalls(sim.BaseUrl());
+  auto token_reply = c.Post("/oauth2/tokenP",
+                            json::serialize(json::object{{"grant_type", "client_credentials"}, {"appkey", kKey}, {"appsecret", kSecret}}),
+                            {{"content-type", "application/json"}});
+  ASSERT_TRUE(token_reply);
+  ASSERT_EQ(token_reply->status, 200) << token_reply->body;
+  const auto token = std::string(json::parse(token_reply->body).at("access_token").as_string());
+  EXPECT_EQ(SimCalls(sim.BaseUrl()), before);
+  auto wrong_secret = c.Post("/oauth2/tokenP",
+                             json::serialize(json::object{{"grant_type", "client_credentials"}, {"appkey", kKey}, {"appsecret", "nope"}}));
+  ASSERT_TRUE(wrong_secret);
+  EXPECT_EQ(wrong_secret->status, 403);
+  EXPECT_EQ(json::parse(wrong_secret->body).at("error_code").as_string(), "EGW00105");
+
+  // A KIS-shaped quotation call with kisgate's token: KIS's own reply comes back.
+  const http::Headers kis_headers = {{"authorization", "Bearer " + token}, {"appkey", kKey}, {"appsecret", kSecret},
+                                     {"tr_id", "FHKST01010100"}, {"custtype", "P"}};
+  auto quote = c.Get(price_path, kis_headers);
+  ASSERT_TRUE(quote);
+  ASSERT_EQ(quote->status, 200) << quote->body;
+  auto body = json::parse(quote->body);
+  EXPECT_EQ(body.at("rt_cd").as_string(), "0");
+  EXPECT_FALSE(body.at("output").at("stck_prpr").as_string().empty());
+  // The token alone is enough (the client proved the key when it got it).
+  auto token_only = c.Get(price_path, {{"authorization", "Bearer " + token}, {"tr_id", "FHKST01010100"}});
+  ASSERT_TRUE(token_only);
+  EXPECT_EQ(token_only->status, 200);
+  // KIS's errors pass through as KIS sent them.
+  auto bad_param = c.Get("/uapi/domestic-stock/v1/quotations/inquire-price?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=1",
+                         kis_headers);
+  ASSERT_TRUE(bad_param);
+  EXPECT_EQ(json::parse(bad_param->body).at("rt_cd").as_string(), "1");
+
+  // Orders and account calls are refused before any call.
+  const auto calls = SimCalls(sim.BaseUrl());
+  auto order = c.Post("/uapi/domestic-stock/v1/trading/order-cash", "{}", kis_headers);
+  ASSERT_TRUE(order);
+  EXPECT_EQ(order->status, 403);
+  EXPECT_NE(order->body.find("passthrough.allow_trading"), std::string::npos);
+  auto balance = c.Get("/uapi/domestic-stock/v1/trading/inquire-balance", kis_headers);
+  ASSERT_TRUE(balance);
+  EXPECT_EQ(balance->status, 403);
+  auto no_tr = c.Get(price_path, {{"authorization", "Bearer " + token}});
+  ASSERT_TRUE(no_tr);
+  EXPECT_EQ(no_tr->status, 400);
+  EXPECT_EQ(SimCalls(sim.BaseUrl()), calls);
+}
+
+}  // namespace
+}  // namespace kisgate::api
