@@ -78,10 +78,12 @@ function startDemo() {
 async function stopDemo() {
   if (!demo || demo.exitCode !== null || demo.signalCode !== null) return demo ? demo.exited : null;
   demo.kill('SIGTERM');
+  let timer;
   const result = await Promise.race([
     demo.exited,
-    new Promise((r) => setTimeout(() => r(null), STOP_TIMEOUT_MS)),
+    new Promise((r) => { timer = setTimeout(() => r(null), STOP_TIMEOUT_MS); }),
   ]);
+  clearTimeout(timer);
   if (result === null) {
     demo.kill('SIGKILL');
     fail(`kisgate demo did not stop within ${STOP_TIMEOUT_MS / 1000} s of SIGTERM`);
