@@ -48,10 +48,12 @@ struct Wiring {
     auto loaded = config::LoadConfig(path);
     if (auto* e = std::get_if<config::ConfigError>(&loaded)) throw std::runtime_error(e->message);
     config = std::get<config::Config>(loaded);
-    if (config.jobs.empty()) throw std::runtime_error(fmt::format("{}: no [[jobs]] to run", path));
-    auto universe = collect::LoadUniverse(config.universe);
-    if (auto* e = std::get_if<std::string>(&universe)) throw std::runtime_error(*e);
-    codes = std::get<std::vector<std::string>>(universe);
+    // A config without jobs runs the API and passthrough alone and needs no universe.
+    if (!config.jobs.empty()) {
+      auto universe = collect::LoadUniverse(config.universe);
+      if (auto* e = std::get_if<std::string>(&universe)) throw std::runtime_error(*e);
+      codes = std::get<std::vector<std::string>>(universe);
+    }
     if (!config.storage.url.starts_with("sqlite://")) {
       throw std::runtime_error(fmt::format(
           "storage.url '{}': only sqlite:// is supported so far (PostgreSQL comes later)", config.storage.url));
@@ -92,6 +94,10 @@ int RunOnce(const CollectFlags& flags) {
     api = std::make_unique<ApiServer>(io, w.config, *w.gateway, w.store.get(), &w.jobs);
     fmt::print("api: http://{}/\n", api->Address());
     std::fflush(stdout);
+  }
+  if (w.config.jobs.empty()) {
+    fmt::print(stderr, "error: {}: no [[jobs]] to run\n", flags.config_file);
+    return 2;
   }
   // Every job's cycle at once, as overlapping scheduler jobs run: the gate shares the keys.
   std::vector<const config::JobConfig*> selected;
@@ -212,7 +218,11 @@ int RunServe(const CollectFlags& flags) {
       }
     }, asio::detached);
   }
-  spdlog::info("serve: {} jobs over {} codes; Ctrl-C stops", w.config.jobs.size(), w.codes.size());
+  if (w.config.jobs.empty()) {
+    spdlog::info("serve: no [[jobs]]: the API and passthrough only; Ctrl-C stops");
+  } else {
+    spdlog::info("serve: {} jobs over {} codes; Ctrl-C stops", w.config.jobs.size(), w.codes.size());
+  }
   io.run();
   w.store->Flush(std::chrono::seconds(10));
   spdlog::info("serve: stopped; {} rows committed", w.store->Counters().written);

@@ -179,7 +179,7 @@ dataset = "price"
 every = "1s"
 sessions = ["always"]
 """)
-                proc = subprocess.Popen([KISGATE, "serve", "--config", config],
+                proc = subprocess.Popen([KISGATE, "serve", "--config", config, "--listen", "127.0.0.1:0"],
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 time.sleep(4.5)
                 proc.send_signal(signal.SIGINT)
@@ -199,7 +199,8 @@ sessions = ["always"]
 
 class DemoCommand(unittest.TestCase):
     def test_one_cycle_through_the_gate_without_failures(self):
-        r = subprocess.run([KISGATE, "demo", "--cycles", "1", "--codes", "10", "--every", "10"],
+        r = subprocess.run([KISGATE, "demo", "--cycles", "1", "--codes", "10", "--every", "10",
+                            "--listen", "127.0.0.1:0"],
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("50 calls, 50 ok, 0 failed, 0 dropped", r.stdout)

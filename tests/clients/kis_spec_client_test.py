@@ -7,9 +7,12 @@ It proves that a program written for KIS gets the shapes and errors it would get
 Run by ctest: kis_spec_client_test.py PATH_TO_KISGATE
 """
 import json
+import os
 import re
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import unittest
 
@@ -166,6 +169,117 @@ class SpecClientAgainstSim(unittest.TestCase):
         # requests opens its calls one after another; 25 of them fit in well under a second here.
         self.assertGreaterEqual(len(limited), 1)
         self.assertEqual(limited[0].json()["msg1"], "초당 거래건수를 초과하였습니다.")
+
+
+class Kisgate:
+    """`kisgate serve` with no jobs (the API and the passthrough only) for the simulator's key, on
+    a free port; its log is kept for the secrets check."""
+
+    def __init__(self, sim_url):
+        self.dir = tempfile.TemporaryDirectory()
+        config = os.path.join(self.dir.name, "kisgate.toml")
+        with open(config, "w") as f:
+            f.write(f"""data_dir = "{self.dir.name}"
+[server]
+listen = "127.0.0.1:0"
+[storage]
+url = "sqlite://{self.dir.name}/kisgate.db"
+[[kis.keys]]
+name = "sim"
+base_url = "{sim_url}"
+app_key = "{APP_KEY}"
+app_secret = "{APP_SECRET}"
+""")
+        self.proc = subprocess.Popen([KISGATE, "serve", "--config", config], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True)
+        self.log = []
+        self.base_url = None
+        deadline = time.time() + 20
+        while time.time() < deadline and self.base_url is None:
+            line = self.proc.stderr.readline()
+            if not line:
+                break
+            self.log.append(line)
+            m = re.search(r"API and dashboard on (http://[0-9.:]+)/", line)
+            if m:
+                self.base_url = m.group(1)
+        if self.base_url is None:
+            self.proc.kill()
+            raise RuntimeError("kisgate serve did not start:\n" + "".join(self.log))
+        self.drain = threading.Thread(target=lambda: self.log.extend(self.proc.stderr), daemon=True)
+        self.drain.start()
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+        self.drain.join(timeout=5)
+        self.dir.cleanup()
+
+
+class SpecClientThroughKisgate(SpecClientAgainstSim):
+    """The same client, unchanged but for its base URL, through kisgate's passthrough: the same
+    replies, inside the gate."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim()
+        cls.gate = Kisgate(cls.sim.base_url)
+        cls.client = KisClient(cls.gate.base_url)
+        res = cls.client.auth()
+        assert res.status_code == 200, res.text
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gate.stop()
+        cls.sim.stop()
+
+    def test_token_reply_has_documented_fields(self):
+        # kisgate issues its own passthrough token: a second request is no KIS issuance, so no
+        # EGW00133, and the reply has the documented fields.
+        res = KisClient(self.gate.base_url).auth()
+        self.assertEqual(res.status_code, 200, res.text)
+        for field in ("access_token", "access_token_token_expired", "token_type", "expires_in"):
+            self.assertIn(field, res.json())
+        bad = KisClient(self.gate.base_url, APP_KEY, "wrong").auth()
+        self.assertEqual((bad.status_code, bad.json()["error_code"]), (403, "EGW00105"))
+
+    def test_mock_key_cannot_use_real_only_tr(self):
+        # The mock key is not one of kisgate's keys: refused before anything reaches KIS.
+        client = KisClient(self.gate.base_url, MOCK_KEY, APP_SECRET)
+        self.assertEqual(client.auth().status_code, 403)
+        res = client.get(f"{QUOTES}/inquire-price", "FHKST01010100",
+                         {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "005930"})
+        self.assertEqual(res.status_code, 401)
+        self.assertEqual(res.json()["rt_cd"], "1")
+
+    def test_orders_are_refused(self):
+        res = requests.post(f"{self.gate.base_url}/uapi/domestic-stock/v1/trading/order-cash",
+                            headers=dict(self.client.headers, tr_id="TTTC0802U"), data="{}", timeout=10)
+        self.assertEqual(res.status_code, 403)
+        self.assertEqual(res.json()["rt_cd"], "1")
+        self.assertIn("allow_trading", res.json()["msg1"])
+
+    def test_zz_burst_is_rate_limited(self):
+        # The burst that KIS answers with EGW00201 is paced by the gate instead: every call succeeds.
+        time.sleep(1.1)
+        started = time.time()
+        replies = [self.client.get(f"{QUOTES}/inquire-price", "FHKST01010100",
+                                   {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": f"{100000 + 30 * i:06d}"})
+                   for i in range(25)]
+        self.assertEqual([r.status_code for r in replies], [200] * 25)
+        self.assertTrue(all(r.json()["rt_cd"] == "0" for r in replies))
+        self.assertLess(time.time() - started, 10)
+        stats = requests.get(f"{self.sim.base_url}/_sim/stats", timeout=10).json()["keys"][0]
+        self.assertEqual(stats["errors"].get("EGW00201", 0), 0)
+        self.assertLessEqual(stats["max_calls_in_1s"], 18)
+
+    def test_zzz_secrets_never_in_logs_metrics_or_replies(self):
+        seen = "".join(self.gate.log)
+        for path in ("/metrics", "/v1/budget", "/v1/jobs", "/readyz", "/v1/stocks/abc/price"):
+            seen += requests.get(f"{self.gate.base_url}{path}", timeout=10).text
+        self.assertIn("kisgate_gate_upstream_requests_total", seen)
+        for secret in (APP_SECRET, APP_KEY, self.client.headers["authorization"][7:]):
+            self.assertNotIn(secret, seen)
 
 
 if __name__ == "__main__":
