@@ -24,9 +24,12 @@
 #include "config/config.hpp"
 #include "gate/gateway.hpp"
 #include "http/server.hpp"
+#include "kis/quotes.hpp"
 #include "store/sqlite_store.hpp"
 
 namespace kisgate::api {
+
+struct Provenance;
 
 // A static file for a path ("/" included), or nullopt.
 using AssetLookup = std::function<std::optional<http::Response>(std::string_view path)>;
@@ -61,7 +64,17 @@ class Service {
 
  private:
   boost::asio::awaitable<http::Response> Route(const http::Request& request, std::string& route);
+
+  // /v1/stocks/... (stock_routes.cpp)
+  struct StockContext;
   boost::asio::awaitable<http::Response> Stock(const http::Request& request, std::string& route);
+  boost::asio::awaitable<http::Response> SingleValue(const StockContext& ctx);
+  boost::asio::awaitable<http::Response> MinuteBars(const StockContext& ctx);
+  boost::asio::awaitable<http::Response> DailyBars(const StockContext& ctx);
+  bool Keep(const StockContext& ctx, const std::vector<std::string>& bodies, kis::Classification& problem);
+  http::Response Answer(const StockContext& ctx, boost::json::object body, const Provenance& p);
+  http::Response BarsResponse(const StockContext& ctx, const std::vector<kis::Bar>& bars, const Provenance& p,
+                              const std::string& label);
   http::Response Ready() const;
   http::Response Metrics() const;
 

@@ -5,12 +5,15 @@
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "api/service.hpp"
+#include "collect/collector.hpp"
 #include "common/clock.hpp"
 #include "gate/gateway.hpp"
 #include "http/server.hpp"
@@ -79,6 +82,17 @@ class Stack {
   }
   std::string Url() const { return fmt::format("http://127.0.0.1:{}", server_->Port()); }
   store::SqliteStore& store() { return *store_; }
+
+  // Starts one batch cycle of `job` over `codes` on the stack's thread; `done` is set at its end.
+  void StartCycle(const config::JobConfig& job, std::vector<std::string> codes, std::atomic<bool>& done) {
+    asio::co_spawn(io_, [this, &job, codes = std::move(codes), &done]() -> asio::awaitable<void> {
+      auto cycle = collect::RunCycle(*gateway_, store_.get(), codes,
+                                     collect::CycleSpec{&job, 1, common::SystemClock::Instance().WallNow(),
+                                                        std::chrono::steady_clock::now() + 60s});
+      co_await std::move(cycle);
+      done = true;
+    }, asio::detached);
+  }
 
  private:
   config::Config config_;
@@ -217,6 +231,32 @@ TEST_F(ApiTest, HundredConcurrentRequestsForOneValueMakeOneKisCall) {
   EXPECT_EQ(ok, 100);
   EXPECT_EQ(from_kis, 100);  // every answer is the fresh reply, shared
   EXPECT_EQ(SimCalls(sim.BaseUrl()) - before, 1u);
+}
+
+TEST_F(ApiTest, AUserRequestJoinsTheQueuedBatchCallForItsValue) {
+  sim::BackgroundSimulator sim(SimOptions());
+  Stack stack(sim.BaseUrl(), dir_.path());
+  kisgate::testing::TestClient c(stack.Url());
+  GetJson(c, "/v1/stocks/000660/price");  // the token, and a first call
+  std::vector<std::string> codes;
+  for (int i = 0; i < 60; ++i) codes.push_back(fmt::format("{:06d}", 100000 + 30 * i));
+  config::JobConfig job;
+  job.name = "price";
+  job.dataset = "price";
+  std::atomic<bool> done{false};
+  const auto before = SimCalls(sim.BaseUrl());
+  stack.StartCycle(job, codes, done);
+  std::this_thread::sleep_for(300ms);  // the cycle's calls are queued in the batch lane
+  // The last code's batch call is still queued (60 calls take over 3 s at 18/s): the user's
+  // request joins it and promotes it instead of making a second call.
+  auto joined = GetJson(c, fmt::format("/v1/stocks/{}/price?max_age=0", codes.back()));
+  EXPECT_EQ(joined.at("source").as_string(), "kis");
+  EXPECT_FALSE(done) << "the cycle ended before the user's request; the test proves nothing";
+  auto budget = GetJson(c, "/v1/budget");
+  EXPECT_EQ(budget.at("coalesced").to_number<int>(), 1);
+  EXPECT_EQ(budget.at("keys").at(0).at("lanes").at("interactive").at("promoted_in").to_number<int>(), 1);
+  while (!done) std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(SimCalls(sim.BaseUrl()) - before, codes.size());  // no call beyond the cycle's own
 }
 
 TEST_F(ApiTest, StaleValueWhenKisIsDown) {
