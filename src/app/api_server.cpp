@@ -6,6 +6,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <fmt/format.h>
+
 #include "http/server.hpp"
 #include "web_assets/web_assets.hpp"
 
@@ -51,9 +53,14 @@ ApiServer::ApiServer(asio::io_context& io, const config::Config& config, gate::G
   options.max_connections = static_cast<std::size_t>(config.server.max_connections);
   options.read_timeout = config.server.read_timeout;
   auto* impl = impl_.get();
-  impl->server = std::make_unique<http::Server>(io, options, [impl](http::Request request) {
-    return impl->service.Handle(std::move(request));
-  });
+  try {
+    impl->server = std::make_unique<http::Server>(io, options, [impl](http::Request request) {
+      return impl->service.Handle(std::move(request));
+    });
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(fmt::format("{} (choose another address with --listen or server.listen; "
+                                         "port 0 picks a free one)", e.what()));
+  }
   // The service reads the server's counters for /metrics; both live as long as this object.
   impl->service.SetHttpCounters([impl] { return impl->server->Counters(); });
   impl->server->Start();
