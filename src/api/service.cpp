@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "api/json_text.hpp"
 #include "api/passthrough.hpp"
 #include "common/kst.hpp"
 #include "http/message.hpp"
@@ -22,7 +23,7 @@ http::Response JsonResponse(int status, const json::value& body) {
   r.status = status;
   r.SetHeader("content-type", "application/json; charset=utf-8");
   r.SetHeader("cache-control", "no-store");
-  r.body = json::serialize(body);
+  r.body = ToJsonText(body);
   r.body.push_back('\n');
   return r;
 }

@@ -61,3 +61,22 @@ TEST(Views, InvestorFlowsByGroup) {
 
 }  // namespace
 }  // namespace kisgate::api
+
+#include "api/json_text.hpp"
+
+namespace kisgate::api {
+namespace {
+
+TEST(JsonText, PlainNumbersAndEscapedStrings) {
+  json::value v = json::object{{"pct", -0.78}, {"n", 17}, {"big", 1e21}, {"whole", 2.0}, {"nan", std::nan("")},
+                               {"s", "a\"b\n"}, {"list", json::array{1.5, true, nullptr}}};
+  const auto text = ToJsonText(v);
+  EXPECT_EQ(text, R"({"pct":-0.78,"n":17,"big":1e+21,"whole":2,"nan":null,"s":"a\"b\n","list":[1.5,true,null]})");
+  // What we write is JSON that reads back to the same values.
+  auto back = json::parse(text);
+  EXPECT_DOUBLE_EQ(back.at("pct").as_double(), -0.78);
+  EXPECT_EQ(back.at("s").as_string(), "a\"b\n");
+}
+
+}  // namespace
+}  // namespace kisgate::api

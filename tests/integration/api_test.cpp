@@ -203,8 +203,10 @@ TEST_F(ApiTest, BadInputGetsJsonErrorsAndCostsNoCall) {
   EXPECT_EQ(SimCalls(sim.BaseUrl()), before);
 }
 
-TEST_F(ApiTest, HundredConcurrentRequestsForOneValueMakeOneKisCall) {
-  sim::BackgroundSimulator sim(SimOptions());
+TEST_F(ApiTest, HundredConcurrentRequestsForOneUncachedValueMakeOneKisCall) {
+  auto options = SimOptions();
+  options.latency_ms = 300;  // a long flight, so that most requests arrive while it is out
+  sim::BackgroundSimulator sim(options);
   Stack stack(sim.BaseUrl(), dir_.path());
   {
     // The token first, so the count below is of price calls only.
@@ -212,25 +214,31 @@ TEST_F(ApiTest, HundredConcurrentRequestsForOneValueMakeOneKisCall) {
     GetJson(warm, "/v1/stocks/000660/price");
   }
   const auto before = SimCalls(sim.BaseUrl());
-  std::atomic<int> ok{0}, from_kis{0};
+  std::atomic<int> ok{0}, from_kis{0}, from_cache{0};
   std::atomic<bool> go{false};
   std::vector<std::thread> clients;
   for (int i = 0; i < 100; ++i) {
     clients.emplace_back([&] {
       kisgate::testing::TestClient c(stack.Url());
       while (!go) std::this_thread::yield();
-      auto r = c.Get("/v1/stocks/005930/price?max_age=0");
+      auto r = c.Get("/v1/stocks/005930/price");
       if (r && r->status == 200) {
         ok++;
-        if (json::parse(r->body).at("source").as_string() == "kis") from_kis++;
+        const auto source = json::parse(r->body).at("source").as_string();
+        if (source == "kis") from_kis++;
+        if (source == "cache") from_cache++;
       }
     });
   }
   go = true;
   for (auto& t : clients) t.join();
   EXPECT_EQ(ok, 100);
-  EXPECT_EQ(from_kis, 100);  // every answer is the fresh reply, shared
   EXPECT_EQ(SimCalls(sim.BaseUrl()) - before, 1u);
+  // Each answer is the one reply: shared while the call was out, or from the cache after it.
+  kisgate::testing::TestClient c(stack.Url());
+  const auto coalesced = GetJson(c, "/v1/budget").at("coalesced").to_number<int>();
+  EXPECT_EQ(from_kis + from_cache, 100);
+  EXPECT_EQ(from_kis, coalesced + 1) << from_cache << " answered from the cache";
 }
 
 TEST_F(ApiTest, AUserRequestJoinsTheQueuedBatchCallForItsValue) {

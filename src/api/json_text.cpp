@@ -1,0 +1,59 @@
+#include "api/json_text.hpp"
+
+#include <cmath>
+
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+
+namespace kisgate::api {
+
+namespace json = boost::json;
+
+namespace {
+
+void Write(const json::value& v, std::string& out) {
+  switch (v.kind()) {
+    case json::kind::object: {
+      out.push_back('{');
+      bool first = true;
+      for (const auto& [key, value] : v.get_object()) {
+        if (!first) out.push_back(',');
+        first = false;
+        out += json::serialize(json::string_view(key));
+        out.push_back(':');
+        Write(value, out);
+      }
+      out.push_back('}');
+      break;
+    }
+    case json::kind::array: {
+      out.push_back('[');
+      bool first = true;
+      for (const auto& item : v.get_array()) {
+        if (!first) out.push_back(',');
+        first = false;
+        Write(item, out);
+      }
+      out.push_back(']');
+      break;
+    }
+    case json::kind::double_: {
+      const double d = v.get_double();
+      // JSON has no NaN or infinity; fmt's "{}" is the shortest text that reads back exactly.
+      out += std::isfinite(d) ? fmt::format("{}", d) : std::string("null");
+      break;
+    }
+    default:
+      out += json::serialize(v);  // strings, integers, booleans, null
+  }
+}
+
+}  // namespace
+
+std::string ToJsonText(const json::value& v) {
+  std::string out;
+  Write(v, out);
+  return out;
+}
+
+}  // namespace kisgate::api
