@@ -1,8 +1,7 @@
 #include "api/service.hpp"
 
-#include <algorithm>
+#include <openssl/crypto.h>
 
-#include <boost/asio/this_coro.hpp>
 #include <boost/json.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -16,7 +15,6 @@ namespace kisgate::api {
 
 namespace asio = boost::asio;
 namespace json = boost::json;
-using namespace std::chrono_literals;
 
 http::Response JsonResponse(int status, const json::value& body) {
   http::Response r;
@@ -35,11 +33,8 @@ http::Response JsonError(int status, std::string_view code, std::string_view mes
 }
 
 bool SecretEquals(std::string_view a, std::string_view b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
-  }
-  return diff == 0;
+  // The length is not secret; the bytes are compared in constant time (OpenSSL).
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 Service::Service(ServiceDeps deps)
@@ -67,10 +62,10 @@ asio::awaitable<http::Response> Service::Route(const http::Request& request, std
     auto forwarded = passthrough_->Handle(request);
     co_return co_await std::move(forwarded);
   }
-  if (request.method != "GET" && request.method != "HEAD") {
+  if (request.method != "GET") {
     route = "other";
     auto r = JsonError(405, "method_not_allowed", fmt::format("{} is not allowed on {}; use GET", request.method, path));
-    r.SetHeader("allow", "GET, HEAD");
+    r.SetHeader("allow", "GET");
     co_return r;
   }
   if (path == "/healthz") {
