@@ -149,10 +149,10 @@ KISGATE_CAUSES = {
 
 
 def cause_class(cause):
-    """refused / dropped / timeout / EGW00201 / other:<code>. The Python client cannot tell a
+    """refused / dropped / timeout / EGW00201 / EGW00002 / other. The Python client cannot tell a
     connection closed right after accept from one dropped with the call in flight: both are
     'Server disconnected without sending a response', counted as dropped."""
-    if cause in ("refused", "dropped", "timeout", "EGW00201"):
+    if cause in ("refused", "dropped", "timeout", "EGW00201", "EGW00002"):
         return cause
     if cause in KISGATE_CAUSES:
         return KISGATE_CAUSES[cause]
@@ -416,12 +416,25 @@ class Run:
         r["probe"] = [(t + shift, ms, cause) for t, ms, cause in d["probe"]]
 
 
+def rounded(value):
+    """The raw runs with floats to 4 significant decimals: the JSON stays small in the repository."""
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [rounded(v) for v in value]
+    return value
+
+
 def per_second(polls):
     """Calls per second from cumulative (t, calls, ok) samples, by linear interpolation."""
     if len(polls) < 2:
         return []
 
     def at(t, idx):
+        if t <= polls[0][0]:
+            return polls[0][idx + 1]
         for (t0, *v0), (t1, *v1) in zip(polls, polls[1:]):
             if t0 <= t <= t1:
                 f = 0 if t1 == t0 else (t - t0) / (t1 - t0)
@@ -531,7 +544,7 @@ def write_data_and_plots(results, sc_map, data_dir, results_dir):
                "set xlabel 'seconds since the contender started'", "set ylabel 'calls that second (all outcomes)'",
                "set yrange [0:*]", "set logscale y 10" if False else "unset logscale y",
                "plot " + ", \\\n     ".join(
-                   [f"'{p}' every ::1 using 1:2 with steps lw 2 lc rgb '{COLOURS.get(lab, 'black')}' title '{lab}'"
+                   [f"'{p}' skip 1 using 1:2 with steps lw 2 lc rgb '{COLOURS.get(lab, 'black')}' title '{lab}'"
                     for lab, p in series]
                    + [f"{RATE:g} with lines dt 2 lc rgb 'red' title 'KIS limit, 1 key ({RATE:g}/s)'"]
                    + ([f"{limit:g} with lines dt 2 lc rgb 'dark-red' title 'KIS limit, 4 keys ({limit:g}/s)'"]
@@ -556,9 +569,9 @@ def write_data_and_plots(results, sc_map, data_dir, results_dir):
                        "set xlabel 'seconds since the contender started'", "set ylabel 'ms (log scale)'",
                        "set logscale y 10", "set yrange [*:*]", "set key below",
                        "plot " + ", \\\n     ".join(
-                           [f"'{p}' every ::1 using 1:($3==0?$2:1/0) with points pt 7 ps 0.6 "
+                           [f"'{p}' skip 1 using 1:($3==0?$2:1/0) with points pt 7 ps 0.6 "
                             f"lc rgb '{COLOURS.get(lab, 'black')}' title '{lab}'" for lab, p, _ in lat]
-                           + [f"'{p}' every ::1 using 1:($3==1?$2:1/0) with points pt 2 ps 1.4 "
+                           + [f"'{p}' skip 1 using 1:($3==1?$2:1/0) with points pt 2 ps 1.4 "
                               f"lc rgb '{COLOURS.get(lab, 'black')}' title '{lab}: failed'" for lab, p, failed in lat if failed]
                            + [f"{UPSTREAM_P99_MS + 60:.0f} with lines dt 2 lc rgb 'red' "
                               f"title 'target: upstream p99 + 60 ms ({UPSTREAM_P99_MS + 60:.0f} ms)'"]),
@@ -709,14 +722,14 @@ def write_report(path, results, sc_map, runs_per, info, pngs, elapsed, notes):
                  + ", ".join(sorted({f'{sc.limit_rate(c[2]):g}/s' for c in sc.contenders}))
                  + f"; {len(next(iter(by_label.values())))} runs each.")
         L.append("")
-        L.append("| contender | cycle s | × limit | codes ok | failed by cause (final) | calls at KIS | busiest 1 s | EGW00201 | refused | dropped (burst) | dropped (fault) | EGW00002 | most in flight | CPU s | CPU s / 1,000 calls | peak RSS MB |")
-        L.append("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        L.append("| contender | cycle s | × limit | codes ok | failed by cause (final) | calls at KIS | busiest 1 s | EGW00201 | refused | dropped (burst) | dropped (fault) | EGW00002 | most in flight | most connections | CPU s | CPU s / 1,000 calls | peak RSS MB |")
+        L.append("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for label, runs in by_label.items():
             L.append(f"| {label} | {mm(runs, 'cycle_s', 2)} | {mm(runs, 'ratio', 2)} | {mm(runs, 'ok', 0)} of "
                      f"{fmt(med([r.get('planned') for r in runs]), 0)} | {causes(runs)} | {mm(runs, 'client_calls', 0)} | "
                      f"{mm(runs, 'busiest_1s', 0)} | {mm(runs, 'sim_egw00201', 0)} | {mm(runs, 'sim_refused', 0)} | "
                      f"{mm(runs, 'sim_dropped', 0)} | {mm(runs, 'sim_fault_drops', 0)} | {mm(runs, 'sim_egw00002', 0)} | "
-                     f"{mm(runs, 'max_in_flight', 0)} | {mm(runs, 'cpu_s', 2)} | {mm(runs, 'cpu_per_1k', 3)} | "
+                     f"{mm(runs, 'max_in_flight', 0)} | {mm(runs, 'peak_connections', 0)} | {mm(runs, 'cpu_s', 2)} | {mm(runs, 'cpu_per_1k', 3)} | "
                      f"{mm(runs, 'rss_mb', 1)} |")
         if sc.probe:
             L.append("")
@@ -891,7 +904,7 @@ def main():
     with open(os.path.join(data_dir, "compare_runs.json"), "w") as f:
         json.dump({"date": datetime.datetime.now().isoformat(timespec="seconds"), "machine": info,
                    "runs": args.runs, "quick": args.quick, "elapsed_s": finished - started, "notes": notes,
-                   "results": results}, f, indent=1, default=str)
+                   "results": rounded(results)}, f, separators=(",", ":"), default=str)
     pngs = write_data_and_plots(results, sc_map, data_dir, results_dir)
     write_report(out, results, sc_map, args.runs, info, pngs, finished - started, notes)
     shutil.rmtree(tmp, ignore_errors=True)
