@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -80,6 +81,13 @@ class Service {
 
   ServiceDeps deps_;
   ApiCounters counters_;
+  // The JSON of each single value served, without its trailing provenance fields, for as long as
+  // it is the latest: a cached read then costs a lookup and a copy, not a parse and a render.
+  struct Rendered {
+    std::string collected_at;
+    std::string prefix;  // "{...,\"code\":\"005930\"" (no closing brace)
+  };
+  std::unordered_map<std::string, Rendered> rendered_;
   Sampler sampler_;
   common::SteadyTime started_;
   std::unique_ptr<Passthrough> passthrough_;

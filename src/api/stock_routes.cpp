@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "api/json_text.hpp"
 #include "api/service.hpp"
 #include "api/views.hpp"
 #include "collect/records.hpp"
@@ -363,6 +364,14 @@ bool Service::Keep(const StockContext& ctx, const std::vector<std::string>& bodi
 
 http::Response Service::Answer(const StockContext& ctx, json::object body, const Provenance& p) {
   body["code"] = ctx.query.code;
+  const auto tr = ctx.query.kind->tr;
+  if (!p.stale && !p.as_of.empty() &&
+      (tr == kis::Tr::kPrice || tr == kis::Tr::kOrderBook || tr == kis::Tr::kOvertimePrice)) {
+    if (rendered_.size() >= 100'000) rendered_.clear();  // bounds memory; refilled on the next reads
+    auto prefix = ToJsonText(body);
+    prefix.pop_back();  // the closing brace: provenance fields follow
+    rendered_[ctx.query.dataset + "/" + ctx.query.code] = Rendered{p.as_of, std::move(prefix)};
+  }
   body["as_of"] = p.as_of;
   body["age_ms"] = static_cast<std::int64_t>(std::llround(p.age_ms));
   body["source"] = p.source;
@@ -378,6 +387,28 @@ http::Response Service::Answer(const StockContext& ctx, json::object body, const
 asio::awaitable<http::Response> Service::SingleValue(const StockContext& ctx) {
   const auto tr = ctx.query.kind->tr;
   const bool list = tr == kis::Tr::kInvestors;  // 30 days, stored one row per day
+  const std::string render_key = ctx.query.dataset + "/" + ctx.query.code;
+  if (!list && deps_.store) {
+    // The fast path of a cached read: the latest value is fresh and already rendered.
+    const auto collected_at = deps_.store->LatestCollectedAt(ctx.query.dataset, ctx.query.code);
+    const auto collected = collected_at ? ParseCollectedAt(*collected_at) : std::nullopt;
+    auto it = rendered_.find(render_key);
+    if (collected && ctx.now - *collected <= ctx.query.max_age && it != rendered_.end() &&
+        it->second.collected_at == *collected_at) {
+      const auto age_ms = std::llround(std::chrono::duration<double, std::milli>(ctx.now - *collected).count());
+      http::Response r;
+      r.SetHeader("content-type", "application/json; charset=utf-8");
+      r.SetHeader("cache-control", "no-store");
+      r.SetHeader("x-kisgate-source", "cache");
+      r.body.reserve(it->second.prefix.size() + 96);
+      r.body = it->second.prefix;
+      fmt::format_to(std::back_inserter(r.body), R"(,"as_of":"{}","age_ms":{},"source":"cache","stale":false}})"
+                                                 "\n",
+                     *collected_at, age_ms);
+      counters_.by_source["cache"]++;
+      co_return r;
+    }
+  }
   const Held held = Lookup(deps_.store, ctx.query.dataset, ctx.query.code, "", "", list ? 30 : 1);
   const auto held_body = [&] { return list ? RowsBody(held.records, "output") : held.records.front().raw; };
   // An order book's time is a time of day; its day is the day it was fetched.

@@ -240,6 +240,13 @@ std::optional<Record> SqliteStore::Latest(const std::string& dataset, const std:
   return it->second;
 }
 
+std::optional<std::string> SqliteStore::LatestCollectedAt(const std::string& dataset, const std::string& code) const {
+  std::lock_guard lock(mutex_);
+  auto it = latest_.find({dataset, code});
+  if (it == latest_.end()) return std::nullopt;
+  return it->second.collected_at;
+}
+
 std::string SqliteStore::LatestMarketTime(const std::string& dataset, const std::string& code) const {
   if (auto r = Latest(dataset, code)) return r->market_time;
   if (ColumnsOf(dataset) == nullptr) return {};

@@ -63,6 +63,9 @@ class SqliteStore {
   bool Flush(std::chrono::milliseconds timeout);
 
   std::optional<Record> Latest(const std::string& dataset, const std::string& code) const;
+  // When the latest value of (dataset, code) was collected, without copying it: what a reader
+  // serving from its own rendering of that value needs to know.
+  std::optional<std::string> LatestCollectedAt(const std::string& dataset, const std::string& code) const;
   // The newest market_time stored for (dataset, code), from memory or else from the file (what a
   // restarted collector needs to fetch only what is new); "" when there is none.
   std::string LatestMarketTime(const std::string& dataset, const std::string& code) const;
