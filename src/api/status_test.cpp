@@ -14,9 +14,9 @@ using namespace std::chrono_literals;
 TEST(Status, HistogramQuantilesInterpolateInsideBuckets) {
   std::array<std::uint64_t, gate::kWaitBucketCount> b{};
   EXPECT_FALSE(HistogramQuantileMs(b, 0.5));
-  b[5] = 100;  // all in (20, 50] ms
-  EXPECT_DOUBLE_EQ(*HistogramQuantileMs(b, 0.5), 35.0);
-  EXPECT_DOUBLE_EQ(*HistogramQuantileMs(b, 0.99), 49.7);
+  b[7] = 100;  // all in (40, 50] ms
+  EXPECT_DOUBLE_EQ(*HistogramQuantileMs(b, 0.5), 45.0);
+  EXPECT_DOUBLE_EQ(*HistogramQuantileMs(b, 0.99), 49.9);
   b[0] = 100;  // and as many in [0, 1] ms
   EXPECT_LE(*HistogramQuantileMs(b, 0.5), 1.0);
   b = {};

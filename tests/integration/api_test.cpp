@@ -145,7 +145,9 @@ TEST_F(ApiTest, CacheThenMaxAgeRefreshThroughTheInteractiveLane) {
   // The cached answer is the fetched one: every field but its age and source.
   EXPECT_EQ(second.size(), first.size());
   for (const auto& [field, value] : first) {
-    if (field != "age_ms" && field != "source") EXPECT_EQ(second.at(field), value) << field;
+    if (field != "age_ms" && field != "source") {
+      EXPECT_EQ(second.at(field), value) << field;
+    }
   }
   EXPECT_EQ(SimCalls(sim.BaseUrl()), after_first);  // served without KIS
 
