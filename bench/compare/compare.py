@@ -768,6 +768,46 @@ def write_report(path, results, sc_map, runs_per, info, pngs, elapsed, notes):
         f.write("\n".join(L))
 
 
+def cpu_ticks():
+    """(busy, total) jiffies of the whole machine from /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        idle = v[3] + (v[4] if len(v) > 4 else 0)
+        return sum(v) - idle, sum(v)
+    except (OSError, ValueError):
+        return None
+
+
+def derive_notes(results, info, s3_parallel):
+    """Caveats the report states, from the data (so --replot writes the same ones)."""
+    notes = []
+    s2 = results.get("S2", {}).get("kisgate", [])
+    if s2 and not any(r.get("probe_n") for r in s2):
+        notes.append("This kisgate binary had no `collect --listen`: its S2 runs have no user probe.")
+    s3 = [r for runs in results.get("S3", {}).values() for r in runs]
+    if s3 and s3_parallel:
+        cpu = sum(r.get("cpu_s") or 0 for r in s3)
+        wall = max(r.get("process_s") or 0 for r in s3)
+        notes.append(f"S3's {len(s3)} runs (every contender, every repetition) ran at the same time, each against "
+                     f"its own simulator: they are bound by the simulated rate, not by the CPU (the contenders' "
+                     f"own CPU time added up to {cpu:.0f} s over those {wall:.0f} s, {100 * cpu / max(wall, 1):.0f} % "
+                     "of one core), and one after another they would take half an hour. S1, S2 and S4 ran one run "
+                     "at a time, the contenders interleaved.")
+    busy = info.get("machine_busy_pct")
+    if busy is not None:
+        own = sum(r.get("cpu_s") or 0 for runs in results.values() for rs in runs.values() for r in rs)
+        cores = float(info.get("nproc") or 1)
+        own_pct = 100 * own / max(1.0, info.get("elapsed_s", 1) * cores)
+        notes.append(f"The machine's {info['nproc']} cores were {busy:.0f} % busy on average during the run, "
+                     f"counting every process; the contenders themselves account for {own_pct:.0f} % of the "
+                     f"{info['nproc']} cores, the simulators and this runner for a little more, and the rest is "
+                     "other work on this shared machine (builds): "
+                     + ("latencies and CPU figures may be noisier than on an idle machine."
+                        if busy > 25 else "it was quiet during this run."))
+    return notes
+
+
 def main():
     p = argparse.ArgumentParser(description="kisgate against the design it replaces (issue 6)")
     p.add_argument("--build", default="build", help="build directory with the kisgate binary")
@@ -791,8 +831,9 @@ def main():
         sc_map = scenarios(saved.get("quick", False))
         results = saved["results"]
         pngs = write_data_and_plots(results, sc_map, os.path.join(os.path.dirname(out), "data"), os.path.dirname(out))
+        notes = saved.get("extra_notes", []) + derive_notes(results, saved["machine"], saved.get("s3_parallel", True))
         write_report(out, results, sc_map, saved.get("runs", 3), saved["machine"], pngs, saved.get("elapsed_s", 0),
-                     saved.get("notes", []) + args.note)
+                     notes + args.note)
         print(f"compare: report {out}")
         return
     build = os.path.join(ROOT, args.build) if not os.path.isabs(args.build) else args.build
@@ -820,10 +861,9 @@ def main():
         codes_files[n] = os.path.join(tmp, f"universe-{n}.txt")
         with open(codes_files[n], "w") as f:
             f.write("\n".join(universe(n)) + "\n")
-    if not has_listen and "S2" in chosen:
-        notes.append("This kisgate binary has no `collect --listen`: its S2 runs have no user probe.")
     started = time.monotonic()
     load_start = os.getloadavg()
+    ticks_start = cpu_ticks()
     results = {}
     total = sum(len(sc_map[s].contenders) * args.runs for s in chosen)
     done = 0
@@ -887,23 +927,20 @@ def main():
                     by_label[c[0]].append(r)
                     report_line(sc, r)
         results[name] = by_label
-    if "S3" in chosen and not args.s3_sequential:
-        notes.append("S3's runs (every contender, every repetition) ran at the same time, each against its own "
-                     "simulator: they are bound by the simulated rate, not by the CPU (all of them together used a "
-                     "few % of one core), and one after another they would take half an hour. S1, S2 and S4 ran "
-                     "one run at a time, the contenders interleaved.")
     finished = time.monotonic()
     info = machine()
     info["load_start"] = f"{load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}"
-    busy = max(load_start[0], os.getloadavg()[0])
-    if busy > 1.0:
-        notes.append(f"The machine was not idle: load average {info['load_start'].split()[0]} at the start and "
-                     f"{info['load'].split()[0]} at the end on {info['nproc']} cores (other builds on the shared "
-                     "machine); latencies and CPU figures are noisier than on an idle machine.")
+    info["elapsed_s"] = finished - started
+    ticks_end = cpu_ticks()
+    if ticks_start and ticks_end and ticks_end[1] > ticks_start[1]:
+        info["machine_busy_pct"] = 100.0 * (ticks_end[0] - ticks_start[0]) / (ticks_end[1] - ticks_start[1])
+    extra_notes = notes
+    notes = extra_notes + derive_notes(results, info, not args.s3_sequential)
     os.makedirs(data_dir, exist_ok=True)
     with open(os.path.join(data_dir, "compare_runs.json"), "w") as f:
         json.dump({"date": datetime.datetime.now().isoformat(timespec="seconds"), "machine": info,
-                   "runs": args.runs, "quick": args.quick, "elapsed_s": finished - started, "notes": notes,
+                   "runs": args.runs, "quick": args.quick, "elapsed_s": finished - started,
+                   "extra_notes": extra_notes, "s3_parallel": not args.s3_sequential,
                    "results": rounded(results)}, f, separators=(",", ":"), default=str)
     pngs = write_data_and_plots(results, sc_map, data_dir, results_dir)
     write_report(out, results, sc_map, args.runs, info, pngs, finished - started, notes)
