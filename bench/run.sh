@@ -13,5 +13,8 @@ echo
 echo "== collection against the simulator (bench/collect_bench.sh)"
 bench/collect_bench.sh "$BUILD"
 echo
+echo "== the HTTP API: cached reads against nginx, user requests while a batch saturates the key (bench/api_bench.sh)"
+bench/api_bench.sh "$BUILD"
+echo
 echo "== kisgate against the design it replaces (bench/compare/compare.py: bench/results/REPORT.md)"
 /usr/bin/python3 bench/compare/compare.py --build "$BUILD" --runs "${RUNS:-3}"

@@ -22,7 +22,7 @@ if ! command -v npm > /dev/null; then
 fi
 for arg in "$@"; do
   case "$arg" in
-    --bench) packages+=(wrk gnuplot-nox util-linux time python3-httpx) ;;
+    --bench) packages+=(wrk gnuplot-nox util-linux time python3-httpx nginx) ;;
     *) echo "bootstrap: unknown option '$arg' (known: --bench)" >&2; exit 2 ;;
   esac
 done
