@@ -98,7 +98,9 @@ json::object PriceOutput(const StockInfo* s, const Snapshot& q) {
   o["stck_sdpr"] = Num(q.prev_close);
   o["wghn_avrg_stck_prc"] = q.volume ? fmt::format("{:.2f}", static_cast<double>(q.value) / static_cast<double>(q.volume)) : "0.00";
   o["hts_frgn_ehrt"] = Pct(f.foreign_pct);
-  o["frgn_ntby_qty"] = Num(s ? (q.volume / 10) * ((s->index % 3) - 1) : 0);
+  // Foreigners net buyers, sellers or flat by stock (-1, 0, +1); index is unsigned, so the sign is
+  // taken in signed arithmetic.
+  o["frgn_ntby_qty"] = Num(s ? (q.volume / 10) * (static_cast<std::int64_t>(s->index % 3) - 1) : 0);
   o["pgtr_ntby_qty"] = "0";
   o["aspr_unit"] = Num(q.price ? TickSize(q.price) : 0);
   o["hts_deal_qty_unit_val"] = s ? "1" : "0";

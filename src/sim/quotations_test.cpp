@@ -34,6 +34,18 @@ class QuotationsTest : public ::testing::Test {
   MarketModel market_{1, universe_, calendar_};
 };
 
+// Foreigners' net buying is a share of the day's volume, of either sign, for every kind of stock.
+TEST_F(QuotationsTest, ForeignNetBuyingIsAShareOfVolume) {
+  for (const char* code : {"005930", "000660", "035420", "100000", "100030", "100060"}) {
+    auto price = Build(kis::Tr::kPrice, Stock(code));
+    ASSERT_TRUE(price.ok) << code;
+    const auto& o = price.body.at("output").as_object();
+    const auto net = std::stoll(std::string(o.at("frgn_ntby_qty").as_string()));
+    const auto volume = std::stoll(std::string(o.at("acml_vol").as_string()));
+    EXPECT_LE(std::llabs(net), volume) << code;
+  }
+}
+
 // Every field kis-api.md §4 names is present, and every value is a JSON string.
 TEST_F(QuotationsTest, EveryDocumentedFieldIsAString) {
   auto check = [](const json::object& o, std::initializer_list<std::string_view> fields) {
