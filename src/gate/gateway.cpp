@@ -258,10 +258,7 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
       };
       std::optional<Unpick> unpick(std::in_place, key);
       result.key_name = key->config.name;
-      if (attempt == 0) {
-        key->stats.calls++;
-        key->retry.RecordCall(clock.Now());
-      }
+      if (attempt == 0) key->stats.calls++;
       // The token first, without holding an in-flight slot (the token call needs one itself).
       auto token = co_await key->tokens->Get(call.deadline);
       if (auto* no_token = std::get_if<kis::Classification>(&token)) {
@@ -293,6 +290,10 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
       }
       result.attempts++;
       key->stats.upstream++;
+      // The retry budget is a share of the calls sent in its window: counted when sent, not when
+      // queued, or a long cycle's calls (all queued at its start) would leave the window empty
+      // while they are still going out, and retries with them.
+      if (attempt == 0) key->retry.RecordCall(clock.Now());
       key->http->SetMaxConnections(static_cast<std::size_t>(key->gate->budget().in_flight_limit()));
       http::ClientRequest http_request;
       http_request.method = request.method;

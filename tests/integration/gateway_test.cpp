@@ -287,6 +287,30 @@ TEST(Gateway, FaultsEndInSuccessOrClassifiedErrorInsideDeadline) {
   EXPECT_GT(stats.retries, 0u);
 }
 
+// A cycle longer than the retry budget's 10 s window, all queued at its start, with 3 % of calls
+// failing retryably: the budget counts calls as they are sent, so retries stay available to the
+// end and every call succeeds (counted at queueing, the window emptied after 10 s and late
+// failures were final).
+TEST(Gateway, RetryBudgetLastsThroughALongCycle) {
+  auto o = SimWith(60);
+  o.fault_error = 0.03;
+  o.seed = 7;
+  sim::BackgroundSimulator sim(o);
+  Runner runner;
+  Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 60), common::SystemClock::Instance());
+  const auto& codes = sim::Universe::Default().All();
+  for (int i = 0; i < 900; ++i) {  // 15 s at 60 calls/s
+    runner.Spawn(gateway, Price(codes[static_cast<std::size_t>(i)].code), Options(Lane::kBatch, 60s));
+  }
+  runner.Run();
+  int ok = 0;
+  for (const auto& r : runner.results) ok += r.ok;
+  EXPECT_EQ(ok, 900);
+  auto key = SimKeyStats(sim);
+  EXPECT_GT(Errors(key, "EGW00002"), 10u);  // the faults happened, and were retried away
+  EXPECT_EQ(gateway.Stats().retry_budget_exhausted, 0u);
+}
+
 TEST(Gateway, BadRequestFailsWithHintAndNoRetry) {
   sim::BackgroundSimulator sim(SimWith(18));
   Runner runner;
