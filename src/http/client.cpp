@@ -1,5 +1,8 @@
 #include "http/client.hpp"
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <deque>
 #include <stdexcept>
 #include <vector>
@@ -58,16 +61,14 @@ struct Connection {
 
   // True when the peer has closed (or sent something unasked) while the connection sat idle: a
   // non-blocking read that would block means the connection is still good.
+  // One peeking recv on the native socket (MSG_PEEK | MSG_DONTWAIT): unlike toggling Asio's
+  // non-blocking mode around a read, it costs one system call and changes no socket state.
   bool PeerClosed() {
     auto& socket = Lowest().socket();
-    beast::error_code ec;
-    socket.non_blocking(true, ec);
-    if (ec) return true;
+    if (!socket.is_open()) return true;
     char byte;
-    socket.read_some(asio::buffer(&byte, 1), ec);
-    beast::error_code ignored;
-    socket.non_blocking(false, ignored);
-    return ec != asio::error::would_block;
+    const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
   }
 };
 

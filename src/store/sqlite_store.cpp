@@ -122,6 +122,7 @@ SqliteStore::~SqliteStore() {
   }
   wake_.notify_all();
   writer_.join();
+  for (auto& [dataset, stmt] : upserts_) sqlite3_finalize(stmt);
   if (!queue_.empty()) {
     spdlog::error("store: {} records could not be written to {}: {}", queue_.size(), options_.path,
                   counters_.last_error);
@@ -131,20 +132,28 @@ SqliteStore::~SqliteStore() {
 }
 
 void SqliteStore::Write(std::vector<Record> records) {
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
+    // The writer needs waking for the first record (it sleeps on an empty queue) and for a full
+    // batch (it may be waiting out commit_delay); in between, waking it would only cost a switch.
+    wake = queue_.empty() || queue_.size() + records.size() >= options_.batch_size;
     for (auto& r : records) {
       auto& latest = latest_[{r.dataset, r.code}];
       if (r.market_time >= latest.market_time) latest = r;
       queue_.push_back(std::move(r));
     }
   }
-  wake_.notify_one();
+  if (wake) wake_.notify_one();
 }
 
 bool SqliteStore::Flush(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
-  return drained_.wait_for(lock, timeout, [this] { return queue_.empty() && !writing_; });
+  ++flushing_;
+  wake_.notify_all();
+  const bool drained = drained_.wait_for(lock, timeout, [this] { return queue_.empty() && !writing_; });
+  --flushing_;
+  return drained;
 }
 
 void SqliteStore::WriterLoop() {
@@ -152,6 +161,8 @@ void SqliteStore::WriterLoop() {
   for (;;) {
     wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
     if (queue_.empty() && stopping_) return;
+    wake_.wait_for(lock, options_.commit_delay,
+                   [this] { return stopping_ || flushing_ > 0 || queue_.size() >= options_.batch_size; });
     // The batch stays readable (Range) while it is being committed: readers only read it, and the
     // writer changes it only under the lock.
     auto& batch = writing_batch_;
@@ -187,10 +198,11 @@ void SqliteStore::WriterLoop() {
 
 bool SqliteStore::Commit(const std::vector<Record>& batch, std::string& error) {
   // Runs on the writer thread only: db_ is its connection.
-  std::map<std::string, sqlite3_stmt*> statements;
   auto fail = [&](const std::string& what) {
     error = fmt::format("{}: {}", what, sqlite3_errmsg(db_));
-    for (auto& [name, stmt] : statements) sqlite3_finalize(stmt);
+    for (auto& [dataset, stmt] : upserts_) {
+      if (stmt != nullptr) sqlite3_reset(stmt);
+    }
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     return false;
   };
@@ -201,8 +213,10 @@ bool SqliteStore::Commit(const std::vector<Record>& batch, std::string& error) {
       spdlog::error("store: dropping a record of unknown data set '{}'", r.dataset);
       continue;
     }
-    auto& stmt = statements[r.dataset];
-    if (stmt == nullptr && sqlite3_prepare_v2(db_, UpsertSql(r.dataset).c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+    auto& stmt = upserts_[r.dataset];
+    if (stmt == nullptr && sqlite3_prepare_v3(db_, UpsertSql(r.dataset).c_str(), -1, SQLITE_PREPARE_PERSISTENT,
+                                              &stmt, nullptr) != SQLITE_OK) {
+      stmt = nullptr;
       return fail("prepare");
     }
     sqlite3_reset(stmt);
@@ -226,9 +240,8 @@ bool SqliteStore::Commit(const std::vector<Record>& batch, std::string& error) {
     }
     sqlite3_bind_text(stmt, i, r.raw.c_str(), static_cast<int>(r.raw.size()), SQLITE_TRANSIENT);
     if (sqlite3_step(stmt) != SQLITE_DONE) return fail("write");
+    sqlite3_reset(stmt);
   }
-  for (auto& [name, stmt] : statements) sqlite3_finalize(stmt);
-  statements.clear();
   if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return fail("commit");
   return true;
 }
