@@ -508,7 +508,7 @@ def machine():
             cpu = line.split(":", 1)[1].strip()
     load = os.getloadavg()
     return {"nproc": sh(["nproc"]), "cpu": cpu, "uname": sh(["uname", "-srmo"]),
-            "commit": sh(["git", "-C", ROOT, "log", "-1", "--format=%h %s"])[:100],
+
             "load": f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"}
 
 
@@ -863,6 +863,8 @@ def main():
         codes_files[n] = os.path.join(tmp, f"universe-{n}.txt")
         with open(codes_files[n], "w") as f:
             f.write("\n".join(universe(n)) + "\n")
+    commit = subprocess.run(["git", "-C", ROOT, "log", "-1", "--format=%h %s"], capture_output=True,
+                            text=True).stdout.strip()[:100]  # the tree at the start: others may commit meanwhile
     started = time.monotonic()
     load_start = os.getloadavg()
     ticks_start = cpu_ticks()
@@ -932,6 +934,7 @@ def main():
     finished = time.monotonic()
     info = machine()
     info["load_start"] = f"{load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}"
+    info["commit"] = commit
     info["elapsed_s"] = finished - started
     ticks_end = cpu_ticks()
     if ticks_start and ticks_end and ticks_end[1] > ticks_start[1]:

@@ -33,7 +33,6 @@ plot 'data/compare_S2_baseline_before_user_latency.csv' skip 1 using 1:($3==0?$2
      'data/compare_S2_baseline_after_user_latency.csv' skip 1 using 1:($3==0?$2:1/0) with points pt 7 ps 0.6 lc rgb '#009e73' title 'baseline after', \
      'data/compare_S2_kisgate_user_latency.csv' skip 1 using 1:($3==0?$2:1/0) with points pt 7 ps 0.6 lc rgb '#0072b2' title 'kisgate', \
      'data/compare_S2_baseline_before_user_latency.csv' skip 1 using 1:($3==1?$2:1/0) with points pt 2 ps 1.4 lc rgb '#9400d3' title 'baseline before: failed', \
-     'data/compare_S2_baseline_after_user_latency.csv' skip 1 using 1:($3==1?$2:1/0) with points pt 2 ps 1.4 lc rgb '#009e73' title 'baseline after: failed', \
      188 with lines dt 2 lc rgb 'red' title 'target: upstream p99 + 60 ms (188 ms)'
 unset logscale y
 set key default
