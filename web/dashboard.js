@@ -527,16 +527,25 @@
 
   // ---------- polling ----------
 
+  // With server.api_token set, /v1/* needs it: open the page as /#token=... (a fragment is never
+  // sent to the server, so the token stays out of its logs) and every request carries it.
+  const apiToken = () => new URLSearchParams(window.location.hash.slice(1)).get('token');
+
   async function getJson(path) {
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), TIMEOUT_MS);
     try {
       let response;
       try {
-        response = await fetch(path, { cache: 'no-store', signal: abort.signal });
+        const token = apiToken();
+        const headers = token ? { Authorization: `Bearer ${token}` } : {};
+        response = await fetch(path, { cache: 'no-store', signal: abort.signal, headers });
       } catch (e) {
         throw new Error(abort.signal.aborted ? `GET ${path}: no reply within ${TIMEOUT_MS / 1000} s.`
           : `GET ${path}: network error.`);
+      }
+      if (response.status === 401) {
+        throw new Error(`GET ${path}: this kisgate requires its API token (server.api_token); open the page as /#token=YOUR_TOKEN.`);
       }
       if (!response.ok) throw new Error(`GET ${path}: HTTP ${response.status}.`);
       try {
