@@ -12,6 +12,7 @@
 #include "api/views.hpp"
 #include "collect/records.hpp"
 #include "common/kst.hpp"
+#include "common/stock_code.hpp"
 #include "gate/paging.hpp"
 #include "kis/quotes.hpp"
 
@@ -57,12 +58,6 @@ std::optional<std::string> ParseDateParam(std::string_view v) {
 
 namespace {
 
-bool IsStockCode(std::string_view code) {
-  return code.size() == 6 && std::all_of(code.begin(), code.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
-         });
-}
-
 std::string DaysBefore(const std::string& ymd, int days) {
   return common::FormatYmd(std::chrono::year_month_day{std::chrono::sys_days{*common::ParseYmd(ymd)} -
                                                        std::chrono::days{days}});
@@ -88,7 +83,7 @@ std::variant<StockQuery, QueryError> ParseStockQuery(const http::Request& reques
   auto fail = [&](int status, std::string code, std::string message, std::string hint = {}) {
     return QueryError{status, std::move(code), std::move(message), std::move(hint), route};
   };
-  if (!IsStockCode(q.code)) {
+  if (!common::IsStockCode(q.code)) {
     return fail(400, "invalid_stock_code", fmt::format("'{}' is not a stock code", q.code),
                 "use six digits or capital letters, e.g. 005930");
   }

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/kst.hpp"
+#include "common/stock_code.hpp"
 #include "config/config.hpp"
 #include "gate/gateway.hpp"
 #include "gate/paging.hpp"
@@ -113,14 +114,8 @@ bool Show(const kis::Parsed<T>& parsed, void (*print)(const T&)) {
   return true;
 }
 
-bool IsStockCode(const std::string& code) {
-  return code.size() == 6 && std::all_of(code.begin(), code.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
-         });
-}
-
 int RunQuote(const QuoteFlags& flags) {
-  if (!IsStockCode(flags.code)) {
+  if (!common::IsStockCode(flags.code)) {
     fmt::print(stderr, "error: '{}' is not a stock code: use six characters such as 005930\n", flags.code);
     return 2;
   }

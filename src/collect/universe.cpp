@@ -6,13 +6,9 @@
 
 #include <fmt/format.h>
 
-namespace kisgate::collect {
+#include "common/stock_code.hpp"
 
-bool IsStockCode(std::string_view code) {
-  return code.size() == 6 && std::all_of(code.begin(), code.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
-         });
-}
+namespace kisgate::collect {
 
 std::variant<std::vector<std::string>, std::string> LoadUniverse(const config::UniverseConfig& u) {
   std::vector<std::string> codes;
@@ -33,7 +29,7 @@ std::variant<std::vector<std::string>, std::string> LoadUniverse(const config::U
       line.erase(0, line.find_first_not_of(" \t\r"));
       line.erase(line.find_last_not_of(" \t\r") + 1);
       if (line.empty()) continue;
-      if (!IsStockCode(line)) {
+      if (!common::IsStockCode(line)) {
         return fmt::format("{}:{}: '{}' is not a stock code (six digits or capital letters, e.g. 005930)",
                            u.file, n, line);
       }

@@ -10,8 +10,6 @@
 
 namespace kisgate::collect {
 
-bool IsStockCode(std::string_view code);
-
 // The codes in order, without duplicates, or an error message naming the bad entry.
 std::variant<std::vector<std::string>, std::string> LoadUniverse(const config::UniverseConfig& u);
 

@@ -64,3 +64,21 @@ TEST(MarketCalendar, Sessions) {
 
 }  // namespace
 }  // namespace kisgate::common
+
+#include "common/stock_code.hpp"
+
+namespace kisgate::common {
+namespace {
+
+TEST(StockCode, SixDigitsOrCapitals) {
+  EXPECT_TRUE(IsStockCode("005930"));
+  EXPECT_TRUE(IsStockCode("0000J0"));
+  EXPECT_FALSE(IsStockCode("5930"));
+  EXPECT_FALSE(IsStockCode("0059301"));
+  EXPECT_FALSE(IsStockCode("00593a"));
+  EXPECT_FALSE(IsStockCode("005 30"));
+  EXPECT_FALSE(IsStockCode(""));
+}
+
+}  // namespace
+}  // namespace kisgate::common

@@ -12,6 +12,7 @@
 
 #include "common/duration.hpp"
 #include "common/kst.hpp"
+#include "common/stock_code.hpp"
 
 namespace kisgate::config {
 
@@ -198,16 +199,10 @@ class Table {
   std::set<std::string> known_;
 };
 
-bool IsStockCode(std::string_view code) {
-  return code.size() == 6 && std::all_of(code.begin(), code.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
-         });
-}
-
 // Every entry of a code list must be a stock code; the error names the entry.
 void CheckCodes(const Table& t, std::string_view key, const std::vector<std::string>& codes) {
   for (std::size_t i = 0; i < codes.size(); ++i) {
-    if (!IsStockCode(codes[i])) {
+    if (!common::IsStockCode(codes[i])) {
       t.Fail(key, fmt::format("entry {} (\"{}\") is not a six-character stock code such as \"005930\"",
                               i + 1, codes[i]));
     }

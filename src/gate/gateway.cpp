@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/stock_code.hpp"
 #include "gate/key_gate.hpp"
 #include "gate/key_pool.hpp"
 #include "gate/retry.hpp"
@@ -85,12 +86,6 @@ std::pair<kis::Classification, Outcome> FromTransport(const http::ClientError& e
       c.action = kis::Action::kRetryWithBackoff;
       return {c, Outcome::kConnectionFailure};
   }
-}
-
-bool IsStockCode(std::string_view code) {
-  return code.size() == 6 && std::all_of(code.begin(), code.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
-         });
 }
 
 }  // namespace
@@ -375,7 +370,7 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
     // A malformed stock code never costs a call: KIS would only answer OPSQ2002.
     for (const auto& [name, value] : request.params) {
       // (Passthrough calls carry the client's own parameters: KIS judges those.)
-      if (request.path.empty() && name == "FID_INPUT_ISCD" && !IsStockCode(value)) {
+      if (request.path.empty() && name == "FID_INPUT_ISCD" && !common::IsStockCode(value)) {
         CallResult bad;
         bad.error = {kis::Action::kFail, "invalid_stock_code",
                      fmt::format("'{}' is not a stock code", value),
