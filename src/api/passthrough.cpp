@@ -45,15 +45,6 @@ std::string RandomToken() {
   return out;
 }
 
-gate::Lane LaneFrom(std::string_view v, bool& ok) {
-  ok = true;
-  if (v.empty() || v == "interactive") return gate::Lane::kInteractive;
-  if (v == "batch") return gate::Lane::kBatch;
-  if (v == "background") return gate::Lane::kBackground;
-  ok = false;
-  return gate::Lane::kInteractive;
-}
-
 }  // namespace
 
 PathDecision CheckPassthroughPath(const config::PassthroughConfig& config, std::string_view method,
@@ -169,9 +160,10 @@ asio::awaitable<http::Response> Service::Passthrough::Handle(const http::Request
     counters_.passthrough["bad_request"]++;
     co_return KisStyle(400, "KISGATE400", "kisgate: the tr_id header is required (KIS routes every call by it)");
   }
-  bool lane_ok = true;
-  const auto lane = LaneFrom(request.Header("x-kisgate-lane").value_or(""), lane_ok);
-  if (!lane_ok) {
+  const auto lane_header = request.Header("x-kisgate-lane");
+  const auto lane =
+      lane_header && !lane_header->empty() ? gate::ParseLane(*lane_header) : gate::Lane::kInteractive;
+  if (!lane) {
     counters_.passthrough["bad_request"]++;
     co_return KisStyle(400, "KISGATE400", "kisgate: x-kisgate-lane must be interactive, batch or background");
   }
@@ -190,7 +182,7 @@ asio::awaitable<http::Response> Service::Passthrough::Handle(const http::Request
   }
   const auto flow = (std::hash<std::string>{}(request.remote) % 1'000'000) + 2'000'000;
   auto call = gateway_.Call(std::move(forwarded),
-                            gate::CallOptions{lane, flow, clock_.Now() + config_.gate.default_deadline});
+                            gate::CallOptions{*lane, flow, clock_.Now() + config_.gate.default_deadline});
   gate::CallResult result = co_await std::move(call);
   counters_.passthrough[result.ok ? "forwarded" : "forwarded_error"]++;
   if (result.http_status != 0) {

@@ -19,12 +19,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-gate::Lane LaneOf(const std::string& lane) {
-  if (lane == "interactive") return gate::Lane::kInteractive;
-  if (lane == "background") return gate::Lane::kBackground;
-  return gate::Lane::kBatch;
-}
-
 bool Superseded(const std::string& code) {
   return code == "gate_deadline" || code == "deadline_exceeded";
 }
@@ -34,7 +28,9 @@ asio::awaitable<std::string> CollectOne(gate::Gateway& gateway, store::SqliteSto
                                         const std::string& code, const CycleSpec& spec,
                                         const std::string& cycle_time, CycleReport& report) {
   const auto& info = *kis::FindTrByDataset(spec.job->dataset);
-  const gate::CallOptions options{LaneOf(spec.job->lane), spec.flow, spec.deadline};
+  // The config has checked the lane's name.
+  const gate::CallOptions options{gate::ParseLane(spec.job->lane).value_or(gate::Lane::kBatch), spec.flow,
+                                  spec.deadline};
   const std::string collected_at = common::FormatIsoKst(common::SystemClock::Instance().WallNow());
   std::vector<std::string> bodies;
   if (info.paging == kis::Paging::kNone) {

@@ -36,6 +36,13 @@ std::string_view LaneName(Lane lane) {
   return "unknown";
 }
 
+std::optional<Lane> ParseLane(std::string_view name) {
+  for (auto lane : {Lane::kInteractive, Lane::kBatch, Lane::kBackground}) {
+    if (LaneName(lane) == name) return lane;
+  }
+  return std::nullopt;
+}
+
 std::string_view OutcomeName(Outcome outcome) {
   switch (outcome) {
     case Outcome::kOk:

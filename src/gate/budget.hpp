@@ -52,6 +52,8 @@ namespace kisgate::gate {
 enum class Lane : std::uint8_t { kInteractive = 0, kBatch = 1, kBackground = 2 };
 inline constexpr std::size_t kLaneCount = 3;
 std::string_view LaneName(Lane lane);
+// The lane LaneName() calls `name`; nullopt for any other text.
+std::optional<Lane> ParseLane(std::string_view name);
 
 // How a dispatched call ended, as far as the gate cares.
 enum class Outcome : std::uint8_t {

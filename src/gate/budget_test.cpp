@@ -494,3 +494,17 @@ TEST(BudgetConfig, ValidateNamesTheBadField) {
 
 }  // namespace
 }  // namespace kisgate::gate
+
+namespace kisgate::gate {
+namespace {
+
+TEST(Budget, LaneNamesReadBack) {
+  for (auto lane : {Lane::kInteractive, Lane::kBatch, Lane::kBackground}) {
+    EXPECT_EQ(ParseLane(LaneName(lane)), lane);
+  }
+  EXPECT_FALSE(ParseLane("Batch"));
+  EXPECT_FALSE(ParseLane(""));
+}
+
+}  // namespace
+}  // namespace kisgate::gate

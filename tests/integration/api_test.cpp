@@ -359,6 +359,17 @@ TEST_F(ApiTest, PassthroughForKisClients) {
   auto token_only = c.Get(price_path, {{"authorization", "Bearer " + token}, {"tr_id", "FHKST01010100"}});
   ASSERT_TRUE(token_only);
   EXPECT_EQ(token_only->status, 200);
+  // The lane is the client's choice, by name.
+  auto batch_headers = kis_headers;
+  batch_headers.emplace_back("x-kisgate-lane", "batch");
+  auto in_batch = c.Get(price_path, batch_headers);
+  ASSERT_TRUE(in_batch);
+  EXPECT_EQ(in_batch->status, 200);
+  auto bad_lane_headers = kis_headers;
+  bad_lane_headers.emplace_back("x-kisgate-lane", "urgent");
+  auto bad_lane = c.Get(price_path, bad_lane_headers);
+  ASSERT_TRUE(bad_lane);
+  EXPECT_EQ(bad_lane->status, 400);
   // KIS's errors pass through as KIS sent them.
   auto bad_param = c.Get("/uapi/domestic-stock/v1/quotations/inquire-price?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=1",
                          kis_headers);
