@@ -180,7 +180,7 @@ asio::awaitable<http::Response> Service::Passthrough::Handle(const http::Request
   for (auto name : {"hashkey", "gt_uid"}) {
     if (auto v = request.Header(name)) forwarded.headers.emplace_back(name, *v);
   }
-  const auto flow = (std::hash<std::string>{}(request.remote) % 1'000'000) + 2'000'000;
+  const auto flow = ClientFlow(request.remote, 2'000'000);
   auto call = gateway_.Call(std::move(forwarded),
                             gate::CallOptions{*lane, flow, clock_.Now() + config_.gate.default_deadline});
   gate::CallResult result = co_await std::move(call);
@@ -196,8 +196,7 @@ asio::awaitable<http::Response> Service::Passthrough::Handle(const http::Request
     co_return r;
   }
   // No reply from KIS (refused, dropped, timed out, or the gate's deadline): a KIS-style error.
-  const bool timeout = result.error.code.find("deadline") != std::string::npos || result.error.code.find("timeout") != std::string::npos;
-  co_return KisStyle(timeout ? 504 : 502, result.error.code,
+  co_return KisStyle(UpstreamStatus(result.error), result.error.code,
                      fmt::format("kisgate: {}{}", result.error.message,
                                  result.error.hint.empty() ? "" : " (" + result.error.hint + ")"));
 }

@@ -37,5 +37,25 @@ TEST(Passthrough, SecretsCompareWhole) {
   EXPECT_TRUE(SecretEquals("", ""));
 }
 
+TEST(Passthrough, OneFlowPerClientAddressNotPerConnection) {
+  EXPECT_EQ(ClientFlow("10.0.0.7:40000", 1'000'000), ClientFlow("10.0.0.7:40001", 1'000'000));
+  EXPECT_EQ(ClientFlow("::1:40000", 1'000'000), ClientFlow("::1:40001", 1'000'000));
+  EXPECT_NE(ClientFlow("10.0.0.7:40000", 1'000'000), ClientFlow("10.0.0.8:40000", 1'000'000));
+  const auto flow = ClientFlow("10.0.0.7:40000", 2'000'000);
+  EXPECT_GE(flow, 2'000'000u);
+  EXPECT_LT(flow, 3'000'000u);
+}
+
+TEST(Passthrough, UpstreamStatusByCause) {
+  auto status = [](const char* code) { return UpstreamStatus(kis::Classification{kis::Action::kFail, code, "", ""}); };
+  EXPECT_EQ(status("invalid_stock_code"), 400);
+  EXPECT_EQ(status("OPSQ2002"), 400);
+  for (const char* code : {"deadline_exceeded", "gate_deadline", "timeout", "connect_timeout", "token_timeout"}) {
+    EXPECT_EQ(status(code), 504) << code;
+  }
+  EXPECT_EQ(status("connect_refused"), 502);
+  EXPECT_EQ(status("EGW00201"), 502);
+}
+
 }  // namespace
 }  // namespace kisgate::api

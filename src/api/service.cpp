@@ -16,15 +16,17 @@ namespace kisgate::api {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
-http::Response JsonResponse(int status, const json::value& body) {
+http::Response JsonTextResponse(int status, std::string text) {
   http::Response r;
   r.status = status;
   r.SetHeader("content-type", "application/json; charset=utf-8");
   r.SetHeader("cache-control", "no-store");
-  r.body = ToJsonText(body);
+  r.body = std::move(text);
   r.body.push_back('\n');
   return r;
 }
+
+http::Response JsonResponse(int status, const json::value& body) { return JsonTextResponse(status, ToJsonText(body)); }
 
 http::Response JsonError(int status, std::string_view code, std::string_view message, std::string_view hint) {
   json::object error{{"status", status}, {"code", code}, {"message", message}};
@@ -35,6 +37,19 @@ http::Response JsonError(int status, std::string_view code, std::string_view mes
 bool SecretEquals(std::string_view a, std::string_view b) {
   // The length is not secret; the bytes are compared in constant time (OpenSSL).
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+int UpstreamStatus(const kis::Classification& error) {
+  const auto& code = error.code;
+  if (code == "invalid_stock_code" || code.starts_with("OPSQ2")) return 400;
+  if (code.find("deadline") != std::string::npos || code.find("timeout") != std::string::npos) return 504;
+  return 502;
+}
+
+gate::FlowId ClientFlow(std::string_view remote, gate::FlowId base) {
+  const auto colon = remote.rfind(':');
+  const auto host = colon == std::string_view::npos ? remote : remote.substr(0, colon);
+  return base + std::hash<std::string_view>{}(host) % 1'000'000;
 }
 
 Service::Service(ServiceDeps deps)
@@ -57,7 +72,7 @@ asio::awaitable<http::Reply> Service::Handle(http::Request request) {
 
 asio::awaitable<http::Response> Service::Route(const http::Request& request, std::string& route) {
   const auto path = request.Path();
-  if (path.starts_with("/uapi/") || path == "/oauth2/tokenP" || path.starts_with("/oauth2/")) {
+  if (path.starts_with("/uapi/") || path.starts_with("/oauth2/")) {
     route = "passthrough";
     auto forwarded = passthrough_->Handle(request);
     co_return co_await std::move(forwarded);

@@ -74,6 +74,7 @@ class Service {
   boost::asio::awaitable<http::Response> DailyBars(const StockContext& ctx);
   bool Keep(const StockContext& ctx, const std::vector<std::string>& bodies, kis::Classification& problem);
   http::Response Answer(const StockContext& ctx, boost::json::object body, const Provenance& p);
+  void CountAnswer(const std::string& source, bool stale);
   http::Response BarsResponse(const StockContext& ctx, const std::vector<kis::Bar>& bars, const Provenance& p,
                               const std::string& label);
   http::Response Ready() const;
@@ -96,9 +97,20 @@ class Service {
 // JSON error body: {"error": {"status": 400, "code": "invalid_stock_code", "message": ..., "hint": ...}}.
 http::Response JsonError(int status, std::string_view code, std::string_view message, std::string_view hint = {});
 http::Response JsonResponse(int status, const boost::json::value& body);
+// The same for JSON text already written (a kept rendering).
+http::Response JsonTextResponse(int status, std::string text);
 
 // Constant-time comparison for secrets (no early exit on the first differing byte).
 bool SecretEquals(std::string_view a, std::string_view b);
+
+// The HTTP status for a call that got no usable answer from KIS: 400 for a request KIS refuses
+// as malformed, 504 when time ran out (a deadline or a timeout), 502 otherwise.
+int UpstreamStatus(const kis::Classification& error);
+
+// The gate flow of an API client, for round robin between clients inside a lane: one per peer
+// address ("HOST:PORT" without the port, so a client's many connections are one flow), offset by
+// `base` to keep the API's flows apart from the passthrough's and the jobs'.
+gate::FlowId ClientFlow(std::string_view remote, gate::FlowId base);
 
 // The OpenAPI document served at /openapi.json (src/api/openapi.json, compiled in).
 std::string_view OpenApiDocument();

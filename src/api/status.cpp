@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "api/views.hpp"
 #include "common/kst.hpp"
 
 namespace kisgate::api {
@@ -12,17 +13,11 @@ namespace json = boost::json;
 
 namespace {
 
-std::string IsoOfCompact(const std::string& compact) {
-  // "YYYYMMDDHHMMSS" (KST) -> ISO 8601 with +09:00.
-  if (compact.size() != 14) return compact;
-  return fmt::format("{}-{}-{}T{}:{}:{}+09:00", compact.substr(0, 4), compact.substr(4, 2), compact.substr(6, 2),
-                     compact.substr(8, 2), compact.substr(10, 2), compact.substr(12, 2));
-}
-
 json::object CycleJson(const collect::CycleReport& r) {
   json::object failures;
   for (const auto& [code, n] : r.failures) failures[code] = n;
-  return {{"cycle_time", IsoOfCompact(r.cycle_time)},
+  const std::string_view start = r.cycle_time;  // KST "YYYYMMDDHHMMSS"
+  return {{"cycle_time", IsoKst(start.substr(0, 8), start.substr(std::min<std::size_t>(8, start.size())))},
           {"seconds", r.seconds},
           {"planned", r.planned},
           {"ok", r.ok},

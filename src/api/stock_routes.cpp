@@ -160,11 +160,6 @@ std::string IsoMillis(common::WallTime t) {
   return fmt::format("{}.{:03}+09:00", iso.substr(0, 19), ms);
 }
 
-std::string CompactKst(common::WallTime t) {
-  const auto kst = common::ToKst(t);
-  return common::FormatYmd(kst.date) + common::FormatHms(kst.time_of_day);
-}
-
 // A list body KIS's parsers read, from stored rows (each row's own JSON), newest first as KIS
 // sends lists.
 std::string RowsBody(const std::vector<store::Record>& rows, std::string_view field) {
@@ -184,17 +179,8 @@ std::vector<kis::Bar> OldestFirst(std::vector<kis::Bar> bars) {
   return bars;
 }
 
-int StatusFor(const kis::Classification& c) {
-  if (c.code == "invalid_stock_code" || c.code.starts_with("OPSQ2")) return 400;
-  if (c.code == "deadline_exceeded" || c.code == "gate_deadline" || c.code == "timeout" ||
-      c.code == "connect_timeout" || c.code == "token_timeout") {
-    return 504;
-  }
-  return 502;
-}
-
 http::Response UpstreamError(const kis::Classification& c) {
-  const int status = StatusFor(c);
+  const int status = UpstreamStatus(c);
   std::string message = c.message.empty() ? c.code : c.message;
   if (status == 504) {
     message = fmt::format("KIS did not answer within the API deadline ({}), and no value is stored yet", message);
@@ -317,8 +303,7 @@ asio::awaitable<http::Response> Service::Stock(const http::Request& request, std
   }
   StockContext ctx{std::get<StockQuery>(std::move(parsed)), now, today,
                    gate::CallOptions{gate::Lane::kInteractive,
-                                     // Round robin between API clients, by address.
-                                     (std::hash<std::string>{}(request.remote) % 1'000'000) + 1'000'000,
+                                     ClientFlow(request.remote, 1'000'000),
                                      deps_.clock->Now() + deps_.config->api.deadline},
                    IsoMillis(now)};
   route = std::string(ctx.query.kind->route);
@@ -343,7 +328,7 @@ bool Service::Keep(const StockContext& ctx, const std::vector<std::string>& bodi
   // the request then fails as if KIS had not answered.
   std::vector<store::Record> records;
   for (const auto& body : bodies) {
-    auto converted = collect::ToRecords(ctx.query.kind->tr, ctx.query.code, body, CompactKst(ctx.now), ctx.collected_at);
+    auto converted = collect::ToRecords(ctx.query.kind->tr, ctx.query.code, body, common::FormatCompactKst(ctx.now), ctx.collected_at);
     if (auto* c = std::get_if<kis::Classification>(&converted)) {
       counters_.malformed_replies++;
       spdlog::warn("api: unreadable KIS reply for {} {}: {}", ctx.query.dataset, ctx.query.code, c->message);
@@ -355,6 +340,11 @@ bool Service::Keep(const StockContext& ctx, const std::vector<std::string>& bodi
   }
   if (deps_.store) deps_.store->Write(std::move(records));
   return true;
+}
+
+void Service::CountAnswer(const std::string& source, bool stale) {
+  counters_.by_source[source]++;
+  if (stale) counters_.stale++;
 }
 
 http::Response Service::Answer(const StockContext& ctx, json::object body, const Provenance& p) {
@@ -372,8 +362,7 @@ http::Response Service::Answer(const StockContext& ctx, json::object body, const
   body["source"] = p.source;
   body["stale"] = p.stale;
   if (p.stale) body["stale_reason"] = p.stale_reason;
-  counters_.by_source[p.source]++;
-  if (p.stale) counters_.stale++;
+  CountAnswer(p.source, p.stale);
   auto r = JsonResponse(200, body);
   r.SetHeader("x-kisgate-source", p.source);
   return r;
@@ -382,25 +371,18 @@ http::Response Service::Answer(const StockContext& ctx, json::object body, const
 asio::awaitable<http::Response> Service::SingleValue(const StockContext& ctx) {
   const auto tr = ctx.query.kind->tr;
   const bool list = tr == kis::Tr::kInvestors;  // 30 days, stored one row per day
-  const std::string render_key = ctx.query.dataset + "/" + ctx.query.code;
   if (!list && deps_.store) {
     // The fast path of a cached read: the latest value is fresh and already rendered.
     const auto collected_at = deps_.store->LatestCollectedAt(ctx.query.dataset, ctx.query.code);
     const auto collected = collected_at ? ParseCollectedAt(*collected_at) : std::nullopt;
-    auto it = rendered_.find(render_key);
+    auto it = rendered_.find(ctx.query.dataset + "/" + ctx.query.code);
     if (collected && ctx.now - *collected <= ctx.query.max_age && it != rendered_.end() &&
         it->second.collected_at == *collected_at) {
       const auto age_ms = std::llround(std::chrono::duration<double, std::milli>(ctx.now - *collected).count());
-      http::Response r;
-      r.SetHeader("content-type", "application/json; charset=utf-8");
-      r.SetHeader("cache-control", "no-store");
+      auto r = JsonTextResponse(200, fmt::format(R"({},"as_of":"{}","age_ms":{},"source":"cache","stale":false}})",
+                                                 it->second.prefix, *collected_at, age_ms));
       r.SetHeader("x-kisgate-source", "cache");
-      r.body.reserve(it->second.prefix.size() + 96);
-      r.body = it->second.prefix;
-      fmt::format_to(std::back_inserter(r.body), R"(,"as_of":"{}","age_ms":{},"source":"cache","stale":false}})"
-                                                 "\n",
-                     *collected_at, age_ms);
-      counters_.by_source["cache"]++;
+      CountAnswer("cache", false);
       co_return r;
     }
   }
@@ -422,7 +404,7 @@ asio::awaitable<http::Response> Service::SingleValue(const StockContext& ctx) {
     if (auto body = SingleValueJson(tr, result.body, ctx.today)) co_return Answer(ctx, std::move(*body), ctx.Fetched());
   }
   // KIS could not answer in time (or not sensibly): the last stored value, marked stale.
-  if (!held.records.empty() && StatusFor(problem) != 400) {
+  if (!held.records.empty() && UpstreamStatus(problem) != 400) {
     const auto p = ctx.Stale(held, problem);
     if (auto body = SingleValueJson(tr, held_body(), day_of(p))) co_return Answer(ctx, std::move(*body), p);
   }
@@ -465,7 +447,7 @@ asio::awaitable<http::Response> Service::MinuteBars(const StockContext& ctx) {
     co_return BarsResponse(ctx, std::move(bars), ctx.Fetched(), day);
   }
   if (auto* failed = std::get_if<gate::CallResult>(&paged)) problem = failed->error;
-  if (held.records.empty() || StatusFor(problem) == 400) co_return UpstreamError(problem);
+  if (held.records.empty() || UpstreamStatus(problem) == 400) co_return UpstreamError(problem);
   co_return BarsResponse(ctx, ParseStoredBars(tr, held), ctx.Stale(held, problem), date);
 }
 
@@ -491,15 +473,14 @@ asio::awaitable<http::Response> Service::DailyBars(const StockContext& ctx) {
     co_return BarsResponse(ctx, pages->bars, ctx.Fetched(), label);
   }
   if (auto* failed = std::get_if<gate::CallResult>(&paged)) problem = failed->error;
-  if (held.records.empty() || StatusFor(problem) == 400) co_return UpstreamError(problem);
+  if (held.records.empty() || UpstreamStatus(problem) == 400) co_return UpstreamError(problem);
   co_return BarsResponse(ctx, ParseStoredBars(q.kind->tr, held), ctx.Stale(held, problem), label);
 }
 
 http::Response Service::BarsResponse(const StockContext& ctx, const std::vector<kis::Bar>& bars, const Provenance& p,
                                      const std::string& label) {
   if (ctx.query.csv) {
-    counters_.by_source[p.source]++;
-    if (p.stale) counters_.stale++;
+    CountAnswer(p.source, p.stale);
     http::Response r;
     r.SetHeader("content-type", "text/csv; charset=utf-8");
     r.SetHeader("content-disposition",

@@ -13,10 +13,6 @@ std::string IsoDate(std::string_view ymd) {
   return fmt::format("{}-{}-{}", ymd.substr(0, 4), ymd.substr(4, 2), ymd.substr(6, 2));
 }
 
-std::string IsoDateTime(std::string_view ymd, std::string_view hms) {
-  if (hms.size() != 6) return IsoDate(ymd);
-  return fmt::format("{}T{}:{}:{}+09:00", IsoDate(ymd), hms.substr(0, 2), hms.substr(2, 2), hms.substr(4, 2));
-}
 
 json::array Levels(const std::array<kis::BookLevel, 10>& levels) {
   json::array out;
@@ -34,6 +30,11 @@ json::object Flow(const kis::InvestorFlow& f) {
 }
 
 }  // namespace
+
+std::string IsoKst(std::string_view ymd, std::string_view hms) {
+  if (hms.size() != 6) return IsoDate(ymd);
+  return fmt::format("{}T{}:{}:{}+09:00", IsoDate(ymd), hms.substr(0, 2), hms.substr(2, 2), hms.substr(4, 2));
+}
 
 std::string_view SignName(kis::Sign sign) {
   switch (sign) {
@@ -75,7 +76,7 @@ json::object PriceJson(const kis::PriceQuote& q) {
 }
 
 json::object OrderBookJson(const kis::OrderBook& b, std::string_view date) {
-  return {{"time", IsoDateTime(date, b.time)},
+  return {{"time", IsoKst(date, b.time)},
           {"asks", Levels(b.asks)},
           {"bids", Levels(b.bids)},
           {"total_ask_quantity", b.total_ask_quantity},
@@ -112,7 +113,7 @@ json::object OvertimeJson(const kis::OvertimePrice& p) {
           {"best_ask", p.best_ask}};
 }
 
-std::string BarTime(const kis::Bar& b) { return IsoDateTime(b.date, b.time); }
+std::string BarTime(const kis::Bar& b) { return IsoKst(b.date, b.time); }
 
 json::object BarJson(const kis::Bar& b) {
   return {{"time", BarTime(b)}, {"open", b.open},     {"high", b.high},

@@ -19,6 +19,10 @@ boost::json::object InvestorDayJson(const kis::InvestorDay& d);
 boost::json::object OvertimeJson(const kis::OvertimePrice& p);
 boost::json::object BarJson(const kis::Bar& b);
 
+// KIS's date and time fields as ISO 8601: "20261124" + "093000" -> "2026-11-24T09:30:00+09:00";
+// without a time, the date alone ("2026-11-24").
+std::string IsoKst(std::string_view ymd, std::string_view hms);
+
 // "time" of a bar: "2026-11-24T09:01:00+09:00" for a minute bar, "2026-11-24" for a daily bar.
 std::string BarTime(const kis::Bar& b);
 // Header line plus one line per bar, oldest first (RFC 4180; no field needs quoting).

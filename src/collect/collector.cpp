@@ -87,8 +87,7 @@ asio::awaitable<CycleReport> RunCycle(gate::Gateway& gateway, store::SqliteStore
                                       Progress progress) {
   CycleReport report;
   report.job = spec.job->name;
-  const auto kst = common::ToKst(spec.start);
-  report.cycle_time = common::FormatYmd(kst.date) + common::FormatHms(kst.time_of_day);
+  report.cycle_time = common::FormatCompactKst(spec.start);
   report.planned = static_cast<int>(codes.size());
   const auto started = std::chrono::steady_clock::now();
   auto executor = co_await asio::this_coro::executor;

@@ -38,6 +38,11 @@ std::string FormatKstDateTime(WallTime t) {
                      s / 3600, s / 60 % 60, s % 60);
 }
 
+std::string FormatCompactKst(WallTime t) {
+  const auto kst = ToKst(t);
+  return FormatYmd(kst.date) + FormatHms(kst.time_of_day);
+}
+
 std::string FormatIsoKst(WallTime t) {
   auto text = FormatKstDateTime(t);
   text[10] = 'T';

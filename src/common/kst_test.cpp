@@ -8,6 +8,7 @@ namespace {
 using namespace std::chrono;
 
 TEST(Kst, RoundTripsAndFormats) {
+  EXPECT_EQ(FormatCompactKst(*ParseKstDateTime("2026-11-24 09:30:05")), "20261124093005");
   auto t = *ParseKstDateTime("2026-11-24 09:30:05");
   EXPECT_EQ(FormatKstDateTime(t), "2026-11-24 09:30:05");
   EXPECT_EQ(FormatIsoKst(t), "2026-11-24T09:30:05+09:00");
