@@ -72,6 +72,10 @@ std::uint64_t Errors(const json::object& key, const char* code) {
   return errors.contains(code) ? U(errors.at(code)) : 0;
 }
 
+CallOptions Options(Lane lane, std::chrono::milliseconds timeout, FlowId flow = 0) {
+  return CallOptions{lane, flow, std::chrono::steady_clock::now() + timeout};
+}
+
 // Runs `calls` through one gateway on this thread's io_context; returns the results in order.
 struct Runner {
   asio::io_context io;
@@ -87,12 +91,16 @@ struct Runner {
       finish_order.push_back(static_cast<int>(index));
     }, asio::detached);
   }
+  // The prices of the universe's first `n` codes, one batch call each.
+  void SpawnBatch(Gateway& gateway, int n, std::chrono::milliseconds timeout) {
+    const auto& codes = sim::Universe::Default().All();
+    for (int i = 0; i < n; ++i) {
+      Spawn(gateway, Price(codes[static_cast<std::size_t>(i)].code), Options(Lane::kBatch, timeout));
+    }
+  }
   void Run() { io.run(); }
 };
 
-CallOptions Options(Lane lane, std::chrono::milliseconds timeout, FlowId flow = 0) {
-  return CallOptions{lane, flow, std::chrono::steady_clock::now() + timeout};
-}
 
 // 500 calls across all lanes with the simulator's burst rules on: every call succeeds, and the
 // simulator saw no EGW00201, no second above the limit and no connection closed by a burst rule.
@@ -127,10 +135,7 @@ TEST(Gateway, InteractiveOvertakesQueuedBatch) {
   sim::BackgroundSimulator sim(SimWith(18));
   Runner runner;
   Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 18), common::SystemClock::Instance());
-  const auto& codes = sim::Universe::Default().All();
-  for (int i = 0; i < 40; ++i) {
-    runner.Spawn(gateway, Price(codes[static_cast<std::size_t>(i)].code), Options(Lane::kBatch, 30s));
-  }
+  runner.SpawnBatch(gateway, 40, 30s);
   runner.Spawn(gateway, Price("005930"), Options(Lane::kInteractive, 30s));
   runner.Run();
   const auto user = std::find(runner.finish_order.begin(), runner.finish_order.end(), 40);
@@ -147,9 +152,7 @@ TEST(Gateway, InteractiveJoiningQueuedBatchCallPromotesIt) {
   Runner runner;
   Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 18), common::SystemClock::Instance());
   const auto& codes = sim::Universe::Default().All();
-  for (int i = 0; i < 40; ++i) {
-    runner.Spawn(gateway, Price(codes[static_cast<std::size_t>(i)].code), Options(Lane::kBatch, 30s));
-  }
+  runner.SpawnBatch(gateway, 40, 30s);
   runner.Spawn(gateway, Price(codes[39].code), Options(Lane::kInteractive, 30s));  // same as #39
   runner.Run();
   EXPECT_TRUE(runner.results[40].coalesced);
@@ -266,10 +269,7 @@ TEST(Gateway, FaultsEndInSuccessOrClassifiedErrorInsideDeadline) {
   Runner runner;
   Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 50), common::SystemClock::Instance());
   const auto start = std::chrono::steady_clock::now();
-  const auto& codes = sim::Universe::Default().All();
-  for (int i = 0; i < 100; ++i) {
-    runner.Spawn(gateway, Price(codes[static_cast<std::size_t>(i)].code), Options(Lane::kBatch, 8s));
-  }
+  runner.SpawnBatch(gateway, 100, 8s);
   runner.Run();
   const auto took = std::chrono::steady_clock::now() - start;
   int ok = 0;
@@ -298,10 +298,7 @@ TEST(Gateway, RetryBudgetLastsThroughALongCycle) {
   sim::BackgroundSimulator sim(o);
   Runner runner;
   Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 60), common::SystemClock::Instance());
-  const auto& codes = sim::Universe::Default().All();
-  for (int i = 0; i < 900; ++i) {  // 15 s at 60 calls/s
-    runner.Spawn(gateway, Price(codes[static_cast<std::size_t>(i)].code), Options(Lane::kBatch, 60s));
-  }
+  runner.SpawnBatch(gateway, 900, 60s);  // 15 s at 60 calls/s
   runner.Run();
   int ok = 0;
   for (const auto& r : runner.results) ok += r.ok;
@@ -350,8 +347,7 @@ TEST(Gateway, KeyWaitingOutTheTokenRuleIsRoutedAround) {
   Runner runner;
   Gateway gateway(runner.io.get_executor(), config, common::SystemClock::Instance(), options);
   const auto start = std::chrono::steady_clock::now();
-  const auto& codes = sim::Universe::Default().All();
-  for (int i = 0; i < 40; ++i) runner.Spawn(gateway, Price(codes[static_cast<std::size_t>(i)].code), Options(Lane::kBatch, 30s));
+  runner.SpawnBatch(gateway, 40, 30s);
   runner.Run();
   for (const auto& r : runner.results) EXPECT_TRUE(r.ok) << r.error.code << " " << r.error.message;
   EXPECT_LT(std::chrono::steady_clock::now() - start, 20s);  // not a minute behind key1's token
