@@ -239,8 +239,13 @@ Held Lookup(store::SqliteStore* store, const std::string& dataset, const std::st
             const std::string& to, std::size_t limit) {
   Held h;
   if (store == nullptr) return h;
-  h.source = store->Latest(dataset, code) ? "cache" : "store";
-  h.records = store->Range(dataset, code, from, to, limit);
+  auto latest = store->Latest(dataset, code);
+  h.source = latest ? "cache" : "store";
+  if (latest && limit == 1 && from.empty() && to.empty()) {
+    h.records.push_back(std::move(*latest));  // the newest value is the one held in memory
+  } else {
+    h.records = store->Range(dataset, code, from, to, limit);
+  }
   for (const auto& r : h.records) {
     auto t = ParseCollectedAt(r.collected_at);
     if (t && (!h.collected || *t > *h.collected)) h.collected = t;
