@@ -116,6 +116,11 @@ const std::vector<year_month_day>& MarketCalendar::BuiltInHolidays() {
     auto add = [&](int y, unsigned m, unsigned day) {
       d.push_back(year{y} / month{m} / std::chrono::day{day});
     };
+    // 2024 (10 April: general election; 1 October: Armed Forces Day, a one-off holiday)
+    add(2024, 1, 1); add(2024, 2, 9); add(2024, 2, 12); add(2024, 3, 1); add(2024, 4, 10);
+    add(2024, 5, 1); add(2024, 5, 6); add(2024, 5, 15); add(2024, 6, 6); add(2024, 8, 15);
+    add(2024, 9, 16); add(2024, 9, 17); add(2024, 9, 18); add(2024, 10, 1); add(2024, 10, 3);
+    add(2024, 10, 9); add(2024, 12, 25); add(2024, 12, 31);
     // 2025
     add(2025, 1, 1); add(2025, 1, 27); add(2025, 1, 28); add(2025, 1, 29); add(2025, 1, 30);
     add(2025, 3, 3); add(2025, 5, 1); add(2025, 5, 5); add(2025, 5, 6); add(2025, 6, 3);

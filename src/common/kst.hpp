@@ -45,10 +45,14 @@ enum class Session {
 };
 std::string_view ToString(Session s);
 
-// KRX trading days: weekdays that are not KRX holidays. The built-in list covers 2025–2027;
-// more can be added (from the config).
+// KRX trading days: weekdays that are not KRX holidays. The built-in list covers the years
+// kFirstYear to kLastYear (outside them every weekday counts as a trading day); more holidays can
+// be added (from the config).
 class MarketCalendar {
  public:
+  static constexpr int kFirstYear = 2024;
+  static constexpr int kLastYear = 2027;
+
   explicit MarketCalendar(std::vector<std::chrono::year_month_day> extra_holidays = {});
 
   bool IsTradingDay(std::chrono::year_month_day date) const;

@@ -48,6 +48,25 @@ TEST(MarketCalendar, WeekendsAndHolidays) {
   EXPECT_FALSE(extra.IsTradingDay(year{2026} / 11 / 24));
 }
 
+
+int TradingDaysBetween(const MarketCalendar& cal, year_month_day from, year_month_day to) {
+  int n = 0;
+  for (sys_days d{from}; d <= sys_days{to}; d += days{1}) n += cal.IsTradingDay(year_month_day{d});
+  return n;
+}
+
+// The calendar knows 2024 (where the simulator's history starts): KRX counted 244 trading days in
+// 2024 and 19 in June 2024 (6 June, Memorial Day, closed).
+TEST(MarketCalendar, Knows2024) {
+  MarketCalendar cal;
+  EXPECT_EQ(TradingDaysBetween(cal, year{2024} / 6 / 1, year{2024} / 6 / 30), 19);
+  EXPECT_EQ(TradingDaysBetween(cal, year{2024} / 1 / 1, year{2024} / 12 / 31), 244);
+  EXPECT_FALSE(cal.IsTradingDay(year{2024} / 4 / 10));  // general election
+  EXPECT_FALSE(cal.IsTradingDay(year{2024} / 10 / 1));  // Armed Forces Day, 2024 only
+  EXPECT_TRUE(cal.IsTradingDay(year{2025} / 10 / 1));
+  EXPECT_EQ(cal.NextTradingDay(year{2024} / 12 / 30), year{2025} / 1 / 2);
+  EXPECT_EQ(MarketCalendar::kFirstYear, 2024);
+}
 TEST(MarketCalendar, Sessions) {
   MarketCalendar cal;
   auto at = [&](const char* s) { return cal.SessionAt(*ParseKstDateTime(s)); };

@@ -29,6 +29,7 @@ enum Stream : std::uint64_t {
   kBookStream,
   kInvestorStream,
   kOvertimeStream,
+  kTradeStream,
 };
 
 std::int64_t Clamp(std::int64_t v, std::int64_t lo, std::int64_t hi) {
@@ -85,10 +86,11 @@ struct MarketModel::Path {
 MarketModel::MarketModel(std::uint64_t seed, const Universe& universe,
                          const common::MarketCalendar& calendar)
     : seed_(seed), calendar_(calendar), closes_(universe.All().size()) {
-  // Trading days from the anchor (the first trading day of 2024) to the end of 2028.
-  Date d = year{2024} / January / 2;
-  while (!calendar.IsTradingDay(d)) d = year_month_day{sys_days{d} + days{1}};
-  for (; d < year{2029} / January / 1; d = year_month_day{sys_days{d} + days{1}}) {
+  // Trading days over the years whose holidays the calendar knows, so that no daily bar falls on a
+  // holiday: the history starts on the first trading day of kFirstYear (the anchor).
+  const Date end = year{common::MarketCalendar::kLastYear + 1} / January / 1;
+  for (Date d = year{common::MarketCalendar::kFirstYear} / January / 1; d < end;
+       d = year_month_day{sys_days{d} + days{1}}) {
     if (calendar.IsTradingDay(d)) days_.push_back(d);
   }
 }
@@ -336,23 +338,46 @@ Snapshot MarketModel::QuoteAt(const StockInfo& s, common::WallTime t) const {
   snap.value = o.value;
   snap.upper_limit = shape.upper_limit;
   snap.lower_limit = shape.lower_limit;
-  const auto [prior_high, prior_low] = PriorRange(s, day);
-  snap.high_52w = std::max(o.high, prior_high);
-  snap.low_52w = std::min(o.low, prior_low);
+  const auto date_of = [this](int i) { return days_[static_cast<std::size_t>(i)]; };
+  // Today's extremes count as today's only when they beat the earlier days' (earliest date wins).
+  const auto w52 = RangeOver(s, std::max(0, day - 249), day);
+  snap.high_52w = std::max(o.high, w52.high);
+  snap.high_52w_day = o.high > w52.high ? snap.day : date_of(w52.high_day);
+  snap.low_52w = std::min(o.low, w52.low);
+  snap.low_52w_day = o.low < w52.low ? snap.day : date_of(w52.low_day);
+  const auto first_of_year = static_cast<int>(
+      std::lower_bound(days_.begin(), days_.end(), snap.day.year() / January / 1) - days_.begin());
+  const auto ytd = RangeOver(s, first_of_year, day);
+  snap.year_high = std::max(o.high, ytd.high);
+  snap.year_high_day = o.high > ytd.high ? snap.day : date_of(ytd.high_day);
+  snap.year_low = std::min(o.low, ytd.low);
+  snap.year_low_day = o.low < ytd.low ? snap.day : date_of(ytd.low_day);
+  const auto prev = Shape(s, std::max(0, day - 1));
+  snap.prev_open = prev.open;
+  snap.prev_high = prev.high;
+  snap.prev_low = prev.low;
+  snap.prev_volume = prev.volume;
   return snap;
 }
 
-std::pair<std::int64_t, std::int64_t> MarketModel::PriorRange(const StockInfo& s, int day) const {
-  const std::uint64_t key = (std::uint64_t{s.index} << 20) | static_cast<std::uint64_t>(day);
+MarketModel::Range MarketModel::RangeOver(const StockInfo& s, int from, int to) const {
+  const std::uint64_t key = (std::uint64_t{s.index} << 40) | (static_cast<std::uint64_t>(from) << 20) |
+                            static_cast<std::uint64_t>(to);
   {
     std::lock_guard lock(mutex_);
     if (auto it = ranges_.find(key); it != ranges_.end()) return it->second;
   }
-  std::pair<std::int64_t, std::int64_t> range{0, std::numeric_limits<std::int64_t>::max()};
-  for (int d = std::max(0, day - 249); d < day; ++d) {
+  Range range;
+  for (int d = from; d < to; ++d) {
     const auto past = Shape(s, d);
-    range.first = std::max(range.first, past.high);
-    range.second = std::min(range.second, past.low);
+    if (past.high > range.high) {
+      range.high = past.high;
+      range.high_day = d;
+    }
+    if (past.low < range.low) {
+      range.low = past.low;
+      range.low_day = d;
+    }
   }
   std::lock_guard lock(mutex_);
   if (ranges_.size() > 100'000) ranges_.clear();  // bounded: a day's worth for every stock fits
@@ -551,6 +576,35 @@ Overtime MarketModel::OvertimeAt(const StockInfo& s, common::WallTime now) const
   o.expected_price = o.price;
   o.expected_qty = matches < 12 && today ? lot * static_cast<std::int64_t>(1 + Mix(key, 400) % 30) : 0;
   return o;
+}
+
+std::vector<Trade> MarketModel::RecentTrades(const StockInfo& s, common::WallTime now,
+                                             std::size_t max) const {
+  int day = 0, seconds = 0;
+  Reference(now, day, seconds);
+  // One trade per 3-second slice that saw volume, priced where the path was at its end.
+  constexpr int kSlice = 3;
+  const std::uint64_t key =
+      Mix(Mix(seed_, kTradeStream), (std::uint64_t{s.index} << 20) | static_cast<std::uint64_t>(day));
+  std::vector<Trade> out;
+  Ohlcv at = SoFar(s, day, seconds);
+  for (int t = seconds; t > 0 && out.size() < max;) {
+    const int earlier = std::max(0, t - kSlice);
+    const Ohlcv before = SoFar(s, day, earlier);
+    if (at.volume > before.volume) {
+      Trade trade;
+      trade.date = days_[static_cast<std::size_t>(day)];
+      trade.second = t;
+      trade.price = at.close;
+      trade.volume = at.volume - before.volume;
+      // Buying pressure drifts minute by minute around balance (70%–140%).
+      trade.strength = 70 + 70 * Uniform(Mix(key, static_cast<std::uint64_t>(t / 60)));
+      out.push_back(trade);
+    }
+    t = earlier;
+    at = before;
+  }
+  return out;
 }
 
 }  // namespace kisgate::sim

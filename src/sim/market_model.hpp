@@ -10,6 +10,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -55,7 +56,20 @@ struct Snapshot {
   std::int64_t price = 0, open = 0, high = 0, low = 0;
   std::int64_t volume = 0, value = 0;
   std::int64_t upper_limit = 0, lower_limit = 0;
-  std::int64_t high_52w = 0, low_52w = 0;
+  std::int64_t high_52w = 0, low_52w = 0;  // over the last 250 trading days, this one included
+  Date high_52w_day{}, low_52w_day{};
+  std::int64_t year_high = 0, year_low = 0;  // since the first trading day of the year
+  Date year_high_day{}, year_low_day{};
+  // The previous trading day (the day itself on the first day of the history).
+  std::int64_t prev_open = 0, prev_high = 0, prev_low = 0, prev_volume = 0;
+};
+
+// One trade of the recent-trades list (inquire-ccnl): a slice of the intraday path.
+struct Trade {
+  Date date;
+  int second = 0;  // seconds after 09:00
+  std::int64_t price = 0, volume = 0;
+  double strength = 100;  // buy volume / sell volume, percent (KIS's tday_rltv)
 };
 
 struct Book {
@@ -104,9 +118,16 @@ class MarketModel {
   std::vector<InvestorDay> Investors(const StockInfo& stock, common::WallTime now,
                                      std::size_t count) const;
   Overtime OvertimeAt(const StockInfo& stock, common::WallTime now) const;
+  // The latest trades of the current (or last) session, newest first, at most `max`: the path
+  // sliced every few seconds, so their volumes add up to the day's.
+  std::vector<Trade> RecentTrades(const StockInfo& stock, common::WallTime now,
+                                  std::size_t max) const;
 
-  // Finished trading days the model covers.
+  // The trading days the model covers: those of the calendar's built-in years, from the first
+  // trading day of MarketCalendar::kFirstYear (2 January 2024) to the last of kLastYear. Nothing
+  // exists before; past the end the last day stays current.
   Date FirstDay() const { return days_.front(); }
+  Date LastDay() const { return days_.back(); }
 
  private:
   struct Path;
@@ -123,9 +144,13 @@ class MarketModel {
   MinuteBar BarSoFar(const Path& p, int minute, int seconds_into) const;
   double Volatility(const StockInfo& s) const;
 
-  // Highest high and lowest low over the 249 trading days before `day` (the 52-week range without
-  // the day itself), cached: it costs a few hundred formula evaluations.
-  std::pair<std::int64_t, std::int64_t> PriorRange(const StockInfo& s, int day) const;
+  // Highest high and lowest low over the finished days [from, to) and the days they happened
+  // (the earliest on a tie), cached: a 52-week range costs a few hundred formula evaluations.
+  struct Range {
+    std::int64_t high = 0, low = std::numeric_limits<std::int64_t>::max();
+    int high_day = -1, low_day = -1;
+  };
+  Range RangeOver(const StockInfo& s, int from, int to) const;
 
   std::uint64_t seed_;
   const common::MarketCalendar& calendar_;
@@ -133,7 +158,7 @@ class MarketModel {
 
   mutable std::mutex mutex_;
   mutable std::vector<std::vector<std::int64_t>> closes_;  // per stock index, grown on demand
-  mutable std::unordered_map<std::uint64_t, std::pair<std::int64_t, std::int64_t>> ranges_;
+  mutable std::unordered_map<std::uint64_t, Range> ranges_;
   mutable std::list<std::uint64_t> lru_;
   mutable std::unordered_map<std::uint64_t,
                              std::pair<std::shared_ptr<const Path>, std::list<std::uint64_t>::iterator>>

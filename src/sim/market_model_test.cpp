@@ -1,5 +1,6 @@
 #include "sim/market_model.hpp"
 
+#include <limits>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -201,6 +202,85 @@ TEST_F(MarketModelTest, AfterHoursStaysInsideTenPercentBand) {
     ASSERT_GT(o.volume, 0);
     ASSERT_EQ(o.last_match_hhmmss, 175000);
   }
+}
+
+// The history starts where the holiday calendar does, so every daily bar is a KRX trading day:
+// June 2024 has 19 (6 June closed), and nothing exists before 2 January 2024.
+TEST_F(MarketModelTest, DailyBarsOnlyOnTradingDaysOfTheCalendar) {
+  const auto now = At("2026-11-24 11:00:00");
+  EXPECT_EQ(market_.FirstDay(), year{2024} / 1 / 2);
+  const auto june = market_.DailyBars(samsung_, year{2024} / 6 / 1, year{2024} / 6 / 30, 'D', now, 100);
+  EXPECT_EQ(june.size(), 19u);
+  for (const auto& b : june) EXPECT_NE(b.date, year{2024} / 6 / 6);
+  std::size_t rows = 0;
+  for (Date to = year{2026} / 11 / 24; to >= market_.FirstDay();) {
+    const auto page = market_.DailyBars(samsung_, market_.FirstDay(), to, 'D', now, 100);
+    ASSERT_FALSE(page.empty());
+    for (const auto& b : page) {
+      EXPECT_TRUE(calendar_.IsTradingDay(b.date)) << common::FormatYmd(b.date);
+    }
+    rows += page.size();
+    to = Date{sys_days{page.back().date} - days{1}};
+  }
+  // 244 trading days in 2024, 242 in 2025, and 2026 up to 24 November.
+  EXPECT_GT(rows, 244u + 242u + 200u);
+  // Thirty years of yearly bars (python-kis's yearly chart): the years the history has, no more.
+  const auto years = market_.DailyBars(samsung_, year{1996} / 1 / 1, year{2026} / 11 / 24, 'Y', now, 100);
+  ASSERT_EQ(years.size(), 3u);
+  EXPECT_EQ(years.back().date.year(), year{2024});
+  EXPECT_TRUE(market_.DailyBars(samsung_, year{1996} / 1 / 1, year{2023} / 12 / 31, 'D', now, 100).empty());
+}
+
+// The quote's 52-week and year-to-date extremes are the daily bars' extremes, dated by the bar.
+TEST_F(MarketModelTest, RangesAreTheDailyBarsExtremes) {
+  const auto now = At("2026-11-24 11:00:00");
+  const auto q = market_.QuoteAt(samsung_, now);
+  const auto bars = market_.DailyBars(samsung_, year{2024} / 1 / 1, year{2026} / 11 / 24, 'D', now, 250);
+  ASSERT_EQ(bars.size(), 250u);
+  std::int64_t high = 0, low = std::numeric_limits<std::int64_t>::max();
+  for (const auto& b : bars) {
+    high = std::max(high, b.high);
+    low = std::min(low, b.low);
+  }
+  EXPECT_EQ(q.high_52w, high);
+  EXPECT_EQ(q.low_52w, low);
+  auto bar_on = [&](Date d) {
+    for (const auto& b : bars) {
+      if (b.date == d) return b;
+    }
+    ADD_FAILURE() << "no bar on " << common::FormatYmd(d);
+    return DayBar{};
+  };
+  EXPECT_EQ(bar_on(q.high_52w_day).high, q.high_52w);
+  EXPECT_EQ(bar_on(q.low_52w_day).low, q.low_52w);
+  EXPECT_EQ(bar_on(q.year_high_day).high, q.year_high);
+  EXPECT_EQ(q.year_high_day.year(), year{2026});
+  EXPECT_LE(q.year_high, q.high_52w);
+  EXPECT_GE(q.year_low, q.low_52w);
+  EXPECT_EQ(q.prev_volume, bars[1].volume);
+  EXPECT_EQ(q.prev_high, bars[1].high);
+}
+
+// Recent trades are slices of the path: newest first, the first at the current price, their
+// volumes adding up to the day's volume over the span they cover.
+TEST_F(MarketModelTest, RecentTradesAreSlicesOfThePath) {
+  const auto now = At("2026-11-24 10:15:20");
+  const auto trades = market_.RecentTrades(samsung_, now, 30);
+  ASSERT_EQ(trades.size(), 30u);
+  const auto q = market_.QuoteAt(samsung_, now);
+  EXPECT_EQ(trades.front().price, q.price);
+  EXPECT_EQ(trades.front().second, (10 - 9) * 3600 + 15 * 60 + 20);
+  std::int64_t volume = 0;
+  for (std::size_t i = 0; i < trades.size(); ++i) {
+    if (i > 0) {
+      EXPECT_LT(trades[i].second, trades[i - 1].second);
+    }
+    EXPECT_GT(trades[i].volume, 0);
+    EXPECT_EQ(trades[i].price % TickSize(trades[i].price), 0);
+    volume += trades[i].volume;
+  }
+  const auto earlier = market_.QuoteAt(samsung_, now - seconds{trades.front().second - trades.back().second + 3});
+  EXPECT_EQ(volume, q.volume - earlier.volume);
 }
 
 }  // namespace

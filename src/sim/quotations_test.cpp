@@ -164,8 +164,140 @@ TEST_F(QuotationsTest, FutureHourMeansNow) {
   p["FID_PW_DATA_INCU_YN"] = "N";
   auto r = Build(kis::Tr::kMinuteBars, p, "2026-11-24 10:15:20");
   EXPECT_EQ(r.body.at("output2").as_array()[0].at("stck_cntg_hour").as_string(), "101500");
+  // python-kis's first page asks "000000": the same as "now".
+  p["FID_INPUT_HOUR_1"] = "000000";
+  EXPECT_EQ(json::serialize(Build(kis::Tr::kMinuteBars, p, "2026-11-24 10:15:20").body),
+            json::serialize(r.body));
   p["FID_INPUT_HOUR_1"] = "085900";  // before the open: nothing
   EXPECT_TRUE(Build(kis::Tr::kMinuteBars, p, "2026-11-24 10:15:20").body.at("output2").as_array().empty());
+}
+
+std::int64_t Int(const json::object& o, std::string_view field) {
+  return std::stoll(std::string(o.at(field).as_string()));
+}
+
+// inquire-price carries KIS's 82 fields, with values that agree with the market model: pivot
+// points on the tick grid around yesterday's range, 52-week and year dates that are trading days.
+TEST_F(QuotationsTest, PriceHasEveryFieldConsistentWithTheModel) {
+  auto r = Build(kis::Tr::kPrice, Stock());
+  ASSERT_TRUE(r.ok);
+  const auto& o = r.body.at("output").as_object();
+  EXPECT_EQ(o.size(), 82u);
+  EXPECT_EQ(o.begin()->key(), "iscd_stat_cls_code");
+  EXPECT_EQ((o.end() - 1)->key(), "mang_issu_cls_code");
+  for (const auto* field : {"pvt_scnd_dmrs_prc", "pvt_frst_dmrs_prc", "pvt_pont_val",
+                            "pvt_frst_dmsp_prc", "pvt_scnd_dmsp_prc", "dmrs_val", "dmsp_val",
+                            "stck_sspr", "d250_hgpr", "stck_dryy_lwpr"}) {
+    const auto v = Int(o, field);
+    ASSERT_GT(v, 0) << field;
+    EXPECT_EQ(v % TickSize(v), 0) << field;
+  }
+  EXPECT_GT(Int(o, "pvt_frst_dmrs_prc"), Int(o, "pvt_pont_val"));
+  EXPECT_LT(Int(o, "pvt_frst_dmsp_prc"), Int(o, "pvt_pont_val"));
+  for (const auto* field : {"w52_hgpr_date", "w52_lwpr_date", "d250_hgpr_date", "dryy_hgpr_date",
+                            "dryy_lwpr_date"}) {
+    auto date = common::ParseYmd(o.at(field).as_string());
+    ASSERT_TRUE(date) << field;
+    EXPECT_TRUE(calendar_.IsTradingDay(*date)) << field;
+  }
+  EXPECT_EQ(o.at("w52_hgpr"), o.at("d250_hgpr"));
+  EXPECT_GE(Int(o, "w52_hgpr"), Int(o, "stck_dryy_hgpr"));
+  EXPECT_EQ(Int(o, "rstc_wdth_prc"), Int(o, "stck_mxpr") - Int(o, "stck_sdpr"));
+  // python-kis derives yesterday's volume as volume / (1 + rate / 100).
+  const double rate = std::stod(std::string(o.at("prdy_vrss_vol_rate").as_string()));
+  const auto quote = market_.QuoteAt(*universe_.Find("005930"), *common::ParseKstDateTime("2026-11-24 11:00:00"));
+  EXPECT_NEAR(static_cast<double>(Int(o, "acml_vol")) / (1 + rate / 100),
+              static_cast<double>(quote.prev_volume), static_cast<double>(quote.prev_volume) * 0.001);
+}
+
+TEST(Isin, CheckDigit) {
+  EXPECT_EQ(IsinOf("005930"), "KR7005930003");
+  EXPECT_EQ(IsinOf("000660"), "KR7000660001");
+  EXPECT_EQ(IsinOf("035420"), "KR7035420009");
+}
+
+class ClientTrTest : public QuotationsTest {
+ protected:
+  QuotationReply BuildClient(ClientTr tr, std::map<std::string, std::string> params,
+                             const char* when = "2026-11-24 11:00:00") {
+    ParamLookup lookup = [&params](std::string_view name) -> std::optional<std::string_view> {
+      for (const auto& [k, v] : params) {
+        if (http::EqualsIgnoreCase(k, name)) return std::string_view(v);
+      }
+      return std::nullopt;
+    };
+    return BuildClientQuotation(market_, universe_, tr, lookup, *common::ParseKstDateTime(when));
+  }
+};
+
+// search-info / search-stock-info: what python-kis's kis.stock(code) and the official samples read.
+TEST_F(ClientTrTest, ProductInfoNamesTheStock) {
+  auto r = BuildClient(ClientTr::kProductInfo, {{"PDNO", "005930"}, {"PRDT_TYPE_CD", "300"}});
+  ASSERT_TRUE(r.ok);
+  const auto& o = r.body.at("output").as_object();
+  EXPECT_EQ(o.at("shtn_pdno").as_string(), "005930");
+  EXPECT_EQ(o.at("std_pdno").as_string(), "KR7005930003");
+  EXPECT_EQ(o.at("prdt_abrv_name").as_string(), "삼성전자");
+  EXPECT_EQ(o.at("prdt_eng_abrv_name").as_string(), "Samsung Electronics");
+  EXPECT_EQ(o.at("prdt_type_cd").as_string(), "300");
+  auto info = BuildClient(ClientTr::kStockInfo, {{"PDNO", "00000A005930"}, {"PRDT_TYPE_CD", "300"}});
+  ASSERT_TRUE(info.ok);
+  const auto& i = info.body.at("output").as_object();
+  EXPECT_EQ(i.size(), 67u);
+  EXPECT_EQ(i.at("lstg_stqt").as_string(), "5969000000");
+  EXPECT_EQ(i.at("mket_id_cd").as_string(), "STK");
+  // A product that does not exist: KIS's business answer, not a gateway error.
+  auto none = BuildClient(ClientTr::kProductInfo, {{"PDNO", "999999"}, {"PRDT_TYPE_CD", "300"}});
+  EXPECT_FALSE(none.ok);
+  EXPECT_TRUE(none.business);
+  auto missing = BuildClient(ClientTr::kStockInfo, {{"PDNO", "005930"}});
+  EXPECT_FALSE(missing.business);
+  EXPECT_NE(missing.msg1.find("PRDT_TYPE_CD"), std::string::npos);
+}
+
+// inquire-ccnl: the latest trades, newest first, the first at the quote's price.
+TEST_F(ClientTrTest, TradesEndAtTheQuote) {
+  auto r = BuildClient(ClientTr::kTrades, Stock(), "2026-11-24 10:15:20");
+  ASSERT_TRUE(r.ok);
+  const auto& rows = r.body.at("output").as_array();
+  ASSERT_EQ(rows.size(), 30u);
+  auto price = Build(kis::Tr::kPrice, Stock(), "2026-11-24 10:15:20");
+  const auto& first = rows[0].as_object();
+  EXPECT_EQ(first.at("stck_cntg_hour").as_string(), "101520");
+  EXPECT_EQ(first.at("stck_prpr"), price.body.at("output").at("stck_prpr"));
+  EXPECT_EQ(first.at("prdy_vrss"), price.body.at("output").at("prdy_vrss"));
+  for (const auto* f : {"stck_cntg_hour", "stck_prpr", "prdy_vrss", "prdy_vrss_sign", "cntg_vol",
+                        "tday_rltv", "prdy_ctrt"}) {
+    EXPECT_TRUE(first.contains(f)) << f;
+  }
+  EXPECT_TRUE(BuildClient(ClientTr::kTrades, Stock("999999")).body.at("output").as_array().empty());
+}
+
+// inquire-daily-price: 30 rows newest first, the same days and prices as the daily bars.
+TEST_F(ClientTrTest, DailyPricesAreTheDailyBars) {
+  auto p = Stock();
+  p["FID_PERIOD_DIV_CODE"] = "D";
+  p["FID_ORG_ADJ_PRC"] = "1";
+  auto r = BuildClient(ClientTr::kDailyPrices, p);
+  ASSERT_TRUE(r.ok);
+  const auto& rows = r.body.at("output").as_array();
+  ASSERT_EQ(rows.size(), 30u);
+  auto d = Stock();
+  d["FID_INPUT_DATE_1"] = "20260101";
+  d["FID_INPUT_DATE_2"] = "20261124";
+  d["FID_PERIOD_DIV_CODE"] = "D";
+  d["FID_ORG_ADJ_PRC"] = "1";
+  auto bars = Build(kis::Tr::kDailyBars, d);
+  const auto& b = bars.body.at("output2").as_array();
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const auto& row = rows[i].as_object();
+    EXPECT_EQ(row.at("stck_bsop_date"), b[i].at("stck_bsop_date"));
+    EXPECT_EQ(row.at("stck_clpr"), b[i].at("stck_clpr"));
+    EXPECT_EQ(row.at("acml_vol"), b[i].at("acml_vol"));
+  }
+  EXPECT_EQ(rows[0].at("stck_bsop_date").as_string(), "20261124");
+  p["FID_PERIOD_DIV_CODE"] = "Y";
+  EXPECT_NE(BuildClient(ClientTr::kDailyPrices, p).msg1.find("FID_PERIOD_DIV_CODE"), std::string::npos);
 }
 
 }  // namespace

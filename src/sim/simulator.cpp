@@ -38,6 +38,9 @@ constexpr KisMessage kMessages[] = {
     {"EGW02006", "모의투자 TR 이 아닙니다."},
     // The simulator's reading of an unknown or mismatched tr_id.
     {"OPSQ0002", "없는 서비스 코드 입니다"},
+    // The simulator's answers to a path KIS does not serve and to the wrong HTTP method.
+    {"EGW00404", "존재하지 않는 API 경로입니다."},
+    {"EGW00405", "허용되지 않는 HTTP 메서드입니다."},
 };
 
 std::string_view MessageFor(std::string_view code) {
@@ -47,21 +50,25 @@ std::string_view MessageFor(std::string_view code) {
   return "오류가 발생했습니다.";
 }
 
+// Header names are spelt as KIS spells them (kis-api.md §3): `Content-Type` capitalised, its own
+// headers (tr_id, tr_cont, gt_uid) in lower case. The official sample client turns every all-lower
+// case header name into a Python identifier, so a lower-case `content-type` crashes it.
 http::Response JsonResponse(int status, const json::value& body) {
   http::Response r;
   r.status = status;
-  r.headers.emplace_back("content-type", "application/json; charset=utf-8");
+  r.headers.emplace_back("Content-Type", "application/json; charset=UTF-8");
   r.body = json::serialize(body);
   return r;
 }
 
 // The quotation envelope for a gateway error: HTTP 500, rt_cd "1" (kis-api.md §3).
-http::Response GatewayError(std::string_view code, std::string_view message = {}) {
+http::Response GatewayError(std::string_view code, std::string_view message = {},
+                            int status = 500) {
   json::object body;
   body["rt_cd"] = "1";
   body["msg_cd"] = code;
   body["msg1"] = message.empty() ? MessageFor(code) : message;
-  return JsonResponse(500, body);
+  return JsonResponse(status, body);
 }
 
 // The token endpoints' error shape: HTTP 403 with error_code / error_description.
@@ -143,7 +150,7 @@ SimDecision Simulator::Handle(const http::Request& request) {
   // The simulator's own endpoints (not KIS's) take the lock themselves.
   if (path == "/_sim/stats" && request.method == "GET") {
     d.response.status = 200;
-    d.response.headers.emplace_back("content-type", "application/json");
+    d.response.headers.emplace_back("Content-Type", "application/json");
     d.response.body = StatsJson();
     return d;
   }
@@ -161,7 +168,8 @@ SimDecision Simulator::Handle(const http::Request& request) {
   if (path == "/oauth2/revokeP") return HandleRevoke(request);
   if (path == "/oauth2/Approval") return HandleApproval(request);
   if (path.starts_with("/uapi/")) return HandleQuotation(request);
-  d.response = JsonResponse(404, json::object{{"error", fmt::format("no such path: {}", path)}});
+  // A path KIS does not have: KIS's envelope, which KIS clients know how to read.
+  d.response = GatewayError("EGW00404", fmt::format("{} ({})", MessageFor("EGW00404"), path), 404);
   return d;
 }
 
@@ -194,7 +202,8 @@ SimDecision Simulator::HandleToken(const http::Request& request) {
   SimDecision d;
   d.delay = ServiceDelay();
   if (request.method != "POST") {
-    d.response = JsonResponse(405, json::object{{"error", "tokenP takes POST"}});
+    d.response = TokenError("EGW00405");
+    d.response.status = 405;
     return d;
   }
   auto body = ParseJsonObject(request.body);
@@ -253,11 +262,16 @@ SimDecision Simulator::HandleApproval(const http::Request& request) {
 
 SimDecision Simulator::HandleQuotation(const http::Request& request) {
   SimDecision d;
+  // kisgate's own TRs, then the ones only clients call.
   const kis::TrInfo* tr = kis::FindTrByPath(request.Path());
-  if (tr == nullptr) {
-    d.response = JsonResponse(404, json::object{{"error", fmt::format("no such KIS path: {}", request.Path())}});
+  const ClientTrInfo* client_tr = tr == nullptr ? FindClientTrByPath(request.Path()) : nullptr;
+  if (tr == nullptr && client_tr == nullptr) {
+    d.response = GatewayError(
+        "EGW00404", fmt::format("{} ({})", MessageFor("EGW00404"), request.Path()), 404);
     return d;
   }
+  const std::string_view tr_id = tr ? tr->tr_id : client_tr->tr_id;
+  const bool real_only = tr && tr->real_only;
   Key* key = FindKey(request.Header("appkey").value_or(""));
   if (key == nullptr) {
     unknown_key_calls_++;
@@ -287,7 +301,8 @@ SimDecision Simulator::HandleQuotation(const http::Request& request) {
     return d;
   }
   if (request.method != "GET") {
-    d.response = JsonResponse(405, json::object{{"error", "quotations take GET"}});
+    key->stats.errors["EGW00405"]++;
+    d.response = GatewayError("EGW00405", {}, 405);
     return d;
   }
   const bool mock_key = key->spec.environment == Environment::kMock;
@@ -310,8 +325,8 @@ SimDecision Simulator::HandleQuotation(const http::Request& request) {
     case TokenCheck::kOtherKey:
       return fail("EGW00121");
   }
-  if (request.Header("tr_id").value_or("") != tr->tr_id) return fail("OPSQ0002");
-  if (tr->real_only && mock_key) return fail("EGW02006");
+  if (request.Header("tr_id").value_or("") != tr_id) return fail("OPSQ0002");
+  if (real_only && mock_key) return fail("EGW02006");
 
   // Faults, rolled once per call, after the call counted against the key like any other.
   std::uniform_real_distribution<double> dice(0.0, 1.0);
@@ -333,15 +348,27 @@ SimDecision Simulator::HandleQuotation(const http::Request& request) {
     }
     return std::nullopt;
   };
-  QuotationReply reply = BuildQuotation(*market_, *universe_, tr->tr, lookup, market_clock_.Now());
-  if (!reply.ok) {
+  QuotationReply reply =
+      tr ? BuildQuotation(*market_, *universe_, tr->tr, lookup, market_clock_.Now())
+         : BuildClientQuotation(*market_, *universe_, client_tr->tr, lookup, market_clock_.Now());
+  if (!reply.ok && !reply.business) {
     key->stats.errors[reply.msg_cd]++;
     d.response = GatewayError(reply.msg_cd, reply.msg1);
     return d;
   }
-  key->stats.ok++;
-  d.response = JsonResponse(200, reply.body);
-  d.response.headers.emplace_back("tr_id", tr->tr_id);
+  if (reply.ok) {
+    key->stats.ok++;
+    d.response = JsonResponse(200, reply.body);
+  } else {
+    // A business answer (e.g. no such product): HTTP 200, rt_cd "7", the normal headers.
+    key->stats.errors[reply.msg_cd]++;
+    json::object body;
+    body["rt_cd"] = "7";
+    body["msg_cd"] = reply.msg_cd;
+    body["msg1"] = reply.msg1;
+    d.response = JsonResponse(200, body);
+  }
+  d.response.headers.emplace_back("tr_id", tr_id);
   d.response.headers.emplace_back("tr_cont", reply.tr_cont);
   d.response.headers.emplace_back("gt_uid", fmt::format("SIM{:029d}", key->stats.calls));
   return d;

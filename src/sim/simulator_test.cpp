@@ -1,5 +1,7 @@
 #include "sim/simulator.hpp"
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
@@ -219,13 +221,80 @@ TEST_F(SimulatorTest, StatsJsonAndReset) {
   EXPECT_EQ(sim_->Stats("real-key").calls, 0u);
 }
 
-TEST_F(SimulatorTest, UnknownPathsAre404) {
+// An unknown path answers 404 in KIS's envelope, which KIS clients read (not {"error": ...}).
+TEST_F(SimulatorTest, UnknownPathsAre404InKisEnvelope) {
   http::Request r;
   r.method = "GET";
   r.target = "/uapi/domestic-stock/v1/trading/order-cash";
-  EXPECT_EQ(Call(r).response.status, 404);
-  r.target = "/nowhere";
-  EXPECT_EQ(Call(r).response.status, 404);
+  for (const char* target : {"/uapi/domestic-stock/v1/trading/order-cash", "/nowhere"}) {
+    r.target = target;
+    auto d = Call(r);
+    EXPECT_EQ(d.response.status, 404);
+    auto body = json::parse(d.response.body).as_object();
+    EXPECT_EQ(body.at("rt_cd").as_string(), "1") << target;
+    EXPECT_TRUE(body.at("msg_cd").is_string());
+    EXPECT_NE(std::string(body.at("msg1").as_string()).find(target), std::string::npos);
+    EXPECT_FALSE(body.contains("error"));
+  }
+}
+
+// Header names as KIS spells them, on every kind of reply: `Content-Type` capitalised, KIS's own
+// headers in lower case. (The HTTP server writes the names as given; tests/clients checks the wire.)
+TEST_F(SimulatorTest, HeaderNamesAsKisSpellsThem) {
+  auto names = [](const SimDecision& d) {
+    std::vector<std::string> out;
+    for (const auto& [name, value] : d.response.headers) out.push_back(name);
+    return out;
+  };
+  auto has_content_type = [&](const SimDecision& d) {
+    auto n = names(d);
+    return std::count(n.begin(), n.end(), "Content-Type") == 1 &&
+           std::count(n.begin(), n.end(), "content-type") == 0;
+  };
+  auto token = Token("real-key", "real-secret");
+  auto ok = Call(Quote(token));
+  ASSERT_EQ(ok.response.status, 200);
+  EXPECT_TRUE(has_content_type(ok));
+  EXPECT_EQ(names(ok), (std::vector<std::string>{"Content-Type", "tr_id", "tr_cont", "gt_uid"}));
+  EXPECT_TRUE(has_content_type(Call(Quote(token, "real-key", "wrong-secret"))));  // gateway error
+  EXPECT_TRUE(has_content_type(Call(Quote(token, "real-key", "real-secret", "FHKST01010100",
+                                          "/uapi/domestic-stock/v1/quotations/nothing"))));
+  EXPECT_TRUE(has_content_type(Call(TokenRequest("real-key", "real-secret"))));  // throttled
+  EXPECT_TRUE(has_content_type(Call(TokenRequest("nobody", "x"))));
+  http::Request revoke;
+  revoke.method = "POST";
+  revoke.target = "/oauth2/revokeP";
+  revoke.body = json::serialize(
+      json::object{{"appkey", "real-key"}, {"appsecret", "real-secret"}, {"token", token}});
+  auto revoked = Call(revoke);
+  EXPECT_EQ(revoked.response.status, 200) << revoked.response.body;
+  EXPECT_TRUE(has_content_type(revoked));
+  http::Request approval;
+  approval.method = "POST";
+  approval.target = "/oauth2/Approval";
+  approval.body = json::serialize(json::object{
+      {"grant_type", "client_credentials"}, {"appkey", "real-key"}, {"secretkey", "real-secret"}});
+  EXPECT_TRUE(has_content_type(Call(approval)));
+}
+
+// The TRs only clients call are served with KIS's envelope and headers.
+TEST_F(SimulatorTest, ClientOnlyTrsAreServed) {
+  auto token = Token("real-key", "real-secret");
+  auto trades = Call(Quote(token, "real-key", "real-secret", "FHKST01010300",
+                           "/uapi/domestic-stock/v1/quotations/inquire-ccnl"));
+  ASSERT_EQ(trades.response.status, 200) << trades.response.body;
+  EXPECT_EQ(trades.response.Header("tr_id").value_or(""), "FHKST01010300");
+  EXPECT_FALSE(json::parse(trades.response.body).at("output").as_array().empty());
+  // A product that does not exist: HTTP 200 with rt_cd "7", as python-kis expects.
+  http::Request info = Quote(token, "real-key", "real-secret", "CTPF1604R",
+                             "/uapi/domestic-stock/v1/quotations/search-info");
+  info.target = "/uapi/domestic-stock/v1/quotations/search-info?PDNO=999999&PRDT_TYPE_CD=300";
+  auto none = Call(info);
+  EXPECT_EQ(none.response.status, 200);
+  EXPECT_EQ(json::parse(none.response.body).at("rt_cd").as_string(), "7");
+  info.target = "/uapi/domestic-stock/v1/quotations/search-info?PDNO=005930&PRDT_TYPE_CD=300";
+  auto found = Call(info);
+  EXPECT_EQ(json::parse(found.response.body).at("output").at("shtn_pdno").as_string(), "005930");
 }
 
 TEST(SimOptions, ValidateNamesTheFlag) {
