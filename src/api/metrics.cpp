@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include "gate/budget.hpp"
+#include "kis/errors.hpp"
 
 namespace kisgate::api {
 
@@ -142,7 +144,10 @@ std::string RenderMetrics(const MetricsInput& in) {
 
     w.Family("kisgate_gate_errors_total", "counter", "Errors by KIS code or transport error.");
     for (const auto& s : keys) {
-      for (const auto& [code, n] : s.errors) w.Sample("kisgate_gate_errors_total", {{"key", s.name}, {"code", code}}, static_cast<double>(n));
+      // Unknown KIS codes share one "other" series (kis::MetricCode): KIS cannot add series.
+      std::map<std::string_view, std::uint64_t> bounded;
+      for (const auto& [code, n] : s.errors) bounded[kis::MetricCode(code)] += n;
+      for (const auto& [code, n] : bounded) w.Sample("kisgate_gate_errors_total", {{"key", s.name}, {"code", std::string(code)}}, static_cast<double>(n));
     }
     auto per_lane = [&](std::string_view name, std::string_view type, std::string_view help, auto value) {
       w.Family(name, type, help);
@@ -262,7 +267,14 @@ std::string RenderMetrics(const MetricsInput& in) {
     w.Family("kisgate_api_stale_responses_total", "counter", "Answers that served a stale value because KIS could not answer in time.");
     w.Sample("kisgate_api_stale_responses_total", {}, static_cast<double>(in.api->stale));
     w.Family("kisgate_kis_malformed_replies_total", "counter", "KIS replies kisgate could not read.");
-    w.Sample("kisgate_kis_malformed_replies_total", {}, static_cast<double>(in.api->malformed_replies));
+    // Replies the gate classified as malformed, plus the ones the API could not parse after an ok.
+    std::uint64_t malformed = in.api->malformed_replies;
+    if (in.gate != nullptr) {
+      for (const auto& s : in.gate->keys) {
+        if (auto it = s.errors.find("malformed_reply"); it != s.errors.end()) malformed += it->second;
+      }
+    }
+    w.Sample("kisgate_kis_malformed_replies_total", {}, static_cast<double>(malformed));
     w.Family("kisgate_passthrough_requests_total", "counter", "Passthrough requests by outcome.");
     for (const auto& [outcome, n] : in.api->passthrough) w.Sample("kisgate_passthrough_requests_total", {{"outcome", outcome}}, static_cast<double>(n));
   }

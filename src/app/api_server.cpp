@@ -1,13 +1,13 @@
 #include "app/api_server.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <fmt/format.h>
 
+#include "common/spawn.hpp"
 #include "http/server.hpp"
 #include "web_assets/web_assets.hpp"
 
@@ -71,7 +71,7 @@ ApiServer::ApiServer(asio::io_context& io, const config::Config& config, gate::G
       boost::system::error_code ec;
       co_await impl->sampler.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
-  }, asio::detached);
+  }, common::LogExceptions{"api: metrics sampler"});
 }
 
 ApiServer::~ApiServer() { Stop(); }

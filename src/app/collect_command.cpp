@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -15,8 +14,10 @@
 #include "api/status.hpp"
 #include "app/api_server.hpp"
 #include "collect/collector.hpp"
+#include "collect/job_loop.hpp"
 #include "collect/schedule.hpp"
 #include "collect/universe.hpp"
+#include "common/spawn.hpp"
 #include "config/config.hpp"
 #include "gate/gateway.hpp"
 #include "store/sqlite_store.hpp"
@@ -136,11 +137,19 @@ int RunOnce(const CollectFlags& flags) {
                                      on_progress);
       reports[i] = co_await std::move(cycle);
       w.jobs.Finished(reports[i], common::SystemClock::Instance().WallNow());
+    }, [&, i](std::exception_ptr e) {
+      // Counted as finished whatever happened: the run must end.
+      if (e) {
+        common::NoteException(fmt::format("job '{}'", selected[i]->name), e);
+        reports[i].job = selected[i]->name;
+        reports[i].failed = std::max(1, reports[i].planned - reports[i].ok);
+        reports[i].failures["exception"]++;
+      }
       if (++finished == selected.size()) {
         if (tty) fmt::print("\r{}\r", std::string(72, ' '));
         if (api) api->Stop();
       }
-    }, asio::detached);
+    });
   }
   io.run();
   w.store->Flush(std::chrono::seconds(30));
@@ -161,6 +170,9 @@ int RunOnce(const CollectFlags& flags) {
   return clean ? 0 : 1;
 }
 
+// How long cycles in progress get to finish after SIGINT/SIGTERM; a second signal stops at once.
+constexpr std::chrono::seconds kShutdownGrace{5};
+
 int RunServe(const CollectFlags& flags) {
   asio::io_context io(1);
   Wiring w(flags.config_file, io);
@@ -170,53 +182,49 @@ int RunServe(const CollectFlags& flags) {
                api.Address());
   common::MarketCalendar calendar(w.config.calendar.holidays);
   collect::Schedule schedule(calendar);
+  std::vector<std::unique_ptr<collect::JobLoop>> loops;
+  std::size_t running = 0;
   bool stopping = false;
-  std::vector<std::unique_ptr<asio::steady_timer>> timers;
   asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-    if (ec) return;
-    spdlog::info("serve: signal {}, finishing the cycles in progress", signal);
-    stopping = true;
-    for (auto& t : timers) t->cancel();
-    api.Stop();
-  });
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int signal) {
+        if (ec) return;
+        if (stopping) {
+          spdlog::warn("serve: signal {} again: stopping now", signal);
+          io.stop();
+          return;
+        }
+        stopping = true;
+        spdlog::info("serve: signal {}, finishing the cycles in progress (at most {} s)", signal,
+                     kShutdownGrace.count());
+        api.Stop();
+        const auto close_by = std::chrono::steady_clock::now() + kShutdownGrace;
+        for (auto& loop : loops) loop->Stop(close_by);
+        if (running == 0) io.stop();
+        signals.async_wait(on_signal);
+      };
+  signals.async_wait(on_signal);
   gate::FlowId flow = 0;
   for (const auto& job : w.config.jobs) {
-    timers.push_back(std::make_unique<asio::steady_timer>(io));
-    auto* timer = timers.back().get();
-    asio::co_spawn(io, [&, timer, f = flow++]() -> asio::awaitable<void> {
-      // One loop per job: a cycle never overlaps the job's previous one; a start missed while a
-      // cycle ran long is skipped and reported.
-      while (!stopping) {
-        const auto now = common::SystemClock::Instance().WallNow();
-        auto next = schedule.NextStart(job, now);
-        if (!next) {
-          spdlog::warn("job '{}': none of its sessions occur in the next 14 days", job.name);
-          co_return;
-        }
-        w.jobs.Scheduled(job.name, *next);
-        timer->expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(*next - now));
-        boost::system::error_code ec;
-        co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        if (stopping) co_return;
-        auto following = schedule.NextStart(job, *next).value_or(*next + job.every);
-        const auto deadline = std::chrono::steady_clock::now() +
-                              std::chrono::duration_cast<std::chrono::steady_clock::duration>(following - *next);
-        const auto codes = collect::CodesForJob(job, w.config.universe, w.codes);
-        w.jobs.Started(job.name);
-        auto cycle = collect::RunCycle(*w.gateway, w.store.get(), codes, collect::CycleSpec{&job, f, *next, deadline});
-        auto report = co_await std::move(cycle);
-        w.jobs.Finished(report, common::SystemClock::Instance().WallNow());
-        const auto ages = w.store->Ages(common::SystemClock::Instance().WallNow());
-        spdlog::info("cycle {} {}: {} ok, {} failed, {} dropped, {:.1f} s, {} rows; oldest value {:.0f} s old",
-                     job.name, report.cycle_time, report.ok, report.failed, report.dropped, report.seconds,
-                     report.rows, ages.empty() ? 0.0 : ages[0].age_s);
-        if (common::SystemClock::Instance().WallNow() > following) {
-          spdlog::warn("job '{}' overran its interval ({:.1f} s): the next start is skipped, not stacked",
-                       job.name, report.seconds);
-        }
-      }
-    }, asio::detached);
+    collect::JobLoopHooks hooks;
+    hooks.scheduled = [&w, name = job.name](common::WallTime next) { w.jobs.Scheduled(name, next); };
+    hooks.started = [&w, name = job.name] { w.jobs.Started(name); };
+    hooks.finished = [&w](const collect::CycleReport& report) {
+      w.jobs.Finished(report, common::SystemClock::Instance().WallNow());
+      const auto ages = w.store->Ages(common::SystemClock::Instance().WallNow());
+      spdlog::info("cycle {} {}: {} ok, {} failed, {} dropped, {:.1f} s, {} rows; oldest value {:.0f} s old",
+                   report.job, report.cycle_time, report.ok, report.failed, report.dropped, report.seconds,
+                   report.rows, ages.empty() ? 0.0 : ages[0].age_s);
+    };
+    loops.push_back(std::make_unique<collect::JobLoop>(io.get_executor(), *w.gateway, w.store.get(), schedule, job,
+                                                       collect::CodesForJob(job, w.config.universe, w.codes),
+                                                       flow++, std::move(hooks)));
+    ++running;
+    asio::co_spawn(io, loops.back()->Run(), [&, name = job.name](std::exception_ptr e) {
+      if (e) common::NoteException(fmt::format("job '{}'", name), e);
+      // Calls of closed cycles may still be in flight: they are dropped, not waited for.
+      if (--running == 0 && stopping) io.stop();
+    });
   }
   if (w.config.jobs.empty()) {
     spdlog::info("serve: no [[jobs]]: the API and passthrough only; Ctrl-C stops");

@@ -7,7 +7,6 @@
 #include <map>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -20,6 +19,7 @@
 #include "api/status.hpp"
 #include "app/api_server.hpp"
 #include "collect/collector.hpp"
+#include "common/spawn.hpp"
 #include "gate/gateway.hpp"
 #include "store/sqlite_store.hpp"
 #include "sim/sim_server.hpp"
@@ -105,10 +105,14 @@ int RunDemo(const DemoFlags& flags) {
   bool stopping = false;
   asio::steady_timer timer(io);
   asio::signal_set signals(io, SIGINT, SIGTERM);
+  // Ctrl-C: the cycles in progress close within 5 s (their calls still running count as dropped).
+  std::vector<std::shared_ptr<collect::CycleControl>> controls;
+  for (std::size_t j = 0; j < jobs.size(); ++j) controls.push_back(std::make_shared<collect::CycleControl>());
   signals.async_wait([&](const boost::system::error_code& ec, int) {
     if (ec) return;
     stopping = true;
     timer.cancel();
+    for (auto& c : controls) c->CloseBy(Clock::now() + std::chrono::seconds(5));
   });
   const auto started = Clock::now();
   int exit_code = 0;
@@ -120,6 +124,7 @@ int RunDemo(const DemoFlags& flags) {
       // next cycle starts.
       const auto deadline = cycle_start + std::chrono::seconds(flags.every_s);
       int done = 0;
+      std::size_t jobs_done = 0;
       std::vector<collect::CycleReport> reports(jobs.size());
       asio::steady_timer all_done(io, asio::steady_timer::time_point::max());
       for (std::size_t j = 0; j < jobs.size(); ++j) {
@@ -128,7 +133,7 @@ int RunDemo(const DemoFlags& flags) {
           auto progress = [&](int, int) {
             ++done;
             if (tty) {
-              const int width = 40, filled = width * done / planned;
+              const int width = 40, filled = width * std::min(done, planned) / planned;
               fmt::print("\r  cycle {:>3} [{}{}] {:>4}/{}", cycle,
                          std::string(static_cast<std::size_t>(filled), '#'),
                          std::string(static_cast<std::size_t>(width - filled), '.'), done, planned);
@@ -136,15 +141,22 @@ int RunDemo(const DemoFlags& flags) {
             }
           };
           auto run = collect::RunCycle(gateway, &store, codes,
-                                       collect::CycleSpec{&jobs[j], j, wall_start, deadline}, progress);
+                                       collect::CycleSpec{&jobs[j], j, wall_start, deadline, controls[j]}, progress);
           reports[j] = co_await std::move(run);
           board.Finished(reports[j], common::SystemClock::Instance().WallNow());
           board.Scheduled(jobs[j].name, wall_start + std::chrono::seconds(flags.every_s));
-          if (done >= planned) all_done.cancel();
-        }, asio::detached);
+        }, [&, j](std::exception_ptr e) {
+          // A job that threw counts as finished (its cycle as failed): the demo goes on.
+          if (e) {
+            common::NoteException(fmt::format("demo job '{}'", jobs[j].name), e);
+            reports[j].failed = std::max(1, static_cast<int>(codes.size()) - reports[j].ok);
+          }
+          if (++jobs_done == jobs.size()) all_done.cancel();
+        });
       }
+      // Jobs may all finish before this wait begins: the count is checked first.
       boost::system::error_code ec;
-      while (done < planned) co_await all_done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      while (jobs_done < jobs.size()) co_await all_done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       const double took = std::chrono::duration<double>(Clock::now() - cycle_start).count();
       int ok = 0, failed = 0, dropped = 0, calls = 0;
       std::size_t rows = 0;
@@ -170,7 +182,13 @@ int RunDemo(const DemoFlags& flags) {
     }
     signals.cancel();
     api.Stop();
-  }, asio::detached);
+  }, [&](std::exception_ptr e) {
+    if (e) {
+      common::NoteException("demo", e);
+      exit_code = 1;
+      io.stop();
+    }
+  });
   io.run();
   store.Flush(std::chrono::seconds(10));
   const auto key_stats = json::parse(sim.simulator().StatsJson()).at("keys").at(0);

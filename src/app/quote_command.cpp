@@ -5,12 +5,12 @@
 #include <iostream>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "common/kst.hpp"
+#include "common/spawn.hpp"
 #include "common/stock_code.hpp"
 #include "config/config.hpp"
 #include "gate/gateway.hpp"
@@ -194,7 +194,12 @@ int RunQuote(const QuoteFlags& flags) {
                result.attempts, result.attempts == 1 ? "" : "s",
                std::chrono::duration_cast<std::chrono::milliseconds>(result.gate_wait).count());
     status = shown ? 0 : 1;
-  }, asio::detached);
+  }, [&status](std::exception_ptr e) {
+    if (e) {
+      common::NoteException("quote", e);
+      status = 1;
+    }
+  });
   io.run();
   return status;
 }

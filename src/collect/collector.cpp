@@ -1,7 +1,6 @@
 #include "collect/collector.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -10,6 +9,7 @@
 
 #include "collect/records.hpp"
 #include "common/kst.hpp"
+#include "common/spawn.hpp"
 #include "gate/paging.hpp"
 #include "kis/tr_catalogue.hpp"
 
@@ -23,64 +23,200 @@ bool Superseded(const std::string& code) {
   return code == "gate_deadline" || code == "deadline_exceeded";
 }
 
+// HHMM00 one minute before HHMMSS; nullopt at or before 00:01.
+std::optional<std::string> MinuteBefore(const std::string& hhmmss) {
+  auto t = common::ParseHms(hhmmss);
+  if (!t || *t < std::chrono::minutes(1)) return std::nullopt;
+  return common::FormatHms(std::chrono::duration_cast<std::chrono::minutes>(*t) - std::chrono::minutes(1));
+}
+
+std::string DayBefore(const std::string& yyyymmdd) {
+  auto d = common::ParseYmd(yyyymmdd);
+  if (!d) return yyyymmdd;
+  return common::FormatYmd(std::chrono::year_month_day{std::chrono::sys_days{*d} - std::chrono::days{1}});
+}
+
+// The oldest market_time stored for (dataset, code) in [from, to]; "" when none.
+std::string OldestStored(const store::SqliteStore& store, const std::string& dataset, const std::string& code,
+                         const std::string& from, const std::string& to) {
+  // Newest first; a day of minute bars is 390 rows, 150 days of daily rows about 100.
+  auto rows = store.Range(dataset, code, from, to, 2000);
+  return rows.empty() ? std::string() : rows.back().market_time;
+}
+
 // One code of one cycle: the call(s), then the records. Returns the error code, or "" on success.
-asio::awaitable<std::string> CollectOne(gate::Gateway& gateway, store::SqliteStore* store,
-                                        const std::string& code, const CycleSpec& spec,
-                                        const std::string& cycle_time, CycleReport& report) {
+// Everything is taken by value: a cycle closed at its deadline returns before a late call ends.
+asio::awaitable<std::string> CollectOne(gate::Gateway& gateway, store::SqliteStore* store, std::string code,
+                                        CycleSpec spec, std::string cycle_time,
+                                        std::shared_ptr<CycleReport> report) {
   const auto& info = *kis::FindTrByDataset(spec.job->dataset);
+  const std::string dataset(info.dataset);
   // The config has checked the lane's name.
   const gate::CallOptions options{gate::ParseLane(spec.job->lane).value_or(gate::Lane::kBatch), spec.flow,
                                   spec.deadline};
   const std::string collected_at = common::FormatIsoKst(common::SystemClock::Instance().WallNow());
-  std::vector<std::string> bodies;
+  // Each reply's records go to the store as soon as the reply is in (writes are idempotent): a
+  // paged walk cut by the deadline, a crash or a failed page keeps the pages it got.
+  std::string conversion_error;
+  auto keep = [&](const std::string& body) {
+    if (!conversion_error.empty()) return;
+    auto converted = ToRecords(info.tr, code, body, cycle_time, collected_at);
+    if (auto* c = std::get_if<kis::Classification>(&converted)) {
+      conversion_error = c->code;
+      return;
+    }
+    auto& records = std::get<std::vector<store::Record>>(converted);
+    report->rows += records.size();
+    if (store) store->Write(std::move(records));
+  };
   if (info.paging == kis::Paging::kNone) {
     auto call = gateway.Call(gate::KisRequest{info.tr, {{"FID_COND_MRKT_DIV_CODE", "J"}, {"FID_INPUT_ISCD", code}}, ""},
                              options);
     gate::CallResult result = co_await std::move(call);
-    report.upstream_calls++;
+    report->upstream_calls++;
     if (!result.ok) co_return result.error.code;
-    bodies.push_back(std::move(result.body));
-  } else {
-    std::variant<gate::PagedBars, gate::CallResult> paged;
-    const auto kst = common::ToKst(spec.start);
-    if (info.paging == kis::Paging::kTimeCursor) {
-      // Only what is new since the last stored bar of today.
-      std::optional<std::string> after;
-      if (store) {
-        const auto last = store->LatestMarketTime(std::string(info.dataset), code);
-        if (last.size() == 14 && last.starts_with(common::FormatYmd(kst.date))) after = last.substr(8);
+    keep(result.body);
+    co_return conversion_error;
+  }
+  // A paged data set: the walks to make, newest first, as (until, after) or (to, from).
+  struct Walk {
+    std::string newest;
+    std::optional<std::string> oldest;
+  };
+  std::vector<Walk> walks;
+  const auto kst = common::ToKst(spec.start);
+  const std::string today = common::FormatYmd(kst.date);
+  if (info.paging == kis::Paging::kTimeCursor) {
+    // What is new since the last stored bar of today; then, if an earlier walk was cut off, the
+    // bars older than the oldest stored one, down to the open.
+    Walk fresh{"153000", std::nullopt};
+    std::optional<Walk> rest;
+    if (store) {
+      const auto last = store->LatestMarketTime(dataset, code);
+      if (last.size() == 14 && last.starts_with(today)) {
+        fresh.oldest = last.substr(8);
+        const auto oldest = OldestStored(*store, dataset, code, today + "000000", today + "235959");
+        if (oldest.size() == 14 && oldest.substr(8) > "090000") {
+          if (auto until = MinuteBefore(oldest.substr(8))) rest = Walk{*until, std::nullopt};
+        }
       }
-      auto fetch = gate::FetchMinuteBars(gateway, code, options, "153000", after);
+    }
+    walks.push_back(fresh);
+    if (rest) walks.push_back(*rest);
+  } else {
+    // A range backfill first (150 calendar days, about 100 trading days), then the latest day;
+    // and, if an earlier backfill was cut off, the range older than the oldest stored row.
+    const std::string backfill_from = common::FormatYmd(
+        std::chrono::year_month_day{std::chrono::sys_days{kst.date} - std::chrono::days{150}});
+    Walk fresh{today, backfill_from};
+    std::optional<Walk> rest;
+    if (store) {
+      const auto last = store->LatestMarketTime(dataset, code);
+      if (last.size() >= 8) {
+        fresh.oldest = last.substr(0, 8);
+        const auto oldest = OldestStored(*store, dataset, code, backfill_from, "");
+        // Holidays leave up to about two weeks without rows after `backfill_from`: a gap wider than
+        // that is a cut-off walk (or a young listing, which costs one short page).
+        const std::string slack = common::FormatYmd(std::chrono::year_month_day{
+            std::chrono::sys_days{kst.date} - std::chrono::days{150 - 14}});
+        if (oldest.size() >= 8 && oldest.substr(0, 8) > slack) {
+          rest = Walk{DayBefore(oldest.substr(0, 8)), backfill_from};
+        }
+      }
+    }
+    walks.push_back(fresh);
+    if (rest) walks.push_back(*rest);
+  }
+  auto keep_page = [&](const std::string& body) {
+    report->upstream_calls++;
+    keep(body);
+  };
+  for (const auto& walk : walks) {
+    std::variant<gate::PagedBars, gate::CallResult> paged;
+    if (info.paging == kis::Paging::kTimeCursor) {
+      auto fetch = gate::FetchMinuteBars(gateway, code, options, walk.newest, walk.oldest, keep_page);
       paged = co_await std::move(fetch);
     } else {
-      // A range backfill first (100 trading days), then the latest day.
-      std::string from = common::FormatYmd(
-          std::chrono::year_month_day{std::chrono::sys_days{kst.date} - std::chrono::days{150}});
-      if (store) {
-        const auto last = store->LatestMarketTime(std::string(info.dataset), code);
-        if (last.size() >= 8) from = last.substr(0, 8);
-      }
-      auto fetch = gate::FetchDailyBars(gateway, code, from, common::FormatYmd(kst.date), options);
+      auto fetch = gate::FetchDailyBars(gateway, code, *walk.oldest, walk.newest, options, 'D', keep_page);
       paged = co_await std::move(fetch);
     }
-    if (auto* failed = std::get_if<gate::CallResult>(&paged)) co_return failed->error.code;
-    auto& pages = std::get<gate::PagedBars>(paged);
-    report.upstream_calls += pages.pages;
-    bodies = std::move(pages.bodies);
+    if (auto* failed = std::get_if<gate::CallResult>(&paged)) {
+      if (failed->attempts > 0) report->upstream_calls++;
+      co_return failed->error.code;
+    }
+    if (!conversion_error.empty()) co_return conversion_error;
   }
-  std::vector<store::Record> records;
-  for (const auto& body : bodies) {
-    auto converted = ToRecords(info.tr, code, body, cycle_time, collected_at);
-    if (auto* c = std::get_if<kis::Classification>(&converted)) co_return c->code;
-    auto& more = std::get<std::vector<store::Record>>(converted);
-    std::move(more.begin(), more.end(), std::back_inserter(records));
-  }
-  report.rows += records.size();
-  if (store) store->Write(std::move(records));
   co_return std::string();
 }
 
+// The state a cycle's codes share with the cycle: it outlives a cycle closed at its deadline.
+struct Join {
+  explicit Join(asio::any_io_executor executor) : wake(std::move(executor)) {}
+  std::shared_ptr<CycleReport> report;
+  int done = 0;
+  bool closed = false;  // RunEachCode has returned: late codes were counted as dropped
+  Progress progress;
+  asio::steady_timer wake;
+};
+
 }  // namespace
+
+asio::awaitable<CycleReport> RunEachCode(const std::vector<std::string>& codes, CycleReport report,
+                                         common::SteadyTime deadline, CodeTask task, Progress progress,
+                                         std::shared_ptr<CycleControl> control) {
+  const auto started = std::chrono::steady_clock::now();
+  auto executor = co_await asio::this_coro::executor;
+  auto join = std::make_shared<Join>(executor);
+  join->report = std::make_shared<CycleReport>(std::move(report));
+  join->report->planned = static_cast<int>(codes.size());
+  join->progress = std::move(progress);
+  join->wake.expires_at(control && control->close_by() ? std::min(deadline, *control->close_by()) : deadline);
+  if (control) {
+    // Moving the expiry aborts the wait below, which then waits again for the earlier time.
+    control->Attach([weak = std::weak_ptr<Join>(join)](common::SteadyTime by) {
+      if (auto j = weak.lock(); j && !j->closed && by < j->wake.expiry()) j->wake.expires_at(by);
+    });
+  }
+  for (const auto& code : codes) {
+    auto one = task(code, join->report);
+    // A code may finish inline, before this loop ends (a failure that never suspends): the count
+    // is checked before every wait, so the order does not matter.
+    asio::co_spawn(executor, std::move(one), [join, code, deadline](std::exception_ptr e, std::string error) {
+      auto& r = *join->report;
+      if (e) {
+        common::NoteException(fmt::format("job '{}' code {}", r.job, code), e);
+        error = "exception";
+      }
+      if (join->closed) return;  // already counted as dropped
+      // A call cut by the cycle's deadline while in flight is superseded too, not a failure.
+      const bool past_deadline = std::chrono::steady_clock::now() >= deadline;
+      if (error.empty()) {
+        r.ok++;
+      } else if (Superseded(error) || (past_deadline && (error == "timeout" || error == "token_timeout"))) {
+        r.dropped++;
+      } else {
+        r.failed++;
+        r.failures[error]++;
+      }
+      ++join->done;
+      if (join->progress) join->progress(join->done, r.planned);
+      if (join->done == r.planned) join->wake.cancel();
+    });
+  }
+  while (join->done < join->report->planned) {
+    boost::system::error_code ec;
+    co_await join->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec != asio::error::operation_aborted) break;  // the deadline: close the cycle now
+  }
+  // Codes still running at the deadline are superseded: their calls expire at that deadline too,
+  // and whatever they fetch is stored; the next cycle starts on time.
+  join->closed = true;
+  if (control) control->Attach(nullptr);
+  CycleReport result = *join->report;
+  result.dropped += result.planned - join->done;
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  co_return result;
+}
 
 asio::awaitable<CycleReport> RunCycle(gate::Gateway& gateway, store::SqliteStore* store,
                                       const std::vector<std::string>& codes, CycleSpec spec,
@@ -88,36 +224,13 @@ asio::awaitable<CycleReport> RunCycle(gate::Gateway& gateway, store::SqliteStore
   CycleReport report;
   report.job = spec.job->name;
   report.cycle_time = common::FormatCompactKst(spec.start);
-  report.planned = static_cast<int>(codes.size());
-  const auto started = std::chrono::steady_clock::now();
-  auto executor = co_await asio::this_coro::executor;
-  int done = 0;
-  asio::steady_timer all_done(executor, asio::steady_timer::time_point::max());
-  for (const auto& code : codes) {
-    asio::co_spawn(executor, [&, code]() -> asio::awaitable<void> {
-      auto one = CollectOne(gateway, store, code, spec, report.cycle_time, report);
-      const std::string error = co_await std::move(one);
-      // A call cut by the cycle's deadline while in flight is superseded too, not a failure.
-      const bool past_deadline = std::chrono::steady_clock::now() >= spec.deadline;
-      if (error.empty()) {
-        report.ok++;
-      } else if (Superseded(error) || (past_deadline && (error == "timeout" || error == "token_timeout"))) {
-        report.dropped++;
-      } else {
-        report.failed++;
-        report.failures[error]++;
-      }
-      if (progress) progress(++done, report.planned);
-      else ++done;
-      if (done == report.planned) all_done.cancel();
-    }, asio::detached);
-  }
-  if (!codes.empty()) {
-    boost::system::error_code ec;
-    co_await all_done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  }
-  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  co_return report;
+  CodeTask task = [&gateway, store, spec, cycle_time = report.cycle_time](std::string code,
+                                                                         std::shared_ptr<CycleReport> r) {
+    return CollectOne(gateway, store, std::move(code), spec, cycle_time, std::move(r));
+  };
+  auto join = RunEachCode(codes, std::move(report), spec.deadline, std::move(task), std::move(progress),
+                          spec.control);
+  co_return co_await std::move(join);
 }
 
 Plan PlanBudget(const config::Config& config, std::size_t codes) {

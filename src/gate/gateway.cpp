@@ -175,6 +175,8 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
 
   // POST /oauth2/tokenP through the key's gate: token calls count in the key's budget.
   asio::awaitable<kis::IssueOutcome> IssueToken(Key& key, common::SteadyTime deadline) {
+    // The issuance runs on its own (TokenManager spawns it), not inside a Call holding the gateway.
+    auto self = shared_from_this();
     // Coroutine calls with non-trivial arguments are made as separate statements throughout:
     // g++ 12 destroys temporaries inside a co_await expression twice.
     auto acquire = key.gate->Acquire(CallSpec{Lane::kInteractive, kTokenFlow, deadline, false});

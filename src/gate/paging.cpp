@@ -46,7 +46,7 @@ void Finish(PagedBars& paged) {
 
 asio::awaitable<std::variant<PagedBars, CallResult>> FetchMinuteBars(
     Gateway& gateway, std::string code, CallOptions options, std::string until,
-    std::optional<std::string> after) {
+    std::optional<std::string> after, PageSink on_page) {
   PagedBars paged;
   std::string cursor = until;
   for (int page = 0; page < kMaxPages; ++page) {
@@ -64,6 +64,7 @@ asio::awaitable<std::variant<PagedBars, CallResult>> FetchMinuteBars(
     paged.bodies.push_back(result.body);
     auto parsed = kis::ParseMinuteBars(result.body);
     if (auto* c = std::get_if<kis::Classification>(&parsed)) co_return Malformed(std::move(result), *c);
+    if (on_page) on_page(paged.bodies.back());
     auto& bars = std::get<std::vector<kis::Bar>>(parsed);
     const std::size_t count = bars.size();
     std::string oldest = count ? bars.back().time : std::string();
@@ -82,7 +83,7 @@ asio::awaitable<std::variant<PagedBars, CallResult>> FetchMinuteBars(
 
 asio::awaitable<std::variant<PagedBars, CallResult>> FetchDailyBars(
     Gateway& gateway, std::string code, std::string from, std::string to, CallOptions options,
-    char period) {
+    char period, PageSink on_page) {
   PagedBars paged;
   std::string cursor = to;
   for (int page = 0; page < kMaxPages && cursor >= from; ++page) {
@@ -101,6 +102,7 @@ asio::awaitable<std::variant<PagedBars, CallResult>> FetchDailyBars(
     paged.bodies.push_back(result.body);
     auto parsed = kis::ParseDailyBars(result.body);
     if (auto* c = std::get_if<kis::Classification>(&parsed)) co_return Malformed(std::move(result), *c);
+    if (on_page) on_page(paged.bodies.back());
     auto& rows = std::get<std::vector<kis::Bar>>(parsed);
     const std::size_t count = rows.size();
     std::string oldest = count ? rows.back().date : std::string();

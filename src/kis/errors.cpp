@@ -1,5 +1,7 @@
 #include "kis/errors.hpp"
 
+#include <optional>
+
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
@@ -51,10 +53,30 @@ Classification FromCode(std::string code, std::string message, int http_status) 
     if (c.message.empty()) c.message = rule->meaning;
     return c;
   }
-  c.action = http_status >= 500 ? Action::kRetryWithBackoff : Action::kFail;
+  c.action = http_status >= 500 || http_status == 429 ? Action::kRetryWithBackoff : Action::kFail;
   if (c.action == Action::kFail) c.hint = "a KIS code kisgate does not know; see KIS's message";
   return c;
 }
+
+// HTTP 429 (too many requests) and 503 (service unavailable) say "not now" whatever the body: a
+// proxy or KIS's gateway in front of the API sends them with HTML or nothing. They are neither
+// malformed nor final: retried with backoff through the gate.
+std::optional<Classification> FromOverloadStatus(int http_status, std::size_t body_size) {
+  if (http_status != 429 && http_status != 503) return std::nullopt;
+  return Classification{Action::kRetryWithBackoff, fmt::format("http_{}", http_status),
+                        fmt::format("HTTP {} from the upstream ({} bytes){}", http_status, body_size,
+                                    http_status == 429 ? ": too many requests" : ": service unavailable"),
+                        ""};
+}
+
+// kisgate's own codes and the HTTP client's transport errors (http::ToString): a closed set that
+// may label metrics as they are.
+constexpr std::string_view kOwnCodes[] = {
+    "malformed_reply", "http_429", "http_503", "deadline_exceeded", "gate_deadline",
+    "token_timeout", "invalid_stock_code", "exception", "bad_url", "resolve", "connect_refused",
+    "connect_timeout", "tls_handshake", "closed_without_response", "timeout", "reply_too_large",
+    "protocol",
+};
 
 }  // namespace
 
@@ -70,6 +92,15 @@ std::string_view ToString(Action action) {
   return "unknown";
 }
 
+std::string_view MetricCode(std::string_view code) {
+  if (FindErrorRule(code) != nullptr) return code;
+  for (auto own : kOwnCodes) {
+    if (own == code) return own;
+  }
+  // Anything else (KIS's msg_cd values we do not know, rt_cd_N) shares one series.
+  return "other";
+}
+
 const ErrorRule* FindErrorRule(std::string_view code) {
   for (const auto& rule : kRules) {
     if (rule.code == code) return &rule;
@@ -81,6 +112,7 @@ Classification Classify(int http_status, std::string_view body) {
   json::error_code ec;
   json::value v = json::parse(body, ec);
   if (ec || !v.is_object()) {
+    if (auto overload = FromOverloadStatus(http_status, body.size())) return *overload;
     Classification c;
     c.code = "malformed_reply";
     c.message = fmt::format("HTTP {} with a body that is not a JSON object ({} bytes{})", http_status,
@@ -102,6 +134,7 @@ Classification Classify(int http_status, std::string_view body) {
       return Classification{Action::kSuccess, "", "", ""};
     }
     if (http_status == 200 && o.contains("code")) return Classification{Action::kSuccess, "", "", ""};
+    if (auto overload = FromOverloadStatus(http_status, body.size())) return *overload;
     Classification c;
     c.code = "malformed_reply";
     c.message = fmt::format("HTTP {} without rt_cd or error_code", http_status);

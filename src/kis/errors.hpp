@@ -40,4 +40,9 @@ struct ErrorRule {
 };
 const ErrorRule* FindErrorRule(std::string_view code);
 
+// The label a code gets in metrics: the codes of the table, kisgate's own codes and transport
+// errors as they are, every other code as "other", so that whatever KIS sends, the number of
+// series stays bounded.
+std::string_view MetricCode(std::string_view code);
+
 }  // namespace kisgate::kis

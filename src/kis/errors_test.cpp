@@ -55,6 +55,35 @@ TEST(Classify, MalformedRepliesAreClassifiedNotThrown) {
   EXPECT_EQ(Classify(502, "<html>").action, Action::kRetryWithBackoff);
 }
 
+// 429 and 503 mean "not now", whatever body comes with them: retried (through the gate, with
+// backoff), not failed as a broken reply.
+TEST(Classify, TooManyRequestsAndUnavailableAreTransient) {
+  for (int status : {429, 503}) {
+    for (auto body : {"", "<html>Too Many Requests</html>", R"({"message":"slow down"})"}) {
+      auto c = Classify(status, body);
+      EXPECT_EQ(c.action, Action::kRetryWithBackoff) << status << " " << body;
+      EXPECT_EQ(c.code, "http_" + std::to_string(status)) << body;
+    }
+  }
+  // With KIS's envelope, KIS's code still decides; an unknown one on a 429 is transient.
+  EXPECT_EQ(Classify(429, R"({"rt_cd":"1","msg_cd":"EGW00201","msg1":"x"})").action, Action::kRetryLater);
+  EXPECT_EQ(Classify(429, R"({"rt_cd":"1","msg_cd":"XYZ00001","msg1":"x"})").action,
+            Action::kRetryWithBackoff);
+}
+
+// Whatever codes KIS invents, metrics see a bounded set of labels.
+TEST(Classify, MetricCodesAreBounded) {
+  EXPECT_EQ(MetricCode("EGW00201"), "EGW00201");
+  EXPECT_EQ(MetricCode("malformed_reply"), "malformed_reply");
+  EXPECT_EQ(MetricCode("connect_refused"), "connect_refused");
+  EXPECT_EQ(MetricCode("http_429"), "http_429");
+  for (auto unknown : {"EGW99999", "APBK0001", "rt_cd_7", "", "abc"}) {
+    EXPECT_EQ(MetricCode(Classify(200, std::string(R"({"rt_cd":"7","msg_cd":")") + unknown + R"(","msg1":"x"})").code),
+              "other")
+        << unknown;
+  }
+}
+
 TEST(Classify, TokenSuccessShapes) {
   EXPECT_EQ(Classify(200, R"({"access_token":"x","token_type":"Bearer","expires_in":86400})").action,
             Action::kSuccess);

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -15,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/kst.hpp"
+#include "common/spawn.hpp"
 
 namespace kisgate::kis {
 
@@ -166,69 +168,102 @@ struct TokenManager::Impl : std::enable_shared_from_this<TokenManager::Impl> {
     }
   }
 
+  // Failures of a token request that never reached KIS: KIS's one-per-minute rule has not been
+  // spent, so the next request need not wait a minute.
+  static bool NeverSent(const std::string& code) {
+    return code == "gate_deadline" || code == "connect_refused" || code == "connect_timeout" ||
+           code == "resolve" || code == "bad_url" || code == "tls_handshake";
+  }
+
+  // Starts one issuance with its own deadline (options.issue_timeout from now), whoever asked:
+  // a caller whose deadline is nearly spent must not doom the issuance every caller waits for.
+  // The issuance runs to its end even when every caller has given up.
+  std::shared_ptr<Flight> StartIssuance(common::SteadyTime now) {
+    auto f = std::make_shared<Flight>();
+    flight = f;
+    not_before = now + duration_cast<common::Duration>(options.min_issue_interval);
+    auto issuing = issue(now + duration_cast<common::Duration>(options.issue_timeout));
+    asio::co_spawn(executor, std::move(issuing),
+                   [self = shared_from_this(), f, now](std::exception_ptr e, IssueOutcome outcome) {
+                     if (e) {
+                       outcome = Classification{
+                           Action::kFail, "exception",
+                           common::NoteException(fmt::format("token request for key '{}'", self->options.key_name), e),
+                           ""};
+                     }
+                     self->Finish(f, now, std::move(outcome));
+                   });
+    return f;
+  }
+
+  void Finish(const std::shared_ptr<Flight>& f, common::SteadyTime started, IssueOutcome outcome) {
+    if (auto* token = std::get_if<Token>(&outcome)) {
+      counters.issued++;
+      current = *token;
+      Save(*token);
+      spdlog::info("kis: token issued for key '{}', expires {} KST", options.key_name,
+                   common::FormatKstDateTime(token->expires_at));
+      f->result = *token;
+    } else {
+      auto& failure = std::get<Classification>(outcome);
+      (failure.action == Action::kTokenThrottled ? counters.throttled : counters.failures)++;
+      spdlog::warn("kis: token request for key '{}' failed: {} {}", options.key_name, failure.code,
+                   failure.message);
+      if (NeverSent(failure.code)) {
+        not_before = started + duration_cast<common::Duration>(
+                                   std::min(options.unsent_retry_after, options.min_issue_interval));
+      }
+      f->result = failure;
+    }
+    if (flight == f) flight.reset();
+    for (auto* waiter : f->waiters) waiter->cancel();
+  }
+
   asio::awaitable<std::variant<Token, Classification>> Get(common::SteadyTime deadline) {
     auto self = shared_from_this();
     for (;;) {
       if (current && Usable(*current, options.refresh_ahead)) co_return *current;
       const bool still_valid = current && Usable(*current, Margin());
-      if (flight) {
-        // Someone is issuing: wait for that one call instead of making another.
-        auto joined = flight;
-        asio::steady_timer wake(executor, deadline);
+      // Someone is issuing: wait for that one call instead of making another.
+      std::shared_ptr<Flight> joined = flight;
+      if (!joined) {
+        const auto now = clock.Now();
+        if (not_before && now < *not_before) {
+          if (still_valid) co_return *current;  // refresh later; the token still works
+          if (*not_before > deadline) {
+            counters.throttled++;
+            co_return Throttled(fmt::format(
+                "no valid token for key '{}' and KIS allows the next token request only in {} s",
+                options.key_name, duration_cast<std::chrono::seconds>(*not_before - now).count() + 1));
+          }
+          asio::steady_timer wait(executor);
+          wait.expires_after(*not_before - now);
+          boost::system::error_code wait_ec;
+          co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, wait_ec));
+          continue;
+        }
+        joined = StartIssuance(now);
+      }
+      if (!joined->result) {
+        // Up to this caller's own deadline (the issuance keeps its own).
+        asio::steady_timer wake(executor);
+        wake.expires_after(deadline - clock.Now());
         joined->waiters.push_back(&wake);
         boost::system::error_code wake_ec;
         co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, wake_ec));
         std::erase(joined->waiters, &wake);
-        if (joined->result) {
-          if (std::holds_alternative<Token>(*joined->result)) co_return *joined->result;
-          if (current && Usable(*current, Margin())) co_return *current;
-          co_return *joined->result;
-        }
-        if (clock.Now() >= deadline) {
-          co_return Classification{Action::kRetryWithBackoff, "token_timeout",
-                                   "no token before the call's deadline", ""};
-        }
-        continue;
       }
-      const auto now = clock.Now();
-      if (not_before && now < *not_before) {
-        if (still_valid) co_return *current;  // refresh later; the token still works
-        if (*not_before > deadline) {
-          counters.throttled++;
-          co_return Throttled(fmt::format(
-              "no valid token for key '{}' and KIS allows the next token request only in {} s",
-              options.key_name, duration_cast<std::chrono::seconds>(*not_before - now).count() + 1));
-        }
-        asio::steady_timer wait(executor, *not_before - now);
-        boost::system::error_code wait_ec;
-        co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, wait_ec));
-        continue;
+      if (joined->result) {
+        if (std::holds_alternative<Token>(*joined->result)) co_return *joined->result;
+        if (current && Usable(*current, Margin())) co_return *current;
+        co_return *joined->result;
       }
-      // This caller issues; the others wait on the flight.
-      auto f = std::make_shared<Flight>();
-      flight = f;
-      not_before = now + duration_cast<common::Duration>(options.min_issue_interval);
-      auto issuing = issue(deadline);
-      IssueOutcome outcome = co_await std::move(issuing);
-      if (auto* token = std::get_if<Token>(&outcome)) {
-        counters.issued++;
-        current = *token;
-        Save(*token);
-        spdlog::info("kis: token issued for key '{}', expires {} KST", options.key_name,
-                     common::FormatKstDateTime(token->expires_at));
-        f->result = *token;
-      } else {
-        auto& failure = std::get<Classification>(outcome);
-        (failure.action == Action::kTokenThrottled ? counters.throttled : counters.failures)++;
-        spdlog::warn("kis: token request for key '{}' failed: {} {}", options.key_name, failure.code,
-                     failure.message);
-        f->result = failure;
-      }
-      flight.reset();
-      for (auto* waiter : f->waiters) waiter->cancel();
-      if (std::holds_alternative<Token>(*f->result)) co_return *f->result;
+      // A refresh still running when this caller's time is up: the token held still works.
       if (current && Usable(*current, Margin())) co_return *current;
-      co_return *f->result;
+      if (clock.Now() >= deadline) {
+        co_return Classification{Action::kRetryWithBackoff, "token_timeout",
+                                 "no token before the call's deadline", ""};
+      }
     }
   }
 };

@@ -1,7 +1,8 @@
 #pragma once
 // One app key's access token (kis-api.md §2): issued only when needed, persisted per (environment,
 // app key) in the data directory with mode 0600 and reused across restarts and processes, issued
-// by one caller while the others wait (single flight), never requested more often than KIS allows
+// by one caller while the others wait (single flight) and with its own deadline (a caller in a
+// hurry does not doom it), never requested more often than KIS allows
 // (an EGW00133 reply means wait and keep the cached token), refreshed ahead of expiry, and
 // re-issued once when KIS says the token is expired or invalid.
 //
@@ -47,6 +48,11 @@ struct TokenManagerOptions {
   std::filesystem::path store_dir;  // empty: keep the token in memory only
   std::chrono::seconds min_issue_interval{60};
   std::chrono::seconds refresh_ahead{3600};  // re-issue when less than this is left
+  // An issuance's own deadline, whoever triggered it: callers wait for it up to their own.
+  std::chrono::seconds issue_timeout{30};
+  // After a token request that never reached KIS (refused connection, no gate budget), the next
+  // may go after this rather than after min_issue_interval.
+  std::chrono::seconds unsent_retry_after{5};
 };
 
 struct TokenCounters {

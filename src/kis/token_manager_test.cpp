@@ -20,16 +20,25 @@ using namespace std::chrono_literals;
 
 // A scripted tokenP endpoint: counts calls, answers after a short real delay so that concurrent
 // callers pile up behind the first.
+// With `takes_time`, each issuance also takes 20 ms of the manual clock and honours the deadline it
+// is given as the real call through the gate would: past it, a timeout.
 struct FakeIssuer {
   common::ManualClock& clock;
   int calls = 0;
   std::vector<IssueOutcome> script;  // consumed in order; the last one repeats
+  std::vector<common::Duration> deadlines;  // what each issuance was given, from its start
+  bool takes_time = false;
 
   IssueFn Fn(asio::io_context& io) {
-    return [this, &io](common::SteadyTime) -> asio::awaitable<IssueOutcome> {
+    return [this, &io](common::SteadyTime deadline) -> asio::awaitable<IssueOutcome> {
       calls++;
+      deadlines.push_back(deadline - clock.Now());
       asio::steady_timer t(io, 20ms);
       co_await t.async_wait(asio::use_awaitable);
+      if (takes_time) clock.Advance(20ms);
+      if (clock.Now() > deadline) {
+        co_return Classification{Action::kRetryWithBackoff, "timeout", "the request's deadline passed", ""};
+      }
       std::size_t i = std::min<std::size_t>(static_cast<std::size_t>(calls - 1), script.size() - 1);
       co_return script[i];
     };
@@ -73,7 +82,7 @@ class TokenManagerTest : public ::testing::Test {
 
   asio::io_context io_;
   common::ManualClock clock_;
-  FakeIssuer issuer_{clock_, 0, {}};
+  FakeIssuer issuer_{clock_, 0, {}, {}, false};
 };
 
 TEST_F(TokenManagerTest, IssuesOnceAndReuses) {
@@ -172,6 +181,63 @@ TEST_F(TokenManagerTest, RefreshesAheadOfExpiry) {
   EXPECT_EQ(Value(GetAll(*m)[0]), "t1");
   clock_.Advance(90min);  // less than an hour left
   EXPECT_EQ(Value(GetAll(*m)[0]), "t2");
+}
+
+// The caller that triggers an issuance may have almost no time left (an API request at the end of
+// its deadline): the issuance still gets its own deadline and its token serves the next callers,
+// instead of failing and closing the one-per-minute window on everyone.
+TEST_F(TokenManagerTest, IssuanceHasItsOwnDeadline) {
+  issuer_.script = {NewToken("t1")};
+  issuer_.takes_time = true;
+  auto m = Make(60s);
+  auto hurried = GetAll(*m, 1, 5ms)[0];  // 5 ms left; the issuance takes 20 ms
+  ASSERT_EQ(issuer_.deadlines.size(), 1u);
+  EXPECT_GE(issuer_.deadlines[0], 30s);
+  EXPECT_EQ(m->Counters().failures, 0u);
+  EXPECT_EQ(m->Counters().issued, 1u);
+  (void)hurried;  // a token or token_timeout: either is fair for the hurried caller
+  EXPECT_EQ(Value(GetAll(*m, 20, 1s)[0]), "t1");
+  EXPECT_EQ(issuer_.calls, 1);
+}
+
+// A token request that never reached KIS (nothing listening at base_url, no gate budget) does not
+// spend KIS's one-per-minute allowance: a later caller may try again after a few seconds.
+TEST_F(TokenManagerTest, UnsentRequestDoesNotCloseTheMinute) {
+  for (const char* unsent : {"connect_refused", "gate_deadline"}) {
+    issuer_.calls = 0;
+    issuer_.script = {Classification{Action::kRetryWithBackoff, unsent, "x", ""}, NewToken("t1")};
+    auto m = Make(60s);
+    EXPECT_EQ(Value(GetAll(*m)[0]), std::string("error:") + unsent);
+    clock_.Advance(6s);
+    EXPECT_EQ(Value(GetAll(*m)[0]), "t1") << unsent;
+    EXPECT_EQ(issuer_.calls, 2);
+  }
+  // A request that may have reached KIS still waits out the minute.
+  issuer_.calls = 0;
+  issuer_.script = {Classification{Action::kRetryWithBackoff, "timeout", "x", ""}, NewToken("t1")};
+  auto m = Make(60s);
+  GetAll(*m);
+  clock_.Advance(6s);
+  EXPECT_EQ(Value(GetAll(*m)[0]), "error:EGW00133");
+  EXPECT_EQ(issuer_.calls, 1);
+}
+
+// An issuer that throws is a failed issuance, logged and counted, and every waiter is answered.
+TEST_F(TokenManagerTest, ThrowingIssuanceAnswersEveryWaiter) {
+  TokenManagerOptions o;
+  o.key_name = "main";
+  o.app_key = "PSkey";
+  int calls = 0;
+  TokenManager m(io_.get_executor(), o, clock_, [&](common::SteadyTime) -> asio::awaitable<IssueOutcome> {
+    ++calls;
+    asio::steady_timer t(io_, 5ms);
+    co_await t.async_wait(asio::use_awaitable);
+    throw std::runtime_error("injected");
+  });
+  auto results = GetAll(m, 5);
+  for (auto& r : results) EXPECT_EQ(Value(r), "error:exception");
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(m.Counters().failures, 1u);
 }
 
 TEST(ParseTokenReply, ReadsKstExpiryAndErrors) {

@@ -3,12 +3,16 @@
 
 #include <fstream>
 
+#include "collect/job_loop.hpp"
 #include "collect/universe.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "common/kst.hpp"
@@ -23,18 +27,29 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
+sim::SimOptions SimAt(const char* market_time, double rate = 18) {
+  sim::SimOptions o;
+  o.listen = "127.0.0.1:0";
+  o.clock = market_time;
+  o.rate = rate;
+  o.max_in_flight_per_key = 10;
+  o.max_connections = 40;
+  return o;
+}
+
 struct World {
-  explicit World(const char* market_time, double rate = 18) {
-    sim::SimOptions o;
-    o.listen = "127.0.0.1:0";
-    o.clock = market_time;
-    o.rate = rate;
-    o.max_in_flight_per_key = 10;
-    o.max_connections = 40;
+  explicit World(const char* market_time, double rate = 18) : World(SimAt(market_time, rate)) {}
+  // `down`: the simulator is started, its port noted, and stopped: the key's base_url is a port
+  // where nothing listens until StartSim().
+  explicit World(sim::SimOptions o, bool down = false) : sim_options(o) {
+    const double rate = o.rate;
     sim = std::make_unique<sim::BackgroundSimulator>(o);
+    const std::string base_url = sim->BaseUrl();
+    sim_options.listen = "127.0.0.1:" + std::to_string(sim->Port());
+    if (down) sim.reset();
     config::KeyConfig key;
     key.name = "main";
-    key.base_url = sim->BaseUrl();
+    key.base_url = base_url;
     key.app_key = std::string(sim::kDemoAppKey);
     key.app_secret = sim::DemoAppSecret();
     key.rate = rate;
@@ -44,6 +59,24 @@ struct World {
     so.path = dir.path() + "/kisgate.db";
     store = std::make_unique<store::SqliteStore>(so);
     for (std::size_t i = 0; i < 53; ++i) codes.push_back(sim::Universe::Default().All()[i].code);
+  }
+
+  void StartSim() { sim = std::make_unique<sim::BackgroundSimulator>(sim_options); }
+
+  // One cycle of `job` over `codes`, its deadline `within` from now. The cycle must end by itself:
+  // the run is bounded only so that a hang fails the test instead of the suite.
+  std::optional<CycleReport> Cycle(const config::JobConfig& job, std::chrono::milliseconds within,
+                                   const char* kst_start = "2026-11-24 11:00:00") {
+    std::optional<CycleReport> report;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+      auto cycle = RunCycle(*gateway, store.get(), codes,
+                            CycleSpec{&job, 0, *common::ParseKstDateTime(kst_start),
+                                      std::chrono::steady_clock::now() + within});
+      report = co_await std::move(cycle);
+    }, [](std::exception_ptr e) { ASSERT_FALSE(e); });
+    io.restart();
+    io.run_for(within + 60s);
+    return report;
   }
 
   json::object SimStats() {
@@ -67,6 +100,7 @@ struct World {
   }
 
   testing::TempDir dir;
+  sim::SimOptions sim_options;
   std::unique_ptr<sim::BackgroundSimulator> sim;
   config::Config config;
   asio::io_context io;
@@ -145,6 +179,217 @@ TEST(Collect, SupersededCallsAreDroppedNotQueued) {
   EXPECT_EQ(report.ok + report.dropped + report.failed, 53);
   EXPECT_EQ(report.failed, 0);
   EXPECT_LT(report.seconds, 3.0);
+}
+
+// The repro of the hang: nothing listens at base_url for the first N cycles, then the simulator
+// comes up. Each failed cycle ends (a later one fails without ever suspending: the token rule
+// answers at once), and the first cycle after the simulator is back collects every code.
+class CollectAfterOutage : public ::testing::TestWithParam<int> {};
+
+TEST_P(CollectAfterOutage, EveryCycleEndsAndCollectionRecovers) {
+  const int failing_cycles = GetParam();
+  World w(SimAt("2026-11-24T11:00:00"), /*down=*/true);
+  w.codes.resize(5);
+  const config::JobConfig job = Job("price");
+  for (int i = 0; i < failing_cycles; ++i) {
+    auto report = w.Cycle(job, 2s);
+    ASSERT_TRUE(report) << "cycle " << i + 1 << " never ended";
+    EXPECT_EQ(report->planned, 5);
+    EXPECT_EQ(report->failed + report->dropped, 5) << "cycle " << i + 1;
+    EXPECT_EQ(report->ok, 0);
+  }
+  w.StartSim();
+  auto report = w.Cycle(job, 15s);
+  ASSERT_TRUE(report) << "the cycle after the outage never ended";
+  EXPECT_EQ(report->ok, 5) << "failed " << report->failed << " dropped " << report->dropped
+                           << (report->failures.empty() ? "" : " first failure " + report->failures.begin()->first);
+  EXPECT_TRUE(w.store->Flush(10s));
+  EXPECT_EQ(w.store->Count("price"), 5);
+}
+
+INSTANTIATE_TEST_SUITE_P(FailingCycles, CollectAfterOutage, ::testing::Values(0, 1, 2));
+
+// The first token request gets EGW00133 (another process asked within the minute): every cycle
+// in that minute fails, plainly, and ends; none hangs.
+TEST(Collect, TokenThrottledAtStartFailsCyclesWithoutHanging) {
+  World w("2026-11-24T11:00:00");
+  w.codes.resize(5);
+  testing::TestClient other(w.sim->BaseUrl());
+  auto taken = other.Post("/oauth2/tokenP",
+                          json::serialize(json::object{{"grant_type", "client_credentials"},
+                                                       {"appkey", sim::kDemoAppKey},
+                                                       {"appsecret", sim::DemoAppSecret()}}),
+                          {{"content-type", "application/json"}});
+  ASSERT_TRUE(taken && taken->status == 200);
+  const config::JobConfig job = Job("price");
+  for (int i = 0; i < 3; ++i) {
+    auto report = w.Cycle(job, 2s);
+    ASSERT_TRUE(report) << "cycle " << i + 1 << " never ended";
+    EXPECT_EQ(report->failed, 5) << "cycle " << i + 1;
+    EXPECT_EQ(report->failures["EGW00133"], 5) << "cycle " << i + 1;
+  }
+}
+
+// A minute-bar walk cut off by the cycle's deadline keeps the pages it fetched, and the next
+// cycle resumes below the oldest stored bar instead of starting over: every page is fetched once.
+TEST(Collect, MinuteBarsKeepPartialProgressAndResume) {
+  World w("2026-11-24T15:45:00");
+  w.codes.resize(3);
+  const config::JobConfig job = Job("bars_minute");
+  auto cut = w.Cycle(job, 1000ms, "2026-11-24 15:45:00");
+  ASSERT_TRUE(cut);
+  EXPECT_EQ(cut->failed, 0);
+  EXPECT_GT(cut->dropped, 0);  // 39 pages at 18/s do not fit in a second
+  EXPECT_TRUE(w.store->Flush(10s));
+  const auto kept = w.store->Count("bars_minute");
+  EXPECT_GT(kept, 0);
+  EXPECT_GE(static_cast<std::size_t>(kept), cut->rows);
+  auto rest = w.Cycle(job, 30s, "2026-11-24 15:50:00");
+  ASSERT_TRUE(rest);
+  EXPECT_EQ(rest->ok, 3);
+  EXPECT_TRUE(w.store->Flush(10s));
+  EXPECT_EQ(w.store->Count("bars_minute"), 3 * 390);
+  // 39 pages once, one "anything new?" page per code, and at most one call per code cut in flight.
+  EXPECT_LE(cut->upstream_calls + rest->upstream_calls, 3 * 13 + 3 + 3)
+      << cut->upstream_calls << " + " << rest->upstream_calls;
+  // Nothing missing: a third cycle finds the day complete and asks one page per code.
+  auto third = w.Cycle(job, 30s, "2026-11-24 15:55:00");
+  ASSERT_TRUE(third);
+  EXPECT_EQ(third->upstream_calls, 3);
+}
+
+// The join under a cycle: codes that finish without suspending, codes that throw and codes that
+// never finish, at position N = 0, 1, 2 of the cycle; the cycle always ends and counts each.
+class CycleJoin : public ::testing::TestWithParam<int> {};
+
+TEST_P(CycleJoin, InlineFailuresThrowsAndHungCodesAllEnd) {
+  const int n = GetParam();
+  const std::vector<std::string> codes{"000001", "000002", "000003", "000004"};
+  asio::io_context io;
+  for (const char* fault : {"inline", "throw", "hang", "all_inline"}) {
+    std::optional<CycleReport> report;
+    int progress_calls = 0;
+    CodeTask task = [&io, n, fault, &codes](std::string code, std::shared_ptr<CycleReport>) -> asio::awaitable<std::string> {
+      const bool faulty = std::string_view(fault) == "all_inline" || code == codes[static_cast<std::size_t>(n)];
+      if (faulty && std::string_view(fault) != "hang") {
+        if (std::string_view(fault) == "throw") throw std::runtime_error("injected");
+        co_return "EGW00133";  // without suspending, as a throttled token request answers
+      }
+      asio::steady_timer t(io, faulty ? std::chrono::hours(1) : std::chrono::milliseconds(5));
+      co_await t.async_wait(asio::use_awaitable);
+      co_return std::string();
+    };
+    CycleReport start;
+    start.job = fault;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+      auto run = RunEachCode(codes, start, std::chrono::steady_clock::now() + 500ms, task,
+                             [&](int, int) { ++progress_calls; });
+      report = co_await std::move(run);
+      io.stop();  // the hung code's timer is left behind
+    }, [](std::exception_ptr e) { ASSERT_FALSE(e); });
+    io.restart();
+    io.run_for(30s);
+    ASSERT_TRUE(report) << fault << " at " << n << ": the cycle never ended";
+    EXPECT_EQ(report->planned, 4);
+    EXPECT_EQ(report->ok + report->failed + report->dropped, 4) << fault;
+    if (std::string_view(fault) == "inline") {
+      EXPECT_EQ(report->ok, 3);
+      EXPECT_EQ(report->failures["EGW00133"], 1);
+    } else if (std::string_view(fault) == "throw") {
+      EXPECT_EQ(report->ok, 3);
+      EXPECT_EQ(report->failures["exception"], 1);
+    } else if (std::string_view(fault) == "hang") {
+      EXPECT_EQ(report->ok, 3);
+      EXPECT_EQ(report->dropped, 1);  // closed at the deadline, not waited for
+    } else {
+      EXPECT_EQ(report->failed, 4);
+    }
+    EXPECT_EQ(progress_calls, report->ok + report->failed) << fault;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(FaultAt, CycleJoin, ::testing::Values(0, 1, 2));
+
+// A cycle closed early (shutdown) returns at the time asked, its running codes counted as dropped.
+TEST(CycleClose, CloseByEndsTheCycleEarly) {
+  asio::io_context io;
+  const std::vector<std::string> codes{"000001", "000002"};
+  auto control = std::make_shared<CycleControl>();
+  CodeTask task = [&io](std::string, std::shared_ptr<CycleReport>) -> asio::awaitable<std::string> {
+    asio::steady_timer t(io, std::chrono::hours(1));
+    co_await t.async_wait(asio::use_awaitable);
+    co_return std::string();
+  };
+  std::optional<CycleReport> report;
+  asio::steady_timer closer(io, 50ms);
+  closer.async_wait([&](boost::system::error_code) { control->CloseBy(std::chrono::steady_clock::now()); });
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+    auto run = RunEachCode(codes, CycleReport{}, std::chrono::steady_clock::now() + std::chrono::hours(1), task,
+                           nullptr, control);
+    report = co_await std::move(run);
+    io.stop();
+  }, [](std::exception_ptr e) { ASSERT_FALSE(e); });
+  io.run_for(30s);
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->dropped, 2);
+}
+
+// A cycle that closes at its deadline (one code hung until then) ends on time: the next start is
+// the next boundary, not the one after (a hung code used to halve the job's rate).
+TEST(JobLoop, CycleEndingAtTheBoundaryIsNotAnOverrun) {
+  common::MarketCalendar calendar;
+  Schedule schedule(calendar);
+  config::JobConfig job = Job("price");
+  job.every = 10s;
+  job.sessions = {"always"};
+  const auto following = *common::ParseKstDateTime("2026-11-24 11:00:10");
+  EXPECT_EQ(NextAfterCycle(schedule, job, following, following), following);
+  EXPECT_EQ(NextAfterCycle(schedule, job, following, following + 3ms), following);
+  EXPECT_EQ(NextAfterCycle(schedule, job, following, following - 4s), following);
+  // Held up well past the boundary: the missed start is skipped, not stacked.
+  EXPECT_EQ(NextAfterCycle(schedule, job, following, following + 3s),
+            *common::ParseKstDateTime("2026-11-24 11:00:20"));
+}
+
+// The same through a running job: every call hangs past each 1-s boundary (the simulator's slow
+// fault), and still a cycle starts at every boundary.
+TEST(JobLoop, HungCallsDoNotSkipStarts) {
+  auto o = SimAt("2026-11-24T11:00:00");
+  o.fault_slow = 1.0;
+  o.slow_ms = 3000;
+  World w(o);
+  w.codes.resize(2);
+  common::MarketCalendar calendar;
+  Schedule schedule(calendar);
+  config::JobConfig job = Job("price");
+  job.every = 1s;
+  job.sessions = {"always"};
+  std::vector<CycleReport> reports;
+  JobLoopHooks hooks;
+  std::unique_ptr<JobLoop> loop;
+  hooks.finished = [&](const CycleReport& r) {
+    reports.push_back(r);
+    if (reports.size() == 4) loop->Stop(std::chrono::steady_clock::now());
+  };
+  loop = std::make_unique<JobLoop>(w.io.get_executor(), *w.gateway, w.store.get(), schedule, job, w.codes, 0, hooks);
+  bool ended = false;
+  asio::co_spawn(w.io, loop->Run(), [&](std::exception_ptr e) {
+    EXPECT_FALSE(e);
+    ended = true;
+  });
+  w.io.run_for(60s);
+  ASSERT_TRUE(ended);
+  ASSERT_EQ(reports.size(), 4u);
+  // "YYYYMMDDHHMMSS" -> time.
+  auto at = [](const std::string& t) {
+    return *common::ParseKstDateTime(fmt::format("{}-{}-{} {}:{}:{}", t.substr(0, 4), t.substr(4, 2), t.substr(6, 2),
+                                                 t.substr(8, 2), t.substr(10, 2), t.substr(12, 2)));
+  };
+  for (std::size_t i = 1; i < reports.size(); ++i) {
+    EXPECT_EQ(at(reports[i].cycle_time) - at(reports[i - 1].cycle_time), 1s)
+        << reports[i - 1].cycle_time << " -> " << reports[i].cycle_time;
+    EXPECT_EQ(reports[i].dropped, 2);
+  }
 }
 
 TEST(Plan, SaysPlainlyWhenJobsDoNotFit) {
