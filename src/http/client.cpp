@@ -20,6 +20,8 @@
 #include <fmt/format.h>
 #include <openssl/ssl.h>
 
+#include "http/message_reader.hpp"
+
 namespace kisgate::http {
 
 namespace asio = boost::asio;
@@ -77,6 +79,25 @@ struct Waiter {
   asio::steady_timer timer;
   bool woken = false;
 };
+
+// The header section of a reply (KIS sends under 1 KB); also the bound on its chunk framing.
+constexpr std::size_t kMaxReplyHeaderBytes = 64 * 1024;
+
+ClientErrorKind KindOf(ReadError error) {
+  switch (error) {
+    case ReadError::kHeaderTooLarge:
+    case ReadError::kBodyTooLarge:
+    case ReadError::kFramingTooLarge:
+      return ClientErrorKind::kReplyTooLarge;
+    case ReadError::kTruncated:
+      return ClientErrorKind::kClosedWithoutResponse;
+    case ReadError::kNone:
+    case ReadError::kMalformed:
+    case ReadError::kUnsupportedTransferEncoding:
+      return ClientErrorKind::kProtocol;
+  }
+  return ClientErrorKind::kProtocol;
+}
 
 ClientErrorKind KindOf(const beast::error_code& ec) {
   if (ec == beast::error::timeout || ec == asio::error::timed_out) return ClientErrorKind::kTimeout;
@@ -218,21 +239,37 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
                             false};
     }
     written = true;
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(options.max_reply_bytes);
-    parser.header_limit(64 * 1024);
-    co_await bhttp::async_read(stream, conn.buffer, parser,
-                               asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      auto kind = KindOf(ec);
-      co_return ClientError{kind,
-                            kind == ClientErrorKind::kReplyTooLarge
-                                ? fmt::format("reply from {} exceeds {} bytes", host,
-                                              options.max_reply_bytes)
-                                : fmt::format("no response from {}: {}", host, ec.message()),
+    // Every byte of the reply is bounded, chunk framing and trailers included (MessageReader).
+    ResponseReader reader(MessageLimits{kMaxReplyHeaderBytes, options.max_reply_bytes});
+    for (;;) {
+      const auto used = reader.Feed(std::string_view(
+          static_cast<const char*>(conn.buffer.data().data()), conn.buffer.size()));
+      conn.buffer.consume(used);
+      if (reader.done() || reader.error() != ReadError::kNone) break;
+      const auto room = reader.MaxBuffered() - std::min(reader.MaxBuffered(), conn.buffer.size());
+      const auto n = co_await stream.async_read_some(conn.buffer.prepare(room),
+                                                     asio::redirect_error(asio::use_awaitable, ec));
+      conn.buffer.commit(n);
+      if (ec) {
+        const bool closed = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+        if (closed && reader.started()) {
+          reader.FeedEof();  // a body delimited by the end of the connection ends here
+          if (reader.done()) break;
+          co_return ClientError{ClientErrorKind::kClosedWithoutResponse,
+                                fmt::format("{} closed the connection in the middle of a reply",
+                                            host),
+                                true};
+        }
+        co_return ClientError{KindOf(ec),
+                              fmt::format("no response from {}: {}", host, ec.message()), true};
+      }
+    }
+    if (reader.error() != ReadError::kNone) {
+      co_return ClientError{KindOf(reader.error()),
+                            fmt::format("reply from {} refused: {}", host, reader.error_message()),
                             true};
     }
-    auto res = parser.release();
+    auto res = reader.Release();
     keep_alive = res.keep_alive();
     Response out;
     out.status = static_cast<int>(res.result_int());

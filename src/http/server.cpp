@@ -2,7 +2,9 @@
 
 #include <charconv>
 #include <list>
+#include <sstream>
 #include <stdexcept>
+#include <string_view>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -15,6 +17,8 @@
 #include <boost/beast/ssl.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include "http/message_reader.hpp"
 
 namespace kisgate::http {
 
@@ -42,10 +46,24 @@ bool SplitHostPort(std::string_view listen, std::string& host, std::uint16_t& po
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 struct AtomicCounters {
   std::atomic<std::uint64_t> accepted{0}, rejected_over_cap{0}, active{0}, peak_active{0},
-      requests{0}, malformed{0}, timeouts{0}, dropped{0}, tls_handshake_failures{0};
+      requests{0}, malformed{0}, timeouts{0}, dropped{0}, tls_handshake_failures{0},
+      evicted_idle{0}, handler_exceptions{0}, session_exceptions{0};
 };
+
+// What an exception_ptr holds, for a log line.
+std::string Describe(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (...) {
+    return "an exception not derived from std::exception";
+  }
+}
 
 // Closes the underlying socket whatever the stream type.
 template <class Stream>
@@ -69,33 +87,30 @@ Request ToRequest(bhttp::request<bhttp::string_body>&& in, std::string remote) {
 }
 
 bhttp::response<bhttp::string_body> ToBeast(Response&& in, unsigned version, bool keep_alive,
-                                           const std::string& server_header) {
+                                           const std::string& server_header, bool head) {
   bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(in.status), version};
   out.set(bhttp::field::server, server_header);
   for (auto& [name, value] : in.headers) out.set(name, value);
   out.body() = std::move(in.body);
   out.keep_alive(keep_alive);
   out.prepare_payload();
+  if (head) {
+    // The headers GET would get, Content-Length included, and no body (RFC 9110 9.3.2).
+    out.body().clear();
+  }
   return out;
 }
 
-// A small JSON error for requests that never reach the handler.
-bhttp::response<bhttp::string_body> ProtocolError(bhttp::status status, std::string_view message,
-                                                  const std::string& server_header) {
+bhttp::response<bhttp::string_body> JsonError(bhttp::status status, std::string_view message,
+                                              const std::string& server_header, bool keep_alive) {
   bhttp::response<bhttp::string_body> out{status, 11};
   out.set(bhttp::field::server, server_header);
   out.set(bhttp::field::content_type, "application/json; charset=utf-8");
+  // The messages are ours (fixed text and Beast's error names): nothing to escape.
   out.body() = fmt::format(R"({{"error":"{}"}})", message);
-  out.keep_alive(false);
+  out.keep_alive(keep_alive);
   out.prepare_payload();
   return out;
-}
-
-// A request the parser rejected (bad syntax, too large) rather than a connection that went away.
-bool IsMalformedRequest(const beast::error_code& ec) {
-  static const auto& http_category = bhttp::make_error_code(bhttp::error::end_of_stream).category();
-  return ec.category() == http_category && ec != bhttp::error::end_of_stream &&
-         ec != bhttp::error::partial_message;
 }
 
 }  // namespace
@@ -108,8 +123,17 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::unique_ptr<asio::ssl::context> tls;
   AtomicCounters counters;
   bool stopping = false;
-  // Sockets of connections waiting for a request, so Stop() can close them. Owned by the sessions.
-  std::list<tcp::socket*> idle;
+
+  // One entry per open connection, so that Stop() and the connection cap can close those waiting
+  // for a request. Added at accept, erased when the session ends; touched on the io thread only.
+  struct Slot {
+    tcp::socket* socket = nullptr;  // set once the session owns its stream
+    bool waiting = true;            // no byte of a request yet (fresh, or kept alive between two)
+    Clock::time_point waiting_since = Clock::now();
+    bool evicted = false;
+  };
+  std::list<Slot> slots;
+  std::size_t evicted_open = 0;  // evicted sessions that have not ended yet
 
   Impl(asio::io_context& io_in, ServerOptions opts, Handler h)
       : io(io_in), options(std::move(opts)), handler(std::move(h)), acceptor(io_in) {}
@@ -178,7 +202,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         continue;
       }
       counters.accepted++;
-      if (options.max_connections != 0 && counters.active.load() >= options.max_connections) {
+      if (options.max_connections != 0 &&
+          counters.active.load() - evicted_open >= options.max_connections && !EvictOneWaiting()) {
         counters.rejected_over_cap++;
         beast::error_code ignored;
         socket.close(ignored);
@@ -190,24 +215,47 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       }
       socket.set_option(tcp::no_delay(true), ec);
       std::string remote = RemoteOf(socket);
-      auto done = [self](std::exception_ptr e) {
+      slots.emplace_front();
+      auto slot = slots.begin();
+      // The spawn boundary: a session never throws past here; the exception is logged and counted.
+      auto done = [self, slot](std::exception_ptr e) {
+        if (slot->evicted) self->evicted_open--;
+        self->slots.erase(slot);
         self->counters.active--;
         if (e) {
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::exception& ex) {
-            spdlog::error("http: session ended by exception: {}", ex.what());
-          }
+          self->counters.session_exceptions++;
+          spdlog::error("http: session ended by exception: {}", Describe(e));
         }
       };
       if (tls) {
         asio::co_spawn(acceptor.get_executor(),
-                       TlsSession(beast::tcp_stream(std::move(socket)), std::move(remote)), done);
+                       TlsSession(beast::tcp_stream(std::move(socket)), std::move(remote), slot),
+                       done);
       } else {
         asio::co_spawn(acceptor.get_executor(),
-                       Session(beast::tcp_stream(std::move(socket)), std::move(remote)), done);
+                       Session(beast::tcp_stream(std::move(socket)), std::move(remote), slot,
+                               Clock::now() + options.read_timeout),
+                       done);
       }
     }
+  }
+
+  // At the cap, a connection with a request in progress is worth more than one waiting for a
+  // request: closes the one that has waited longest (silent sockets, idle keep-alive). Returns
+  // false when every connection is busy.
+  bool EvictOneWaiting() {
+    Slot* oldest = nullptr;
+    for (auto& slot : slots) {
+      if (slot.socket == nullptr || !slot.waiting || slot.evicted) continue;
+      if (oldest == nullptr || slot.waiting_since < oldest->waiting_since) oldest = &slot;
+    }
+    if (oldest == nullptr) return false;
+    oldest->evicted = true;
+    evicted_open++;
+    counters.evicted_idle++;
+    beast::error_code ignored;
+    oldest->socket->close(ignored);
+    return true;
   }
 
   static std::string RemoteOf(const tcp::socket& socket) {
@@ -216,10 +264,14 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     return ec ? std::string("?") : fmt::format("{}:{}", ep.address().to_string(), ep.port());
   }
 
-  asio::awaitable<void> TlsSession(beast::tcp_stream tcp_stream, std::string remote) {
+  using SlotIt = std::list<Slot>::iterator;
+
+  asio::awaitable<void> TlsSession(beast::tcp_stream tcp_stream, std::string remote, SlotIt slot) {
     auto self = shared_from_this();
+    const auto first_deadline = Clock::now() + options.read_timeout;
     beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp_stream), *tls);
-    beast::get_lowest_layer(stream).expires_after(options.read_timeout);
+    slot->socket = &beast::get_lowest_layer(stream).socket();
+    beast::get_lowest_layer(stream).expires_at(first_deadline);
     beast::error_code ec;
     co_await stream.async_handshake(asio::ssl::stream_base::server,
                                     asio::redirect_error(asio::use_awaitable, ec));
@@ -228,77 +280,134 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       CloseSocket(stream);
       co_return;
     }
-    auto session = Session(std::move(stream), std::move(remote));
+    auto session = Session(std::move(stream), std::move(remote), slot, first_deadline);
     co_await std::move(session);
   }
 
+  // Reads one request into `reader` under the deadlines: until `first_deadline` for the first
+  // request of a connection, else the idle timeout until its first byte and read_timeout from that
+  // byte on, header and body together. Returns false when the connection is to close unanswered.
   template <class Stream>
-  asio::awaitable<void> Session(Stream stream, std::string remote) {
+  asio::awaitable<bool> ReadRequest(Stream& stream, beast::flat_buffer& buffer,
+                                    RequestReader& reader, SlotIt slot, bool first,
+                                    Clock::time_point first_deadline) {
+    auto& lowest = beast::get_lowest_layer(stream);
+    bool started = buffer.size() > 0;  // pipelined bytes of this request are here already
+    auto deadline = first ? first_deadline : Clock::now() + options.read_timeout;
+    for (;;) {
+      const auto used = reader.Feed(std::string_view(static_cast<const char*>(buffer.data().data()),
+                                                     buffer.size()));
+      buffer.consume(used);
+      if (reader.done() || reader.error() != ReadError::kNone) co_return true;
+      slot->waiting = !started;
+      if (started || first) {
+        lowest.expires_at(deadline);
+      } else {
+        slot->waiting_since = Clock::now();
+        lowest.expires_after(options.idle_timeout);
+      }
+      beast::error_code ec;
+      const auto n = co_await stream.async_read_some(buffer.prepare(buffer.max_size() - buffer.size()),
+                                                     asio::redirect_error(asio::use_awaitable, ec));
+      buffer.commit(n);
+      slot->waiting = false;
+      if (ec) {
+        if (ec == beast::error::timeout) counters.timeouts++;
+        // Closed, reset, evicted or stopped: in the middle of a request or between two, there is
+        // no one to answer.
+        co_return false;
+      }
+      if (!started && n > 0) {
+        started = true;
+        if (!first) deadline = Clock::now() + options.read_timeout;
+      }
+    }
+  }
+
+  template <class Stream>
+  asio::awaitable<void> Session(Stream stream, std::string remote, SlotIt slot,
+                                Clock::time_point first_deadline) {
     auto self = shared_from_this();
-    beast::flat_buffer buffer;
+    auto& lowest = beast::get_lowest_layer(stream);
+    slot->socket = &lowest.socket();
+    const MessageLimits limits{options.max_header_bytes, options.max_body_bytes};
+    beast::flat_buffer buffer(RequestReader::MaxBuffered(limits));
     bool first = true;
     for (;;) {
-      bhttp::request_parser<bhttp::string_body> parser;
-      parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
-      parser.body_limit(options.max_body_bytes);
-      beast::error_code ec;
-      auto& lowest = beast::get_lowest_layer(stream);
-      // Waiting for the next request on a kept-alive connection uses the idle timeout; a request
-      // that has started must complete within the read timeout.
-      lowest.expires_after(first ? options.read_timeout : options.idle_timeout);
       if (stopping && !first) break;
-      idle.push_front(&lowest.socket());
-      auto idle_it = idle.begin();
-      co_await bhttp::async_read_header(stream, buffer, parser,
-                                        asio::redirect_error(asio::use_awaitable, ec));
-      idle.erase(idle_it);
-      if (!ec && !parser.is_done()) {
-        lowest.expires_after(options.read_timeout);
-        co_await bhttp::async_read(stream, buffer, parser,
-                                   asio::redirect_error(asio::use_awaitable, ec));
-      }
+      RequestReader reader(limits);
+      auto read = ReadRequest(stream, buffer, reader, slot, first, first_deadline);
+      if (!co_await std::move(read)) break;
       first = false;
-      if (ec) {
-        if (ec == beast::error::timeout) {
-          counters.timeouts++;
-        } else if (IsMalformedRequest(ec)) {
-          counters.malformed++;
-          auto status = ec == bhttp::error::header_limit
-                            ? bhttp::status::request_header_fields_too_large
-                        : ec == bhttp::error::body_limit ? bhttp::status::payload_too_large
-                                                          : bhttp::status::bad_request;
-          auto response = ProtocolError(status, ec.message(), options.server_header);
-          lowest.expires_after(options.write_timeout);
-          co_await bhttp::async_write(stream, response,
-                                      asio::redirect_error(asio::use_awaitable, ec));
-        }
-        break;  // closed by the peer, reset, or unusable: nothing more to read
-      }
-      counters.requests++;
-      auto beast_request = parser.release();
-      const unsigned version = beast_request.version();
-      bool keep_alive = beast_request.keep_alive();
-      // The call and the co_await are separate statements: g++ 12 destroys temporaries inside a
-      // co_await expression twice.
-      auto pending = handler(ToRequest(std::move(beast_request), remote));
-      Reply reply = co_await std::move(pending);
-      if (reply.drop_connection) {
-        counters.dropped++;
-        break;
-      }
-      // The handler may ask to close after this reply; a stopping server closes too.
-      keep_alive = keep_alive && !stopping &&
-                   !EqualsIgnoreCase(reply.response.Header("connection").value_or(""), "close");
-      auto response = ToBeast(std::move(reply.response), version, keep_alive, options.server_header);
+      auto answering = Answer(reader, remote);
+      auto answer = co_await std::move(answering);
+      if (answer.drop) break;
+      beast::error_code ec;
       lowest.expires_after(options.write_timeout);
-      co_await bhttp::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
+      co_await bhttp::async_write(stream, answer.response,
+                                  asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (ec == beast::error::timeout) counters.timeouts++;
         break;
       }
-      if (!keep_alive) break;
+      if (!answer.response.keep_alive()) break;
     }
     CloseSocket(stream);
+  }
+
+  struct Answered {
+    bhttp::response<bhttp::string_body> response;  // keep_alive() says whether to read on
+    bool drop = false;                              // close without answering
+  };
+
+  // What a connection answers to the request `reader` has finished reading (or failed to): the
+  // step between reading and writing, shared by Session and ServeBytes.
+  asio::awaitable<Answered> Answer(RequestReader& reader, const std::string& remote) {
+    Answered out;
+    if (reader.error() != ReadError::kNone) {
+      counters.malformed++;
+      out.response = JsonError(static_cast<bhttp::status>(reader.ErrorStatus()),
+                               reader.error_message(), options.server_header, false);
+      co_return out;
+    }
+    counters.requests++;
+    auto beast_request = reader.Release();
+    const unsigned version = beast_request.version();
+    const bool head = beast_request.method() == bhttp::verb::head;
+    bool keep_alive = beast_request.keep_alive();
+    // The handler boundary of last resort (the API layer has its own): a throwing handler gets
+    // its client a 500, is counted, and the connection serves on.
+    Reply reply;
+    try {
+      // The call and the co_await are separate statements: g++ 12 destroys temporaries inside a
+      // co_await expression twice.
+      auto pending = handler(ToRequest(std::move(beast_request), remote));
+      reply = co_await std::move(pending);
+    } catch (...) {
+      counters.handler_exceptions++;
+      spdlog::error("http: handler failed: {}", Describe(std::current_exception()));
+      reply = Reply{};
+      reply.response = InternalError();
+    }
+    if (reply.drop_connection) {
+      counters.dropped++;
+      out.drop = true;
+      co_return out;
+    }
+    // The handler may ask to close after this reply; a stopping server closes too.
+    keep_alive = keep_alive && !stopping &&
+                 !EqualsIgnoreCase(reply.response.Header("connection").value_or(""), "close");
+    out.response =
+        ToBeast(std::move(reply.response), version, keep_alive, options.server_header, head);
+    co_return out;
+  }
+
+  static Response InternalError() {
+    Response out;
+    out.status = 500;
+    out.SetHeader("content-type", "application/json; charset=utf-8");
+    out.body = R"({"error":"internal error"})";
+    return out;
   }
 };
 
@@ -311,24 +420,65 @@ Server::~Server() {
   if (impl_) Stop();
 }
 
-void Server::Start() {
-  auto impl = impl_;
+namespace {
+
+// Spawns the accept loop; should it ever end by an exception, logs and counts it and accepts again
+// (unless the server is stopping), so one bad moment does not leave a deaf server.
+void SpawnAcceptLoop(const std::shared_ptr<Server::Impl>& impl) {
   asio::co_spawn(impl->acceptor.get_executor(), impl->AcceptLoop(), [impl](std::exception_ptr e) {
-    if (e) {
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        spdlog::error("http: accept loop ended by exception: {}", ex.what());
-      }
-    }
+    if (!e) return;
+    impl->counters.session_exceptions++;
+    spdlog::error("http: accept loop ended by exception: {}", Describe(e));
+    if (!impl->stopping) SpawnAcceptLoop(impl);
   });
 }
+
+}  // namespace
+
+void Server::Start() { SpawnAcceptLoop(impl_); }
 
 void Server::Stop() {
   impl_->stopping = true;
   beast::error_code ignored;
   impl_->acceptor.close(ignored);
-  for (auto* socket : impl_->idle) socket->close(ignored);
+  for (auto& slot : impl_->slots) {
+    if (slot.waiting && slot.socket != nullptr) slot.socket->close(ignored);
+  }
+}
+
+std::string ServeBytes(const ServerOptions& options, const Handler& handler,
+                       std::string_view input) {
+  asio::io_context io;
+  auto impl = std::make_shared<Server::Impl>(io, options, handler);
+  std::string out;
+  auto serve = [&]() -> asio::awaitable<void> {
+    const MessageLimits limits{options.max_header_bytes, options.max_body_bytes};
+    const auto window = RequestReader::MaxBuffered(limits);
+    std::string buffer;  // what a session's read buffer would hold
+    for (;;) {
+      RequestReader reader(limits);
+      for (;;) {
+        const auto take = std::min(window - std::min(window, buffer.size()), input.size());
+        buffer.append(input.substr(0, take));
+        input.remove_prefix(take);
+        buffer.erase(0, reader.Feed(buffer));
+        if (reader.done() || reader.error() != ReadError::kNone) break;
+        if (input.empty()) co_return;  // the peer closed: nobody to answer
+      }
+      auto answering = impl->Answer(reader, "bytes");
+      auto answer = co_await std::move(answering);
+      if (answer.drop) co_return;
+      std::ostringstream written;
+      written << answer.response;
+      out += written.str();
+      if (!answer.response.keep_alive()) co_return;
+    }
+  };
+  asio::co_spawn(io, serve(), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);  // a bug: let the fuzzer see it
+  });
+  io.run();
+  return out;
 }
 
 std::uint16_t Server::Port() const {
@@ -350,9 +500,12 @@ bool Server::Tls() const { return impl_->tls != nullptr; }
 
 ServerCounters Server::Counters() const {
   const auto& c = impl_->counters;
-  return ServerCounters{c.accepted.load(),  c.rejected_over_cap.load(), c.active.load(),
-                        c.peak_active.load(), c.requests.load(),        c.malformed.load(),
-                        c.timeouts.load(),  c.dropped.load(),           c.tls_handshake_failures.load()};
+  return ServerCounters{c.accepted.load(),           c.rejected_over_cap.load(),
+                        c.active.load(),             c.peak_active.load(),
+                        c.requests.load(),           c.malformed.load(),
+                        c.timeouts.load(),           c.dropped.load(),
+                        c.tls_handshake_failures.load(), c.evicted_idle.load(),
+                        c.handler_exceptions.load(), c.session_exceptions.load()};
 }
 
 }  // namespace kisgate::http

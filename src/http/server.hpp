@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -59,6 +60,9 @@ struct ServerCounters {
   std::uint64_t timeouts = 0;            // connections closed by a read or write deadline
   std::uint64_t dropped = 0;             // connections dropped by the handler's choice
   std::uint64_t tls_handshake_failures = 0;
+  std::uint64_t evicted_idle = 0;        // waiting connections closed to admit one over the cap
+  std::uint64_t handler_exceptions = 0;  // handler threw; answered 500
+  std::uint64_t session_exceptions = 0;  // a session or the accept loop ended by an exception
 };
 
 class Server {
@@ -85,6 +89,12 @@ class Server {
  private:
   std::shared_ptr<Impl> impl_;
 };
+
+// Serves `input` as the bytes one connection sends before closing its side, without a socket or
+// deadlines, through the same request parsing, limits and handler boundary as a connection, and
+// returns the bytes the server writes back. For the fuzz target and socket-free tests.
+std::string ServeBytes(const ServerOptions& options, const Handler& handler,
+                       std::string_view input);
 
 // Splits "HOST:PORT" (IPv6 as "[::1]:PORT"). Returns false when malformed.
 bool SplitHostPort(std::string_view listen, std::string& host, std::uint16_t& port);

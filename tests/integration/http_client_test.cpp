@@ -4,8 +4,11 @@
 #include <thread>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -193,6 +196,76 @@ TEST_F(UpstreamFixture, TlsWithVerifiedCertificate) {
   auto* e = std::get_if<ClientError>(&r[0]);
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->kind, ClientErrorKind::kTlsHandshake);
+}
+
+// A hand-written upstream that answers every request with `head`, then writes `filler` until the
+// client goes away (or 32 MB), then `tail`: for replies no well-behaved server sends.
+class RawUpstream {
+ public:
+  RawUpstream(std::string head, std::string filler, std::string tail)
+      : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
+    thread_ = std::thread([this, head, filler, tail] {
+      boost::system::error_code ec;
+      asio::ip::tcp::socket s(io_);
+      acceptor_.accept(s, ec);
+      if (ec) return;
+      std::string request;
+      asio::read_until(s, asio::dynamic_buffer(request), "\r\n\r\n", ec);
+      asio::write(s, asio::buffer(head), ec);
+      while (!ec && written_ < 32 * 1024 * 1024) {
+        asio::write(s, asio::buffer(filler), ec);
+        if (!ec) written_ += filler.size();
+      }
+      asio::write(s, asio::buffer(tail), ec);
+      char sink[4096];
+      while (!ec) s.read_some(asio::buffer(sink), ec);  // until the client closes
+    });
+  }
+  // Joins once the client has connected and gone: every test here sends one request.
+  ~RawUpstream() {
+    if (thread_.joinable()) thread_.join();
+  }
+  // Waits for the client to go and returns how many filler bytes were written before it went.
+  std::size_t Finish() {
+    thread_.join();
+    return written_;
+  }
+  std::string BaseUrl() const {
+    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
+  }
+
+ private:
+  asio::io_context io_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::atomic<std::size_t> written_{0};
+  std::thread thread_;
+};
+
+// A chunked reply whose trailer never ends is refused as too large, not counted as ok, and the
+// client stops reading long before the upstream's 32 MB.
+TEST_F(UpstreamFixture, HugeTrailerIsRefusedAsTooLarge) {
+  RawUpstream upstream("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n",
+                       "X-Trailer: " + std::string(1000, 'a') + "\r\n", "\r\n");
+  HttpClient client(io_.get_executor(), upstream.BaseUrl());
+  auto r = Run(client, "/x", 1, 20s);
+  auto* e = std::get_if<ClientError>(&r[0]);
+  ASSERT_NE(e, nullptr) << "the reply was taken as ok";
+  EXPECT_EQ(e->kind, ClientErrorKind::kReplyTooLarge) << e->message;
+  client.CloseIdle();
+  EXPECT_LT(upstream.Finish(), 32u * 1024 * 1024);  // the client hung up instead of reading on
+}
+
+// The same for one endless chunk extension.
+TEST_F(UpstreamFixture, HugeChunkExtensionIsRefusedAsTooLarge) {
+  RawUpstream upstream("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;e=",
+                       std::string(1000, 'a'), "\r\nok\r\n0\r\n\r\n");
+  HttpClient client(io_.get_executor(), upstream.BaseUrl());
+  auto r = Run(client, "/x", 1, 20s);
+  auto* e = std::get_if<ClientError>(&r[0]);
+  ASSERT_NE(e, nullptr) << "the reply was taken as ok";
+  EXPECT_EQ(e->kind, ClientErrorKind::kReplyTooLarge) << e->message;
+  client.CloseIdle();
+  EXPECT_LT(upstream.Finish(), 32u * 1024 * 1024);
 }
 
 TEST(HttpClient, BadBaseUrlIsNamed) {
