@@ -2,9 +2,9 @@
 // which the gate plans at 1 x 0.97. Issue 15: a config at that rate did not start at all.
 #include <regex>
 
-#include <boost/asio/io_context.hpp>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <boost/asio/io_context.hpp>
 
 #include "common/clock.hpp"
 #include "config/config.hpp"
@@ -124,7 +124,8 @@ TEST(MockRate, ValidateNamesOnlyKeysThatExist) {
     const std::string keys_table = "[[kis.keys]]\napp_key = \"k\"\napp_secret = \"s\"\n";
     const std::string toml = m[1] == "gate" ? fmt::format("[gate]\n{} = 1\n{}", key, keys_table)
                                             : fmt::format("{}{} = 1\n", keys_table, key);
-    auto parsed = config::ParseConfig(toml, "t.toml", [](const std::string&) { return std::nullopt; });
+    auto parsed =
+        config::ParseConfig(toml, "t.toml", [](const std::string&) { return std::nullopt; });
     if (auto* e = std::get_if<config::ConfigError>(&parsed)) {
       EXPECT_EQ(e->message.find("unknown key"), std::string::npos) << e->message;
     }

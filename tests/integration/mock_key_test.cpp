@@ -1,10 +1,10 @@
 // A paper-trading (mock) key at KIS's mock limit of 1 call/s (issue 15), against `kisgate sim
 // --mock-rate 1`: the simulator's own statistics judge whether the gate kept the limit.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
-#include <fmt/format.h>
-#include <gtest/gtest.h>
 
 #include "collect/collector.hpp"
 #include "gate/gateway.hpp"
@@ -54,7 +54,8 @@ struct World {
       main.rate = 18;
       config.keys.push_back(main);
     }
-    gateway = std::make_unique<gate::Gateway>(io.get_executor(), config, common::SystemClock::Instance());
+    gateway =
+        std::make_unique<gate::Gateway>(io.get_executor(), config, common::SystemClock::Instance());
   }
 
   json::object KeyStats(std::size_t key = 0) {
@@ -90,14 +91,19 @@ TEST(MockKey, FourCodesOfPriceAtOneCallPerSecond) {
   const auto job = w.PriceJob();
   collect::CycleReport report;
   const auto started = std::chrono::steady_clock::now();
-  asio::co_spawn(w.io, [&]() -> asio::awaitable<void> {
-    auto cycle = collect::RunCycle(*w.gateway, nullptr, kCodes,
-                                   collect::CycleSpec{&job, 0, common::SystemClock::Instance().WallNow(),
-                                                      std::chrono::steady_clock::now() + 60s});
-    report = co_await std::move(cycle);
-  }, Rethrow);
+  asio::co_spawn(
+      w.io,
+      [&]() -> asio::awaitable<void> {
+        auto cycle =
+            collect::RunCycle(*w.gateway, nullptr, kCodes,
+                              collect::CycleSpec{&job, 0, common::SystemClock::Instance().WallNow(),
+                                                 std::chrono::steady_clock::now() + 60s});
+        report = co_await std::move(cycle);
+      },
+      Rethrow);
   w.io.run();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   EXPECT_EQ(report.ok, 4);
   EXPECT_EQ(report.failed, 0);
   EXPECT_EQ(report.dropped, 0);
@@ -105,8 +111,9 @@ TEST(MockKey, FourCodesOfPriceAtOneCallPerSecond) {
   EXPECT_EQ(stats.at("calls").to_number<std::uint64_t>(), 5u);  // the token call counts too
   EXPECT_EQ(Errors(stats, "EGW00201"), 0u);
   EXPECT_EQ(stats.at("max_calls_in_1s").to_number<std::uint64_t>(), 1u);
-  std::cout << fmt::format("mock cycle: 5 calls (1 token + 4 price) in {:.2f} s; limit 5 calls / 1 per s = 5 s\n",
-                           seconds);
+  std::cout << fmt::format(
+      "mock cycle: 5 calls (1 token + 4 price) in {:.2f} s; limit 5 calls / 1 per s = 5 s\n",
+      seconds);
   RecordProperty("cycle_seconds", fmt::format("{:.2f}", seconds));
 }
 
@@ -120,24 +127,30 @@ TEST(MockKey, InteractiveRequestGoesAheadOfTheBatch) {
   bool interactive_ok = false;
   auto interactive = [&]() -> asio::awaitable<void> {
     auto call = w.gateway->Call(
-        gate::KisRequest{kis::Tr::kPrice, {{"FID_COND_MRKT_DIV_CODE", "J"}, {"FID_INPUT_ISCD", "051910"}}, ""},
+        gate::KisRequest{
+            kis::Tr::kPrice, {{"FID_COND_MRKT_DIV_CODE", "J"}, {"FID_INPUT_ISCD", "051910"}}, ""},
         gate::CallOptions{gate::Lane::kInteractive, 99, std::chrono::steady_clock::now() + 30s});
     auto result = co_await std::move(call);
     interactive_ok = result.ok;
     batch_done_when_interactive_finished = batch_done;
   };
-  asio::co_spawn(w.io, [&]() -> asio::awaitable<void> {
-    auto cycle = collect::RunCycle(
-        *w.gateway, nullptr, kCodes,
-        collect::CycleSpec{&job, 0, common::SystemClock::Instance().WallNow(), std::chrono::steady_clock::now() + 60s},
-        [&](int done, int) {
-          batch_done = done;
-          // Three batch calls are queued now, and the next slot is a second away.
-          if (done == 1) asio::co_spawn(w.io, interactive(), Rethrow);
-        });
-    auto report = co_await std::move(cycle);
-    EXPECT_EQ(report.ok, 4);
-  }, Rethrow);
+  asio::co_spawn(
+      w.io,
+      [&]() -> asio::awaitable<void> {
+        auto cycle =
+            collect::RunCycle(*w.gateway, nullptr, kCodes,
+                              collect::CycleSpec{&job, 0, common::SystemClock::Instance().WallNow(),
+                                                 std::chrono::steady_clock::now() + 60s},
+                              [&](int done, int) {
+                                batch_done = done;
+                                // Three batch calls are queued now, and the next slot is a second
+                                // away.
+                                if (done == 1) asio::co_spawn(w.io, interactive(), Rethrow);
+                              });
+        auto report = co_await std::move(cycle);
+        EXPECT_EQ(report.ok, 4);
+      },
+      Rethrow);
   w.io.run();
   EXPECT_TRUE(interactive_ok);
   EXPECT_EQ(batch_done_when_interactive_finished, 1);
@@ -151,14 +164,20 @@ TEST(MockKey, InteractiveRequestGoesAheadOfTheBatch) {
 TEST(MockKey, RealOnlyCallsGoToTheRealKeyOfThePool) {
   World w(/*with_real_key=*/true, "2026-11-24T16:30:00");
   std::vector<gate::CallResult> results;
-  asio::co_spawn(w.io, [&]() -> asio::awaitable<void> {
-    for (const auto& code : {"005930", "000660"}) {
-      auto call = w.gateway->Call(
-          gate::KisRequest{kis::Tr::kOvertimePrice, {{"FID_COND_MRKT_DIV_CODE", "J"}, {"FID_INPUT_ISCD", code}}, ""},
-          gate::CallOptions{gate::Lane::kInteractive, 0, std::chrono::steady_clock::now() + 30s});
-      results.push_back(co_await std::move(call));
-    }
-  }, Rethrow);
+  asio::co_spawn(
+      w.io,
+      [&]() -> asio::awaitable<void> {
+        for (const auto& code : {"005930", "000660"}) {
+          auto call = w.gateway->Call(
+              gate::KisRequest{kis::Tr::kOvertimePrice,
+                               {{"FID_COND_MRKT_DIV_CODE", "J"}, {"FID_INPUT_ISCD", code}},
+                               ""},
+              gate::CallOptions{gate::Lane::kInteractive, 0,
+                                std::chrono::steady_clock::now() + 30s});
+          results.push_back(co_await std::move(call));
+        }
+      },
+      Rethrow);
   w.io.run();
   ASSERT_EQ(results.size(), 2u);
   for (const auto& r : results) {
@@ -186,14 +205,16 @@ TEST(MockKey, PlannerSpeaksInTheMockKeysRate) {
   auto plan = collect::PlanBudget(c, 4);
   EXPECT_TRUE(plan.fits);
   EXPECT_NEAR(plan.available_per_s, 0.97, 1e-9);
-  EXPECT_NE(plan.message.find("4 codes x 1 job need 0.20 calls/s of the 0.97/s the keys give; all jobs at "
-                              "once: 4 calls + 1 token call = about 5.2 s at 0.97/s"),
+  EXPECT_NE(plan.message.find(
+                "4 codes x 1 job need 0.20 calls/s of the 0.97/s the keys give; all jobs at "
+                "once: 4 calls + 1 token call = about 5.2 s at 0.97/s"),
             std::string::npos)
       << plan.message;
   // 30 codes every 20 s: 30 calls take 31 s at 0.97/s, so every cycle drops codes.
   auto big = collect::PlanBudget(c, 30);
   EXPECT_FALSE(big.fits);
-  EXPECT_NE(big.message.find("'price' needs 30.9 s for 30 calls every 20 s"), std::string::npos) << big.message;
+  EXPECT_NE(big.message.find("'price' needs 30.9 s for 30 calls every 20 s"), std::string::npos)
+      << big.message;
   // A real key joins: the after-hours job goes there, and the plan says so.
   config::KeyConfig main;
   main.name = "main";
@@ -202,7 +223,8 @@ TEST(MockKey, PlannerSpeaksInTheMockKeysRate) {
   job.dataset = "overtime_price";
   c.jobs.push_back(job);
   auto mixed = collect::PlanBudget(c, 4);
-  EXPECT_NE(mixed.message.find("real-only job 'after' (overtime_price) goes to the real key main (17.5/s)"),
+  EXPECT_NE(mixed.message.find(
+                "real-only job 'after' (overtime_price) goes to the real key main (17.5/s)"),
             std::string::npos)
       << mixed.message;
 }
