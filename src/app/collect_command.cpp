@@ -49,6 +49,7 @@ struct Wiring {
     auto loaded = config::LoadConfig(path);
     if (auto* e = std::get_if<config::ConfigError>(&loaded)) throw std::runtime_error(e->message);
     config = std::get<config::Config>(loaded);
+    if (auto e = config::PrepareDataDir(config)) throw std::runtime_error(e->message);
     // A config without jobs runs the API and passthrough alone and needs no universe.
     if (!config.jobs.empty()) {
       auto universe = collect::LoadUniverse(config.universe);

@@ -21,6 +21,7 @@
 #include "collect/collector.hpp"
 #include "common/spawn.hpp"
 #include "gate/gateway.hpp"
+#include "kis/tr_catalogue.hpp"
 #include "store/sqlite_store.hpp"
 #include "sim/sim_server.hpp"
 #include "sim/universe.hpp"
@@ -39,14 +40,18 @@ struct DemoFlags {
   int codes = 53;
   int duration_s = 0;    // 0: no limit
   std::string listen = "127.0.0.1:8080";  // the API and dashboard
+  bool mock = false;     // a paper-trading key at KIS's mock limit, 1 call/s
+  bool codes_given = false;
 };
 
-// The original system's four collectors plus its minute-bar collector, as kisgate jobs.
-std::vector<config::JobConfig> DemoJobs(int every_s) {
+// The original system's four collectors plus its minute-bar collector, as kisgate jobs. A mock key
+// has no after-hours TRs (KIS answers EGW02006), so its demo leaves that job out.
+std::vector<config::JobConfig> DemoJobs(int every_s, bool mock) {
   std::vector<config::JobConfig> jobs;
   for (auto [name, dataset] : {std::pair{"price", "price"}, {"orderbook", "orderbook"},
                                {"investors", "investors"}, {"overtime", "overtime_price"},
                                {"bars", "bars_minute"}}) {
+    if (mock && kis::FindTrByDataset(dataset)->real_only) continue;
     config::JobConfig j;
     j.name = name;
     j.dataset = dataset;
@@ -66,15 +71,23 @@ int RunDemo(const DemoFlags& flags) {
   so.speed = 10;                     // ten market seconds a second: bars and prices move visibly
   so.max_in_flight_per_key = 10;     // the burst rules that broke the original system, armed
   so.max_connections = 40;
-  sim::BackgroundSimulator sim(so);
-  config::Config config;
   config::KeyConfig key;
   key.name = "demo";
-  key.base_url = sim.BaseUrl();
   key.app_key = std::string(sim::kDemoAppKey);
   key.app_secret = sim::DemoAppSecret();
+  if (flags.mock) {
+    // The simulator's mock limit is KIS's (1 call/s), and the key is planned at 1 x 0.97.
+    so.keys.push_back(sim::SimKey{key.app_key, key.app_secret, sim::Environment::kMock});
+    so.mock_rate = 1;
+    key.name = "paper";
+    key.environment = config::KisEnvironment::kMock;
+    key.rate = 1;
+  }
+  sim::BackgroundSimulator sim(so);
+  key.base_url = sim.BaseUrl();
+  config::Config config;
   config.keys.push_back(key);
-  const auto jobs = DemoJobs(flags.every_s);
+  const auto jobs = DemoJobs(flags.every_s, flags.mock);
   config.jobs = jobs;
 
   char dir_template[] = "/tmp/kisgate-demo-XXXXXX";
@@ -86,8 +99,14 @@ int RunDemo(const DemoFlags& flags) {
   asio::io_context io(1);
   gate::Gateway gateway(io.get_executor(), config, common::SystemClock::Instance());
   const auto& universe = sim::Universe::Default().All();
+  int wanted = flags.codes;
+  if (flags.mock && !flags.codes_given) {
+    // Sized to fit: a cycle's calls (and the token call) in 80 % of the interval at 0.97 calls/s.
+    const double per_cycle = flags.every_s * key.rate * config.gate.safety - 1;
+    wanted = std::max(1, static_cast<int>(0.8 * per_cycle / static_cast<double>(jobs.size())));
+  }
   std::vector<std::string> codes;
-  for (int i = 0; i < std::clamp(flags.codes, 1, static_cast<int>(universe.size())); ++i) {
+  for (int i = 0; i < std::clamp(wanted, 1, static_cast<int>(universe.size())); ++i) {
     codes.push_back(universe[static_cast<std::size_t>(i)].code);
   }
   const int planned = static_cast<int>(codes.size() * jobs.size());
@@ -95,10 +114,12 @@ int RunDemo(const DemoFlags& flags) {
   for (const auto& job : jobs) board.Register(job, codes.size());
   config.server.listen = flags.listen;
   ApiServer api(io, config, gateway, &store, &board);
-  fmt::print("kisgate demo: simulator at {} (18 calls/s, burst rules on); {} stocks x {} jobs (price, "
-             "order book, investor flows, after-hours price, minute bars) = {} calls every {} s through "
-             "one gate, stored in {}.\nCtrl-C stops.\n",
-             sim.BaseUrl(), codes.size(), jobs.size(), planned, flags.every_s, store_options.path);
+  std::vector<std::string> job_names;
+  for (const auto& job : jobs) job_names.push_back(job.dataset);
+  fmt::print("kisgate demo: simulator at {} ({} key, {:g} call{}/s, burst rules on); {} stocks x {} jobs ({}) "
+             "= {} calls every {} s through one gate, stored in {}.\nCtrl-C stops.\n",
+             sim.BaseUrl(), flags.mock ? "mock" : "real", key.rate, key.rate == 1 ? "" : "s", codes.size(),
+             jobs.size(), fmt::join(job_names, ", "), planned, flags.every_s, store_options.path);
   fmt::print("{}\n", collect::PlanBudget(config, codes.size()).message);
   fmt::print("dashboard: http://{}/\n", api.Address());
   std::fflush(stdout);
@@ -170,8 +191,9 @@ int RunDemo(const DemoFlags& flags) {
       store.Flush(std::chrono::seconds(5));
       auto stats = gateway.Stats().keys[0];
       fmt::print("{}  cycle {:>3}: {} calls, {} ok, {} failed, {} dropped, {:.1f} s ({:.2f}x the limit), "
-                 "{:.1f} calls/s of 18; EGW00201 so far: {}; rows written: {}\n",
-                 tty ? "\r" : "", cycle, calls, ok, failed, dropped, took, took / (calls / 18.0), calls / took,
+                 "{:.2f} calls/s of {:g}; EGW00201 so far: {}; rows written: {}\n",
+                 tty ? "\r" : "", cycle, calls, ok, failed, dropped, took, took / (calls / key.rate), calls / took,
+                 key.rate,
                  stats.errors.count("EGW00201") ? stats.errors.at("EGW00201") : 0, store.Counters().written);
       if (failed != 0 || dropped != 0) exit_code = 1;
       if (flags.cycles != 0 && cycle >= flags.cycles) break;
@@ -192,11 +214,11 @@ int RunDemo(const DemoFlags& flags) {
   io.run();
   store.Flush(std::chrono::seconds(10));
   const auto key_stats = json::parse(sim.simulator().StatsJson()).at("keys").at(0);
-  fmt::print("the simulator saw: {} calls, busiest second {} (limit 18), EGW00201 {}, connections "
+  fmt::print("the simulator saw: {} calls, busiest second {} (limit {:g}), EGW00201 {}, connections "
              "dropped by its burst rules {}\nrows stored: price {}, orderbook {}, investors {}, "
              "overtime {}, minute bars {} ({}; integrity {})\n",
              key_stats.at("calls").to_number<std::uint64_t>(),
-             key_stats.at("max_calls_in_1s").to_number<std::uint64_t>(),
+             key_stats.at("max_calls_in_1s").to_number<std::uint64_t>(), key.rate,
              key_stats.at("errors").as_object().contains("EGW00201")
                  ? key_stats.at("errors").at("EGW00201").to_number<std::uint64_t>()
                  : 0,
@@ -213,14 +235,27 @@ void AddDemoCommand(CLI::App& parent, int& exit_code) {
   auto* cmd = parent.add_subcommand(
       "demo", "The built-in simulator, and the original system's collection jobs (53 stocks) through "
               "the gate into SQLite");
-  cmd->add_option("--cycles", flags->cycles, "cycles to run (0: until Ctrl-C)")->capture_default_str();
-  cmd->add_option("--every", flags->every_s, "seconds between cycles")->capture_default_str();
-  cmd->add_option("--codes", flags->codes, "stocks per cycle")->capture_default_str();
-  cmd->add_option("--duration", flags->duration_s, "stop after this many seconds (0: no limit)")
+  cmd->add_option("--cycles", flags->cycles, "cycles to run (0: until Ctrl-C)")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  cmd->add_option("--every", flags->every_s, "seconds between cycles")
+      ->check(CLI::Range(1, 86'400))
+      ->capture_default_str();
+  auto* codes = cmd->add_option("--codes", flags->codes, "stocks per cycle (--mock: sized to fit)")
+                    ->check(CLI::Range(1, 100'000))
+                    ->capture_default_str();
+  cmd->add_option("--duration", flags->duration_s, "stop after this many seconds (0: no limit)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_flag("--mock", flags->mock,
+                "a paper-trading (mock) key at KIS's mock limit of 1 call/s, without the real-only "
+                "after-hours job, and a universe sized to fit");
   cmd->add_option("--listen", flags->listen, "HOST:PORT of the API and dashboard (port 0: any free port)")
       ->capture_default_str();
-  cmd->callback([flags, &exit_code] { exit_code = RunDemo(*flags); });
+  cmd->callback([flags, codes, &exit_code] {
+    flags->codes_given = codes->count() > 0;
+    exit_code = RunDemo(*flags);
+  });
 }
 
 }  // namespace kisgate::app

@@ -133,6 +133,10 @@ int RunQuote(const QuoteFlags& flags) {
     return 2;
   }
   const auto& config = std::get<config::Config>(loaded);
+  if (auto e = config::PrepareDataDir(config)) {
+    fmt::print(stderr, "error: {}\n", e->message);
+    return 2;
+  }
   asio::io_context io(1);
   gate::GatewayOptions options;
   options.token_dir = std::filesystem::path(config.data_dir) / "tokens";

@@ -234,24 +234,76 @@ asio::awaitable<CycleReport> RunCycle(gate::Gateway& gateway, store::SqliteStore
 }
 
 Plan PlanBudget(const config::Config& config, std::size_t codes) {
+  // Calls/s as a person reads them: 36.0 and 17.5, but 0.97 for a mock key and 0.013 for a slow job.
+  const auto rate_text = [](double per_s) {
+    if (per_s >= 10) return fmt::format("{:.1f}", per_s);
+    if (per_s >= 0.1) return fmt::format("{:.2f}", per_s);
+    return fmt::format("{:.2g}", per_s);
+  };
   Plan plan;
-  // One call per code per cycle: paged data sets need more on their first cycle only (a day of
-  // minute bars is 13 pages), then one page per cycle.
-  for (const auto& job : config.jobs) {
-    plan.needed_per_s += static_cast<double>(codes) / std::chrono::duration<double>(job.every).count();
+  double real_per_s = 0;
+  std::vector<std::string> real_keys;
+  for (const auto& key : config.keys) {
+    plan.available_per_s += key.rate * config.gate.safety;
+    if (key.environment == config::KisEnvironment::kReal) {
+      real_per_s += key.rate * config.gate.safety;
+      real_keys.push_back(key.name);
+    }
   }
-  for (const auto& key : config.keys) plan.available_per_s += key.rate * config.gate.safety;
-  plan.fits = plan.needed_per_s <= plan.available_per_s;
-  if (!plan.fits) {
+  const bool mixed = !real_keys.empty() && real_keys.size() < config.keys.size();
+  // One call per code per cycle: paged data sets need more on their first cycle only (a day of
+  // minute bars is 13 pages), then one page per cycle. A job on a group collects the group only.
+  std::size_t calls_at_once = 0;
+  std::vector<std::string> routed, too_long;
+  for (const auto& job : config.jobs) {
+    std::size_t job_codes = codes;
+    if (!job.universe.empty()) {
+      auto group = config.universe.groups.find(job.universe);
+      if (group != config.universe.groups.end()) job_codes = group->second.size();
+    }
+    const double every_s = std::chrono::duration<double>(job.every).count();
+    plan.needed_per_s += static_cast<double>(job_codes) / every_s;
+    calls_at_once += job_codes;
+    const auto* info = kis::FindTrByDataset(job.dataset);
+    const bool real_only = info != nullptr && info->real_only && mixed;
+    if (real_only) routed.push_back(fmt::format("'{}' ({})", job.name, job.dataset));
+    // A cycle alone longer than the interval drops codes every time, whatever the average says.
+    const double job_per_s = real_only ? real_per_s : plan.available_per_s;
+    if (job_per_s > 0 && static_cast<double>(job_codes) / job_per_s > every_s) {
+      too_long.push_back(fmt::format("'{}' needs {:.1f} s for {} calls every {:.0f} s", job.name,
+                                     static_cast<double>(job_codes) / job_per_s, job_codes, every_s));
+    }
+  }
+  plan.fits = plan.needed_per_s <= plan.available_per_s && too_long.empty();
+  const std::string jobs = fmt::format("{} job{}", config.jobs.size(), config.jobs.size() == 1 ? "" : "s");
+  const std::string keys = fmt::format("{} key{}", config.keys.size(), config.keys.size() == 1 ? "" : "s");
+  if (plan.needed_per_s > plan.available_per_s) {
     plan.message = fmt::format(
-        "{} codes x {} job{} need {:.1f} calls/s; {} key{} {:.1f}/s: add keys, lengthen the "
-        "intervals, or split the universe",
-        codes, config.jobs.size(), config.jobs.size() == 1 ? "" : "s", plan.needed_per_s,
-        config.keys.size(), config.keys.size() == 1 ? " gives" : "s give", plan.available_per_s);
+        "{} codes x {} need {} calls/s; {} {} {}/s: add keys, lengthen the intervals, or split the "
+        "universe",
+        codes, jobs, rate_text(plan.needed_per_s), keys, config.keys.size() == 1 ? "gives" : "give",
+        rate_text(plan.available_per_s));
   } else {
-    plan.message = fmt::format("{} codes x {} job{} need {:.1f} calls/s of the {:.1f}/s the keys give",
-                               codes, config.jobs.size(), config.jobs.size() == 1 ? "" : "s",
-                               plan.needed_per_s, plan.available_per_s);
+    plan.message = fmt::format("{} codes x {} need {} calls/s of the {}/s the keys give", codes, jobs,
+                               rate_text(plan.needed_per_s), rate_text(plan.available_per_s));
+  }
+  if (!too_long.empty()) {
+    plan.message += fmt::format("; a cycle longer than its interval drops codes: {}",
+                                fmt::join(too_long, ", "));
+  }
+  // Every key's first call waits for its token, and the token call counts against the key's rate.
+  const std::size_t token_calls = config.keys.size();
+  if (calls_at_once > 0 && plan.available_per_s > 0) {
+    plan.message += fmt::format(
+        "; all jobs at once: {} calls + {} token call{} = about {:.1f} s at {}/s", calls_at_once,
+        token_calls, token_calls == 1 ? "" : "s",
+        static_cast<double>(calls_at_once + token_calls) / plan.available_per_s, rate_text(plan.available_per_s));
+  }
+  if (!routed.empty()) {
+    plan.message += fmt::format("; real-only job{} {} go{} to the real key{} {} ({}/s): mock keys get EGW02006",
+                                routed.size() == 1 ? "" : "s", fmt::join(routed, ", "),
+                                routed.size() == 1 ? "es" : "", real_keys.size() == 1 ? "" : "s",
+                                fmt::join(real_keys, ", "), rate_text(real_per_s));
   }
   return plan;
 }

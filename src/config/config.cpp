@@ -1,7 +1,13 @@
 #include "config/config.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -13,6 +19,7 @@
 #include "common/duration.hpp"
 #include "common/kst.hpp"
 #include "common/stock_code.hpp"
+#include "kis/tr_catalogue.hpp"
 
 namespace kisgate::config {
 
@@ -236,6 +243,19 @@ void ReadKey(Table& t, KeyConfig& key, std::size_t index) {
     t.Fail("base_url", fmt::format("must be an http(s) URL such as \"{}\", got \"{}\"", kRealBaseUrl,
                                    key.base_url));
   }
+  // boost::url takes any digits as a port; a port past 65535 would only fail at the first call.
+  if (url->has_port()) {
+    const std::string_view port = url->port();
+    int number = 0;
+    const bool digits = !port.empty() && port.size() <= 5 &&
+                        std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (digits) number = std::stoi(std::string(port));
+    if (!digits || number < 1 || number > 65535) {
+      t.Fail("base_url", fmt::format("port '{}' is not in 1..65535 (e.g. \"{}\"), got \"{}\"", port,
+                                     key.environment == KisEnvironment::kMock ? kMockBaseUrl : kRealBaseUrl,
+                                     key.base_url));
+    }
+  }
   if (key.app_key.empty()) t.Fail("app_key", "is required (e.g. app_key = \"${KIS_APP_KEY}\")");
   if (key.app_secret.empty()) {
     t.Fail("app_secret", "is required (e.g. app_secret = \"${KIS_APP_SECRET}\")");
@@ -250,6 +270,7 @@ void ReadKey(Table& t, KeyConfig& key, std::size_t index) {
 
 void ReadGate(Table& t, GateConfig& g) {
   t.Number("safety", g.safety);
+  t.Number("min_rate_share", g.min_rate_share);
   t.Number("interactive_max_share", g.interactive_max_share);
   t.Integer("interactive_reserved_slots", g.interactive_reserved_slots);
   t.Integer("max_in_flight_limit", g.max_in_flight_limit);
@@ -259,6 +280,9 @@ void ReadGate(Table& t, GateConfig& g) {
   t.RejectUnknown();
   if (!(g.safety > 0 && g.safety <= 1)) {
     t.Fail("safety", fmt::format("must be in (0, 1], got {}", g.safety));
+  }
+  if (!(g.min_rate_share > 0 && g.min_rate_share <= 1)) {
+    t.Fail("min_rate_share", fmt::format("must be in (0, 1], got {}", g.min_rate_share));
   }
   if (!(g.interactive_max_share > 0 && g.interactive_max_share <= 1)) {
     t.Fail("interactive_max_share", fmt::format("must be in (0, 1], got {}", g.interactive_max_share));
@@ -298,7 +322,11 @@ void ReadJob(Table& t, JobConfig& job, std::size_t index) {
     t.Fail("dataset", fmt::format("\"{}\" is not a data set; use one of: {}", job.dataset,
                                   fmt::join(kDatasets, ", ")));
   }
-  if (job.every.count() <= 0) t.Fail("every", "must be longer than 0 (e.g. \"5m\")");
+  // The schedule counts whole seconds: "250ms" would never start a cycle.
+  if (job.every < kMinJobInterval || job.every % std::chrono::seconds(1) != std::chrono::milliseconds(0)) {
+    t.Fail("every", fmt::format("must be a whole number of seconds, at least {} s (e.g. \"1s\", \"5m\"), got {} ms",
+                                kMinJobInterval.count(), job.every.count()));
+  }
   for (const auto& s : job.sessions) {
     if (!OneOf(s, kSessions)) {
       t.Fail("sessions", fmt::format("\"{}\" is not a session; use any of: {}", s,
@@ -354,6 +382,10 @@ Config Read(const toml::table& root, const EnvLookup& env) {
     if (!c.storage.url.starts_with("sqlite://") && !c.storage.url.starts_with("postgresql://") &&
         !c.storage.url.starts_with("postgres://")) {
       t->Fail("url", fmt::format("must start with sqlite:// or postgresql://, got \"{}\"", c.storage.url));
+    }
+    if (c.storage.url == "sqlite://") {
+      t->Fail("url", "names no file: use \"sqlite://PATH\" (e.g. \"sqlite://./data/kisgate.db\"), or leave "
+                     "storage.url out for data_dir/kisgate.db");
     }
   }
   if (auto kis = top.Sub("kis")) {
@@ -418,6 +450,25 @@ Config Read(const toml::table& root, const EnvLookup& env) {
   if (c.keys.empty()) {
     throw Problem{"no [[kis.keys]] table: add one per app key (see configs/example.toml)"};
   }
+  if (c.data_dir.empty()) throw Problem{"data_dir: must name a folder (e.g. \"./data\")"};
+  if (c.storage.url.empty()) {
+    c.storage.url = "sqlite://" + (std::filesystem::path(c.data_dir) / "kisgate.db").string();
+  }
+  // A real-only TR on the mock host is answered EGW02006 for every code of every cycle. With a real
+  // key in the pool the gateway routes such calls there; without one the job cannot work.
+  const auto real = std::find_if(c.keys.begin(), c.keys.end(), [](const KeyConfig& k) {
+    return k.environment == KisEnvironment::kReal;
+  });
+  if (real == c.keys.end()) {
+    for (std::size_t i = 0; i < c.jobs.size(); ++i) {
+      const auto* info = kis::FindTrByDataset(c.jobs[i].dataset);
+      if (info == nullptr || !info->real_only) continue;
+      throw Problem{fmt::format(
+          "jobs[{}] '{}': data set {} ({}) is real-only, and key '{}' is a mock key (KIS answers "
+          "EGW02006): add a real key to [[kis.keys]] or remove the job",
+          i, c.jobs[i].name, c.jobs[i].dataset, info->tr_id, c.keys.front().name)};
+    }
+  }
   return c;
 }
 
@@ -445,6 +496,28 @@ std::variant<Config, ConfigError> ParseConfig(std::string_view toml_text, std::s
   } catch (const Problem& p) {
     return ConfigError{fmt::format("{}: {}", source, p.message)};
   }
+}
+
+std::optional<ConfigError> PrepareDataDir(const Config& config) {
+  namespace fs = std::filesystem;
+  const fs::path dir(config.data_dir);
+  std::error_code ec;
+  fs::create_directories(dir / "tokens", ec);
+  std::string why = ec ? ec.message() : std::string();
+  if (!ec) {
+    // Permission bits say nothing for root or on a read-only mount: write a file to know.
+    const fs::path probe = dir / "tokens" / fmt::format(".write-test-{}", ::getpid());
+    std::FILE* f = std::fopen(probe.c_str(), "wb");
+    bool written = f != nullptr && std::fputs("ok", f) >= 0;
+    if (f != nullptr) written = std::fclose(f) == 0 && written;
+    if (!written) why = std::strerror(errno);
+    fs::remove(probe, ec);
+  }
+  if (why.empty()) return std::nullopt;
+  return ConfigError{fmt::format(
+      "data_dir: cannot write to '{}' ({}): tokens would be issued anew at every start; make the "
+      "folder writable or set data_dir to one that is",
+      (dir / "tokens").string(), why)};
 }
 
 std::variant<Config, ConfigError> LoadConfig(const std::string& path, const EnvLookup& env) {

@@ -46,7 +46,8 @@ struct PassthroughConfig {
 };
 
 struct StorageConfig {
-  std::string url = "sqlite://./data/kisgate.db";
+  // Empty in the file: "sqlite://<data_dir>/kisgate.db", so the database lives beside the tokens.
+  std::string url;
 };
 
 struct KeyConfig {
@@ -63,6 +64,9 @@ struct KeyConfig {
 // The gate's knobs (DESIGN.md "The gate"); defaults are the design's.
 struct GateConfig {
   double safety = 0.97;                  // fraction of the key's rate the gate plans for
+  // AIMD floor: EGW00201 cuts never take a key below this share of its rate x safety (18/s:
+  // 0.87/s; a mock key at 1/s: one call in about 20 s).
+  double min_rate_share = 0.05;
   double interactive_max_share = 0.6;    // of the rate, while batch work waits
   int interactive_reserved_slots = 1;    // in-flight slots batch never takes
   int max_in_flight_limit = 10;          // adaptive in-flight cap ceiling
@@ -81,6 +85,9 @@ struct UniverseConfig {
 struct CalendarConfig {
   std::vector<std::chrono::year_month_day> holidays;
 };
+
+// A job's interval is at least this: the schedule counts whole seconds.
+inline constexpr std::chrono::seconds kMinJobInterval{1};
 
 struct JobConfig {
   std::string name;
@@ -117,6 +124,11 @@ std::variant<Config, ConfigError> ParseConfig(std::string_view toml_text, std::s
                                               const EnvLookup& env = ProcessEnv());
 std::variant<Config, ConfigError> LoadConfig(const std::string& path,
                                              const EnvLookup& env = ProcessEnv());
+
+// Creates data_dir and its tokens folder and proves they are writable (by writing a file: permission
+// bits do not tell for root or a read-only mount). A folder kisgate cannot write would make every
+// start issue a new token, so the commands refuse to start. Error: "data_dir: cannot write ...".
+std::optional<ConfigError> PrepareDataDir(const Config& config);
 
 // KIS's REST hosts (kis-api.md §1).
 inline constexpr std::string_view kRealBaseUrl = "https://openapi.koreainvestment.com:9443";

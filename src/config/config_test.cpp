@@ -1,7 +1,12 @@
 #include "config/config.hpp"
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <map>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 namespace kisgate::config {
@@ -240,10 +245,108 @@ TEST(Config, ShippedExampleParses) {
   const auto& c = std::get<Config>(r);
   EXPECT_EQ(c.keys.size(), 1u);
   EXPECT_EQ(c.jobs.size(), 2u);
-  for (const char* name : {"/configs/sim.toml", "/configs/demo.toml"}) {
-    auto other = LoadConfig(std::string(KISGATE_SOURCE_DIR) + name, FakeEnv({}));
+  for (const char* name : {"/configs/sim.toml", "/configs/demo.toml", "/configs/mock.toml"}) {
+    auto other = LoadConfig(std::string(KISGATE_SOURCE_DIR) + name,
+                            FakeEnv({{"KIS_APP_KEY", "k"}, {"KIS_APP_SECRET", "s"}}));
     EXPECT_TRUE(std::holds_alternative<Config>(other)) << name << ": " << std::get<ConfigError>(other).message;
   }
+}
+
+}  // namespace
+}  // namespace kisgate::config
+
+namespace kisgate::config {
+namespace {
+
+// Issue 11, "configs that start instead of failing": each is refused in one line naming the key.
+constexpr std::string_view kKey = "[[kis.keys]]\napp_key='k'\napp_secret='s'\n";
+
+std::string WithKey(std::string_view rest) { return std::string(kKey) + std::string(rest); }
+
+// Without storage.url the database sits in data_dir, beside the tokens, wherever data_dir is.
+TEST(ConfigAtStart, DatabaseLivesUnderDataDirByDefault) {
+  auto c = MustParse("data_dir = '/srv/kisgate'\n" + WithKey(""), FakeEnv({}));
+  EXPECT_EQ(c.storage.url, "sqlite:///srv/kisgate/kisgate.db");
+  auto given = MustParse(WithKey("[storage]\nurl = 'sqlite:///tmp/x.db'\n"), FakeEnv({}));
+  EXPECT_EQ(given.storage.url, "sqlite:///tmp/x.db");
+}
+
+TEST(ConfigAtStart, SqliteUrlWithoutAFileIsRefused) {
+  const auto e = ErrorOf(WithKey("[storage]\nurl = 'sqlite://'\n"));
+  EXPECT_NE(e.find("storage.url: names no file"), std::string::npos) << e;
+  EXPECT_EQ(e.find('\n'), std::string::npos);
+}
+
+// "250ms" was accepted and the job never ran: the schedule counts whole seconds.
+TEST(ConfigAtStart, IntervalsBelowOneSecondAreRefused) {
+  for (const char* every : {"250ms", "999ms", "1500ms"}) {
+    SCOPED_TRACE(every);
+    const auto e = ErrorOf(WithKey(fmt::format("[[jobs]]\ndataset='price'\nevery='{}'\n", every)));
+    EXPECT_NE(e.find("jobs[0].every: must be a whole number of seconds, at least 1 s"), std::string::npos) << e;
+  }
+  auto c = MustParse(WithKey("[[jobs]]\ndataset='price'\nevery='1s'\n"), FakeEnv({}));
+  EXPECT_EQ(c.jobs[0].every, std::chrono::seconds(1));
+}
+
+TEST(ConfigAtStart, BaseUrlPortOutsideTheRangeIsRefused) {
+  for (const char* port : {"99999", "0", "65536"}) {
+    SCOPED_TRACE(port);
+    const auto e = ErrorOf(WithKey(fmt::format("base_url = 'http://127.0.0.1:{}'\n", port)));
+    EXPECT_NE(e.find(fmt::format("kis.keys[0].base_url: port '{}' is not in 1..65535", port)),
+              std::string::npos) << e;
+  }
+  auto c = MustParse(WithKey("base_url = 'http://127.0.0.1:65535'\n"), FakeEnv({}));
+  EXPECT_EQ(c.keys[0].base_url, "http://127.0.0.1:65535");
+}
+
+// Issue 15: the after-hours TRs are real-only (EGW02006 on the mock host). With only mock keys such
+// a job is refused at start, naming the job and the key; with a real key in the pool it is kept
+// (the gateway routes it there).
+TEST(ConfigAtStart, RealOnlyJobOnAMockKeyIsRefused) {
+  const std::string mock = "[[kis.keys]]\nname='paper'\nenvironment='mock'\napp_key='k'\napp_secret='s'\n";
+  for (const char* dataset : {"overtime_price", "overtime_orderbook"}) {
+    SCOPED_TRACE(dataset);
+    const auto e = ErrorOf(mock + fmt::format("[[jobs]]\nname='after'\ndataset='{}'\n", dataset));
+    EXPECT_NE(e.find(fmt::format("jobs[0] 'after': data set {} (", dataset)), std::string::npos) << e;
+    EXPECT_NE(e.find("key 'paper' is a mock key (KIS answers EGW02006)"), std::string::npos) << e;
+    EXPECT_EQ(e.find('\n'), std::string::npos);
+  }
+  auto mixed = MustParse(mock + "[[kis.keys]]\nname='main'\napp_key='k2'\napp_secret='s2'\n"
+                                "[[jobs]]\nname='after'\ndataset='overtime_price'\n",
+                         FakeEnv({}));
+  EXPECT_EQ(mixed.jobs.size(), 1u);
+  auto price = MustParse(mock + "[[jobs]]\ndataset='price'\n", FakeEnv({}));
+  EXPECT_EQ(price.keys[0].rate, 1);
+  EXPECT_EQ(price.keys[0].base_url, kMockBaseUrl);
+}
+
+// The AIMD floor is a documented key, a share of rate x safety.
+TEST(ConfigAtStart, MinRateShareIsAGateKey) {
+  auto c = MustParse(WithKey("[gate]\nmin_rate_share = 0.2\n"), FakeEnv({}));
+  EXPECT_EQ(c.gate.min_rate_share, 0.2);
+  EXPECT_NE(ErrorOf(WithKey("[gate]\nmin_rate_share = 0\n")).find("gate.min_rate_share: must be in (0, 1]"),
+            std::string::npos);
+}
+
+// An unwritable data_dir used to warn at every token write, so each start issued a new token.
+// Root ignores permission bits, so the folder is made unwritable by putting it under a file.
+TEST(ConfigAtStart, UnwritableDataDirFailsAtStart) {
+  char dir_template[] = "/tmp/kisgate-config-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::filesystem::path dir(dir_template);
+  Config ok;
+  ok.data_dir = (dir / "data").string();
+  EXPECT_EQ(PrepareDataDir(ok), std::nullopt);
+  EXPECT_TRUE(std::filesystem::is_directory(dir / "data" / "tokens"));
+  EXPECT_TRUE(std::filesystem::is_empty(dir / "data" / "tokens"));  // the probe is gone
+  std::ofstream(dir / "file") << "x";
+  Config bad;
+  bad.data_dir = (dir / "file" / "data").string();
+  const auto e = PrepareDataDir(bad);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_NE(e->message.find("data_dir: cannot write to '"), std::string::npos) << e->message;
+  EXPECT_NE(e->message.find("set data_dir to one that is"), std::string::npos) << e->message;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

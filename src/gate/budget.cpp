@@ -62,54 +62,72 @@ std::string_view OutcomeName(Outcome outcome) {
 }
 
 std::optional<std::string> BudgetConfig::Validate() const {
-  if (!(std::isfinite(rate) && rate > 0)) return fmt::format("gate.rate must be > 0, got {}", rate);
+  // Each message names the config key that sets the field; fields no key sets are named as
+  // BudgetConfig's, so an error never points a user at a key that does not exist.
+  if (!(std::isfinite(rate) && rate > 0)) {
+    return fmt::format("kis.keys[].rate must be > 0 calls/s, got {}", rate);
+  }
   if (!InOpenClosed(safety, 0, 1))
     return fmt::format("gate.safety must be in (0, 1], got {}", safety);
-  if (!InOpenClosed(min_rate, 0, rate * safety)) {
-    return fmt::format("gate.min_rate must be in (0, rate x safety = {}], got {}", rate * safety,
-                       min_rate);
+  if (!InOpenClosed(min_rate_share, 0, 1)) {
+    return fmt::format("gate.min_rate_share must be in (0, 1], got {}", min_rate_share);
   }
   if (!(std::isfinite(rate_decrease) && rate_decrease > 0 && rate_decrease < 1)) {
-    return fmt::format("gate.rate_decrease must be in (0, 1), got {}", rate_decrease);
+    return fmt::format("BudgetConfig.rate_decrease must be in (0, 1), got {}", rate_decrease);
   }
   if (!(std::isfinite(rate_recovery) && rate_recovery > 0)) {
-    return fmt::format("gate.rate_recovery must be > 0 calls/s per second, got {}", rate_recovery);
+    return fmt::format("BudgetConfig.rate_recovery must be > 0 calls/s per second, got {}",
+                       rate_recovery);
   }
   if (min_in_flight < 1)
-    return fmt::format("gate.min_in_flight must be >= 1, got {}", min_in_flight);
+    return fmt::format("BudgetConfig.min_in_flight must be >= 1, got {}", min_in_flight);
   if (in_flight < min_in_flight) {
-    return fmt::format("gate.in_flight must be >= min_in_flight ({}), got {}", min_in_flight,
-                       in_flight);
+    return fmt::format("kis.keys[].max_in_flight must be >= {}, got {}", min_in_flight, in_flight);
   }
   if (max_in_flight < in_flight) {
-    return fmt::format("gate.max_in_flight must be >= in_flight ({}), got {}", in_flight,
-                       max_in_flight);
+    return fmt::format("gate.max_in_flight_limit must be >= the key's max_in_flight ({}), got {}",
+                       in_flight, max_in_flight);
   }
   if (!(std::isfinite(in_flight_decrease) && in_flight_decrease > 0 && in_flight_decrease < 1)) {
-    return fmt::format("gate.in_flight_decrease must be in (0, 1), got {}", in_flight_decrease);
+    return fmt::format("BudgetConfig.in_flight_decrease must be in (0, 1), got {}",
+                       in_flight_decrease);
   }
   if (!InOpenClosed(interactive_max_share, 0, 1)) {
     return fmt::format("gate.interactive_max_share must be in (0, 1], got {}",
                        interactive_max_share);
   }
   if (!InOpenClosed(batch_max_share, 0, 1)) {
-    return fmt::format("gate.batch_max_share must be in (0, 1], got {}", batch_max_share);
+    return fmt::format("BudgetConfig.batch_max_share must be in (0, 1], got {}", batch_max_share);
   }
   if (!(std::isfinite(share_burst) && share_burst >= 0)) {
-    return fmt::format("gate.share_burst must be >= 0 calls, got {}", share_burst);
+    return fmt::format("BudgetConfig.share_burst must be >= 0 calls, got {}", share_burst);
   }
   if (interactive_reserved_slots < 0 || interactive_reserved_slots >= in_flight) {
-    return fmt::format("gate.interactive_reserved_slots must be in [0, in_flight = {}), got {}",
-                       in_flight, interactive_reserved_slots);
+    return fmt::format(
+        "gate.interactive_reserved_slots must be in [0, the key's max_in_flight = {}), got {}",
+        in_flight, interactive_reserved_slots);
   }
   if (cooldown <= common::Duration::zero()) {
     return fmt::format("gate.cooldown must be > 0, got {} ms",
                        std::chrono::duration_cast<std::chrono::milliseconds>(cooldown).count());
   }
   if (!(std::isfinite(cooldown_jitter) && cooldown_jitter >= 0 && cooldown_jitter <= 1)) {
-    return fmt::format("gate.cooldown_jitter must be in [0, 1], got {}", cooldown_jitter);
+    return fmt::format("BudgetConfig.cooldown_jitter must be in [0, 1], got {}", cooldown_jitter);
   }
   return std::nullopt;
+}
+
+BudgetConfig BudgetConfigFor(const config::KeyConfig& key, const config::GateConfig& gate) {
+  BudgetConfig b;
+  b.rate = key.rate;
+  b.safety = gate.safety;
+  b.min_rate_share = gate.min_rate_share;
+  b.in_flight = key.max_in_flight;
+  b.max_in_flight = std::max(gate.max_in_flight_limit, key.max_in_flight);
+  b.interactive_max_share = gate.interactive_max_share;
+  b.interactive_reserved_slots = std::min(gate.interactive_reserved_slots, key.max_in_flight - 1);
+  b.cooldown = std::chrono::duration_cast<common::Duration>(gate.cooldown);
+  return b;
 }
 
 Budget::Budget(BudgetConfig config, std::uint64_t seed) : config_(std::move(config)), rng_(seed) {
@@ -172,7 +190,7 @@ bool Budget::OnComplete(CallId id, Outcome outcome, common::SteadyTime now) {
   switch (outcome) {
     case Outcome::kRateLimited:
       if (!last_rate_cut_ || dispatched >= *last_rate_cut_) {
-        SetRate(std::max(config_.min_rate, rate_ * config_.rate_decrease));
+        SetRate(std::max(config_.min_rate(), rate_ * config_.rate_decrease));
         CutInFlight();
         const std::chrono::duration<double> jitter =
             std::chrono::duration<double>(config_.cooldown) * config_.cooldown_jitter *

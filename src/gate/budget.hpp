@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "config/config.hpp"
 #include "gate/gcra.hpp"
 #include "gate/rng.hpp"
 
@@ -82,7 +83,9 @@ struct CallSpec {
 struct BudgetConfig {
   double rate = 18;            // calls/s the key allows (kis.keys[].rate)
   double safety = 0.97;        // fraction of `rate` the gate plans for
-  double min_rate = 1;         // AIMD floor, calls/s
+  // AIMD floor as a share of rate x safety (gate.min_rate_share): the floor follows the key's rate,
+  // so a mock key at 1 call/s (planned at 0.97) is as valid as a real one at 18.
+  double min_rate_share = 0.05;
   double rate_decrease = 0.7;  // rate multiplier on kRateLimited
   double rate_recovery = 1;    // calls/s added per clean second
   int in_flight = 5;           // initial and recovered in-flight cap (kis.keys[].max_in_flight)
@@ -96,9 +99,17 @@ struct BudgetConfig {
   common::Duration cooldown = std::chrono::seconds(1);  // after kRateLimited
   double cooldown_jitter = 0.5;  // cooldown is stretched by a uniform [0, jitter) fraction
 
-  // nullopt when valid, else a message naming the field: "gate.safety must be in (0, 1], got 1.5".
+  // nullopt when valid, else a message naming the config key ("gate.safety must be in (0, 1], got
+  // 1.5"), or, for a field no config key sets, "BudgetConfig.<field>" (a wiring bug).
   std::optional<std::string> Validate() const;
+  // The AIMD floor in calls/s.
+  double min_rate() const { return rate * safety * min_rate_share; }
 };
+
+// The budget of one configured key: its rate and in-flight cap, the [gate] knobs. Valid for every
+// config that config::ParseConfig accepts; interactive_reserved_slots is clamped below the key's
+// max_in_flight (a key with one slot keeps it for batch too: lanes still order the calls).
+BudgetConfig BudgetConfigFor(const config::KeyConfig& key, const config::GateConfig& gate);
 
 struct PollResult {
   std::vector<CallId> admitted;  // dispatch these now

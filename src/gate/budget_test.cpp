@@ -480,10 +480,10 @@ TEST(BudgetConfig, ValidateNamesTheBadField) {
   EXPECT_NE(c.Validate()->find("gate.interactive_reserved_slots"), std::string::npos);
   c = {};
   c.max_in_flight = 4;
-  EXPECT_NE(c.Validate()->find("gate.max_in_flight"), std::string::npos);
+  EXPECT_NE(c.Validate()->find("gate.max_in_flight_limit"), std::string::npos);
   c = {};
   c.rate = -1;
-  EXPECT_NE(c.Validate()->find("gate.rate must be > 0, got -1"), std::string::npos);
+  EXPECT_NE(c.Validate()->find("kis.keys[].rate must be > 0 calls/s, got -1"), std::string::npos);
   c = {};
   c.cooldown = Duration::zero();
   EXPECT_NE(c.Validate()->find("gate.cooldown"), std::string::npos);

@@ -31,14 +31,7 @@ namespace {
 constexpr FlowId kTokenFlow = ~FlowId{0};
 
 BudgetConfig BudgetFor(const config::KeyConfig& key, const config::GateConfig& gate) {
-  BudgetConfig b;
-  b.rate = key.rate;
-  b.safety = gate.safety;
-  b.in_flight = key.max_in_flight;
-  b.max_in_flight = std::max(gate.max_in_flight_limit, key.max_in_flight);
-  b.interactive_max_share = gate.interactive_max_share;
-  b.interactive_reserved_slots = gate.interactive_reserved_slots;
-  b.cooldown = std::chrono::duration_cast<common::Duration>(gate.cooldown);
+  BudgetConfig b = BudgetConfigFor(key, gate);
   if (auto problem = b.Validate()) {
     throw std::invalid_argument(fmt::format("kis.keys '{}': {}", key.name, *problem));
   }
@@ -154,11 +147,16 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
 
   // The key whose budget can admit a call soonest (KeyPool's rule), counting the calls already
   // routed to each key but not yet queued there, and when each key will have a token.
-  std::size_t PickKey(Lane lane) const {
+  // A real-only TR (EGW02006 on the mock host) goes to real keys only, when the pool has one.
+  std::size_t PickKey(Lane lane, bool real_only) const {
     const auto now = clock.Now();
+    const bool any_real = std::any_of(keys.begin(), keys.end(), [](const auto& key) {
+      return key->config.environment == config::KisEnvironment::kReal;
+    });
     std::size_t best = 0;
     common::SteadyTime best_at = common::SteadyTime::max();
     for (std::size_t k = 0; k < keys.size(); ++k) {
+      if (real_only && any_real && keys[k]->config.environment != config::KisEnvironment::kReal) continue;
       const Budget& budget = pool.at(k);
       const auto interval = std::chrono::duration_cast<common::Duration>(
           std::chrono::duration<double>(1.0 / std::max(budget.rate(), 0.001)));
@@ -231,6 +229,8 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
     const auto& info = kis::TrInfoFor(request.tr);
     const std::string_view path = request.path.empty() ? info.path : std::string_view(request.path);
     const std::string tr_id(request.tr_id.empty() ? info.tr_id : std::string_view(request.tr_id));
+    const auto* catalogued = kis::FindTrByPath(path);
+    const bool real_only = catalogued != nullptr && catalogued->real_only;
     const bool idempotent = request.method == "GET";
     const std::string query = EncodeQuery(request.params);
     const std::string target = query.empty() ? std::string(path) : fmt::format("{}?{}", path, query);
@@ -244,7 +244,7 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
                        {kis::Action::kFail, "deadline_exceeded", "the call's deadline passed", ""}, key);
       }
       // A stateless quotation may go to any key: the one that can take it soonest.
-      const std::size_t k = PickKey(flight->lane);
+      const std::size_t k = PickKey(flight->lane, real_only);
       key = keys[k].get();
       // Counted as the key's until it is queued there (after the token): calls picked at the same
       // moment must not all see the same empty queue.
