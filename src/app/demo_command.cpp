@@ -94,7 +94,7 @@ int RunDemo(const DemoFlags& flags) {
   api::JobsBoard board;
   for (const auto& job : jobs) board.Register(job, codes.size());
   config.server.listen = flags.listen;
-  ApiServer api(io, config, gateway, &store, &board);
+  ApiServer api(io, config, gateway, &store, &board, codes);
   fmt::print("kisgate demo: simulator at {} (18 calls/s, burst rules on); {} stocks x {} jobs (price, "
              "order book, investor flows, after-hours price, minute bars) = {} calls every {} s through "
              "one gate, stored in {}.\nCtrl-C stops.\n",
