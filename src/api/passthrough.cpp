@@ -328,7 +328,7 @@ asio::awaitable<http::Response> Service::Passthrough::Handle(const http::Request
   }
   const std::string& path = *normalised.path;
   const auto tr_id = request.Header("tr_id").value_or("");
-  if (tr_id.empty()) {
+  if (tr_id.empty() && path.starts_with("/uapi/")) {
     counters_.passthrough["bad_request"]++;
     co_return KisStyle(400, "KISGATE400", "kisgate: the tr_id header is required (KIS routes every call by it)");
   }

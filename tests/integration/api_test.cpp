@@ -535,6 +535,10 @@ TEST_F(ApiTest, PassthroughGuardDecodesThePathAndChecksTheTrId) {
   ASSERT_TRUE(mixed);
   EXPECT_EQ(mixed->status, 403) << mixed->body;
   EXPECT_NE(mixed->body.find("TTTC8434R"), std::string::npos) << mixed->body;
+  // Other KIS endpoints (the WebSocket approval key) are not forwarded either.
+  auto approval = c.Post("/oauth2/Approval", R"({"grant_type":"client_credentials"})", quote);
+  ASSERT_TRUE(approval);
+  EXPECT_EQ(approval->status, 403) << approval->body;
   EXPECT_EQ(SimCalls(sim.BaseUrl()), before) << "a refused call reached KIS";
   // An encoded but canonical quotation path goes out decoded.
   auto encoded = c.Get("/uapi/domestic-stock/v1/quotations/inquire%2Dprice?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=005930",
