@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include <boost/json/serialize.hpp>
+#include <boost/locale/utf.hpp>
 #include <fmt/format.h>
 
 namespace kisgate::api {
@@ -49,6 +50,23 @@ void Write(const json::value& v, std::string& out) {
 }
 
 }  // namespace
+
+std::string ValidUtf8(std::string_view s) {
+  namespace utf = boost::locale::utf;
+  std::string out;
+  out.reserve(s.size());
+  for (auto it = s.begin(); it != s.end();) {
+    const auto start = it;
+    const auto c = utf::utf_traits<char>::decode(it, s.end());
+    if (c == utf::illegal || c == utf::incomplete) {
+      out += "\xEF\xBF\xBD";  // U+FFFD, for one bad byte
+      it = start + 1;
+    } else {
+      out.append(start, it);
+    }
+  }
+  return out;
+}
 
 std::string ToJsonText(const json::value& v) {
   std::string out;

@@ -266,6 +266,9 @@ std::string RenderMetrics(const MetricsInput& in) {
     for (const auto& [source, n] : in.api->by_source) w.Sample("kisgate_api_responses_by_source_total", {{"source", source}}, static_cast<double>(n));
     w.Family("kisgate_api_stale_responses_total", "counter", "Answers that served a stale value because KIS could not answer in time.");
     w.Sample("kisgate_api_stale_responses_total", {}, static_cast<double>(in.api->stale));
+    w.Family("kisgate_api_handler_exceptions_total", "counter",
+             "Requests whose handler failed with an exception (answered 500; the server kept serving).");
+    w.Sample("kisgate_api_handler_exceptions_total", {}, static_cast<double>(in.api->handler_exceptions));
     w.Family("kisgate_kis_malformed_replies_total", "counter", "KIS replies kisgate could not read.");
     // Replies the gate classified as malformed, plus the ones the API could not parse after an ok.
     std::uint64_t malformed = in.api->malformed_replies;

@@ -33,6 +33,7 @@ struct ApiCounters {
   std::map<std::string, std::uint64_t> by_source;  // cache, store, kis
   std::uint64_t stale = 0;                         // answered with a stale value
   std::uint64_t malformed_replies = 0;             // KIS replies that could not be read
+  std::uint64_t handler_exceptions = 0;            // requests whose handler threw (answered 500)
   std::map<std::string, std::uint64_t> passthrough;  // forwarded, refused, unauthorized, tokens
 
   void Record(const std::string& route, int status, double seconds);

@@ -1,11 +1,15 @@
 #include "api/passthrough.hpp"
 
-#include <openssl/rand.h>
+#include <algorithm>
+#include <map>
+#include <variant>
 
 #include <boost/json.hpp>
+#include <boost/url/parse.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "api/json_text.hpp"
 #include "common/kst.hpp"
 #include "http/message.hpp"
 
@@ -17,14 +21,21 @@ namespace json = boost::json;
 namespace {
 
 constexpr auto kTokenLifetime = std::chrono::hours(24);
-constexpr std::size_t kMaxTokens = 10'000;  // bounds memory against a client issuing in a loop
+// Bounds memory against clients issuing in a loop; one client's loop evicts only its own tokens.
+constexpr std::size_t kMaxTokensPerClient = 100;
+constexpr std::size_t kMaxTokens = 10'000;
+
+// KIS's header names, exactly as KIS writes them (kis-api.md §3).
+constexpr const char* kContentType = "Content-Type";
+constexpr const char* kJson = "application/json; charset=utf-8";
 
 // KIS's quotation error envelope, so a KIS client reads our refusals the way it reads KIS's.
 http::Response KisStyle(int status, std::string_view msg_cd, std::string_view message) {
   http::Response r;
   r.status = status;
-  r.SetHeader("content-type", "application/json; charset=utf-8");
-  r.body = json::serialize(json::object{{"rt_cd", "1"}, {"msg_cd", msg_cd}, {"msg1", message}});
+  r.SetHeader(kContentType, kJson);
+  r.body = json::serialize(
+      json::object{{"rt_cd", "1"}, {"msg_cd", ValidUtf8(msg_cd)}, {"msg1", ValidUtf8(message)}});
   return r;
 }
 
@@ -32,38 +43,162 @@ http::Response KisStyle(int status, std::string_view msg_cd, std::string_view me
 http::Response TokenError(int status, std::string_view code, std::string_view description) {
   http::Response r;
   r.status = status;
-  r.SetHeader("content-type", "application/json; charset=utf-8");
-  r.body = json::serialize(json::object{{"error_code", code}, {"error_description", description}});
+  r.SetHeader(kContentType, kJson);
+  r.body = json::serialize(json::object{{"error_code", code}, {"error_description", ValidUtf8(description)}});
   return r;
 }
 
-std::string RandomToken() {
-  unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("OpenSSL RAND_bytes failed");
-  std::string out = "kisgate.";
-  for (unsigned char b : bytes) out += fmt::format("{:02x}", b);
-  return out;
+// KIS's quotation TRs by path, from KIS's official samples (examples_user/domestic_stock,
+// domestic_stock_functions.py): the only tr_ids forwarded on those paths by default.
+const std::map<std::string_view, std::vector<std::string_view>, std::less<>>& QuotationCatalogue() {
+  static const std::map<std::string_view, std::vector<std::string_view>, std::less<>> catalogue = {
+      {"capture-uplowprice", {"FHKST130000C0"}},
+      {"chk-holiday", {"CTCA0903R"}},
+      {"comp-interest", {"FHPST07020000"}},
+      {"comp-program-trade-daily", {"FHPPG04600001"}},
+      {"comp-program-trade-today", {"FHPPG04600101"}},
+      {"credit-by-company", {"FHPST04770000"}},
+      {"daily-credit-balance", {"FHPST04760000"}},
+      {"daily-loan-trans", {"HHPST074500C0"}},
+      {"daily-short-sale", {"FHPST04830000"}},
+      {"estimate-perform", {"HHKST668300C0"}},
+      {"exp-closing-price", {"FHKST117300C0"}},
+      {"exp-index-trend", {"FHPST01840000"}},
+      {"exp-price-trend", {"FHPST01810000"}},
+      {"exp-total-index", {"FHKUP11750000"}},
+      {"foreign-institution-total", {"FHPTJ04400000"}},
+      {"frgnmem-pchs-trend", {"FHKST644400C0"}},
+      {"frgnmem-trade-estimate", {"FHKST644100C0"}},
+      {"frgnmem-trade-trend", {"FHPST04320000"}},
+      {"inquire-asking-price-exp-ccn", {"FHKST01010200"}},
+      {"inquire-ccnl", {"FHKST01010300"}},
+      {"inquire-daily-indexchartprice", {"FHKUP03500100"}},
+      {"inquire-daily-itemchartprice", {"FHKST03010100"}},
+      {"inquire-daily-overtimeprice", {"FHPST02320000"}},
+      {"inquire-daily-price", {"FHKST01010400"}},
+      {"inquire-daily-trade-volume", {"FHKST03010800"}},
+      {"inquire-elw-price", {"FHKEW15010000"}},
+      {"inquire-index-category-price", {"FHPUP02140000"}},
+      {"inquire-index-daily-price", {"FHPUP02120000"}},
+      {"inquire-index-price", {"FHPUP02100000"}},
+      {"inquire-index-tickprice", {"FHPUP02110100"}},
+      {"inquire-index-timeprice", {"FHPUP02110200"}},
+      {"inquire-investor", {"FHKST01010900"}},
+      {"inquire-investor-daily-by-market", {"FHPTJ04040000"}},
+      {"inquire-investor-time-by-market", {"FHPTJ04030000"}},
+      {"inquire-member", {"FHKST01010600"}},
+      {"inquire-member-daily", {"FHPST04540000"}},
+      {"inquire-overtime-asking-price", {"FHPST02300400"}},
+      {"inquire-overtime-price", {"FHPST02300000"}},
+      {"inquire-price", {"FHKST01010100"}},
+      {"inquire-price-2", {"FHPST01010000"}},
+      {"inquire-time-dailychartprice", {"FHKST03010230"}},
+      {"inquire-time-indexchartprice", {"FHKUP03500200"}},
+      {"inquire-time-itemchartprice", {"FHKST03010200"}},
+      {"inquire-time-itemconclusion", {"FHPST01060000"}},
+      {"inquire-time-overtimeconclusion", {"FHPST02310000"}},
+      {"inquire-vi-status", {"FHPST01390000"}},
+      {"intstock-grouplist", {"HHKCM113004C7"}},
+      {"intstock-multprice", {"FHKST11300006"}},
+      {"intstock-stocklist-by-group", {"HHKCM113004C6"}},
+      {"invest-opbysec", {"FHKST663400C0"}},
+      {"invest-opinion", {"FHKST663300C0"}},
+      {"investor-program-trade-today", {"HHPPG046600C1"}},
+      {"investor-trade-by-stock-daily", {"FHPTJ04160001"}},
+      {"investor-trend-estimate", {"HHPTJ04160200"}},
+      {"lendable-by-company", {"CTSC2702R"}},
+      {"market-time", {"HHMCM000002C0"}},
+      {"mktfunds", {"FHKST649100C0"}},
+      {"news-title", {"FHKST01011800"}},
+      {"pbar-tratio", {"FHPST01130000"}},
+      {"program-trade-by-stock", {"FHPPG04650101"}},
+      {"program-trade-by-stock-daily", {"FHPPG04650201"}},
+      {"psearch-result", {"HHKST03900400"}},
+      {"psearch-title", {"HHKST03900300"}},
+      {"search-info", {"CTPF1604R"}},
+      {"search-stock-info", {"CTPF1002R"}},
+      {"tradprt-byamt", {"FHKST111900C0"}},
+      {"volume-rank", {"FHPST01710000"}},
+  };
+  return catalogue;
+}
+
+bool IsPathChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+         c == '.' || c == '/';
+}
+
+// KIS's order and account TRs start with T (real) or V (mock): TTTC8434R, VTTC0802U, TTTS3018R.
+bool IsOrderOrAccountTr(std::string_view tr_id) {
+  return !tr_id.empty() && (tr_id[0] == 'T' || tr_id[0] == 't' || tr_id[0] == 'V' || tr_id[0] == 'v');
 }
 
 }  // namespace
 
-PathDecision CheckPassthroughPath(const config::PassthroughConfig& config, std::string_view method,
-                                  std::string_view path) {
-  if (!config.enabled) return {false, "the passthrough is disabled in this kisgate (passthrough.enabled = false)"};
-  if (path.find("..") != std::string_view::npos || path.find("//") != std::string_view::npos) {
-    return {false, "the path is not in canonical form"};
+const std::vector<std::string_view>* QuotationTrIds(std::string_view name) {
+  const auto& catalogue = QuotationCatalogue();
+  auto it = catalogue.find(name);
+  return it == catalogue.end() ? nullptr : &it->second;
+}
+
+NormalisedPath NormalisePassthroughPath(std::string_view raw_path) {
+  // Decoded once, by Boost.URL; a '%' left after that was encoded twice.
+  auto parsed = boost::urls::parse_origin_form(raw_path);
+  if (!parsed) return {std::nullopt, "the path is not a valid URL path (a malformed %-escape?)"};
+  std::string path = parsed->path();
+  if (!path.starts_with('/')) return {std::nullopt, "the path must start with '/'"};
+  if (!std::all_of(path.begin(), path.end(), IsPathChar)) {
+    return {std::nullopt,
+            "the path has characters KIS paths do not have (after %-decoding: only letters, digits, '-', '_', '.', '/')"};
   }
+  std::string_view rest(path);
+  rest.remove_prefix(1);
+  while (true) {
+    const auto slash = rest.find('/');
+    const auto segment = rest.substr(0, slash);
+    if (segment.empty() || segment == "." || segment == "..") {
+      return {std::nullopt, "the path is not in canonical form (an empty, '.' or '..' segment after %-decoding)"};
+    }
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+  }
+  return {std::move(path), {}};
+}
+
+PathDecision CheckPassthroughCall(const config::PassthroughConfig& config, std::string_view method,
+                                  std::string_view path, std::string_view tr_id) {
+  if (!config.enabled) return {false, "the passthrough is disabled in this kisgate (passthrough.enabled = false)"};
   if (config.allow_trading && path.starts_with("/uapi/")) return {true, {}};
   if (method != "GET") {
     return {false, fmt::format("{} {} is refused: kisgate forwards only GET quotation calls (set "
                                "passthrough.allow_trading = true to forward orders and account calls)",
                                method, path)};
   }
-  for (auto prefix : kQuotationPrefixes) {
-    if (path.starts_with(prefix)) return {true, {}};
+  const bool extra = std::any_of(config.allow_paths.begin(), config.allow_paths.end(),
+                                 [&](const std::string& prefix) { return path.starts_with(prefix); });
+  if (path.starts_with(kQuotationPrefix)) {
+    const auto name = path.substr(kQuotationPrefix.size());
+    if (const auto* trs = QuotationTrIds(name)) {
+      for (auto known : *trs) {
+        if (http::EqualsIgnoreCase(known, tr_id)) return {true, {}};
+      }
+      return {false, fmt::format("tr_id {} is not the quotation TR of {} ({}): kisgate forwards a quotation path "
+                                 "only with its own tr_id (passthrough.allow_trading = true lifts this)",
+                                 tr_id, path, fmt::join(*trs, " or "))};
+    }
+    if (!extra) {
+      return {false, fmt::format("{} is not in kisgate's catalogue of KIS quotation TRs: add its prefix to "
+                                 "passthrough.allow_paths to forward it",
+                                 path)};
+    }
   }
-  for (const auto& prefix : config.allow_paths) {
-    if (path.starts_with(prefix)) return {true, {}};
+  if (extra) {
+    if (IsOrderOrAccountTr(tr_id)) {
+      return {false, fmt::format("tr_id {} is an order or account TR: kisgate refuses it on {} unless "
+                                 "passthrough.allow_trading = true",
+                                 tr_id, path)};
+    }
+    return {true, {}};
   }
   return {false, fmt::format("{} is not a quotation path: kisgate refuses trading and account calls unless "
                              "passthrough.allow_trading = true (or add its prefix to passthrough.allow_paths)",
@@ -72,7 +207,7 @@ PathDecision CheckPassthroughPath(const config::PassthroughConfig& config, std::
 
 Service::Passthrough::Passthrough(const config::Config& config, gate::Gateway& gateway, const common::Clock& clock,
                                   ApiCounters& counters)
-    : config_(config), gateway_(gateway), clock_(clock), counters_(counters) {}
+    : config_(config), gateway_(gateway), clock_(clock), counters_(counters), tokens_(kMaxTokensPerClient, kMaxTokens) {}
 
 bool Service::Passthrough::Authorized(const http::Request& request, std::string& why) const {
   const auto app_key = request.Header("appkey").value_or("");
@@ -82,9 +217,9 @@ bool Service::Passthrough::Authorized(const http::Request& request, std::string&
   }
   auto auth = request.Header("authorization").value_or("");
   if (auth.size() > 7 && http::EqualsIgnoreCase(auth.substr(0, 7), "bearer ")) {
-    const std::string bearer(auth.substr(7));
+    const auto bearer = auth.substr(7);
     if (!config_.server.api_token.empty() && SecretEquals(bearer, config_.server.api_token)) return true;
-    if (auto it = tokens_.find(bearer); it != tokens_.end() && it->second > clock_.WallNow()) return true;
+    if (tokens_.Valid(bearer, clock_.WallNow())) return true;
   }
   why = app_key.empty() ? "send the appkey and appsecret headers of a key configured in kisgate, or a token from "
                           "kisgate's /oauth2/tokenP"
@@ -92,41 +227,62 @@ bool Service::Passthrough::Authorized(const http::Request& request, std::string&
   return false;
 }
 
-http::Response Service::Passthrough::IssueToken(const http::Request& request) {
+namespace {
+
+// The body of tokenP and revokeP: JSON with string fields.
+struct TokenRequest {
+  bool ok = false;
+  std::string grant_type, app_key, app_secret, token;
+};
+
+TokenRequest ParseTokenRequest(const std::string& text) {
   json::error_code ec;
-  auto body = json::parse(request.body, ec);
+  auto body = json::parse(text, ec);
   const auto* o = ec ? nullptr : body.if_object();
+  if (o == nullptr) return {};
   auto field = [&](std::string_view name) -> std::string {
-    const auto* v = o ? o->if_contains(name) : nullptr;
+    const auto* v = o->if_contains(name);
     return v && v->is_string() ? std::string(v->get_string()) : std::string();
   };
-  if (o == nullptr || field("grant_type") != "client_credentials") {
+  return {true, field("grant_type"), field("appkey"), field("appsecret"), field("token")};
+}
+
+// The configured key an appkey/appsecret pair names, or the token error to answer.
+std::variant<const config::KeyConfig*, http::Response> MatchKey(const config::Config& config, const TokenRequest& t) {
+  const config::KeyConfig* match = nullptr;
+  for (const auto& key : config.keys) {
+    if (SecretEquals(t.app_key, key.app_key)) match = &key;
+  }
+  if (match == nullptr) {
+    return TokenError(403, "EGW00103", "유효하지 않은 AppKey입니다. (kisgate: not one of the configured keys)");
+  }
+  if (!SecretEquals(t.app_secret, match->app_secret)) {
+    return TokenError(403, "EGW00105", "유효하지 않은 AppSecret입니다. (kisgate: wrong secret for this key)");
+  }
+  return match;
+}
+
+}  // namespace
+
+http::Response Service::Passthrough::IssueToken(const http::Request& request) {
+  const auto t = ParseTokenRequest(request.body);
+  if (!t.ok || t.grant_type != "client_credentials") {
     counters_.passthrough["token_refused"]++;
     return TokenError(403, "EGW00002", "kisgate: the body must be JSON with grant_type \"client_credentials\", appkey and appsecret");
   }
-  const auto app_key = field("appkey");
-  const auto app_secret = field("appsecret");
-  const config::KeyConfig* match = nullptr;
-  for (const auto& key : config_.keys) {
-    if (SecretEquals(app_key, key.app_key)) match = &key;
-  }
-  if (match == nullptr) {
+  auto key = MatchKey(config_, t);
+  if (auto* refusal = std::get_if<http::Response>(&key)) {
     counters_.passthrough["token_refused"]++;
-    return TokenError(403, "EGW00103", "유효하지 않은 AppKey입니다. (kisgate: not one of the configured keys)");
-  }
-  if (!SecretEquals(app_secret, match->app_secret)) {
-    counters_.passthrough["token_refused"]++;
-    return TokenError(403, "EGW00105", "유효하지 않은 AppSecret입니다. (kisgate: wrong secret for this key)");
+    return std::move(*refusal);
   }
   const auto now = clock_.WallNow();
-  std::erase_if(tokens_, [&](const auto& t) { return t.second <= now; });
-  if (tokens_.size() >= kMaxTokens) tokens_.erase(tokens_.begin());
-  const auto token = RandomToken();
   const auto expires = now + kTokenLifetime;
-  tokens_[token] = expires;
+  const auto evicted_before = tokens_.evicted();
+  const auto token = tokens_.Issue(std::get<const config::KeyConfig*>(key)->name, ClientHost(request.remote), now, expires);
   counters_.passthrough["tokens_issued"]++;
+  if (tokens_.evicted() != evicted_before) counters_.passthrough["tokens_evicted"] += tokens_.evicted() - evicted_before;
   http::Response r;
-  r.SetHeader("content-type", "application/json; charset=utf-8");
+  r.SetHeader(kContentType, kJson);
   r.body = json::serialize(json::object{
       {"access_token", token},
       {"access_token_token_expired", common::FormatKstDateTime(expires)},
@@ -135,15 +291,48 @@ http::Response Service::Passthrough::IssueToken(const http::Request& request) {
   return r;
 }
 
+http::Response Service::Passthrough::RevokeToken(const http::Request& request) {
+  const auto t = ParseTokenRequest(request.body);
+  if (!t.ok || t.token.empty()) {
+    counters_.passthrough["token_refused"]++;
+    return TokenError(403, "EGW00002", "kisgate: the body must be JSON with appkey, appsecret and token");
+  }
+  auto key = MatchKey(config_, t);
+  if (auto* refusal = std::get_if<http::Response>(&key)) {
+    counters_.passthrough["token_refused"]++;
+    return std::move(*refusal);
+  }
+  // Only kisgate's own passthrough tokens: the real KIS token of the key stays the gateway's.
+  const bool revoked = tokens_.Revoke(t.token, std::get<const config::KeyConfig*>(key)->name);
+  if (revoked) counters_.passthrough["tokens_revoked"]++;
+  http::Response r;
+  r.SetHeader(kContentType, kJson);
+  r.body = json::serialize(json::object{
+      {"code", 200},
+      {"message", revoked ? "접근토큰 폐기에 성공하였습니다" : "kisgate: no such token is valid (nothing to revoke)"}});
+  return r;
+}
+
 asio::awaitable<http::Response> Service::Passthrough::Handle(const http::Request& request) {
-  const std::string path(request.Path());
-  if (path == "/oauth2/tokenP" && request.method == "POST") {
+  const auto raw_path = request.Path();
+  if ((raw_path == "/oauth2/tokenP" || raw_path == "/oauth2/revokeP") && request.method == "POST") {
     if (!config_.passthrough.enabled) {
       co_return TokenError(403, "EGW00002", "kisgate: the passthrough is disabled (passthrough.enabled = false)");
     }
-    co_return IssueToken(request);
+    co_return raw_path == "/oauth2/tokenP" ? IssueToken(request) : RevokeToken(request);
   }
-  auto decision = CheckPassthroughPath(config_.passthrough, request.method, path);
+  auto normalised = NormalisePassthroughPath(raw_path);
+  if (!normalised.path) {
+    counters_.passthrough["refused"]++;
+    co_return KisStyle(403, "KISGATE403", "kisgate: " + normalised.reason);
+  }
+  const std::string& path = *normalised.path;
+  const auto tr_id = request.Header("tr_id").value_or("");
+  if (tr_id.empty() && path.starts_with("/uapi/")) {
+    counters_.passthrough["bad_request"]++;
+    co_return KisStyle(400, "KISGATE400", "kisgate: the tr_id header is required (KIS routes every call by it)");
+  }
+  auto decision = CheckPassthroughCall(config_.passthrough, request.method, path, tr_id);
   if (!decision.allowed) {
     counters_.passthrough["refused"]++;
     co_return KisStyle(403, "KISGATE403", "kisgate: " + decision.reason);
@@ -152,13 +341,8 @@ asio::awaitable<http::Response> Service::Passthrough::Handle(const http::Request
   if (!Authorized(request, why)) {
     counters_.passthrough["unauthorized"]++;
     auto r = KisStyle(401, "EGW00121", "유효하지 않은 token 입니다. (kisgate: " + why + ")");
-    r.SetHeader("www-authenticate", "Bearer");
+    r.SetHeader("WWW-Authenticate", "Bearer");
     co_return r;
-  }
-  const auto tr_id = request.Header("tr_id").value_or("");
-  if (tr_id.empty()) {
-    counters_.passthrough["bad_request"]++;
-    co_return KisStyle(400, "KISGATE400", "kisgate: the tr_id header is required (KIS routes every call by it)");
   }
   const auto lane_header = request.Header("x-kisgate-lane");
   const auto lane =
@@ -189,9 +373,10 @@ asio::awaitable<http::Response> Service::Passthrough::Handle(const http::Request
     // KIS answered (successfully or with its own error): hand the reply over as it came.
     http::Response r;
     r.status = result.http_status;
-    r.SetHeader("content-type", "application/json; charset=utf-8");
+    r.SetHeader(kContentType, kJson);
     r.SetHeader("tr_id", std::string(tr_id));
     r.SetHeader("tr_cont", result.tr_cont);
+    if (!result.gt_uid.empty()) r.SetHeader("gt_uid", result.gt_uid);
     r.body = std::move(result.body);
     co_return r;
   }

@@ -3,31 +3,55 @@
 // point their base URL at kisgate and keep working, inside the gate:
 //   POST /oauth2/tokenP   answered by kisgate with its own token for the passthrough (no KIS
 //                         token issuance is spent; kisgate holds the real one per key);
+//   POST /oauth2/revokeP  revokes such a token (KIS's request and reply shape);
 //   GET  /uapi/...        forwarded through Gateway::Call with the client's tr_id, query and
 //                         tr_cont, and kisgate's managed token; interactive lane unless the
 //                         header x-kisgate-lane says batch or background.
-// Only quotation paths are forwarded by default; trading and account paths, and any POST other
-// than tokenP, are refused with 403 and a KIS-style body unless the config allows them.
+// Replies use KIS's header names (Content-Type; tr_id, tr_cont, gt_uid in lower case): KIS's
+// official sample client breaks on anything else (kis-api.md §3).
+//
+// The guard, before anything leaves: the path is percent-decoded once and must then be canonical
+// (no '.', '..' or empty segment, no '%', '\' or characters KIS paths do not have); what is
+// forwarded is that decoded path. By default only GETs of KIS's quotation TRs go out, and the
+// client's tr_id must be the quotation TR of that path (kisgate's catalogue, from KIS's official
+// samples): an account TR on a quotation path is refused. passthrough.allow_paths adds prefixes
+// (their tr_id must not be an order/account TR); passthrough.allow_trading forwards any /uapi/ call.
 
-#include <map>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
 #include "api/metrics.hpp"
+#include "api/pass_tokens.hpp"
 #include "api/service.hpp"
 
 namespace kisgate::api {
 
-// Whether a method and path may be forwarded under the config; the refusal says why and how to allow it.
+// A request path as the passthrough will forward it: decoded and canonical, or why not.
+struct NormalisedPath {
+  std::optional<std::string> path;
+  std::string reason;  // when !path
+};
+NormalisedPath NormalisePassthroughPath(std::string_view raw_path);
+
+// Whether a call (method, canonical path, tr_id) may be forwarded under the config; the refusal
+// says why and how to allow it.
 struct PathDecision {
   bool allowed = false;
   std::string reason;
 };
-PathDecision CheckPassthroughPath(const config::PassthroughConfig& config, std::string_view method, std::string_view path);
+PathDecision CheckPassthroughCall(const config::PassthroughConfig& config, std::string_view method,
+                                  std::string_view path, std::string_view tr_id);
 
-// The quotation prefixes forwarded by default.
-inline constexpr std::string_view kQuotationPrefixes[] = {"/uapi/domestic-stock/v1/quotations/"};
+// The quotation prefix forwarded by default.
+inline constexpr std::string_view kQuotationPrefix = "/uapi/domestic-stock/v1/quotations/";
+
+// The quotation TR ids of a path under kQuotationPrefix ("inquire-price" -> FHKST01010100), or
+// nullptr for a path kisgate does not know.
+const std::vector<std::string_view>* QuotationTrIds(std::string_view name);
 
 struct Service::Passthrough {
   Passthrough(const config::Config& config, gate::Gateway& gateway, const common::Clock& clock, ApiCounters& counters);
@@ -36,6 +60,7 @@ struct Service::Passthrough {
 
  private:
   http::Response IssueToken(const http::Request& request);
+  http::Response RevokeToken(const http::Request& request);
   // Which configured key the client proved it holds, or why it is refused (401).
   bool Authorized(const http::Request& request, std::string& why) const;
 
@@ -43,7 +68,7 @@ struct Service::Passthrough {
   gate::Gateway& gateway_;
   const common::Clock& clock_;
   ApiCounters& counters_;
-  std::map<std::string, common::WallTime> tokens_;  // kisgate-issued passthrough tokens -> expiry
+  PassTokens tokens_;
 };
 
 }  // namespace kisgate::api

@@ -1,32 +1,89 @@
 #include "api/passthrough.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include "api/pass_tokens.hpp"
+#include "kis/tr_catalogue.hpp"
 
 namespace kisgate::api {
 namespace {
 
+constexpr std::string_view kPrice = "/uapi/domestic-stock/v1/quotations/inquire-price";
+
 TEST(Passthrough, QuotationsOnlyByDefault) {
   config::PassthroughConfig c;
-  EXPECT_TRUE(CheckPassthroughPath(c, "GET", "/uapi/domestic-stock/v1/quotations/inquire-price").allowed);
-  auto order = CheckPassthroughPath(c, "POST", "/uapi/domestic-stock/v1/trading/order-cash");
+  EXPECT_TRUE(CheckPassthroughCall(c, "GET", kPrice, "FHKST01010100").allowed);
+  auto order = CheckPassthroughCall(c, "POST", "/uapi/domestic-stock/v1/trading/order-cash", "TTTC0802U");
   EXPECT_FALSE(order.allowed);
   EXPECT_NE(order.reason.find("passthrough.allow_trading"), std::string::npos);
-  auto balance = CheckPassthroughPath(c, "GET", "/uapi/domestic-stock/v1/trading/inquire-balance");
+  auto balance = CheckPassthroughCall(c, "GET", "/uapi/domestic-stock/v1/trading/inquire-balance", "TTTC8434R");
   EXPECT_FALSE(balance.allowed);
   EXPECT_NE(balance.reason.find("not a quotation path"), std::string::npos);
-  // A quotation prefix followed by a climb out of it is not a quotation path.
-  EXPECT_FALSE(CheckPassthroughPath(c, "GET", "/uapi/domestic-stock/v1/quotations/../trading/inquire-balance").allowed);
-  EXPECT_FALSE(CheckPassthroughPath(c, "POST", "/uapi/domestic-stock/v1/quotations/inquire-price").allowed);
+  EXPECT_FALSE(CheckPassthroughCall(c, "POST", kPrice, "FHKST01010100").allowed);
+}
+
+// The tr_id must be the quotation TR of the path: KIS routes by it.
+TEST(Passthrough, TrIdMustBeTheQuotationTrOfThePath) {
+  config::PassthroughConfig c;
+  auto account = CheckPassthroughCall(c, "GET", kPrice, "TTTC8434R");
+  EXPECT_FALSE(account.allowed);
+  EXPECT_NE(account.reason.find("FHKST01010100"), std::string::npos);
+  EXPECT_FALSE(CheckPassthroughCall(c, "GET", kPrice, "FHKST01010200").allowed);  // another quotation's TR
+  EXPECT_TRUE(CheckPassthroughCall(c, "GET", kPrice, "fhkst01010100").allowed);
+  EXPECT_TRUE(CheckPassthroughCall(c, "GET", "/uapi/domestic-stock/v1/quotations/search-info", "CTPF1604R").allowed);
+  // A quotation path kisgate does not know is refused, with the way to allow it.
+  auto unknown = CheckPassthroughCall(c, "GET", "/uapi/domestic-stock/v1/quotations/new-thing", "FHKST99999999");
+  EXPECT_FALSE(unknown.allowed);
+  EXPECT_NE(unknown.reason.find("passthrough.allow_paths"), std::string::npos);
+  // Every TR kisgate itself calls is in the passthrough's catalogue under its path.
+  for (const auto& tr : kis::AllTrs()) {
+    ASSERT_TRUE(tr.path.starts_with(kQuotationPrefix)) << tr.path;
+    EXPECT_TRUE(CheckPassthroughCall(c, "GET", tr.path, tr.tr_id).allowed) << tr.path;
+  }
 }
 
 TEST(Passthrough, ConfigWidensOrDisables) {
   config::PassthroughConfig c;
   c.allow_paths = {"/uapi/domestic-stock/v1/ranking/"};
-  EXPECT_TRUE(CheckPassthroughPath(c, "GET", "/uapi/domestic-stock/v1/ranking/volume-rank").allowed);
+  EXPECT_TRUE(CheckPassthroughCall(c, "GET", "/uapi/domestic-stock/v1/ranking/volume-power", "FHPST01680000").allowed);
+  // An allowed prefix still refuses order and account TRs.
+  EXPECT_FALSE(CheckPassthroughCall(c, "GET", "/uapi/domestic-stock/v1/ranking/volume-power", "TTTC8434R").allowed);
+  EXPECT_FALSE(CheckPassthroughCall(c, "GET", "/uapi/domestic-stock/v1/ranking/volume-power", "VTTC8434R").allowed);
+  c.allow_paths.push_back("/uapi/domestic-stock/v1/quotations/new-thing");
+  EXPECT_TRUE(CheckPassthroughCall(c, "GET", "/uapi/domestic-stock/v1/quotations/new-thing", "FHKST99999999").allowed);
   c.allow_trading = true;
-  EXPECT_TRUE(CheckPassthroughPath(c, "POST", "/uapi/domestic-stock/v1/trading/order-cash").allowed);
+  EXPECT_TRUE(CheckPassthroughCall(c, "POST", "/uapi/domestic-stock/v1/trading/order-cash", "TTTC0802U").allowed);
+  EXPECT_TRUE(CheckPassthroughCall(c, "GET", kPrice, "TTTC8434R").allowed);
   c.enabled = false;
-  EXPECT_FALSE(CheckPassthroughPath(c, "GET", "/uapi/domestic-stock/v1/quotations/inquire-price").allowed);
+  EXPECT_FALSE(CheckPassthroughCall(c, "GET", kPrice, "FHKST01010100").allowed);
+}
+
+// The path is decoded once and must then be canonical; what is forwarded is the decoded path.
+TEST(Passthrough, PathIsDecodedAndMustBeCanonical) {
+  EXPECT_EQ(NormalisePassthroughPath(kPrice).path.value_or(""), kPrice);
+  EXPECT_EQ(NormalisePassthroughPath("/uapi/domestic-stock/v1/quotations/inquire%2Dprice").path.value_or(""), kPrice);
+  EXPECT_EQ(NormalisePassthroughPath("/uapi/domestic-stock/v1/quotations%2Finquire-price").path.value_or(""), kPrice);
+  for (const char* bad : {"/uapi/domestic-stock/v1/quotations/../trading/inquire-balance",
+                          "/uapi/domestic-stock/v1/quotations/%2e%2e/%2e%2e/trading/inquire-balance",
+                          "/uapi/domestic-stock/v1/quotations/%2E%2E/trading/inquire-balance",
+                          "/uapi/domestic-stock/v1/quotations/.%2e/trading/inquire-balance",
+                          "/uapi/domestic-stock/v1/quotations/%252e%252e/trading/inquire-balance",
+                          "/uapi/domestic-stock/v1/quotations/..%2Ftrading%2Finquire-balance",
+                          "/uapi/domestic-stock/v1/quotations/..%5Ctrading%5Cinquire-balance",
+                          "/uapi/domestic-stock/v1/quotations/..\\trading\\inquire-balance",
+                          "/uapi/domestic-stock/v1/quotations//inquire-price",
+                          "/uapi/domestic-stock/v1/quotations/./inquire-price",
+                          "/uapi/domestic-stock/v1/quotations/inquire-price/",
+                          "/uapi/domestic-stock/v1/quotations/inquire-price%00",
+                          "/uapi/domestic-stock/v1/quotations/inquire-price%",
+                          "/uapi/domestic-stock/v1/quotations/inquire-price%zz",
+                          "/uapi/domestic-stock/v1/quotations/inquire-price\xff",
+                          "uapi/domestic-stock/v1/quotations/inquire-price", ""}) {
+    auto n = NormalisePassthroughPath(bad);
+    EXPECT_FALSE(n.path) << bad << " -> " << n.path.value_or("");
+    EXPECT_FALSE(n.reason.empty()) << bad;
+  }
 }
 
 TEST(Passthrough, SecretsCompareWhole) {
@@ -55,6 +112,44 @@ TEST(Passthrough, UpstreamStatusByCause) {
   }
   EXPECT_EQ(status("connect_refused"), 502);
   EXPECT_EQ(status("EGW00201"), 502);
+}
+
+// The red team's 60,000 issuances by one client evicted 44 of 50 other clients' tokens (the
+// lexicographically smallest went first). Now one client's loop evicts only its own, oldest first.
+TEST(PassTokens, OneClientIssuingInALoopEvictsOnlyItsOwnTokens) {
+  const auto now = common::WallTime{} + std::chrono::hours(1000);
+  const auto later = now + std::chrono::hours(24);
+  PassTokens tokens(100, 10'000);
+  std::vector<std::string> others;
+  for (int i = 0; i < 50; ++i) others.push_back(tokens.Issue("main", fmt::format("10.0.0.{}", i), now, later));
+  std::vector<std::string> own;
+  for (int i = 0; i < 60'000; ++i) own.push_back(tokens.Issue("main", "10.9.9.9", now, later));
+  for (const auto& t : others) EXPECT_TRUE(tokens.Valid(t, now));
+  EXPECT_EQ(tokens.size(), 150u);
+  EXPECT_TRUE(tokens.Valid(own.back(), now));
+  EXPECT_FALSE(tokens.Valid(own.front(), now));  // its oldest went first
+  EXPECT_TRUE(tokens.Valid(own[own.size() - 100], now));
+  EXPECT_FALSE(tokens.Valid(own[own.size() - 101], now));
+  EXPECT_FALSE(tokens.Valid(others[0], later));  // expired
+}
+
+TEST(PassTokens, TheStoreIsBoundedOldestFirstAndTokensRevoke) {
+  const auto now = common::WallTime{} + std::chrono::hours(1000);
+  const auto later = now + std::chrono::hours(24);
+  PassTokens tokens(2, 5);
+  std::vector<std::string> issued;
+  for (int i = 0; i < 8; ++i) issued.push_back(tokens.Issue("main", fmt::format("client{}", i), now, later));
+  EXPECT_EQ(tokens.size(), 5u);
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(tokens.Valid(issued[i], now)) << i;  // the oldest issued
+  for (int i = 3; i < 8; ++i) EXPECT_TRUE(tokens.Valid(issued[i], now)) << i;
+  EXPECT_FALSE(tokens.Revoke(issued[5], "other-key"));  // only by the key it was issued for
+  EXPECT_TRUE(tokens.Revoke(issued[5], "main"));
+  EXPECT_FALSE(tokens.Valid(issued[5], now));
+  EXPECT_FALSE(tokens.Revoke(issued[5], "main"));
+  EXPECT_EQ(tokens.size(), 4u);
+  // Expired tokens are dropped at the next issuance.
+  tokens.Issue("main", "late", later, later + std::chrono::hours(24));
+  EXPECT_EQ(tokens.size(), 1u);
 }
 
 }  // namespace

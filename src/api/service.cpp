@@ -29,8 +29,9 @@ http::Response JsonTextResponse(int status, std::string text) {
 http::Response JsonResponse(int status, const json::value& body) { return JsonTextResponse(status, ToJsonText(body)); }
 
 http::Response JsonError(int status, std::string_view code, std::string_view message, std::string_view hint) {
-  json::object error{{"status", status}, {"code", code}, {"message", message}};
-  if (!hint.empty()) error["hint"] = hint;
+  // Messages quote what the client sent (a path, a code): kept valid UTF-8, so the reply is JSON.
+  json::object error{{"status", status}, {"code", ValidUtf8(code)}, {"message", ValidUtf8(message)}};
+  if (!hint.empty()) error["hint"] = ValidUtf8(hint);
   return JsonResponse(status, json::object{{"error", std::move(error)}});
 }
 
@@ -46,10 +47,13 @@ int UpstreamStatus(const kis::Classification& error) {
   return 502;
 }
 
-gate::FlowId ClientFlow(std::string_view remote, gate::FlowId base) {
+std::string_view ClientHost(std::string_view remote) {
   const auto colon = remote.rfind(':');
-  const auto host = colon == std::string_view::npos ? remote : remote.substr(0, colon);
-  return base + std::hash<std::string_view>{}(host) % 1'000'000;
+  return colon == std::string_view::npos ? remote : remote.substr(0, colon);
+}
+
+gate::FlowId ClientFlow(std::string_view remote, gate::FlowId base) {
+  return base + std::hash<std::string_view>{}(ClientHost(remote)) % 1'000'000;
 }
 
 Service::Service(ServiceDeps deps)
@@ -63,8 +67,34 @@ void Service::Sample() { sampler_.Sample(deps_.gateway->Stats(), deps_.clock->No
 asio::awaitable<http::Reply> Service::Handle(http::Request request) {
   const auto started = std::chrono::steady_clock::now();
   std::string route = "other";
-  auto routed = Route(request, route);
-  http::Response response = co_await std::move(routed);
+  http::Response response;
+  // The API handler boundary (STYLE.md "Errors"): whatever throws below answers 500 in the
+  // caller's format, is logged and counted, and the connection and the server go on.
+  std::optional<std::string> failure;
+  try {
+    if (deps_.test_hook) deps_.test_hook(request);
+    auto routed = Route(request, route);
+    response = co_await std::move(routed);
+  } catch (const std::exception& e) {
+    failure = e.what();
+  } catch (...) {
+    failure = "an exception that is not a std::exception";
+  }
+  if (failure) {
+    counters_.handler_exceptions++;
+    spdlog::error("api: {} {} failed: {}", ValidUtf8(request.method), ValidUtf8(request.Path()), *failure);
+    const auto path = request.Path();
+    if (path.starts_with("/uapi/") || path.starts_with("/oauth2/")) {
+      response = http::Response{};
+      response.status = 500;
+      response.SetHeader("Content-Type", "application/json; charset=utf-8");
+      response.body = json::serialize(json::object{
+          {"rt_cd", "1"}, {"msg_cd", "KISGATE500"}, {"msg1", "kisgate: an internal error; it is logged, retry later"}});
+    } else {
+      response = JsonError(500, "internal_error", "kisgate failed while answering this request; the error is logged",
+                           "retry later; if it persists, see kisgate's log and kisgate_api_handler_exceptions_total");
+    }
+  }
   counters_.Record(route, response.status,
                    std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   co_return http::Reply{std::move(response), false};
@@ -73,7 +103,7 @@ asio::awaitable<http::Reply> Service::Handle(http::Request request) {
 asio::awaitable<http::Response> Service::Route(const http::Request& request, std::string& route) {
   const auto path = request.Path();
   if (path.starts_with("/uapi/") || path.starts_with("/oauth2/")) {
-    route = "passthrough";
+    route = "passthrough";  // its own credentials: KIS's appkey/appsecret or a tokenP token
     auto forwarded = passthrough_->Handle(request);
     co_return co_await std::move(forwarded);
   }
@@ -86,6 +116,20 @@ asio::awaitable<http::Response> Service::Route(const http::Request& request, std
   if (path == "/healthz") {
     route = "/healthz";
     co_return JsonResponse(200, json::object{{"status", "ok"}});
+  }
+  // /v1/ always needs server.api_token when one is set; with server.protect_all so do /metrics,
+  // /readyz and /openapi.json (they show key names, token expiry and traffic). /healthz stays open
+  // for probes, and so do the dashboard's static files: they hold no data (the page reads it
+  // from /v1/ with the token) and a browser cannot send a bearer token when it opens a page.
+  const bool guarded = path.starts_with("/v1/") ||
+                       (deps_.config->server.protect_all && !(deps_.assets && deps_.assets(path)));
+  if (guarded && !deps_.config->server.api_token.empty() && !HasApiToken(request)) {
+    route = "unauthorized";
+    auto r = JsonError(401, "unauthorized", fmt::format("this kisgate requires a bearer token for {}",
+                                                        path.starts_with("/v1/") ? "/v1/" : "everything but /healthz"),
+                       "send the header 'Authorization: Bearer <server.api_token>'");
+    r.SetHeader("www-authenticate", "Bearer");
+    co_return r;
   }
   if (path == "/readyz") {
     route = "/readyz";
@@ -103,17 +147,6 @@ asio::awaitable<http::Response> Service::Route(const http::Request& request, std
     co_return r;
   }
   if (path.starts_with("/v1/")) {
-    if (!deps_.config->server.api_token.empty()) {
-      const auto auth = request.Header("authorization").value_or("");
-      const std::string expected = "Bearer " + deps_.config->server.api_token;
-      if (!SecretEquals(auth, expected)) {
-        route = "unauthorized";
-        auto r = JsonError(401, "unauthorized", "this kisgate requires a bearer token for /v1/",
-                           "send the header 'Authorization: Bearer <server.api_token>'");
-        r.SetHeader("www-authenticate", "Bearer");
-        co_return r;
-      }
-    }
     if (path == "/v1/jobs") {
       route = "/v1/jobs";
       const auto ages = deps_.store ? deps_.store->Ages(deps_.clock->WallNow()) : std::vector<store::Freshness>{};
@@ -142,6 +175,14 @@ asio::awaitable<http::Response> Service::Route(const http::Request& request, std
   }
   route = "not_found";
   co_return JsonError(404, "not_found", fmt::format("no route {}", path), "see /openapi.json for the routes");
+}
+
+bool Service::HasApiToken(const http::Request& request) const {
+  // RFC 7235: the scheme name is case-insensitive ("bearer", "BEARER" alike).
+  const auto auth = request.Header("authorization").value_or("");
+  constexpr std::string_view kScheme = "bearer ";
+  return auth.size() > kScheme.size() && http::EqualsIgnoreCase(auth.substr(0, kScheme.size()), kScheme) &&
+         SecretEquals(auth.substr(kScheme.size()), deps_.config->server.api_token);
 }
 
 http::Response Service::Ready() const {

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -43,6 +44,12 @@ struct ServiceDeps {
   const common::Clock* clock = nullptr;
   std::function<http::ServerCounters()> http_counters;  // may be empty
   AssetLookup assets;                                   // may be empty: "/" is then a 404
+  // The codes whose values /v1/stocks/ keeps in the store (the configured universe); a value of
+  // any other code is fetched from KIS for each request and not kept. Null: every code is kept.
+  std::shared_ptr<const std::unordered_set<std::string>> universe;
+  // Tests only: called before each request is routed, inside the handler boundary (a test makes it
+  // throw to prove the boundary). Empty in the app.
+  std::function<void(const http::Request&)> test_hook;
 };
 
 class Service {
@@ -65,6 +72,8 @@ class Service {
 
  private:
   boost::asio::awaitable<http::Response> Route(const http::Request& request, std::string& route);
+  // Whether the request carries the bearer token of server.api_token (any case of "Bearer").
+  bool HasApiToken(const http::Request& request) const;
 
   // /v1/stocks/... (stock_routes.cpp)
   struct StockContext;
@@ -106,6 +115,9 @@ bool SecretEquals(std::string_view a, std::string_view b);
 // The HTTP status for a call that got no usable answer from KIS: 400 for a request KIS refuses
 // as malformed, 504 when time ran out (a deadline or a timeout), 502 otherwise.
 int UpstreamStatus(const kis::Classification& error);
+
+// The host of a peer address "HOST:PORT" ("[::1]:PORT" or "::1:PORT" alike).
+std::string_view ClientHost(std::string_view remote);
 
 // The gate flow of an API client, for round robin between clients inside a lane: one per peer
 // address ("HOST:PORT" without the port, so a client's many connections are one flow), offset by

@@ -43,6 +43,7 @@ std::vector<RouteInfo> Routes() {
     routes.push_back({path, "get", {}});
   }
   routes.push_back({"/oauth2/tokenP", "post", {}});
+  routes.push_back({"/oauth2/revokeP", "post", {}});
   routes.push_back({"/uapi/{path}", "get", {}});
   return routes;
 }
@@ -213,6 +214,10 @@ struct Service::StockContext {
   std::string today;         // KST YYYYMMDD
   gate::CallOptions options;  // interactive lane, this client's flow, the API deadline
   std::string collected_at;  // stamped on what this request fetches
+  // Where values of this code are kept: the store for codes of the universe, null for any other
+  // code (fetched from KIS for each request and not kept, so asking for arbitrary codes cannot
+  // grow the store or the memory, nor age the freshness figures).
+  store::SqliteStore* store = nullptr;
 
   bool Fresh(const Held& h) const {
     return !h.records.empty() && h.collected && now - *h.collected <= query.max_age;
@@ -311,6 +316,7 @@ asio::awaitable<http::Response> Service::Stock(const http::Request& request, std
                                      ClientFlow(request.remote, 1'000'000),
                                      deps_.clock->Now() + deps_.config->api.deadline},
                    IsoMillis(now)};
+  if (!deps_.universe || deps_.universe->contains(ctx.query.code)) ctx.store = deps_.store;
   route = std::string(ctx.query.kind->route);
   switch (ctx.query.kind->tr) {
     case kis::Tr::kMinuteBars: {
@@ -343,7 +349,7 @@ bool Service::Keep(const StockContext& ctx, const std::vector<std::string>& bodi
     auto& more = std::get<std::vector<store::Record>>(converted);
     std::move(more.begin(), more.end(), std::back_inserter(records));
   }
-  if (deps_.store) deps_.store->Write(std::move(records));
+  if (ctx.store) ctx.store->Write(std::move(records));
   return true;
 }
 
@@ -355,7 +361,7 @@ void Service::CountAnswer(const std::string& source, bool stale) {
 http::Response Service::Answer(const StockContext& ctx, json::object body, const Provenance& p) {
   body["code"] = ctx.query.code;
   const auto tr = ctx.query.kind->tr;
-  if (!p.stale && !p.as_of.empty() &&
+  if (ctx.store && !p.stale && !p.as_of.empty() &&
       (tr == kis::Tr::kPrice || tr == kis::Tr::kOrderBook || tr == kis::Tr::kOvertimePrice)) {
     if (rendered_.size() >= 100'000) rendered_.clear();  // bounds memory; refilled on the next reads
     auto prefix = ToJsonText(body);
@@ -376,9 +382,9 @@ http::Response Service::Answer(const StockContext& ctx, json::object body, const
 asio::awaitable<http::Response> Service::SingleValue(const StockContext& ctx) {
   const auto tr = ctx.query.kind->tr;
   const bool list = tr == kis::Tr::kInvestors;  // 30 days, stored one row per day
-  if (!list && deps_.store) {
+  if (!list && ctx.store) {
     // The fast path of a cached read: the latest value is fresh and already rendered.
-    const auto collected_at = deps_.store->LatestCollectedAt(ctx.query.dataset, ctx.query.code);
+    const auto collected_at = ctx.store->LatestCollectedAt(ctx.query.dataset, ctx.query.code);
     const auto collected = collected_at ? ParseCollectedAt(*collected_at) : std::nullopt;
     auto it = rendered_.find(ctx.query.dataset + "/" + ctx.query.code);
     if (collected && ctx.now - *collected <= ctx.query.max_age && it != rendered_.end() &&
@@ -391,7 +397,7 @@ asio::awaitable<http::Response> Service::SingleValue(const StockContext& ctx) {
       co_return r;
     }
   }
-  const Held held = Lookup(deps_.store, ctx.query.dataset, ctx.query.code, "", "", list ? 30 : 1);
+  const Held held = Lookup(ctx.store, ctx.query.dataset, ctx.query.code, "", "", list ? 30 : 1);
   const auto held_body = [&] { return list ? RowsBody(held.records, "output") : held.records.front().raw; };
   // An order book's time is a time of day; its day is the day it was fetched.
   const auto day_of = [&](const Provenance& p) {
@@ -419,12 +425,12 @@ asio::awaitable<http::Response> Service::SingleValue(const StockContext& ctx) {
 asio::awaitable<http::Response> Service::MinuteBars(const StockContext& ctx) {
   const auto tr = ctx.query.kind->tr;
   std::string date = ctx.query.date.empty() ? ctx.today : ctx.query.date;
-  if (ctx.query.date.empty() && deps_.store) {
+  if (ctx.query.date.empty() && ctx.store) {
     // Without a date: the latest day held (the market's "today", which a simulator may move).
-    const auto last = deps_.store->LatestMarketTime(ctx.query.dataset, ctx.query.code);
+    const auto last = ctx.store->LatestMarketTime(ctx.query.dataset, ctx.query.code);
     if (last.size() >= 8) date = last.substr(0, 8);
   }
-  const Held held = Lookup(deps_.store, ctx.query.dataset, ctx.query.code, date + "000000", date + "235959", 1000);
+  const Held held = Lookup(ctx.store, ctx.query.dataset, ctx.query.code, date + "000000", date + "235959", 1000);
   // KIS serves only today's minute bars: another day is what the store holds, or nothing.
   const bool today_asked = ctx.query.date.empty() || date == ctx.today;
   if (ctx.Fresh(held) || (!today_asked && !held.records.empty())) {
@@ -458,7 +464,7 @@ asio::awaitable<http::Response> Service::MinuteBars(const StockContext& ctx) {
 
 asio::awaitable<http::Response> Service::DailyBars(const StockContext& ctx) {
   const auto& q = ctx.query;
-  const Held held = Lookup(deps_.store, q.dataset, q.code, q.from, q.to, 5000);
+  const Held held = Lookup(ctx.store, q.dataset, q.code, q.from, q.to, 5000);
   // Complete when a bar is held for every trading day up to today; a range that reaches today
   // must also be fresh.
   common::MarketCalendar calendar(deps_.config->calendar.holidays);

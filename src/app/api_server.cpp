@@ -39,7 +39,7 @@ struct ApiServer::Impl {
 };
 
 ApiServer::ApiServer(asio::io_context& io, const config::Config& config, gate::Gateway& gateway,
-                     store::SqliteStore* store, api::JobsBoard* jobs) {
+                     store::SqliteStore* store, api::JobsBoard* jobs, const std::vector<std::string>& universe) {
   api::ServiceDeps deps;
   deps.config = &config;
   deps.gateway = &gateway;
@@ -47,6 +47,7 @@ ApiServer::ApiServer(asio::io_context& io, const config::Config& config, gate::G
   deps.jobs = jobs;
   deps.clock = &common::SystemClock::Instance();
   deps.assets = Asset;
+  deps.universe = std::make_shared<const std::unordered_set<std::string>>(universe.begin(), universe.end());
   impl_ = std::make_unique<Impl>(io, std::move(deps));
   http::ServerOptions options;
   options.listen = config.server.listen;

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 
@@ -18,9 +19,10 @@ namespace kisgate::app {
 
 class ApiServer {
  public:
-  // Binds at once; throws std::runtime_error naming the address when it cannot.
+  // Binds at once; throws std::runtime_error naming the address when it cannot. The API keeps the
+  // values of the `universe` codes in the store; other codes' values are fetched, not kept.
   ApiServer(boost::asio::io_context& io, const config::Config& config, gate::Gateway& gateway,
-            store::SqliteStore* store, api::JobsBoard* jobs);
+            store::SqliteStore* store, api::JobsBoard* jobs, const std::vector<std::string>& universe);
   ~ApiServer();
 
   std::string Address() const;  // "HOST:PORT" bound

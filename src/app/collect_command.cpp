@@ -50,8 +50,10 @@ struct Wiring {
     if (auto* e = std::get_if<config::ConfigError>(&loaded)) throw std::runtime_error(e->message);
     config = std::get<config::Config>(loaded);
     if (auto e = config::PrepareDataDir(config)) throw std::runtime_error(e->message);
-    // A config without jobs runs the API and passthrough alone and needs no universe.
-    if (!config.jobs.empty()) {
+    // A config without jobs runs the API and passthrough alone and needs no universe (without one,
+    // the API keeps no values: it fetches each from KIS).
+    const auto& u = config.universe;
+    if (!config.jobs.empty() || !u.codes.empty() || !u.file.empty() || !u.groups.empty()) {
       auto universe = collect::LoadUniverse(config.universe);
       if (auto* e = std::get_if<std::string>(&universe)) throw std::runtime_error(*e);
       codes = std::get<std::vector<std::string>>(universe);
@@ -93,7 +95,7 @@ int RunOnce(const CollectFlags& flags) {
   std::unique_ptr<ApiServer> api;
   if (!flags.listen.empty()) {
     w.config.server.listen = flags.listen;
-    api = std::make_unique<ApiServer>(io, w.config, *w.gateway, w.store.get(), &w.jobs);
+    api = std::make_unique<ApiServer>(io, w.config, *w.gateway, w.store.get(), &w.jobs, w.codes);
     fmt::print("api: http://{}/\n", api->Address());
     std::fflush(stdout);
   }
@@ -178,7 +180,7 @@ int RunServe(const CollectFlags& flags) {
   asio::io_context io(1);
   Wiring w(flags.config_file, io);
   if (!flags.listen.empty()) w.config.server.listen = flags.listen;
-  ApiServer api(io, w.config, *w.gateway, w.store.get(), &w.jobs);
+  ApiServer api(io, w.config, *w.gateway, w.store.get(), &w.jobs, w.codes);
   spdlog::info("serve: API and dashboard on http://{}/ (/v1/stocks/005930/price, /v1/jobs, /v1/budget, /metrics)",
                api.Address());
   common::MarketCalendar calendar(w.config.calendar.holidays);

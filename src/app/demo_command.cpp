@@ -113,7 +113,7 @@ int RunDemo(const DemoFlags& flags) {
   api::JobsBoard board;
   for (const auto& job : jobs) board.Register(job, codes.size());
   config.server.listen = flags.listen;
-  ApiServer api(io, config, gateway, &store, &board);
+  ApiServer api(io, config, gateway, &store, &board, codes);
   std::vector<std::string> job_names;
   for (const auto& job : jobs) job_names.push_back(job.dataset);
   fmt::print("kisgate demo: simulator at {} ({} key, {:g} call{}/s, burst rules on); {} stocks x {} jobs ({}) "

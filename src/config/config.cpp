@@ -345,6 +345,7 @@ Config Read(const toml::table& root, const EnvLookup& env) {
   if (auto t = top.Sub("server")) {
     t->String("listen", c.server.listen);
     t->String("api_token", c.server.api_token);
+    t->Bool("protect_all", c.server.protect_all);
     t->Integer("max_connections", c.server.max_connections);
     t->Duration("read_timeout", c.server.read_timeout);
     t->RejectUnknown();

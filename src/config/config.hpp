@@ -19,6 +19,9 @@ enum class KisEnvironment { kReal, kMock };
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";
   std::string api_token;  // optional bearer token for /v1/*
+  // With api_token set: /metrics, /readyz and /openapi.json need it too (/healthz and the
+  // dashboard's static files stay open; its data comes from /v1/). For listening beyond loopback.
+  bool protect_all = false;
   int max_connections = 512;  // connections beyond this are closed at accept
   std::chrono::milliseconds read_timeout{10'000};  // a whole request must arrive within this
 };

@@ -323,6 +323,7 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
         result.http_status = response.status;
         result.body = std::move(response.body);
         result.tr_cont = std::string(response.Header("tr_cont").value_or(""));
+        result.gt_uid = std::string(response.Header("gt_uid").value_or(""));
       }
       key->gate->Complete(ticket.id, outcome);
       if (c.action == kis::Action::kSuccess) {

@@ -52,6 +52,7 @@ struct CallResult {
   int http_status = 0;
   std::string body;      // the KIS reply (JSON) when one arrived
   std::string tr_cont;   // response header
+  std::string gt_uid;    // response header: KIS's id of the call, handed on by the passthrough
   kis::Classification error;  // when !ok: code, message, hint
   std::string key_name;  // the key that served it
   int attempts = 0;

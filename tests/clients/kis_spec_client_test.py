@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 import unittest
+from collections import namedtuple
 
 import requests
 
@@ -251,6 +252,40 @@ class SpecClientThroughKisgate(SpecClientAgainstSim):
                          {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "005930"})
         self.assertEqual(res.status_code, 401)
         self.assertEqual(res.json()["rt_cd"], "1")
+
+    def test_reply_headers_as_kis_writes_them(self):
+        # KIS's official sample (kis_auth.py, APIResp._setHeader) turns every all-lower-case
+        # response header name into a namedtuple field: "content-type" crashes it. KIS writes
+        # Content-Type capitalised and its own tr_id, tr_cont, gt_uid in lower case.
+        params = {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "005930"}
+        replies = [self.client.get(f"{QUOTES}/inquire-price", "FHKST01010100", params),
+                   requests.get(f"{self.gate.base_url}{QUOTES}/inquire-price", params=params,
+                                headers={"tr_id": "FHKST01010100"}, timeout=10),
+                   KisClient(self.gate.base_url).auth()]
+        for res in replies:
+            names = list(res.headers.keys())
+            self.assertIn("Content-Type", names, res.status_code)
+            self.assertNotIn("content-type", names)
+            namedtuple("header", [n for n in names if n.islower()])
+        names = list(replies[0].headers.keys())
+        self.assertIn("tr_id", names)
+        self.assertIn("tr_cont", names)
+        direct = KisClient(self.sim.base_url)
+        direct.headers = dict(self.client.headers, authorization="")
+        # gt_uid comes from KIS (here the simulator) and is handed on when KIS sends it.
+        if "gt_uid" in direct.get(f"{QUOTES}/inquire-price", "FHKST01010100", params).headers:
+            self.assertIn("gt_uid", names)
+
+    def test_encoded_climbs_and_account_trs_are_refused(self):
+        for tail in ("%2e%2e/%2e%2e/trading/inquire-balance", "%2E%2E/trading/inquire-balance",
+                     ".%2e/trading/inquire-balance", "%252e%252e/trading/inquire-balance"):
+            res = self.client.get(f"{QUOTES}/{tail}", "TTTC8434R", {"CANO": "12345678"})
+            self.assertEqual(res.status_code, 403, tail)
+            self.assertEqual(res.json()["rt_cd"], "1")
+        res = self.client.get(f"{QUOTES}/inquire-price", "TTTC8434R",
+                              {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_ISCD": "005930"})
+        self.assertEqual(res.status_code, 403)
+        self.assertIn("TTTC8434R", res.json()["msg1"])
 
     def test_orders_are_refused(self):
         res = requests.post(f"{self.gate.base_url}/uapi/domestic-stock/v1/trading/order-cash",

@@ -2,7 +2,10 @@
 // gateway and a SQLite store, against `kisgate sim`, whose own statistics count the KIS calls.
 
 #include <atomic>
+#include <functional>
+#include <optional>
 #include <thread>
+#include <unordered_set>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -12,6 +15,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "api/json_text.hpp"
 #include "api/service.hpp"
 #include "collect/collector.hpp"
 #include "common/clock.hpp"
@@ -42,11 +46,20 @@ sim::SimOptions SimOptions(std::uint16_t port = 0) {
   return o;
 }
 
+// What a test changes in the stack beyond the defaults.
+struct StackOptions {
+  bool protect_all = false;
+  std::optional<std::vector<std::string>> universe;  // nullopt: every code's values are kept
+  std::function<void(const http::Request&)> hook;    // ServiceDeps::test_hook
+  AssetLookup assets;
+};
+
 // kisgate's API stack on its own io thread.
 class Stack {
  public:
-  Stack(const std::string& sim_url, const std::string& dir, std::string api_token = {}) {
+  Stack(const std::string& sim_url, const std::string& dir, std::string api_token = {}, StackOptions extra = {}) {
     config_.server.api_token = std::move(api_token);
+    config_.server.protect_all = extra.protect_all;
     config_.api.deadline = 1500ms;
     config::KeyConfig k;
     k.name = "main";
@@ -67,6 +80,11 @@ class Stack {
     deps.store = store_.get();
     deps.jobs = &jobs_;
     deps.clock = &common::SystemClock::Instance();
+    if (extra.universe) {
+      deps.universe = std::make_shared<const std::unordered_set<std::string>>(extra.universe->begin(), extra.universe->end());
+    }
+    deps.test_hook = std::move(extra.hook);
+    deps.assets = std::move(extra.assets);
     service_ = std::make_unique<Service>(std::move(deps));
     http::ServerOptions ho;
     ho.listen = "127.0.0.1:0";
@@ -121,6 +139,22 @@ json::object GetJson(kisgate::testing::TestClient& c, const std::string& target,
   EXPECT_EQ(r->status, expect_status) << target << ": " << r->body;
   auto v = json::parse(r->body);
   return v.is_object() ? v.as_object() : json::object{};
+}
+
+// A metric sample's value from /metrics text ("name{labels} value"), or -1 when absent.
+double MetricValue(const std::string& metrics, const std::string& sample) {
+  const auto at = metrics.find("\n" + sample + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(metrics.substr(at + sample.size() + 2));
+}
+
+// A raw HTTP/1.1 exchange, so that header names are seen as written on the wire.
+std::string RawExchange(kisgate::testing::TestClient& c, const std::string& method, const std::string& target,
+                        const http::Headers& headers, const std::string& body = {}) {
+  std::string req = fmt::format("{} {} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n", method, target);
+  for (const auto& [name, value] : headers) req += fmt::format("{}: {}\r\n", name, value);
+  req += fmt::format("Content-Length: {}\r\n\r\n{}", body.size(), body);
+  return c.SendRaw(req);
 }
 
 class ApiTest : public ::testing::Test {
@@ -390,6 +424,264 @@ TEST_F(ApiTest, PassthroughForKisClients) {
   ASSERT_TRUE(no_tr);
   EXPECT_EQ(no_tr->status, 400);
   EXPECT_EQ(SimCalls(sim.BaseUrl()), calls);
+}
+
+// A stand-in for KIS that sends the response headers real KIS sends (gt_uid among them), which
+// the simulator may not: it proves the passthrough hands them on, in KIS's case.
+class HeaderEchoKis {
+ public:
+  HeaderEchoKis() {
+    http::ServerOptions o;
+    o.listen = "127.0.0.1:0";
+    server_ = std::make_unique<http::Server>(io_, o, [](http::Request r) -> asio::awaitable<http::Reply> {
+      http::Response out;
+      out.SetHeader("Content-Type", "application/json; charset=UTF-8");
+      if (r.Path() == "/oauth2/tokenP") {
+        out.body = R"({"access_token":"upstream-token","token_type":"Bearer","expires_in":86400,)"
+                   R"("access_token_token_expired":"2099-01-01 00:00:00"})";
+      } else {
+        out.SetHeader("tr_id", std::string(r.Header("tr_id").value_or("")));
+        out.SetHeader("tr_cont", "D");
+        out.SetHeader("gt_uid", "GT0123456789abcdef");
+        out.body = R"({"rt_cd":"0","msg_cd":"MCA00000","msg1":"정상처리 되었습니다.","output":{"stck_prpr":"70000"}})";
+      }
+      co_return http::Reply{std::move(out), false};
+    });
+    server_->Start();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~HeaderEchoKis() {
+    asio::post(io_, [this] { server_->Stop(); });
+    work_.reset();
+    io_.stop();
+    thread_.join();
+  }
+  std::string Url() const { return fmt::format("http://127.0.0.1:{}", server_->Port()); }
+
+ private:
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
+  std::unique_ptr<http::Server> server_;
+  std::thread thread_;
+};
+
+// KIS's official sample client keeps the all-lower-case response headers as namedtuple fields and
+// crashes on "content-type": the passthrough writes Content-Type capitalised and KIS's own
+// headers (tr_id, tr_cont, gt_uid) in lower case, on forwarded replies, errors and tokenP alike,
+// and hands KIS's gt_uid on.
+TEST_F(ApiTest, PassthroughSpeaksKisHeaderCaseAndForwardsGtUid) {
+  HeaderEchoKis kis;
+  Stack stack(kis.Url(), dir_.path());
+  kisgate::testing::TestClient c(stack.Url());
+  const std::string price_path =
+      "/uapi/domestic-stock/v1/quotations/inquire-price?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=005930";
+  auto forwarded = RawExchange(c, "GET", price_path,
+                               {{"appkey", kKey}, {"appsecret", kSecret}, {"tr_id", "FHKST01010100"}, {"custtype", "P"}});
+  EXPECT_TRUE(forwarded.starts_with("HTTP/1.1 200")) << forwarded;
+  EXPECT_NE(forwarded.find("\r\nContent-Type: application/json"), std::string::npos) << forwarded;
+  EXPECT_EQ(forwarded.find("\r\ncontent-type:"), std::string::npos) << forwarded;
+  EXPECT_NE(forwarded.find("\r\ntr_id: FHKST01010100\r\n"), std::string::npos) << forwarded;
+  EXPECT_NE(forwarded.find("\r\ntr_cont: D\r\n"), std::string::npos) << forwarded;
+  EXPECT_NE(forwarded.find("\r\ngt_uid: GT0123456789abcdef\r\n"), std::string::npos) << forwarded;
+
+  auto refused = RawExchange(c, "GET", price_path, {{"tr_id", "FHKST01010100"}});  // no credentials
+  EXPECT_TRUE(refused.starts_with("HTTP/1.1 401")) << refused;
+  EXPECT_NE(refused.find("\r\nContent-Type: application/json"), std::string::npos) << refused;
+
+  auto token = RawExchange(c, "POST", "/oauth2/tokenP", {{"content-type", "application/json"}},
+                           json::serialize(json::object{{"grant_type", "client_credentials"}, {"appkey", kKey},
+                                                        {"appsecret", kSecret}}));
+  EXPECT_TRUE(token.starts_with("HTTP/1.1 200")) << token;
+  EXPECT_NE(token.find("\r\nContent-Type: application/json"), std::string::npos) << token;
+  auto bad_token = RawExchange(c, "POST", "/oauth2/tokenP", {}, "{}");
+  EXPECT_TRUE(bad_token.starts_with("HTTP/1.1 403")) << bad_token;
+  EXPECT_NE(bad_token.find("\r\nContent-Type: application/json"), std::string::npos) << bad_token;
+}
+
+// The red team's bypass: percent-encoded dot segments, encoded slashes and backslashes, double
+// encoding and empty segments climbed from the quotation prefix to an account call, with
+// kisgate's real key. Every variant is refused before anything leaves, and so is an account TR
+// on a quotation path; a merely encoded quotation path is forwarded in its decoded form.
+TEST_F(ApiTest, PassthroughGuardDecodesThePathAndChecksTheTrId) {
+  sim::BackgroundSimulator sim(SimOptions());
+  Stack stack(sim.BaseUrl(), dir_.path());
+  kisgate::testing::TestClient c(stack.Url());
+  const http::Headers account = {{"appkey", kKey}, {"appsecret", kSecret}, {"tr_id", "TTTC8434R"}, {"custtype", "P"}};
+  const http::Headers quote = {{"appkey", kKey}, {"appsecret", kSecret}, {"tr_id", "FHKST01010100"}, {"custtype", "P"}};
+  // The token (kisgate's own KIS token) first, so that any call counted below is a forwarded one.
+  ASSERT_EQ(c.Get("/uapi/domestic-stock/v1/quotations/inquire-price?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=005930",
+                  quote)->status, 200);
+  const auto before = SimCalls(sim.BaseUrl());
+  const std::string q = "/uapi/domestic-stock/v1/quotations/";
+  const std::string query = "?CANO=12345678&ACNT_PRDT_CD=01";
+  for (const std::string tail : {"%2e%2e/%2e%2e/trading/inquire-balance", "%2E%2E/%2E%2E/trading/inquire-balance",
+                                 ".%2e/.%2e/trading/inquire-balance", "%252e%252e/%252e%252e/trading/inquire-balance",
+                                 "..%2f..%2ftrading%2finquire-balance", "%2e%2e%2F%2e%2e%2Ftrading%2Finquire-balance",
+                                 "..%5c..%5ctrading%5cinquire-balance", "..\\..\\trading\\inquire-balance",
+                                 "/../../trading/inquire-balance", "%2e/inquire-price", "./inquire-price",
+                                 "inquire-price/", "inquire-price%00", "inquire-price%ff"}) {
+    for (const auto* headers : {&account, &quote}) {
+      auto r = c.Get(q + tail + query, *headers);
+      ASSERT_TRUE(r) << tail << ": " << c.error();
+      // 403 from the guard (or 400 where the HTTP parser already refuses the target).
+      EXPECT_TRUE(r->status == 403 || r->status == 400) << tail << ": " << r->status << " " << r->body;
+      if (r->status == 403) {
+        EXPECT_EQ(json::parse(r->body).at("rt_cd").as_string(), "1") << tail;
+      }
+    }
+  }
+  // An account TR on a quotation path.
+  auto mixed = c.Get(q + "inquire-price?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=005930", account);
+  ASSERT_TRUE(mixed);
+  EXPECT_EQ(mixed->status, 403) << mixed->body;
+  EXPECT_NE(mixed->body.find("TTTC8434R"), std::string::npos) << mixed->body;
+  // Other KIS endpoints (the WebSocket approval key) are not forwarded either.
+  auto approval = c.Post("/oauth2/Approval", R"({"grant_type":"client_credentials"})", quote);
+  ASSERT_TRUE(approval);
+  EXPECT_EQ(approval->status, 403) << approval->body;
+  EXPECT_EQ(SimCalls(sim.BaseUrl()), before) << "a refused call reached KIS";
+  // An encoded but canonical quotation path goes out decoded.
+  auto encoded = c.Get("/uapi/domestic-stock/v1/quotations/inquire%2Dprice?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=005930",
+                       quote);
+  ASSERT_TRUE(encoded);
+  EXPECT_EQ(encoded->status, 200) << encoded->body;
+  EXPECT_EQ(json::parse(encoded->body).at("rt_cd").as_string(), "0") << encoded->body;
+  EXPECT_EQ(SimCalls(sim.BaseUrl()), before + 1);
+}
+
+// The API handler boundary: a handler that throws (injected through the test seam) gets a 500 in
+// the caller's format, counted in /metrics, and the same connection goes on being served.
+TEST_F(ApiTest, AHandlerThatThrowsAnswers500AndServingGoesOn) {
+  sim::BackgroundSimulator sim(SimOptions());
+  StackOptions extra;
+  extra.hook = [](const http::Request& r) {
+    if (r.target.find("boom=1") != std::string::npos) throw std::runtime_error("injected failure");
+  };
+  Stack stack(sim.BaseUrl(), dir_.path(), {}, extra);
+  kisgate::testing::TestClient c(stack.Url());
+  auto api = c.Get("/v1/stocks/005930/price?boom=1");
+  ASSERT_TRUE(api) << "the connection closed without a reply: " << c.error();
+  EXPECT_EQ(api->status, 500);
+  EXPECT_EQ(json::parse(api->body).at("error").at("code").as_string(), "internal_error");
+  EXPECT_EQ(api->body.find("injected failure"), std::string::npos);  // logged, not shown
+  auto kis = c.Get("/uapi/domestic-stock/v1/quotations/inquire-price?boom=1", {{"tr_id", "FHKST01010100"}});
+  ASSERT_TRUE(kis) << c.error();
+  EXPECT_EQ(kis->status, 500);
+  EXPECT_EQ(json::parse(kis->body).at("rt_cd").as_string(), "1") << kis->body;  // KIS's envelope
+  EXPECT_EQ(GetJson(c, "/healthz").at("status").as_string(), "ok");
+  EXPECT_GT(GetJson(c, "/v1/stocks/005930/price").at("price").as_int64(), 0);
+  auto metrics = c.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(MetricValue(metrics->body, "kisgate_api_handler_exceptions_total"), 2) << metrics->body;
+}
+
+// Codes outside the universe are answered (from KIS) but not kept: asking for hundreds of them
+// neither grows the store nor moves the freshness figures, which stay those of the universe.
+TEST_F(ApiTest, CodesOutsideTheUniverseAreAnsweredButNotKept) {
+  auto options = SimOptions();
+  options.latency_ms = 5;
+  options.rate = 200;
+  sim::BackgroundSimulator sim(options);
+  StackOptions extra;
+  extra.universe = std::vector<std::string>{"005930"};
+  Stack stack(sim.BaseUrl(), dir_.path(), {}, extra);
+  kisgate::testing::TestClient c(stack.Url());
+  EXPECT_EQ(GetJson(c, "/v1/stocks/005930/price").at("source").as_string(), "kis");
+  EXPECT_EQ(GetJson(c, "/v1/stocks/005930/price").at("source").as_string(), "cache");
+  const auto metrics_before = c.Get("/metrics")->body;
+  EXPECT_EQ(MetricValue(metrics_before, "kisgate_data_values{dataset=\"price\"}"), 1) << metrics_before;
+  for (int i = 0; i < 60; ++i) {
+    const auto code = fmt::format("{:06d}", 200000 + 7 * i);
+    auto r = c.Get(fmt::format("/v1/stocks/{}/price", code));
+    ASSERT_TRUE(r) << c.error();
+    ASSERT_EQ(r->status, 200) << code << ": " << r->body;
+    EXPECT_EQ(json::parse(r->body).at("source").as_string(), "kis") << code;
+  }
+  // Asked again: fetched again, since nothing of it was kept.
+  EXPECT_EQ(GetJson(c, "/v1/stocks/200000/price").at("source").as_string(), "kis");
+  // A code the simulator lists but the universe does not: its bars are served, not kept.
+  auto daily = GetJson(c, "/v1/stocks/000660/bars/daily?from=2026-10-01&to=2026-10-31");
+  EXPECT_EQ(daily.at("bars").as_array().size(), 20u);
+  const auto metrics_after = c.Get("/metrics")->body;
+  EXPECT_EQ(MetricValue(metrics_after, "kisgate_data_values{dataset=\"price\"}"), 1) << metrics_after;
+  EXPECT_EQ(MetricValue(metrics_after, "kisgate_data_values{dataset=\"bars_daily\"}"), -1) << metrics_after;
+  const auto ages = stack.store().Ages(common::SystemClock::Instance().WallNow());
+  ASSERT_EQ(ages.size(), 1u);
+  EXPECT_EQ(ages[0].code, "005930");
+  EXPECT_FALSE(stack.store().Latest("price", "200000").has_value());
+}
+
+// Issue 11's low findings in the API: a raw non-UTF-8 byte in a path keeps error replies valid
+// JSON; /v1/ takes the scheme "bearer" in any case; kisgate's passthrough tokens can be revoked.
+TEST_F(ApiTest, ErrorsStayJsonBearerInAnyCaseAndTokensRevoke) {
+  sim::BackgroundSimulator sim(SimOptions());
+  Stack stack(sim.BaseUrl(), dir_.path(), "api-token-123");
+  kisgate::testing::TestClient c(stack.Url());
+  for (const std::string target : {"/v1/stocks/00\xff\xfe" "01/price", "/no\xc3route\x80", "/v2/\xed\xa0\x80"}) {
+    auto r = c.Get(target, {{"authorization", "Bearer api-token-123"}});
+    ASSERT_TRUE(r) << c.error();
+    EXPECT_GE(r->status, 400);
+    json::error_code ec;
+    auto parsed = json::parse(r->body, ec);
+    EXPECT_FALSE(ec) << "not JSON: " << r->body;
+    // No byte of it outside UTF-8 either (U+FFFD stands in for each bad byte).
+    EXPECT_EQ(ValidUtf8(r->body), r->body);
+  }
+  auto refused = c.Get("/uapi/domestic-stock/v1/quotations/\xff", {{"tr_id", "FHKST01010100"}});
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(ValidUtf8(refused->body), refused->body);
+  for (const char* scheme : {"Bearer", "bearer", "BEARER", "bEaReR"}) {
+    GetJson(c, "/v1/budget", 200, {{"authorization", fmt::format("{} api-token-123", scheme)}});
+  }
+  GetJson(c, "/v1/budget", 401, {{"authorization", "bearer api-token-124"}});
+  GetJson(c, "/v1/budget", 401, {{"authorization", "Basic api-token-123"}});
+
+  const auto credentials = json::object{{"grant_type", "client_credentials"}, {"appkey", kKey}, {"appsecret", kSecret}};
+  auto issued = c.Post("/oauth2/tokenP", json::serialize(credentials));
+  ASSERT_TRUE(issued);
+  const std::string token(json::parse(issued->body).at("access_token").as_string());
+  const std::string price_path =
+      "/uapi/domestic-stock/v1/quotations/inquire-price?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=005930";
+  const http::Headers with_token = {{"authorization", "Bearer " + token}, {"tr_id", "FHKST01010100"}};
+  EXPECT_EQ(c.Get(price_path, with_token)->status, 200);
+  auto wrong_secret = c.Post("/oauth2/revokeP", json::serialize(json::object{
+                                                    {"appkey", kKey}, {"appsecret", "nope"}, {"token", token}}));
+  ASSERT_TRUE(wrong_secret);
+  EXPECT_EQ(wrong_secret->status, 403);
+  EXPECT_EQ(c.Get(price_path, with_token)->status, 200);
+  auto revoked = c.Post("/oauth2/revokeP", json::serialize(json::object{
+                                               {"appkey", kKey}, {"appsecret", kSecret}, {"token", token}}));
+  ASSERT_TRUE(revoked);
+  ASSERT_EQ(revoked->status, 200) << revoked->body;
+  EXPECT_EQ(json::parse(revoked->body).at("code").as_int64(), 200) << revoked->body;  // KIS: an integer
+  EXPECT_TRUE(json::parse(revoked->body).at("message").is_string());
+  EXPECT_EQ(c.Get(price_path, with_token)->status, 401);
+}
+
+// server.protect_all: with a token set, /metrics, /readyz and /openapi.json need it too; the probe
+// and the dashboard's page (no data in it: it reads /v1/ with the token) stay open.
+TEST_F(ApiTest, ProtectAllGuardsMetricsReadinessAndOpenApi) {
+  sim::BackgroundSimulator sim(SimOptions());
+  StackOptions extra;
+  extra.protect_all = true;
+  extra.assets = [](std::string_view path) -> std::optional<http::Response> {
+    if (path != "/") return std::nullopt;
+    http::Response r;
+    r.body = "<!doctype html>";
+    return r;
+  };
+  Stack stack(sim.BaseUrl(), dir_.path(), "api-token-123", extra);
+  kisgate::testing::TestClient c(stack.Url());
+  GetJson(c, "/healthz");
+  EXPECT_EQ(c.Get("/")->status, 200);
+  for (const char* target : {"/metrics", "/readyz", "/openapi.json", "/nothing-here", "/v1/budget"}) {
+    auto r = c.Get(target);
+    ASSERT_TRUE(r) << target;
+    EXPECT_EQ(r->status, 401) << target;
+    auto ok = c.Get(target, {{"authorization", "Bearer api-token-123"}});
+    ASSERT_TRUE(ok) << target;
+    EXPECT_NE(ok->status, 401) << target;
+  }
 }
 
 }  // namespace
