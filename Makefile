@@ -3,24 +3,42 @@
 #
 #   make build              build/kisgate and the tests
 #   make test               build, then run the test suite (ctest)
-#   make test SANITIZE=1    the same with AddressSanitizer + UBSan, in build-asan/
+#   make test SANITIZE=1    the same with AddressSanitizer + UBSan, in build-asan/ (without the
+#                           browser test and the soak, whose RSS check ASan's quarantine defeats)
+#   make test TSAN=1        the tests that use threads (ctest label "threads"), ThreadSanitizer,
+#                           in build-tsan/; builds only those tests
+#   make soak               the fault soak and the kill -9 test alone (ctest label "soak")
 #   make demo               the seed workload through the gate against the built-in simulator
 #   make sim                just the simulator, on 127.0.0.1:9443 with the demo key
 #   make bench              the benchmarks under bench/, with their reports
 
 SANITIZE ?= 0
+TSAN ?= 0
 WERROR ?= 0
 BUILD_TYPE ?= RelWithDebInfo
+# What `build` builds and which tests `test` runs (ctest arguments).
+BUILD_TARGETS ?= all
+TEST_SELECT ?=
+SKIP_DIRS ?=
 ifeq ($(SANITIZE),1)
 BUILD_DIR ?= build-asan
 BUILD_TYPE := Debug
+TEST_SELECT := -LE 'browser|soak'
+SKIP_DIRS := bench
+else ifeq ($(TSAN),1)
+BUILD_DIR ?= build-tsan
+# Debug: -O0 compiles fastest, and these tests wait on sockets more than they compute.
+BUILD_TYPE := Debug
+BUILD_TARGETS := threaded_tests
+TEST_SELECT := -L threads
+SKIP_DIRS := bench
 else
 BUILD_DIR ?= build
 endif
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
 
-.PHONY: all deps configure build test demo sim bench format clean
+.PHONY: all deps configure build test soak demo sim bench format clean
 
 all: build
 
@@ -30,13 +48,17 @@ deps:
 configure: deps
 	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
 	  -DKISGATE_SANITIZE=$(if $(filter 1,$(SANITIZE)),ON,OFF) \
+	  -DKISGATE_TSAN=$(if $(filter 1,$(TSAN)),ON,OFF) -DKISGATE_SKIP_DIRS="$(SKIP_DIRS)" \
 	  -DKISGATE_WERROR=$(if $(filter 1,$(WERROR)),ON,OFF) > /dev/null
 
 build: configure
-	@cmake --build $(BUILD_DIR) -j $(JOBS)
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target $(BUILD_TARGETS)
 
 test: build
-	@ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+	@ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) $(TEST_SELECT) $(CTEST_ARGS)
+
+soak: build
+	@ctest --test-dir $(BUILD_DIR) --output-on-failure -L soak $(CTEST_ARGS)
 
 DEMO_ARGS ?=
 demo: build
@@ -53,4 +75,4 @@ format:
 	@find src tests bench -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
 
 clean:
-	@rm -rf build build-asan
+	@rm -rf build build-asan build-tsan

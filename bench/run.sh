@@ -18,3 +18,6 @@ bench/api_bench.sh "$BUILD"
 echo
 echo "== kisgate against the design it replaces (bench/compare/compare.py: bench/results/REPORT.md)"
 /usr/bin/python3 bench/compare/compare.py --build "$BUILD" --runs "${RUNS:-3}"
+echo
+echo "== the fault soak for 10 minutes (bench/soak.sh: bench/results/soak.md)"
+bench/soak.sh "$BUILD"

@@ -7,6 +7,7 @@ function(kisgate_module name)
 endfunction()
 
 # kisgate_test(NAME SOURCES ... DEPS ... [LABELS ...]): one GoogleTest binary registered with ctest.
+# Tests named in KISGATE_THREADED_TESTS (the top-level CMakeLists) get the label "threads".
 function(kisgate_test name)
   cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
@@ -17,5 +18,8 @@ function(kisgate_test name)
   endif()
   # Test binaries are registered whole (not per test case) so that ctest starts few processes.
   add_test(NAME ${name} COMMAND ${name} --gtest_color=no)
+  if(name IN_LIST KISGATE_THREADED_TESTS)
+    list(APPEND ARG_LABELS threads)
+  endif()
   set_tests_properties(${name} PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}")
 endfunction()

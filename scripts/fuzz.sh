@@ -10,8 +10,9 @@ command -v clang++ >/dev/null || { echo "fuzz: clang++ is needed (apt-get instal
 # Release (no -g): clang 14 fails on coroutines with debug info and sanitizers together.
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Release \
   -DKISGATE_FUZZ=ON > /dev/null
-cmake --build build-fuzz --target kis_reply_fuzz sim_request_fuzz config_fuzz -j "$(nproc)"
-for target in kis_reply_fuzz sim_request_fuzz config_fuzz; do
+cmake --build build-fuzz --target fuzz_targets -j "$(nproc)"
+for source in fuzz/*_fuzz.cpp; do
+  target=$(basename "$source" .cpp)
   mkdir -p "fuzz/corpus/$target"
   echo "== $target for ${SECONDS_PER_TARGET}s"
   if ! "build-fuzz/fuzz/$target" -max_total_time="$SECONDS_PER_TARGET" -max_len=8192 \
