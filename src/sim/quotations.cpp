@@ -326,7 +326,7 @@ json::object OvertimePriceOutput(const StockInfo* s, const Overtime& o) {
 }
 
 // Fields in KIS's order. The model keeps no history of the after-hours book, so its changes are 0;
-// the regular session's totals (total_*, ovtm_total_*) are KIS's other view of the same book.
+// the regular book's totals (total_*) are empty after hours, ovtm_total_* repeat this book's.
 json::object OvertimeBookOutput(const Overtime& o) {
   json::object r;
   r["ovtm_untp_last_hour"] = o.last_match_hhmmss ? fmt::format("{:06d}", o.last_match_hhmmss) : "";
