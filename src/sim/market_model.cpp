@@ -361,7 +361,8 @@ Snapshot MarketModel::QuoteAt(const StockInfo& s, common::WallTime t) const {
 }
 
 MarketModel::Range MarketModel::RangeOver(const StockInfo& s, int from, int to) const {
-  const std::uint64_t key = (std::uint64_t{s.index} << 40) | (static_cast<std::uint64_t>(from) << 20) |
+  const std::uint64_t key = (std::uint64_t{s.index} << 40) |
+                            (static_cast<std::uint64_t>(from) << 20) |
                             static_cast<std::uint64_t>(to);
   {
     std::lock_guard lock(mutex_);
@@ -584,8 +585,8 @@ std::vector<Trade> MarketModel::RecentTrades(const StockInfo& s, common::WallTim
   Reference(now, day, seconds);
   // One trade per 3-second slice that saw volume, priced where the path was at its end.
   constexpr int kSlice = 3;
-  const std::uint64_t key =
-      Mix(Mix(seed_, kTradeStream), (std::uint64_t{s.index} << 20) | static_cast<std::uint64_t>(day));
+  const std::uint64_t key = Mix(Mix(seed_, kTradeStream),
+                                (std::uint64_t{s.index} << 20) | static_cast<std::uint64_t>(day));
   std::vector<Trade> out;
   Ohlcv at = SoFar(s, day, seconds);
   for (int t = seconds; t > 0 && out.size() < max;) {

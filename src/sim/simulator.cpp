@@ -267,8 +267,8 @@ SimDecision Simulator::HandleQuotation(const http::Request& request) {
   const kis::TrInfo* tr = kis::FindTrByPath(request.Path());
   const ClientTrInfo* client_tr = tr == nullptr ? FindClientTrByPath(request.Path()) : nullptr;
   if (tr == nullptr && client_tr == nullptr) {
-    d.response = GatewayError(
-        "SIM00404", fmt::format("{} ({})", MessageFor("SIM00404"), request.Path()), 404);
+    d.response = GatewayError("SIM00404",
+                              fmt::format("{} ({})", MessageFor("SIM00404"), request.Path()), 404);
     return d;
   }
   const std::string_view tr_id = tr ? tr->tr_id : client_tr->tr_id;
