@@ -338,8 +338,9 @@ Snapshot MarketModel::QuoteAt(const StockInfo& s, common::WallTime t) const {
   snap.value = o.value;
   snap.upper_limit = shape.upper_limit;
   snap.lower_limit = shape.lower_limit;
-  const auto date_of = [this](int i) { return days_[static_cast<std::size_t>(i)]; };
-  // Today's extremes count as today's only when they beat the earlier days' (earliest date wins).
+  const auto date_of = [&](int i) { return i < 0 ? snap.day : days_[static_cast<std::size_t>(i)]; };
+  // Today's extremes count as today's when they beat the earlier days' (earliest date wins) or
+  // when there are no earlier days.
   const auto w52 = RangeOver(s, std::max(0, day - 249), day);
   snap.high_52w = std::max(o.high, w52.high);
   snap.high_52w_day = o.high > w52.high ? snap.day : date_of(w52.high_day);
