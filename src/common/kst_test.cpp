@@ -48,7 +48,6 @@ TEST(MarketCalendar, WeekendsAndHolidays) {
   EXPECT_FALSE(extra.IsTradingDay(year{2026} / 11 / 24));
 }
 
-
 int TradingDaysBetween(const MarketCalendar& cal, year_month_day from, year_month_day to) {
   int n = 0;
   for (sys_days d{from}; d <= sys_days{to}; d += days{1}) n += cal.IsTradingDay(year_month_day{d});

@@ -150,13 +150,10 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   // A real-only TR (EGW02006 on the mock host) goes to real keys only, when the pool has one.
   std::size_t PickKey(Lane lane, bool real_only) const {
     const auto now = clock.Now();
-    const bool any_real = std::any_of(keys.begin(), keys.end(), [](const auto& key) {
-      return key->config.environment == config::KisEnvironment::kReal;
-    });
     std::size_t best = 0;
     common::SteadyTime best_at = common::SteadyTime::max();
     for (std::size_t k = 0; k < keys.size(); ++k) {
-      if (real_only && any_real && keys[k]->config.environment != config::KisEnvironment::kReal) continue;
+      if (real_only && keys[k]->config.environment != config::KisEnvironment::kReal) continue;
       const Budget& budget = pool.at(k);
       const auto interval = std::chrono::duration_cast<common::Duration>(
           std::chrono::duration<double>(1.0 / std::max(budget.rate(), 0.001)));
@@ -231,6 +228,16 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
     const std::string tr_id(request.tr_id.empty() ? info.tr_id : std::string_view(request.tr_id));
     const auto* catalogued = kis::FindTrByPath(path);
     const bool real_only = catalogued != nullptr && catalogued->real_only;
+    if (real_only && std::none_of(keys.begin(), keys.end(), [](const auto& key) {
+          return key->config.environment == config::KisEnvironment::kReal;
+        })) {
+      // KIS would answer EGW02006 and the call would cost one of the key's scarce seconds.
+      co_return Fail(CallResult{},
+                     {kis::Action::kFail, "real_only_tr",
+                      fmt::format("{} is a real-only TR: KIS answers EGW02006 on a mock key", tr_id),
+                      "add a real key to [[kis.keys]]"},
+                     nullptr);
+    }
     const bool idempotent = request.method == "GET";
     const std::string query = EncodeQuery(request.params);
     const std::string target = query.empty() ? std::string(path) : fmt::format("{}?{}", path, query);

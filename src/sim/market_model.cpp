@@ -338,8 +338,9 @@ Snapshot MarketModel::QuoteAt(const StockInfo& s, common::WallTime t) const {
   snap.value = o.value;
   snap.upper_limit = shape.upper_limit;
   snap.lower_limit = shape.lower_limit;
-  const auto date_of = [this](int i) { return days_[static_cast<std::size_t>(i)]; };
-  // Today's extremes count as today's only when they beat the earlier days' (earliest date wins).
+  const auto date_of = [&](int i) { return i < 0 ? snap.day : days_[static_cast<std::size_t>(i)]; };
+  // Today's extremes count as today's when they beat the earlier days' (earliest date wins) or
+  // when there are no earlier days.
   const auto w52 = RangeOver(s, std::max(0, day - 249), day);
   snap.high_52w = std::max(o.high, w52.high);
   snap.high_52w_day = o.high > w52.high ? snap.day : date_of(w52.high_day);
@@ -361,7 +362,8 @@ Snapshot MarketModel::QuoteAt(const StockInfo& s, common::WallTime t) const {
 }
 
 MarketModel::Range MarketModel::RangeOver(const StockInfo& s, int from, int to) const {
-  const std::uint64_t key = (std::uint64_t{s.index} << 40) | (static_cast<std::uint64_t>(from) << 20) |
+  const std::uint64_t key = (std::uint64_t{s.index} << 40) |
+                            (static_cast<std::uint64_t>(from) << 20) |
                             static_cast<std::uint64_t>(to);
   {
     std::lock_guard lock(mutex_);
@@ -584,8 +586,8 @@ std::vector<Trade> MarketModel::RecentTrades(const StockInfo& s, common::WallTim
   Reference(now, day, seconds);
   // One trade per 3-second slice that saw volume, priced where the path was at its end.
   constexpr int kSlice = 3;
-  const std::uint64_t key =
-      Mix(Mix(seed_, kTradeStream), (std::uint64_t{s.index} << 20) | static_cast<std::uint64_t>(day));
+  const std::uint64_t key = Mix(Mix(seed_, kTradeStream),
+                                (std::uint64_t{s.index} << 20) | static_cast<std::uint64_t>(day));
   std::vector<Trade> out;
   Ohlcv at = SoFar(s, day, seconds);
   for (int t = seconds; t > 0 && out.size() < max;) {

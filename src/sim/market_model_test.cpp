@@ -209,7 +209,8 @@ TEST_F(MarketModelTest, AfterHoursStaysInsideTenPercentBand) {
 TEST_F(MarketModelTest, DailyBarsOnlyOnTradingDaysOfTheCalendar) {
   const auto now = At("2026-11-24 11:00:00");
   EXPECT_EQ(market_.FirstDay(), year{2024} / 1 / 2);
-  const auto june = market_.DailyBars(samsung_, year{2024} / 6 / 1, year{2024} / 6 / 30, 'D', now, 100);
+  const auto june =
+      market_.DailyBars(samsung_, year{2024} / 6 / 1, year{2024} / 6 / 30, 'D', now, 100);
   EXPECT_EQ(june.size(), 19u);
   for (const auto& b : june) EXPECT_NE(b.date, year{2024} / 6 / 6);
   std::size_t rows = 0;
@@ -225,17 +226,20 @@ TEST_F(MarketModelTest, DailyBarsOnlyOnTradingDaysOfTheCalendar) {
   // 244 trading days in 2024, 242 in 2025, and 2026 up to 24 November.
   EXPECT_GT(rows, 244u + 242u + 200u);
   // Thirty years of yearly bars (python-kis's yearly chart): the years the history has, no more.
-  const auto years = market_.DailyBars(samsung_, year{1996} / 1 / 1, year{2026} / 11 / 24, 'Y', now, 100);
+  const auto years =
+      market_.DailyBars(samsung_, year{1996} / 1 / 1, year{2026} / 11 / 24, 'Y', now, 100);
   ASSERT_EQ(years.size(), 3u);
   EXPECT_EQ(years.back().date.year(), year{2024});
-  EXPECT_TRUE(market_.DailyBars(samsung_, year{1996} / 1 / 1, year{2023} / 12 / 31, 'D', now, 100).empty());
+  EXPECT_TRUE(
+      market_.DailyBars(samsung_, year{1996} / 1 / 1, year{2023} / 12 / 31, 'D', now, 100).empty());
 }
 
 // The quote's 52-week and year-to-date extremes are the daily bars' extremes, dated by the bar.
 TEST_F(MarketModelTest, RangesAreTheDailyBarsExtremes) {
   const auto now = At("2026-11-24 11:00:00");
   const auto q = market_.QuoteAt(samsung_, now);
-  const auto bars = market_.DailyBars(samsung_, year{2024} / 1 / 1, year{2026} / 11 / 24, 'D', now, 250);
+  const auto bars =
+      market_.DailyBars(samsung_, year{2024} / 1 / 1, year{2026} / 11 / 24, 'D', now, 250);
   ASSERT_EQ(bars.size(), 250u);
   std::int64_t high = 0, low = std::numeric_limits<std::int64_t>::max();
   for (const auto& b : bars) {
@@ -279,7 +283,8 @@ TEST_F(MarketModelTest, RecentTradesAreSlicesOfThePath) {
     EXPECT_EQ(trades[i].price % TickSize(trades[i].price), 0);
     volume += trades[i].volume;
   }
-  const auto earlier = market_.QuoteAt(samsung_, now - seconds{trades.front().second - trades.back().second + 3});
+  const auto earlier =
+      market_.QuoteAt(samsung_, now - seconds{trades.front().second - trades.back().second + 3});
   EXPECT_EQ(volume, q.volume - earlier.volume);
 }
 

@@ -62,9 +62,9 @@ QuotationReply Ok(json::object body, std::string tr_cont = "") {
 // What does not move with the price: derived from the stock's seed, stable per stock.
 struct Profile {
   double eps = 0, bps = 0, foreign_pct = 0, loan_pct = 0;
-  std::int64_t par = 0;             // face value, KRW
-  std::int64_t capital = 0;         // KRW
-  std::string listed_on;            // YYYYMMDD
+  std::int64_t par = 0;      // face value, KRW
+  std::int64_t capital = 0;  // KRW
+  std::string listed_on;     // YYYYMMDD
 };
 
 Profile ProfileOf(const StockInfo& s) {
@@ -218,9 +218,12 @@ json::object OrderBookReply(const StockInfo* s, const Book& b, const Snapshot& q
   const auto kst = common::ToKst(now);
   out1["aspr_acpt_hour"] = q.live ? common::FormatHms(kst.time_of_day) : "153000";
   const std::pair<const char*, const std::array<std::int64_t, 10>*> levels[] = {
-      {"askp", &b.ask_price},        {"bidp", &b.bid_price},
-      {"askp_rsqn", &b.ask_qty},     {"bidp_rsqn", &b.bid_qty},
-      {"askp_rsqn_icdc", &b.ask_change}, {"bidp_rsqn_icdc", &b.bid_change}};
+      {"askp", &b.ask_price},
+      {"bidp", &b.bid_price},
+      {"askp_rsqn", &b.ask_qty},
+      {"bidp_rsqn", &b.bid_qty},
+      {"askp_rsqn_icdc", &b.ask_change},
+      {"bidp_rsqn_icdc", &b.bid_change}};
   for (const auto& [name, values] : levels) {
     for (std::size_t i = 0; i < 10; ++i) out1[fmt::format("{}{}", name, i + 1)] = Num((*values)[i]);
   }
@@ -273,7 +276,8 @@ json::object InvestorRow(const InvestorDay& d) {
   using Figure = std::int64_t (*)(const InvestorGroup&);
   const std::pair<const char*, Figure> figures[] = {
       {"_ntby_qty", [](const InvestorGroup& g) { return g.buy_qty - g.sell_qty; }},
-      {"_ntby_tr_pbmn", [](const InvestorGroup& g) { return (g.buy_value - g.sell_value) / 1'000'000; }},
+      {"_ntby_tr_pbmn",
+       [](const InvestorGroup& g) { return (g.buy_value - g.sell_value) / 1'000'000; }},
       {"_shnu_vol", [](const InvestorGroup& g) { return g.buy_qty; }},
       {"_shnu_tr_pbmn", [](const InvestorGroup& g) { return g.buy_value / 1'000'000; }},
       {"_seln_vol", [](const InvestorGroup& g) { return g.sell_qty; }},
@@ -326,13 +330,13 @@ json::object OvertimePriceOutput(const StockInfo* s, const Overtime& o) {
 }
 
 // Fields in KIS's order. The model keeps no history of the after-hours book, so its changes are 0;
-// the regular session's totals (total_*, ovtm_total_*) are KIS's other view of the same book.
+// the regular book's totals (total_*) are empty after hours, ovtm_total_* repeat this book's.
 json::object OvertimeBookOutput(const Overtime& o) {
   json::object r;
   r["ovtm_untp_last_hour"] = o.last_match_hhmmss ? fmt::format("{:06d}", o.last_match_hhmmss) : "";
   const std::pair<const char*, const std::array<std::int64_t, 10>*> levels[] = {
-      {"ovtm_untp_askp", &o.ask_price}, {"ovtm_untp_bidp", &o.bid_price},
-      {"ovtm_untp_askp_icdc", nullptr}, {"ovtm_untp_bidp_icdc", nullptr},
+      {"ovtm_untp_askp", &o.ask_price},    {"ovtm_untp_bidp", &o.bid_price},
+      {"ovtm_untp_askp_icdc", nullptr},    {"ovtm_untp_bidp_icdc", nullptr},
       {"ovtm_untp_askp_rsqn", &o.ask_qty}, {"ovtm_untp_bidp_rsqn", &o.bid_qty}};
   for (const auto& [name, values] : levels) {
     for (std::size_t i = 0; i < 10; ++i) {
@@ -394,7 +398,8 @@ json::object DailySummary(const StockInfo* s, const Snapshot& q) {
   r["askp"] = Num(q.price ? std::min(q.upper_limit, q.price + TickSize(q.price)) : 0);
   r["bidp"] = Num(q.price);
   r["prdy_vrss_vol"] = Num(q.volume - q.prev_volume);
-  r["vol_tnrt"] = Pct(shares ? 100.0 * static_cast<double>(q.volume) / static_cast<double>(shares) : 0);
+  r["vol_tnrt"] =
+      Pct(shares ? 100.0 * static_cast<double>(q.volume) / static_cast<double>(shares) : 0);
   r["stck_fcam"] = Num(f.par);
   r["lstn_stcn"] = Num(shares);
   r["cpfn"] = Num(f.capital / 100'000'000);
@@ -722,7 +727,8 @@ json::array TradeRows(const MarketModel& market, const StockInfo* s, common::Wal
 QuotationReply DailyPricesReply(const MarketModel& market, const StockInfo* s,
                                 const ParamLookup& params, common::WallTime now) {
   auto period = params("FID_PERIOD_DIV_CODE");
-  if (!period || period->size() != 1 || std::string_view("DWM").find((*period)[0]) == std::string_view::npos) {
+  if (!period || period->size() != 1 ||
+      std::string_view("DWM").find((*period)[0]) == std::string_view::npos) {
     return Error("OPSQ2001", "ERROR : INPUT_FIELD_NAME FID_PERIOD_DIV_CODE");
   }
   auto adjusted = params("FID_ORG_ADJ_PRC");
@@ -752,8 +758,7 @@ QuotationReply DailyPricesReply(const MarketModel& market, const StockInfo* s,
       r["stck_lwpr"] = Num(b.low);
       r["stck_clpr"] = Num(b.close);
       r["acml_vol"] = Num(b.volume);
-      r["prdy_vrss_vol_rate"] =
-          Pct(prev_volume ? ChangePct(b.volume, prev_volume) : 0);
+      r["prdy_vrss_vol_rate"] = Pct(prev_volume ? ChangePct(b.volume, prev_volume) : 0);
       r["prdy_vrss"] = Num(b.close - b.prev_close);
       r["prdy_vrss_sign"] = Sign(b.close, b.prev_close, 0, 0);
       r["prdy_ctrt"] = Pct(ChangePct(b.close, b.prev_close));

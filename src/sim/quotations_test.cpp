@@ -185,17 +185,17 @@ TEST_F(QuotationsTest, PriceHasEveryFieldConsistentWithTheModel) {
   EXPECT_EQ(o.size(), 82u);
   EXPECT_EQ(o.begin()->key(), "iscd_stat_cls_code");
   EXPECT_EQ((o.end() - 1)->key(), "mang_issu_cls_code");
-  for (const auto* field : {"pvt_scnd_dmrs_prc", "pvt_frst_dmrs_prc", "pvt_pont_val",
-                            "pvt_frst_dmsp_prc", "pvt_scnd_dmsp_prc", "dmrs_val", "dmsp_val",
-                            "stck_sspr", "d250_hgpr", "stck_dryy_lwpr"}) {
+  for (const auto* field :
+       {"pvt_scnd_dmrs_prc", "pvt_frst_dmrs_prc", "pvt_pont_val", "pvt_frst_dmsp_prc",
+        "pvt_scnd_dmsp_prc", "dmrs_val", "dmsp_val", "stck_sspr", "d250_hgpr", "stck_dryy_lwpr"}) {
     const auto v = Int(o, field);
     ASSERT_GT(v, 0) << field;
     EXPECT_EQ(v % TickSize(v), 0) << field;
   }
   EXPECT_GT(Int(o, "pvt_frst_dmrs_prc"), Int(o, "pvt_pont_val"));
   EXPECT_LT(Int(o, "pvt_frst_dmsp_prc"), Int(o, "pvt_pont_val"));
-  for (const auto* field : {"w52_hgpr_date", "w52_lwpr_date", "d250_hgpr_date", "dryy_hgpr_date",
-                            "dryy_lwpr_date"}) {
+  for (const auto* field :
+       {"w52_hgpr_date", "w52_lwpr_date", "d250_hgpr_date", "dryy_hgpr_date", "dryy_lwpr_date"}) {
     auto date = common::ParseYmd(o.at(field).as_string());
     ASSERT_TRUE(date) << field;
     EXPECT_TRUE(calendar_.IsTradingDay(*date)) << field;
@@ -205,9 +205,11 @@ TEST_F(QuotationsTest, PriceHasEveryFieldConsistentWithTheModel) {
   EXPECT_EQ(Int(o, "rstc_wdth_prc"), Int(o, "stck_mxpr") - Int(o, "stck_sdpr"));
   // python-kis derives yesterday's volume as volume / (1 + rate / 100).
   const double rate = std::stod(std::string(o.at("prdy_vrss_vol_rate").as_string()));
-  const auto quote = market_.QuoteAt(*universe_.Find("005930"), *common::ParseKstDateTime("2026-11-24 11:00:00"));
+  const auto quote =
+      market_.QuoteAt(*universe_.Find("005930"), *common::ParseKstDateTime("2026-11-24 11:00:00"));
   EXPECT_NEAR(static_cast<double>(Int(o, "acml_vol")) / (1 + rate / 100),
-              static_cast<double>(quote.prev_volume), static_cast<double>(quote.prev_volume) * 0.001);
+              static_cast<double>(quote.prev_volume),
+              static_cast<double>(quote.prev_volume) * 0.001);
 }
 
 TEST(Isin, CheckDigit) {
@@ -240,7 +242,8 @@ TEST_F(ClientTrTest, ProductInfoNamesTheStock) {
   EXPECT_EQ(o.at("prdt_abrv_name").as_string(), "삼성전자");
   EXPECT_EQ(o.at("prdt_eng_abrv_name").as_string(), "Samsung Electronics");
   EXPECT_EQ(o.at("prdt_type_cd").as_string(), "300");
-  auto info = BuildClient(ClientTr::kStockInfo, {{"PDNO", "00000A005930"}, {"PRDT_TYPE_CD", "300"}});
+  auto info =
+      BuildClient(ClientTr::kStockInfo, {{"PDNO", "00000A005930"}, {"PRDT_TYPE_CD", "300"}});
   ASSERT_TRUE(info.ok);
   const auto& i = info.body.at("output").as_object();
   EXPECT_EQ(i.size(), 67u);
@@ -297,7 +300,8 @@ TEST_F(ClientTrTest, DailyPricesAreTheDailyBars) {
   }
   EXPECT_EQ(rows[0].at("stck_bsop_date").as_string(), "20261124");
   p["FID_PERIOD_DIV_CODE"] = "Y";
-  EXPECT_NE(BuildClient(ClientTr::kDailyPrices, p).msg1.find("FID_PERIOD_DIV_CODE"), std::string::npos);
+  EXPECT_NE(BuildClient(ClientTr::kDailyPrices, p).msg1.find("FID_PERIOD_DIV_CODE"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -38,9 +38,10 @@ constexpr KisMessage kMessages[] = {
     {"EGW02006", "모의투자 TR 이 아닙니다."},
     // The simulator's reading of an unknown or mismatched tr_id.
     {"OPSQ0002", "없는 서비스 코드 입니다"},
-    // The simulator's answers to a path KIS does not serve and to the wrong HTTP method.
-    {"EGW00404", "존재하지 않는 API 경로입니다."},
-    {"EGW00405", "허용되지 않는 HTTP 메서드입니다."},
+    // The simulator's own codes (KIS documents none) for a path KIS does not serve and for the
+    // wrong HTTP method, in the envelope KIS clients read.
+    {"SIM00404", "존재하지 않는 API 경로입니다."},
+    {"SIM00405", "허용되지 않는 HTTP 메서드입니다."},
 };
 
 std::string_view MessageFor(std::string_view code) {
@@ -169,7 +170,7 @@ SimDecision Simulator::Handle(const http::Request& request) {
   if (path == "/oauth2/Approval") return HandleApproval(request);
   if (path.starts_with("/uapi/")) return HandleQuotation(request);
   // A path KIS does not have: KIS's envelope, which KIS clients know how to read.
-  d.response = GatewayError("EGW00404", fmt::format("{} ({})", MessageFor("EGW00404"), path), 404);
+  d.response = GatewayError("SIM00404", fmt::format("{} ({})", MessageFor("SIM00404"), path), 404);
   return d;
 }
 
@@ -202,7 +203,7 @@ SimDecision Simulator::HandleToken(const http::Request& request) {
   SimDecision d;
   d.delay = ServiceDelay();
   if (request.method != "POST") {
-    d.response = TokenError("EGW00405");
+    d.response = TokenError("SIM00405");
     d.response.status = 405;
     return d;
   }
@@ -266,8 +267,8 @@ SimDecision Simulator::HandleQuotation(const http::Request& request) {
   const kis::TrInfo* tr = kis::FindTrByPath(request.Path());
   const ClientTrInfo* client_tr = tr == nullptr ? FindClientTrByPath(request.Path()) : nullptr;
   if (tr == nullptr && client_tr == nullptr) {
-    d.response = GatewayError(
-        "EGW00404", fmt::format("{} ({})", MessageFor("EGW00404"), request.Path()), 404);
+    d.response = GatewayError("SIM00404",
+                              fmt::format("{} ({})", MessageFor("SIM00404"), request.Path()), 404);
     return d;
   }
   const std::string_view tr_id = tr ? tr->tr_id : client_tr->tr_id;
@@ -301,8 +302,8 @@ SimDecision Simulator::HandleQuotation(const http::Request& request) {
     return d;
   }
   if (request.method != "GET") {
-    key->stats.errors["EGW00405"]++;
-    d.response = GatewayError("EGW00405", {}, 405);
+    key->stats.errors["SIM00405"]++;
+    d.response = GatewayError("SIM00405", {}, 405);
     return d;
   }
   const bool mock_key = key->spec.environment == Environment::kMock;

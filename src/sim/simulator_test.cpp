@@ -239,7 +239,8 @@ TEST_F(SimulatorTest, UnknownPathsAre404InKisEnvelope) {
 }
 
 // Header names as KIS spells them, on every kind of reply: `Content-Type` capitalised, KIS's own
-// headers in lower case. (The HTTP server writes the names as given; tests/clients checks the wire.)
+// headers in lower case. (The HTTP server writes the names as given; tests/clients checks the
+// wire.)
 TEST_F(SimulatorTest, HeaderNamesAsKisSpellsThem) {
   auto names = [](const SimDecision& d) {
     std::vector<std::string> out;

@@ -62,7 +62,8 @@ constexpr Known kKnown[] = {
     {"042700", "한미반도체", "Hanmi Semiconductor", "기계", false, 112300, 97},
     {"012450", "한화에어로스페이스", "Hanwha Aerospace", "운송장비·부품", false, 312000, 50},
     {"329180", "HD현대중공업", "HD Hyundai Heavy Industries", "운송장비·부품", false, 189500, 88},
-    {"009540", "HD한국조선해양", "HD Korea Shipbuilding & Offshore Engineering", "운송장비·부품", false, 162000, 70},
+    {"009540", "HD한국조선해양", "HD Korea Shipbuilding & Offshore Engineering", "운송장비·부품",
+     false, 162000, 70},
     {"047050", "포스코인터내셔널", "POSCO International", "유통업", false, 52800, 175},
     {"010140", "삼성중공업", "Samsung Heavy Industries", "운송장비·부품", false, 10850, 880},
     {"000810", "삼성화재", "Samsung Fire & Marine Insurance", "보험", false, 342500, 47},
@@ -84,8 +85,8 @@ constexpr const char* kSectors[] = {"전기·전자", "화학", "제약", "기�
 
 Universe::Universe(std::size_t generated_count) {
   for (const auto& k : kKnown) {
-    StockInfo s{k.code, k.name, k.english, k.sector, k.kosdaq, k.price, k.shares_million * 1'000'000,
-                static_cast<std::uint32_t>(stocks_.size())};
+    StockInfo s{k.code, k.name, k.english, k.sector, k.kosdaq, k.price,
+                k.shares_million * 1'000'000, static_cast<std::uint32_t>(stocks_.size())};
     by_code_.emplace(s.code, stocks_.size());
     stocks_.push_back(std::move(s));
   }

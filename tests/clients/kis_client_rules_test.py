@@ -250,6 +250,19 @@ def header_names(res):
     return list(res.raw.headers.keys())
 
 
+def assert_kis_header_names(test, res, kis_headers=True):
+    """`Content-Type` capitalised, once; every all-lower-case name a Python identifier (the official
+    client makes a namedtuple of them); KIS's own headers on quotation replies."""
+    names = header_names(res)
+    test.assertEqual([n for n in names if n.lower() == "content-type"], ["Content-Type"], names)
+    for n in names:
+        if n.islower():
+            test.assertTrue(n.isidentifier(), f"{n!r} would crash KIS's sample client")
+    if kis_headers:
+        for n in ("tr_id", "tr_cont", "gt_uid"):
+            test.assertIn(n, names)
+
+
 def on_tick_grid(price):
     tick = (1 if price < 2000 else 5 if price < 5000 else 10 if price < 20000 else
             50 if price < 50000 else 100 if price < 200000 else 500 if price < 500000 else 1000)
@@ -275,16 +288,7 @@ class DuringTheSession(unittest.TestCase):
         cls.sim.stop()
 
     def assert_kis_header_names(self, res, kis_headers=True):
-        names = header_names(res)
-        self.assertIn("Content-Type", names, names)
-        self.assertEqual([n for n in names if n.lower() == "content-type"], ["Content-Type"])
-        # The official client makes a namedtuple of every all-lower-case header name.
-        for n in names:
-            if n.islower():
-                self.assertTrue(n.isidentifier(), f"{n!r} would crash KIS's sample client")
-        if kis_headers:
-            for n in ("tr_id", "tr_cont", "gt_uid"):
-                self.assertIn(n, names)
+        assert_kis_header_names(self, res, kis_headers)
 
     def test_header_names_on_every_kind_of_reply(self):
         ok = self.client.get("inquire-price", "FHKST01010100",
@@ -438,6 +442,25 @@ class DuringTheSession(unittest.TestCase):
         bars = self.daily_bars("20260101", "20261124")
         self.assertEqual([p["stck_bsop_date"] for p in prices], [b["stck_bsop_date"] for b in bars[:30]])
         self.assertEqual([p["stck_clpr"] for p in prices[1:]], [b["stck_clpr"] for b in bars[1:30]])
+
+
+class TokenLifecycle(unittest.TestCase):
+    """tokenP and revokeP replies, on a simulator of their own (revoking ends the token)."""
+
+    def test_token_and_revoke_header_names(self):
+        sim = Sim("2026-11-24T10:00:00")
+        try:
+            client = Client(sim.base_url)
+            token = client.token()
+            self.assertEqual(token.status_code, 200, token.text)
+            assert_kis_header_names(self, token, kis_headers=False)
+            revoke = requests.post(f"{sim.base_url}/oauth2/revokeP", timeout=10, data=json.dumps(
+                {"appkey": APP_KEY, "appsecret": APP_SECRET, "token": token.json()["access_token"]}))
+            self.assertEqual(revoke.status_code, 200, revoke.text)
+            self.assertEqual(revoke.json()["code"], 200)
+            assert_kis_header_names(self, revoke, kis_headers=False)
+        finally:
+            sim.stop()
 
 
 if __name__ == "__main__":

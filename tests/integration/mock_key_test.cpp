@@ -188,6 +188,29 @@ TEST(MockKey, RealOnlyCallsGoToTheRealKeyOfThePool) {
   EXPECT_EQ(w.KeyStats(0).at("calls").to_number<std::uint64_t>(), 0u);
 }
 
+// On a mock-only pool, a real-only TR (an API request for the after-hours price) fails at once with
+// a clear error, without spending the key's second on KIS's EGW02006.
+TEST(MockKey, RealOnlyCallOnAMockOnlyPoolCostsNothing) {
+  World w;
+  gate::CallResult result;
+  asio::co_spawn(
+      w.io,
+      [&]() -> asio::awaitable<void> {
+        auto call = w.gateway->Call(
+            gate::KisRequest{kis::Tr::kOvertimePrice,
+                             {{"FID_COND_MRKT_DIV_CODE", "J"}, {"FID_INPUT_ISCD", "005930"}},
+                             ""},
+            gate::CallOptions{gate::Lane::kInteractive, 0, std::chrono::steady_clock::now() + 10s});
+        result = co_await std::move(call);
+      },
+      Rethrow);
+  w.io.run();
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.error.code, "real_only_tr");
+  EXPECT_NE(result.error.message.find("EGW02006"), std::string::npos) << result.error.message;
+  EXPECT_EQ(w.KeyStats().at("calls").to_number<std::uint64_t>(), 0u);
+}
+
 // The planner at start: what the jobs need against 0.97 calls/s, the token call included, and
 // where real-only jobs go in a mixed pool.
 TEST(MockKey, PlannerSpeaksInTheMockKeysRate) {
