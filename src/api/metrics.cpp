@@ -269,6 +269,9 @@ std::string RenderMetrics(const MetricsInput& in) {
     w.Family("kisgate_api_handler_exceptions_total", "counter",
              "Requests whose handler failed with an exception (answered 500; the server kept serving).");
     w.Sample("kisgate_api_handler_exceptions_total", {}, static_cast<double>(in.api->handler_exceptions));
+    w.Family("kisgate_api_recent_values", "gauge",
+             "Values of codes outside the universe held in memory (bounded; never stored).");
+    w.Sample("kisgate_api_recent_values", {}, static_cast<double>(in.api->recent_values));
     w.Family("kisgate_kis_malformed_replies_total", "counter", "KIS replies kisgate could not read.");
     // Replies the gate classified as malformed, plus the ones the API could not parse after an ok.
     std::uint64_t malformed = in.api->malformed_replies;

@@ -34,6 +34,7 @@ struct ApiCounters {
   std::uint64_t stale = 0;                         // answered with a stale value
   std::uint64_t malformed_replies = 0;             // KIS replies that could not be read
   std::uint64_t handler_exceptions = 0;            // requests whose handler threw (answered 500)
+  std::uint64_t recent_values = 0;                 // gauge: values held for codes outside the universe
   std::map<std::string, std::uint64_t> passthrough;  // forwarded, refused, unauthorized, tokens
 
   void Record(const std::string& route, int status, double seconds);

@@ -57,7 +57,7 @@ gate::FlowId ClientFlow(std::string_view remote, gate::FlowId base) {
 }
 
 Service::Service(ServiceDeps deps)
-    : deps_(std::move(deps)), started_(deps_.clock->Now()),
+    : deps_(std::move(deps)), recent_(deps_.recent_values), started_(deps_.clock->Now()),
       passthrough_(std::make_unique<Passthrough>(*deps_.config, *deps_.gateway, *deps_.clock, counters_)) {}
 
 Service::~Service() = default;

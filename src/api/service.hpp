@@ -21,6 +21,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "api/metrics.hpp"
+#include "api/recent_values.hpp"
 #include "api/status.hpp"
 #include "common/clock.hpp"
 #include "config/config.hpp"
@@ -47,6 +48,9 @@ struct ServiceDeps {
   // The codes whose values /v1/stocks/ keeps in the store (the configured universe); a value of
   // any other code is fetched from KIS for each request and not kept. Null: every code is kept.
   std::shared_ptr<const std::unordered_set<std::string>> universe;
+  // How many single values of codes outside the universe are held in memory (least recently
+  // used first out), so that max_age holds for them without storing them.
+  std::size_t recent_values = 1000;
   // Tests only: called before each request is routed, inside the handler boundary (a test makes it
   // throw to prove the boundary). Empty in the app.
   std::function<void(const http::Request&)> test_hook;
@@ -98,6 +102,7 @@ class Service {
     std::string prefix;  // "{...,\"code\":\"005930\"" (no closing brace)
   };
   std::unordered_map<std::string, Rendered> rendered_;
+  RecentValues recent_;
   Sampler sampler_;
   common::SteadyTime started_;
   std::unique_ptr<Passthrough> passthrough_;

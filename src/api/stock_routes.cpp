@@ -215,8 +215,8 @@ struct Service::StockContext {
   gate::CallOptions options;  // interactive lane, this client's flow, the API deadline
   std::string collected_at;  // stamped on what this request fetches
   // Where values of this code are kept: the store for codes of the universe, null for any other
-  // code (fetched from KIS for each request and not kept, so asking for arbitrary codes cannot
-  // grow the store or the memory, nor age the freshness figures).
+  // code, whose single values are held only in the service's bounded RecentValues (so asking for
+  // arbitrary codes grows neither the store nor the memory, nor ages the freshness figures).
   store::SqliteStore* store = nullptr;
 
   bool Fresh(const Held& h) const {
@@ -349,7 +349,14 @@ bool Service::Keep(const StockContext& ctx, const std::vector<std::string>& bodi
     auto& more = std::get<std::vector<store::Record>>(converted);
     std::move(more.begin(), more.end(), std::back_inserter(records));
   }
-  if (ctx.store) ctx.store->Write(std::move(records));
+  const auto tr = ctx.query.kind->tr;
+  if (ctx.store) {
+    ctx.store->Write(std::move(records));
+  } else if (records.size() == 1 &&
+             (tr == kis::Tr::kPrice || tr == kis::Tr::kOrderBook || tr == kis::Tr::kOvertimePrice)) {
+    recent_.Put(ctx.query.dataset + "/" + ctx.query.code, std::move(records.front()));
+    counters_.recent_values = recent_.size();
+  }
   return true;
 }
 
@@ -397,7 +404,17 @@ asio::awaitable<http::Response> Service::SingleValue(const StockContext& ctx) {
       co_return r;
     }
   }
-  const Held held = Lookup(ctx.store, ctx.query.dataset, ctx.query.code, "", "", list ? 30 : 1);
+  const Held held = [&] {
+    if (ctx.store || list) return Lookup(ctx.store, ctx.query.dataset, ctx.query.code, "", "", list ? 30 : 1);
+    // A code outside the universe: what memory holds of it, if anything.
+    Held h;
+    if (const auto* r = recent_.Find(ctx.query.dataset + "/" + ctx.query.code)) {
+      h.records.push_back(*r);
+      h.source = "cache";
+      h.collected = ParseCollectedAt(r->collected_at);
+    }
+    return h;
+  }();
   const auto held_body = [&] { return list ? RowsBody(held.records, "output") : held.records.front().raw; };
   // An order book's time is a time of day; its day is the day it was fetched.
   const auto day_of = [&](const Provenance& p) {

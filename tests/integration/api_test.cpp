@@ -52,6 +52,7 @@ struct StackOptions {
   std::optional<std::vector<std::string>> universe;  // nullopt: every code's values are kept
   std::function<void(const http::Request&)> hook;    // ServiceDeps::test_hook
   AssetLookup assets;
+  std::size_t recent_values = 1000;  // ServiceDeps::recent_values
 };
 
 // kisgate's API stack on its own io thread.
@@ -85,6 +86,7 @@ class Stack {
     }
     deps.test_hook = std::move(extra.hook);
     deps.assets = std::move(extra.assets);
+    deps.recent_values = extra.recent_values;
     service_ = std::make_unique<Service>(std::move(deps));
     http::ServerOptions ho;
     ho.listen = "127.0.0.1:0";
@@ -575,8 +577,9 @@ TEST_F(ApiTest, AHandlerThatThrowsAnswers500AndServingGoesOn) {
   EXPECT_EQ(MetricValue(metrics->body, "kisgate_api_handler_exceptions_total"), 2) << metrics->body;
 }
 
-// Codes outside the universe are answered (from KIS) but not kept: asking for hundreds of them
-// neither grows the store nor moves the freshness figures, which stay those of the universe.
+// Codes outside the universe are answered (from KIS) but not stored: asking for many of them
+// neither grows the store nor moves the freshness figures, which stay those of the universe, and
+// memory holds only the most recently used few (max_age still holds for those).
 TEST_F(ApiTest, CodesOutsideTheUniverseAreAnsweredButNotKept) {
   auto options = SimOptions();
   options.latency_ms = 5;
@@ -584,6 +587,7 @@ TEST_F(ApiTest, CodesOutsideTheUniverseAreAnsweredButNotKept) {
   sim::BackgroundSimulator sim(options);
   StackOptions extra;
   extra.universe = std::vector<std::string>{"005930"};
+  extra.recent_values = 10;
   Stack stack(sim.BaseUrl(), dir_.path(), {}, extra);
   kisgate::testing::TestClient c(stack.Url());
   EXPECT_EQ(GetJson(c, "/v1/stocks/005930/price").at("source").as_string(), "kis");
@@ -597,7 +601,9 @@ TEST_F(ApiTest, CodesOutsideTheUniverseAreAnsweredButNotKept) {
     ASSERT_EQ(r->status, 200) << code << ": " << r->body;
     EXPECT_EQ(json::parse(r->body).at("source").as_string(), "kis") << code;
   }
-  // Asked again: fetched again, since nothing of it was kept.
+  // The most recent ten are held in memory (and served within max_age); older ones went first.
+  EXPECT_EQ(GetJson(c, fmt::format("/v1/stocks/{:06d}/price", 200000 + 7 * 59)).at("source").as_string(), "cache");
+  EXPECT_EQ(GetJson(c, fmt::format("/v1/stocks/{:06d}/price", 200000 + 7 * 50)).at("source").as_string(), "cache");
   EXPECT_EQ(GetJson(c, "/v1/stocks/200000/price").at("source").as_string(), "kis");
   // A code the simulator lists but the universe does not: its bars are served, not kept.
   auto daily = GetJson(c, "/v1/stocks/000660/bars/daily?from=2026-10-01&to=2026-10-31");
@@ -605,6 +611,7 @@ TEST_F(ApiTest, CodesOutsideTheUniverseAreAnsweredButNotKept) {
   const auto metrics_after = c.Get("/metrics")->body;
   EXPECT_EQ(MetricValue(metrics_after, "kisgate_data_values{dataset=\"price\"}"), 1) << metrics_after;
   EXPECT_EQ(MetricValue(metrics_after, "kisgate_data_values{dataset=\"bars_daily\"}"), -1) << metrics_after;
+  EXPECT_EQ(MetricValue(metrics_after, "kisgate_api_recent_values"), 10) << metrics_after;
   const auto ages = stack.store().Ages(common::SystemClock::Instance().WallNow());
   ASSERT_EQ(ages.size(), 1u);
   EXPECT_EQ(ages[0].code, "005930");
