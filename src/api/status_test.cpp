@@ -129,5 +129,29 @@ TEST(Metrics, TextFormatFamiliesAndEscaping) {
   }
 }
 
+// Unknown KIS codes share one "other" series, and the malformed replies the gate counted show in
+// kisgate_kis_malformed_replies_total (it stayed 0 while the gate counted them).
+TEST(Metrics, ErrorCodesBoundedAndMalformedRepliesAgree) {
+  config::Config c;
+  c.keys.push_back(config::KeyConfig{});
+  c.keys[0].name = "main";
+  auto stats = Stats(10, 9, 2, 9);
+  stats.keys[0].errors["EGW00201"] = 2;
+  stats.keys[0].errors["malformed_reply"] = 3;
+  stats.keys[0].errors["ZZZ00001"] = 1;
+  stats.keys[0].errors["ZZZ00002"] = 4;
+  ApiCounters api;
+  api.malformed_replies = 1;
+  MetricsInput in;
+  in.config = &c;
+  in.gate = &stats;
+  in.api = &api;
+  const auto text = RenderMetrics(in);
+  EXPECT_NE(text.find("kisgate_gate_errors_total{key=\"main\",code=\"other\"} 5"), std::string::npos) << text;
+  EXPECT_EQ(text.find("ZZZ0000"), std::string::npos);
+  EXPECT_NE(text.find("kisgate_gate_errors_total{key=\"main\",code=\"EGW00201\"} 2"), std::string::npos);
+  EXPECT_NE(text.find("kisgate_kis_malformed_replies_total 4\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace kisgate::api

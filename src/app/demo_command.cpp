@@ -204,6 +204,8 @@ int RunDemo(const DemoFlags& flags) {
     }
     signals.cancel();
     api.Stop();
+    // Calls of cycles closed by Ctrl-C are dropped, not waited for.
+    if (stopping) io.stop();
   }, [&](std::exception_ptr e) {
     if (e) {
       common::NoteException("demo", e);

@@ -73,7 +73,9 @@ asio::awaitable<std::string> CollectOne(gate::Gateway& gateway, store::SqliteSto
     auto call = gateway.Call(gate::KisRequest{info.tr, {{"FID_COND_MRKT_DIV_CODE", "J"}, {"FID_INPUT_ISCD", code}}, ""},
                              options);
     gate::CallResult result = co_await std::move(call);
-    report->upstream_calls++;
+    // Sent upstream by this call (retries included; none when the gate refused it or it shared
+    // another caller's call).
+    report->upstream_calls += result.coalesced ? 0 : result.attempts;
     if (!result.ok) co_return result.error.code;
     keep(result.body);
     co_return conversion_error;
@@ -141,7 +143,7 @@ asio::awaitable<std::string> CollectOne(gate::Gateway& gateway, store::SqliteSto
       paged = co_await std::move(fetch);
     }
     if (auto* failed = std::get_if<gate::CallResult>(&paged)) {
-      if (failed->attempts > 0) report->upstream_calls++;
+      report->upstream_calls += failed->attempts;
       co_return failed->error.code;
     }
     if (!conversion_error.empty()) co_return conversion_error;

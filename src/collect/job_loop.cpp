@@ -1,25 +1,33 @@
 #include "collect/job_loop.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 namespace kisgate::collect {
 
 namespace asio = boost::asio;
 
-std::optional<common::WallTime> NextAfterCycle(const Schedule& schedule, const config::JobConfig& job,
+std::optional<common::WallTime> NextAfterCycle(const Schedule& schedule,
+                                               const config::JobConfig& job,
                                                common::WallTime following, common::WallTime now,
                                                common::Duration tolerance) {
-  if (now <= following + std::chrono::duration_cast<common::WallTime::duration>(tolerance)) return following;
+  if (now <= following + std::chrono::duration_cast<common::WallTime::duration>(tolerance))
+    return following;
   return schedule.NextStart(job, now);
 }
 
 struct JobLoop::Impl {
   Impl(asio::any_io_executor executor, gate::Gateway& g, store::SqliteStore* s, const Schedule& sc,
        const config::JobConfig& j, std::vector<std::string> c, gate::FlowId f, JobLoopHooks h)
-      : timer(std::move(executor)), gateway(g), store(s), schedule(sc), job(j), codes(std::move(c)), flow(f),
+      : timer(std::move(executor)),
+        gateway(g),
+        store(s),
+        schedule(sc),
+        job(j),
+        codes(std::move(c)),
+        flow(f),
         hooks(std::move(h)) {}
 
   asio::steady_timer timer;
@@ -35,10 +43,10 @@ struct JobLoop::Impl {
 };
 
 JobLoop::JobLoop(asio::any_io_executor executor, gate::Gateway& gateway, store::SqliteStore* store,
-                 const Schedule& schedule, const config::JobConfig& job, std::vector<std::string> codes,
-                 gate::FlowId flow, JobLoopHooks hooks)
-    : impl_(std::make_shared<Impl>(std::move(executor), gateway, store, schedule, job, std::move(codes), flow,
-                                   std::move(hooks))),
+                 const Schedule& schedule, const config::JobConfig& job,
+                 std::vector<std::string> codes, gate::FlowId flow, JobLoopHooks hooks)
+    : impl_(std::make_shared<Impl>(std::move(executor), gateway, store, schedule, job,
+                                   std::move(codes), flow, std::move(hooks))),
       job_(job) {}
 
 JobLoop::~JobLoop() = default;
@@ -60,7 +68,8 @@ asio::awaitable<void> JobLoop::Run() {
       co_return;
     }
     if (impl->hooks.scheduled) impl->hooks.scheduled(*next);
-    impl->timer.expires_after(std::chrono::duration_cast<common::Duration>(*next - clock.WallNow()));
+    impl->timer.expires_after(
+        std::chrono::duration_cast<common::Duration>(*next - clock.WallNow()));
     boost::system::error_code ec;
     co_await impl->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (impl->stopping) co_return;
@@ -76,8 +85,9 @@ asio::awaitable<void> JobLoop::Run() {
     const auto now = clock.WallNow();
     next = NextAfterCycle(impl->schedule, job, following, now);
     if (next && *next != following) {
-      spdlog::warn("job '{}' overran its interval ({:.1f} s): the next start is skipped, not stacked",
-                   job.name, report.seconds);
+      spdlog::warn(
+          "job '{}' overran its interval ({:.1f} s): the next start is skipped, not stacked",
+          job.name, report.seconds);
     }
   }
 }

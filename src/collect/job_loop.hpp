@@ -25,9 +25,9 @@ namespace kisgate::collect {
 // `now`: `following` itself when the cycle ended by then or within `tolerance` after it (a cycle
 // closes at its deadline, which is `following`: that is on time, not an overrun), else the first
 // start after `now`.
-std::optional<common::WallTime> NextAfterCycle(const Schedule& schedule, const config::JobConfig& job,
-                                               common::WallTime following, common::WallTime now,
-                                               common::Duration tolerance = std::chrono::seconds(1));
+std::optional<common::WallTime> NextAfterCycle(
+    const Schedule& schedule, const config::JobConfig& job, common::WallTime following,
+    common::WallTime now, common::Duration tolerance = std::chrono::seconds(1));
 
 struct JobLoopHooks {
   std::function<void(common::WallTime next)> scheduled;
