@@ -54,6 +54,13 @@ std::size_t MessageReader<isRequest>::Feed(std::string_view bytes) {
     if (!header_done_ && parser_.is_header_done()) {
       header_done_ = true;
       header_bytes_ = consumed_;
+      // Beast applies header_limit to the start line and to the fields separately once the start
+      // line has been consumed on its own; the limit is for the whole header section.
+      if (header_bytes_ > limits_.max_header_bytes) {
+        Fail(ReadError::kHeaderTooLarge,
+             fmt::format("header section exceeds {} bytes", limits_.max_header_bytes));
+        break;
+      }
       header_fields_ = static_cast<std::size_t>(
           std::distance(parser_.get().begin(), parser_.get().end()));
       if constexpr (isRequest) CheckTransferEncoding();
@@ -68,8 +75,14 @@ std::size_t MessageReader<isRequest>::Feed(std::string_view bytes) {
     }
     if (n == 0) break;
   }
+  const auto pending = bytes.size() - used;
+  if (error_ == ReadError::kNone && !header_done_ && consumed_ + pending >= limits_.max_header_bytes &&
+      parser_.got_some()) {
+    Fail(ReadError::kHeaderTooLarge,
+         fmt::format("header section exceeds {} bytes", limits_.max_header_bytes));
+  }
   // Everything the buffer can hold is here and still no line ended: it never will within bounds.
-  if (error_ == ReadError::kNone && !parser_.is_done() && bytes.size() - used >= MaxBuffered()) {
+  if (error_ == ReadError::kNone && !parser_.is_done() && pending >= MaxBuffered()) {
     if (header_done_) {
       Fail(ReadError::kFramingTooLarge,
            fmt::format("a chunk-size line or the trailer section exceeds {} bytes", MaxBuffered()));
