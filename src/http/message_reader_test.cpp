@@ -4,8 +4,8 @@
 
 #include <stdexcept>
 
-#include <boost/asio/awaitable.hpp>
 #include <gtest/gtest.h>
+#include <boost/asio/awaitable.hpp>
 
 #include "http/server.hpp"
 
@@ -68,8 +68,8 @@ TEST(MessageReader, EveryPartIsBounded) {
       {chunked + "0\r\n" + std::string(5000, 'a'), ReadError::kFramingTooLarge, 431},
       {chunked + "1;" + std::string(5000, 'a'), ReadError::kFramingTooLarge, 431},
       {many_extensions, ReadError::kFramingTooLarge, 431},
-      {"POST /x HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", ReadError::kUnsupportedTransferEncoding,
-       501},
+      {"POST /x HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+       ReadError::kUnsupportedTransferEncoding, 501},
       {"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", ReadError::kMalformed,
        400},
       {"NOT HTTP\r\n\r\n", ReadError::kMalformed, 400},
@@ -119,7 +119,7 @@ TEST(ServeBytes, PipelinedRequestsAndAThrowingHandler) {
   EXPECT_LT(a, error);
   EXPECT_NE(out.find(R"({"error":"internal error"})"), std::string::npos) << out;
   EXPECT_NE(out.find("Content-Length: 7", head), std::string::npos) << out;  // "HEAD /c"
-  EXPECT_TRUE(out.ends_with("\r\n\r\n")) << out;  // and no body
+  EXPECT_TRUE(out.ends_with("\r\n\r\n")) << out;                             // and no body
 }
 
 }  // namespace
