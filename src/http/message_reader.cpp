@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <iterator>
 
+#include <fmt/format.h>
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/rfc7230.hpp>
-#include <fmt/format.h>
 
 #include "http/message.hpp"
 
@@ -17,8 +17,8 @@ namespace bhttp = boost::beast::http;
 
 template <bool isRequest>
 MessageReader<isRequest>::MessageReader(const MessageLimits& limits) : limits_(limits) {
-  parser_.header_limit(static_cast<std::uint32_t>(
-      std::min<std::size_t>(limits_.max_header_bytes, UINT32_MAX)));
+  parser_.header_limit(
+      static_cast<std::uint32_t>(std::min<std::size_t>(limits_.max_header_bytes, UINT32_MAX)));
   parser_.body_limit(limits_.max_body_bytes);
   // One structured element (header, chunk header, piece of body) per put(), so the header's size
   // is known exactly and the transfer coding is checked before any body byte is taken.
@@ -36,7 +36,8 @@ std::size_t MessageReader<isRequest>::Feed(std::string_view bytes) {
   std::size_t used = 0;
   while (error_ == ReadError::kNone && !parser_.is_done()) {
     beast::error_code ec;
-    const auto n = parser_.put(boost::asio::const_buffer(bytes.data() + used, bytes.size() - used), ec);
+    const auto n =
+        parser_.put(boost::asio::const_buffer(bytes.data() + used, bytes.size() - used), ec);
     used += n;
     consumed_ += n;
     if (ec == bhttp::error::need_more) ec = {};
@@ -45,7 +46,8 @@ std::size_t MessageReader<isRequest>::Feed(std::string_view bytes) {
         Fail(ReadError::kHeaderTooLarge,
              fmt::format("header section exceeds {} bytes", limits_.max_header_bytes));
       } else if (ec == bhttp::error::body_limit) {
-        Fail(ReadError::kBodyTooLarge, fmt::format("body exceeds {} bytes", limits_.max_body_bytes));
+        Fail(ReadError::kBodyTooLarge,
+             fmt::format("body exceeds {} bytes", limits_.max_body_bytes));
       } else {
         Fail(ReadError::kMalformed, ec.message());
       }
@@ -54,8 +56,15 @@ std::size_t MessageReader<isRequest>::Feed(std::string_view bytes) {
     if (!header_done_ && parser_.is_header_done()) {
       header_done_ = true;
       header_bytes_ = consumed_;
-      header_fields_ = static_cast<std::size_t>(
-          std::distance(parser_.get().begin(), parser_.get().end()));
+      // Beast applies header_limit to the start line and to the fields separately once the start
+      // line has been consumed on its own; the limit is for the whole header section.
+      if (header_bytes_ > limits_.max_header_bytes) {
+        Fail(ReadError::kHeaderTooLarge,
+             fmt::format("header section exceeds {} bytes", limits_.max_header_bytes));
+        break;
+      }
+      header_fields_ =
+          static_cast<std::size_t>(std::distance(parser_.get().begin(), parser_.get().end()));
       if constexpr (isRequest) CheckTransferEncoding();
       if (error_ != ReadError::kNone) break;
     }
@@ -68,8 +77,14 @@ std::size_t MessageReader<isRequest>::Feed(std::string_view bytes) {
     }
     if (n == 0) break;
   }
+  const auto pending = bytes.size() - used;
+  if (error_ == ReadError::kNone && !header_done_ &&
+      consumed_ + pending >= limits_.max_header_bytes && parser_.got_some()) {
+    Fail(ReadError::kHeaderTooLarge,
+         fmt::format("header section exceeds {} bytes", limits_.max_header_bytes));
+  }
   // Everything the buffer can hold is here and still no line ended: it never will within bounds.
-  if (error_ == ReadError::kNone && !parser_.is_done() && bytes.size() - used >= MaxBuffered()) {
+  if (error_ == ReadError::kNone && !parser_.is_done() && pending >= MaxBuffered()) {
     if (header_done_) {
       Fail(ReadError::kFramingTooLarge,
            fmt::format("a chunk-size line or the trailer section exceeds {} bytes", MaxBuffered()));
@@ -96,13 +111,20 @@ void MessageReader<isRequest>::FeedEof() {
 template <bool isRequest>
 int MessageReader<isRequest>::ErrorStatus() const {
   switch (error_) {
-    case ReadError::kNone: return 200;
-    case ReadError::kMalformed: return 400;
-    case ReadError::kHeaderTooLarge: return 431;
-    case ReadError::kBodyTooLarge: return 413;
-    case ReadError::kFramingTooLarge: return 431;
-    case ReadError::kUnsupportedTransferEncoding: return 501;
-    case ReadError::kTruncated: return 400;
+    case ReadError::kNone:
+      return 200;
+    case ReadError::kMalformed:
+      return 400;
+    case ReadError::kHeaderTooLarge:
+      return 431;
+    case ReadError::kBodyTooLarge:
+      return 413;
+    case ReadError::kFramingTooLarge:
+      return 431;
+    case ReadError::kUnsupportedTransferEncoding:
+      return 501;
+    case ReadError::kTruncated:
+      return 400;
   }
   return 400;
 }

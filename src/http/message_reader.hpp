@@ -31,12 +31,12 @@ struct MessageLimits {
 
 enum class ReadError {
   kNone,
-  kMalformed,                     // not HTTP/1.1 as RFC 9112 spells it
-  kHeaderTooLarge,                // the header section exceeds max_header_bytes
-  kBodyTooLarge,                  // the body exceeds max_body_bytes
-  kFramingTooLarge,               // chunk sizes, extensions and trailers exceed max_header_bytes
-  kUnsupportedTransferEncoding,   // a request with a transfer coding other than "chunked"
-  kTruncated,                     // the peer closed in the middle of the message
+  kMalformed,                    // not HTTP/1.1 as RFC 9112 spells it
+  kHeaderTooLarge,               // the header section exceeds max_header_bytes
+  kBodyTooLarge,                 // the body exceeds max_body_bytes
+  kFramingTooLarge,              // chunk sizes, extensions and trailers exceed max_header_bytes
+  kUnsupportedTransferEncoding,  // a request with a transfer coding other than "chunked"
+  kTruncated,                    // the peer closed in the middle of the message
 };
 
 template <bool isRequest>

@@ -339,7 +339,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       auto read = ReadRequest(stream, buffer, reader, slot, first, first_deadline);
       if (!co_await std::move(read)) break;
       first = false;
-      auto answering = Answer(reader, remote);
+      auto answering = Answer(reader, remote);  // remote is copied; the session keeps its own
       auto answer = co_await std::move(answering);
       if (answer.drop) break;
       beast::error_code ec;
@@ -361,8 +361,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   };
 
   // What a connection answers to the request `reader` has finished reading (or failed to): the
-  // step between reading and writing, shared by Session and ServeBytes.
-  asio::awaitable<Answered> Answer(RequestReader& reader, const std::string& remote) {
+  // step between reading and writing, shared by Session and ServeBytes. `remote` by value: a
+  // coroutine keeps its reference parameters, and a caller's temporary would be gone by the time
+  // the body runs (found by fuzz/http_request_fuzz).
+  asio::awaitable<Answered> Answer(RequestReader& reader, std::string remote) {
     Answered out;
     if (reader.error() != ReadError::kNone) {
       counters.malformed++;
