@@ -87,7 +87,7 @@ Request ToRequest(bhttp::request<bhttp::string_body>&& in, std::string remote) {
 }
 
 bhttp::response<bhttp::string_body> ToBeast(Response&& in, unsigned version, bool keep_alive,
-                                           const std::string& server_header, bool head) {
+                                            const std::string& server_header, bool head) {
   bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(in.status), version};
   out.set(bhttp::field::server, server_header);
   for (auto& [name, value] : in.headers) out.set(name, value);
@@ -295,8 +295,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     bool started = buffer.size() > 0;  // pipelined bytes of this request are here already
     auto deadline = first ? first_deadline : Clock::now() + options.read_timeout;
     for (;;) {
-      const auto used = reader.Feed(std::string_view(static_cast<const char*>(buffer.data().data()),
-                                                     buffer.size()));
+      const auto used = reader.Feed(
+          std::string_view(static_cast<const char*>(buffer.data().data()), buffer.size()));
       buffer.consume(used);
       if (reader.done() || reader.error() != ReadError::kNone) co_return true;
       slot->waiting = !started;
@@ -307,8 +307,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         lowest.expires_after(options.idle_timeout);
       }
       beast::error_code ec;
-      const auto n = co_await stream.async_read_some(buffer.prepare(buffer.max_size() - buffer.size()),
-                                                     asio::redirect_error(asio::use_awaitable, ec));
+      const auto n =
+          co_await stream.async_read_some(buffer.prepare(buffer.max_size() - buffer.size()),
+                                          asio::redirect_error(asio::use_awaitable, ec));
       buffer.commit(n);
       slot->waiting = false;
       if (ec) {
@@ -357,7 +358,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   struct Answered {
     bhttp::response<bhttp::string_body> response;  // keep_alive() says whether to read on
-    bool drop = false;                              // close without answering
+    bool drop = false;                             // close without answering
   };
 
   // What a connection answers to the request `reader` has finished reading (or failed to): the
@@ -502,12 +503,18 @@ bool Server::Tls() const { return impl_->tls != nullptr; }
 
 ServerCounters Server::Counters() const {
   const auto& c = impl_->counters;
-  return ServerCounters{c.accepted.load(),           c.rejected_over_cap.load(),
-                        c.active.load(),             c.peak_active.load(),
-                        c.requests.load(),           c.malformed.load(),
-                        c.timeouts.load(),           c.dropped.load(),
-                        c.tls_handshake_failures.load(), c.evicted_idle.load(),
-                        c.handler_exceptions.load(), c.session_exceptions.load()};
+  return ServerCounters{c.accepted.load(),
+                        c.rejected_over_cap.load(),
+                        c.active.load(),
+                        c.peak_active.load(),
+                        c.requests.load(),
+                        c.malformed.load(),
+                        c.timeouts.load(),
+                        c.dropped.load(),
+                        c.tls_handshake_failures.load(),
+                        c.evicted_idle.load(),
+                        c.handler_exceptions.load(),
+                        c.session_exceptions.load()};
 }
 
 }  // namespace kisgate::http
