@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include <array>
 #include <charconv>
 #include <list>
 #include <sstream>
@@ -325,6 +326,26 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
   }
 
+  // After answering a request that was not read to its end (too large, malformed), reads and
+  // discards what the client is still sending, for a bounded time and number of bytes, before
+  // closing: closing with unread bytes makes the kernel reset the connection, which can destroy
+  // the answer before the client reads it (nginx's lingering close does the same).
+  asio::awaitable<void> Linger(beast::tcp_stream& lowest, SlotIt slot) {
+    constexpr std::chrono::milliseconds kLingerTime{1000};
+    constexpr std::size_t kLingerBytes = 32 * 1024 * 1024;
+    beast::error_code ec;
+    lowest.socket().shutdown(tcp::socket::shutdown_send, ec);
+    slot->waiting = true;  // nothing of value left: the first to go at the cap
+    slot->waiting_since = Clock::now();
+    lowest.expires_after(std::min<std::chrono::milliseconds>(kLingerTime, options.read_timeout));
+    std::array<char, 16 * 1024> sink;
+    std::size_t drained = 0;
+    while (!ec && drained < kLingerBytes) {
+      drained += co_await lowest.async_read_some(asio::buffer(sink),
+                                                 asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
+
   template <class Stream>
   asio::awaitable<void> Session(Stream stream, std::string remote, SlotIt slot,
                                 Clock::time_point first_deadline) {
@@ -349,6 +370,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                                   asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (ec == beast::error::timeout) counters.timeouts++;
+        break;
+      }
+      if (reader.error() != ReadError::kNone) {
+        auto linger = Linger(lowest, slot);
+        co_await std::move(linger);
         break;
       }
       if (!answer.response.keep_alive()) break;

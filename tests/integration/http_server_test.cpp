@@ -167,6 +167,18 @@ TEST_F(ServerFixture, OversizedHeaderGets431AndBodyGets413) {
   EXPECT_EQ(ok->status, 200);
 }
 
+// A client that sends a whole oversized body before reading still gets the 413: the server reads
+// and discards (a bounded amount) before closing, instead of resetting the connection under it.
+TEST_F(ServerFixture, OversizedBodySentWholeStillGets413) {
+  ServerOptions o;
+  o.max_body_bytes = 100;
+  Start(o);
+  TestClient client(base_);
+  auto reply = client.Post("/x", std::string(16 * 1024 * 1024, 'b'));
+  ASSERT_TRUE(reply) << client.error();
+  EXPECT_EQ(reply->status, 413);
+}
+
 TEST_F(ServerFixture, GarbageGets400) {
   Start();
   TestClient client(base_);
