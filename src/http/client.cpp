@@ -255,10 +255,9 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
         if (closed && reader.started()) {
           reader.FeedEof();  // a body delimited by the end of the connection ends here
           if (reader.done()) break;
-          co_return ClientError{ClientErrorKind::kClosedWithoutResponse,
-                                fmt::format("{} closed the connection in the middle of a reply",
-                                            host),
-                                true};
+          co_return ClientError{
+              ClientErrorKind::kClosedWithoutResponse,
+              fmt::format("{} closed the connection in the middle of a reply", host), true};
         }
         co_return ClientError{KindOf(ec),
                               fmt::format("no response from {}: {}", host, ec.message()), true};

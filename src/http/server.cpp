@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include <array>
 #include <charconv>
 #include <list>
 #include <sstream>
@@ -87,7 +88,7 @@ Request ToRequest(bhttp::request<bhttp::string_body>&& in, std::string remote) {
 }
 
 bhttp::response<bhttp::string_body> ToBeast(Response&& in, unsigned version, bool keep_alive,
-                                           const std::string& server_header, bool head) {
+                                            const std::string& server_header, bool head) {
   bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(in.status), version};
   out.set(bhttp::field::server, server_header);
   for (auto& [name, value] : in.headers) out.set(name, value);
@@ -295,8 +296,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     bool started = buffer.size() > 0;  // pipelined bytes of this request are here already
     auto deadline = first ? first_deadline : Clock::now() + options.read_timeout;
     for (;;) {
-      const auto used = reader.Feed(std::string_view(static_cast<const char*>(buffer.data().data()),
-                                                     buffer.size()));
+      const auto used = reader.Feed(
+          std::string_view(static_cast<const char*>(buffer.data().data()), buffer.size()));
       buffer.consume(used);
       if (reader.done() || reader.error() != ReadError::kNone) co_return true;
       slot->waiting = !started;
@@ -307,8 +308,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         lowest.expires_after(options.idle_timeout);
       }
       beast::error_code ec;
-      const auto n = co_await stream.async_read_some(buffer.prepare(buffer.max_size() - buffer.size()),
-                                                     asio::redirect_error(asio::use_awaitable, ec));
+      const auto n =
+          co_await stream.async_read_some(buffer.prepare(buffer.max_size() - buffer.size()),
+                                          asio::redirect_error(asio::use_awaitable, ec));
       buffer.commit(n);
       slot->waiting = false;
       if (ec) {
@@ -321,6 +323,26 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         started = true;
         if (!first) deadline = Clock::now() + options.read_timeout;
       }
+    }
+  }
+
+  // After answering a request that was not read to its end (too large, malformed), reads and
+  // discards what the client is still sending, for a bounded time and number of bytes, before
+  // closing: closing with unread bytes makes the kernel reset the connection, which can destroy
+  // the answer before the client reads it (nginx's lingering close does the same).
+  asio::awaitable<void> Linger(beast::tcp_stream& lowest, SlotIt slot) {
+    constexpr std::chrono::milliseconds kLingerTime{1000};
+    constexpr std::size_t kLingerBytes = 32 * 1024 * 1024;
+    beast::error_code ec;
+    lowest.socket().shutdown(tcp::socket::shutdown_send, ec);
+    slot->waiting = true;  // nothing of value left: the first to go at the cap
+    slot->waiting_since = Clock::now();
+    lowest.expires_after(std::min<std::chrono::milliseconds>(kLingerTime, options.read_timeout));
+    std::array<char, 16 * 1024> sink;
+    std::size_t drained = 0;
+    while (!ec && drained < kLingerBytes) {
+      drained += co_await lowest.async_read_some(asio::buffer(sink),
+                                                 asio::redirect_error(asio::use_awaitable, ec));
     }
   }
 
@@ -350,6 +372,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         if (ec == beast::error::timeout) counters.timeouts++;
         break;
       }
+      if (reader.error() != ReadError::kNone) {
+        auto linger = Linger(lowest, slot);
+        co_await std::move(linger);
+        break;
+      }
       if (!answer.response.keep_alive()) break;
     }
     CloseSocket(stream);
@@ -357,7 +384,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   struct Answered {
     bhttp::response<bhttp::string_body> response;  // keep_alive() says whether to read on
-    bool drop = false;                              // close without answering
+    bool drop = false;                             // close without answering
   };
 
   // What a connection answers to the request `reader` has finished reading (or failed to): the
@@ -502,12 +529,18 @@ bool Server::Tls() const { return impl_->tls != nullptr; }
 
 ServerCounters Server::Counters() const {
   const auto& c = impl_->counters;
-  return ServerCounters{c.accepted.load(),           c.rejected_over_cap.load(),
-                        c.active.load(),             c.peak_active.load(),
-                        c.requests.load(),           c.malformed.load(),
-                        c.timeouts.load(),           c.dropped.load(),
-                        c.tls_handshake_failures.load(), c.evicted_idle.load(),
-                        c.handler_exceptions.load(), c.session_exceptions.load()};
+  return ServerCounters{c.accepted.load(),
+                        c.rejected_over_cap.load(),
+                        c.active.load(),
+                        c.peak_active.load(),
+                        c.requests.load(),
+                        c.malformed.load(),
+                        c.timeouts.load(),
+                        c.dropped.load(),
+                        c.tls_handshake_failures.load(),
+                        c.evicted_idle.load(),
+                        c.handler_exceptions.load(),
+                        c.session_exceptions.load()};
 }
 
 }  // namespace kisgate::http

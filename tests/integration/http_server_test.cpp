@@ -167,6 +167,18 @@ TEST_F(ServerFixture, OversizedHeaderGets431AndBodyGets413) {
   EXPECT_EQ(ok->status, 200);
 }
 
+// A client that sends a whole oversized body before reading still gets the 413: the server reads
+// and discards (a bounded amount) before closing, instead of resetting the connection under it.
+TEST_F(ServerFixture, OversizedBodySentWholeStillGets413) {
+  ServerOptions o;
+  o.max_body_bytes = 100;
+  Start(o);
+  TestClient client(base_);
+  auto reply = client.Post("/x", std::string(16 * 1024 * 1024, 'b'));
+  ASSERT_TRUE(reply) << client.error();
+  EXPECT_EQ(reply->status, 413);
+}
+
 TEST_F(ServerFixture, GarbageGets400) {
   Start();
   TestClient client(base_);
@@ -236,13 +248,13 @@ TEST_F(ServerFixture, ConcurrentSlowRequestsOverlap) {
   EXPECT_GE(max_in_slow_.load(), 2);
 }
 
-
 // Endless trailer lines after the last chunk are cut (431) long before 32 MB, and the server
 // answers while the client is still sending: the bytes it holds stay bounded.
 TEST_F(ServerFixture, EndlessChunkedTrailerIsCut) {
   Start();
   RawConnection c(server_->Port());
-  ASSERT_TRUE(c.Write("GET /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"));
+  ASSERT_TRUE(
+      c.Write("GET /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"));
   const std::string line = "X-Trailer: " + std::string(1000, 'a') + "\r\n";
   std::size_t sent = 0;
   while (sent < 32 * 1024 * 1024 && !c.Readable() && c.Write(line)) sent += line.size();
