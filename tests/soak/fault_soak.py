@@ -174,12 +174,14 @@ class Watch:
                 continue
             now = time.monotonic()
             for job in jobs:
+                # A cycle may start as soon as the previous one closes, so `running` can stay true
+                # across cycles: a cycle is hung when the job runs and its count does not move.
                 name = job["name"]
-                if job["running"]:
-                    since = self.running_since.setdefault(name, now)
-                    self.longest_running[name] = max(self.longest_running[name], now - since)
-                else:
-                    self.running_since.pop(name, None)
+                cycles, since = self.running_since.get(name, (None, now))
+                if not job["running"] or job["cycles"] != cycles:
+                    since = now
+                self.running_since[name] = (job["cycles"], since)
+                self.longest_running[name] = max(self.longest_running[name], now - since)
 
     def hung(self):
         return any(v > EVERY_S + CYCLE_SLACK_S for v in self.longest_running.values())
@@ -297,7 +299,7 @@ default_deadline = "{GATE_DEADLINE_S:g}s"
                 recovery = "not checked (the run ends before kisgate may ask the new simulator for a token)"
             settled = wait_for(lambda: gate_settled(serve), timeout=3 * EVERY_S)
         else:
-            settled = None
+            settled = gate_settled(serve)
         budget = settled or serve.get("/v1/budget").json()
         if settled is None:
             k = budget["keys"][0]
