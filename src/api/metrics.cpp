@@ -296,6 +296,15 @@ std::string RenderMetrics(const MetricsInput& in) {
     w.Sample("kisgate_http_malformed_requests_total", {}, static_cast<double>(in.http->malformed));
     w.Family("kisgate_http_timeouts_total", "counter", "Connections closed by a read or write deadline (slow clients).");
     w.Sample("kisgate_http_timeouts_total", {}, static_cast<double>(in.http->timeouts));
+    w.Family("kisgate_http_connections_evicted_total", "counter",
+             "Connections waiting for a request closed to admit a new one at server.max_connections.");
+    w.Sample("kisgate_http_connections_evicted_total", {}, static_cast<double>(in.http->evicted_idle));
+    w.Family("kisgate_http_handler_exceptions_total", "counter",
+             "Requests whose handler threw past the API's own boundary (answered 500).");
+    w.Sample("kisgate_http_handler_exceptions_total", {}, static_cast<double>(in.http->handler_exceptions));
+    w.Family("kisgate_http_session_exceptions_total", "counter",
+             "Connections or the accept loop ended by an exception (logged).");
+    w.Sample("kisgate_http_session_exceptions_total", {}, static_cast<double>(in.http->session_exceptions));
   }
 
   w.Family("kisgate_process_cpu_seconds_total", "counter", "User and system CPU time of the process.");

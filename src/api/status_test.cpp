@@ -153,5 +153,19 @@ TEST(Metrics, ErrorCodesBoundedAndMalformedRepliesAgree) {
   EXPECT_NE(text.find("kisgate_kis_malformed_replies_total 4\n"), std::string::npos);
 }
 
+// The HTTP server's own counters (connections evicted at the cap, handler exceptions) are exported.
+TEST(Metrics, HttpServerCountersExported) {
+  http::ServerCounters server;
+  server.evicted_idle = 3;
+  server.handler_exceptions = 2;
+  server.session_exceptions = 1;
+  MetricsInput in;
+  in.http = &server;
+  const auto text = RenderMetrics(in);
+  EXPECT_NE(text.find("kisgate_http_connections_evicted_total 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("kisgate_http_handler_exceptions_total 2\n"), std::string::npos);
+  EXPECT_NE(text.find("kisgate_http_session_exceptions_total 1\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace kisgate::api
