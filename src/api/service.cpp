@@ -191,6 +191,9 @@ http::Response Service::Ready() const {
   bool any_token = false;
   for (const auto& k : stats.keys) any_token = any_token || k.token_valid;
   if (!any_token) problems.push_back(json::string("no key holds a valid KIS access token yet"));
+  if (deps_.jobs) {
+    for (auto& problem : deps_.jobs->Problems()) problems.push_back(json::string(problem));
+  }
   if (deps_.store) {
     const auto c = deps_.store->Counters();
     if (c.last_write_failed) problems.push_back(json::string(fmt::format("the store cannot write: {}", c.last_error)));

@@ -68,6 +68,25 @@ void JobsBoard::Finished(const collect::CycleReport& report, common::WallTime no
   if (j->recent.size() > kRecent) j->recent.pop_front();
 }
 
+std::vector<std::string> JobsBoard::Problems() const {
+  std::vector<std::string> out;
+  for (const auto& j : jobs_) {
+    if (j.recent.size() < kDeadCycles) continue;
+    std::map<std::string, int> errors;
+    bool dead = true;
+    for (auto it = j.recent.end() - kDeadCycles; it != j.recent.end(); ++it) {
+      dead = dead && it->planned > 0 && it->ok == 0 && it->failed > 0;
+      for (const auto& [code, n] : it->failures) errors[code] += n;
+    }
+    if (!dead) continue;
+    auto top = std::max_element(errors.begin(), errors.end(),
+                                [](const auto& a, const auto& b) { return a.second < b.second; });
+    out.push_back(fmt::format("job {}: its last {} cycles collected nothing{}", j.job.name, kDeadCycles,
+                              top == errors.end() ? "" : fmt::format(" (mostly {})", top->first)));
+  }
+  return out;
+}
+
 std::vector<DatasetFreshness> SummariseFreshness(const std::vector<store::Freshness>& ages) {
   std::map<std::string, std::vector<double>> by_dataset;
   for (const auto& a : ages) by_dataset[a.dataset].push_back(a.age_s);

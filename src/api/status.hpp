@@ -47,6 +47,10 @@ class JobsBoard {
   void Finished(const collect::CycleReport& report, common::WallTime now);
 
   const std::vector<JobStatus>& jobs() const { return jobs_; }
+  // What keeps collection from being ready, for /readyz: each job whose last kDeadCycles cycles
+  // all failed every code (a dead key, a refused token), named with its most frequent error.
+  static constexpr std::size_t kDeadCycles = 3;
+  std::vector<std::string> Problems() const;
   // The /v1/jobs document; freshness per data set from the store's ages.
   boost::json::object Json(common::WallTime now, const std::vector<store::Freshness>& ages) const;
 

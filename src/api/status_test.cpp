@@ -86,6 +86,34 @@ TEST(Status, JobsBoardKeepsRecentCyclesAndTotals) {
   EXPECT_DOUBLE_EQ(f.at("newest_age_s").as_double(), 1);
 }
 
+// /readyz must not say ready while collection is dead (issue 11: the API re-issued the token while
+// every job failed): three cycles in a row that collected nothing make a problem; one good one clears it.
+TEST(Status, JobsBoardNamesDeadJobs) {
+  config::JobConfig job;
+  job.name = "price";
+  job.dataset = "price";
+  JobsBoard board;
+  board.Register(job, 4);
+  const auto now = *common::ParseKstDateTime("2026-11-24 10:00:30");
+  auto cycle = [&](int ok, const std::string& error) {
+    collect::CycleReport r;
+    r.job = "price";
+    r.planned = 4;
+    r.ok = ok;
+    r.failed = 4 - ok;
+    if (ok < 4) r.failures[error] = 4 - ok;
+    board.Finished(r, now);
+  };
+  cycle(0, "EGW00133");
+  cycle(0, "EGW00133");
+  EXPECT_TRUE(board.Problems().empty());  // two failed cycles are bad luck, not yet dead
+  cycle(0, "connect_refused");
+  ASSERT_EQ(board.Problems().size(), 1u);
+  EXPECT_EQ(board.Problems()[0], "job price: its last 3 cycles collected nothing (mostly EGW00133)");
+  cycle(1, "timeout");
+  EXPECT_TRUE(board.Problems().empty());
+}
+
 TEST(Metrics, TextFormatFamiliesAndEscaping) {
   EXPECT_EQ(EscapeLabel("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
   config::Config c;
