@@ -15,13 +15,12 @@ Run by ctest: kis_client_rules_test.py PATH_TO_KISGATE
 """
 import datetime
 import json
-import re
-import subprocess
 import sys
-import time
 import unittest
 
 import requests
+
+from sim_process import start_sim
 
 KISGATE = sys.argv.pop(1) if len(sys.argv) > 1 else "build/kisgate"
 APP_KEY = "PSrulesTESTkey0000000000000000000001"
@@ -187,23 +186,10 @@ class Sim:
     """Starts `kisgate sim` on a free port and reads the address it prints."""
 
     def __init__(self, clock):
-        self.proc = subprocess.Popen(
+        self.proc, self.base_url = start_sim(
             [KISGATE, "sim", "--listen", "127.0.0.1:0", "--latency-ms", "0",
              "--key", f"{APP_KEY}:{APP_SECRET}:real", "--clock", clock,
-             "--rate", "1000"],  # these checks are about shapes, not the rate limit
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        deadline = time.time() + 20
-        self.base_url = None
-        while time.time() < deadline and self.base_url is None:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            m = re.search(r"listening on (http\S+)", line)
-            if m:
-                self.base_url = m.group(1)
-        if self.base_url is None:
-            self.proc.kill()
-            raise RuntimeError("kisgate sim did not start")
+             "--rate", "1000"])  # these checks are about shapes, not the rate limit
 
     def stop(self):
         self.proc.terminate()

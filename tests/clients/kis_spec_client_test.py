@@ -19,6 +19,8 @@ from collections import namedtuple
 
 import requests
 
+from sim_process import start_sim
+
 KISGATE = sys.argv.pop(1) if len(sys.argv) > 1 else "build/kisgate"
 APP_KEY = "PSclientTESTkey000000000000000000001"
 APP_SECRET = "S" * 180
@@ -29,23 +31,10 @@ class Sim:
     """Starts `kisgate sim` on a free port and reads the address it prints."""
 
     def __init__(self, *flags):
-        self.proc = subprocess.Popen(
+        self.proc, self.base_url = start_sim(
             [KISGATE, "sim", "--listen", "127.0.0.1:0", "--latency-ms", "1",
              "--key", f"{APP_KEY}:{APP_SECRET}:real", "--key", f"{MOCK_KEY}:{APP_SECRET}:mock",
-             "--clock", "2026-11-24T10:00:00", *flags],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        deadline = time.time() + 20
-        self.base_url = None
-        while time.time() < deadline and self.base_url is None:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            m = re.search(r"listening on (http\S+)", line)
-            if m:
-                self.base_url = m.group(1)
-        if self.base_url is None:
-            self.proc.kill()
-            raise RuntimeError("kisgate sim did not start")
+             "--clock", "2026-11-24T10:00:00", *flags])
 
     def stop(self):
         self.proc.terminate()
