@@ -226,8 +226,6 @@ def main():
     parser.add_argument("--duration", type=float, default=45, help="seconds of traffic")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--report", help="write the figures as Markdown to this file")
-    parser.add_argument("--known-hang", action="store_true",
-                        help="exit 77 (skipped) when the only problem is issue 11's hang after a token failure")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     workdir = tempfile.mkdtemp(prefix="kisgate-soak-")
@@ -384,19 +382,13 @@ default_deadline = "{GATE_DEADLINE_S:g}s"
     if args.report:
         write_report(args.report, lines, problems + hang, watch.samples)
     if hang:
-        print("\nHUNG (issue 11, critical finding: collection stops for good after a token failure, "
-              "and SIGTERM no longer stops serve):\n  " + "\n  ".join(hang), flush=True)
+        print("\nHUNG (collection stopped for good, or SIGTERM did not stop serve):\n  " + "\n  ".join(hang), flush=True)
     if problems:
         print("\nFAILED:\n  " + "\n  ".join(problems), flush=True)
     if problems or hang:
         print(f"\nserve log (last lines), {serve_log}:\n{s.tail(serve_log)}", flush=True)
-    if problems or (hang and not args.known_hang):
+    if problems or hang:
         return 1
-    if hang:
-        # Until the fix of issue 11's hang is merged: ctest shows the soak as skipped, not passed,
-        # and any other problem still fails it.
-        print("soak: only the known hang of issue 11 (--known-hang): exit 77, skipped", flush=True)
-        return 77
     shutil.rmtree(workdir, ignore_errors=True)  # kept when the soak fails
     print("soak: passed", flush=True)
     return 0
