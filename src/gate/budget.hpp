@@ -121,8 +121,11 @@ struct PollResult {
 
 // Upper bounds (inclusive, ms) of the wait-time histogram; one more bucket holds the rest. Fine
 // around one rate slot (57 ms at 17.46 calls/s), where an interactive call's wait falls.
-inline constexpr std::array<int, 17> kWaitBucketsMs = {1,  2,   5,   10,  20,   30,   40,  50, 60,
-                                                       75, 100, 150, 250, 500, 1000, 2000, 5000};
+// Batch calls queued behind a whole cycle wait many seconds: the top buckets keep their p50/p99
+// readable (a 15-s wait showed as "5,000 ms" when 5 s was the last bound).
+inline constexpr std::array<int, 20> kWaitBucketsMs = {1,   2,   5,    10,   20,   30,    40,
+                                                       50,  60,  75,   100,  150,  250,   500,
+                                                       1000, 2000, 5000, 10000, 30000, 60000};
 inline constexpr std::size_t kWaitBucketCount = kWaitBucketsMs.size() + 1;
 
 struct LaneSnapshot {
