@@ -123,9 +123,9 @@ struct PollResult {
 // around one rate slot (57 ms at 17.46 calls/s), where an interactive call's wait falls.
 // Batch calls queued behind a whole cycle wait many seconds: the top buckets keep their p50/p99
 // readable (a 15-s wait showed as "5,000 ms" when 5 s was the last bound).
-inline constexpr std::array<int, 20> kWaitBucketsMs = {1,   2,   5,    10,   20,   30,    40,
-                                                       50,  60,  75,   100,  150,  250,   500,
-                                                       1000, 2000, 5000, 10000, 30000, 60000};
+inline constexpr std::array<int, 23> kWaitBucketsMs = {
+    1, 2, 5, 10, 20, 30, 40, 50, 60, 75, 100, 150, 250, 500, 1000, 2000, 5000, 7500, 10000, 15000,
+    20000, 30000, 60000};
 inline constexpr std::size_t kWaitBucketCount = kWaitBucketsMs.size() + 1;
 
 struct LaneSnapshot {
