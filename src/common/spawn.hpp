@@ -1,7 +1,7 @@
 #pragma once
 // The spawn boundary (STYLE.md "Errors"): a coroutine started with co_spawn ends here. An exception
 // that escapes it is logged, naming the task, and counted; it never vanishes into
-// `asio::detached`, and the process keeps running.
+// a detached completion token, and the process keeps running.
 //
 // Thread-safety: the counter is atomic; the handler may run on any thread.
 
