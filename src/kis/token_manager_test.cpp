@@ -2,8 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <exception>
+
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -68,7 +69,9 @@ class TokenManagerTest : public ::testing::Test {
     for (int i = 0; i < n; ++i) {
       asio::co_spawn(io_, [&, i]() -> asio::awaitable<void> {
         out[static_cast<std::size_t>(i)] = co_await m.Get(clock_.Now() + timeout);
-      }, asio::detached);
+      }, [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);  // out of io_.run(): the test fails instead of losing it
+      });
     }
     io_.restart();
     io_.run();
