@@ -13,7 +13,7 @@
 
 #include "api/status.hpp"
 #include "http/server.hpp"
-#include "store/sqlite_store.hpp"
+#include "store/store.hpp"
 
 namespace kisgate::api {
 

@@ -28,7 +28,7 @@
 #include "gate/gateway.hpp"
 #include "http/server.hpp"
 #include "kis/quotes.hpp"
-#include "store/sqlite_store.hpp"
+#include "store/store.hpp"
 
 namespace kisgate::api {
 
@@ -40,7 +40,7 @@ using AssetLookup = std::function<std::optional<http::Response>(std::string_view
 struct ServiceDeps {
   const config::Config* config = nullptr;
   gate::Gateway* gateway = nullptr;
-  store::SqliteStore* store = nullptr;  // may be null: then nothing is cached or stored
+  store::Store* store = nullptr;        // may be null: then nothing is cached or stored
   JobsBoard* jobs = nullptr;            // may be null: /v1/jobs lists none
   const common::Clock* clock = nullptr;
   std::function<http::ServerCounters()> http_counters;  // may be empty
@@ -85,7 +85,10 @@ class Service {
   boost::asio::awaitable<http::Response> SingleValue(const StockContext& ctx);
   boost::asio::awaitable<http::Response> MinuteBars(const StockContext& ctx);
   boost::asio::awaitable<http::Response> DailyBars(const StockContext& ctx);
-  bool Keep(const StockContext& ctx, const std::vector<std::string>& bodies, kis::Classification& problem);
+  // Stores (or holds) the records of KIS replies and returns them; nullopt when one is unreadable.
+  std::optional<std::vector<store::Record>> Keep(const StockContext& ctx,
+                                                 const std::vector<std::string>& bodies,
+                                                 kis::Classification& problem);
   http::Response Answer(const StockContext& ctx, boost::json::object body, const Provenance& p);
   void CountAnswer(const std::string& source, bool stale);
   http::Response BarsResponse(const StockContext& ctx, const std::vector<kis::Bar>& bars, const Provenance& p,
@@ -98,7 +101,7 @@ class Service {
   // The JSON of each single value served, without its trailing provenance fields, for as long as
   // it is the latest: a cached read then costs a lookup and a copy, not a parse and a render.
   struct Rendered {
-    std::string collected_at;
+    common::WallTime collected_at;
     std::string prefix;  // "{...,\"code\":\"005930\"" (no closing brace)
   };
   std::unordered_map<std::string, Rendered> rendered_;

@@ -83,7 +83,8 @@ TEST(Status, JobsBoardKeepsRecentCyclesAndTotals) {
     r.failures["EGW00201"] = 1;
     board.Finished(r, now);
   }
-  std::vector<store::Freshness> ages = {{"price", "005930", "", 3}, {"price", "000660", "", 1}, {"price", "035420", "", 2}};
+  std::vector<store::Freshness> ages = {
+      {"price", "005930", {}, 3}, {"price", "000660", {}, 1}, {"price", "035420", {}, 2}};
   auto doc = board.Json(now, ages);
   const auto& j = doc.at("jobs").as_array()[0];
   EXPECT_EQ(j.at("cycles").as_uint64(), 25u);

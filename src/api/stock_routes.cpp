@@ -10,11 +10,11 @@
 #include "api/json_text.hpp"
 #include "api/service.hpp"
 #include "api/views.hpp"
-#include "collect/records.hpp"
 #include "common/kst.hpp"
 #include "common/stock_code.hpp"
 #include "gate/paging.hpp"
 #include "kis/quotes.hpp"
+#include "kis/records.hpp"
 
 namespace kisgate::api {
 
@@ -139,38 +139,10 @@ std::variant<StockQuery, QueryError> ParseStockQuery(const http::Request& reques
 
 namespace {
 
-// A KST timestamp as stored ("2026-11-24T10:00:01+09:00", optionally with ".123").
-std::optional<common::WallTime> ParseCollectedAt(std::string_view s) {
-  if (s.size() < 19) return std::nullopt;
-  auto t = common::ParseKstDateTime(s.substr(0, 19));
-  if (!t) return std::nullopt;
-  if (s.size() > 20 && s[19] == '.') {
-    int ms = 0;
-    std::size_t i = 20;
-    for (int digits = 0; i < s.size() && digits < 3 && s[i] >= '0' && s[i] <= '9'; ++i, ++digits) {
-      ms = ms * 10 + (s[i] - '0');
-    }
-    *t += std::chrono::milliseconds(ms);
-  }
-  return t;
-}
-
 std::string IsoMillis(common::WallTime t) {
   const auto iso = common::FormatIsoKst(t);  // "...T10:00:01+09:00"
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
   return fmt::format("{}.{:03}+09:00", iso.substr(0, 19), ms);
-}
-
-// A list body KIS's parsers read, from stored rows (each row's own JSON), newest first as KIS
-// sends lists.
-std::string RowsBody(const std::vector<store::Record>& rows, std::string_view field) {
-  std::string body = fmt::format(R"({{"rt_cd":"0","{}":[)", field);
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    if (i) body.push_back(',');
-    body += rows[i].raw;
-  }
-  body += "]}";
-  return body;
 }
 
 std::vector<kis::Bar> OldestFirst(std::vector<kis::Bar> bars) {
@@ -194,7 +166,7 @@ http::Response UpstreamError(const kis::Classification& c) {
 // Where an answer came from and how old it is.
 struct Provenance {
   std::string source;  // cache | store | kis
-  std::string as_of;   // when the value was fetched from KIS (ISO 8601)
+  std::optional<common::WallTime> as_of;  // when the value was fetched from KIS
   double age_ms = 0;
   bool stale = false;
   std::string stale_reason;
@@ -213,11 +185,11 @@ struct Service::StockContext {
   common::WallTime now;
   std::string today;         // KST YYYYMMDD
   gate::CallOptions options;  // interactive lane, this client's flow, the API deadline
-  std::string collected_at;  // stamped on what this request fetches
+  common::WallTime collected_at;  // stamped on what this request fetches (whole milliseconds)
   // Where values of this code are kept: the store for codes of the universe, null for any other
   // code, whose single values are held only in the service's bounded RecentValues (so asking for
   // arbitrary codes grows neither the store nor the memory, nor ages the freshness figures).
-  store::SqliteStore* store = nullptr;
+  store::Store* store = nullptr;
 
   bool Fresh(const Held& h) const {
     return !h.records.empty() && h.collected && now - *h.collected <= query.max_age;
@@ -225,7 +197,7 @@ struct Service::StockContext {
   Provenance Of(const Held& h) const {
     Provenance p;
     p.source = h.source;
-    p.as_of = h.records.empty() ? std::string() : h.records.front().collected_at;
+    if (!h.records.empty()) p.as_of = h.records.front().collected_at;
     if (h.collected) p.age_ms = std::chrono::duration<double, std::milli>(now - *h.collected).count();
     return p;
   }
@@ -240,8 +212,8 @@ struct Service::StockContext {
 
 namespace {
 
-Held Lookup(store::SqliteStore* store, const std::string& dataset, const std::string& code, const std::string& from,
-            const std::string& to, std::size_t limit) {
+Held Lookup(store::Store* store, const std::string& dataset, const std::string& code,
+            const std::string& from, const std::string& to, std::size_t limit) {
   Held h;
   if (store == nullptr) return h;
   auto latest = store->Latest(dataset, code);
@@ -252,53 +224,57 @@ Held Lookup(store::SqliteStore* store, const std::string& dataset, const std::st
     h.records = store->Range(dataset, code, from, to, limit);
   }
   for (const auto& r : h.records) {
-    auto t = ParseCollectedAt(r.collected_at);
-    if (t && (!h.collected || *t > *h.collected)) h.collected = t;
+    if (!h.collected || r.collected_at > *h.collected) h.collected = r.collected_at;
   }
   return h;
 }
 
-// The typed JSON of a single-value reply (or of stored investor rows); nullopt when unreadable.
-std::optional<json::object> SingleValueJson(kis::Tr tr, const std::string& body, const std::string& day) {
+// The typed JSON of a single value (one record) or of investor days (a record per day, newest
+// first); nullopt when a record cannot be read.
+std::optional<json::object> SingleValueJson(kis::Tr tr, const std::vector<store::Record>& records,
+                                            const std::string& day) {
+  if (records.empty()) return std::nullopt;
   json::object out;
   const auto merge = [&](json::object o) {
     for (auto& [k, v] : o) out[k] = std::move(v);
   };
   switch (tr) {
     case kis::Tr::kPrice: {
-      auto q = kis::ParsePrice(body);
+      auto q = kis::PriceOf(records.front());
       if (std::holds_alternative<kis::Classification>(q)) return std::nullopt;
       merge(PriceJson(std::get<kis::PriceQuote>(q)));
       break;
     }
     case kis::Tr::kOrderBook: {
-      auto b = kis::ParseOrderBook(body);
+      auto b = kis::OrderBookOf(records.front());
       if (std::holds_alternative<kis::Classification>(b)) return std::nullopt;
       merge(OrderBookJson(std::get<kis::OrderBook>(b), day));
       break;
     }
     case kis::Tr::kOvertimePrice: {
-      auto o = kis::ParseOvertimePrice(body);
+      auto o = kis::OvertimePriceOf(records.front());
       if (std::holds_alternative<kis::Classification>(o)) return std::nullopt;
       merge(OvertimeJson(std::get<kis::OvertimePrice>(o)));
       break;
     }
     default: {
-      auto d = kis::ParseInvestors(body);
-      if (std::holds_alternative<kis::Classification>(d)) return std::nullopt;
       json::array days;
-      for (const auto& day_flows : std::get<std::vector<kis::InvestorDay>>(d)) days.push_back(InvestorDayJson(day_flows));
+      for (const auto& r : records) {
+        auto d = kis::InvestorDayOf(r);
+        if (std::holds_alternative<kis::Classification>(d)) return std::nullopt;
+        days.push_back(InvestorDayJson(std::get<kis::InvestorDay>(d)));
+      }
       out["days"] = std::move(days);
     }
   }
   return out;
 }
 
-std::vector<kis::Bar> ParseStoredBars(kis::Tr tr, const Held& held) {
-  const auto body = RowsBody(held.records, "output2");
-  auto parsed = tr == kis::Tr::kMinuteBars ? kis::ParseMinuteBars(body) : kis::ParseDailyBars(body);
-  if (std::holds_alternative<kis::Classification>(parsed)) return {};
-  return OldestFirst(std::get<std::vector<kis::Bar>>(parsed));
+std::vector<kis::Bar> StoredBars(const Held& held) {
+  std::vector<kis::Bar> bars;
+  bars.reserve(held.records.size());
+  for (const auto& r : held.records) bars.push_back(kis::BarOf(r));
+  return OldestFirst(std::move(bars));
 }
 
 }  // namespace
@@ -311,11 +287,11 @@ asio::awaitable<http::Response> Service::Stock(const http::Request& request, std
     route = e->route;
     co_return JsonError(e->status, e->code, e->message, e->hint);
   }
-  StockContext ctx{std::get<StockQuery>(std::move(parsed)), now, today,
-                   gate::CallOptions{gate::Lane::kInteractive,
-                                     ClientFlow(request.remote, 1'000'000),
-                                     deps_.clock->Now() + deps_.config->api.deadline},
-                   IsoMillis(now)};
+  StockContext ctx{
+      std::get<StockQuery>(std::move(parsed)), now, today,
+      gate::CallOptions{gate::Lane::kInteractive, ClientFlow(request.remote, 1'000'000),
+                        deps_.clock->Now() + deps_.config->api.deadline},
+      std::chrono::floor<std::chrono::milliseconds>(now)};
   if (!deps_.universe || deps_.universe->contains(ctx.query.code)) ctx.store = deps_.store;
   route = std::string(ctx.query.kind->route);
   switch (ctx.query.kind->tr) {
@@ -334,30 +310,33 @@ asio::awaitable<http::Response> Service::Stock(const http::Request& request, std
   }
 }
 
-bool Service::Keep(const StockContext& ctx, const std::vector<std::string>& bodies, kis::Classification& problem) {
+std::optional<std::vector<store::Record>> Service::Keep(const StockContext& ctx,
+                                                        const std::vector<std::string>& bodies,
+                                                        kis::Classification& problem) {
   // Stored, so the next reader finds it; a reply that cannot be read is counted and logged, and
   // the request then fails as if KIS had not answered.
   std::vector<store::Record> records;
   for (const auto& body : bodies) {
-    auto converted = collect::ToRecords(ctx.query.kind->tr, ctx.query.code, body, common::FormatCompactKst(ctx.now), ctx.collected_at);
+    auto converted = kis::ToRecords(ctx.query.kind->tr, ctx.query.code, body,
+                                    common::FormatCompactKst(ctx.now), ctx.collected_at);
     if (auto* c = std::get_if<kis::Classification>(&converted)) {
       counters_.malformed_replies++;
       spdlog::warn("api: unreadable KIS reply for {} {}: {}", ctx.query.dataset, ctx.query.code, c->message);
       problem = *c;
-      return false;
+      return std::nullopt;
     }
     auto& more = std::get<std::vector<store::Record>>(converted);
     std::move(more.begin(), more.end(), std::back_inserter(records));
   }
   const auto tr = ctx.query.kind->tr;
   if (ctx.store) {
-    ctx.store->Write(std::move(records));
+    ctx.store->Write(records);
   } else if (records.size() == 1 &&
              (tr == kis::Tr::kPrice || tr == kis::Tr::kOrderBook || tr == kis::Tr::kOvertimePrice)) {
-    recent_.Put(ctx.query.dataset + "/" + ctx.query.code, std::move(records.front()));
+    recent_.Put(ctx.query.dataset + "/" + ctx.query.code, records.front());
     counters_.recent_values = recent_.size();
   }
-  return true;
+  return records;
 }
 
 void Service::CountAnswer(const std::string& source, bool stale) {
@@ -368,14 +347,14 @@ void Service::CountAnswer(const std::string& source, bool stale) {
 http::Response Service::Answer(const StockContext& ctx, json::object body, const Provenance& p) {
   body["code"] = ctx.query.code;
   const auto tr = ctx.query.kind->tr;
-  if (ctx.store && !p.stale && !p.as_of.empty() &&
+  if (ctx.store && !p.stale && p.as_of &&
       (tr == kis::Tr::kPrice || tr == kis::Tr::kOrderBook || tr == kis::Tr::kOvertimePrice)) {
     if (rendered_.size() >= 100'000) rendered_.clear();  // bounds memory; refilled on the next reads
     auto prefix = ToJsonText(body);
     prefix.pop_back();  // the closing brace: provenance fields follow
-    rendered_[ctx.query.dataset + "/" + ctx.query.code] = Rendered{p.as_of, std::move(prefix)};
+    rendered_[ctx.query.dataset + "/" + ctx.query.code] = Rendered{*p.as_of, std::move(prefix)};
   }
-  body["as_of"] = p.as_of;
+  body["as_of"] = p.as_of ? IsoMillis(*p.as_of) : std::string();
   body["age_ms"] = static_cast<std::int64_t>(std::llround(p.age_ms));
   body["source"] = p.source;
   body["stale"] = p.stale;
@@ -391,56 +370,60 @@ asio::awaitable<http::Response> Service::SingleValue(const StockContext& ctx) {
   const bool list = tr == kis::Tr::kInvestors;  // 30 days, stored one row per day
   if (!list && ctx.store) {
     // The fast path of a cached read: the latest value is fresh and already rendered.
-    const auto collected_at = ctx.store->LatestCollectedAt(ctx.query.dataset, ctx.query.code);
-    const auto collected = collected_at ? ParseCollectedAt(*collected_at) : std::nullopt;
+    const auto collected = ctx.store->LatestCollectedAt(ctx.query.dataset, ctx.query.code);
     auto it = rendered_.find(ctx.query.dataset + "/" + ctx.query.code);
     if (collected && ctx.now - *collected <= ctx.query.max_age && it != rendered_.end() &&
-        it->second.collected_at == *collected_at) {
+        it->second.collected_at == *collected) {
       const auto age_ms = std::llround(std::chrono::duration<double, std::milli>(ctx.now - *collected).count());
-      auto r = JsonTextResponse(200, fmt::format(R"({},"as_of":"{}","age_ms":{},"source":"cache","stale":false}})",
-                                                 it->second.prefix, *collected_at, age_ms));
+      auto r = JsonTextResponse(
+          200, fmt::format(R"({},"as_of":"{}","age_ms":{},"source":"cache","stale":false}})",
+                           it->second.prefix, IsoMillis(*collected), age_ms));
       r.SetHeader("x-kisgate-source", "cache");
       CountAnswer("cache", false);
       co_return r;
     }
   }
   const Held held = [&] {
-    if (ctx.store || list) return Lookup(ctx.store, ctx.query.dataset, ctx.query.code, "", "", list ? 30 : 1);
+    if (ctx.store || list)
+      return Lookup(ctx.store, ctx.query.dataset, ctx.query.code, "", "", list ? 30 : 1);
     // A code outside the universe: what memory holds of it, if anything.
     Held h;
     if (const auto* r = recent_.Find(ctx.query.dataset + "/" + ctx.query.code)) {
       h.records.push_back(*r);
       h.source = "cache";
-      h.collected = ParseCollectedAt(r->collected_at);
+      h.collected = r->collected_at;
     }
     return h;
   }();
-  const auto held_body = [&] { return list ? RowsBody(held.records, "output") : held.records.front().raw; };
   // An order book's time is a time of day; its day is the day it was fetched.
   const auto day_of = [&](const Provenance& p) {
-    return ParseDateParam(std::string_view(p.as_of).substr(0, 10)).value_or(ctx.today);
+    return p.as_of ? common::FormatYmd(common::ToKst(*p.as_of).date) : ctx.today;
   };
   if (ctx.Fresh(held)) {
     const auto p = ctx.Of(held);
-    if (auto body = SingleValueJson(tr, held_body(), day_of(p))) co_return Answer(ctx, std::move(*body), p);
+    if (auto body = SingleValueJson(tr, held.records, day_of(p)))
+      co_return Answer(ctx, std::move(*body), p);
   }
   auto call = deps_.gateway->Call(
       gate::KisRequest{tr, {{"FID_COND_MRKT_DIV_CODE", "J"}, {"FID_INPUT_ISCD", ctx.query.code}}, ""}, ctx.options);
   gate::CallResult result = co_await std::move(call);
   kis::Classification problem = result.error;
-  if (result.ok && Keep(ctx, {result.body}, problem)) {
-    if (auto body = SingleValueJson(tr, result.body, ctx.today)) co_return Answer(ctx, std::move(*body), ctx.Fetched());
+  if (result.ok) {
+    if (auto kept = Keep(ctx, {result.body}, problem)) {
+      if (auto body = SingleValueJson(tr, *kept, ctx.today))
+        co_return Answer(ctx, std::move(*body), ctx.Fetched());
+    }
   }
   // KIS could not answer in time (or not sensibly): the last stored value, marked stale.
   if (!held.records.empty() && UpstreamStatus(problem) != 400) {
     const auto p = ctx.Stale(held, problem);
-    if (auto body = SingleValueJson(tr, held_body(), day_of(p))) co_return Answer(ctx, std::move(*body), p);
+    if (auto body = SingleValueJson(tr, held.records, day_of(p)))
+      co_return Answer(ctx, std::move(*body), p);
   }
   co_return UpstreamError(problem);
 }
 
 asio::awaitable<http::Response> Service::MinuteBars(const StockContext& ctx) {
-  const auto tr = ctx.query.kind->tr;
   std::string date = ctx.query.date.empty() ? ctx.today : ctx.query.date;
   if (ctx.query.date.empty() && ctx.store) {
     // Without a date: the latest day held (the market's "today", which a simulator may move).
@@ -451,7 +434,7 @@ asio::awaitable<http::Response> Service::MinuteBars(const StockContext& ctx) {
   // KIS serves only today's minute bars: another day is what the store holds, or nothing.
   const bool today_asked = ctx.query.date.empty() || date == ctx.today;
   if (ctx.Fresh(held) || (!today_asked && !held.records.empty())) {
-    co_return BarsResponse(ctx, ParseStoredBars(tr, held), ctx.Of(held), date);
+    co_return BarsResponse(ctx, StoredBars(held), ctx.Of(held), date);
   }
   if (!today_asked) {
     co_return JsonError(404, "no_data", fmt::format("no minute bars stored for {} {}", ctx.query.code, date),
@@ -465,7 +448,7 @@ asio::awaitable<http::Response> Service::MinuteBars(const StockContext& ctx) {
   kis::Classification problem;
   if (auto* pages = std::get_if<gate::PagedBars>(&paged); pages && Keep(ctx, pages->bodies, problem)) {
     std::map<std::string, kis::Bar> merged;
-    for (auto& b : ParseStoredBars(tr, held)) merged[b.date + b.time] = b;
+    for (auto& b : StoredBars(held)) merged[b.date + b.time] = b;
     for (auto& b : pages->bars) merged[b.date + b.time] = b;
     const std::string day = pages->bars.empty() ? date : pages->bars.back().date;
     std::vector<kis::Bar> bars;
@@ -476,7 +459,7 @@ asio::awaitable<http::Response> Service::MinuteBars(const StockContext& ctx) {
   }
   if (auto* failed = std::get_if<gate::CallResult>(&paged)) problem = failed->error;
   if (held.records.empty() || UpstreamStatus(problem) == 400) co_return UpstreamError(problem);
-  co_return BarsResponse(ctx, ParseStoredBars(tr, held), ctx.Stale(held, problem), date);
+  co_return BarsResponse(ctx, StoredBars(held), ctx.Stale(held, problem), date);
 }
 
 asio::awaitable<http::Response> Service::DailyBars(const StockContext& ctx) {
@@ -492,7 +475,7 @@ asio::awaitable<http::Response> Service::DailyBars(const StockContext& ctx) {
   }
   const std::string label = q.from + "-" + q.to;
   if (!held.records.empty() && held.records.size() >= expected && (q.to < ctx.today || ctx.Fresh(held))) {
-    co_return BarsResponse(ctx, ParseStoredBars(q.kind->tr, held), ctx.Of(held), label);
+    co_return BarsResponse(ctx, StoredBars(held), ctx.Of(held), label);
   }
   auto fetch = gate::FetchDailyBars(*deps_.gateway, q.code, q.from, q.to, ctx.options);
   auto paged = co_await std::move(fetch);
@@ -502,7 +485,7 @@ asio::awaitable<http::Response> Service::DailyBars(const StockContext& ctx) {
   }
   if (auto* failed = std::get_if<gate::CallResult>(&paged)) problem = failed->error;
   if (held.records.empty() || UpstreamStatus(problem) == 400) co_return UpstreamError(problem);
-  co_return BarsResponse(ctx, ParseStoredBars(q.kind->tr, held), ctx.Stale(held, problem), label);
+  co_return BarsResponse(ctx, StoredBars(held), ctx.Stale(held, problem), label);
 }
 
 http::Response Service::BarsResponse(const StockContext& ctx, const std::vector<kis::Bar>& bars, const Provenance& p,
@@ -514,7 +497,7 @@ http::Response Service::BarsResponse(const StockContext& ctx, const std::vector<
     r.SetHeader("content-disposition",
                 fmt::format("inline; filename=\"{}_{}_{}.csv\"", ctx.query.code, ctx.query.dataset, label));
     r.SetHeader("x-kisgate-source", p.source);
-    r.SetHeader("x-kisgate-as-of", p.as_of);
+    r.SetHeader("x-kisgate-as-of", p.as_of ? IsoMillis(*p.as_of) : std::string());
     r.SetHeader("x-kisgate-stale", p.stale ? "true" : "false");
     r.body = BarsCsv(bars);
     return r;

@@ -20,7 +20,7 @@
 #include "common/spawn.hpp"
 #include "config/config.hpp"
 #include "gate/gateway.hpp"
-#include "store/sqlite_store.hpp"
+#include "store/store.hpp"
 
 namespace kisgate::app {
 
@@ -40,7 +40,7 @@ struct CollectFlags {
 struct Wiring {
   config::Config config;
   std::vector<std::string> codes;
-  std::unique_ptr<store::SqliteStore> store;
+  std::unique_ptr<store::Store> store;
   std::unique_ptr<gate::Gateway> gateway;
   api::JobsBoard jobs;
 
@@ -58,13 +58,7 @@ struct Wiring {
       if (auto* e = std::get_if<std::string>(&universe)) throw std::runtime_error(*e);
       codes = std::get<std::vector<std::string>>(universe);
     }
-    if (!config.storage.url.starts_with("sqlite://")) {
-      throw std::runtime_error(fmt::format(
-          "storage.url '{}': only sqlite:// is supported so far (PostgreSQL comes later)", config.storage.url));
-    }
-    store::StoreOptions so;
-    so.path = config.storage.url.substr(std::string_view("sqlite://").size());
-    store = std::make_unique<store::SqliteStore>(so);
+    store = store::Open(config.storage.url);
     gate::GatewayOptions go;
     go.token_dir = std::filesystem::path(config.data_dir) / "tokens";
     gateway = std::make_unique<gate::Gateway>(io.get_executor(), config, common::SystemClock::Instance(), go);

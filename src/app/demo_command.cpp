@@ -22,9 +22,9 @@
 #include "common/spawn.hpp"
 #include "gate/gateway.hpp"
 #include "kis/tr_catalogue.hpp"
-#include "store/sqlite_store.hpp"
 #include "sim/sim_server.hpp"
 #include "sim/universe.hpp"
+#include "store/store.hpp"
 
 namespace kisgate::app {
 
@@ -92,9 +92,9 @@ int RunDemo(const DemoFlags& flags) {
 
   char dir_template[] = "/tmp/kisgate-demo-XXXXXX";
   if (::mkdtemp(dir_template) == nullptr) throw std::runtime_error("cannot create a temp dir for the demo");
-  store::StoreOptions store_options;
-  store_options.path = std::string(dir_template) + "/kisgate.db";
-  store::SqliteStore store(store_options);
+  const std::string db_path = std::string(dir_template) + "/kisgate.db";
+  const auto opened_store = store::Open("sqlite://" + db_path);
+  store::Store& store = *opened_store;
 
   asio::io_context io(1);
   gate::Gateway gateway(io.get_executor(), config, common::SystemClock::Instance());
@@ -119,7 +119,7 @@ int RunDemo(const DemoFlags& flags) {
   fmt::print("kisgate demo: simulator at {} ({} key, {:g} call{}/s, burst rules on); {} stocks x {} jobs ({}) "
              "= {} calls every {} s through one gate, stored in {}.\nCtrl-C stops.\n",
              sim.BaseUrl(), flags.mock ? "mock" : "real", key.rate, key.rate == 1 ? "" : "s", codes.size(),
-             jobs.size(), fmt::join(job_names, ", "), planned, flags.every_s, store_options.path);
+             jobs.size(), fmt::join(job_names, ", "), planned, flags.every_s, db_path);
   fmt::print("{}\n", collect::PlanBudget(config, codes.size()).message);
   fmt::print("dashboard: http://{}/\n", api.Address());
   std::fflush(stdout);
@@ -226,7 +226,7 @@ int RunDemo(const DemoFlags& flags) {
                  : 0,
              key_stats.at("dropped_over_in_flight").to_number<std::uint64_t>(), store.Count("price"),
              store.Count("orderbook"), store.Count("investors"), store.Count("overtime_price"),
-             store.Count("bars_minute"), store_options.path, store.IntegrityCheck());
+             store.Count("bars_minute"), db_path, store.IntegrityCheck());
   return exit_code;
 }
 

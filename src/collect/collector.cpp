@@ -7,10 +7,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
-#include "collect/records.hpp"
 #include "common/kst.hpp"
 #include "common/spawn.hpp"
 #include "gate/paging.hpp"
+#include "kis/records.hpp"
 #include "kis/tr_catalogue.hpp"
 
 namespace kisgate::collect {
@@ -37,8 +37,8 @@ std::string DayBefore(const std::string& yyyymmdd) {
 }
 
 // The oldest market_time stored for (dataset, code) in [from, to]; "" when none.
-std::string OldestStored(const store::SqliteStore& store, const std::string& dataset, const std::string& code,
-                         const std::string& from, const std::string& to) {
+std::string OldestStored(const store::Store& store, const std::string& dataset,
+                         const std::string& code, const std::string& from, const std::string& to) {
   // Newest first; a day of minute bars is 390 rows, 150 days of daily rows about 100.
   auto rows = store.Range(dataset, code, from, to, 2000);
   return rows.empty() ? std::string() : rows.back().market_time;
@@ -46,21 +46,21 @@ std::string OldestStored(const store::SqliteStore& store, const std::string& dat
 
 // One code of one cycle: the call(s), then the records. Returns the error code, or "" on success.
 // Everything is taken by value: a cycle closed at its deadline returns before a late call ends.
-asio::awaitable<std::string> CollectOne(gate::Gateway& gateway, store::SqliteStore* store, std::string code,
-                                        CycleSpec spec, std::string cycle_time,
+asio::awaitable<std::string> CollectOne(gate::Gateway& gateway, store::Store* store,
+                                        std::string code, CycleSpec spec, std::string cycle_time,
                                         std::shared_ptr<CycleReport> report) {
   const auto& info = *kis::FindTrByDataset(spec.job->dataset);
   const std::string dataset(info.dataset);
   // The config has checked the lane's name.
   const gate::CallOptions options{gate::ParseLane(spec.job->lane).value_or(gate::Lane::kBatch), spec.flow,
                                   spec.deadline};
-  const std::string collected_at = common::FormatIsoKst(common::SystemClock::Instance().WallNow());
+  const auto collected_at = common::SystemClock::Instance().WallNow();
   // Each reply's records go to the store as soon as the reply is in (writes are idempotent): a
   // paged walk cut by the deadline, a crash or a failed page keeps the pages it got.
   std::string conversion_error;
   auto keep = [&](const std::string& body) {
     if (!conversion_error.empty()) return;
-    auto converted = ToRecords(info.tr, code, body, cycle_time, collected_at);
+    auto converted = kis::ToRecords(info.tr, code, body, cycle_time, collected_at);
     if (auto* c = std::get_if<kis::Classification>(&converted)) {
       conversion_error = c->code;
       return;
@@ -220,7 +220,7 @@ asio::awaitable<CycleReport> RunEachCode(const std::vector<std::string>& codes, 
   co_return result;
 }
 
-asio::awaitable<CycleReport> RunCycle(gate::Gateway& gateway, store::SqliteStore* store,
+asio::awaitable<CycleReport> RunCycle(gate::Gateway& gateway, store::Store* store,
                                       const std::vector<std::string>& codes, CycleSpec spec,
                                       Progress progress) {
   CycleReport report;

@@ -17,7 +17,7 @@
 #include "common/clock.hpp"
 #include "config/config.hpp"
 #include "gate/gateway.hpp"
-#include "store/sqlite_store.hpp"
+#include "store/store.hpp"
 
 namespace kisgate::collect {
 
@@ -67,7 +67,7 @@ using Progress = std::function<void(int done, int planned)>;
 // running then count as dropped; their calls expire at that same deadline). A code whose coroutine
 // throws counts as failed ("exception"). Paged data sets store each page as it arrives and resume
 // from what is stored.
-boost::asio::awaitable<CycleReport> RunCycle(gate::Gateway& gateway, store::SqliteStore* store,
+boost::asio::awaitable<CycleReport> RunCycle(gate::Gateway& gateway, store::Store* store,
                                              const std::vector<std::string>& codes, CycleSpec spec,
                                              Progress progress = nullptr);
 

@@ -19,7 +19,7 @@ std::optional<common::WallTime> NextAfterCycle(const Schedule& schedule,
 }
 
 struct JobLoop::Impl {
-  Impl(asio::any_io_executor executor, gate::Gateway& g, store::SqliteStore* s, const Schedule& sc,
+  Impl(asio::any_io_executor executor, gate::Gateway& g, store::Store* s, const Schedule& sc,
        const config::JobConfig& j, std::vector<std::string> c, gate::FlowId f, JobLoopHooks h)
       : timer(std::move(executor)),
         gateway(g),
@@ -32,7 +32,7 @@ struct JobLoop::Impl {
 
   asio::steady_timer timer;
   gate::Gateway& gateway;
-  store::SqliteStore* store;
+  store::Store* store;
   const Schedule& schedule;
   const config::JobConfig& job;
   std::vector<std::string> codes;
@@ -42,7 +42,7 @@ struct JobLoop::Impl {
   std::shared_ptr<CycleControl> control = std::make_shared<CycleControl>();
 };
 
-JobLoop::JobLoop(asio::any_io_executor executor, gate::Gateway& gateway, store::SqliteStore* store,
+JobLoop::JobLoop(asio::any_io_executor executor, gate::Gateway& gateway, store::Store* store,
                  const Schedule& schedule, const config::JobConfig& job,
                  std::vector<std::string> codes, gate::FlowId flow, JobLoopHooks hooks)
     : impl_(std::make_shared<Impl>(std::move(executor), gateway, store, schedule, job,

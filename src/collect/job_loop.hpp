@@ -37,7 +37,7 @@ struct JobLoopHooks {
 
 class JobLoop {
  public:
-  JobLoop(boost::asio::any_io_executor executor, gate::Gateway& gateway, store::SqliteStore* store,
+  JobLoop(boost::asio::any_io_executor executor, gate::Gateway& gateway, store::Store* store,
           const Schedule& schedule, const config::JobConfig& job, std::vector<std::string> codes,
           gate::FlowId flow, JobLoopHooks hooks = {});
   ~JobLoop();

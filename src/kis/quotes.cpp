@@ -184,24 +184,41 @@ Parsed<OrderBook> ParseOrderBook(std::string_view body) {
   });
 }
 
+namespace {
+
+InvestorDay ReadInvestorDay(const json::object& row) {
+  Row r(row, "output[]");
+  InvestorDay d;
+  d.date = std::string(r.Str("stck_bsop_date"));
+  if (d.date.empty()) return d;  // KIS pads with empty rows
+  d.close = r.Int("stck_clpr");
+  d.change = r.Int("prdy_vrss");
+  d.sign = r.SignOf("prdy_vrss_sign");
+  d.individuals = Flow(r, "prsn");
+  d.foreigners = Flow(r, "frgn");
+  d.institutions = Flow(r, "orgn");
+  return d;
+}
+
+}  // namespace
+
 Parsed<std::vector<InvestorDay>> ParseInvestors(std::string_view body) {
   return Guarded<std::vector<InvestorDay>>(body, [](const json::object& o) {
     std::vector<InvestorDay> days;
     for (const auto& item : ArrayField(o, "output")) {
       if (!item.is_object()) throw Malformed{"output[] holds a non-object"};
-      Row r(item.get_object(), "output[]");
-      InvestorDay d;
-      d.date = std::string(r.Str("stck_bsop_date"));
-      if (d.date.empty()) continue;  // KIS pads with empty rows
-      d.close = r.Int("stck_clpr");
-      d.change = r.Int("prdy_vrss");
-      d.sign = r.SignOf("prdy_vrss_sign");
-      d.individuals = Flow(r, "prsn");
-      d.foreigners = Flow(r, "frgn");
-      d.institutions = Flow(r, "orgn");
-      days.push_back(std::move(d));
+      auto d = ReadInvestorDay(item.get_object());
+      if (!d.date.empty()) days.push_back(std::move(d));
     }
     return days;
+  });
+}
+
+Parsed<InvestorDay> ParseInvestorRow(std::string_view row) {
+  return Guarded<InvestorDay>(row, [](const json::object& o) {
+    auto d = ReadInvestorDay(o);
+    if (d.date.empty()) throw Malformed{"output[] row has no stck_bsop_date"};
+    return d;
   });
 }
 

@@ -106,5 +106,7 @@ Parsed<OvertimePrice> ParseOvertimePrice(std::string_view body);
 Parsed<OvertimeBook> ParseOvertimeBook(std::string_view body);
 Parsed<std::vector<Bar>> ParseMinuteBars(std::string_view body);  // newest first, as sent
 Parsed<std::vector<Bar>> ParseDailyBars(std::string_view body);   // newest first, as sent
+// One row of ParseInvestors' `output` array on its own (as the store keeps it).
+Parsed<InvestorDay> ParseInvestorRow(std::string_view row);
 
 }  // namespace kisgate::kis

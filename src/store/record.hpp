@@ -1,26 +1,16 @@
 #pragma once
-// One collected value as storage sees it: which data set and stock, the market time it describes
-// (part of the key, so writing it twice changes nothing), typed columns, and the raw KIS JSON it
-// came from, so no field KIS sends is lost.
+// Records as storage sees them (the type is kis::Record: the KIS converter and the store share
+// it), and the typed columns each data set's table has.
 
-#include <cstdint>
-#include <string>
-#include <utility>
-#include <variant>
+#include <string_view>
 #include <vector>
+
+#include "kis/record.hpp"
 
 namespace kisgate::store {
 
-using Value = std::variant<std::int64_t, double, std::string>;
-
-struct Record {
-  std::string dataset;      // "price", "orderbook", ... (kis::TrInfo::dataset)
-  std::string code;         // six-character stock code
-  std::string market_time;  // KST, "YYYYMMDD" or "YYYYMMDDHHMMSS": what moment the value is of
-  std::string collected_at; // ISO 8601 with +09:00: when kisgate fetched it
-  std::vector<std::pair<std::string, Value>> columns;  // the data set's typed columns
-  std::string raw;          // the KIS JSON this record came from
-};
+using Value = kis::Value;
+using Record = kis::Record;
 
 // The typed columns of each data set, in table order.
 struct ColumnSpec {

@@ -8,31 +8,62 @@
 
 #include <fmt/format.h>
 
-#include "common/kst.hpp"
 #include <spdlog/spdlog.h>
 
 namespace kisgate::store {
 
 namespace {
 
+std::string SqlType(ColumnSpec::Type type) {
+  return type == ColumnSpec::kInteger ? "INTEGER" : type == ColumnSpec::kReal ? "REAL" : "TEXT";
+}
+
 // Migrations in order; the database records how many ran. Never edit one that shipped: add one.
 std::vector<std::string> Migrations() {
+  // 1: one table per data set.
   std::string v1;
   for (auto dataset : Datasets()) {
     std::string columns;
-    for (const auto& c : *ColumnsOf(dataset)) {
-      columns += fmt::format("  {} {},\n", c.name,
-                             c.type == ColumnSpec::kInteger ? "INTEGER"
-                             : c.type == ColumnSpec::kReal  ? "REAL"
-                                                            : "TEXT");
-    }
+    for (const auto& c : *ColumnsOf(dataset))
+      columns += fmt::format("  {} {},\n", c.name, SqlType(c.type));
     v1 += fmt::format(
         "CREATE TABLE {} (\n  code TEXT NOT NULL,\n  market_time TEXT NOT NULL,\n"
         "  collected_at TEXT NOT NULL,\n{}  raw TEXT NOT NULL,\n  PRIMARY KEY (code, market_time)\n"
         ") WITHOUT ROWID;\n",
         dataset, columns);
   }
-  return {v1};
+  // 2: collected_at from ISO 8601 text in two shapes ("2026-11-24T10:00:01+09:00" from collection,
+  // "...T10:00:01.123+09:00" from the API) to one INTEGER of milliseconds since the Unix epoch
+  // (UTC). SQLite cannot change a column's type in place: each table is rebuilt. strftime reads
+  // both shapes with their offset; an unreadable value is NULL and fails the migration (NOT NULL),
+  // which then rolls back and leaves the file as it was.
+  std::string v2;
+  for (auto dataset : Datasets()) {
+    std::string columns, names;
+    for (const auto& c : *ColumnsOf(dataset)) {
+      columns += fmt::format("  {} {},\n", c.name, SqlType(c.type));
+      names += fmt::format("{}, ", c.name);
+    }
+    v2 += fmt::format(
+        "CREATE TABLE {0}_v2 (\n  code TEXT NOT NULL,\n  market_time TEXT NOT NULL,\n"
+        "  collected_at INTEGER NOT NULL, -- milliseconds since the Unix epoch (UTC)\n{1}"
+        "  raw TEXT NOT NULL,\n  PRIMARY KEY (code, market_time)\n) WITHOUT ROWID;\n"
+        "INSERT INTO {0}_v2 (code, market_time, collected_at, {2}raw)\n"
+        "  SELECT code, market_time, CAST(strftime('%s', collected_at) AS INTEGER) * 1000 + "
+        "CAST(substr(strftime('%f', collected_at), 4) AS INTEGER), {2}raw FROM {0};\n"
+        "DROP TABLE {0};\n"
+        "ALTER TABLE {0}_v2 RENAME TO {0};\n",
+        dataset, columns, names);
+  }
+  return {v1, v2};
+}
+
+std::int64_t ToMillis(common::WallTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+common::WallTime FromMillis(std::int64_t ms) {
+  return common::WallTime{std::chrono::milliseconds(ms)};
 }
 
 void Exec(sqlite3* db, const std::string& sql) {
@@ -68,7 +99,8 @@ std::string UpsertSql(std::string_view dataset) {
       dataset, names, params, updates);
 }
 
-sqlite3* Open(const std::string& path, int flags, std::chrono::milliseconds busy_timeout) {
+sqlite3* OpenConnection(const std::string& path, int flags,
+                        std::chrono::milliseconds busy_timeout) {
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
     std::string error = db ? sqlite3_errmsg(db) : "out of memory";
@@ -91,8 +123,9 @@ SqliteStore::SqliteStore(StoreOptions options) : options_(std::move(options)) {
     throw std::runtime_error(fmt::format("cannot create the folder '{}' for the database: {}",
                                          folder.string(), ec.message()));
   }
-  db_ = Open(options_.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-             options_.busy_timeout);
+  db_ = OpenConnection(options_.path,
+                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                       options_.busy_timeout);
   try {
     // WAL: readers never block the writer; NORMAL sync is durable across process crashes.
     Exec(db_, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
@@ -101,16 +134,25 @@ SqliteStore::SqliteStore(StoreOptions options) : options_(std::move(options)) {
     const auto migrations = Migrations();
     const auto applied = QueryInt(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
     for (auto v = applied; v < static_cast<std::int64_t>(migrations.size()); ++v) {
+      // One transaction per migration: a failed one leaves the file at the previous version.
       Exec(db_, "BEGIN IMMEDIATE");
-      Exec(db_, migrations[static_cast<std::size_t>(v)]);
-      Exec(db_, fmt::format("INSERT INTO schema_migrations (version) VALUES ({})", v + 1));
-      Exec(db_, "COMMIT");
+      try {
+        Exec(db_, migrations[static_cast<std::size_t>(v)]);
+        Exec(db_, fmt::format("INSERT INTO schema_migrations (version) VALUES ({})", v + 1));
+        Exec(db_, "COMMIT");
+      } catch (const std::exception& e) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw std::runtime_error(fmt::format("migration {}: {}", v + 1, e.what()));
+      }
+      if (applied > 0)
+        spdlog::info("store: migrated {} to schema version {}", options_.path, v + 1);
     }
   } catch (const std::exception& e) {
     sqlite3_close(db_);
     throw std::runtime_error(fmt::format("cannot prepare the database '{}': {}", options_.path, e.what()));
   }
-  reader_ = Open(options_.path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, options_.busy_timeout);
+  reader_ = OpenConnection(options_.path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                           options_.busy_timeout);
   writer_ = std::thread([this] { WriterLoop(); });
 }
 
@@ -139,6 +181,8 @@ void SqliteStore::Write(std::vector<Record> records) {
     // batch (it may be waiting out commit_delay); in between, waking it would only cost a switch.
     wake = queue_.empty() || queue_.size() + records.size() >= options_.batch_size;
     for (auto& r : records) {
+      // The file keeps milliseconds: memory holds the same, so a value reads alike from both.
+      r.collected_at = std::chrono::floor<std::chrono::milliseconds>(r.collected_at);
       auto& latest = latest_[{r.dataset, r.code}];
       if (r.market_time >= latest.market_time) latest = r;
       queue_.push_back(std::move(r));
@@ -224,7 +268,7 @@ bool SqliteStore::Commit(const std::vector<Record>& batch, std::string& error) {
     int i = 1;
     sqlite3_bind_text(stmt, i++, r.code.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(stmt, i++, r.market_time.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(stmt, i++, r.collected_at.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(stmt, i++, ToMillis(r.collected_at));
     for (const auto& spec : *columns) {
       auto it = std::find_if(r.columns.begin(), r.columns.end(),
                              [&](const auto& c) { return c.first == spec.name; });
@@ -253,7 +297,8 @@ std::optional<Record> SqliteStore::Latest(const std::string& dataset, const std:
   return it->second;
 }
 
-std::optional<std::string> SqliteStore::LatestCollectedAt(const std::string& dataset, const std::string& code) const {
+std::optional<common::WallTime> SqliteStore::LatestCollectedAt(const std::string& dataset,
+                                                               const std::string& code) const {
   std::lock_guard lock(mutex_);
   auto it = latest_.find({dataset, code});
   if (it == latest_.end()) return std::nullopt;
@@ -280,7 +325,8 @@ std::string SqliteStore::LatestMarketTime(const std::string& dataset, const std:
 std::vector<Record> SqliteStore::Range(const std::string& dataset, const std::string& code,
                                        const std::string& from, const std::string& to,
                                        std::size_t limit) const {
-  if (ColumnsOf(dataset) == nullptr || limit == 0) return {};
+  const auto* specs = ColumnsOf(dataset);
+  if (specs == nullptr || limit == 0) return {};
   const auto in_range = [&](const std::string& t) { return t >= from && (to.empty() || t <= to); };
   // Keyed by market_time: a queued record replaces the file's row, as it will once written.
   std::map<std::string, Record, std::greater<>> rows;
@@ -290,9 +336,7 @@ std::vector<Record> SqliteStore::Range(const std::string& dataset, const std::st
     std::lock_guard lock(mutex_);
     const auto take = [&](const Record& q) {
       if (q.dataset == dataset && q.code == code && in_range(q.market_time)) {
-        Record r = q;
-        r.columns.clear();
-        rows.insert_or_assign(r.market_time, std::move(r));
+        rows.insert_or_assign(q.market_time, q);
       }
     };
     for (const auto& q : writing_batch_) take(q);
@@ -301,10 +345,12 @@ std::vector<Record> SqliteStore::Range(const std::string& dataset, const std::st
   {
     std::lock_guard lock(read_mutex_);
     sqlite3_stmt* stmt = nullptr;
+    std::string names;
+    for (const auto& c : *specs) names += fmt::format(", {}", c.name);
     const auto sql = fmt::format(
-        "SELECT market_time, collected_at, raw FROM {} WHERE code = ?1 AND market_time >= ?2 "
+        "SELECT market_time, collected_at, raw{} FROM {} WHERE code = ?1 AND market_time >= ?2 "
         "AND (?3 = '' OR market_time <= ?3) ORDER BY market_time DESC LIMIT ?4",
-        dataset);
+        names, dataset);
     if (sqlite3_prepare_v2(reader_, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
       sqlite3_bind_text(stmt, 1, code.c_str(), -1, SQLITE_TRANSIENT);
       sqlite3_bind_text(stmt, 2, from.c_str(), -1, SQLITE_TRANSIENT);
@@ -315,8 +361,26 @@ std::vector<Record> SqliteStore::Range(const std::string& dataset, const std::st
         r.dataset = dataset;
         r.code = code;
         r.market_time = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-        r.collected_at = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
+        r.collected_at = FromMillis(sqlite3_column_int64(stmt, 1));
         r.raw = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 2));
+        int i = 3;
+        for (const auto& spec : *specs) {
+          const int column = i++;
+          switch (sqlite3_column_type(stmt, column)) {
+            case SQLITE_NULL:
+              break;  // not written: the record had no such column
+            case SQLITE_INTEGER:
+              r.columns.emplace_back(
+                  spec.name, Value{static_cast<std::int64_t>(sqlite3_column_int64(stmt, column))});
+              break;
+            case SQLITE_FLOAT:
+              r.columns.emplace_back(spec.name, Value{sqlite3_column_double(stmt, column)});
+              break;
+            default:
+              r.columns.emplace_back(spec.name, Value{std::string(reinterpret_cast<const char*>(
+                                                    sqlite3_column_text(stmt, column)))});
+          }
+        }
         rows.emplace(r.market_time, std::move(r));
       }
     }
@@ -330,15 +394,12 @@ std::vector<Record> SqliteStore::Range(const std::string& dataset, const std::st
   return out;
 }
 
-std::vector<Freshness> SqliteStore::Ages(std::chrono::system_clock::time_point now) const {
+std::vector<Freshness> SqliteStore::Ages(common::WallTime now) const {
   std::vector<Freshness> out;
   std::lock_guard lock(mutex_);
   for (const auto& [key, record] : latest_) {
-    // collected_at is "YYYY-MM-DDTHH:MM:SS+09:00".
-    auto at = common::ParseKstDateTime(std::string_view(record.collected_at).substr(0, 19));
-    if (!at) continue;
     out.push_back(Freshness{key.first, key.second, record.collected_at,
-                            std::chrono::duration<double>(now - *at).count()});
+                            std::chrono::duration<double>(now - record.collected_at).count()});
   }
   std::sort(out.begin(), out.end(), [](const Freshness& a, const Freshness& b) { return a.age_s > b.age_s; });
   return out;

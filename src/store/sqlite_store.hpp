@@ -2,7 +2,10 @@
 // The embedded store: one SQLite file in WAL mode, one table per data set keyed by (code,
 // market_time), written idempotently (a retry, a re-run cycle or a restart never duplicates a row)
 // by a writer thread in batched transactions, so nothing blocks the network loop. Schema
-// migrations run at open. The latest record per (data set, code) is also kept in memory.
+// migrations run at open, each in a transaction; the table schema_migrations records which ran.
+// collected_at is an INTEGER of milliseconds since the Unix epoch (UTC) (schema version 2; version
+// 1 held ISO 8601 text, converted when such a file is opened). The latest record per (data set,
+// code) is also kept in memory.
 //
 // Thread-safety: every public method may be called from any thread.
 
@@ -17,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include "store/record.hpp"
+#include "store/store.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -35,57 +38,35 @@ struct StoreOptions {
   std::chrono::milliseconds busy_timeout{5000};  // wait this long for another process's lock
 };
 
-// How old the latest value of one (data set, code) is.
-struct Freshness {
-  std::string dataset;
-  std::string code;
-  std::string collected_at;  // ISO 8601, KST
-  double age_s = 0;
-};
-
-struct StoreCounters {
-  std::uint64_t written = 0;          // records committed (inserted or replaced)
-  std::uint64_t transactions = 0;
-  std::uint64_t failed_transactions = 0;
-  std::size_t queued = 0;             // waiting for the writer
-  std::string last_error;
-  bool last_write_failed = false;     // the latest transaction failed (disk full, locked)
-};
-
-class SqliteStore {
+class SqliteStore final : public Store {
  public:
   // Opens or creates the database and migrates it. Throws std::runtime_error naming the path and
   // the reason when it cannot be opened or written.
   explicit SqliteStore(StoreOptions options);
   // Writes what is queued (waiting at most `retry_after` × 4 for a failing disk), then closes.
-  ~SqliteStore();
+  ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
   // Queues records for the writer and updates the in-memory latest values at once.
-  void Write(std::vector<Record> records);
-  // Waits until everything queued so far is committed; false on timeout (e.g. the disk is full).
-  bool Flush(std::chrono::milliseconds timeout);
+  void Write(std::vector<Record> records) override;
+  // Waits at most `timeout` (e.g. for a full disk).
+  bool Flush(std::chrono::milliseconds timeout) override;
 
-  std::optional<Record> Latest(const std::string& dataset, const std::string& code) const;
-  // When the latest value of (dataset, code) was collected, without copying it: what a reader
-  // serving from its own rendering of that value needs to know.
-  std::optional<std::string> LatestCollectedAt(const std::string& dataset, const std::string& code) const;
-  // The newest market_time stored for (dataset, code), from memory or else from the file (what a
-  // restarted collector needs to fetch only what is new); "" when there is none.
-  std::string LatestMarketTime(const std::string& dataset, const std::string& code) const;
-  // Records of (dataset, code) with market_time in [from, to] (inclusive; "" = open end), newest
-  // first, at most `limit`: the file's rows plus those still queued for the writer, so a reader
-  // sees every write made before the call. Typed columns are left empty: `raw` holds the value.
-  std::vector<Record> Range(const std::string& dataset, const std::string& code, const std::string& from,
-                            const std::string& to, std::size_t limit) const;
-  std::int64_t Count(const std::string& dataset) const;
-  // The age of every (data set, code) value held, oldest first (for metrics and logs).
-  std::vector<Freshness> Ages(std::chrono::system_clock::time_point now) const;
-  // Runs PRAGMA integrity_check; "ok" when the file is sound.
-  std::string IntegrityCheck() const;
-  int SchemaVersion() const;
-  StoreCounters Counters() const;
+  std::optional<Record> Latest(const std::string& dataset, const std::string& code) const override;
+  std::optional<common::WallTime> LatestCollectedAt(const std::string& dataset,
+                                                    const std::string& code) const override;
+  std::string LatestMarketTime(const std::string& dataset, const std::string& code) const override;
+  // The file's rows plus those still queued for the writer.
+  std::vector<Record> Range(const std::string& dataset, const std::string& code,
+                            const std::string& from, const std::string& to,
+                            std::size_t limit) const override;
+  std::int64_t Count(const std::string& dataset) const override;
+  std::vector<Freshness> Ages(common::WallTime now) const override;
+  // PRAGMA integrity_check.
+  std::string IntegrityCheck() const override;
+  int SchemaVersion() const override;
+  StoreCounters Counters() const override;
 
  private:
   void WriterLoop();

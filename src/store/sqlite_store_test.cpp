@@ -5,11 +5,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <thread>
 
 #include <gtest/gtest.h>
 
 #include "common/kst.hpp"
+#include "store/store.hpp"
 #include "support/test_client.hpp"
 
 namespace kisgate::store {
@@ -19,8 +21,13 @@ using namespace std::chrono_literals;
 
 std::string CodeOf(int i) { return std::to_string(100000 + i); }
 
+const common::WallTime kCollectedAt = *common::ParseKstDateTime("2026-11-24 10:00:01");
+
 Record Price(std::string code, std::string market_time, std::int64_t price) {
-  return Record{"price", std::move(code), std::move(market_time), "2026-11-24T10:00:01+09:00",
+  return Record{"price",
+                std::move(code),
+                std::move(market_time),
+                kCollectedAt,
                 {{"price", price}, {"change", std::int64_t{-500}}, {"change_pct", -0.69}},
                 R"({"rt_cd":"0","output":{"stck_prpr":")" + std::to_string(price) + R"("}})"};
 }
@@ -55,6 +62,12 @@ TEST_F(StoreTest, RangeSeesCommittedAndQueuedRecordsNewestFirst) {
   ASSERT_EQ(day.size(), 2u);
   EXPECT_EQ(day[0].market_time, "20261124100500");
   EXPECT_NE(day[0].raw.find("71600"), std::string::npos);
+  // Read from the file: the typed columns and the time come back as written.
+  EXPECT_EQ(day[0].collected_at, kCollectedAt);
+  ASSERT_NE(day[0].Column("price"), nullptr);
+  EXPECT_EQ(std::get<std::int64_t>(*day[0].Column("price")), 71600);
+  EXPECT_DOUBLE_EQ(std::get<double>(*day[0].Column("change_pct")), -0.69);
+  EXPECT_EQ(day[0].Column("volume"), nullptr);  // never written
   EXPECT_EQ(store.Range("price", "005930", "", "", 1).size(), 1u);
   EXPECT_TRUE(store.Range("price", "035420", "", "", 10).empty());
   EXPECT_TRUE(store.Range("no_such_dataset", "005930", "", "", 10).empty());
@@ -67,7 +80,7 @@ TEST_F(StoreTest, RangeSeesCommittedAndQueuedRecordsNewestFirst) {
 
 TEST_F(StoreTest, WritesMigratesAndKeepsTheLatestInMemory) {
   SqliteStore store(Options());
-  EXPECT_EQ(store.SchemaVersion(), 1);
+  EXPECT_EQ(store.SchemaVersion(), 2);
   store.Write({Price("005930", "20261124100000", 71500), Price("005930", "20261124100500", 71600),
                Price("000660", "20261124100000", 182000)});
   ASSERT_TRUE(store.Flush(5s));
@@ -100,7 +113,7 @@ TEST_F(StoreTest, ReopenKeepsRowsAndDoesNotMigrateAgain) {
   }  // the destructor flushes
   SqliteStore reopened(Options());
   EXPECT_EQ(reopened.Count("price"), 10);
-  EXPECT_EQ(reopened.SchemaVersion(), 1);
+  EXPECT_EQ(reopened.SchemaVersion(), 2);
   // A restarted collector learns where it stopped from the file.
   EXPECT_EQ(reopened.LatestMarketTime("price", CodeOf(3)), "20261124100000");
   EXPECT_EQ(reopened.LatestMarketTime("price", "999999"), "");
@@ -138,6 +151,156 @@ TEST_F(StoreTest, LockedDatabaseRetriesWithoutLosingRecords) {
   sqlite3_close(other);
   ASSERT_TRUE(store.Flush(5s));
   EXPECT_EQ(store.Count("price"), 10);
+}
+
+// Schema version 1 as it shipped: collected_at held ISO 8601 text.
+constexpr const char* kVersion1Schema = R"sql(
+CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT (datetime('now')));
+CREATE TABLE bars_daily (code TEXT NOT NULL, market_time TEXT NOT NULL, collected_at TEXT NOT NULL,
+  open INTEGER, high INTEGER, low INTEGER, close INTEGER, volume INTEGER, traded_value INTEGER,
+  raw TEXT NOT NULL, PRIMARY KEY (code, market_time)) WITHOUT ROWID;
+CREATE TABLE bars_minute (code TEXT NOT NULL, market_time TEXT NOT NULL, collected_at TEXT NOT NULL,
+  open INTEGER, high INTEGER, low INTEGER, close INTEGER, volume INTEGER, traded_value INTEGER,
+  raw TEXT NOT NULL, PRIMARY KEY (code, market_time)) WITHOUT ROWID;
+CREATE TABLE investors (code TEXT NOT NULL, market_time TEXT NOT NULL, collected_at TEXT NOT NULL,
+  close INTEGER, individuals_net INTEGER, foreigners_net INTEGER, institutions_net INTEGER,
+  raw TEXT NOT NULL, PRIMARY KEY (code, market_time)) WITHOUT ROWID;
+CREATE TABLE orderbook (code TEXT NOT NULL, market_time TEXT NOT NULL, collected_at TEXT NOT NULL,
+  best_ask INTEGER, best_bid INTEGER, total_ask_quantity INTEGER, total_bid_quantity INTEGER,
+  expected_price INTEGER, raw TEXT NOT NULL, PRIMARY KEY (code, market_time)) WITHOUT ROWID;
+CREATE TABLE overtime_orderbook (code TEXT NOT NULL, market_time TEXT NOT NULL, collected_at TEXT NOT NULL,
+  best_ask INTEGER, best_bid INTEGER, total_ask_quantity INTEGER, total_bid_quantity INTEGER,
+  raw TEXT NOT NULL, PRIMARY KEY (code, market_time)) WITHOUT ROWID;
+CREATE TABLE overtime_price (code TEXT NOT NULL, market_time TEXT NOT NULL, collected_at TEXT NOT NULL,
+  price INTEGER, change INTEGER, volume INTEGER, raw TEXT NOT NULL,
+  PRIMARY KEY (code, market_time)) WITHOUT ROWID;
+CREATE TABLE price (code TEXT NOT NULL, market_time TEXT NOT NULL, collected_at TEXT NOT NULL,
+  price INTEGER, change INTEGER, change_pct REAL, open INTEGER, high INTEGER, low INTEGER,
+  volume INTEGER, traded_value INTEGER, raw TEXT NOT NULL,
+  PRIMARY KEY (code, market_time)) WITHOUT ROWID;
+INSERT INTO schema_migrations (version) VALUES (1);
+-- Both shapes the version-1 code wrote: whole seconds (collection), milliseconds (the API).
+INSERT INTO price (code, market_time, collected_at, price, change_pct, raw) VALUES
+  ('005930', '20261124100000', '2026-11-24T10:00:01+09:00', 71500, -0.69, '{"rt_cd":"0","output":{"stck_prpr":"71500"}}'),
+  ('005930', '20261124100500', '2026-11-24T10:05:01.123+09:00', 71600, NULL, '{"rt_cd":"0","output":{"stck_prpr":"71600"}}');
+INSERT INTO bars_daily (code, market_time, collected_at, open, high, low, close, volume, traded_value, raw) VALUES
+  ('005930', '20261120', '2026-11-24T10:00:02+09:00', 70000, 71000, 69000, 70500, 1000, 70500000, '{"stck_bsop_date":"20261120"}');
+)sql";
+
+void MakeFile(const std::string& path, const std::string& sql) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* error = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
+      << (error ? error : "");
+  sqlite3_free(error);
+  sqlite3_close(db);
+}
+
+std::string QueryText(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_stmt* stmt = nullptr;
+  std::string out;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      if (!out.empty()) out += ",";
+      const auto* text = sqlite3_column_text(stmt, 0);
+      out += text ? reinterpret_cast<const char*>(text) : "NULL";
+    }
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return out;
+}
+
+// A file of schema version 1 (times as text, in two shapes) opens migrated: every row keeps its
+// values, its time reads back to the millisecond, new writes land in the migrated tables, and a
+// second open changes nothing.
+TEST_F(StoreTest, MigratesAVersion1FileToMillisecondTimes) {
+  const auto path = Options().path;
+  MakeFile(path, kVersion1Schema);
+  const auto at_10_00_01 = *common::ParseKstDateTime("2026-11-24 10:00:01");
+  const auto at_10_05_01_123 = *common::ParseKstDateTime("2026-11-24 10:05:01") + 123ms;
+  const auto check = [&](const SqliteStore& store) {
+    EXPECT_EQ(store.SchemaVersion(), 2);
+    auto rows = store.Range("price", "005930", "", "", 10);
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0].collected_at, at_10_05_01_123);
+    EXPECT_EQ(rows[1].collected_at, at_10_00_01);
+    EXPECT_EQ(std::get<std::int64_t>(*rows[0].Column("price")), 71600);
+    EXPECT_EQ(rows[0].Column("change_pct"), nullptr);
+    EXPECT_DOUBLE_EQ(std::get<double>(*rows[1].Column("change_pct")), -0.69);
+    EXPECT_EQ(rows[1].raw, R"({"rt_cd":"0","output":{"stck_prpr":"71500"}})");
+    auto bars = store.Range("bars_daily", "005930", "", "", 10);
+    ASSERT_EQ(bars.size(), 1u);
+    EXPECT_EQ(bars[0].collected_at, at_10_00_01 + 1s);
+    EXPECT_EQ(std::get<std::int64_t>(*bars[0].Column("traded_value")), 70500000);
+    EXPECT_EQ(store.IntegrityCheck(), "ok");
+  };
+  {
+    SqliteStore store(Options());
+    check(store);
+    store.Write({Price("000660", "20261124100000", 182000)});
+    ASSERT_TRUE(store.Flush(5s));
+    EXPECT_EQ(store.Count("price"), 3);
+  }
+  EXPECT_EQ(QueryText(path, "SELECT version FROM schema_migrations ORDER BY version"), "1,2");
+  EXPECT_EQ(QueryText(path, "SELECT DISTINCT typeof(collected_at) FROM price"), "integer");
+  EXPECT_EQ(QueryText(path, "SELECT collected_at FROM price WHERE market_time = '20261124100500'"),
+            "1795482301123");
+  SqliteStore again(Options());
+  check(again);
+  EXPECT_EQ(again.Count("price"), 3);
+  EXPECT_EQ(QueryText(path, "SELECT version FROM schema_migrations ORDER BY version"), "1,2");
+}
+
+// A migration that cannot finish (here: a time no one can read) rolls back whole: the file stays
+// at version 1 with its rows, and the error names the file and the migration.
+TEST_F(StoreTest, FailedMigrationLeavesTheFileAsItWas) {
+  const auto path = Options().path;
+  MakeFile(path, std::string(kVersion1Schema) +
+                     "INSERT INTO orderbook (code, market_time, collected_at, raw) VALUES "
+                     "('005930', '20261124100000', 'yesterday', '{}');");
+  try {
+    SqliteStore store(Options());
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("migration 2"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(QueryText(path, "SELECT version FROM schema_migrations"), "1");
+  EXPECT_EQ(QueryText(path, "SELECT collected_at FROM price ORDER BY market_time"),
+            "2026-11-24T10:00:01+09:00,2026-11-24T10:05:01.123+09:00");
+  EXPECT_EQ(QueryText(path, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%_v2'"), "0");
+}
+
+// store::Open picks the back end from the URL and names what it cannot open.
+TEST_F(StoreTest, OpenTakesSqliteUrlsAndNamesOthers) {
+  const auto path = Options().path;
+  auto store = Open("sqlite://" + path);
+  store->Write({Price("005930", "20261124100000", 71500)});
+  ASSERT_TRUE(store->Flush(5s));
+  EXPECT_EQ(store->Count("price"), 1);
+  EXPECT_EQ(store->SchemaVersion(), 2);
+  const auto message = [](const std::string& url) {
+    try {
+      Open(url);
+    } catch (const std::runtime_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const auto pg = message("postgresql://kisgate:hunter2@db.local/kisgate");
+  EXPECT_NE(pg.find("postgresql://kisgate:***@db.local/kisgate"), std::string::npos) << pg;
+  EXPECT_NE(pg.find("issue 13"), std::string::npos) << pg;
+  EXPECT_EQ(pg.find("hunter2"), std::string::npos) << pg;
+  EXPECT_NE(message("mysql://localhost/kisgate").find("'mysql://localhost/kisgate'"),
+            std::string::npos);
+  EXPECT_NE(message("sqlite://").find("names no file"), std::string::npos);
+  EXPECT_NE(message("sqlite://:memory:").find("in-memory"), std::string::npos);
+  EXPECT_NE(message("kisgate.db").find("'kisgate.db'"), std::string::npos);
 }
 
 // SIGKILL in the middle of writing: the file stays sound, and writing the same cycles again

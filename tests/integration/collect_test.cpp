@@ -18,6 +18,7 @@
 #include "common/kst.hpp"
 #include "sim/sim_server.hpp"
 #include "sim/universe.hpp"
+#include "store/sqlite_store.hpp"
 #include "support/test_client.hpp"
 
 namespace kisgate::collect {
