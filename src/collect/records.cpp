@@ -15,7 +15,7 @@ using Result = std::variant<Records, kis::Classification>;
 
 store::Record Make(kis::Tr tr, const std::string& code, std::string market_time,
                    const std::string& collected_at, std::string raw) {
-  return store::Record{std::string(kis::TrInfoFor(tr).dataset), code, std::move(market_time),
+  return store::Record{std::string(common::Name(kis::TrInfoFor(tr).dataset)), code, std::move(market_time),
                        collected_at, {}, std::move(raw)};
 }
 

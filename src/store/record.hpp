@@ -9,6 +9,8 @@
 #include <variant>
 #include <vector>
 
+#include "common/vocabulary.hpp"
+
 namespace kisgate::store {
 
 using Value = std::variant<std::int64_t, double, std::string>;
@@ -22,12 +24,16 @@ struct Record {
   std::string raw;          // the KIS JSON this record came from
 };
 
-// The typed columns of each data set, in table order.
+// The typed columns of each data set, in table order. Every data set of the vocabulary
+// (common/vocabulary.hpp) has its table, named common::Name(dataset).
 struct ColumnSpec {
   const char* name;
   enum Type { kInteger, kReal, kText } type;
 };
+const std::vector<ColumnSpec>& ColumnsOf(common::Dataset dataset);
+// The columns of the data set named `dataset`; null for any other text.
 const std::vector<ColumnSpec>* ColumnsOf(std::string_view dataset);
+// The names of all data sets (common::kAllDatasets), one table each.
 std::vector<std::string_view> Datasets();
 
 }  // namespace kisgate::store
