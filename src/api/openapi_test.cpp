@@ -31,7 +31,8 @@ TEST(OpenApi, DocumentMatchesTheRoutes) {
       }
     }
     EXPECT_EQ(query, std::set<std::string>(route.query.begin(), route.query.end())) << route.path;
-    EXPECT_EQ(item.at(route.method).as_object().at("summary").as_string(), route.summary) << route.path;
+    EXPECT_EQ(item.at(route.method).as_object().at("summary").as_string(), route.summary)
+        << route.path;
   }
   EXPECT_EQ(documented, served) << "openapi.json documents a route the service does not answer";
   // Every $ref resolves.

@@ -112,8 +112,9 @@ asio::awaitable<http::Response> Service::Route(const http::Request& request, std
   const std::string_view allowed = route ? route->method : std::string_view("GET");
   if (request.method != allowed) {
     label = "other";
-    auto r = JsonError(405, "method_not_allowed",
-                       fmt::format("{} is not allowed on {}; use {}", request.method, path, allowed));
+    auto r =
+        JsonError(405, "method_not_allowed",
+                  fmt::format("{} is not allowed on {}; use {}", request.method, path, allowed));
     r.SetHeader("allow", std::string(allowed));
     co_return r;
   }
@@ -143,8 +144,9 @@ asio::awaitable<http::Response> Service::Route(const http::Request& request, std
   }
   if (path.starts_with("/v1/")) {
     label = "not_found";
-    co_return JsonError(404, "not_found", fmt::format("no route {}", path),
-                        fmt::format("the routes under /v1/: {} (see /openapi.json)", RouteList("/v1/")));
+    co_return JsonError(
+        404, "not_found", fmt::format("no route {}", path),
+        fmt::format("the routes under /v1/: {} (see /openapi.json)", RouteList("/v1/")));
   }
   // The dashboard's static files beside its page ("/", a route).
   if (deps_.assets) {
@@ -154,7 +156,8 @@ asio::awaitable<http::Response> Service::Route(const http::Request& request, std
     }
   }
   label = "not_found";
-  co_return JsonError(404, "not_found", fmt::format("no route {}", path), "see /openapi.json for the routes");
+  co_return JsonError(404, "not_found", fmt::format("no route {}", path),
+                      "see /openapi.json for the routes");
 }
 
 asio::awaitable<http::Response> Service::Call(const api::Route& route, const http::Request& request,

@@ -77,7 +77,8 @@ std::variant<StockQuery, QueryError> ParseStockQuery(const http::Request& reques
   q.dataset = std::string(common::Name(q.kind->dataset));
   const auto configured = api.max_age.find(q.dataset);
   q.max_age = std::chrono::duration_cast<common::Duration>(
-      configured != api.max_age.end() ? configured->second : config::ApiConfig::DefaultMaxAge(q.kind->dataset));
+      configured != api.max_age.end() ? configured->second
+                                      : config::ApiConfig::DefaultMaxAge(q.kind->dataset));
   if (auto it = params.find("max_age"); it != params.end()) {
     char* end = nullptr;
     const double seconds = std::strtod(it->second.c_str(), &end);

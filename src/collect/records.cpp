@@ -15,8 +15,9 @@ using Result = std::variant<Records, kis::Classification>;
 
 store::Record Make(kis::Tr tr, const std::string& code, std::string market_time,
                    const std::string& collected_at, std::string raw) {
-  return store::Record{std::string(common::Name(kis::TrInfoFor(tr).dataset)), code, std::move(market_time),
-                       collected_at, {}, std::move(raw)};
+  std::string dataset(common::Name(kis::TrInfoFor(tr).dataset));
+  return store::Record{std::move(dataset), code, std::move(market_time),
+                       collected_at,       {},   std::move(raw)};
 }
 
 // The JSON rows of output2 (or output), one per bar or day, to keep beside each record; rows

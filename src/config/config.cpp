@@ -489,7 +489,9 @@ std::chrono::milliseconds ApiConfig::DefaultMaxAge(common::Dataset dataset) {
 
 std::map<std::string, std::chrono::milliseconds> ApiConfig::DefaultMaxAges() {
   std::map<std::string, std::chrono::milliseconds> ages;
-  for (auto dataset : common::kAllDatasets) ages[std::string(common::Name(dataset))] = DefaultMaxAge(dataset);
+  for (auto dataset : common::kAllDatasets) {
+    ages[std::string(common::Name(dataset))] = DefaultMaxAge(dataset);
+  }
   return ages;
 }
 
