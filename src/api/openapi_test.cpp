@@ -1,4 +1,5 @@
-// openapi.json describes exactly the routes the service answers, with their query parameters.
+// openapi.json describes exactly the routes the service answers (the route table), with their
+// query parameters and summaries.
 #include <set>
 
 #include <boost/json.hpp>
@@ -30,6 +31,8 @@ TEST(OpenApi, DocumentMatchesTheRoutes) {
       }
     }
     EXPECT_EQ(query, std::set<std::string>(route.query.begin(), route.query.end())) << route.path;
+    EXPECT_EQ(item.at(route.method).as_object().at("summary").as_string(), route.summary)
+        << route.path;
   }
   EXPECT_EQ(documented, served) << "openapi.json documents a route the service does not answer";
   // Every $ref resolves.

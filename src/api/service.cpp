@@ -8,6 +8,7 @@
 
 #include "api/json_text.hpp"
 #include "api/passthrough.hpp"
+#include "api/routes.hpp"
 #include "common/kst.hpp"
 #include "http/message.hpp"
 
@@ -66,7 +67,7 @@ void Service::Sample() { sampler_.Sample(deps_.gateway->Stats(), deps_.clock->No
 
 asio::awaitable<http::Reply> Service::Handle(http::Request request) {
   const auto started = std::chrono::steady_clock::now();
-  std::string route = "other";
+  std::string route = "other";  // the metric label: the route table's, or a fixed name
   http::Response response;
   // The API handler boundary (STYLE.md "Errors"): whatever throws below answers 500 in the
   // caller's format, is logged and counted, and the connection and the server go on.
@@ -83,8 +84,8 @@ asio::awaitable<http::Reply> Service::Handle(http::Request request) {
   if (failure) {
     counters_.handler_exceptions++;
     spdlog::error("api: {} {} failed: {}", ValidUtf8(request.method), ValidUtf8(request.Path()), *failure);
-    const auto path = request.Path();
-    if (path.starts_with("/uapi/") || path.starts_with("/oauth2/")) {
+    const auto* matched = MatchRoute(request.Path());
+    if (matched && matched->access == Access::kOwnCredentials) {  // KIS's error format
       response = http::Response{};
       response.status = 500;
       response.SetHeader("Content-Type", "application/json; charset=utf-8");
@@ -100,22 +101,27 @@ asio::awaitable<http::Reply> Service::Handle(http::Request request) {
   co_return http::Reply{std::move(response), false};
 }
 
-asio::awaitable<http::Response> Service::Route(const http::Request& request, std::string& route) {
+asio::awaitable<http::Response> Service::Route(const http::Request& request, std::string& label) {
   const auto path = request.Path();
-  if (path.starts_with("/uapi/") || path.starts_with("/oauth2/")) {
-    route = "passthrough";  // its own credentials: KIS's appkey/appsecret or a tokenP token
-    auto forwarded = passthrough_->Handle(request);
-    co_return co_await std::move(forwarded);
+  const auto* route = MatchRoute(path);
+  if (route && route->access == Access::kOwnCredentials) {
+    label = route->label;  // its own credentials: KIS's appkey/appsecret or a tokenP token
+    auto answer = Call(*route, request, label);
+    co_return co_await std::move(answer);
   }
-  if (request.method != "GET") {
-    route = "other";
-    auto r = JsonError(405, "method_not_allowed", fmt::format("{} is not allowed on {}; use GET", request.method, path));
-    r.SetHeader("allow", "GET");
+  const std::string_view allowed = route ? route->method : std::string_view("GET");
+  if (request.method != allowed) {
+    label = "other";
+    auto r =
+        JsonError(405, "method_not_allowed",
+                  fmt::format("{} is not allowed on {}; use {}", request.method, path, allowed));
+    r.SetHeader("allow", std::string(allowed));
     co_return r;
   }
-  if (path == "/healthz") {
-    route = "/healthz";
-    co_return JsonResponse(200, json::object{{"status", "ok"}});
+  if (route && route->access == Access::kOpen) {
+    label = route->label;
+    auto answer = Call(*route, request, label);
+    co_return co_await std::move(answer);
   }
   // /v1/ always needs server.api_token when one is set; with server.protect_all so do /metrics,
   // /readyz and /openapi.json (they show key names, token expiry and traffic). /healthz stays open
@@ -124,57 +130,79 @@ asio::awaitable<http::Response> Service::Route(const http::Request& request, std
   const bool guarded = path.starts_with("/v1/") ||
                        (deps_.config->server.protect_all && !(deps_.assets && deps_.assets(path)));
   if (guarded && !deps_.config->server.api_token.empty() && !HasApiToken(request)) {
-    route = "unauthorized";
+    label = "unauthorized";
     auto r = JsonError(401, "unauthorized", fmt::format("this kisgate requires a bearer token for {}",
                                                         path.starts_with("/v1/") ? "/v1/" : "everything but /healthz"),
                        "send the header 'Authorization: Bearer <server.api_token>'");
     r.SetHeader("www-authenticate", "Bearer");
     co_return r;
   }
-  if (path == "/readyz") {
-    route = "/readyz";
-    co_return Ready();
-  }
-  if (path == "/metrics") {
-    route = "/metrics";
-    co_return Metrics();
-  }
-  if (path == "/openapi.json") {
-    route = "/openapi.json";
-    http::Response r;
-    r.SetHeader("content-type", "application/json; charset=utf-8");
-    r.body = std::string(OpenApiDocument());
-    co_return r;
+  if (route) {
+    label = route->label;
+    auto answer = Call(*route, request, label);
+    co_return co_await std::move(answer);
   }
   if (path.starts_with("/v1/")) {
-    if (path == "/v1/jobs") {
-      route = "/v1/jobs";
+    label = "not_found";
+    co_return JsonError(
+        404, "not_found", fmt::format("no route {}", path),
+        fmt::format("the routes under /v1/: {} (see /openapi.json)", RouteList("/v1/")));
+  }
+  // The dashboard's static files beside its page ("/", a route).
+  if (deps_.assets) {
+    if (auto asset = deps_.assets(path)) {
+      label = "dashboard";
+      co_return *asset;
+    }
+  }
+  label = "not_found";
+  co_return JsonError(404, "not_found", fmt::format("no route {}", path),
+                      "see /openapi.json for the routes");
+}
+
+asio::awaitable<http::Response> Service::Call(const api::Route& route, const http::Request& request,
+                                              std::string& label) {
+  switch (route.handler) {
+    case Handler::kPassthrough: {
+      auto forwarded = passthrough_->Handle(request);
+      co_return co_await std::move(forwarded);
+    }
+    case Handler::kHealth:
+      co_return JsonResponse(200, json::object{{"status", "ok"}});
+    case Handler::kReady:
+      co_return Ready();
+    case Handler::kMetrics:
+      co_return Metrics();
+    case Handler::kOpenApi: {
+      http::Response r;
+      r.SetHeader("content-type", "application/json; charset=utf-8");
+      r.body = std::string(OpenApiDocument());
+      co_return r;
+    }
+    case Handler::kJobs: {
       const auto ages = deps_.store ? deps_.store->Ages(deps_.clock->WallNow()) : std::vector<store::Freshness>{};
       co_return JsonResponse(200, deps_.jobs ? deps_.jobs->Json(deps_.clock->WallNow(), ages)
                                              : JobsBoard{}.Json(deps_.clock->WallNow(), ages));
     }
-    if (path == "/v1/budget") {
-      route = "/v1/budget";
+    case Handler::kBudget: {
       const double uptime = std::chrono::duration<double>(deps_.clock->Now() - started_).count();
       co_return JsonResponse(200, BudgetJson(*deps_.config, deps_.gateway->Stats(), sampler_.recent(),
                                              deps_.clock->WallNow(), uptime));
     }
-    if (path.starts_with("/v1/stocks/")) {
-      auto stock = Stock(request, route);
+    case Handler::kStock: {
+      auto stock = Stock(request, label);
       co_return co_await std::move(stock);
     }
-    route = "not_found";
-    co_return JsonError(404, "not_found", fmt::format("no route {}", path),
-                        "see /openapi.json for the routes: /v1/stocks/{code}/price, /v1/jobs, /v1/budget, ...");
+    case Handler::kDashboard:
+      if (deps_.assets) {
+        if (auto asset = deps_.assets(request.Path())) co_return *asset;
+      }
+      label = "not_found";
+      co_return JsonError(404, "not_found", fmt::format("no route {}", request.Path()),
+                          "this kisgate serves no dashboard; see /openapi.json for the routes");
   }
-  if (deps_.assets) {
-    if (auto asset = deps_.assets(path)) {
-      route = "dashboard";
-      co_return *asset;
-    }
-  }
-  route = "not_found";
-  co_return JsonError(404, "not_found", fmt::format("no route {}", path), "see /openapi.json for the routes");
+  label = "other";  // unreachable: the switch covers every handler
+  co_return JsonError(500, "internal_error", "no handler for this route");
 }
 
 bool Service::HasApiToken(const http::Request& request) const {

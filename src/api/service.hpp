@@ -33,6 +33,7 @@
 namespace kisgate::api {
 
 struct Provenance;
+struct Route;
 
 // A static file for a path ("/" included), or nullopt.
 using AssetLookup = std::function<std::optional<http::Response>(std::string_view path)>;
@@ -75,7 +76,10 @@ class Service {
   struct Passthrough;
 
  private:
-  boost::asio::awaitable<http::Response> Route(const http::Request& request, std::string& route);
+  // Dispatch by the route table (routes.hpp); `label` gets the metric label of the answer.
+  boost::asio::awaitable<http::Response> Route(const http::Request& request, std::string& label);
+  boost::asio::awaitable<http::Response> Call(const api::Route& route, const http::Request& request,
+                                              std::string& label);
   // Whether the request carries the bearer token of server.api_token (any case of "Bearer").
   bool HasApiToken(const http::Request& request) const;
 
@@ -135,12 +139,14 @@ gate::FlowId ClientFlow(std::string_view remote, gate::FlowId base);
 // The OpenAPI document served at /openapi.json (src/api/openapi.json, compiled in).
 std::string_view OpenApiDocument();
 
-// Every route the service answers, as OpenAPI path templates with their methods and query
-// parameters; a test keeps openapi.json equal to it.
+// Every route the service answers (the listed entries of the route table, routes.hpp), as
+// OpenAPI path templates with their methods ("get"), query parameters and summaries; a test keeps
+// openapi.json equal to it.
 struct RouteInfo {
   std::string path;
   std::string method;
   std::vector<std::string> query;
+  std::string summary;
 };
 std::vector<RouteInfo> Routes();
 

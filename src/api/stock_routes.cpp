@@ -22,32 +22,6 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-const std::vector<StockKind>& StockKinds() {
-  static const std::vector<StockKind> kinds = {
-      {"price", kis::Tr::kPrice, "/v1/stocks/{code}/price", {"max_age"}},
-      {"orderbook", kis::Tr::kOrderBook, "/v1/stocks/{code}/orderbook", {"max_age"}},
-      {"investors", kis::Tr::kInvestors, "/v1/stocks/{code}/investors", {"max_age"}},
-      {"overtime", kis::Tr::kOvertimePrice, "/v1/stocks/{code}/overtime", {"max_age"}},
-      {"bars/minute", kis::Tr::kMinuteBars, "/v1/stocks/{code}/bars/minute", {"max_age", "date", "format"}},
-      {"bars/daily", kis::Tr::kDailyBars, "/v1/stocks/{code}/bars/daily", {"max_age", "from", "to", "format"}},
-  };
-  return kinds;
-}
-
-std::vector<RouteInfo> Routes() {
-  std::vector<RouteInfo> routes;
-  for (const auto& k : StockKinds()) {
-    routes.push_back({std::string(k.route), "get", std::vector<std::string>(k.params.begin(), k.params.end())});
-  }
-  for (const char* path : {"/v1/jobs", "/v1/budget", "/metrics", "/healthz", "/readyz", "/openapi.json", "/"}) {
-    routes.push_back({path, "get", {}});
-  }
-  routes.push_back({"/oauth2/tokenP", "post", {}});
-  routes.push_back({"/oauth2/revokeP", "post", {}});
-  routes.push_back({"/uapi/{path}", "get", {}});
-  return routes;
-}
-
 std::optional<std::string> ParseDateParam(std::string_view v) {
   std::string compact(v);
   if (v.size() == 10 && v[4] == '-' && v[7] == '-') {
@@ -77,8 +51,10 @@ std::variant<StockQuery, QueryError> ParseStockQuery(const http::Request& reques
     if (k.name == kind_name) q.kind = &k;
   }
   if (q.kind == nullptr) {
+    std::vector<std::string_view> names;
+    for (const auto& k : StockKinds()) names.push_back(k.name);
     return QueryError{404, "not_found", fmt::format("no stock data '{}'", kind_name),
-                      "use price, orderbook, investors, overtime, bars/minute or bars/daily", "not_found"};
+                      fmt::format("use {}", fmt::join(names, ", ")), "not_found"};
   }
   const std::string route(q.kind->route);
   auto fail = [&](int status, std::string code, std::string message, std::string hint = {}) {
@@ -98,10 +74,11 @@ std::variant<StockQuery, QueryError> ParseStockQuery(const http::Request& reques
     }
     params[name] = std::move(value);
   }
-  q.dataset = std::string(kis::TrInfoFor(q.kind->tr).dataset);
+  q.dataset = std::string(common::Name(q.kind->dataset));
   const auto configured = api.max_age.find(q.dataset);
-  q.max_age = std::chrono::duration_cast<common::Duration>(configured != api.max_age.end() ? configured->second
-                                                                                          : std::chrono::milliseconds(5000));
+  q.max_age = std::chrono::duration_cast<common::Duration>(
+      configured != api.max_age.end() ? configured->second
+                                      : config::ApiConfig::DefaultMaxAge(q.kind->dataset));
   if (auto it = params.find("max_age"); it != params.end()) {
     char* end = nullptr;
     const double seconds = std::strtod(it->second.c_str(), &end);

@@ -16,10 +16,11 @@
 
 namespace kisgate::api {
 
-// One kind of stock data: the URL's name, its TR (and so the data set and the config's max_age
-// key), its route template and the query parameters it takes.
+// One kind of stock data: the URL's name, its data set (the config's max_age key) and TR, its
+// route template and the query parameters it takes. Made from the route table (routes.hpp).
 struct StockKind {
-  std::string_view name;
+  std::string_view name;  // "price", "bars/minute"
+  common::Dataset dataset;
   kis::Tr tr;
   std::string_view route;
   std::vector<std::string_view> params;

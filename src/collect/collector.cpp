@@ -49,8 +49,10 @@ std::string OldestStored(const store::Store& store, const std::string& dataset,
 asio::awaitable<std::string> CollectOne(gate::Gateway& gateway, store::Store* store,
                                         std::string code, CycleSpec spec, std::string cycle_time,
                                         std::shared_ptr<CycleReport> report) {
-  const auto& info = *kis::FindTrByDataset(spec.job->dataset);
-  const std::string dataset(info.dataset);
+  // The config has parsed the data set's name; value() throws (the spawn boundary logs it) for a
+  // JobConfig made in code with a name that is not one.
+  const auto& info = kis::TrInfoFor(common::ParseDataset(spec.job->dataset).value());
+  const std::string dataset(common::Name(info.dataset));
   // The config has checked the lane's name.
   const gate::CallOptions options{gate::ParseLane(spec.job->lane).value_or(gate::Lane::kBatch), spec.flow,
                                   spec.deadline};

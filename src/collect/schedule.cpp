@@ -8,7 +8,7 @@ using namespace std::chrono;
 
 bool Schedule::InSession(const config::JobConfig& job, common::WallTime t) const {
   const auto& s = job.sessions;
-  if (std::find(s.begin(), s.end(), "always") != s.end()) return true;
+  if (std::find(s.begin(), s.end(), common::kAlwaysSession) != s.end()) return true;
   const auto session = calendar_.SessionAt(t);
   if (session == common::Session::kClosed) return false;
   return std::find(s.begin(), s.end(), common::ToString(session)) != s.end();
@@ -31,7 +31,8 @@ std::optional<common::WallTime> Schedule::NextStart(const config::JobConfig& job
     }
     const auto t = common::FromKst(day, slot);
     if (t > limit) return std::nullopt;
-    const bool always = std::find(job.sessions.begin(), job.sessions.end(), "always") != job.sessions.end();
+    const bool always = std::find(job.sessions.begin(), job.sessions.end(),
+                                  common::kAlwaysSession) != job.sessions.end();
     if (!always && !calendar_.IsTradingDay(day)) {
       slot = hours{24};  // skip the whole day
       continue;

@@ -96,17 +96,7 @@ std::optional<WallTime> ParseKstDateTime(std::string_view s) {
   return FromKst(*date, *time);
 }
 
-std::string_view ToString(Session s) {
-  switch (s) {
-    case Session::kClosed: return "closed";
-    case Session::kPreOpen: return "pre_open";
-    case Session::kRegular: return "regular";
-    case Session::kClosingAuction: return "closing";
-    case Session::kAfterClose: return "after_close";
-    case Session::kAfterHours: return "after_hours";
-  }
-  return "closed";
-}
+std::string_view ToString(Session s) { return Name(s); }
 
 const std::vector<year_month_day>& MarketCalendar::BuiltInHolidays() {
   // KRX closures (weekday ones matter): public holidays, substitute holidays and the year-end

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/vocabulary.hpp"
 
 namespace kisgate::common {
 
@@ -34,15 +35,7 @@ std::optional<std::chrono::seconds> ParseHms(std::string_view s);         // "09
 // "2026-11-24 09:30:00" or "2026-11-24T09:30:00" (KST).
 std::optional<WallTime> ParseKstDateTime(std::string_view s);
 
-// The trading sessions of kis-api.md §7, in KST.
-enum class Session {
-  kClosed,
-  kPreOpen,         // 08:30–09:00 opening auction
-  kRegular,         // 09:00–15:20
-  kClosingAuction,  // 15:20–15:30
-  kAfterClose,      // 15:40–16:00 after-hours at the closing price
-  kAfterHours,      // 16:00–18:00 after-hours single price
-};
+// The session's name (common::Name, vocabulary.hpp).
 std::string_view ToString(Session s);
 
 // KRX trading days: weekdays that are not KRX holidays. The built-in list covers the years

@@ -295,18 +295,6 @@ void ReadGate(Table& t, GateConfig& g) {
   if (g.default_deadline.count() <= 0) t.Fail("default_deadline", "must be longer than 0");
 }
 
-constexpr std::string_view kDatasets[] = {"price",          "orderbook",          "investors",
-                                          "overtime_price", "overtime_orderbook", "bars_minute",
-                                          "bars_daily"};
-constexpr std::string_view kSessions[] = {"regular",     "pre_open",    "closing",
-                                          "after_hours", "after_close", "always"};
-constexpr std::string_view kLanes[] = {"interactive", "batch", "background"};
-
-template <std::size_t N>
-bool OneOf(std::string_view v, const std::string_view (&set)[N]) {
-  return std::find(std::begin(set), std::end(set), v) != std::end(set);
-}
-
 void ReadJob(Table& t, JobConfig& job, std::size_t index) {
   job.name = fmt::format("job{}", index + 1);
   t.String("name", job.name);
@@ -318,9 +306,9 @@ void ReadJob(Table& t, JobConfig& job, std::size_t index) {
   t.Strings("priority", job.priority);
   t.RejectUnknown();
   CheckCodes(t, "priority", job.priority);
-  if (!OneOf(job.dataset, kDatasets)) {
+  if (!common::ParseDataset(job.dataset)) {
     t.Fail("dataset", fmt::format("\"{}\" is not a data set; use one of: {}", job.dataset,
-                                  fmt::join(kDatasets, ", ")));
+                                  common::JoinNames(common::kAllDatasets)));
   }
   // The schedule counts whole seconds: "250ms" would never start a cycle.
   if (job.every < kMinJobInterval || job.every % std::chrono::seconds(1) != std::chrono::milliseconds(0)) {
@@ -328,13 +316,14 @@ void ReadJob(Table& t, JobConfig& job, std::size_t index) {
                                 kMinJobInterval.count(), job.every.count()));
   }
   for (const auto& s : job.sessions) {
-    if (!OneOf(s, kSessions)) {
-      t.Fail("sessions", fmt::format("\"{}\" is not a session; use any of: {}", s,
-                                     fmt::join(kSessions, ", ")));
+    if (!common::IsJobSession(s)) {
+      t.Fail("sessions",
+             fmt::format("\"{}\" is not a session; use any of: {}", s, common::JobSessionNames()));
     }
   }
-  if (!OneOf(job.lane, kLanes)) {
-    t.Fail("lane", fmt::format("\"{}\" is not a lane; use one of: {}", job.lane, fmt::join(kLanes, ", ")));
+  if (!common::ParseLane(job.lane)) {
+    t.Fail("lane", fmt::format("\"{}\" is not a lane; use one of: {}", job.lane,
+                               common::JoinNames(common::kAllLanes)));
   }
 }
 
@@ -356,8 +345,9 @@ Config Read(const toml::table& root, const EnvLookup& env) {
     t->Duration("deadline", c.api.deadline);
     if (auto ages = t->Sub("max_age")) {
       for (const auto& name : ages->Keys()) {
-        if (!OneOf(name, kDatasets)) {
-          ages->Fail(name, fmt::format("is not a data set; use any of: {}", fmt::join(kDatasets, ", ")));
+        if (!common::ParseDataset(name)) {
+          ages->Fail(name, fmt::format("is not a data set; use any of: {}",
+                                       common::JoinNames(common::kAllDatasets)));
         }
         ages->Duration(name, c.api.max_age[name]);
       }
@@ -474,6 +464,36 @@ Config Read(const toml::table& root, const EnvLookup& env) {
 }
 
 }  // namespace
+
+std::chrono::milliseconds ApiConfig::DefaultMaxAge(common::Dataset dataset) {
+  using D = common::Dataset;
+  using namespace std::chrono_literals;
+  switch (dataset) {  // no default: a new data set without a max_age does not compile (-Wswitch)
+    case D::kPrice:
+      return 5s;
+    case D::kOrderBook:
+      return 2s;
+    case D::kInvestors:
+      return 10min;
+    case D::kOvertimePrice:
+      return 10s;
+    case D::kOvertimeOrderBook:
+      return 5s;
+    case D::kMinuteBars:
+      return 60s;
+    case D::kDailyBars:
+      return 1h;
+  }
+  return 5s;
+}
+
+std::map<std::string, std::chrono::milliseconds> ApiConfig::DefaultMaxAges() {
+  std::map<std::string, std::chrono::milliseconds> ages;
+  for (auto dataset : common::kAllDatasets) {
+    ages[std::string(common::Name(dataset))] = DefaultMaxAge(dataset);
+  }
+  return ages;
+}
 
 EnvLookup ProcessEnv() {
   return [](const std::string& name) -> std::optional<std::string> {

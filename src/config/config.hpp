@@ -12,6 +12,8 @@
 #include <variant>
 #include <vector>
 
+#include "common/vocabulary.hpp"
+
 namespace kisgate::config {
 
 enum class KisEnvironment { kReal, kMock };
@@ -31,12 +33,13 @@ struct ApiConfig {
   // A request that must go to KIS waits at most this long before the last stored value is served
   // (marked stale) or an error returned.
   std::chrono::milliseconds deadline{3000};
-  // Per data set: a collected value older than this is fetched again (overridden by ?max_age=).
-  std::map<std::string, std::chrono::milliseconds> max_age = {
-      {"price", std::chrono::seconds(5)},          {"orderbook", std::chrono::seconds(2)},
-      {"investors", std::chrono::minutes(10)},     {"overtime_price", std::chrono::seconds(10)},
-      {"overtime_orderbook", std::chrono::seconds(5)}, {"bars_minute", std::chrono::seconds(60)},
-      {"bars_daily", std::chrono::hours(1)}};
+  // Per data set (common::Name): a collected value older than this is fetched again (overridden by
+  // ?max_age=). Holds every data set: DefaultMaxAge, then [api.max_age].
+  std::map<std::string, std::chrono::milliseconds> max_age = DefaultMaxAges();
+
+  // A data set's max_age when [api.max_age] does not set it.
+  static std::chrono::milliseconds DefaultMaxAge(common::Dataset dataset);
+  static std::map<std::string, std::chrono::milliseconds> DefaultMaxAges();
 };
 
 // /uapi/... and /oauth2/tokenP for existing KIS clients.

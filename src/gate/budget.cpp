@@ -10,8 +10,6 @@ namespace kisgate::gate {
 namespace {
 
 constexpr auto kSecond = std::chrono::seconds(1);
-constexpr std::array<Lane, kLaneCount> kLanes = {Lane::kInteractive, Lane::kBatch,
-                                                 Lane::kBackground};
 
 bool InOpenClosed(double v, double lo, double hi) { return std::isfinite(v) && v > lo && v <= hi; }
 
@@ -23,25 +21,6 @@ std::size_t WaitBucket(common::Duration wait) {
 }
 
 }  // namespace
-
-std::string_view LaneName(Lane lane) {
-  switch (lane) {
-    case Lane::kInteractive:
-      return "interactive";
-    case Lane::kBatch:
-      return "batch";
-    case Lane::kBackground:
-      return "background";
-  }
-  return "unknown";
-}
-
-std::optional<Lane> ParseLane(std::string_view name) {
-  for (auto lane : {Lane::kInteractive, Lane::kBatch, Lane::kBackground}) {
-    if (LaneName(lane) == name) return lane;
-  }
-  return std::nullopt;
-}
 
 std::string_view OutcomeName(Outcome outcome) {
   switch (outcome) {
@@ -302,7 +281,7 @@ void Budget::ExpireDue(common::SteadyTime now, std::vector<CallId>& expired) {
 }
 
 std::optional<Lane> Budget::PickLane(common::SteadyTime now) {
-  for (Lane lane : kLanes) {
+  for (Lane lane : common::kAllLanes) {
     const LaneQueue& q = lanes_[Index(lane)];
     if (q.queued == 0) continue;
     if (in_flight_ >= SlotCap(lane)) {
@@ -406,7 +385,7 @@ std::optional<common::SteadyTime> Budget::NextPoll() {
     deadlines_.pop();
   }
   if (!deadlines_.empty()) consider(deadlines_.top().first);
-  for (Lane lane : kLanes) {
+  for (Lane lane : common::kAllLanes) {
     if (!HasSlot(lane)) continue;
     auto t = next_slot();
     if (Share(lane) < 1 && LowerLaneHasSlot(lane)) {

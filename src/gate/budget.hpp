@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/vocabulary.hpp"
 #include "config/config.hpp"
 #include "gate/gcra.hpp"
 #include "gate/rng.hpp"
@@ -50,11 +51,13 @@
 namespace kisgate::gate {
 
 // In priority order: a lower index is served first.
-enum class Lane : std::uint8_t { kInteractive = 0, kBatch = 1, kBackground = 2 };
-inline constexpr std::size_t kLaneCount = 3;
-std::string_view LaneName(Lane lane);
+// The lanes are the vocabulary's (common/vocabulary.hpp): the config, the metrics and the
+// X-Kisgate-Lane header use their names.
+using Lane = common::Lane;
+inline constexpr std::size_t kLaneCount = common::kAllLanes.size();
+inline std::string_view LaneName(Lane lane) { return common::Name(lane); }
 // The lane LaneName() calls `name`; nullopt for any other text.
-std::optional<Lane> ParseLane(std::string_view name);
+using common::ParseLane;
 
 // How a dispatched call ended, as far as the gate cares.
 enum class Outcome : std::uint8_t {

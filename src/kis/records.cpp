@@ -13,7 +13,7 @@ using Result = std::variant<Records, Classification>;
 
 Record Make(Tr tr, const std::string& code, std::string market_time, common::WallTime collected_at,
             std::string raw) {
-  return Record{std::string(TrInfoFor(tr).dataset),
+  return Record{std::string(common::Name(TrInfoFor(tr).dataset)),
                 code,
                 std::move(market_time),
                 collected_at,

@@ -14,22 +14,24 @@ constexpr std::string_view kDailyParams[] = {"FID_COND_MRKT_DIV_CODE", "FID_INPU
                                              "FID_INPUT_DATE_1", "FID_INPUT_DATE_2",
                                              "FID_PERIOD_DIV_CODE", "FID_ORG_ADJ_PRC"};
 
+using D = common::Dataset;
+
 #define KIS_QUOTATIONS "/uapi/domestic-stock/v1/quotations/"
 
 constexpr std::array<TrInfo, 7> kTrs = {{
-    {Tr::kPrice, "price", KIS_QUOTATIONS "inquire-price", "FHKST01010100", false, kStockParams,
+    {Tr::kPrice, D::kPrice, KIS_QUOTATIONS "inquire-price", "FHKST01010100", false, kStockParams,
      Paging::kNone, "주식현재가 시세"},
-    {Tr::kOrderBook, "orderbook", KIS_QUOTATIONS "inquire-asking-price-exp-ccn", "FHKST01010200",
+    {Tr::kOrderBook, D::kOrderBook, KIS_QUOTATIONS "inquire-asking-price-exp-ccn", "FHKST01010200",
      false, kStockParams, Paging::kNone, "주식현재가 호가/예상체결"},
-    {Tr::kInvestors, "investors", KIS_QUOTATIONS "inquire-investor", "FHKST01010900", false,
+    {Tr::kInvestors, D::kInvestors, KIS_QUOTATIONS "inquire-investor", "FHKST01010900", false,
      kStockParams, Paging::kNone, "주식현재가 투자자"},
-    {Tr::kOvertimePrice, "overtime_price", KIS_QUOTATIONS "inquire-overtime-price", "FHPST02300000",
-     true, kStockParams, Paging::kNone, "국내주식 시간외현재가"},
-    {Tr::kOvertimeOrderBook, "overtime_orderbook", KIS_QUOTATIONS "inquire-overtime-asking-price",
+    {Tr::kOvertimePrice, D::kOvertimePrice, KIS_QUOTATIONS "inquire-overtime-price",
+     "FHPST02300000", true, kStockParams, Paging::kNone, "국내주식 시간외현재가"},
+    {Tr::kOvertimeOrderBook, D::kOvertimeOrderBook, KIS_QUOTATIONS "inquire-overtime-asking-price",
      "FHPST02300400", true, kStockParams, Paging::kNone, "국내주식 시간외호가"},
-    {Tr::kMinuteBars, "bars_minute", KIS_QUOTATIONS "inquire-time-itemchartprice", "FHKST03010200",
+    {Tr::kMinuteBars, D::kMinuteBars, KIS_QUOTATIONS "inquire-time-itemchartprice", "FHKST03010200",
      false, kMinuteParams, Paging::kTimeCursor, "주식당일분봉조회"},
-    {Tr::kDailyBars, "bars_daily", KIS_QUOTATIONS "inquire-daily-itemchartprice", "FHKST03010100",
+    {Tr::kDailyBars, D::kDailyBars, KIS_QUOTATIONS "inquire-daily-itemchartprice", "FHKST03010100",
      false, kDailyParams, Paging::kDateCursor, "국내주식기간별시세(일/주/월/년)"},
 }};
 
@@ -53,11 +55,16 @@ const TrInfo* FindTrByPath(std::string_view path) {
   return nullptr;
 }
 
-const TrInfo* FindTrByDataset(std::string_view dataset) {
+const TrInfo& TrInfoFor(common::Dataset dataset) {
   for (const auto& info : kTrs) {
-    if (info.dataset == dataset) return &info;
+    if (info.dataset == dataset) return info;
   }
-  return nullptr;
+  return kTrs[0];  // unreachable: every data set has a row (tested)
+}
+
+const TrInfo* FindTrByDataset(std::string_view dataset) {
+  const auto parsed = common::ParseDataset(dataset);
+  return parsed ? &TrInfoFor(*parsed) : nullptr;
 }
 
 }  // namespace kisgate::kis

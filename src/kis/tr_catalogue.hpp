@@ -1,10 +1,13 @@
 #pragma once
 // The quotation TRs kisgate uses (kis-api.md §4), as data: one row per TR with its path, tr_id,
 // required query parameters, environment availability and paging rule. The client builds requests
-// from it, the simulator routes by it, the config validates data-set names against it.
+// from it, the simulator routes by it. Each data set of the vocabulary (common/vocabulary.hpp) is
+// one TR: TrInfoFor(Dataset) is total, and a test proves every data set has its row.
 
 #include <span>
 #include <string_view>
+
+#include "common/vocabulary.hpp"
 
 namespace kisgate::kis {
 
@@ -18,7 +21,7 @@ enum class Paging {
 
 struct TrInfo {
   Tr tr;
-  std::string_view dataset;  // the config's name: "price", "bars_minute", ...
+  common::Dataset dataset;  // what kisgate calls its values (common::Name: "price", ...)
   std::string_view path;
   std::string_view tr_id;
   bool real_only;  // refused on the mock host (EGW02006)
@@ -30,6 +33,8 @@ struct TrInfo {
 std::span<const TrInfo> AllTrs();
 const TrInfo& TrInfoFor(Tr tr);
 const TrInfo* FindTrByPath(std::string_view path);
+const TrInfo& TrInfoFor(common::Dataset dataset);
+// The TR of the data set named `dataset` (common::ParseDataset); null for any other text.
 const TrInfo* FindTrByDataset(std::string_view dataset);
 
 }  // namespace kisgate::kis

@@ -8,7 +8,8 @@ namespace kisgate::kis {
 namespace {
 
 TEST(TrCatalogue, EveryTrHasOneDistinctRow) {
-  std::set<std::string_view> paths, ids, datasets;
+  std::set<std::string_view> paths, ids;
+  std::set<common::Dataset> datasets;
   for (Tr tr : {Tr::kPrice, Tr::kOrderBook, Tr::kInvestors, Tr::kOvertimePrice,
                 Tr::kOvertimeOrderBook, Tr::kMinuteBars, Tr::kDailyBars}) {
     const auto& info = TrInfoFor(tr);
@@ -17,12 +18,24 @@ TEST(TrCatalogue, EveryTrHasOneDistinctRow) {
     ids.insert(info.tr_id);
     datasets.insert(info.dataset);
     EXPECT_EQ(FindTrByPath(info.path), &info);
-    EXPECT_EQ(FindTrByDataset(info.dataset), &info);
+    EXPECT_EQ(&TrInfoFor(info.dataset), &info);
+    EXPECT_EQ(FindTrByDataset(common::Name(info.dataset)), &info);
   }
   EXPECT_EQ(paths.size(), 7u);
   EXPECT_EQ(ids.size(), 7u);
   EXPECT_EQ(datasets.size(), 7u);
   EXPECT_EQ(AllTrs().size(), 7u);
+}
+
+// Each data set of the vocabulary is collected through exactly one TR, and the TR's row names it.
+TEST(TrCatalogue, EveryDatasetHasItsTr) {
+  std::set<Tr> trs;
+  for (auto dataset : common::kAllDatasets) {
+    const auto& info = TrInfoFor(dataset);
+    EXPECT_EQ(info.dataset, dataset) << common::Name(dataset);
+    trs.insert(info.tr);
+  }
+  EXPECT_EQ(trs.size(), common::kAllDatasets.size());
 }
 
 TEST(TrCatalogue, MatchesKisSpec) {

@@ -1,49 +1,64 @@
 #include "store/record.hpp"
 
-#include <map>
-
 namespace kisgate::store {
 
 namespace {
 
 using T = ColumnSpec;
-const std::map<std::string_view, std::vector<ColumnSpec>>& Schema() {
-  static const std::map<std::string_view, std::vector<ColumnSpec>> kSchema = {
-      {"price",
-       {{"price", T::kInteger}, {"change", T::kInteger}, {"change_pct", T::kReal},
-        {"open", T::kInteger}, {"high", T::kInteger}, {"low", T::kInteger},
-        {"volume", T::kInteger}, {"traded_value", T::kInteger}}},
-      {"orderbook",
-       {{"best_ask", T::kInteger}, {"best_bid", T::kInteger}, {"total_ask_quantity", T::kInteger},
-        {"total_bid_quantity", T::kInteger}, {"expected_price", T::kInteger}}},
-      {"investors",
-       {{"close", T::kInteger}, {"individuals_net", T::kInteger}, {"foreigners_net", T::kInteger},
-        {"institutions_net", T::kInteger}}},
-      {"overtime_price",
-       {{"price", T::kInteger}, {"change", T::kInteger}, {"volume", T::kInteger}}},
-      {"overtime_orderbook",
-       {{"best_ask", T::kInteger}, {"best_bid", T::kInteger}, {"total_ask_quantity", T::kInteger},
-        {"total_bid_quantity", T::kInteger}}},
-      {"bars_minute",
-       {{"open", T::kInteger}, {"high", T::kInteger}, {"low", T::kInteger}, {"close", T::kInteger},
-        {"volume", T::kInteger}, {"traded_value", T::kInteger}}},
-      {"bars_daily",
-       {{"open", T::kInteger}, {"high", T::kInteger}, {"low", T::kInteger}, {"close", T::kInteger},
-        {"volume", T::kInteger}, {"traded_value", T::kInteger}}},
-  };
-  return kSchema;
-}
+using D = common::Dataset;
 
 }  // namespace
 
+// A switch with no default: a data set without columns does not compile (-Wswitch).
+const std::vector<ColumnSpec>& ColumnsOf(common::Dataset dataset) {
+  static const std::vector<ColumnSpec> kPrice = {
+      {"price", T::kInteger},  {"change", T::kInteger},      {"change_pct", T::kReal},
+      {"open", T::kInteger},   {"high", T::kInteger},        {"low", T::kInteger},
+      {"volume", T::kInteger}, {"traded_value", T::kInteger}};
+  static const std::vector<ColumnSpec> kOrderBook = {{"best_ask", T::kInteger},
+                                                     {"best_bid", T::kInteger},
+                                                     {"total_ask_quantity", T::kInteger},
+                                                     {"total_bid_quantity", T::kInteger},
+                                                     {"expected_price", T::kInteger}};
+  static const std::vector<ColumnSpec> kInvestors = {{"close", T::kInteger},
+                                                     {"individuals_net", T::kInteger},
+                                                     {"foreigners_net", T::kInteger},
+                                                     {"institutions_net", T::kInteger}};
+  static const std::vector<ColumnSpec> kOvertimePrice = {
+      {"price", T::kInteger}, {"change", T::kInteger}, {"volume", T::kInteger}};
+  static const std::vector<ColumnSpec> kOvertimeOrderBook = {{"best_ask", T::kInteger},
+                                                             {"best_bid", T::kInteger},
+                                                             {"total_ask_quantity", T::kInteger},
+                                                             {"total_bid_quantity", T::kInteger}};
+  static const std::vector<ColumnSpec> kBars = {
+      {"open", T::kInteger},  {"high", T::kInteger},   {"low", T::kInteger},
+      {"close", T::kInteger}, {"volume", T::kInteger}, {"traded_value", T::kInteger}};
+  switch (dataset) {
+    case D::kPrice:
+      return kPrice;
+    case D::kOrderBook:
+      return kOrderBook;
+    case D::kInvestors:
+      return kInvestors;
+    case D::kOvertimePrice:
+      return kOvertimePrice;
+    case D::kOvertimeOrderBook:
+      return kOvertimeOrderBook;
+    case D::kMinuteBars:
+    case D::kDailyBars:
+      return kBars;
+  }
+  return kPrice;  // unreachable: the switch covers every data set
+}
+
 const std::vector<ColumnSpec>* ColumnsOf(std::string_view dataset) {
-  auto it = Schema().find(dataset);
-  return it == Schema().end() ? nullptr : &it->second;
+  const auto parsed = common::ParseDataset(dataset);
+  return parsed ? &ColumnsOf(*parsed) : nullptr;
 }
 
 std::vector<std::string_view> Datasets() {
   std::vector<std::string_view> out;
-  for (const auto& [name, columns] : Schema()) out.push_back(name);
+  for (auto dataset : common::kAllDatasets) out.push_back(common::Name(dataset));
   return out;
 }
 

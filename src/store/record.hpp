@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/vocabulary.hpp"
 #include "kis/record.hpp"
 
 namespace kisgate::store {
@@ -12,12 +13,16 @@ namespace kisgate::store {
 using Value = kis::Value;
 using Record = kis::Record;
 
-// The typed columns of each data set, in table order.
+// The typed columns of each data set, in table order. Every data set of the vocabulary
+// (common/vocabulary.hpp) has its table, named common::Name(dataset).
 struct ColumnSpec {
   const char* name;
   enum Type { kInteger, kReal, kText } type;
 };
+const std::vector<ColumnSpec>& ColumnsOf(common::Dataset dataset);
+// The columns of the data set named `dataset`; null for any other text.
 const std::vector<ColumnSpec>* ColumnsOf(std::string_view dataset);
+// The names of all data sets (common::kAllDatasets), one table each.
 std::vector<std::string_view> Datasets();
 
 }  // namespace kisgate::store

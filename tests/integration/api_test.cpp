@@ -691,5 +691,50 @@ TEST_F(ApiTest, ProtectAllGuardsMetricsReadinessAndOpenApi) {
   }
 }
 
+// Dispatch follows the route table (api/routes.cpp): each request is counted in /metrics under its
+// entry's label, a route answers only its method (and says which), and an unknown /v1/ path is
+// answered with the table's /v1/ routes.
+TEST_F(ApiTest, RequestsAreDispatchedAndCountedByTheRouteTable) {
+  sim::BackgroundSimulator sim(SimOptions());
+  Stack stack(sim.BaseUrl(), dir_.path());
+  kisgate::testing::TestClient c(stack.Url());
+  for (const char* path : {"/healthz", "/openapi.json", "/v1/jobs", "/v1/budget"}) {
+    auto r = c.Get(path);
+    ASSERT_TRUE(r) << path << ": " << c.error();
+    EXPECT_EQ(r->status, 200) << path;
+  }
+  auto post = c.Post("/v1/jobs", "{}");
+  ASSERT_TRUE(post);
+  EXPECT_EQ(post->status, 405);
+  EXPECT_EQ(post->Header("allow").value_or(""), "GET");
+  auto get_token = c.Get("/oauth2/tokenP");  // the passthrough's route: its own answer, not a 405
+  ASSERT_TRUE(get_token);
+  EXPECT_NE(get_token->status, 405);
+  const auto unknown = GetJson(c, "/v1/stocks/005930/dividends", 404);
+  const std::string hint(unknown.at("error").at("hint").as_string());
+  for (const auto& route : Routes()) {
+    if (route.path.starts_with("/v1/"))
+      EXPECT_NE(hint.find(route.path), std::string::npos) << route.path;
+  }
+  auto metrics = c.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  for (const char* label : {"/healthz", "/openapi.json", "/v1/jobs", "/v1/budget"}) {
+    EXPECT_EQ(MetricValue(
+                  metrics->body,
+                  fmt::format("kisgate_api_requests_total{{route=\"{}\",status=\"200\"}}", label)),
+              1)
+        << label;
+  }
+  EXPECT_EQ(
+      MetricValue(metrics->body, "kisgate_api_requests_total{route=\"other\",status=\"405\"}"), 1);
+  EXPECT_GE(
+      MetricValue(metrics->body, "kisgate_api_requests_total{route=\"passthrough\",status=\"" +
+                                     std::to_string(get_token->status) + "\"}"),
+      1);
+  EXPECT_EQ(
+      MetricValue(metrics->body, "kisgate_api_requests_total{route=\"not_found\",status=\"404\"}"),
+      1);
+}
+
 }  // namespace
 }  // namespace kisgate::api
