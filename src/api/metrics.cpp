@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "common/error.hpp"
 #include "gate/budget.hpp"
 #include "kis/errors.hpp"
 
@@ -277,7 +278,8 @@ std::string RenderMetrics(const MetricsInput& in) {
     std::uint64_t malformed = in.api->malformed_replies;
     if (in.gate != nullptr) {
       for (const auto& s : in.gate->keys) {
-        if (auto it = s.errors.find("malformed_reply"); it != s.errors.end()) malformed += it->second;
+        auto it = s.errors.find(std::string(common::Name(common::Errc::kMalformedReply)));
+        if (it != s.errors.end()) malformed += it->second;
       }
     }
     w.Sample("kisgate_kis_malformed_replies_total", {}, static_cast<double>(malformed));

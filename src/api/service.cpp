@@ -9,6 +9,7 @@
 #include "api/json_text.hpp"
 #include "api/passthrough.hpp"
 #include "api/routes.hpp"
+#include "common/error.hpp"
 #include "common/kst.hpp"
 #include "http/message.hpp"
 
@@ -42,9 +43,34 @@ bool SecretEquals(std::string_view a, std::string_view b) {
 }
 
 int UpstreamStatus(const kis::Classification& error) {
-  const auto& code = error.code;
-  if (code == "invalid_stock_code" || code.starts_with("OPSQ2")) return 400;
-  if (code.find("deadline") != std::string::npos || code.find("timeout") != std::string::npos) return 504;
+  const auto kind = error.Kind();
+  if (!kind) return 502;  // not a failure: the caller asked about a reply it could not use
+  switch (*kind) {
+    case common::Errc::kInvalidStockCode:
+    case common::Errc::kKisBadRequest:
+      return 400;  // the request's parameters: the client's to fix
+    case common::Errc::kDeadlineExceeded:
+    case common::Errc::kGateDeadline:
+    case common::Errc::kTokenTimeout:
+    case common::Errc::kConnectTimeout:
+    case common::Errc::kTimeout:
+      return 504;
+    case common::Errc::kRealOnlyTr:
+    case common::Errc::kMalformedReply:
+    case common::Errc::kTooManyRequests:
+    case common::Errc::kUnavailable:
+    case common::Errc::kUnknownTr:
+    case common::Errc::kKisRejected:
+    case common::Errc::kBadUrl:
+    case common::Errc::kResolve:
+    case common::Errc::kConnectRefused:
+    case common::Errc::kTlsHandshake:
+    case common::Errc::kClosedWithoutResponse:
+    case common::Errc::kReplyTooLarge:
+    case common::Errc::kProtocol:
+    case common::Errc::kException:
+      return 502;
+  }
   return 502;
 }
 

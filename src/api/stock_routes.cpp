@@ -15,6 +15,7 @@
 #include "gate/paging.hpp"
 #include "kis/quotes.hpp"
 #include "kis/records.hpp"
+#include "kis/request.hpp"
 
 namespace kisgate::api {
 
@@ -382,7 +383,7 @@ asio::awaitable<http::Response> Service::SingleValue(const StockContext& ctx) {
       co_return Answer(ctx, std::move(*body), p);
   }
   auto call = deps_.gateway->Call(
-      gate::KisRequest{tr, {{"FID_COND_MRKT_DIV_CODE", "J"}, {"FID_INPUT_ISCD", ctx.query.code}}, ""}, ctx.options);
+      kis::QuoteRequest(tr, ctx.query.code), ctx.options);
   gate::CallResult result = co_await std::move(call);
   kis::Classification problem = result.error;
   if (result.ok) {

@@ -16,6 +16,7 @@
 #include "gate/gateway.hpp"
 #include "gate/paging.hpp"
 #include "kis/quotes.hpp"
+#include "kis/request.hpp"
 
 namespace kisgate::app {
 
@@ -147,8 +148,6 @@ int RunQuote(const QuoteFlags& flags) {
                                std::chrono::steady_clock::now() + std::chrono::seconds(flags.timeout_s)};
   int status = 1;
   asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    auto stock = std::vector<std::pair<std::string, std::string>>{{"FID_COND_MRKT_DIV_CODE", "J"},
-                                                                  {"FID_INPUT_ISCD", flags.code}};
     if (flags.data == "bars-minute" || flags.data == "bars-daily") {
       std::variant<gate::PagedBars, gate::CallResult> paged;
       if (flags.data == "bars-minute") {
@@ -175,7 +174,7 @@ int RunQuote(const QuoteFlags& flags) {
                  : flags.data == "investors" ? kis::Tr::kInvestors
                  : flags.data == "overtime"  ? kis::Tr::kOvertimePrice
                                              : kis::Tr::kPrice;
-    auto pending = gateway.Call(gate::KisRequest{tr, stock, ""}, call);
+    auto pending = gateway.Call(kis::QuoteRequest(tr, flags.code), call);
     gate::CallResult result = co_await std::move(pending);
     if (!result.ok) {
       fmt::print(stderr, "error: {}: {}{}\n", result.error.code, result.error.message,

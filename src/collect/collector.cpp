@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
+#include "common/error.hpp"
 #include "common/kst.hpp"
 #include "common/spawn.hpp"
 #include "gate/paging.hpp"
@@ -19,8 +20,39 @@ namespace asio = boost::asio;
 
 namespace {
 
-bool Superseded(const std::string& code) {
-  return code == "gate_deadline" || code == "deadline_exceeded";
+// A code whose call failed because the cycle's deadline came (its calls expire at that deadline)
+// is superseded by the next cycle, not failed: the deadline itself, or, once it has passed, a
+// timeout on the wire or while waiting for a token.
+bool Superseded(const std::string& code, bool past_deadline) {
+  const auto kind = common::ErrcFromName(code);
+  if (!kind) return false;  // KIS's own codes
+  switch (*kind) {
+    case common::Errc::kGateDeadline:
+    case common::Errc::kDeadlineExceeded:
+      return true;
+    case common::Errc::kTimeout:
+    case common::Errc::kTokenTimeout:
+      return past_deadline;
+    case common::Errc::kInvalidStockCode:
+    case common::Errc::kRealOnlyTr:
+    case common::Errc::kMalformedReply:
+    case common::Errc::kTooManyRequests:
+    case common::Errc::kUnavailable:
+    case common::Errc::kUnknownTr:
+    case common::Errc::kKisRejected:
+    case common::Errc::kKisBadRequest:
+    case common::Errc::kBadUrl:
+    case common::Errc::kResolve:
+    case common::Errc::kConnectRefused:
+    case common::Errc::kConnectTimeout:
+    case common::Errc::kTlsHandshake:
+    case common::Errc::kClosedWithoutResponse:
+    case common::Errc::kReplyTooLarge:
+    case common::Errc::kProtocol:
+    case common::Errc::kException:
+      return false;
+  }
+  return false;
 }
 
 // HHMM00 one minute before HHMMSS; nullopt at or before 00:01.
@@ -72,8 +104,7 @@ asio::awaitable<std::string> CollectOne(gate::Gateway& gateway, store::Store* st
     if (store) store->Write(std::move(records));
   };
   if (info.paging == kis::Paging::kNone) {
-    auto call = gateway.Call(gate::KisRequest{info.tr, {{"FID_COND_MRKT_DIV_CODE", "J"}, {"FID_INPUT_ISCD", code}}, ""},
-                             options);
+    auto call = gateway.Call(kis::QuoteRequest(info.tr, code), options);
     gate::CallResult result = co_await std::move(call);
     // Sent upstream by this call (retries included; none when the gate refused it or it shared
     // another caller's call).
@@ -189,14 +220,14 @@ asio::awaitable<CycleReport> RunEachCode(const std::vector<std::string>& codes, 
       auto& r = *join->report;
       if (e) {
         common::NoteException(fmt::format("job '{}' code {}", r.job, code), e);
-        error = "exception";
+        error = common::Name(common::Errc::kException);
       }
       if (join->closed) return;  // already counted as dropped
       // A call cut by the cycle's deadline while in flight is superseded too, not a failure.
       const bool past_deadline = std::chrono::steady_clock::now() >= deadline;
       if (error.empty()) {
         r.ok++;
-      } else if (Superseded(error) || (past_deadline && (error == "timeout" || error == "token_timeout"))) {
+      } else if (Superseded(error, past_deadline)) {
         r.dropped++;
       } else {
         r.failed++;

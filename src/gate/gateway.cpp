@@ -7,23 +7,19 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/json.hpp>
-#include <boost/url/encode.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "common/stock_code.hpp"
 #include "gate/key_gate.hpp"
 #include "gate/key_pool.hpp"
 #include "gate/retry.hpp"
 #include "http/client.hpp"
+#include "kis/request.hpp"
 #include "kis/token_manager.hpp"
 
 namespace kisgate::gate {
 
 namespace asio = boost::asio;
-namespace json = boost::json;
 
 namespace {
 
@@ -45,40 +41,50 @@ std::vector<Budget> BudgetsFor(const config::Config& config) {
   return budgets;
 }
 
-std::string EncodeQuery(const std::vector<std::pair<std::string, std::string>>& params) {
-  std::string out;
-  for (const auto& [name, value] : params) {
-    if (!out.empty()) out.push_back('&');
-    out += boost::urls::encode(name, boost::urls::unreserved_chars);
-    out.push_back('=');
-    out += boost::urls::encode(value, boost::urls::unreserved_chars);
-  }
-  return out;
-}
-
 // How a transport failure reads as a KIS-style classification and as a gate outcome.
 std::pair<kis::Classification, Outcome> FromTransport(const http::ClientError& e) {
-  kis::Classification c;
-  c.code = std::string(http::ToString(e.kind));
-  c.message = e.message;
+  const auto kind = http::ToErrc(e.kind);
   switch (e.kind) {
     case http::ClientErrorKind::kBadUrl:
     case http::ClientErrorKind::kResolve:
     case http::ClientErrorKind::kTlsHandshake:
-      c.action = kis::Action::kFail;
-      c.hint = "check base_url (and ca_file) of this key";
-      return {c, Outcome::kConnectionFailure};
+      return {kis::Classification::Own(kind, kis::Action::kFail, e.message,
+                                       "check base_url (and ca_file) of this key"),
+              Outcome::kConnectionFailure};
     case http::ClientErrorKind::kReplyTooLarge:
-      c.action = kis::Action::kFail;
-      return {c, Outcome::kOtherError};
+      return {kis::Classification::Own(kind, kis::Action::kFail, e.message), Outcome::kOtherError};
     case http::ClientErrorKind::kTimeout:
     case http::ClientErrorKind::kConnectTimeout:
-      c.action = kis::Action::kRetryWithBackoff;
-      return {c, Outcome::kTimeout};
-    default:
-      c.action = kis::Action::kRetryWithBackoff;
-      return {c, Outcome::kConnectionFailure};
+      return {kis::Classification::Own(kind, kis::Action::kRetryWithBackoff, e.message),
+              Outcome::kTimeout};
+    case http::ClientErrorKind::kConnectRefused:
+    case http::ClientErrorKind::kClosedWithoutResponse:
+    case http::ClientErrorKind::kProtocol:
+      return {kis::Classification::Own(kind, kis::Action::kRetryWithBackoff, e.message),
+              Outcome::kConnectionFailure};
   }
+  return {kis::Classification::Own(kind, kis::Action::kFail, e.message), Outcome::kOtherError};
+}
+
+// What the key's budget learns from a classified reply: KIS's per-second limit slows the key down,
+// a transient failure counts against its health; anything else was an answer.
+Outcome OutcomeOf(kis::Action action) {
+  switch (action) {
+    case kis::Action::kRetryLater:
+      return Outcome::kRateLimited;
+    case kis::Action::kRetryWithBackoff:
+      return Outcome::kTransientError;
+    case kis::Action::kSuccess:
+    case kis::Action::kRefreshToken:
+    case kis::Action::kTokenThrottled:
+    case kis::Action::kFail:
+      return Outcome::kOk;
+  }
+  return Outcome::kOk;
+}
+
+kis::Credentials CredentialsOf(const config::KeyConfig& key) {
+  return {key.app_key, key.app_secret};
 }
 
 }  // namespace
@@ -177,16 +183,15 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
     auto acquire = key.gate->Acquire(CallSpec{Lane::kInteractive, kTokenFlow, deadline, false});
     Ticket ticket = co_await std::move(acquire);
     if (!ticket.admitted) {
-      co_return kis::Classification{kis::Action::kRetryWithBackoff, "gate_deadline",
-                                    "no budget for a token request before the deadline", ""};
+      co_return kis::Classification::Own(common::Errc::kGateDeadline,
+                                         kis::Action::kRetryWithBackoff,
+                                         "no budget for a token request before the deadline");
     }
     http::ClientRequest request;
     request.method = "POST";
-    request.target = "/oauth2/tokenP";
-    request.headers = {{"content-type", "application/json; charset=utf-8"}};
-    request.body = json::serialize(json::object{{"grant_type", "client_credentials"},
-                                                {"appkey", key.config.app_key},
-                                                {"appsecret", key.config.app_secret}});
+    request.target = std::string(kis::kTokenPath);
+    request.headers = kis::TokenHeaders();
+    request.body = kis::TokenBody(CredentialsOf(key.config));
     request.deadline = deadline;
     key.stats.upstream++;
     auto send = key.http->Send(std::move(request));
@@ -200,7 +205,9 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
     const auto& response = std::get<http::Response>(reply);
     auto outcome = kis::ParseTokenReply(response.status, response.body, clock.WallNow());
     if (auto* c = std::get_if<kis::Classification>(&outcome)) {
-      key.gate->Complete(ticket.id, c->code == "EGW00201" ? Outcome::kRateLimited : Outcome::kOk);
+      // KIS's per-second limit slows the key down; any other token reply was an answer.
+      key.gate->Complete(
+          ticket.id, c->action == kis::Action::kRetryLater ? Outcome::kRateLimited : Outcome::kOk);
       key.stats.errors[c->code]++;
     } else {
       key.gate->Complete(ticket.id, Outcome::kOk);
@@ -223,24 +230,24 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
 
   asio::awaitable<CallResult> Execute(const KisRequest& request, const CallOptions& call,
                                       std::shared_ptr<Flight> flight) {
-    const auto& info = kis::TrInfoFor(request.tr);
-    const std::string_view path = request.path.empty() ? info.path : std::string_view(request.path);
-    const std::string tr_id(request.tr_id.empty() ? info.tr_id : std::string_view(request.tr_id));
+    const std::string_view path = kis::PathOf(request);
+    const std::string_view tr_id = kis::TrIdOf(request);
     const auto* catalogued = kis::FindTrByPath(path);
     const bool real_only = catalogued != nullptr && catalogued->real_only;
     if (real_only && std::none_of(keys.begin(), keys.end(), [](const auto& key) {
           return key->config.environment == config::KisEnvironment::kReal;
         })) {
       // KIS would answer EGW02006 and the call would cost one of the key's scarce seconds.
-      co_return Fail(CallResult{},
-                     {kis::Action::kFail, "real_only_tr",
-                      fmt::format("{} is a real-only TR: KIS answers EGW02006 on a mock key", tr_id),
-                      "add a real key to [[kis.keys]]"},
-                     nullptr);
+      co_return Fail(
+          CallResult{},
+          kis::Classification::Own(
+              common::Errc::kRealOnlyTr, kis::Action::kFail,
+              fmt::format("{} is a real-only TR: KIS answers EGW02006 on a mock key", tr_id),
+              "add a real key to [[kis.keys]]"),
+          nullptr);
     }
     const bool idempotent = request.method == "GET";
-    const std::string query = EncodeQuery(request.params);
-    const std::string target = query.empty() ? std::string(path) : fmt::format("{}?{}", path, query);
+    const std::string target = kis::TargetOf(request);
     CallResult result;
     bool refreshed = false;
     std::size_t reroutes = 0;
@@ -248,7 +255,9 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
     for (int attempt = 0;; ++attempt) {
       if (clock.Now() >= call.deadline) {
         co_return Fail(std::move(result),
-                       {kis::Action::kFail, "deadline_exceeded", "the call's deadline passed", ""}, key);
+                       kis::Classification::Own(common::Errc::kDeadlineExceeded, kis::Action::kFail,
+                                                "the call's deadline passed"),
+                       key);
       }
       // A stateless quotation may go to any key: the one that can take it soonest.
       const std::size_t k = PickKey(flight->lane, real_only);
@@ -287,9 +296,10 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
       result.gate_wait += ticket.waited;
       if (!ticket.admitted) {
         co_return Fail(std::move(result),
-                       {kis::Action::kFail, "gate_deadline",
-                        "the call's deadline passed while it waited for the key's budget",
-                        "give the call a longer deadline, or reduce the load on this key"},
+                       kis::Classification::Own(
+                           common::Errc::kGateDeadline, kis::Action::kFail,
+                           "the call's deadline passed while it waited for the key's budget",
+                           "give the call a longer deadline, or reduce the load on this key"),
                        key);
       }
       result.attempts++;
@@ -303,14 +313,7 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
       http_request.method = request.method;
       http_request.body = request.body;
       http_request.target = target;
-      http_request.headers = {{"content-type", "application/json; charset=utf-8"},
-                              {"authorization", "Bearer " + access_token},
-                              {"appkey", key->config.app_key},
-                              {"appsecret", key->config.app_secret},
-                              {"tr_id", tr_id},
-                              {"custtype", "P"},
-                              {"tr_cont", request.tr_cont}};
-      for (const auto& h : request.headers) http_request.headers.push_back(h);
+      http_request.headers = kis::HeadersFor(request, CredentialsOf(key->config), access_token);
       http_request.deadline = call.deadline;
       auto send = key->http->Send(std::move(http_request));
       http::ClientResult reply = co_await std::move(send);
@@ -322,33 +325,34 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
       } else {
         auto& response = std::get<http::Response>(reply);
         c = kis::Classify(response.status, response.body);
-        if (c.code == "EGW00201") {
-          outcome = Outcome::kRateLimited;
-        } else if (c.action == kis::Action::kRetryWithBackoff) {
-          outcome = Outcome::kTransientError;
-        }
+        outcome = OutcomeOf(c.action);
         result.http_status = response.status;
         result.body = std::move(response.body);
         result.tr_cont = std::string(response.Header("tr_cont").value_or(""));
         result.gt_uid = std::string(response.Header("gt_uid").value_or(""));
       }
       key->gate->Complete(ticket.id, outcome);
-      if (c.action == kis::Action::kSuccess) {
-        key->stats.ok++;
-        result.ok = true;
-        result.error = {};
-        co_return result;
+      if (c.action != kis::Action::kSuccess) key->stats.errors[c.code]++;
+      switch (c.action) {
+        case kis::Action::kSuccess:
+          key->stats.ok++;
+          result.ok = true;
+          result.error = {};
+          co_return result;
+        case kis::Action::kRefreshToken:
+          if (refreshed) co_return Fail(std::move(result), c, key);
+          // The token expired or was revoked: one re-issue, then replay.
+          key->tokens->Invalidate(access_token);
+          refreshed = true;
+          continue;
+        case kis::Action::kTokenThrottled:
+        case kis::Action::kFail:
+          co_return Fail(std::move(result), c, key);
+        case kis::Action::kRetryLater:
+        case kis::Action::kRetryWithBackoff:
+          break;  // retried below, when the call may be and the budgets allow
       }
-      key->stats.errors[c.code]++;
-      if (c.action == kis::Action::kRefreshToken && !refreshed) {
-        // The token expired or was revoked: one re-issue, then replay.
-        key->tokens->Invalidate(access_token);
-        refreshed = true;
-        continue;
-      }
-      const bool retryable = c.action == kis::Action::kRetryLater ||
-                             c.action == kis::Action::kRetryWithBackoff;
-      if (!retryable || !idempotent || attempt + 1 >= options.max_attempts) {
+      if (!idempotent || attempt + 1 >= options.max_attempts) {
         co_return Fail(std::move(result), c, key);
       }
       if (!key->retry.TryConsumeRetry(clock.Now())) {
@@ -371,22 +375,17 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   std::string FlightKey(const KisRequest& r) {
     // A POST is never shared: two orders are two orders.
     if (r.method != "GET") return fmt::format("unshared|{}", ++unshared);
-    return fmt::format("{}|{}|{}|{}", r.path.empty() ? kis::TrInfoFor(r.tr).path : r.path,
-                       r.tr_id.empty() ? kis::TrInfoFor(r.tr).tr_id : r.tr_id, EncodeQuery(r.params), r.tr_cont);
+    return fmt::format("{}|{}|{}|{}", kis::PathOf(r), kis::TrIdOf(r), kis::EncodeQuery(r.params),
+                       r.tr_cont);
   }
 
   asio::awaitable<CallResult> Call(KisRequest request, CallOptions options) {
     auto self = shared_from_this();
     // A malformed stock code never costs a call: KIS would only answer OPSQ2002.
-    for (const auto& [name, value] : request.params) {
-      // (Passthrough calls carry the client's own parameters: KIS judges those.)
-      if (request.path.empty() && name == "FID_INPUT_ISCD" && !common::IsStockCode(value)) {
-        CallResult bad;
-        bad.error = {kis::Action::kFail, "invalid_stock_code",
-                     fmt::format("'{}' is not a stock code", value),
-                     "use six digits or capital letters, e.g. 005930"};
-        co_return bad;
-      }
+    if (auto refused = kis::CheckParams(request)) {
+      CallResult bad;
+      bad.error = std::move(*refused);
+      co_return bad;
     }
     const std::string flight_key = FlightKey(request);
     if (auto it = flights.find(flight_key); it != flights.end()) {
@@ -409,8 +408,9 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
       }
       CallResult timed_out;
       timed_out.coalesced = true;
-      timed_out.error = {kis::Action::kFail, "deadline_exceeded",
-                         "the call's deadline passed while it waited for an identical call", ""};
+      timed_out.error = kis::Classification::Own(
+          common::Errc::kDeadlineExceeded, kis::Action::kFail,
+          "the call's deadline passed while it waited for an identical call");
       co_return timed_out;
     }
     auto flight = std::make_shared<Flight>();

@@ -24,22 +24,13 @@
 #include "config/config.hpp"
 #include "gate/budget.hpp"
 #include "kis/errors.hpp"
+#include "kis/request.hpp"
 #include "kis/tr_catalogue.hpp"
 
 namespace kisgate::gate {
 
-struct KisRequest {
-  kis::Tr tr;
-  std::vector<std::pair<std::string, std::string>> params;  // query parameters, KIS's names
-  std::string tr_cont;  // "" or "N" for the next page
-  // For the passthrough: a path and tr_id outside the catalogue (empty: the catalogue's for `tr`),
-  // and a method and body. Only GETs are coalesced and retried: a POST may place an order.
-  std::string path{};
-  std::string tr_id{};
-  std::string method = "GET";
-  std::string body{};
-  std::vector<std::pair<std::string, std::string>> headers{};  // extra KIS headers (hashkey, gt_uid)
-};
+// What a caller asks KIS for; kis/ builds the HTTP request from it.
+using KisRequest = kis::Request;
 
 struct CallOptions {
   Lane lane = Lane::kBatch;

@@ -50,13 +50,7 @@ asio::awaitable<std::variant<PagedBars, CallResult>> FetchMinuteBars(
   PagedBars paged;
   std::string cursor = until;
   for (int page = 0; page < kMaxPages; ++page) {
-    KisRequest request{kis::Tr::kMinuteBars,
-                       {{"FID_ETC_CLS_CODE", ""},
-                        {"FID_COND_MRKT_DIV_CODE", "J"},
-                        {"FID_INPUT_ISCD", code},
-                        {"FID_INPUT_HOUR_1", cursor},
-                        {"FID_PW_DATA_INCU_YN", "N"}},
-                       ""};
+    KisRequest request = kis::MinuteBarsPage(code, cursor);
     auto call = gateway.Call(std::move(request), options);  // not inside co_await (g++ 12)
     CallResult result = co_await std::move(call);
     if (!result.ok) co_return result;
@@ -87,14 +81,7 @@ asio::awaitable<std::variant<PagedBars, CallResult>> FetchDailyBars(
   PagedBars paged;
   std::string cursor = to;
   for (int page = 0; page < kMaxPages && cursor >= from; ++page) {
-    KisRequest request{kis::Tr::kDailyBars,
-                       {{"FID_COND_MRKT_DIV_CODE", "J"},
-                        {"FID_INPUT_ISCD", code},
-                        {"FID_INPUT_DATE_1", from},
-                        {"FID_INPUT_DATE_2", cursor},
-                        {"FID_PERIOD_DIV_CODE", std::string(1, period)},
-                        {"FID_ORG_ADJ_PRC", "0"}},
-                       ""};
+    KisRequest request = kis::DailyBarsPage(code, from, cursor, period);
     auto call = gateway.Call(std::move(request), options);
     CallResult result = co_await std::move(call);
     if (!result.ok) co_return result;

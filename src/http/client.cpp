@@ -30,20 +30,31 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
-std::string_view ToString(ClientErrorKind kind) {
+common::Errc ToErrc(ClientErrorKind kind) {
   switch (kind) {
-    case ClientErrorKind::kBadUrl: return "bad_url";
-    case ClientErrorKind::kResolve: return "resolve";
-    case ClientErrorKind::kConnectRefused: return "connect_refused";
-    case ClientErrorKind::kConnectTimeout: return "connect_timeout";
-    case ClientErrorKind::kTlsHandshake: return "tls_handshake";
-    case ClientErrorKind::kClosedWithoutResponse: return "closed_without_response";
-    case ClientErrorKind::kTimeout: return "timeout";
-    case ClientErrorKind::kReplyTooLarge: return "reply_too_large";
-    case ClientErrorKind::kProtocol: return "protocol";
+    case ClientErrorKind::kBadUrl:
+      return common::Errc::kBadUrl;
+    case ClientErrorKind::kResolve:
+      return common::Errc::kResolve;
+    case ClientErrorKind::kConnectRefused:
+      return common::Errc::kConnectRefused;
+    case ClientErrorKind::kConnectTimeout:
+      return common::Errc::kConnectTimeout;
+    case ClientErrorKind::kTlsHandshake:
+      return common::Errc::kTlsHandshake;
+    case ClientErrorKind::kClosedWithoutResponse:
+      return common::Errc::kClosedWithoutResponse;
+    case ClientErrorKind::kTimeout:
+      return common::Errc::kTimeout;
+    case ClientErrorKind::kReplyTooLarge:
+      return common::Errc::kReplyTooLarge;
+    case ClientErrorKind::kProtocol:
+      return common::Errc::kProtocol;
   }
-  return "unknown";
+  return common::Errc::kProtocol;
 }
+
+std::string_view ToString(ClientErrorKind kind) { return common::Name(ToErrc(kind)); }
 
 namespace {
 

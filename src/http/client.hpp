@@ -18,6 +18,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include "common/error.hpp"
 #include "http/message.hpp"
 
 namespace kisgate::http {
@@ -43,6 +44,8 @@ enum class ClientErrorKind {
   kProtocol,               // unparsable response
 };
 
+// kisgate's kind of a transport failure; ToString gives its stable name ("connect_refused").
+common::Errc ToErrc(ClientErrorKind kind);
 std::string_view ToString(ClientErrorKind kind);
 
 struct ClientError {

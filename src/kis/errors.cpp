@@ -63,22 +63,31 @@ Classification FromCode(std::string code, std::string message, int http_status) 
 // malformed nor final: retried with backoff through the gate.
 std::optional<Classification> FromOverloadStatus(int http_status, std::size_t body_size) {
   if (http_status != 429 && http_status != 503) return std::nullopt;
-  return Classification{Action::kRetryWithBackoff, fmt::format("http_{}", http_status),
-                        fmt::format("HTTP {} from the upstream ({} bytes){}", http_status, body_size,
-                                    http_status == 429 ? ": too many requests" : ": service unavailable"),
-                        ""};
+  return Classification::Own(http_status == 429 ? common::Errc::kTooManyRequests : common::Errc::kUnavailable,
+                             Action::kRetryWithBackoff,
+                             fmt::format("HTTP {} from the upstream ({} bytes){}", http_status, body_size,
+                                         http_status == 429 ? ": too many requests" : ": service unavailable"));
 }
 
-// kisgate's own codes and the HTTP client's transport errors (http::ToString): a closed set that
-// may label metrics as they are.
-constexpr std::string_view kOwnCodes[] = {
-    "malformed_reply", "http_429", "http_503", "deadline_exceeded", "gate_deadline",
-    "token_timeout", "invalid_stock_code", "exception", "bad_url", "resolve", "connect_refused",
-    "connect_timeout", "tls_handshake", "closed_without_response", "timeout", "reply_too_large",
-    "protocol",
-};
-
 }  // namespace
+
+Classification Classification::Own(common::Errc kind, Action action, std::string message,
+                                   std::string hint) {
+  return Classification{action, std::string(common::Name(kind)), std::move(message), std::move(hint)};
+}
+
+std::optional<common::Errc> Classification::Kind() const {
+  if (action == Action::kSuccess) return std::nullopt;
+  if (auto own = common::ErrcFromName(code)) return own;
+  // KIS's OPSQ2xxx codes say the request's parameters are wrong (kis-api.md §6): the caller's to fix.
+  if (code.starts_with("OPSQ2")) return common::Errc::kKisBadRequest;
+  return common::Errc::kKisRejected;
+}
+
+boost::system::error_code Classification::ErrorCode() const {
+  if (auto kind = Kind()) return make_error_code(*kind);
+  return {};
+}
 
 std::string_view ToString(Action action) {
   switch (action) {
@@ -94,9 +103,8 @@ std::string_view ToString(Action action) {
 
 std::string_view MetricCode(std::string_view code) {
   if (FindErrorRule(code) != nullptr) return code;
-  for (auto own : kOwnCodes) {
-    if (own == code) return own;
-  }
+  // kisgate's own kinds and the HTTP client's transport errors: a closed set.
+  if (auto own = common::ErrcFromName(code)) return common::Name(*own);
   // Anything else (KIS's msg_cd values we do not know, rt_cd_N) shares one series.
   return "other";
 }
@@ -113,15 +121,14 @@ Classification Classify(int http_status, std::string_view body) {
   json::value v = json::parse(body, ec);
   if (ec || !v.is_object()) {
     if (auto overload = FromOverloadStatus(http_status, body.size())) return *overload;
-    Classification c;
-    c.code = "malformed_reply";
-    c.message = fmt::format("HTTP {} with a body that is not a JSON object ({} bytes{})", http_status,
-                            body.size(), ec ? ", " + ec.message() : std::string());
     // A gateway in trouble sends HTML or truncated bodies; worth another try later. A 2xx that is
     // not JSON is a broken reply, not a transient state.
-    c.action = http_status >= 500 ? Action::kRetryWithBackoff : Action::kFail;
-    c.hint = c.action == Action::kFail ? "the upstream is not speaking the KIS wire format" : "";
-    return c;
+    const bool transient = http_status >= 500;
+    return Classification::Own(
+        common::Errc::kMalformedReply, transient ? Action::kRetryWithBackoff : Action::kFail,
+        fmt::format("HTTP {} with a body that is not a JSON object ({} bytes{})", http_status,
+                    body.size(), ec ? ", " + ec.message() : std::string()),
+        transient ? "" : "the upstream is not speaking the KIS wire format");
   }
   const auto& o = v.get_object();
   // Token endpoints: {"error_code": ..., "error_description": ...}.
@@ -135,11 +142,9 @@ Classification Classify(int http_status, std::string_view body) {
     }
     if (http_status == 200 && o.contains("code")) return Classification{Action::kSuccess, "", "", ""};
     if (auto overload = FromOverloadStatus(http_status, body.size())) return *overload;
-    Classification c;
-    c.code = "malformed_reply";
-    c.message = fmt::format("HTTP {} without rt_cd or error_code", http_status);
-    c.action = http_status >= 500 ? Action::kRetryWithBackoff : Action::kFail;
-    return c;
+    return Classification::Own(common::Errc::kMalformedReply,
+                               http_status >= 500 ? Action::kRetryWithBackoff : Action::kFail,
+                               fmt::format("HTTP {} without rt_cd or error_code", http_status));
   }
   if (rt_cd == "0" && http_status == 200) {
     return Classification{Action::kSuccess, std::string(Text(o, "msg_cd")),

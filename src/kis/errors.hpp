@@ -4,8 +4,13 @@
 // `error_code`, business errors as 200 with rt_cd != "0". So every reply is classified from
 // (status, body) through one table.
 
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include <boost/system/error_code.hpp>
+
+#include "common/error.hpp"
 
 namespace kisgate::kis {
 
@@ -22,9 +27,19 @@ std::string_view ToString(Action action);
 
 struct Classification {
   Action action = Action::kSuccess;
-  std::string code;     // msg_cd / error_code ("EGW00201"), or a kisgate code ("malformed_reply")
+  std::string code;     // msg_cd / error_code ("EGW00201"), or common::Name of kisgate's own kind
   std::string message;  // KIS's msg1 / error_description, or ours
   std::string hint;     // for kFail: what the user should change
+
+  // A failure of one of kisgate's own kinds; its code is the kind's stable name.
+  static Classification Own(common::Errc kind, Action action, std::string message,
+                            std::string hint = {});
+
+  // kisgate's kind of this failure, for code that decides by kind (nullopt on success): its own
+  // kinds by their names, KIS's request-validation codes (OPSQ2xxx) as kKisBadRequest, every other
+  // KIS code as kKisRejected.
+  std::optional<common::Errc> Kind() const;
+  boost::system::error_code ErrorCode() const;
 };
 
 // Classifies a reply from a quotation or token endpoint. Never throws: bodies that are not JSON,

@@ -84,6 +84,38 @@ TEST(Classify, MetricCodesAreBounded) {
   }
 }
 
+// What the gate does with a reply is the classification's action: KIS's per-second limit is retried
+// later, an expired token refreshed, an unknown code retried only when the status says transient.
+TEST(Classify, ActionByKisCode) {
+  EXPECT_EQ(Classify(500, R"({"rt_cd":"1","msg_cd":"EGW00201","msg1":"x"})").action, Action::kRetryLater);
+  EXPECT_EQ(Classify(500, R"({"rt_cd":"1","msg_cd":"EGW00123","msg1":"x"})").action, Action::kRefreshToken);
+  EXPECT_EQ(Classify(500, R"({"rt_cd":"1","msg_cd":"EGW00122","msg1":"x"})").action, Action::kRefreshToken);
+  EXPECT_EQ(Classify(500, R"({"rt_cd":"1","msg_cd":"ZZZ00001","msg1":"x"})").action, Action::kRetryWithBackoff);
+  EXPECT_EQ(Classify(200, R"({"rt_cd":"1","msg_cd":"ZZZ00001","msg1":"x"})").action, Action::kFail);
+  EXPECT_EQ(Classify(403, R"({"error_code":"ZZZ00001","error_description":"x"})").action, Action::kFail);
+}
+
+// Code that decides by kind reads kisgate's kind: its own codes by name, KIS's codes as "KIS said
+// no", the request-validation ones (OPSQ2xxx) apart; a success has none.
+TEST(Classify, KindOfAFailure) {
+  auto kis_code = [](const char* code) {
+    return Classify(500, std::string(R"({"rt_cd":"1","msg_cd":")") + code + R"(","msg1":"x"})").Kind();
+  };
+  EXPECT_EQ(kis_code("EGW00201"), common::Errc::kKisRejected);
+  EXPECT_EQ(kis_code("XYZ00001"), common::Errc::kKisRejected);
+  EXPECT_EQ(kis_code("OPSQ2002"), common::Errc::kKisBadRequest);
+  EXPECT_EQ(Classify(200, "<html>").Kind(), common::Errc::kMalformedReply);
+  EXPECT_EQ(Classify(429, "").Kind(), common::Errc::kTooManyRequests);
+  EXPECT_EQ(Classify(200, R"({"rt_cd":"0","msg_cd":"MCA00000","msg1":"ok"})").Kind(), std::nullopt);
+  EXPECT_FALSE(Classify(200, R"({"rt_cd":"0","msg_cd":"MCA00000","msg1":"ok"})").ErrorCode());
+
+  auto own = Classification::Own(common::Errc::kGateDeadline, Action::kFail, "late", "wait less");
+  EXPECT_EQ(own.code, "gate_deadline");
+  EXPECT_EQ(own.Kind(), common::Errc::kGateDeadline);
+  EXPECT_EQ(own.ErrorCode(), common::Errc::kGateDeadline);
+  EXPECT_EQ(own.hint, "wait less");
+}
+
 TEST(Classify, TokenSuccessShapes) {
   EXPECT_EQ(Classify(200, R"({"access_token":"x","token_type":"Bearer","expires_in":86400})").action,
             Action::kSuccess);

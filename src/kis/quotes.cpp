@@ -17,8 +17,8 @@ struct Malformed {
 };
 
 Classification ToClassification(const Malformed& m) {
-  return Classification{Action::kFail, "malformed_reply", m.message,
-                        "the upstream is not speaking the KIS wire format"};
+  return Classification::Own(common::Errc::kMalformedReply, Action::kFail, m.message,
+                             "the upstream is not speaking the KIS wire format");
 }
 
 // Reads KIS's string-typed fields. Absent fields read as zero / empty (KIS omits some fields for

@@ -51,7 +51,7 @@ IssueOutcome ParseTokenReply(int http_status, std::string_view body, common::Wal
   const auto* o = ec ? nullptr : v.if_object();
   const json::value* token = o ? o->if_contains("access_token") : nullptr;
   if (token == nullptr || !token->is_string() || token->get_string().empty()) {
-    return Classification{Action::kFail, "malformed_reply", "token reply without access_token", ""};
+    return Classification::Own(common::Errc::kMalformedReply, Action::kFail, "token reply without access_token");
   }
   std::optional<common::WallTime> expires_at;
   if (auto* e = o->if_contains("access_token_token_expired"); e && e->is_string()) {
@@ -66,7 +66,7 @@ IssueOutcome ParseTokenReply(int http_status, std::string_view body, common::Wal
     }
   }
   if (!expires_at) {
-    return Classification{Action::kFail, "malformed_reply", "token reply without an expiry", ""};
+    return Classification::Own(common::Errc::kMalformedReply, Action::kFail, "token reply without an expiry");
   }
   return Token{std::string(token->get_string()), *expires_at};
 }
@@ -170,9 +170,35 @@ struct TokenManager::Impl : std::enable_shared_from_this<TokenManager::Impl> {
 
   // Failures of a token request that never reached KIS: KIS's one-per-minute rule has not been
   // spent, so the next request need not wait a minute.
-  static bool NeverSent(const std::string& code) {
-    return code == "gate_deadline" || code == "connect_refused" || code == "connect_timeout" ||
-           code == "resolve" || code == "bad_url" || code == "tls_handshake";
+  static bool NeverSent(const Classification& failure) {
+    const auto kind = failure.Kind();
+    if (!kind) return false;
+    switch (*kind) {
+      case common::Errc::kGateDeadline:
+      case common::Errc::kConnectRefused:
+      case common::Errc::kConnectTimeout:
+      case common::Errc::kResolve:
+      case common::Errc::kBadUrl:
+      case common::Errc::kTlsHandshake:
+        return true;
+      case common::Errc::kDeadlineExceeded:
+      case common::Errc::kTokenTimeout:
+      case common::Errc::kInvalidStockCode:
+      case common::Errc::kRealOnlyTr:
+      case common::Errc::kMalformedReply:
+      case common::Errc::kTooManyRequests:
+      case common::Errc::kUnavailable:
+      case common::Errc::kUnknownTr:
+      case common::Errc::kKisRejected:
+      case common::Errc::kKisBadRequest:
+      case common::Errc::kClosedWithoutResponse:
+      case common::Errc::kTimeout:
+      case common::Errc::kReplyTooLarge:
+      case common::Errc::kProtocol:
+      case common::Errc::kException:
+        return false;
+    }
+    return false;
   }
 
   // Starts one issuance with its own deadline (options.issue_timeout from now), whoever asked:
@@ -186,10 +212,9 @@ struct TokenManager::Impl : std::enable_shared_from_this<TokenManager::Impl> {
     asio::co_spawn(executor, std::move(issuing),
                    [self = shared_from_this(), f, now](std::exception_ptr e, IssueOutcome outcome) {
                      if (e) {
-                       outcome = Classification{
-                           Action::kFail, "exception",
-                           common::NoteException(fmt::format("token request for key '{}'", self->options.key_name), e),
-                           ""};
+                       outcome = Classification::Own(
+                           common::Errc::kException, Action::kFail,
+                           common::NoteException(fmt::format("token request for key '{}'", self->options.key_name), e));
                      }
                      self->Finish(f, now, std::move(outcome));
                    });
@@ -209,7 +234,7 @@ struct TokenManager::Impl : std::enable_shared_from_this<TokenManager::Impl> {
       (failure.action == Action::kTokenThrottled ? counters.throttled : counters.failures)++;
       spdlog::warn("kis: token request for key '{}' failed: {} {}", options.key_name, failure.code,
                    failure.message);
-      if (NeverSent(failure.code)) {
+      if (NeverSent(failure)) {
         not_before = started + duration_cast<common::Duration>(
                                    std::min(options.unsent_retry_after, options.min_issue_interval));
       }
@@ -261,8 +286,8 @@ struct TokenManager::Impl : std::enable_shared_from_this<TokenManager::Impl> {
       // A refresh still running when this caller's time is up: the token held still works.
       if (current && Usable(*current, Margin())) co_return *current;
       if (clock.Now() >= deadline) {
-        co_return Classification{Action::kRetryWithBackoff, "token_timeout",
-                                 "no token before the call's deadline", ""};
+        co_return Classification::Own(common::Errc::kTokenTimeout, Action::kRetryWithBackoff,
+                                      "no token before the call's deadline");
       }
     }
   }
