@@ -151,7 +151,7 @@ asio::awaitable<http::Response> Service::Route(const http::Request& request, std
       route = "/v1/jobs";
       const auto ages = deps_.store ? deps_.store->Ages(deps_.clock->WallNow()) : std::vector<store::Freshness>{};
       co_return JsonResponse(200, deps_.jobs ? deps_.jobs->Json(deps_.clock->WallNow(), ages)
-                                             : JobsBoard{}.Json(deps_.clock->WallNow(), ages));
+                                             : collect::JobsBoard{}.Json(deps_.clock->WallNow(), ages));
     }
     if (path == "/v1/budget") {
       route = "/v1/budget";

@@ -42,7 +42,7 @@ struct Wiring {
   std::vector<std::string> codes;
   std::unique_ptr<store::SqliteStore> store;
   std::unique_ptr<gate::Gateway> gateway;
-  api::JobsBoard jobs;
+  collect::JobsBoard jobs;
 
   Wiring(const std::string& path, asio::io_context& io) {
     if (path.empty()) throw std::runtime_error("--config FILE is required (see configs/example.toml)");

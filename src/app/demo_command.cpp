@@ -110,7 +110,7 @@ int RunDemo(const DemoFlags& flags) {
     codes.push_back(universe[static_cast<std::size_t>(i)].code);
   }
   const int planned = static_cast<int>(codes.size() * jobs.size());
-  api::JobsBoard board;
+  collect::JobsBoard board;
   for (const auto& job : jobs) board.Register(job, codes.size());
   config.server.listen = flags.listen;
   ApiServer api(io, config, gateway, &store, &board, codes);
