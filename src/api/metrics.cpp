@@ -202,15 +202,15 @@ std::string RenderMetrics(const MetricsInput& in) {
       for (const auto& j : jobs) w.Sample(name, {{"job", j.job.name}, {"dataset", j.job.dataset}}, value(j));
     };
     per_job("kisgate_collect_cycles_total", "counter", "Collection cycles finished.",
-            [](const JobStatus& j) { return static_cast<double>(j.totals.cycles); });
+            [](const collect::JobStatus& j) { return static_cast<double>(j.totals.cycles); });
     per_job("kisgate_collect_rows_total", "counter", "Records handed to the store.",
-            [](const JobStatus& j) { return static_cast<double>(j.totals.rows); });
+            [](const collect::JobStatus& j) { return static_cast<double>(j.totals.rows); });
     per_job("kisgate_collect_running", "gauge", "1 while a cycle of the job runs.",
-            [](const JobStatus& j) { return j.running ? 1.0 : 0.0; });
+            [](const collect::JobStatus& j) { return j.running ? 1.0 : 0.0; });
     per_job("kisgate_collect_last_cycle_duration_seconds", "gauge", "Duration of the job's last cycle.",
-            [](const JobStatus& j) { return j.recent.empty() ? 0.0 : j.recent.back().seconds; });
+            [](const collect::JobStatus& j) { return j.recent.empty() ? 0.0 : j.recent.back().seconds; });
     per_job("kisgate_collect_last_cycle_end_timestamp_seconds", "gauge", "When the job's last cycle ended (unix time).",
-            [](const JobStatus& j) {
+            [](const collect::JobStatus& j) {
               return j.last_finished ? std::chrono::duration<double>(j.last_finished->time_since_epoch()).count() : 0.0;
             });
     w.Family("kisgate_collect_calls_total", "counter", "Per-code calls of collection cycles by result.");
@@ -223,7 +223,7 @@ std::string RenderMetrics(const MetricsInput& in) {
   }
 
   if (in.ages != nullptr) {
-    const auto summary = SummariseFreshness(*in.ages);
+    const auto summary = collect::SummariseFreshness(*in.ages);
     w.Family("kisgate_data_values", "gauge", "Values held per data set (one per code).");
     for (const auto& f : summary) w.Sample("kisgate_data_values", {{"dataset", f.dataset}}, static_cast<double>(f.values));
     w.Family("kisgate_data_age_seconds", "gauge", "Age of the held values per data set: oldest, median, newest.");

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "api/status.hpp"
+#include "collect/jobs_board.hpp"
 #include "http/server.hpp"
 #include "store/store.hpp"
 
@@ -51,7 +52,7 @@ ProcessStats ReadProcessStats();  // from /proc/self; zeros where unreadable
 struct MetricsInput {
   const config::Config* config = nullptr;
   const gate::GatewayStats* gate = nullptr;
-  const JobsBoard* jobs = nullptr;
+  const collect::JobsBoard* jobs = nullptr;
   const std::vector<store::Freshness>* ages = nullptr;
   const store::StoreCounters* store = nullptr;
   const ApiCounters* api = nullptr;

@@ -208,7 +208,7 @@ asio::awaitable<http::Response> Service::Call(const api::Route& route, const htt
     case Handler::kJobs: {
       const auto ages = deps_.store ? deps_.store->Ages(deps_.clock->WallNow()) : std::vector<store::Freshness>{};
       co_return JsonResponse(200, deps_.jobs ? deps_.jobs->Json(deps_.clock->WallNow(), ages)
-                                             : JobsBoard{}.Json(deps_.clock->WallNow(), ages));
+                                             : collect::JobsBoard{}.Json(deps_.clock->WallNow(), ages));
     }
     case Handler::kBudget: {
       const double uptime = std::chrono::duration<double>(deps_.clock->Now() - started_).count();

@@ -23,6 +23,7 @@
 #include "api/metrics.hpp"
 #include "api/recent_values.hpp"
 #include "api/status.hpp"
+#include "collect/jobs_board.hpp"
 #include "common/clock.hpp"
 #include "config/config.hpp"
 #include "gate/gateway.hpp"
@@ -42,7 +43,7 @@ struct ServiceDeps {
   const config::Config* config = nullptr;
   gate::Gateway* gateway = nullptr;
   store::Store* store = nullptr;        // may be null: then nothing is cached or stored
-  JobsBoard* jobs = nullptr;            // may be null: /v1/jobs lists none
+  collect::JobsBoard* jobs = nullptr;   // may be null: /v1/jobs lists none
   const common::Clock* clock = nullptr;
   std::function<http::ServerCounters()> http_counters;  // may be empty
   AssetLookup assets;                                   // may be empty: "/" is then a 404

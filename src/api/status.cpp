@@ -4,7 +4,6 @@
 
 #include <fmt/format.h>
 
-#include "api/views.hpp"
 #include "common/kst.hpp"
 
 namespace kisgate::api {
@@ -13,118 +12,9 @@ namespace json = boost::json;
 
 namespace {
 
-json::object CycleJson(const collect::CycleReport& r) {
-  json::object failures;
-  for (const auto& [code, n] : r.failures) failures[code] = n;
-  const std::string_view start = r.cycle_time;  // KST "YYYYMMDDHHMMSS"
-  return {{"cycle_time", IsoKst(start.substr(0, 8), start.substr(std::min<std::size_t>(8, start.size())))},
-          {"seconds", r.seconds},
-          {"planned", r.planned},
-          {"ok", r.ok},
-          {"failed", r.failed},
-          {"dropped", r.dropped},
-          {"rows", r.rows},
-          {"upstream_calls", r.upstream_calls},
-          {"failures", std::move(failures)}};
-}
-
 json::value Optional(const std::optional<double>& v) { return v ? json::value(*v) : json::value(nullptr); }
 
 }  // namespace
-
-void JobsBoard::Register(const config::JobConfig& job, std::size_t codes) {
-  JobStatus s;
-  s.job = job;
-  s.codes = codes;
-  jobs_.push_back(std::move(s));
-}
-
-JobStatus* JobsBoard::Find(const std::string& name) {
-  for (auto& j : jobs_) {
-    if (j.job.name == name) return &j;
-  }
-  return nullptr;
-}
-
-void JobsBoard::Scheduled(const std::string& job, common::WallTime next_run) {
-  if (auto* j = Find(job)) j->next_run = next_run;
-}
-
-void JobsBoard::Started(const std::string& job) {
-  if (auto* j = Find(job)) j->running = true;
-}
-
-void JobsBoard::Finished(const collect::CycleReport& report, common::WallTime now) {
-  auto* j = Find(report.job);
-  if (j == nullptr) return;
-  j->running = false;
-  j->last_finished = now;
-  j->totals.cycles++;
-  j->totals.ok += static_cast<std::uint64_t>(report.ok);
-  j->totals.failed += static_cast<std::uint64_t>(report.failed);
-  j->totals.dropped += static_cast<std::uint64_t>(report.dropped);
-  j->totals.rows += report.rows;
-  j->recent.push_back(report);
-  if (j->recent.size() > kRecent) j->recent.pop_front();
-}
-
-std::vector<std::string> JobsBoard::Problems() const {
-  std::vector<std::string> out;
-  for (const auto& j : jobs_) {
-    if (j.recent.size() < kDeadCycles) continue;
-    std::map<std::string, int> errors;
-    bool dead = true;
-    for (auto it = j.recent.end() - kDeadCycles; it != j.recent.end(); ++it) {
-      dead = dead && it->planned > 0 && it->ok == 0 && it->failed > 0;
-      for (const auto& [code, n] : it->failures) errors[code] += n;
-    }
-    if (!dead) continue;
-    auto top = std::max_element(errors.begin(), errors.end(),
-                                [](const auto& a, const auto& b) { return a.second < b.second; });
-    out.push_back(fmt::format("job {}: its last {} cycles collected nothing{}", j.job.name, kDeadCycles,
-                              top == errors.end() ? "" : fmt::format(" (mostly {})", top->first)));
-  }
-  return out;
-}
-
-std::vector<DatasetFreshness> SummariseFreshness(const std::vector<store::Freshness>& ages) {
-  std::map<std::string, std::vector<double>> by_dataset;
-  for (const auto& a : ages) by_dataset[a.dataset].push_back(a.age_s);
-  std::vector<DatasetFreshness> out;
-  for (auto& [dataset, values] : by_dataset) {
-    std::sort(values.begin(), values.end());
-    out.push_back({dataset, values.size(), values.back(), values[values.size() / 2], values.front()});
-  }
-  return out;
-}
-
-json::object JobsBoard::Json(common::WallTime now, const std::vector<store::Freshness>& ages) const {
-  json::array jobs;
-  for (const auto& j : jobs_) {
-    json::array recent;
-    for (const auto& r : j.recent) recent.push_back(CycleJson(r));
-    jobs.push_back(json::object{
-        {"name", j.job.name},
-        {"dataset", j.job.dataset},
-        {"lane", j.job.lane},
-        {"every_s", std::chrono::duration<double>(j.job.every).count()},
-        {"codes", j.codes},
-        {"running", j.running},
-        {"next_run", j.next_run ? json::value(common::FormatIsoKst(*j.next_run)) : json::value(nullptr)},
-        {"cycles", j.totals.cycles},
-        {"last", j.recent.empty() ? json::value(nullptr) : json::value(CycleJson(j.recent.back()))},
-        {"recent", std::move(recent)}});
-  }
-  json::array freshness;
-  for (const auto& f : SummariseFreshness(ages)) {
-    freshness.push_back(json::object{{"dataset", f.dataset},
-                                     {"values", f.values},
-                                     {"oldest_age_s", f.oldest_s},
-                                     {"median_age_s", f.median_s},
-                                     {"newest_age_s", f.newest_s}});
-  }
-  return {{"time", common::FormatIsoKst(now)}, {"jobs", std::move(jobs)}, {"freshness", std::move(freshness)}};
-}
 
 std::optional<double> HistogramQuantileMs(const std::array<std::uint64_t, gate::kWaitBucketCount>& buckets,
                                           double q) {

@@ -39,7 +39,7 @@ struct ApiServer::Impl {
 };
 
 ApiServer::ApiServer(asio::io_context& io, const config::Config& config, gate::Gateway& gateway,
-                     store::Store* store, api::JobsBoard* jobs,
+                     store::Store* store, collect::JobsBoard* jobs,
                      const std::vector<std::string>& universe) {
   api::ServiceDeps deps;
   deps.config = &config;

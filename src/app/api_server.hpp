@@ -10,7 +10,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "api/service.hpp"
-#include "api/status.hpp"
+#include "collect/jobs_board.hpp"
 #include "config/config.hpp"
 #include "gate/gateway.hpp"
 #include "store/store.hpp"
@@ -22,7 +22,7 @@ class ApiServer {
   // Binds at once; throws std::runtime_error naming the address when it cannot. The API keeps the
   // values of the `universe` codes in the store; other codes' values are fetched, not kept.
   ApiServer(boost::asio::io_context& io, const config::Config& config, gate::Gateway& gateway,
-            store::Store* store, api::JobsBoard* jobs, const std::vector<std::string>& universe);
+            store::Store* store, collect::JobsBoard* jobs, const std::vector<std::string>& universe);
   ~ApiServer();
 
   std::string Address() const;  // "HOST:PORT" bound

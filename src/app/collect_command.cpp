@@ -4,18 +4,14 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "api/status.hpp"
 #include "app/api_server.hpp"
 #include "collect/collector.hpp"
-#include "collect/job_loop.hpp"
 #include "collect/schedule.hpp"
+#include "collect/scheduler.hpp"
 #include "collect/universe.hpp"
 #include "common/spawn.hpp"
 #include "config/config.hpp"
@@ -42,7 +38,9 @@ struct Wiring {
   std::vector<std::string> codes;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<gate::Gateway> gateway;
-  api::JobsBoard jobs;
+  std::unique_ptr<common::MarketCalendar> calendar;
+  std::unique_ptr<collect::Schedule> schedule;
+  std::unique_ptr<collect::Scheduler> scheduler;
 
   Wiring(const std::string& path, asio::io_context& io) {
     if (path.empty()) throw std::runtime_error("--config FILE is required (see configs/example.toml)");
@@ -62,13 +60,25 @@ struct Wiring {
     gate::GatewayOptions go;
     go.token_dir = std::filesystem::path(config.data_dir) / "tokens";
     gateway = std::make_unique<gate::Gateway>(io.get_executor(), config, common::SystemClock::Instance(), go);
-    for (const auto& job : config.jobs) jobs.Register(job, collect::CodesForJob(job, config.universe, codes).size());
     auto plan = collect::PlanBudget(config, codes.size());
     if (plan.fits) {
       spdlog::info("budget: {}", plan.message);
     } else {
       spdlog::warn("budget: {}", plan.message);
     }
+  }
+
+  // The scheduler of `jobs` (the config's, or the one --job names) through the gateway into the
+  // store; its board is what the API shows.
+  void MakeScheduler(asio::io_context& io, const std::vector<const config::JobConfig*>& jobs,
+                     collect::SchedulerHooks hooks) {
+    calendar = std::make_unique<common::MarketCalendar>(config.calendar.holidays);
+    schedule = std::make_unique<collect::Schedule>(*calendar);
+    scheduler = std::make_unique<collect::Scheduler>(
+        io.get_executor(), common::SystemClock::Instance(), *schedule,
+        collect::GatewayCycles(*gateway, store.get()), std::move(hooks));
+    for (const auto* job : jobs)
+      scheduler->Add(*job, collect::CodesForJob(*job, config.universe, codes));
   }
 };
 
@@ -86,10 +96,32 @@ int RunOnce(const CollectFlags& flags) {
   asio::io_context io(1);
   Wiring w(flags.config_file, io);
   const bool tty = ::isatty(STDOUT_FILENO) != 0;
+  // Every job's cycle at once, as overlapping scheduler jobs run: the gate shares the keys.
+  std::vector<const config::JobConfig*> selected;
+  for (const auto& job : w.config.jobs) {
+    if (flags.job.empty() || job.name == flags.job) selected.push_back(&job);
+  }
+  std::vector<std::pair<int, int>> progress(selected.size());  // done, planned per job
+  collect::SchedulerHooks hooks;
+  hooks.progress = [&](std::size_t i, int done, int planned) {
+    progress[i] = {done, planned};
+    if (!tty) return;
+    int all_done = 0, all_planned = 0;
+    for (auto [d, p] : progress) {
+      all_done += d;
+      all_planned += p;
+    }
+    fmt::print("\r  {} job{} [{:<30}] {}/{}", selected.size(), selected.size() == 1 ? "" : "s",
+               std::string(static_cast<std::size_t>(30 * all_done / std::max(1, all_planned)), '#'),
+               all_done, all_planned);
+    std::fflush(stdout);
+  };
+  w.MakeScheduler(io, selected, std::move(hooks));
   std::unique_ptr<ApiServer> api;
   if (!flags.listen.empty()) {
     w.config.server.listen = flags.listen;
-    api = std::make_unique<ApiServer>(io, w.config, *w.gateway, w.store.get(), &w.jobs, w.codes);
+    api = std::make_unique<ApiServer>(io, w.config, *w.gateway, w.store.get(),
+                                      &w.scheduler->board(), w.codes);
     fmt::print("api: http://{}/\n", api->Address());
     std::fflush(stdout);
   }
@@ -97,63 +129,24 @@ int RunOnce(const CollectFlags& flags) {
     fmt::print(stderr, "error: {}: no [[jobs]] to run\n", flags.config_file);
     return 2;
   }
-  // Every job's cycle at once, as overlapping scheduler jobs run: the gate shares the keys.
-  std::vector<const config::JobConfig*> selected;
-  for (const auto& job : w.config.jobs) {
-    if (flags.job.empty() || job.name == flags.job) selected.push_back(&job);
-  }
   if (selected.empty()) {
     fmt::print(stderr, "error: no job named '{}' in {}\n", flags.job, flags.config_file);
     return 2;
   }
-  std::vector<collect::CycleReport> reports(selected.size());
-  std::vector<std::pair<int, int>> progress(selected.size());  // done, planned per job
-  std::size_t finished = 0;
-  const auto start = common::SystemClock::Instance().WallNow();
-  for (std::size_t i = 0; i < selected.size(); ++i) {
-    asio::co_spawn(io, [&, i]() -> asio::awaitable<void> {
-      const auto& job = *selected[i];
-      auto on_progress = [&, i](int done, int planned) {
-        progress[i] = {done, planned};
-        if (!tty) return;
-        int all_done = 0, all_planned = 0;
-        for (auto [d, p] : progress) {
-          all_done += d;
-          all_planned += p;
-        }
-        fmt::print("\r  {} job{} [{:<30}] {}/{}", selected.size(), selected.size() == 1 ? "" : "s",
-                   std::string(static_cast<std::size_t>(30 * all_done / std::max(1, all_planned)), '#'), all_done,
-                   all_planned);
-        std::fflush(stdout);
-      };
-      const auto codes = collect::CodesForJob(job, w.config.universe, w.codes);
-      w.jobs.Started(job.name);
-      auto cycle = collect::RunCycle(*w.gateway, w.store.get(), codes,
-                                     collect::CycleSpec{&job, static_cast<gate::FlowId>(i), start,
-                                                        std::chrono::steady_clock::now() + job.every},
-                                     on_progress);
-      reports[i] = co_await std::move(cycle);
-      w.jobs.Finished(reports[i], common::SystemClock::Instance().WallNow());
-    }, [&, i](std::exception_ptr e) {
-      // Counted as finished whatever happened: the run must end.
-      if (e) {
-        common::NoteException(fmt::format("job '{}'", selected[i]->name), e);
-        reports[i].job = selected[i]->name;
-        reports[i].failed = std::max(1, reports[i].planned - reports[i].ok);
-        reports[i].failures["exception"]++;
-      }
-      if (++finished == selected.size()) {
+  std::vector<collect::CycleReport> reports;
+  asio::co_spawn(
+      io, [&]() -> asio::awaitable<void> { reports = co_await w.scheduler->RunOnce(); },
+      [&](std::exception_ptr e) {
+        if (e) common::NoteException("collect --once", e);
         if (tty) fmt::print("\r{}\r", std::string(72, ' '));
         if (api) api->Stop();
-      }
-    });
-  }
+      });
   io.run();
   w.store->Flush(std::chrono::seconds(30));
   double limit = 0;
   for (const auto& k : w.config.keys) limit += k.rate;
   fmt::print("{}\n", kHeader);
-  bool clean = true;
+  bool clean = reports.size() == selected.size();
   for (const auto& r : reports) {
     fmt::print("{}\n", Summary(r));
     clean = clean && r.failed == 0 && r.dropped == 0;
@@ -174,13 +167,21 @@ int RunServe(const CollectFlags& flags) {
   asio::io_context io(1);
   Wiring w(flags.config_file, io);
   if (!flags.listen.empty()) w.config.server.listen = flags.listen;
-  ApiServer api(io, w.config, *w.gateway, w.store.get(), &w.jobs, w.codes);
+  collect::SchedulerHooks hooks;
+  hooks.finished = [&w](const collect::CycleReport& report) {
+    const auto ages = w.store->Ages(common::SystemClock::Instance().WallNow());
+    spdlog::info(
+        "cycle {} {}: {} ok, {} failed, {} dropped, {:.1f} s, {} rows; oldest value {:.0f} s old",
+        report.job, report.cycle_time, report.ok, report.failed, report.dropped, report.seconds,
+        report.rows, ages.empty() ? 0.0 : ages[0].age_s);
+  };
+  std::vector<const config::JobConfig*> jobs;
+  for (const auto& job : w.config.jobs) jobs.push_back(&job);
+  w.MakeScheduler(io, jobs, std::move(hooks));
+  ApiServer api(io, w.config, *w.gateway, w.store.get(), &w.scheduler->board(), w.codes);
   spdlog::info("serve: API and dashboard on http://{}/ (/v1/stocks/005930/price, /v1/jobs, /v1/budget, /metrics)",
                api.Address());
-  common::MarketCalendar calendar(w.config.calendar.holidays);
-  collect::Schedule schedule(calendar);
-  std::vector<std::unique_ptr<collect::JobLoop>> loops;
-  std::size_t running = 0;
+  bool scheduler_ended = false;
   bool stopping = false;
   asio::signal_set signals(io, SIGINT, SIGTERM);
   std::function<void(const boost::system::error_code&, int)> on_signal =
@@ -195,34 +196,17 @@ int RunServe(const CollectFlags& flags) {
         spdlog::info("serve: signal {}, finishing the cycles in progress (at most {} s)", signal,
                      kShutdownGrace.count());
         api.Stop();
-        const auto close_by = std::chrono::steady_clock::now() + kShutdownGrace;
-        for (auto& loop : loops) loop->Stop(close_by);
-        if (running == 0) io.stop();
+        w.scheduler->Stop(common::SystemClock::Instance().Now() + kShutdownGrace);
+        if (scheduler_ended) io.stop();
         signals.async_wait(on_signal);
       };
   signals.async_wait(on_signal);
-  gate::FlowId flow = 0;
-  for (const auto& job : w.config.jobs) {
-    collect::JobLoopHooks hooks;
-    hooks.scheduled = [&w, name = job.name](common::WallTime next) { w.jobs.Scheduled(name, next); };
-    hooks.started = [&w, name = job.name] { w.jobs.Started(name); };
-    hooks.finished = [&w](const collect::CycleReport& report) {
-      w.jobs.Finished(report, common::SystemClock::Instance().WallNow());
-      const auto ages = w.store->Ages(common::SystemClock::Instance().WallNow());
-      spdlog::info("cycle {} {}: {} ok, {} failed, {} dropped, {:.1f} s, {} rows; oldest value {:.0f} s old",
-                   report.job, report.cycle_time, report.ok, report.failed, report.dropped, report.seconds,
-                   report.rows, ages.empty() ? 0.0 : ages[0].age_s);
-    };
-    loops.push_back(std::make_unique<collect::JobLoop>(io.get_executor(), *w.gateway, w.store.get(), schedule, job,
-                                                       collect::CodesForJob(job, w.config.universe, w.codes),
-                                                       flow++, std::move(hooks)));
-    ++running;
-    asio::co_spawn(io, loops.back()->Run(), [&, name = job.name](std::exception_ptr e) {
-      if (e) common::NoteException(fmt::format("job '{}'", name), e);
-      // Calls of closed cycles may still be in flight: they are dropped, not waited for.
-      if (--running == 0 && stopping) io.stop();
-    });
-  }
+  asio::co_spawn(io, w.scheduler->Run(), [&](std::exception_ptr e) {
+    if (e) common::NoteException("scheduler", e);
+    scheduler_ended = true;
+    // Calls of closed cycles may still be in flight: they are dropped, not waited for.
+    if (stopping) io.stop();
+  });
   if (w.config.jobs.empty()) {
     spdlog::info("serve: no [[jobs]]: the API and passthrough only; Ctrl-C stops");
   } else {

@@ -8,17 +8,15 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "api/status.hpp"
 #include "app/api_server.hpp"
 #include "collect/collector.hpp"
+#include "collect/schedule.hpp"
+#include "collect/scheduler.hpp"
 #include "common/spawn.hpp"
 #include "gate/gateway.hpp"
 #include "kis/tr_catalogue.hpp"
@@ -30,7 +28,6 @@ namespace kisgate::app {
 
 namespace asio = boost::asio;
 namespace json = boost::json;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -110,10 +107,29 @@ int RunDemo(const DemoFlags& flags) {
     codes.push_back(universe[static_cast<std::size_t>(i)].code);
   }
   const int planned = static_cast<int>(codes.size() * jobs.size());
-  api::JobsBoard board;
-  for (const auto& job : jobs) board.Register(job, codes.size());
+  // Every job's cycle at once, round after round every `--every` seconds: the jobs overlap, as the
+  // original scheduler's did; each cycle's calls expire when the next round starts.
+  int round_number = 1;
+  std::vector<int> done(jobs.size());  // codes finished per job in this round
+  collect::SchedulerHooks hooks;
+  hooks.progress = [&](std::size_t job, int job_done, int) {
+    done[job] = job_done;
+    if (!tty) return;
+    int all_done = 0;
+    for (int d : done) all_done += d;
+    const int width = 40, filled = width * std::min(all_done, planned) / planned;
+    fmt::print("\r  cycle {:>3} [{}{}] {:>4}/{}", round_number,
+               std::string(static_cast<std::size_t>(filled), '#'),
+               std::string(static_cast<std::size_t>(width - filled), '.'), all_done, planned);
+    std::fflush(stdout);
+  };
+  common::MarketCalendar calendar;
+  collect::Schedule schedule(calendar);
+  collect::Scheduler scheduler(io.get_executor(), common::SystemClock::Instance(), schedule,
+                               collect::GatewayCycles(gateway, &store), std::move(hooks));
+  for (const auto& job : jobs) scheduler.Add(job, codes);
   config.server.listen = flags.listen;
-  ApiServer api(io, config, gateway, &store, &board, codes);
+  ApiServer api(io, config, gateway, &store, &scheduler.board(), codes);
   std::vector<std::string> job_names;
   for (const auto& job : jobs) job_names.push_back(job.dataset);
   fmt::print("kisgate demo: simulator at {} ({} key, {:g} call{}/s, burst rules on); {} stocks x {} jobs ({}) "
@@ -124,94 +140,50 @@ int RunDemo(const DemoFlags& flags) {
   fmt::print("dashboard: http://{}/\n", api.Address());
   std::fflush(stdout);
   bool stopping = false;
-  asio::steady_timer timer(io);
   asio::signal_set signals(io, SIGINT, SIGTERM);
   // Ctrl-C: the cycles in progress close within 5 s (their calls still running count as dropped).
-  std::vector<std::shared_ptr<collect::CycleControl>> controls;
-  for (std::size_t j = 0; j < jobs.size(); ++j) controls.push_back(std::make_shared<collect::CycleControl>());
   signals.async_wait([&](const boost::system::error_code& ec, int) {
     if (ec) return;
     stopping = true;
-    timer.cancel();
-    for (auto& c : controls) c->CloseBy(Clock::now() + std::chrono::seconds(5));
+    scheduler.Stop(common::SystemClock::Instance().Now() + std::chrono::seconds(5));
   });
-  const auto started = Clock::now();
   int exit_code = 0;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    for (int cycle = 1; !stopping && (flags.cycles == 0 || cycle <= flags.cycles); ++cycle) {
-      const auto cycle_start = Clock::now();
-      const auto wall_start = common::SystemClock::Instance().WallNow();
-      // The jobs overlap, as the original scheduler's did; each cycle's calls expire when the
-      // next cycle starts.
-      const auto deadline = cycle_start + std::chrono::seconds(flags.every_s);
-      int done = 0;
-      std::size_t jobs_done = 0;
-      std::vector<collect::CycleReport> reports(jobs.size());
-      asio::steady_timer all_done(io, asio::steady_timer::time_point::max());
-      for (std::size_t j = 0; j < jobs.size(); ++j) {
-        board.Started(jobs[j].name);
-        asio::co_spawn(io, [&, j]() -> asio::awaitable<void> {
-          auto progress = [&](int, int) {
-            ++done;
-            if (tty) {
-              const int width = 40, filled = width * std::min(done, planned) / planned;
-              fmt::print("\r  cycle {:>3} [{}{}] {:>4}/{}", cycle,
-                         std::string(static_cast<std::size_t>(filled), '#'),
-                         std::string(static_cast<std::size_t>(width - filled), '.'), done, planned);
-              std::fflush(stdout);
-            }
-          };
-          auto run = collect::RunCycle(gateway, &store, codes,
-                                       collect::CycleSpec{&jobs[j], j, wall_start, deadline, controls[j]}, progress);
-          reports[j] = co_await std::move(run);
-          board.Finished(reports[j], common::SystemClock::Instance().WallNow());
-          board.Scheduled(jobs[j].name, wall_start + std::chrono::seconds(flags.every_s));
-        }, [&, j](std::exception_ptr e) {
-          // A job that threw counts as finished (its cycle as failed): the demo goes on.
-          if (e) {
-            common::NoteException(fmt::format("demo job '{}'", jobs[j].name), e);
-            reports[j].failed = std::max(1, static_cast<int>(codes.size()) - reports[j].ok);
-          }
-          if (++jobs_done == jobs.size()) all_done.cancel();
-        });
-      }
-      // Jobs may all finish before this wait begins: the count is checked first.
-      boost::system::error_code ec;
-      while (jobs_done < jobs.size()) co_await all_done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      const double took = std::chrono::duration<double>(Clock::now() - cycle_start).count();
-      int ok = 0, failed = 0, dropped = 0, calls = 0;
-      std::size_t rows = 0;
-      for (const auto& r : reports) {
-        ok += r.ok;
-        failed += r.failed;
-        dropped += r.dropped;
-        calls += r.upstream_calls;
-        rows += r.rows;
-      }
-      store.Flush(std::chrono::seconds(5));
-      auto stats = gateway.Stats().keys[0];
-      fmt::print("{}  cycle {:>3}: {} calls, {} ok, {} failed, {} dropped, {:.1f} s ({:.2f}x the limit), "
-                 "{:.2f} calls/s of {:g}; EGW00201 so far: {}; rows written: {}\n",
-                 tty ? "\r" : "", cycle, calls, ok, failed, dropped, took, took / (calls / key.rate), calls / took,
-                 key.rate,
-                 stats.errors.count("EGW00201") ? stats.errors.at("EGW00201") : 0, store.Counters().written);
-      if (failed != 0 || dropped != 0) exit_code = 1;
-      if (flags.cycles != 0 && cycle >= flags.cycles) break;
-      if (flags.duration_s > 0 && Clock::now() - started >= std::chrono::seconds(flags.duration_s)) break;
-      if (stopping) break;
-      timer.expires_at(cycle_start + std::chrono::seconds(flags.every_s));
-      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  auto on_round = [&](const collect::Round& round) {
+    int ok = 0, failed = 0, dropped = 0, calls = 0;
+    std::size_t rows = 0;
+    for (const auto& r : round.reports) {
+      ok += r.ok;
+      failed += r.failed;
+      dropped += r.dropped;
+      calls += r.upstream_calls;
+      rows += r.rows;
+    }
+    store.Flush(std::chrono::seconds(5));
+    auto stats = gateway.Stats().keys[0];
+    const double took = round.seconds;
+    fmt::print(
+        "{}  cycle {:>3}: {} calls, {} ok, {} failed, {} dropped, {:.1f} s ({:.2f}x the limit), "
+        "{:.2f} calls/s of {:g}; EGW00201 so far: {}; rows written: {}\n",
+        tty ? "\r" : "", round.number, calls, ok, failed, dropped, took, took / (calls / key.rate),
+        calls / took, key.rate, stats.errors.count("EGW00201") ? stats.errors.at("EGW00201") : 0,
+        store.Counters().written);
+    if (failed != 0 || dropped != 0) exit_code = 1;
+    round_number = round.number + 1;
+    std::fill(done.begin(), done.end(), 0);
+  };
+  const collect::RoundOptions rounds{std::chrono::seconds(flags.every_s), flags.cycles,
+                                     std::chrono::seconds(flags.duration_s)};
+  asio::co_spawn(io, scheduler.RunRounds(rounds, on_round), [&](std::exception_ptr e) {
+    if (e) {
+      common::NoteException("demo", e);
+      exit_code = 1;
+      io.stop();
+      return;
     }
     signals.cancel();
     api.Stop();
     // Calls of cycles closed by Ctrl-C are dropped, not waited for.
     if (stopping) io.stop();
-  }, [&](std::exception_ptr e) {
-    if (e) {
-      common::NoteException("demo", e);
-      exit_code = 1;
-      io.stop();
-    }
   });
   io.run();
   store.Flush(std::chrono::seconds(10));

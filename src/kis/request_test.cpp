@@ -83,7 +83,7 @@ TEST(Request, PagesCarryTheTrsRequiredParameters) {
     for (auto name : TrInfoFor(r.tr).required_params) {
       EXPECT_TRUE(std::any_of(r.params.begin(), r.params.end(),
                               [&](const auto& p) { return p.first == name; }))
-          << TrInfoFor(r.tr).dataset << " lacks " << name;
+          << common::Name(TrInfoFor(r.tr).dataset) << " lacks " << name;
     }
   }
   auto param = [](const Request& r, std::string_view name) {

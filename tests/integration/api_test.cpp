@@ -120,7 +120,7 @@ class Stack {
   asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
   std::unique_ptr<store::SqliteStore> store_;
   std::unique_ptr<gate::Gateway> gateway_;
-  JobsBoard jobs_;
+  collect::JobsBoard jobs_;
   std::unique_ptr<Service> service_;
   std::unique_ptr<http::Server> server_;
   std::thread thread_;

@@ -3,7 +3,6 @@
 
 #include <fstream>
 
-#include "collect/job_loop.hpp"
 #include "collect/universe.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -333,64 +332,6 @@ TEST(CycleClose, CloseByEndsTheCycleEarly) {
   io.run_for(30s);
   ASSERT_TRUE(report);
   EXPECT_EQ(report->dropped, 2);
-}
-
-// A cycle that closes at its deadline (one code hung until then) ends on time: the next start is
-// the next boundary, not the one after (a hung code used to halve the job's rate).
-TEST(JobLoop, CycleEndingAtTheBoundaryIsNotAnOverrun) {
-  common::MarketCalendar calendar;
-  Schedule schedule(calendar);
-  config::JobConfig job = Job("price");
-  job.every = 10s;
-  job.sessions = {"always"};
-  const auto following = *common::ParseKstDateTime("2026-11-24 11:00:10");
-  EXPECT_EQ(NextAfterCycle(schedule, job, following, following), following);
-  EXPECT_EQ(NextAfterCycle(schedule, job, following, following + 3ms), following);
-  EXPECT_EQ(NextAfterCycle(schedule, job, following, following - 4s), following);
-  // Held up well past the boundary: the missed start is skipped, not stacked.
-  EXPECT_EQ(NextAfterCycle(schedule, job, following, following + 3s),
-            *common::ParseKstDateTime("2026-11-24 11:00:20"));
-}
-
-// The same through a running job: every call hangs past each 1-s boundary (the simulator's slow
-// fault), and still a cycle starts at every boundary.
-TEST(JobLoop, HungCallsDoNotSkipStarts) {
-  auto o = SimAt("2026-11-24T11:00:00");
-  o.fault_slow = 1.0;
-  o.slow_ms = 3000;
-  World w(o);
-  w.codes.resize(2);
-  common::MarketCalendar calendar;
-  Schedule schedule(calendar);
-  config::JobConfig job = Job("price");
-  job.every = 1s;
-  job.sessions = {"always"};
-  std::vector<CycleReport> reports;
-  JobLoopHooks hooks;
-  std::unique_ptr<JobLoop> loop;
-  hooks.finished = [&](const CycleReport& r) {
-    reports.push_back(r);
-    if (reports.size() == 4) loop->Stop(std::chrono::steady_clock::now());
-  };
-  loop = std::make_unique<JobLoop>(w.io.get_executor(), *w.gateway, w.store.get(), schedule, job, w.codes, 0, hooks);
-  bool ended = false;
-  asio::co_spawn(w.io, loop->Run(), [&](std::exception_ptr e) {
-    EXPECT_FALSE(e);
-    ended = true;
-  });
-  w.io.run_for(60s);
-  ASSERT_TRUE(ended);
-  ASSERT_EQ(reports.size(), 4u);
-  // "YYYYMMDDHHMMSS" -> time.
-  auto at = [](const std::string& t) {
-    return *common::ParseKstDateTime(fmt::format("{}-{}-{} {}:{}:{}", t.substr(0, 4), t.substr(4, 2), t.substr(6, 2),
-                                                 t.substr(8, 2), t.substr(10, 2), t.substr(12, 2)));
-  };
-  for (std::size_t i = 1; i < reports.size(); ++i) {
-    EXPECT_EQ(at(reports[i].cycle_time) - at(reports[i - 1].cycle_time), 1s)
-        << reports[i - 1].cycle_time << " -> " << reports[i].cycle_time;
-    EXPECT_EQ(reports[i].dropped, 2);
-  }
 }
 
 TEST(Plan, SaysPlainlyWhenJobsDoNotFit) {

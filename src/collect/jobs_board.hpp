@@ -1,0 +1,71 @@
+#pragma once
+// The scheduler's state as /v1/jobs, /readyz, /metrics and the dashboard show it: each registered
+// job, its next run, whether a cycle runs now, its totals and its recent cycles. The Scheduler
+// writes it; the API reads it (by pointer).
+//
+// Thread-safety: none; it lives on the io_context's thread, like the scheduler and the API.
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "collect/collector.hpp"
+#include "common/clock.hpp"
+#include "config/config.hpp"
+#include "store/store.hpp"
+
+namespace kisgate::collect {
+
+struct JobTotals {
+  std::uint64_t cycles = 0, ok = 0, failed = 0, dropped = 0, rows = 0;
+  // Starts not run because the cycle before ended too late (held up past the next start).
+  std::uint64_t skipped_starts = 0;
+};
+
+struct JobStatus {
+  config::JobConfig job;
+  std::size_t codes = 0;
+  bool running = false;
+  std::optional<common::WallTime> next_run;
+  std::optional<common::WallTime> last_finished;
+  JobTotals totals;
+  std::deque<CycleReport> recent;  // oldest first
+};
+
+class JobsBoard {
+ public:
+  static constexpr std::size_t kRecent = 20;
+
+  void Register(const config::JobConfig& job, std::size_t codes);
+  void Scheduled(const std::string& job, common::WallTime next_run);
+  void Started(const std::string& job);
+  void Finished(const CycleReport& report, common::WallTime now);
+  void Skipped(const std::string& job, std::uint64_t starts);
+
+  const std::vector<JobStatus>& jobs() const { return jobs_; }
+  // What keeps collection from being ready, for /readyz: each job whose last kDeadCycles cycles
+  // all failed every code (a dead key, a refused token), named with its most frequent error.
+  static constexpr std::size_t kDeadCycles = 3;
+  std::vector<std::string> Problems() const;
+  // The /v1/jobs document; freshness per data set from the store's ages.
+  boost::json::object Json(common::WallTime now, const std::vector<store::Freshness>& ages) const;
+
+ private:
+  JobStatus* Find(const std::string& name);
+  std::vector<JobStatus> jobs_;
+};
+
+// Freshness of one data set: how many values are held and how old they are.
+struct DatasetFreshness {
+  std::string dataset;
+  std::size_t values = 0;
+  double oldest_s = 0, median_s = 0, newest_s = 0;
+};
+std::vector<DatasetFreshness> SummariseFreshness(const std::vector<store::Freshness>& ages);
+
+}  // namespace kisgate::collect
