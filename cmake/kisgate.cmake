@@ -33,12 +33,17 @@ function(kisgate_test name)
   endif()
   # The case list is read when ctest runs (PRE_TEST), not at build time: under the sanitizers a
   # build would otherwise start every test binary once more.
-  # The labels' list separator is escaped: the properties pass through a cmake list of their own.
-  string(REPLACE ";" "\\;" labels "${ARG_LABELS}")
   gtest_discover_tests(${name}
     TEST_PREFIX "${name}."
     EXTRA_ARGS --gtest_color=no
     DISCOVERY_MODE PRE_TEST
     DISCOVERY_TIMEOUT 60
-    PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${labels}")
+    TEST_LIST ${name}_TESTS
+    PROPERTIES TIMEOUT ${ARG_TIMEOUT})
+  # Labels from a ctest script of our own, run after the discovery's: CMake 3.25 splits a list
+  # given in PROPERTIES (LABELS "unit;threads" would set a property named "threads").
+  set(labels_script ${CMAKE_CURRENT_BINARY_DIR}/${name}_labels.cmake)
+  file(WRITE ${labels_script}
+       "if(${name}_TESTS)\n  set_tests_properties(\${${name}_TESTS} PROPERTIES LABELS \"${ARG_LABELS}\")\nendif()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${labels_script})
 endfunction()
