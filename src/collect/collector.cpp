@@ -2,7 +2,6 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
@@ -10,6 +9,7 @@
 #include "common/error.hpp"
 #include "common/kst.hpp"
 #include "common/spawn.hpp"
+#include "common/timer.hpp"
 #include "gate/paging.hpp"
 #include "kis/records.hpp"
 #include "kis/tr_catalogue.hpp"
@@ -191,7 +191,7 @@ struct Join {
   int done = 0;
   bool closed = false;  // RunEachCode has returned: late codes were counted as dropped
   Progress progress;
-  asio::steady_timer wake;
+  common::Timer wake;
 };
 
 }  // namespace
@@ -199,7 +199,8 @@ struct Join {
 asio::awaitable<CycleReport> RunEachCode(const std::vector<std::string>& codes, CycleReport report,
                                          common::SteadyTime deadline, CodeTask task, Progress progress,
                                          std::shared_ptr<CycleControl> control) {
-  const auto started = std::chrono::steady_clock::now();
+  // The clock common::Timer follows: the deadline's clock (manual time in tests).
+  const auto started = common::TimerClock::now();
   auto executor = co_await asio::this_coro::executor;
   auto join = std::make_shared<Join>(executor);
   join->report = std::make_shared<CycleReport>(std::move(report));
@@ -224,7 +225,7 @@ asio::awaitable<CycleReport> RunEachCode(const std::vector<std::string>& codes, 
       }
       if (join->closed) return;  // already counted as dropped
       // A call cut by the cycle's deadline while in flight is superseded too, not a failure.
-      const bool past_deadline = std::chrono::steady_clock::now() >= deadline;
+      const bool past_deadline = common::TimerClock::now() >= deadline;
       if (error.empty()) {
         r.ok++;
       } else if (Superseded(error, past_deadline)) {
@@ -249,7 +250,7 @@ asio::awaitable<CycleReport> RunEachCode(const std::vector<std::string>& codes, 
   if (control) control->Attach(nullptr);
   CycleReport result = *join->report;
   result.dropped += result.planned - join->done;
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  result.seconds = std::chrono::duration<double>(common::TimerClock::now() - started).count();
   co_return result;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
 
 namespace kisgate::common {
 
@@ -42,12 +43,14 @@ std::size_t AdvanceAndRun(boost::asio::io_context& io, ManualClock& clock, Durat
     if (io.stopped()) io.restart();
     // A timer expiring now becomes the reactor's earliest and re-arms it at once: when it has fired,
     // every timer that expired by now has been queued with it.
-    bool nudged = false;
+    // Shared with the handler: when a handler stops `io` first, the nudge's (cancelled) handler
+    // runs whenever `io` runs next, after this function has returned.
+    auto nudged = std::make_shared<bool>(false);
     Timer nudge(io);
     nudge.expires_at(TimerClock::now());
-    nudge.async_wait([&nudged](const boost::system::error_code&) { nudged = true; });
-    while (!nudged && !io.stopped()) handlers += io.run_one_for(2 * kManualRecheck);
-    if (!nudged) {
+    nudge.async_wait([nudged](const boost::system::error_code&) { *nudged = true; });
+    while (!*nudged && !io.stopped()) handlers += io.run_one_for(2 * kManualRecheck);
+    if (!*nudged) {
       nudge.cancel();
       break;
     }

@@ -5,11 +5,11 @@
 #include <unordered_map>
 
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/timer.hpp"
 #include "gate/key_gate.hpp"
 #include "gate/key_pool.hpp"
 #include "gate/retry.hpp"
@@ -103,7 +103,7 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   struct Flight {
     Lane lane;
     std::optional<std::pair<std::size_t, CallId>> queued;  // while waiting for admission
-    std::vector<asio::steady_timer*> waiters;
+    std::vector<common::Timer*> waiters;
     std::optional<CallResult> result;
   };
 
@@ -216,7 +216,7 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   }
 
   asio::awaitable<void> Sleep(common::Duration d) {
-    asio::steady_timer t(executor, d);
+    common::Timer t(executor, clock.Now() + d);
     boost::system::error_code ec;
     co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
@@ -396,7 +396,7 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
         joined->lane = options.lane;
         if (joined->queued) keys[joined->queued->first]->gate->Promote(joined->queued->second, options.lane);
       }
-      asio::steady_timer wake(executor, options.deadline);
+      common::Timer wake(executor, options.deadline);
       joined->waiters.push_back(&wake);
       boost::system::error_code wake_ec;
       co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, wake_ec));

@@ -42,7 +42,7 @@ asio::awaitable<Ticket> KeyGate::Acquire(CallSpec spec, std::function<void(CallI
   const auto start = clock_.Now();
   const CallId id = budget_.Enqueue(spec, start);
   if (on_queued) on_queued(id);
-  asio::steady_timer wake(executor_, asio::steady_timer::time_point::max());
+  common::Timer wake(executor_, common::Timer::time_point::max());
   Waiter waiter{&wake, std::nullopt};
   (*waiting_)[id] = &waiter;
   // Leaves the map however this coroutine ends (admitted, expired, or destroyed at shutdown).

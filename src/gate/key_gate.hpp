@@ -1,7 +1,7 @@
 #pragma once
 // The asynchronous face of one key's Budget: a caller co_awaits Acquire() and resumes when the
 // budget admits its call (or its deadline passes while queued); Complete() reports the outcome.
-// One timer follows the budget's next_poll, so waiting costs no thread and no polling loop.
+// One common::Timer follows the budget's next_poll, so waiting costs no thread and no polling loop.
 //
 // Thread-safety: one executor (a single-threaded io_context or a strand); call from it only.
 
@@ -12,9 +12,9 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "common/clock.hpp"
+#include "common/timer.hpp"
 #include "gate/budget.hpp"
 
 namespace kisgate::gate {
@@ -27,7 +27,8 @@ struct Ticket {
 
 class KeyGate {
  public:
-  // `clock` must be the steady clock the timers run on (SystemClock in production).
+  // `clock` must be the clock common::Timer follows: SystemClock in production, the ManualClock of
+  // the test's common::ManualTimeScope in tests.
   KeyGate(boost::asio::any_io_executor executor, Budget& budget, const common::Clock& clock);
   KeyGate(const KeyGate&) = delete;
   KeyGate& operator=(const KeyGate&) = delete;
@@ -45,7 +46,7 @@ class KeyGate {
 
  private:
   struct Waiter {
-    boost::asio::steady_timer* wake;
+    common::Timer* wake;
     std::optional<bool> admitted;
   };
   void Pump();
@@ -53,7 +54,7 @@ class KeyGate {
   boost::asio::any_io_executor executor_;
   Budget& budget_;
   const common::Clock& clock_;
-  boost::asio::steady_timer timer_;
+  common::Timer timer_;
   std::optional<common::SteadyTime> armed_for_;
   // Shared with the waiting coroutines, whose frames may outlive this object at shutdown.
   std::shared_ptr<std::unordered_map<CallId, Waiter*>> waiting_ =

@@ -11,7 +11,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -20,6 +19,7 @@
 #include <fmt/format.h>
 #include <openssl/ssl.h>
 
+#include "common/timer.hpp"
 #include "http/message_reader.hpp"
 
 namespace kisgate::http {
@@ -28,7 +28,9 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
+// Deadlines and idle times follow the injected clock (common::Timer), so a test on manual time
+// times requests out on that time too.
+using Clock = common::TimerClock;
 
 common::Errc ToErrc(ClientErrorKind kind) {
   switch (kind) {
@@ -87,8 +89,39 @@ struct Connection {
 
 struct Waiter {
   explicit Waiter(const asio::any_io_executor& ex) : timer(ex) {}
-  asio::steady_timer timer;
+  common::Timer timer;
   bool woken = false;
+};
+
+// A deadline on one connection's operations, on common::Timer: when it passes, the connection is
+// closed, which ends the pending connect, write or read. (Beast's own stream timeout runs on the
+// steady clock only, which a test's manual time does not move.)
+class Watchdog {
+ public:
+  Watchdog(const asio::any_io_executor& ex, beast::tcp_stream& stream, Clock::time_point deadline)
+      : timer_(ex, deadline) {
+    timer_.async_wait([&stream, state = state_](const boost::system::error_code& ec) {
+      if (ec || state->done) return;  // cancelled, or the operations ended in time
+      state->fired = true;
+      stream.close();
+    });
+  }
+  ~Watchdog() {
+    state_->done = true;
+    timer_.cancel();
+  }
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+
+  bool fired() const { return state_->fired; }
+
+ private:
+  struct State {
+    bool fired = false;
+    bool done = false;
+  };
+  std::shared_ptr<State> state_ = std::make_shared<State>();
+  common::Timer timer_;
 };
 
 // The header section of a reply (KIS sends under 1 KB); also the bound on its chunk framing.
@@ -209,10 +242,11 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       conn->plain = std::make_unique<beast::tcp_stream>(executor);
     }
     auto& lowest = conn->Lowest();
-    lowest.expires_at(connect_deadline);
+    // Covers the TLS handshake too.
+    Watchdog watchdog(executor, lowest, connect_deadline);
     co_await lowest.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      const bool timed_out = ec == beast::error::timeout;
+    if (ec || watchdog.fired()) {
+      const bool timed_out = watchdog.fired();
       co_return Out{ClientError{
           timed_out ? ClientErrorKind::kConnectTimeout : ClientErrorKind::kConnectRefused,
           fmt::format("cannot connect to {}:{}: {}", host, port,
@@ -243,10 +277,14 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
                                          Clock::time_point deadline, bool& written,
                                          bool& keep_alive) {
     beast::error_code ec;
-    conn.Lowest().expires_at(deadline);
+    Watchdog watchdog(executor, conn.Lowest(), deadline);
+    // What an error means: any error after the deadline passed is the deadline's.
+    auto kind_of = [&watchdog](const beast::error_code& e) {
+      return watchdog.fired() ? ClientErrorKind::kTimeout : KindOf(e);
+    };
     co_await bhttp::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      co_return ClientError{KindOf(ec), fmt::format("sending to {} failed: {}", host, ec.message()),
+    if (ec || watchdog.fired()) {
+      co_return ClientError{kind_of(ec), fmt::format("sending to {} failed: {}", host, ec.message()),
                             false};
     }
     written = true;
@@ -261,6 +299,10 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       const auto n = co_await stream.async_read_some(conn.buffer.prepare(room),
                                                      asio::redirect_error(asio::use_awaitable, ec));
       conn.buffer.commit(n);
+      if (watchdog.fired()) {
+        co_return ClientError{ClientErrorKind::kTimeout,
+                              fmt::format("no response from {}: {}", host, "timed out"), true};
+      }
       if (ec) {
         const bool closed = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
         if (closed && reader.started()) {
@@ -270,7 +312,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
               ClientErrorKind::kClosedWithoutResponse,
               fmt::format("{} closed the connection in the middle of a reply", host), true};
         }
-        co_return ClientError{KindOf(ec),
+        co_return ClientError{kind_of(ec),
                               fmt::format("no response from {}: {}", host, ec.message()), true};
       }
     }

@@ -8,7 +8,6 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <fmt/format.h>
@@ -17,6 +16,7 @@
 
 #include "common/kst.hpp"
 #include "common/spawn.hpp"
+#include "common/timer.hpp"
 
 namespace kisgate::kis {
 
@@ -75,7 +75,7 @@ struct TokenManager::Impl : std::enable_shared_from_this<TokenManager::Impl> {
   // One issuance in progress; callers that arrive meanwhile park a timer here and are woken by
   // the issuer when the result is in.
   struct Flight {
-    std::vector<asio::steady_timer*> waiters;
+    std::vector<common::Timer*> waiters;
     std::optional<std::variant<Token, Classification>> result;
   };
 
@@ -261,8 +261,7 @@ struct TokenManager::Impl : std::enable_shared_from_this<TokenManager::Impl> {
                 "no valid token for key '{}' and KIS allows the next token request only in {} s",
                 options.key_name, duration_cast<std::chrono::seconds>(*not_before - now).count() + 1));
           }
-          asio::steady_timer wait(executor);
-          wait.expires_after(*not_before - now);
+          common::Timer wait(executor, *not_before);
           boost::system::error_code wait_ec;
           co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, wait_ec));
           continue;
@@ -271,8 +270,7 @@ struct TokenManager::Impl : std::enable_shared_from_this<TokenManager::Impl> {
       }
       if (!joined->result) {
         // Up to this caller's own deadline (the issuance keeps its own).
-        asio::steady_timer wake(executor);
-        wake.expires_after(deadline - clock.Now());
+        common::Timer wake(executor, deadline);
         joined->waiters.push_back(&wake);
         boost::system::error_code wake_ec;
         co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, wake_ec));

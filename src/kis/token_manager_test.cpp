@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "common/kst.hpp"
+#include "common/timer.hpp"
 #include "support/test_client.hpp"
 
 namespace kisgate::kis {
@@ -85,6 +86,9 @@ class TokenManagerTest : public ::testing::Test {
 
   asio::io_context io_;
   common::ManualClock clock_;
+  // The manager's waits (for an issuance, for KIS's one-per-minute rule) are common::Timers on
+  // this clock.
+  common::ManualTimeScope manual_time_{clock_};
   FakeIssuer issuer_{clock_, 0, {}, {}, false};
 };
 

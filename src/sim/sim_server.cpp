@@ -5,11 +5,11 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
+#include "common/timer.hpp"
 #include "http/server.hpp"
 
 namespace kisgate::sim {
@@ -39,10 +39,12 @@ SimServer::SimServer(asio::io_context& io, SimOptions options, const common::Clo
   simulator_ = std::make_unique<Simulator>(std::move(options), clock);
   Simulator* sim = simulator_.get();
   server_ = std::make_unique<http::Server>(
-      io, std::move(server_options), [sim](http::Request request) -> asio::awaitable<http::Reply> {
+      io, std::move(server_options),
+      [sim, &clock](http::Request request) -> asio::awaitable<http::Reply> {
         SimDecision decision = sim->Handle(request);
         if (decision.delay.count() > 0) {
-          asio::steady_timer timer(co_await asio::this_coro::executor, decision.delay);
+          // On the simulator's clock, so a test on manual time sees service delays in that time.
+          common::Timer timer(co_await asio::this_coro::executor, clock.Now() + decision.delay);
           co_await timer.async_wait(asio::use_awaitable);
         }
         sim->Finish(decision.key_index);
@@ -69,9 +71,9 @@ std::string SimServer::BaseUrl() const {
   return fmt::format("{}://{}", server_->Tls() ? "https" : "http", server_->Address());
 }
 
-BackgroundSimulator::BackgroundSimulator(SimOptions options)
+BackgroundSimulator::BackgroundSimulator(SimOptions options, const common::Clock& clock)
     : io_(std::make_unique<asio::io_context>(1)) {
-  server_ = std::make_unique<SimServer>(*io_, std::move(options));
+  server_ = std::make_unique<SimServer>(*io_, std::move(options), clock);
   server_->Start();
   port_ = server_->Port();
   base_url_ = server_->BaseUrl();

@@ -44,7 +44,9 @@ class SimServer {
 // A simulator on its own thread and io_context: for tests, benchmarks and `kisgate demo`.
 class BackgroundSimulator {
  public:
-  explicit BackgroundSimulator(SimOptions options);
+  // `clock` as for SimServer: a test on manual time passes the ManualClock it installed.
+  explicit BackgroundSimulator(SimOptions options,
+                               const common::Clock& clock = common::SystemClock::Instance());
   ~BackgroundSimulator();
   BackgroundSimulator(const BackgroundSimulator&) = delete;
   BackgroundSimulator& operator=(const BackgroundSimulator&) = delete;

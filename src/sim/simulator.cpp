@@ -382,6 +382,13 @@ void Simulator::Finish(int key_index) {
   if (key.in_flight > 0) key.in_flight--;
 }
 
+std::uint64_t Simulator::TotalCalls() const {
+  std::lock_guard lock(mutex_);
+  std::uint64_t total = unknown_key_calls_;
+  for (const auto& key : keys_) total += key.stats.calls;
+  return total;
+}
+
 KeyStats Simulator::Stats(const std::string& app_key) const {
   std::lock_guard lock(mutex_);
   for (const auto& key : keys_) {

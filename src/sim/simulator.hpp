@@ -70,6 +70,9 @@ class Simulator {
   // The /_sim/stats document.
   std::string StatsJson() const;
   KeyStats Stats(const std::string& app_key) const;
+  // Every call counted for any key, and those naming no known key: a test on manual time waits
+  // for this to catch up with the requests it sent before it moves time on.
+  std::uint64_t TotalCalls() const;
   void ResetStats();
   // Connection-level counters are kept by the HTTP server; it reports them here for /_sim/stats.
   using ConnectionStatsFn = std::function<std::string()>;

@@ -1,5 +1,9 @@
 // The HTTP API end to end over real sockets: kisgate's api::Service behind http::Server, the
 // gateway and a SQLite store, against `kisgate sim`, whose own statistics count the KIS calls.
+// On manual time (testing::ManualTime): while the stack has work in hand (a request, a cycle), its
+// thread moves the test's clock in small steps, each once it has settled; while it is idle, time
+// stands still. The gate, the API's deadlines, the gateway's retries and the simulator all wait
+// in that time, and the test's blocking clients see answers in real milliseconds.
 
 #include <atomic>
 #include <functional>
@@ -23,6 +27,7 @@
 #include "http/server.hpp"
 #include "sim/sim_server.hpp"
 #include "store/sqlite_store.hpp"
+#include "support/manual_time.hpp"
 #include "support/test_client.hpp"
 
 namespace kisgate::api {
@@ -55,10 +60,12 @@ struct StackOptions {
   std::size_t recent_values = 1000;  // ServiceDeps::recent_values
 };
 
-// kisgate's API stack on its own io thread.
+// kisgate's API stack on its own io thread, which drives `time` (real time when null).
 class Stack {
  public:
-  Stack(const std::string& sim_url, const std::string& dir, std::string api_token = {}, StackOptions extra = {}) {
+  Stack(kisgate::testing::ManualTime* time, const std::string& sim_url, const std::string& dir,
+        std::string api_token = {}, StackOptions extra = {})
+      : time_(time) {
     config_.server.api_token = std::move(api_token);
     config_.server.protect_all = extra.protect_all;
     config_.api.deadline = 1500ms;
@@ -74,13 +81,13 @@ class Stack {
     gate::GatewayOptions go;
     go.max_attempts = 2;
     go.backoff_base = 50ms;
-    gateway_ = std::make_unique<gate::Gateway>(io_.get_executor(), config_, common::SystemClock::Instance(), go);
+    gateway_ = std::make_unique<gate::Gateway>(io_.get_executor(), config_, Clock(), go);
     ServiceDeps deps;
     deps.config = &config_;
     deps.gateway = gateway_.get();
     deps.store = store_.get();
     deps.jobs = &jobs_;
-    deps.clock = &common::SystemClock::Instance();
+    deps.clock = &Clock();
     if (extra.universe) {
       deps.universe = std::make_shared<const std::unordered_set<std::string>>(extra.universe->begin(), extra.universe->end());
     }
@@ -90,31 +97,71 @@ class Stack {
     service_ = std::make_unique<Service>(std::move(deps));
     http::ServerOptions ho;
     ho.listen = "127.0.0.1:0";
-    server_ = std::make_unique<http::Server>(io_, ho, [this](http::Request r) { return service_->Handle(std::move(r)); });
+    server_ = std::make_unique<http::Server>(
+        io_, ho, [this](http::Request r) -> asio::awaitable<http::Reply> {
+          Busy busy(busy_);
+          auto handle = service_->Handle(std::move(r));
+          co_return co_await std::move(handle);
+        });
     server_->Start();
-    thread_ = std::thread([this] { io_.run(); });
+    thread_ = std::thread([this] {
+      if (!time_) {
+        io_.run();
+        return;
+      }
+      // Manual time moves only while the stack has work in hand: a test's next request finds the
+      // stack at the instant its previous one ended (cache ages do not grow between requests).
+      while (!stopped_) {
+        if (busy_ > 0) {
+          time_->Step(io_);
+        } else {
+          io_.run_one_for(std::chrono::milliseconds(1));
+        }
+      }
+    });
   }
   ~Stack() {
-    asio::post(io_, [this] { server_->Stop(); });
+    asio::post(io_, [this] {
+      server_->Stop();
+      stopped_ = true;
+    });
     work_.reset();
-    io_.stop();
+    if (!time_) io_.stop();
     thread_.join();
+  }
+  const common::Clock& Clock() const {
+    return time_ ? static_cast<const common::Clock&>(time_->clock())
+                 : common::SystemClock::Instance();
   }
   std::string Url() const { return fmt::format("http://127.0.0.1:{}", server_->Port()); }
   store::SqliteStore& store() { return *store_; }
 
   // Starts one batch cycle of `job` over `codes` on the stack's thread; `done` is set at its end.
   void StartCycle(const config::JobConfig& job, std::vector<std::string> codes, std::atomic<bool>& done) {
-    asio::co_spawn(io_, [this, &job, codes = std::move(codes), &done]() -> asio::awaitable<void> {
-      auto cycle = collect::RunCycle(*gateway_, store_.get(), codes,
-                                     collect::CycleSpec{&job, 1, common::SystemClock::Instance().WallNow(),
-                                                        std::chrono::steady_clock::now() + 60s});
-      co_await std::move(cycle);
-      done = true;
-    }, asio::detached);
+    asio::co_spawn(
+        io_,
+        [this, &job, codes = std::move(codes), &done]() -> asio::awaitable<void> {
+          Busy busy(busy_);
+          auto cycle = collect::RunCycle(
+              *gateway_, store_.get(), codes,
+              collect::CycleSpec{&job, 1, Clock().WallNow(), Clock().Now() + 60s});
+          co_await std::move(cycle);
+          done = true;
+        },
+        asio::detached);
   }
 
  private:
+  // Counts the requests and cycles the stack has in hand.
+  struct Busy {
+    explicit Busy(std::atomic<int>& n) : n_(n) { ++n_; }
+    ~Busy() { --n_; }
+    std::atomic<int>& n_;
+  };
+
+  kisgate::testing::ManualTime* time_;
+  std::atomic<bool> stopped_{false};
+  std::atomic<int> busy_{0};
   config::Config config_;
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
@@ -161,12 +208,19 @@ std::string RawExchange(kisgate::testing::TestClient& c, const std::string& meth
 
 class ApiTest : public ::testing::Test {
  protected:
+  // Waits (in real time) until `d` of manual time has passed: the stack's thread moves it.
+  void SleepFor(common::Duration d) {
+    const auto until = time_.Now() + d;
+    while (time_.Now() < until) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+
+  kisgate::testing::ManualTime time_;  // first: the clock outlives all that reads it
   kisgate::testing::TempDir dir_;
 };
 
 TEST_F(ApiTest, CacheThenMaxAgeRefreshThroughTheInteractiveLane) {
-  sim::BackgroundSimulator sim(SimOptions());
-  Stack stack(sim.BaseUrl(), dir_.path());
+  sim::BackgroundSimulator sim(SimOptions(), time_.clock());
+  Stack stack(&time_, sim.BaseUrl(), dir_.path());
   kisgate::testing::TestClient c(stack.Url());
   const auto before = SimCalls(sim.BaseUrl());
   auto first = GetJson(c, "/v1/stocks/005930/price");
@@ -224,8 +278,8 @@ TEST_F(ApiTest, CacheThenMaxAgeRefreshThroughTheInteractiveLane) {
 }
 
 TEST_F(ApiTest, BadInputGetsJsonErrorsAndCostsNoCall) {
-  sim::BackgroundSimulator sim(SimOptions());
-  Stack stack(sim.BaseUrl(), dir_.path());
+  sim::BackgroundSimulator sim(SimOptions(), time_.clock());
+  Stack stack(&time_, sim.BaseUrl(), dir_.path());
   kisgate::testing::TestClient c(stack.Url());
   const auto before = SimCalls(sim.BaseUrl());
   auto bad = GetJson(c, "/v1/stocks/abc/price", 400);
@@ -248,8 +302,8 @@ TEST_F(ApiTest, BadInputGetsJsonErrorsAndCostsNoCall) {
 TEST_F(ApiTest, HundredConcurrentRequestsForOneUncachedValueMakeOneKisCall) {
   auto options = SimOptions();
   options.latency_ms = 300;  // a long flight, so that most requests arrive while it is out
-  sim::BackgroundSimulator sim(options);
-  Stack stack(sim.BaseUrl(), dir_.path());
+  sim::BackgroundSimulator sim(options, time_.clock());
+  Stack stack(&time_, sim.BaseUrl(), dir_.path());
   {
     // The token first, so the count below is of price calls only.
     kisgate::testing::TestClient warm(stack.Url());
@@ -284,8 +338,8 @@ TEST_F(ApiTest, HundredConcurrentRequestsForOneUncachedValueMakeOneKisCall) {
 }
 
 TEST_F(ApiTest, AUserRequestJoinsTheQueuedBatchCallForItsValue) {
-  sim::BackgroundSimulator sim(SimOptions());
-  Stack stack(sim.BaseUrl(), dir_.path());
+  sim::BackgroundSimulator sim(SimOptions(), time_.clock());
+  Stack stack(&time_, sim.BaseUrl(), dir_.path());
   kisgate::testing::TestClient c(stack.Url());
   GetJson(c, "/v1/stocks/000660/price");  // the token, and a first call
   std::vector<std::string> codes;
@@ -296,7 +350,7 @@ TEST_F(ApiTest, AUserRequestJoinsTheQueuedBatchCallForItsValue) {
   std::atomic<bool> done{false};
   const auto before = SimCalls(sim.BaseUrl());
   stack.StartCycle(job, codes, done);
-  std::this_thread::sleep_for(300ms);  // the cycle's calls are queued in the batch lane
+  SleepFor(300ms);  // the cycle's calls are queued in the batch lane
   // The last code's batch call is still queued (60 calls take over 3 s at 18/s): the user's
   // request joins it and promotes it instead of making a second call.
   auto joined = GetJson(c, fmt::format("/v1/stocks/{}/price?max_age=0", codes.back()));
@@ -310,15 +364,16 @@ TEST_F(ApiTest, AUserRequestJoinsTheQueuedBatchCallForItsValue) {
 }
 
 TEST_F(ApiTest, StaleValueWhenKisIsDown) {
-  auto sim = std::make_unique<sim::BackgroundSimulator>(SimOptions());
-  Stack stack(sim->BaseUrl(), dir_.path());
+  auto sim = std::make_unique<sim::BackgroundSimulator>(SimOptions(), time_.clock());
+  Stack stack(&time_, sim->BaseUrl(), dir_.path());
   kisgate::testing::TestClient c(stack.Url());
   auto first = GetJson(c, "/v1/stocks/005930/price");
   ASSERT_EQ(first.at("source").as_string(), "kis");
   sim.reset();  // KIS goes away: connections are refused
-  const auto started = std::chrono::steady_clock::now();
+  const auto started = time_.Now();
   auto stale = GetJson(c, "/v1/stocks/005930/price?max_age=0");
-  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);  // within the API deadline, not hung
+  // Within the API deadline (1.5 s of manual time), not hung.
+  EXPECT_LT(time_.Now() - started, 3s);
   EXPECT_TRUE(stale.at("stale").as_bool());
   EXPECT_EQ(stale.at("price").as_int64(), first.at("price").as_int64());
   EXPECT_FALSE(std::string(stale.at("stale_reason").as_string()).empty());
@@ -333,8 +388,8 @@ TEST_F(ApiTest, StaleValueWhenKisIsDown) {
 }
 
 TEST_F(ApiTest, BearerTokenGuardsV1AndSecretsNeverShow) {
-  sim::BackgroundSimulator sim(SimOptions());
-  Stack stack(sim.BaseUrl(), dir_.path(), "api-token-123");
+  sim::BackgroundSimulator sim(SimOptions(), time_.clock());
+  Stack stack(&time_, sim.BaseUrl(), dir_.path(), "api-token-123");
   kisgate::testing::TestClient c(stack.Url());
   auto denied = GetJson(c, "/v1/budget", 401);
   EXPECT_EQ(denied.at("error").at("code").as_string(), "unauthorized");
@@ -357,8 +412,8 @@ TEST_F(ApiTest, BearerTokenGuardsV1AndSecretsNeverShow) {
 }
 
 TEST_F(ApiTest, PassthroughForKisClients) {
-  sim::BackgroundSimulator sim(SimOptions());
-  Stack stack(sim.BaseUrl(), dir_.path());
+  sim::BackgroundSimulator sim(SimOptions(), time_.clock());
+  Stack stack(&time_, sim.BaseUrl(), dir_.path());
   kisgate::testing::TestClient c(stack.Url());
   const std::string price_path =
       "/uapi/domestic-stock/v1/quotations/inquire-price?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=005930";
@@ -473,7 +528,7 @@ class HeaderEchoKis {
 // and hands KIS's gt_uid on.
 TEST_F(ApiTest, PassthroughSpeaksKisHeaderCaseAndForwardsGtUid) {
   HeaderEchoKis kis;
-  Stack stack(kis.Url(), dir_.path());
+  Stack stack(&time_, kis.Url(), dir_.path());
   kisgate::testing::TestClient c(stack.Url());
   const std::string price_path =
       "/uapi/domestic-stock/v1/quotations/inquire-price?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=005930";
@@ -505,8 +560,8 @@ TEST_F(ApiTest, PassthroughSpeaksKisHeaderCaseAndForwardsGtUid) {
 // kisgate's real key. Every variant is refused before anything leaves, and so is an account TR
 // on a quotation path; a merely encoded quotation path is forwarded in its decoded form.
 TEST_F(ApiTest, PassthroughGuardDecodesThePathAndChecksTheTrId) {
-  sim::BackgroundSimulator sim(SimOptions());
-  Stack stack(sim.BaseUrl(), dir_.path());
+  sim::BackgroundSimulator sim(SimOptions(), time_.clock());
+  Stack stack(&time_, sim.BaseUrl(), dir_.path());
   kisgate::testing::TestClient c(stack.Url());
   const http::Headers account = {{"appkey", kKey}, {"appsecret", kSecret}, {"tr_id", "TTTC8434R"}, {"custtype", "P"}};
   const http::Headers quote = {{"appkey", kKey}, {"appsecret", kSecret}, {"tr_id", "FHKST01010100"}, {"custtype", "P"}};
@@ -554,12 +609,12 @@ TEST_F(ApiTest, PassthroughGuardDecodesThePathAndChecksTheTrId) {
 // The API handler boundary: a handler that throws (injected through the test seam) gets a 500 in
 // the caller's format, counted in /metrics, and the same connection goes on being served.
 TEST_F(ApiTest, AHandlerThatThrowsAnswers500AndServingGoesOn) {
-  sim::BackgroundSimulator sim(SimOptions());
+  sim::BackgroundSimulator sim(SimOptions(), time_.clock());
   StackOptions extra;
   extra.hook = [](const http::Request& r) {
     if (r.target.find("boom=1") != std::string::npos) throw std::runtime_error("injected failure");
   };
-  Stack stack(sim.BaseUrl(), dir_.path(), {}, extra);
+  Stack stack(&time_, sim.BaseUrl(), dir_.path(), {}, extra);
   kisgate::testing::TestClient c(stack.Url());
   auto api = c.Get("/v1/stocks/005930/price?boom=1");
   ASSERT_TRUE(api) << "the connection closed without a reply: " << c.error();
@@ -584,11 +639,11 @@ TEST_F(ApiTest, CodesOutsideTheUniverseAreAnsweredButNotKept) {
   auto options = SimOptions();
   options.latency_ms = 5;
   options.rate = 200;
-  sim::BackgroundSimulator sim(options);
+  sim::BackgroundSimulator sim(options, time_.clock());
   StackOptions extra;
   extra.universe = std::vector<std::string>{"005930"};
   extra.recent_values = 10;
-  Stack stack(sim.BaseUrl(), dir_.path(), {}, extra);
+  Stack stack(&time_, sim.BaseUrl(), dir_.path(), {}, extra);
   kisgate::testing::TestClient c(stack.Url());
   EXPECT_EQ(GetJson(c, "/v1/stocks/005930/price").at("source").as_string(), "kis");
   EXPECT_EQ(GetJson(c, "/v1/stocks/005930/price").at("source").as_string(), "cache");
@@ -612,7 +667,7 @@ TEST_F(ApiTest, CodesOutsideTheUniverseAreAnsweredButNotKept) {
   EXPECT_EQ(MetricValue(metrics_after, "kisgate_data_values{dataset=\"price\"}"), 1) << metrics_after;
   EXPECT_EQ(MetricValue(metrics_after, "kisgate_data_values{dataset=\"bars_daily\"}"), -1) << metrics_after;
   EXPECT_EQ(MetricValue(metrics_after, "kisgate_api_recent_values"), 10) << metrics_after;
-  const auto ages = stack.store().Ages(common::SystemClock::Instance().WallNow());
+  const auto ages = stack.store().Ages(time_.clock().WallNow());
   ASSERT_EQ(ages.size(), 1u);
   EXPECT_EQ(ages[0].code, "005930");
   EXPECT_FALSE(stack.store().Latest("price", "200000").has_value());
@@ -621,8 +676,8 @@ TEST_F(ApiTest, CodesOutsideTheUniverseAreAnsweredButNotKept) {
 // Issue 11's low findings in the API: a raw non-UTF-8 byte in a path keeps error replies valid
 // JSON; /v1/ takes the scheme "bearer" in any case; kisgate's passthrough tokens can be revoked.
 TEST_F(ApiTest, ErrorsStayJsonBearerInAnyCaseAndTokensRevoke) {
-  sim::BackgroundSimulator sim(SimOptions());
-  Stack stack(sim.BaseUrl(), dir_.path(), "api-token-123");
+  sim::BackgroundSimulator sim(SimOptions(), time_.clock());
+  Stack stack(&time_, sim.BaseUrl(), dir_.path(), "api-token-123");
   kisgate::testing::TestClient c(stack.Url());
   for (const std::string target : {"/v1/stocks/00\xff\xfe" "01/price", "/no\xc3route\x80", "/v2/\xed\xa0\x80"}) {
     auto r = c.Get(target, {{"authorization", "Bearer api-token-123"}});
@@ -668,7 +723,7 @@ TEST_F(ApiTest, ErrorsStayJsonBearerInAnyCaseAndTokensRevoke) {
 // server.protect_all: with a token set, /metrics, /readyz and /openapi.json need it too; the probe
 // and the dashboard's page (no data in it: it reads /v1/ with the token) stay open.
 TEST_F(ApiTest, ProtectAllGuardsMetricsReadinessAndOpenApi) {
-  sim::BackgroundSimulator sim(SimOptions());
+  sim::BackgroundSimulator sim(SimOptions(), time_.clock());
   StackOptions extra;
   extra.protect_all = true;
   extra.assets = [](std::string_view path) -> std::optional<http::Response> {
@@ -677,7 +732,7 @@ TEST_F(ApiTest, ProtectAllGuardsMetricsReadinessAndOpenApi) {
     r.body = "<!doctype html>";
     return r;
   };
-  Stack stack(sim.BaseUrl(), dir_.path(), "api-token-123", extra);
+  Stack stack(&time_, sim.BaseUrl(), dir_.path(), "api-token-123", extra);
   kisgate::testing::TestClient c(stack.Url());
   GetJson(c, "/healthz");
   EXPECT_EQ(c.Get("/")->status, 200);

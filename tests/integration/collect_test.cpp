@@ -1,4 +1,6 @@
-// Collection against kisgate sim with its burst rules on, into a real SQLite file.
+// Collection against kisgate sim with its burst rules on, into a real SQLite file. The cycles run
+// on manual time (testing::ManualTime): the gate, the gateway, the cycle's deadline and the
+// simulator's rate windows and service delays read the one clock the test moves.
 #include "collect/collector.hpp"
 
 #include <fstream>
@@ -15,9 +17,11 @@
 #include <gtest/gtest.h>
 
 #include "common/kst.hpp"
+#include "common/timer.hpp"
 #include "sim/sim_server.hpp"
 #include "sim/universe.hpp"
 #include "store/sqlite_store.hpp"
+#include "support/manual_time.hpp"
 #include "support/test_client.hpp"
 
 namespace kisgate::collect {
@@ -37,13 +41,18 @@ sim::SimOptions SimAt(const char* market_time, double rate = 18) {
   return o;
 }
 
+// The simulator, a gateway and a store; on the test's manual time when given one (real time
+// otherwise).
 struct World {
   explicit World(const char* market_time, double rate = 18) : World(SimAt(market_time, rate)) {}
+  World(testing::ManualTime& t, const char* market_time, double rate = 18)
+      : World(SimAt(market_time, rate), false, &t) {}
   // `down`: the simulator is started, its port noted, and stopped: the key's base_url is a port
   // where nothing listens until StartSim().
-  explicit World(sim::SimOptions o, bool down = false) : sim_options(o) {
+  explicit World(sim::SimOptions o, bool down = false, testing::ManualTime* manual = nullptr)
+      : sim_options(o), time(manual) {
     const double rate = o.rate;
-    sim = std::make_unique<sim::BackgroundSimulator>(o);
+    sim = std::make_unique<sim::BackgroundSimulator>(o, Clock());
     const std::string base_url = sim->BaseUrl();
     sim_options.listen = "127.0.0.1:" + std::to_string(sim->Port());
     if (down) sim.reset();
@@ -54,28 +63,55 @@ struct World {
     key.app_secret = sim::DemoAppSecret();
     key.rate = rate;
     config.keys.push_back(key);
-    gateway = std::make_unique<gate::Gateway>(io.get_executor(), config, common::SystemClock::Instance());
+    gateway = std::make_unique<gate::Gateway>(io.get_executor(), config, Clock());
     store::StoreOptions so;
     so.path = dir.path() + "/kisgate.db";
     store = std::make_unique<store::SqliteStore>(so);
     for (std::size_t i = 0; i < 53; ++i) codes.push_back(sim::Universe::Default().All()[i].code);
   }
 
-  void StartSim() { sim = std::make_unique<sim::BackgroundSimulator>(sim_options); }
+  void StartSim() { sim = std::make_unique<sim::BackgroundSimulator>(sim_options, Clock()); }
+
+  const common::Clock& Clock() const {
+    return time ? static_cast<const common::Clock&>(time->clock())
+                : common::SystemClock::Instance();
+  }
+
+  // The simulator has received every request the gateway sent (ManualTime::RunUntil).
+  testing::ManualTime::CaughtUp SimCaughtUp() {
+    return testing::CountsMatch(
+        [this] {
+          std::int64_t sent = 0;
+          for (const auto& key : gateway->Stats().keys)
+            sent += static_cast<std::int64_t>(key.upstream);
+          return sent;
+        },
+        [this] { return sim ? static_cast<std::int64_t>(sim->simulator().TotalCalls()) : 0; });
+  }
+
+  // Runs io until `done` (manual time) or until it runs out of work or `limit` passes (real time).
+  bool RunUntil(const std::function<bool()>& done, common::Duration limit) {
+    io.restart();
+    if (time) return time->RunUntil(io, done, limit, SimCaughtUp());
+    io.run_for(limit);
+    return done();
+  }
 
   // One cycle of `job` over `codes`, its deadline `within` from now. The cycle must end by itself:
   // the run is bounded only so that a hang fails the test instead of the suite.
   std::optional<CycleReport> Cycle(const config::JobConfig& job, std::chrono::milliseconds within,
                                    const char* kst_start = "2026-11-24 11:00:00") {
     std::optional<CycleReport> report;
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-      auto cycle = RunCycle(*gateway, store.get(), codes,
-                            CycleSpec{&job, 0, *common::ParseKstDateTime(kst_start),
-                                      std::chrono::steady_clock::now() + within});
-      report = co_await std::move(cycle);
-    }, [](std::exception_ptr e) { ASSERT_FALSE(e); });
-    io.restart();
-    io.run_for(within + 60s);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          auto cycle = RunCycle(
+              *gateway, store.get(), codes,
+              CycleSpec{&job, 0, *common::ParseKstDateTime(kst_start), Clock().Now() + within});
+          report = co_await std::move(cycle);
+        },
+        [](std::exception_ptr e) { ASSERT_FALSE(e); });
+    RunUntil([&] { return report.has_value(); }, within + 60s);
     return report;
   }
 
@@ -86,15 +122,19 @@ struct World {
   std::vector<CycleReport> Run(const std::vector<config::JobConfig>& jobs, const char* kst_start) {
     std::vector<CycleReport> reports(jobs.size());
     const auto start = *common::ParseKstDateTime(kst_start);
+    std::size_t finished = 0;
     for (std::size_t j = 0; j < jobs.size(); ++j) {
-      asio::co_spawn(io, [&, j]() -> asio::awaitable<void> {
-        auto cycle = RunCycle(*gateway, store.get(), codes,
-                              CycleSpec{&jobs[j], j, start, std::chrono::steady_clock::now() + 60s});
-        reports[j] = co_await std::move(cycle);
-      }, asio::detached);
+      asio::co_spawn(
+          io,
+          [&, j]() -> asio::awaitable<void> {
+            auto cycle = RunCycle(*gateway, store.get(), codes,
+                                  CycleSpec{&jobs[j], j, start, Clock().Now() + 60s});
+            reports[j] = co_await std::move(cycle);
+            ++finished;
+          },
+          asio::detached);
     }
-    io.restart();
-    io.run();
+    EXPECT_TRUE(RunUntil([&] { return finished == jobs.size(); }, std::chrono::minutes(10)));
     EXPECT_TRUE(store->Flush(10s));
     return reports;
   }
@@ -107,6 +147,7 @@ struct World {
   std::unique_ptr<gate::Gateway> gateway;
   std::unique_ptr<store::SqliteStore> store;
   std::vector<std::string> codes;
+  testing::ManualTime* time = nullptr;
 };
 
 config::JobConfig Job(const char* dataset) {
@@ -119,7 +160,9 @@ config::JobConfig Job(const char* dataset) {
 // The seed workload, the four collectors overlapping as they did in production: every call
 // succeeds, KIS's limits hold at the simulator, and every value lands in SQLite once.
 TEST(Collect, SeedWorkloadOverlappingJobsAllSucceed) {
-  World w("2026-11-24T16:30:00");  // after the close: investor rows for today, after-hours live
+  testing::ManualTime time;
+  World w(time,
+          "2026-11-24T16:30:00");  // after the close: investor rows for today, after-hours live
   auto reports = w.Run({Job("price"), Job("orderbook"), Job("investors"), Job("overtime_price")},
                        "2026-11-24 16:30:00");
   for (const auto& r : reports) {
@@ -149,7 +192,8 @@ TEST(Collect, SeedWorkloadOverlappingJobsAllSucceed) {
 
 // Minute bars: the first cycle assembles the whole day (paged), later cycles fetch only the new.
 TEST(Collect, MinuteBarsWholeDayThenOnlyNew) {
-  World w("2026-11-24T15:45:00", 50);
+  testing::ManualTime time;
+  World w(time, "2026-11-24T15:45:00", 50);
   w.codes.resize(3);
   auto first = w.Run({Job("bars_minute")}, "2026-11-24 15:45:00");
   EXPECT_EQ(first[0].ok, 3);
@@ -163,22 +207,30 @@ TEST(Collect, MinuteBarsWholeDayThenOnlyNew) {
 
 // A cycle whose deadline (the next cycle's start) comes first drops the rest instead of queueing.
 TEST(Collect, SupersededCallsAreDroppedNotQueued) {
-  World w("2026-11-24T11:00:00");
+  testing::ManualTime time;
+  World w(time, "2026-11-24T11:00:00");
   config::JobConfig job = Job("price");
   std::vector<config::JobConfig> jobs{job};
   CycleReport report;
-  asio::co_spawn(w.io, [&]() -> asio::awaitable<void> {
-    auto cycle = RunCycle(*w.gateway, w.store.get(), w.codes,
-                          CycleSpec{&jobs[0], 0, *common::ParseKstDateTime("2026-11-24 11:00:00"),
-                                    std::chrono::steady_clock::now() + 1500ms});
-    report = co_await std::move(cycle);
-  }, asio::detached);
-  w.io.run();
+  bool done = false;
+  asio::co_spawn(
+      w.io,
+      [&]() -> asio::awaitable<void> {
+        auto cycle =
+            RunCycle(*w.gateway, w.store.get(), w.codes,
+                     CycleSpec{&jobs[0], 0, *common::ParseKstDateTime("2026-11-24 11:00:00"),
+                               time.Now() + 1500ms});
+        report = co_await std::move(cycle);
+        done = true;
+      },
+      asio::detached);
+  ASSERT_TRUE(w.RunUntil([&] { return done; }, std::chrono::minutes(1)));
   EXPECT_GT(report.ok, 10);
   EXPECT_GT(report.dropped, 10);
   EXPECT_EQ(report.ok + report.dropped + report.failed, 53);
   EXPECT_EQ(report.failed, 0);
-  EXPECT_LT(report.seconds, 3.0);
+  // The cycle ends at its deadline (manual time: in the step the deadline falls in).
+  EXPECT_LE(report.seconds, 1.5 + 0.01);
 }
 
 // The repro of the hang: nothing listens at base_url for the first N cycles, then the simulator
@@ -188,7 +240,8 @@ class CollectAfterOutage : public ::testing::TestWithParam<int> {};
 
 TEST_P(CollectAfterOutage, EveryCycleEndsAndCollectionRecovers) {
   const int failing_cycles = GetParam();
-  World w(SimAt("2026-11-24T11:00:00"), /*down=*/true);
+  testing::ManualTime time;
+  World w(SimAt("2026-11-24T11:00:00"), /*down=*/true, &time);
   w.codes.resize(5);
   const config::JobConfig job = Job("price");
   for (int i = 0; i < failing_cycles; ++i) {
@@ -212,14 +265,17 @@ INSTANTIATE_TEST_SUITE_P(FailingCycles, CollectAfterOutage, ::testing::Values(0,
 // The first token request gets EGW00133 (another process asked within the minute): every cycle
 // in that minute fails, plainly, and ends; none hangs.
 TEST(Collect, TokenThrottledAtStartFailsCyclesWithoutHanging) {
-  World w("2026-11-24T11:00:00");
+  testing::ManualTime time;
+  World w(time, "2026-11-24T11:00:00");
   w.codes.resize(5);
   testing::TestClient other(w.sim->BaseUrl());
-  auto taken = other.Post("/oauth2/tokenP",
-                          json::serialize(json::object{{"grant_type", "client_credentials"},
-                                                       {"appkey", sim::kDemoAppKey},
-                                                       {"appsecret", sim::DemoAppSecret()}}),
-                          {{"content-type", "application/json"}});
+  auto taken = time.WhileRunning(w.io, [&] {
+    return other.Post("/oauth2/tokenP",
+                      json::serialize(json::object{{"grant_type", "client_credentials"},
+                                                   {"appkey", sim::kDemoAppKey},
+                                                   {"appsecret", sim::DemoAppSecret()}}),
+                      {{"content-type", "application/json"}});
+  });
   ASSERT_TRUE(taken && taken->status == 200);
   const config::JobConfig job = Job("price");
   for (int i = 0; i < 3; ++i) {
@@ -233,7 +289,8 @@ TEST(Collect, TokenThrottledAtStartFailsCyclesWithoutHanging) {
 // A minute-bar walk cut off by the cycle's deadline keeps the pages it fetched, and the next
 // cycle resumes below the oldest stored bar instead of starting over: every page is fetched once.
 TEST(Collect, MinuteBarsKeepPartialProgressAndResume) {
-  World w("2026-11-24T15:45:00");
+  testing::ManualTime time;
+  World w(time, "2026-11-24T15:45:00");
   w.codes.resize(3);
   const config::JobConfig job = Job("bars_minute");
   auto cut = w.Cycle(job, 1000ms, "2026-11-24 15:45:00");
@@ -265,30 +322,38 @@ class CycleJoin : public ::testing::TestWithParam<int> {};
 TEST_P(CycleJoin, InlineFailuresThrowsAndHungCodesAllEnd) {
   const int n = GetParam();
   const std::vector<std::string> codes{"000001", "000002", "000003", "000004"};
+  testing::ManualTime time;
   asio::io_context io;
   for (const char* fault : {"inline", "throw", "hang", "all_inline"}) {
     std::optional<CycleReport> report;
     int progress_calls = 0;
-    CodeTask task = [&io, n, fault, &codes](std::string code, std::shared_ptr<CycleReport>) -> asio::awaitable<std::string> {
+    CodeTask task = [&io, &time, n, fault, &codes](
+                        std::string code,
+                        std::shared_ptr<CycleReport>) -> asio::awaitable<std::string> {
       const bool faulty = std::string_view(fault) == "all_inline" || code == codes[static_cast<std::size_t>(n)];
       if (faulty && std::string_view(fault) != "hang") {
         if (std::string_view(fault) == "throw") throw std::runtime_error("injected");
         co_return "EGW00133";  // without suspending, as a throttled token request answers
       }
-      asio::steady_timer t(io, faulty ? std::chrono::hours(1) : std::chrono::milliseconds(5));
+      common::Timer t(io, time.Now() + (faulty ? common::Duration(std::chrono::hours(1))
+                                               : common::Duration(5ms)));
       co_await t.async_wait(asio::use_awaitable);
       co_return std::string();
     };
     CycleReport start;
     start.job = fault;
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-      auto run = RunEachCode(codes, start, std::chrono::steady_clock::now() + 500ms, task,
-                             [&](int, int) { ++progress_calls; });
-      report = co_await std::move(run);
-      io.stop();  // the hung code's timer is left behind
-    }, [](std::exception_ptr e) { ASSERT_FALSE(e); });
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          auto run = RunEachCode(codes, start, time.Now() + 500ms, task,
+                                 [&](int, int) { ++progress_calls; });
+          report = co_await std::move(run);
+          io.stop();  // the hung code's timer is left behind
+        },
+        [](std::exception_ptr e) { ASSERT_FALSE(e); });
     io.restart();
-    io.run_for(30s);
+    time.RunUntil(
+        io, [&] { return report.has_value(); }, 30s);
     ASSERT_TRUE(report) << fault << " at " << n << ": the cycle never ended";
     EXPECT_EQ(report->planned, 4);
     EXPECT_EQ(report->ok + report->failed + report->dropped, 4) << fault;
@@ -312,26 +377,34 @@ INSTANTIATE_TEST_SUITE_P(FaultAt, CycleJoin, ::testing::Values(0, 1, 2));
 
 // A cycle closed early (shutdown) returns at the time asked, its running codes counted as dropped.
 TEST(CycleClose, CloseByEndsTheCycleEarly) {
+  testing::ManualTime time;
   asio::io_context io;
   const std::vector<std::string> codes{"000001", "000002"};
   auto control = std::make_shared<CycleControl>();
-  CodeTask task = [&io](std::string, std::shared_ptr<CycleReport>) -> asio::awaitable<std::string> {
-    asio::steady_timer t(io, std::chrono::hours(1));
+  CodeTask task = [&io, &time](std::string,
+                               std::shared_ptr<CycleReport>) -> asio::awaitable<std::string> {
+    common::Timer t(io, time.Now() + std::chrono::hours(1));
     co_await t.async_wait(asio::use_awaitable);
     co_return std::string();
   };
   std::optional<CycleReport> report;
-  asio::steady_timer closer(io, 50ms);
-  closer.async_wait([&](boost::system::error_code) { control->CloseBy(std::chrono::steady_clock::now()); });
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    auto run = RunEachCode(codes, CycleReport{}, std::chrono::steady_clock::now() + std::chrono::hours(1), task,
-                           nullptr, control);
-    report = co_await std::move(run);
-    io.stop();
-  }, [](std::exception_ptr e) { ASSERT_FALSE(e); });
-  io.run_for(30s);
+  common::Timer closer(io, time.Now() + 50ms);
+  closer.async_wait([&](boost::system::error_code) { control->CloseBy(time.Now()); });
+  const auto started = time.Now();
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto run = RunEachCode(codes, CycleReport{}, time.Now() + std::chrono::hours(1), task,
+                               nullptr, control);
+        report = co_await std::move(run);
+        io.stop();
+      },
+      [](std::exception_ptr e) { ASSERT_FALSE(e); });
+  time.RunUntil(
+      io, [&] { return report.has_value(); }, 30s);
   ASSERT_TRUE(report);
   EXPECT_EQ(report->dropped, 2);
+  EXPECT_LE(time.Now() - started, 50ms + testing::ManualTime::kStep);  // at the time asked
 }
 
 TEST(Plan, SaysPlainlyWhenJobsDoNotFit) {

@@ -1,10 +1,12 @@
 // The gateway against `kisgate sim` over real sockets: the simulator's own statistics judge
-// whether the gate kept KIS's limits.
+// whether the gate kept KIS's limits. Most tests run on manual time (testing::ManualTime): the
+// gate, the gateway's retries and deadlines, the HTTP client's timeouts and the simulator's rate
+// windows and service delays all read the one ManualClock the test moves, so a test of 15 s of
+// traffic takes a fraction of that and no result depends on how busy the machine is.
 #include "gate/gateway.hpp"
 
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -16,6 +18,7 @@
 #include "gate/paging.hpp"
 #include "sim/sim_server.hpp"
 #include "sim/universe.hpp"
+#include "support/manual_time.hpp"
 #include "support/test_client.hpp"
 
 namespace kisgate::gate {
@@ -72,8 +75,33 @@ std::uint64_t Errors(const json::object& key, const char* code) {
   return errors.contains(code) ? U(errors.at(code)) : 0;
 }
 
+// The time of the test: the manual clock on manual-time tests, the steady clock on real-time ones.
+const common::Clock* test_clock = &common::SystemClock::Instance();
+
 CallOptions Options(Lane lane, std::chrono::milliseconds timeout, FlowId flow = 0) {
-  return CallOptions{lane, flow, std::chrono::steady_clock::now() + timeout};
+  return CallOptions{lane, flow, test_clock->Now() + timeout};
+}
+
+// Manual time for one test: every clock the gateway and the simulator read is the test's.
+class GatewayTest : public ::testing::Test {
+ protected:
+  GatewayTest() { test_clock = &time.clock(); }
+  ~GatewayTest() override { test_clock = &common::SystemClock::Instance(); }
+  const common::Clock& clock() { return time.clock(); }
+
+  testing::ManualTime time;
+};
+
+// The simulator has received every request the gateway sent (ManualTime::RunUntil).
+testing::ManualTime::CaughtUp SimCaughtUp(const Gateway& gateway, sim::BackgroundSimulator& sim) {
+  return testing::CountsMatch(
+      [&gateway] {
+        std::int64_t sent = 0;
+        for (const auto& key : gateway.Stats().keys)
+          sent += static_cast<std::int64_t>(key.upstream);
+        return sent;
+      },
+      [&sim] { return static_cast<std::int64_t>(sim.simulator().TotalCalls()); });
 }
 
 // Runs `calls` through one gateway on this thread's io_context; returns the results in order.
@@ -81,13 +109,16 @@ struct Runner {
   asio::io_context io;
   std::vector<CallResult> results;
   std::vector<int> finish_order;
+  std::vector<common::SteadyTime> finished_at;
 
   void Spawn(Gateway& gateway, KisRequest request, CallOptions options) {
     const auto index = results.size();
     results.emplace_back();
+    finished_at.emplace_back();
     asio::co_spawn(io, [&gateway, this, index, request, options]() -> asio::awaitable<void> {
       auto call = gateway.Call(request, options);  // not inside co_await (g++ 12)
       results[index] = co_await std::move(call);
+      finished_at[index] = test_clock->Now();
       finish_order.push_back(static_cast<int>(index));
     }, asio::detached);
   }
@@ -98,26 +129,35 @@ struct Runner {
       Spawn(gateway, Price(codes[static_cast<std::size_t>(i)].code), Options(Lane::kBatch, timeout));
     }
   }
+  // Real time.
   void Run() { io.run(); }
+  // Manual time, until every call spawned so far has finished.
+  void Run(testing::ManualTime& time, const Gateway& gateway, sim::BackgroundSimulator& sim) {
+    io.restart();
+    const bool finished = time.RunUntil(
+        io, [this] { return finish_order.size() == results.size(); }, std::chrono::minutes(10),
+        SimCaughtUp(gateway, sim));
+    ASSERT_TRUE(finished) << finish_order.size() << " of " << results.size() << " calls finished";
+  }
 };
 
 
 // 500 calls across all lanes with the simulator's burst rules on: every call succeeds, and the
 // simulator saw no EGW00201, no second above the limit and no connection closed by a burst rule.
-TEST(Gateway, FiveHundredCallsStayInsideKisLimits) {
+TEST_F(GatewayTest, FiveHundredCallsStayInsideKisLimits) {
   auto o = SimWith(50);
   o.max_in_flight_per_key = 5;
   o.max_connections = 10;
-  sim::BackgroundSimulator sim(o);
+  sim::BackgroundSimulator sim(o, clock());
   Runner runner;
-  Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 50), common::SystemClock::Instance());
+  Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 50), clock());
   const auto& codes = sim::Universe::Default().All();
   for (int i = 0; i < 500; ++i) {
     const Lane lane = i % 10 == 0 ? Lane::kInteractive : i % 3 == 0 ? Lane::kBackground : Lane::kBatch;
     runner.Spawn(gateway, Price(codes[static_cast<std::size_t>(i)].code),
                  Options(lane, 60s, static_cast<FlowId>(i % 4)));
   }
-  runner.Run();
+  runner.Run(time, gateway, sim);
   int ok = 0;
   for (const auto& r : runner.results) ok += r.ok;
   EXPECT_EQ(ok, 500);
@@ -131,13 +171,13 @@ TEST(Gateway, FiveHundredCallsStayInsideKisLimits) {
 }
 
 // An interactive request that arrives behind a queue of batch work is served before it.
-TEST(Gateway, InteractiveOvertakesQueuedBatch) {
-  sim::BackgroundSimulator sim(SimWith(18));
+TEST_F(GatewayTest, InteractiveOvertakesQueuedBatch) {
+  sim::BackgroundSimulator sim(SimWith(18), clock());
   Runner runner;
-  Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 18), common::SystemClock::Instance());
+  Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 18), clock());
   runner.SpawnBatch(gateway, 40, 30s);
   runner.Spawn(gateway, Price("005930"), Options(Lane::kInteractive, 30s));
-  runner.Run();
+  runner.Run(time, gateway, sim);
   const auto user = std::find(runner.finish_order.begin(), runner.finish_order.end(), 40);
   ASSERT_NE(user, runner.finish_order.end());
   EXPECT_TRUE(runner.results[40].ok);
@@ -147,14 +187,14 @@ TEST(Gateway, InteractiveOvertakesQueuedBatch) {
 
 // A user asks for a value that a queued batch call will fetch: the user joins that call and
 // promotes it ahead of the rest of the batch queue, instead of spending a second call.
-TEST(Gateway, InteractiveJoiningQueuedBatchCallPromotesIt) {
-  sim::BackgroundSimulator sim(SimWith(18));
+TEST_F(GatewayTest, InteractiveJoiningQueuedBatchCallPromotesIt) {
+  sim::BackgroundSimulator sim(SimWith(18), clock());
   Runner runner;
-  Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 18), common::SystemClock::Instance());
+  Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 18), clock());
   const auto& codes = sim::Universe::Default().All();
   runner.SpawnBatch(gateway, 40, 30s);
   runner.Spawn(gateway, Price(codes[39].code), Options(Lane::kInteractive, 30s));  // same as #39
-  runner.Run();
+  runner.Run(time, gateway, sim);
   EXPECT_TRUE(runner.results[40].coalesced);
   EXPECT_TRUE(runner.results[40].ok);
   const auto pos = [&](int index) {
@@ -166,12 +206,12 @@ TEST(Gateway, InteractiveJoiningQueuedBatchCallPromotesIt) {
 }
 
 // 100 concurrent requests for one value: one upstream call.
-TEST(Gateway, IdenticalCallsInFlightShareOneUpstreamCall) {
-  sim::BackgroundSimulator sim(SimWith(18));
+TEST_F(GatewayTest, IdenticalCallsInFlightShareOneUpstreamCall) {
+  sim::BackgroundSimulator sim(SimWith(18), clock());
   Runner runner;
-  Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 18), common::SystemClock::Instance());
+  Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 18), clock());
   for (int i = 0; i < 100; ++i) runner.Spawn(gateway, Price("000660"), Options(Lane::kInteractive, 10s));
-  runner.Run();
+  runner.Run(time, gateway, sim);
   int coalesced = 0;
   for (const auto& r : runner.results) {
     EXPECT_TRUE(r.ok);
@@ -182,16 +222,16 @@ TEST(Gateway, IdenticalCallsInFlightShareOneUpstreamCall) {
   EXPECT_EQ(U(key.at("calls")), 2u);  // the token and one price
 }
 
-TEST(Gateway, TokenPersistsAcrossRestart) {
-  sim::BackgroundSimulator sim(SimWith(18));
+TEST_F(GatewayTest, TokenPersistsAcrossRestart) {
+  sim::BackgroundSimulator sim(SimWith(18), clock());
   testing::TempDir dir;
   GatewayOptions options;
   options.token_dir = dir.path();
   for (int run = 0; run < 2; ++run) {
     Runner runner;
-    Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 18), common::SystemClock::Instance(), options);
+    Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 18), clock(), options);
     runner.Spawn(gateway, Price("005930"), Options(Lane::kInteractive, 10s));
-    runner.Run();
+    runner.Run(time, gateway, sim);
     EXPECT_TRUE(runner.results[0].ok) << runner.results[0].error.code;
     EXPECT_EQ(gateway.Stats().keys[0].tokens_issued, run == 0 ? 1u : 0u);
   }
@@ -200,18 +240,18 @@ TEST(Gateway, TokenPersistsAcrossRestart) {
 
 // KIS says the token is invalid (here: revoked behind the gateway's back): the gateway re-issues
 // once and replays the call.
-TEST(Gateway, RevokedTokenIsReissuedOnceAndReplayed) {
+TEST_F(GatewayTest, RevokedTokenIsReissuedOnceAndReplayed) {
   auto o = SimWith(18);
   o.tokens.issue_interval = 0s;
-  sim::BackgroundSimulator sim(o);
+  sim::BackgroundSimulator sim(o, clock());
   testing::TempDir dir;
   GatewayOptions options;
   options.token_dir = dir.path();
   options.token_issue_interval = 0s;
   Runner runner;
-  Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 18), common::SystemClock::Instance(), options);
+  Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 18), clock(), options);
   runner.Spawn(gateway, Price("005930"), Options(Lane::kInteractive, 10s));
-  runner.Run();
+  runner.Run(time, gateway, sim);
   ASSERT_TRUE(runner.results[0].ok);
   // Revoke the token the gateway holds (its file is the only place it is written down).
   std::string token;
@@ -221,12 +261,15 @@ TEST(Gateway, RevokedTokenIsReissuedOnceAndReplayed) {
     token = std::string(json::parse(text).at("access_token").as_string());
   }
   testing::TestClient client(sim.BaseUrl());
-  auto revoked = client.Post("/oauth2/revokeP",
-                             json::serialize(json::object{{"appkey", kKey}, {"appsecret", kSecret}, {"token", token}}));
+  auto revoked = time.WhileRunning(runner.io, [&] {
+    return client.Post(
+        "/oauth2/revokeP",
+        json::serialize(json::object{{"appkey", kKey}, {"appsecret", kSecret}, {"token", token}}));
+  });
   ASSERT_TRUE(revoked && revoked->status == 200);
   runner.io.restart();
   runner.Spawn(gateway, Price("005930"), Options(Lane::kInteractive, 10s));
-  runner.Run();
+  runner.Run(time, gateway, sim);
   EXPECT_TRUE(runner.results[1].ok) << runner.results[1].error.code;
   EXPECT_EQ(runner.results[1].attempts, 2);
   EXPECT_EQ(gateway.Stats().keys[0].tokens_issued, 2u);
@@ -234,24 +277,24 @@ TEST(Gateway, RevokedTokenIsReissuedOnceAndReplayed) {
 }
 
 // A token that runs out mid-run is renewed before use, not after a failed call.
-TEST(Gateway, ExpiringTokenIsRenewedBeforeUse) {
+TEST_F(GatewayTest, ExpiringTokenIsRenewedBeforeUse) {
   auto o = SimWith(18);
   o.tokens.ttl = 2s;
   o.tokens.reuse_window = 0s;
   o.tokens.issue_interval = 0s;
-  sim::BackgroundSimulator sim(o);
+  sim::BackgroundSimulator sim(o, clock());
   GatewayOptions options;
   options.token_issue_interval = 0s;
   options.token_refresh_ahead = 0s;
   Runner runner;
-  Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 18), common::SystemClock::Instance(), options);
+  Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 18), clock(), options);
   runner.Spawn(gateway, Price("005930"), Options(Lane::kInteractive, 10s));
-  runner.Run();
+  runner.Run(time, gateway, sim);
   ASSERT_TRUE(runner.results[0].ok);
-  std::this_thread::sleep_for(2100ms);
+  time.clock().Advance(2100ms);
   runner.io.restart();
   runner.Spawn(gateway, Price("005930"), Options(Lane::kInteractive, 10s));
-  runner.Run();
+  runner.Run(time, gateway, sim);
   EXPECT_TRUE(runner.results[1].ok) << runner.results[1].error.code;
   EXPECT_EQ(gateway.Stats().keys[0].tokens_issued, 2u);
   EXPECT_EQ(Errors(SimKeyStats(sim), "EGW00123"), 0u);
@@ -259,21 +302,23 @@ TEST(Gateway, ExpiringTokenIsRenewedBeforeUse) {
 
 // Disconnects, 500s and slow replies: every call ends inside its deadline, either served
 // (mostly, thanks to retries through the gate) or failed with a classified error.
-TEST(Gateway, FaultsEndInSuccessOrClassifiedErrorInsideDeadline) {
+TEST_F(GatewayTest, FaultsEndInSuccessOrClassifiedErrorInsideDeadline) {
   auto o = SimWith(50);
   o.fault_disconnect = 0.05;
   o.fault_error = 0.05;
   o.fault_slow = 0.05;
   o.slow_ms = 3000;
-  sim::BackgroundSimulator sim(o);
+  sim::BackgroundSimulator sim(o, clock());
   Runner runner;
-  Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 50), common::SystemClock::Instance());
-  const auto start = std::chrono::steady_clock::now();
+  Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 50), clock());
+  const auto deadline = time.Now() + 8s;
   runner.SpawnBatch(gateway, 100, 8s);
-  runner.Run();
-  const auto took = std::chrono::steady_clock::now() - start;
+  runner.Run(time, gateway, sim);
   int ok = 0;
-  for (const auto& r : runner.results) {
+  for (std::size_t i = 0; i < runner.results.size(); ++i) {
+    const auto& r = runner.results[i];
+    // Nothing outlives its deadline (in manual time: at the latest in the step it falls in).
+    EXPECT_LE(runner.finished_at[i], deadline + testing::ManualTime::kStep) << i;
     if (r.ok) {
       ok++;
     } else {
@@ -282,7 +327,6 @@ TEST(Gateway, FaultsEndInSuccessOrClassifiedErrorInsideDeadline) {
     }
   }
   EXPECT_GE(ok, 85);
-  EXPECT_LT(took, 8s + 1s);  // nothing outlives its deadline
   auto stats = gateway.Stats().keys[0];
   EXPECT_GT(stats.retries, 0u);
 }
@@ -291,15 +335,15 @@ TEST(Gateway, FaultsEndInSuccessOrClassifiedErrorInsideDeadline) {
 // failing retryably: the budget counts calls as they are sent, so retries stay available to the
 // end and every call succeeds (counted at queueing, the window emptied after 10 s and late
 // failures were final).
-TEST(Gateway, RetryBudgetLastsThroughALongCycle) {
+TEST_F(GatewayTest, RetryBudgetLastsThroughALongCycle) {
   auto o = SimWith(60);
   o.fault_error = 0.03;
   o.seed = 7;
-  sim::BackgroundSimulator sim(o);
+  sim::BackgroundSimulator sim(o, clock());
   Runner runner;
-  Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 60), common::SystemClock::Instance());
+  Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 60), clock());
   runner.SpawnBatch(gateway, 900, 60s);  // 15 s at 60 calls/s
-  runner.Run();
+  runner.Run(time, gateway, sim);
   int ok = 0;
   for (const auto& r : runner.results) ok += r.ok;
   EXPECT_EQ(ok, 900);
@@ -308,13 +352,13 @@ TEST(Gateway, RetryBudgetLastsThroughALongCycle) {
   EXPECT_EQ(gateway.Stats().retry_budget_exhausted, 0u);
 }
 
-TEST(Gateway, BadRequestFailsWithHintAndNoRetry) {
-  sim::BackgroundSimulator sim(SimWith(18));
+TEST_F(GatewayTest, BadRequestFailsWithHintAndNoRetry) {
+  sim::BackgroundSimulator sim(SimWith(18), clock());
   Runner runner;
-  Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 18), common::SystemClock::Instance());
+  Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 18), clock());
   runner.Spawn(gateway, KisRequest{kis::Tr::kPrice, {{"FID_COND_MRKT_DIV_CODE", "Z"}, {"FID_INPUT_ISCD", "005930"}}, ""},
                Options(Lane::kInteractive, 5s));
-  runner.Run();
+  runner.Run(time, gateway, sim);
   EXPECT_FALSE(runner.results[0].ok);
   EXPECT_EQ(runner.results[0].error.code, "OPSQ2001");
   EXPECT_EQ(runner.results[0].attempts, 1);
@@ -322,22 +366,22 @@ TEST(Gateway, BadRequestFailsWithHintAndNoRetry) {
 
 // A key whose persisted token turns out invalid, and which KIS's one-per-minute rule keeps from
 // getting a new one, is routed around: the calls go to the other key instead of waiting a minute.
-TEST(Gateway, KeyWaitingOutTheTokenRuleIsRoutedAround) {
+TEST_F(GatewayTest, KeyWaitingOutTheTokenRuleIsRoutedAround) {
   testing::TempDir dir;
   GatewayOptions options;
   options.token_dir = dir.path();
   {
     // Another simulator (another KIS account state) issues key1's token: it persists.
-    sim::BackgroundSimulator first(SimWith(18));
+    sim::BackgroundSimulator first(SimWith(18), clock());
     Runner runner;
-    Gateway gateway(runner.io.get_executor(), ConfigFor(first, 18), common::SystemClock::Instance(), options);
+    Gateway gateway(runner.io.get_executor(), ConfigFor(first, 18), clock(), options);
     runner.Spawn(gateway, Price("005930"), Options(Lane::kInteractive, 10s));
-    runner.Run();
+    runner.Run(time, gateway, first);
     ASSERT_TRUE(runner.results[0].ok);
   }
   auto o = SimWith(18);
   o.keys.push_back(sim::SimKey{"PSgatewayTESTkey00000000000000000002", "second-secret", sim::Environment::kReal});
-  sim::BackgroundSimulator sim(o);  // knows nothing of that token
+  sim::BackgroundSimulator sim(o, clock());  // knows nothing of that token
   auto config = ConfigFor(sim, 18);
   auto second = config.keys[0];
   second.name = "second";
@@ -345,17 +389,19 @@ TEST(Gateway, KeyWaitingOutTheTokenRuleIsRoutedAround) {
   second.app_secret = "second-secret";
   config.keys.push_back(second);
   Runner runner;
-  Gateway gateway(runner.io.get_executor(), config, common::SystemClock::Instance(), options);
-  const auto start = std::chrono::steady_clock::now();
+  Gateway gateway(runner.io.get_executor(), config, clock(), options);
+  const auto start = time.Now();
   runner.SpawnBatch(gateway, 40, 30s);
-  runner.Run();
+  runner.Run(time, gateway, sim);
   for (const auto& r : runner.results) EXPECT_TRUE(r.ok) << r.error.code << " " << r.error.message;
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 20s);  // not a minute behind key1's token
+  EXPECT_LT(time.Now() - start, 20s);  // not a minute behind key1's token
   const auto stats = gateway.Stats();
   EXPECT_EQ(stats.keys[0].tokens_issued, 0u);  // key1 could not get a new token yet
   EXPECT_GT(stats.keys[1].ok, 30u);
 }
 
+// Real time, on purpose: these tests run on the steady clock, proving that the gate's, the
+// gateway's and the HTTP client's timers are wired to it (not only to a test's manual clock).
 TEST(Gateway, BadStockCodeFailsBeforeAnyCall) {
   sim::BackgroundSimulator sim(SimWith(18));
   Runner runner;
@@ -385,20 +431,23 @@ TEST(Gateway, WrongSecretIsAFatalClearError) {
 }
 
 // A whole day of minute bars, paged back 30 at a time: 390 bars, 09:00 to 15:29, no gaps.
-TEST(Paging, MinuteBarsForTheWholeDay) {
+TEST_F(GatewayTest, PagingMinuteBarsForTheWholeDay) {
   auto o = SimWith(50);
   o.clock = "2026-11-24T15:45:00";
-  sim::BackgroundSimulator sim(o);
+  sim::BackgroundSimulator sim(o, clock());
   asio::io_context io;
-  Gateway gateway(io.get_executor(), ConfigFor(sim, 50), common::SystemClock::Instance());
+  Gateway gateway(io.get_executor(), ConfigFor(sim, 50), clock());
   std::variant<PagedBars, CallResult> full, later;
+  bool done = false;
   asio::co_spawn(io, [&]() -> asio::awaitable<void> {
     auto a = FetchMinuteBars(gateway, "005930", Options(Lane::kBatch, 30s));
     full = co_await std::move(a);
     auto b = FetchMinuteBars(gateway, "005930", Options(Lane::kBatch, 30s), "153000", "150000");
     later = co_await std::move(b);
+    done = true;
   }, asio::detached);
-  io.run();
+  ASSERT_TRUE(time.RunUntil(
+      io, [&] { return done; }, std::chrono::minutes(10), SimCaughtUp(gateway, sim)));
   ASSERT_TRUE(std::holds_alternative<PagedBars>(full));
   const auto& bars = std::get<PagedBars>(full).bars;
   ASSERT_EQ(bars.size(), 390u);
@@ -418,16 +467,19 @@ TEST(Paging, MinuteBarsForTheWholeDay) {
   EXPECT_EQ(std::get<PagedBars>(later).pages, 1);
 }
 
-TEST(Paging, DailyBarsOverARange) {
-  sim::BackgroundSimulator sim(SimWith(50));
+TEST_F(GatewayTest, PagingDailyBarsOverARange) {
+  sim::BackgroundSimulator sim(SimWith(50), clock());
   asio::io_context io;
-  Gateway gateway(io.get_executor(), ConfigFor(sim, 50), common::SystemClock::Instance());
+  Gateway gateway(io.get_executor(), ConfigFor(sim, 50), clock());
   std::variant<PagedBars, CallResult> result;
+  bool done = false;
   asio::co_spawn(io, [&]() -> asio::awaitable<void> {
     auto f = FetchDailyBars(gateway, "000660", "20250101", "20261124", Options(Lane::kBackground, 30s));
     result = co_await std::move(f);
+    done = true;
   }, asio::detached);
-  io.run();
+  ASSERT_TRUE(time.RunUntil(
+      io, [&] { return done; }, std::chrono::minutes(10), SimCaughtUp(gateway, sim)));
   ASSERT_TRUE(std::holds_alternative<PagedBars>(result));
   const auto& paged = std::get<PagedBars>(result);
   EXPECT_EQ(paged.pages, 5);  // ~470 trading days, 100 a page

@@ -1,5 +1,7 @@
 // A paper-trading (mock) key at KIS's mock limit of 1 call/s (issue 15), against `kisgate sim
-// --mock-rate 1`: the simulator's own statistics judge whether the gate kept the limit.
+// --mock-rate 1`: the simulator's own statistics judge whether the gate kept the limit. On manual
+// time (testing::ManualTime): the gate and the simulator's 1-s windows read the clock the test
+// moves, so seconds of 1-call/s traffic take milliseconds.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
@@ -9,6 +11,7 @@
 #include "collect/collector.hpp"
 #include "gate/gateway.hpp"
 #include "sim/sim_server.hpp"
+#include "support/manual_time.hpp"
 #include "support/test_client.hpp"
 
 namespace kisgate {
@@ -37,7 +40,7 @@ struct World {
     o.mock_rate = 1;
     o.latency_ms = 5;
     o.clock = market_time;
-    sim = std::make_unique<sim::BackgroundSimulator>(o);
+    sim = std::make_unique<sim::BackgroundSimulator>(o, time.clock());
     config::KeyConfig paper;
     paper.name = "paper";
     paper.environment = config::KisEnvironment::kMock;
@@ -54,8 +57,23 @@ struct World {
       main.rate = 18;
       config.keys.push_back(main);
     }
-    gateway =
-        std::make_unique<gate::Gateway>(io.get_executor(), config, common::SystemClock::Instance());
+    gateway = std::make_unique<gate::Gateway>(io.get_executor(), config, time.clock());
+  }
+
+  // Runs io on manual time until it runs out of work (as io.run() returns), the simulator kept
+  // abreast of what the gateway sends.
+  void Run() {
+    auto caught_up = testing::CountsMatch(
+        [this] {
+          std::int64_t sent = 0;
+          for (const auto& key : gateway->Stats().keys)
+            sent += static_cast<std::int64_t>(key.upstream);
+          return sent;
+        },
+        [this] { return static_cast<std::int64_t>(sim->simulator().TotalCalls()); });
+    io.restart();
+    ASSERT_TRUE(time.RunUntil(
+        io, [this] { return io.stopped(); }, std::chrono::minutes(10), caught_up));
   }
 
   json::object KeyStats(std::size_t key = 0) {
@@ -72,6 +90,7 @@ struct World {
     return job;
   }
 
+  testing::ManualTime time;  // first: the clock outlives all that reads it
   asio::io_context io{1};
   std::unique_ptr<sim::BackgroundSimulator> sim;
   config::Config config;
@@ -84,26 +103,24 @@ std::uint64_t Errors(const json::object& key, const char* code) {
 }
 
 // collect --once's cycle for 4 codes x price on a fresh mock key: the token call and 4 quotations,
-// 0 EGW00201, and no 1-s window at the simulator over 1 call. The cycle time is printed (about
-// 5 calls / 0.97 per s); it is measured, not asserted.
+// 0 EGW00201, and no 1-s window at the simulator over 1 call. The cycle time (manual) is printed
+// (about 5 calls / 0.97 per s); it is measured, not asserted.
 TEST(MockKey, FourCodesOfPriceAtOneCallPerSecond) {
   World w;
   const auto job = w.PriceJob();
   collect::CycleReport report;
-  const auto started = std::chrono::steady_clock::now();
+  const auto started = w.time.Now();
   asio::co_spawn(
       w.io,
       [&]() -> asio::awaitable<void> {
-        auto cycle =
-            collect::RunCycle(*w.gateway, nullptr, kCodes,
-                              collect::CycleSpec{&job, 0, common::SystemClock::Instance().WallNow(),
-                                                 std::chrono::steady_clock::now() + 60s});
+        auto cycle = collect::RunCycle(
+            *w.gateway, nullptr, kCodes,
+            collect::CycleSpec{&job, 0, w.time.clock().WallNow(), w.time.Now() + 60s});
         report = co_await std::move(cycle);
       },
       Rethrow);
-  w.io.run();
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  w.Run();
+  const double seconds = std::chrono::duration<double>(w.time.Now() - started).count();
   EXPECT_EQ(report.ok, 4);
   EXPECT_EQ(report.failed, 0);
   EXPECT_EQ(report.dropped, 0);
@@ -129,7 +146,7 @@ TEST(MockKey, InteractiveRequestGoesAheadOfTheBatch) {
     auto call = w.gateway->Call(
         gate::KisRequest{
             kis::Tr::kPrice, {{"FID_COND_MRKT_DIV_CODE", "J"}, {"FID_INPUT_ISCD", "051910"}}, ""},
-        gate::CallOptions{gate::Lane::kInteractive, 99, std::chrono::steady_clock::now() + 30s});
+        gate::CallOptions{gate::Lane::kInteractive, 99, w.time.Now() + 30s});
     auto result = co_await std::move(call);
     interactive_ok = result.ok;
     batch_done_when_interactive_finished = batch_done;
@@ -137,21 +154,20 @@ TEST(MockKey, InteractiveRequestGoesAheadOfTheBatch) {
   asio::co_spawn(
       w.io,
       [&]() -> asio::awaitable<void> {
-        auto cycle =
-            collect::RunCycle(*w.gateway, nullptr, kCodes,
-                              collect::CycleSpec{&job, 0, common::SystemClock::Instance().WallNow(),
-                                                 std::chrono::steady_clock::now() + 60s},
-                              [&](int done, int) {
-                                batch_done = done;
-                                // Three batch calls are queued now, and the next slot is a second
-                                // away.
-                                if (done == 1) asio::co_spawn(w.io, interactive(), Rethrow);
-                              });
+        auto cycle = collect::RunCycle(
+            *w.gateway, nullptr, kCodes,
+            collect::CycleSpec{&job, 0, w.time.clock().WallNow(), w.time.Now() + 60s},
+            [&](int done, int) {
+              batch_done = done;
+              // Three batch calls are queued now, and the next slot is a second
+              // away.
+              if (done == 1) asio::co_spawn(w.io, interactive(), Rethrow);
+            });
         auto report = co_await std::move(cycle);
         EXPECT_EQ(report.ok, 4);
       },
       Rethrow);
-  w.io.run();
+  w.Run();
   EXPECT_TRUE(interactive_ok);
   EXPECT_EQ(batch_done_when_interactive_finished, 1);
   const auto stats = w.KeyStats();
@@ -172,13 +188,12 @@ TEST(MockKey, RealOnlyCallsGoToTheRealKeyOfThePool) {
               gate::KisRequest{kis::Tr::kOvertimePrice,
                                {{"FID_COND_MRKT_DIV_CODE", "J"}, {"FID_INPUT_ISCD", code}},
                                ""},
-              gate::CallOptions{gate::Lane::kInteractive, 0,
-                                std::chrono::steady_clock::now() + 30s});
+              gate::CallOptions{gate::Lane::kInteractive, 0, w.time.Now() + 30s});
           results.push_back(co_await std::move(call));
         }
       },
       Rethrow);
-  w.io.run();
+  w.Run();
   ASSERT_EQ(results.size(), 2u);
   for (const auto& r : results) {
     EXPECT_TRUE(r.ok) << r.error.code << " " << r.error.message;
@@ -200,11 +215,11 @@ TEST(MockKey, RealOnlyCallOnAMockOnlyPoolCostsNothing) {
             gate::KisRequest{kis::Tr::kOvertimePrice,
                              {{"FID_COND_MRKT_DIV_CODE", "J"}, {"FID_INPUT_ISCD", "005930"}},
                              ""},
-            gate::CallOptions{gate::Lane::kInteractive, 0, std::chrono::steady_clock::now() + 10s});
+            gate::CallOptions{gate::Lane::kInteractive, 0, w.time.Now() + 10s});
         result = co_await std::move(call);
       },
       Rethrow);
-  w.io.run();
+  w.Run();
   EXPECT_FALSE(result.ok);
   EXPECT_EQ(result.error.code, "real_only_tr");
   EXPECT_NE(result.error.message.find("EGW02006"), std::string::npos) << result.error.message;
