@@ -750,8 +750,8 @@ TEST_F(ApiTest, ProtectAllGuardsMetricsReadinessAndOpenApi) {
 // entry's label, a route answers only its method (and says which), and an unknown /v1/ path is
 // answered with the table's /v1/ routes.
 TEST_F(ApiTest, RequestsAreDispatchedAndCountedByTheRouteTable) {
-  sim::BackgroundSimulator sim(SimOptions());
-  Stack stack(sim.BaseUrl(), dir_.path());
+  sim::BackgroundSimulator sim(SimOptions(), time_.clock());
+  Stack stack(&time_, sim.BaseUrl(), dir_.path());
   kisgate::testing::TestClient c(stack.Url());
   for (const char* path : {"/healthz", "/openapi.json", "/v1/jobs", "/v1/budget"}) {
     auto r = c.Get(path);
