@@ -45,7 +45,7 @@ class SimServer {
 class BackgroundSimulator {
  public:
   explicit BackgroundSimulator(SimOptions options);
-  ~BackgroundSimulator();
+  ~BackgroundSimulator();  // NOLINT(bugprone-exception-escape): throws only on a bug (the .cpp)
   BackgroundSimulator(const BackgroundSimulator&) = delete;
   BackgroundSimulator& operator=(const BackgroundSimulator&) = delete;
 
