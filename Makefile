@@ -11,6 +11,8 @@
 #   make demo               the seed workload through the gate against the built-in simulator
 #   make sim                just the simulator, on 127.0.0.1:9443 with the demo key
 #   make bench              the benchmarks under bench/, with their reports
+#   make lint               clang-format and clang-tidy checks (scripts/lint.sh; CI's first stage)
+#   make format             reformat the C++ files with .clang-format
 
 SANITIZE ?= 0
 TSAN ?= 0
@@ -38,7 +40,7 @@ endif
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
 
-.PHONY: all deps configure build test soak demo sim bench format clean
+.PHONY: all deps configure build test soak demo sim bench lint format clean
 
 all: build
 
@@ -71,8 +73,11 @@ bench: build
 	@scripts/bootstrap.sh --bench
 	@bench/run.sh $(BUILD_DIR)
 
-format:
-	@find src tests bench -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
+lint: deps
+	@BUILD_DIR=$(BUILD_DIR) scripts/lint.sh
+
+format: deps
+	@scripts/lint.sh reformat
 
 clean:
 	@rm -rf build build-asan build-tsan

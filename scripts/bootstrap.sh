@@ -13,7 +13,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   openssl curl python3 python3-requests
   libjs-chart.js chromium nodejs
+  clang-format clang-tidy
 )
+# clang-format and clang-tidy (14 on Debian 12) are for scripts/lint.sh (make lint, make format).
 # The dashboard embeds libjs-chart.js; tests/browser drives chromium from Node.js. npm comes
 # from Debian unless the installed nodejs already has it (NodeSource's does, and conflicts with
 # Debian's npm package).

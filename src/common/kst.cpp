@@ -25,8 +25,8 @@ std::string FormatYmd(year_month_day d) {
                      static_cast<unsigned>(d.month()), static_cast<unsigned>(d.day()));
 }
 
-std::string FormatHms(seconds tod) {
-  auto s = tod.count();
+std::string FormatHms(seconds time_of_day) {
+  auto s = time_of_day.count();
   return fmt::format("{:02d}{:02d}{:02d}", s / 3600, s / 60 % 60, s % 60);
 }
 

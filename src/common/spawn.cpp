@@ -12,7 +12,7 @@ std::atomic<std::uint64_t> g_spawn_exceptions{0};
 
 std::uint64_t SpawnExceptions() { return g_spawn_exceptions.load(); }
 
-std::string NoteException(std::string_view task, std::exception_ptr e) {
+std::string NoteException(std::string_view task, const std::exception_ptr& e) {
   std::string what = "unknown exception";
   try {
     std::rethrow_exception(e);
@@ -25,7 +25,7 @@ std::string NoteException(std::string_view task, std::exception_ptr e) {
   return what;
 }
 
-void LogExceptions::operator()(std::exception_ptr e) const {
+void LogExceptions::operator()(const std::exception_ptr& e) const {
   if (e) NoteException(task, e);
 }
 

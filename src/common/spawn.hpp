@@ -19,10 +19,10 @@ std::uint64_t SpawnExceptions();
 // common::LogExceptions{"job 'price'"})`.
 struct LogExceptions {
   std::string task;
-  void operator()(std::exception_ptr e) const;
+  void operator()(const std::exception_ptr& e) const;
 };
 
 // Logs and counts `e` (non-null) for `task`; returns its what() for callers that report it.
-std::string NoteException(std::string_view task, std::exception_ptr e);
+std::string NoteException(std::string_view task, const std::exception_ptr& e);
 
 }  // namespace kisgate::common

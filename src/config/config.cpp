@@ -37,7 +37,8 @@ std::size_t EditDistance(std::string_view a, std::string_view b) {
     std::size_t diagonal = row[0];
     row[0] = i;
     for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t next = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+      std::size_t next =
+          std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
       diagonal = row[j];
       row[j] = next;
     }
@@ -143,7 +144,7 @@ class Table {
   void RejectUnknown() const {
     for (const auto& [key, node] : table_) {
       std::string name(key.str());
-      if (known_.count(name)) continue;
+      if (known_.contains(name)) continue;
       std::string hint;
       std::size_t best = 3;
       for (const auto& k : known_) {
@@ -431,7 +432,7 @@ Config Read(const toml::table& root, const EnvLookup& env) {
   top.RejectUnknown();
   for (std::size_t i = 0; i < c.jobs.size(); ++i) {
     const auto& group = c.jobs[i].universe;
-    if (!group.empty() && !c.universe.groups.count(group)) {
+    if (!group.empty() && !c.universe.groups.contains(group)) {
       std::vector<std::string> names;
       for (const auto& [name, codes] : c.universe.groups) names.push_back(name);
       throw Problem{fmt::format("jobs[{}].universe: no group '{}' in [universe.groups] (groups: {})", i,

@@ -219,7 +219,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       slots.emplace_front();
       auto slot = slots.begin();
       // The spawn boundary: a session never throws past here; the exception is logged and counted.
-      auto done = [self, slot](std::exception_ptr e) {
+      auto done = [self, slot](const std::exception_ptr& e) {
         if (slot->evicted) self->evicted_open--;
         self->slots.erase(slot);
         self->counters.active--;
@@ -454,12 +454,13 @@ namespace {
 // Spawns the accept loop; should it ever end by an exception, logs and counts it and accepts again
 // (unless the server is stopping), so one bad moment does not leave a deaf server.
 void SpawnAcceptLoop(const std::shared_ptr<Server::Impl>& impl) {
-  asio::co_spawn(impl->acceptor.get_executor(), impl->AcceptLoop(), [impl](std::exception_ptr e) {
-    if (!e) return;
-    impl->counters.session_exceptions++;
-    spdlog::error("http: accept loop ended by exception: {}", Describe(e));
-    if (!impl->stopping) SpawnAcceptLoop(impl);
-  });
+  asio::co_spawn(impl->acceptor.get_executor(), impl->AcceptLoop(),
+                 [impl](const std::exception_ptr& e) {
+                   if (!e) return;
+                   impl->counters.session_exceptions++;
+                   spdlog::error("http: accept loop ended by exception: {}", Describe(e));
+                   if (!impl->stopping) SpawnAcceptLoop(impl);
+                 });
 }
 
 }  // namespace
@@ -503,7 +504,7 @@ std::string ServeBytes(const ServerOptions& options, const Handler& handler,
       if (!answer.response.keep_alive()) co_return;
     }
   };
-  asio::co_spawn(io, serve(), [](std::exception_ptr e) {
+  asio::co_spawn(io, serve(), [](const std::exception_ptr& e) {
     if (e) std::rethrow_exception(e);  // a bug: let the fuzzer see it
   });
   io.run();

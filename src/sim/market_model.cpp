@@ -133,7 +133,7 @@ std::int64_t MarketModel::Close(const StockInfo& s, int day) const {
   const double sigma = Volatility(s);
   while (static_cast<int>(series.size()) <= day) {
     const auto i = series.size();
-    const double prev = static_cast<double>(series.back());
+    const auto prev = static_cast<double>(series.back());
     const double z = Normal(Mix(Mix(seed_, kCloseStream), (std::uint64_t{s.index} << 20) | i));
     // A slight pull towards the base price keeps long runs in a realistic range.
     const double drift = -0.02 * std::log(prev / static_cast<double>(s.base_price));
@@ -153,11 +153,11 @@ MarketModel::DayShape MarketModel::Shape(const StockInfo& s, int day) const {
   const double sigma = Volatility(s);
   const std::uint64_t key = (std::uint64_t{s.index} << 20) | static_cast<std::uint64_t>(day);
   auto h = [&](Stream stream) { return Mix(Mix(seed_, stream), key); };
-  const double prev = static_cast<double>(d.prev_close);
+  const auto prev = static_cast<double>(d.prev_close);
   d.open = Clamp(RoundToTick(prev * std::exp(0.3 * sigma * Normal(h(kGapStream)))), d.lower_limit,
                  d.upper_limit);
-  const double top = static_cast<double>(std::max(d.open, d.close));
-  const double bottom = static_cast<double>(std::min(d.open, d.close));
+  const auto top = static_cast<double>(std::max(d.open, d.close));
+  const auto bottom = static_cast<double>(std::min(d.open, d.close));
   d.high = Clamp(RoundToTick(top * (1 + 0.5 * sigma * std::fabs(Normal(h(kHighStream))))),
                  std::max(d.open, d.close), d.upper_limit);
   d.low = Clamp(RoundToTick(bottom * (1 - 0.5 * sigma * std::fabs(Normal(h(kLowStream))))),
@@ -204,14 +204,16 @@ std::shared_ptr<const MarketModel::Path> MarketModel::PathFor(const StockInfo& s
     const double b = std::log(static_cast<double>(v1));
     std::vector<double> walk(static_cast<std::size_t>(n) + 1, 0.0);
     for (int k = 1; k <= n; ++k) {
+      const int minute = t0 + k;
       walk[static_cast<std::size_t>(k)] =
           walk[static_cast<std::size_t>(k - 1)] +
-          sigma_minute * Normal(h(kWalkStream, static_cast<std::uint64_t>(t0 + k)));
+          sigma_minute * Normal(h(kWalkStream, static_cast<std::uint64_t>(minute)));
     }
     for (int k = 0; k <= n; ++k) {
+      const int minute = t0 + k;
       const double f = n == 0 ? 0 : static_cast<double>(k) / n;
       const double x = a + (b - a) * f + walk[static_cast<std::size_t>(k)] - walk.back() * f;
-      p.at[static_cast<std::size_t>(t0 + k)] = Clamp(RoundToTick(std::exp(x)), d.low, d.high);
+      p.at[static_cast<std::size_t>(minute)] = Clamp(RoundToTick(std::exp(x)), d.low, d.high);
     }
   }
   for (const auto& [t, v] : anchors) p.at[static_cast<std::size_t>(t)] = v;
@@ -219,7 +221,7 @@ std::shared_ptr<const MarketModel::Path> MarketModel::PathFor(const StockInfo& s
   // Each minute's own extremes: a wick of 0–2 ticks beyond its open/close, inside the day's range.
   for (int m = 0; m < kSessionMinutes; ++m) {
     const auto o = p.at[static_cast<std::size_t>(m)];
-    const auto c = p.at[static_cast<std::size_t>(m + 1)];
+    const auto c = p.at[static_cast<std::size_t>(m) + 1];
     const auto wick = h(kWickStream, static_cast<std::uint64_t>(m));
     p.minute_high[static_cast<std::size_t>(m)] =
         std::min(d.high, std::max(o, c) + TickSize(std::max(o, c)) * static_cast<std::int64_t>(wick % 3));
@@ -232,7 +234,7 @@ std::shared_ptr<const MarketModel::Path> MarketModel::PathFor(const StockInfo& s
   for (int m = 0; m < kSessionMinutes; ++m) {
     const double u_shape = 1 + 2 * (std::exp(-m / 30.0) + std::exp(-(kSessionMinutes - 1 - m) / 30.0));
     const double w = u_shape * (0.5 + Uniform(h(kWeightStream, static_cast<std::uint64_t>(m))));
-    cum_weight[static_cast<std::size_t>(m + 1)] = cum_weight[static_cast<std::size_t>(m)] + w;
+    cum_weight[static_cast<std::size_t>(m) + 1] = cum_weight[static_cast<std::size_t>(m)] + w;
   }
   for (int m = 0; m <= kSessionMinutes; ++m) {
     p.cum_volume[static_cast<std::size_t>(m)] = std::llround(
@@ -259,7 +261,7 @@ std::shared_ptr<const MarketModel::Path> MarketModel::PathFor(const StockInfo& s
   return path;
 }
 
-MinuteBar MarketModel::BarSoFar(const Path& p, int minute, int seconds_into) const {
+MinuteBar MarketModel::BarSoFar(const Path& p, int minute, int seconds_into) {
   const auto i = static_cast<std::size_t>(minute);
   MinuteBar bar;
   bar.date = p.date;
@@ -322,7 +324,8 @@ Ohlcv MarketModel::SoFar(const StockInfo& s, int day, int seconds) const {
 }
 
 Snapshot MarketModel::QuoteAt(const StockInfo& s, common::WallTime t) const {
-  int day = 0, seconds = 0;
+  int day = 0;
+  int seconds = 0;
   Reference(t, day, seconds);
   const auto shape = Shape(s, day);
   const auto o = SoFar(s, day, seconds);
@@ -403,8 +406,9 @@ Book MarketModel::BookAt(const StockInfo& s, common::WallTime t) const {
     b.bid_price[i] = q.price - tick * static_cast<std::int64_t>(i);
     if (b.bid_price[i] < q.lower_limit) b.bid_price[i] = 0;
     if (b.ask_price[i] > q.upper_limit) b.ask_price[i] = 0;
-    b.ask_qty[i] = b.ask_price[i] ? lot * static_cast<std::int64_t>(1 + Mix(key, i) % 400) : 0;
-    b.bid_qty[i] = b.bid_price[i] ? lot * static_cast<std::int64_t>(1 + Mix(key, i + 10) % 400) : 0;
+    b.ask_qty[i] = b.ask_price[i] != 0 ? lot * static_cast<std::int64_t>(1 + Mix(key, i) % 400) : 0;
+    b.bid_qty[i] =
+        b.bid_price[i] != 0 ? lot * static_cast<std::int64_t>(1 + Mix(key, i + 10) % 400) : 0;
     b.ask_change[i] = static_cast<std::int64_t>(Mix(key, i + 20) % 41) - 20;
     b.bid_change[i] = static_cast<std::int64_t>(Mix(key, i + 30) % 41) - 20;
     b.total_ask += b.ask_qty[i];
@@ -428,7 +432,8 @@ Book MarketModel::BookAt(const StockInfo& s, common::WallTime t) const {
 std::vector<MinuteBar> MarketModel::MinuteBars(const StockInfo& s, common::WallTime now,
                                                std::chrono::seconds at_or_before,
                                                std::size_t max) const {
-  int day = 0, seconds = 0;
+  int day = 0;
+  int seconds = 0;
   Reference(now, day, seconds);
   std::vector<MinuteBar> bars;
   const int asked = static_cast<int>(at_or_before.count()) - 9 * 3600;
@@ -446,7 +451,8 @@ std::vector<MinuteBar> MarketModel::MinuteBars(const StockInfo& s, common::WallT
 
 std::vector<DayBar> MarketModel::DailyBars(const StockInfo& s, Date from, Date to, char period,
                                            common::WallTime now, std::size_t max) const {
-  int ref = 0, seconds = 0;
+  int ref = 0;
+  int seconds = 0;
   Reference(now, ref, seconds);
   std::vector<DayBar> out;
   if (to < from) return out;
@@ -496,7 +502,8 @@ std::vector<DayBar> MarketModel::DailyBars(const StockInfo& s, Date from, Date t
 
 std::vector<InvestorDay> MarketModel::Investors(const StockInfo& s, common::WallTime now,
                                                 std::size_t count) const {
-  int ref = 0, seconds = 0;
+  int ref = 0;
+  int seconds = 0;
   Reference(now, ref, seconds);
   // Today's flows are published after the close.
   int day = seconds >= kSessionSeconds ? ref : ref - 1;
@@ -532,7 +539,8 @@ std::vector<InvestorDay> MarketModel::Investors(const StockInfo& s, common::Wall
 }
 
 Overtime MarketModel::OvertimeAt(const StockInfo& s, common::WallTime now) const {
-  int ref = 0, seconds = 0;
+  int ref = 0;
+  int seconds = 0;
   Reference(now, ref, seconds);
   auto k = common::ToKst(now);
   // During today's session the after-hours figures shown are the previous day's.
@@ -582,7 +590,8 @@ Overtime MarketModel::OvertimeAt(const StockInfo& s, common::WallTime now) const
 
 std::vector<Trade> MarketModel::RecentTrades(const StockInfo& s, common::WallTime now,
                                              std::size_t max) const {
-  int day = 0, seconds = 0;
+  int day = 0;
+  int seconds = 0;
   Reference(now, day, seconds);
   // One trade per 3-second slice that saw volume, priced where the path was at its end.
   constexpr int kSlice = 3;

@@ -141,7 +141,7 @@ class MarketModel {
   DayShape Shape(const StockInfo& s, int day) const;
   std::shared_ptr<const Path> PathFor(const StockInfo& s, int day) const;
   Ohlcv SoFar(const StockInfo& s, int day, int seconds) const;  // the day up to `seconds`
-  MinuteBar BarSoFar(const Path& p, int minute, int seconds_into) const;
+  static MinuteBar BarSoFar(const Path& p, int minute, int seconds_into);
   double Volatility(const StockInfo& s) const;
 
   // Highest high and lowest low over the finished days [from, to) and the days they happened

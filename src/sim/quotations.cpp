@@ -68,13 +68,13 @@ struct Profile {
 };
 
 Profile ProfileOf(const StockInfo& s) {
-  const double per = 6 + static_cast<double>((s.index * 2654435761u) % 2400) / 100.0;  // 6–30
-  const double pbr = 0.4 + static_cast<double>((s.index * 40503u) % 260) / 100.0;      // 0.4–3
+  const double per = 6 + static_cast<double>((s.index * 2654435761U) % 2400) / 100.0;  // 6–30
+  const double pbr = 0.4 + static_cast<double>((s.index * 40503U) % 260) / 100.0;      // 0.4–3
   Profile p;
   p.eps = static_cast<double>(s.base_price) / per;
   p.bps = static_cast<double>(s.base_price) / pbr;
-  p.foreign_pct = 2 + static_cast<double>((s.index * 97u) % 5300) / 100.0;
-  p.loan_pct = 0.05 + static_cast<double>((s.index * 131u) % 150) / 100.0;  // 0.05–1.5
+  p.foreign_pct = 2 + static_cast<double>((s.index * 97U) % 5300) / 100.0;
+  p.loan_pct = 0.05 + static_cast<double>((s.index * 131U) % 150) / 100.0;  // 0.05–1.5
   p.par = s.kosdaq ? 500 : 5000;
   p.capital = s.listed_shares * p.par;
   // Listed on a weekday between 1975 and 2020.
@@ -98,8 +98,10 @@ json::object PriceOutput(const StockInfo* s, const Snapshot& q) {
   const Profile f = s ? ProfileOf(*s) : Profile{};
   const auto shares = s ? s->listed_shares : 0;
   // Pivot points from the previous day (classic floor pivots and DeMark's), on the price grid.
-  const double ph = static_cast<double>(q.prev_high), pl = static_cast<double>(q.prev_low),
-               pc = static_cast<double>(q.prev_close), po = static_cast<double>(q.prev_open);
+  const auto ph = static_cast<double>(q.prev_high);
+  const auto pl = static_cast<double>(q.prev_low);
+  const auto pc = static_cast<double>(q.prev_close);
+  const auto po = static_cast<double>(q.prev_open);
   const double pivot = (ph + pl + pc) / 3;
   const double demark = pc < po ? ph + 2 * pl + pc : pc > po ? 2 * ph + pl + pc : ph + pl + 2 * pc;
   const auto y = [&](bool yes) { return s && yes ? "Y" : "N"; };
@@ -123,14 +125,17 @@ json::object PriceOutput(const StockInfo* s, const Snapshot& q) {
   o["acml_vol"] = Num(q.volume);
   // Today's volume against yesterday's, as a change in percent (python-kis derives yesterday's
   // volume from it as volume / (1 + rate / 100)).
-  o["prdy_vrss_vol_rate"] = Pct(q.prev_volume ? ChangePct(q.volume, q.prev_volume) : 0);
+  o["prdy_vrss_vol_rate"] = Pct(q.prev_volume != 0 ? ChangePct(q.volume, q.prev_volume) : 0);
   o["stck_oprc"] = Num(q.open);
   o["stck_hgpr"] = Num(q.high);
   o["stck_lwpr"] = Num(q.low);
   o["stck_mxpr"] = Num(q.upper_limit);
   o["stck_llam"] = Num(q.lower_limit);
   o["stck_sdpr"] = Num(q.prev_close);
-  o["wghn_avrg_stck_prc"] = q.volume ? fmt::format("{:.2f}", static_cast<double>(q.value) / static_cast<double>(q.volume)) : "0.00";
+  o["wghn_avrg_stck_prc"] =
+      q.volume != 0
+          ? fmt::format("{:.2f}", static_cast<double>(q.value) / static_cast<double>(q.volume))
+          : "0.00";
   o["hts_frgn_ehrt"] = Pct(f.foreign_pct);
   // Foreigners net buyers, sellers or flat by stock (-1, 0, +1); index is unsigned, so the sign is
   // taken in signed arithmetic.
@@ -144,17 +149,19 @@ json::object PriceOutput(const StockInfo* s, const Snapshot& q) {
   o["dmrs_val"] = Num(OnGrid(demark / 2 - pl));
   o["dmsp_val"] = Num(OnGrid(demark / 2 - ph));
   o["cpfn"] = Num(f.capital / 100'000'000);  // 억원
-  o["rstc_wdth_prc"] = Num(q.upper_limit ? q.upper_limit - q.prev_close : 0);
+  o["rstc_wdth_prc"] = Num(q.upper_limit != 0 ? q.upper_limit - q.prev_close : 0);
   o["stck_fcam"] = Num(f.par);
-  o["stck_sspr"] = Num(q.prev_close ? FloorToTick(static_cast<double>(q.prev_close) * 0.8) : 0);
-  o["aspr_unit"] = Num(q.price ? TickSize(q.price) : 0);
+  o["stck_sspr"] =
+      Num(q.prev_close != 0 ? FloorToTick(static_cast<double>(q.prev_close) * 0.8) : 0);
+  o["aspr_unit"] = Num(q.price != 0 ? TickSize(q.price) : 0);
   o["hts_deal_qty_unit_val"] = s ? "1" : "0";
   o["lstn_stcn"] = Num(shares);
   o["hts_avls"] = Num(q.price * shares / 100'000'000);  // 억원
   o["per"] = f.eps > 0 ? Pct(static_cast<double>(q.price) / f.eps) : "0.00";
   o["pbr"] = f.bps > 0 ? Pct(static_cast<double>(q.price) / f.bps) : "0.00";
   o["stac_month"] = s ? "12" : "";
-  o["vol_tnrt"] = Pct(shares ? 100.0 * static_cast<double>(q.volume) / static_cast<double>(shares) : 0);
+  o["vol_tnrt"] =
+      Pct(shares != 0 ? 100.0 * static_cast<double>(q.volume) / static_cast<double>(shares) : 0);
   o["eps"] = Pct(f.eps);
   o["bps"] = Pct(f.bps);
   // The model's 52 weeks are its last 250 trading days, so the two ranges coincide.
@@ -196,7 +203,8 @@ json::object PriceOutput(const StockInfo* s, const Snapshot& q) {
 
 bool IsCode(std::string_view c) {
   return c.size() == 6 && std::all_of(c.begin(), c.end(), [](char ch) {
-           return std::isdigit(static_cast<unsigned char>(ch)) || std::isupper(static_cast<unsigned char>(ch));
+           return std::isdigit(static_cast<unsigned char>(ch)) != 0 ||
+                  std::isupper(static_cast<unsigned char>(ch)) != 0;
          });
 }
 
@@ -217,17 +225,18 @@ json::object OrderBookReply(const StockInfo* s, const Book& b, const Snapshot& q
   json::object out1;
   const auto kst = common::ToKst(now);
   out1["aspr_acpt_hour"] = q.live ? common::FormatHms(kst.time_of_day) : "153000";
-  const std::pair<const char*, const std::array<std::int64_t, 10>*> levels[] = {
-      {"askp", &b.ask_price},
-      {"bidp", &b.bid_price},
-      {"askp_rsqn", &b.ask_qty},
-      {"bidp_rsqn", &b.bid_qty},
-      {"askp_rsqn_icdc", &b.ask_change},
-      {"bidp_rsqn_icdc", &b.bid_change}};
+  const auto levels = std::to_array<std::pair<const char*, const std::array<std::int64_t, 10>*>>(
+      {{"askp", &b.ask_price},
+       {"bidp", &b.bid_price},
+       {"askp_rsqn", &b.ask_qty},
+       {"bidp_rsqn", &b.bid_qty},
+       {"askp_rsqn_icdc", &b.ask_change},
+       {"bidp_rsqn_icdc", &b.bid_change}});
   for (const auto& [name, values] : levels) {
     for (std::size_t i = 0; i < 10; ++i) out1[fmt::format("{}{}", name, i + 1)] = Num((*values)[i]);
   }
-  std::int64_t ask_change = 0, bid_change = 0;
+  std::int64_t ask_change = 0;
+  std::int64_t bid_change = 0;
   for (std::size_t i = 0; i < 10; ++i) {
     ask_change += b.ask_change[i];
     bid_change += b.bid_change[i];
@@ -252,8 +261,9 @@ json::object OrderBookReply(const StockInfo* s, const Book& b, const Snapshot& q
   out2["stck_sdpr"] = Num(q.prev_close);
   out2["antc_cnpr"] = Num(b.expected_price);
   out2["antc_cntg_vrss_sign"] = Sign(b.expected_price, q.prev_close, q.upper_limit, q.lower_limit);
-  out2["antc_cntg_vrss"] = Num(b.expected_price ? b.expected_price - q.prev_close : 0);
-  out2["antc_cntg_prdy_ctrt"] = Pct(b.expected_price ? ChangePct(b.expected_price, q.prev_close) : 0);
+  out2["antc_cntg_vrss"] = Num(b.expected_price != 0 ? b.expected_price - q.prev_close : 0);
+  out2["antc_cntg_prdy_ctrt"] =
+      Pct(b.expected_price != 0 ? ChangePct(b.expected_price, q.prev_close) : 0);
   out2["antc_vol"] = Num(b.expected_volume);
   out2["stck_shrn_iscd"] = s ? s->code : "";
   out2["vi_cls_code"] = "N";
@@ -270,11 +280,11 @@ json::object InvestorRow(const InvestorDay& d) {
   r["stck_clpr"] = Num(d.close);
   r["prdy_vrss"] = Num(d.close - d.prev_close);
   r["prdy_vrss_sign"] = Sign(d.close, d.prev_close, 0, 0);
-  const std::pair<const char*, const InvestorGroup*> groups[] = {
-      {"prsn", &d.individuals}, {"frgn", &d.foreigners}, {"orgn", &d.institutions}};
+  const auto groups = std::to_array<std::pair<const char*, const InvestorGroup*>>(
+      {{"prsn", &d.individuals}, {"frgn", &d.foreigners}, {"orgn", &d.institutions}});
   // Traded values are in million KRW.
   using Figure = std::int64_t (*)(const InvestorGroup&);
-  const std::pair<const char*, Figure> figures[] = {
+  const auto figures = std::to_array<std::pair<const char*, Figure>>({
       {"_ntby_qty", [](const InvestorGroup& g) { return g.buy_qty - g.sell_qty; }},
       {"_ntby_tr_pbmn",
        [](const InvestorGroup& g) { return (g.buy_value - g.sell_value) / 1'000'000; }},
@@ -282,7 +292,7 @@ json::object InvestorRow(const InvestorDay& d) {
       {"_shnu_tr_pbmn", [](const InvestorGroup& g) { return g.buy_value / 1'000'000; }},
       {"_seln_vol", [](const InvestorGroup& g) { return g.sell_qty; }},
       {"_seln_tr_pbmn", [](const InvestorGroup& g) { return g.sell_value / 1'000'000; }},
-  };
+  });
   for (const auto& [suffix, figure] : figures) {
     for (const auto& [name, g] : groups) r[std::string(name) + suffix] = Num(figure(*g));
   }
@@ -306,9 +316,10 @@ json::object OvertimePriceOutput(const StockInfo* s, const Overtime& o) {
   r["ovtm_untp_lwpr"] = Num(o.low);
   r["marg_rate"] = s ? "20.00" : "0.00";
   r["ovtm_untp_antc_cnpr"] = Num(o.expected_price);
-  r["ovtm_untp_antc_cntg_vrss"] = Num(o.expected_price ? o.expected_price - o.base : 0);
+  r["ovtm_untp_antc_cntg_vrss"] = Num(o.expected_price != 0 ? o.expected_price - o.base : 0);
   r["ovtm_untp_antc_cntg_vrss_sign"] = Sign(o.expected_price, o.base, o.upper_limit, o.lower_limit);
-  r["ovtm_untp_antc_cntg_ctrt"] = Pct(o.expected_price ? ChangePct(o.expected_price, o.base) : 0);
+  r["ovtm_untp_antc_cntg_ctrt"] =
+      Pct(o.expected_price != 0 ? ChangePct(o.expected_price, o.base) : 0);
   r["ovtm_untp_antc_cnqn"] = Num(o.expected_qty);
   r["crdt_able_yn"] = s ? "Y" : "N";
   r["new_lstn_cls_name"] = "";
@@ -333,17 +344,22 @@ json::object OvertimePriceOutput(const StockInfo* s, const Overtime& o) {
 // the regular book's totals (total_*) are empty after hours, ovtm_total_* repeat this book's.
 json::object OvertimeBookOutput(const Overtime& o) {
   json::object r;
-  r["ovtm_untp_last_hour"] = o.last_match_hhmmss ? fmt::format("{:06d}", o.last_match_hhmmss) : "";
-  const std::pair<const char*, const std::array<std::int64_t, 10>*> levels[] = {
-      {"ovtm_untp_askp", &o.ask_price},    {"ovtm_untp_bidp", &o.bid_price},
-      {"ovtm_untp_askp_icdc", nullptr},    {"ovtm_untp_bidp_icdc", nullptr},
-      {"ovtm_untp_askp_rsqn", &o.ask_qty}, {"ovtm_untp_bidp_rsqn", &o.bid_qty}};
+  r["ovtm_untp_last_hour"] =
+      o.last_match_hhmmss != 0 ? fmt::format("{:06d}", o.last_match_hhmmss) : "";
+  const auto levels = std::to_array<std::pair<const char*, const std::array<std::int64_t, 10>*>>(
+      {{"ovtm_untp_askp", &o.ask_price},
+       {"ovtm_untp_bidp", &o.bid_price},
+       {"ovtm_untp_askp_icdc", nullptr},
+       {"ovtm_untp_bidp_icdc", nullptr},
+       {"ovtm_untp_askp_rsqn", &o.ask_qty},
+       {"ovtm_untp_bidp_rsqn", &o.bid_qty}});
   for (const auto& [name, values] : levels) {
     for (std::size_t i = 0; i < 10; ++i) {
       r[fmt::format("{}{}", name, i + 1)] = Num(values ? (*values)[i] : 0);
     }
   }
-  std::int64_t total_ask = 0, total_bid = 0;
+  std::int64_t total_ask = 0;
+  std::int64_t total_bid = 0;
   for (std::size_t i = 0; i < 10; ++i) {
     total_ask += o.ask_qty[i];
     total_bid += o.bid_qty[i];
@@ -367,7 +383,7 @@ json::object OvertimeBookOutput(const Overtime& o) {
 // The summary (output1) of the minute-bar TR, KIS's eight fields in KIS's order.
 json::object MinuteSummary(const StockInfo* s, const Snapshot& q) {
   json::object r;
-  r["prdy_vrss"] = Num(q.price ? q.price - q.prev_close : 0);
+  r["prdy_vrss"] = Num(q.price != 0 ? q.price - q.prev_close : 0);
   r["prdy_vrss_sign"] = Sign(q.price, q.prev_close, q.upper_limit, q.lower_limit);
   r["prdy_ctrt"] = Pct(ChangePct(q.price, q.prev_close));
   r["stck_prdy_clpr"] = Num(q.prev_close);
@@ -395,11 +411,11 @@ json::object DailySummary(const StockInfo* s, const Snapshot& q) {
   r["stck_prdy_hgpr"] = Num(q.prev_high);
   r["stck_prdy_lwpr"] = Num(q.prev_low);
   // The best quotes of the model's book: bid at the price, ask one tick above.
-  r["askp"] = Num(q.price ? std::min(q.upper_limit, q.price + TickSize(q.price)) : 0);
+  r["askp"] = Num(q.price != 0 ? std::min(q.upper_limit, q.price + TickSize(q.price)) : 0);
   r["bidp"] = Num(q.price);
   r["prdy_vrss_vol"] = Num(q.volume - q.prev_volume);
   r["vol_tnrt"] =
-      Pct(shares ? 100.0 * static_cast<double>(q.volume) / static_cast<double>(shares) : 0);
+      Pct(shares != 0 ? 100.0 * static_cast<double>(q.volume) / static_cast<double>(shares) : 0);
   r["stck_fcam"] = Num(f.par);
   r["lstn_stcn"] = Num(shares);
   r["cpfn"] = Num(f.capital / 100'000'000);
@@ -550,7 +566,7 @@ std::string IsinOf(std::string_view code) {
   const std::string body = "KR7" + std::string(code) + "00";
   std::string digits;
   for (char c : body) {
-    if (std::isdigit(static_cast<unsigned char>(c))) {
+    if (std::isdigit(static_cast<unsigned char>(c)) != 0) {
       digits += c;
     } else {
       digits += std::to_string(c - 'A' + 10);
@@ -568,13 +584,13 @@ std::string IsinOf(std::string_view code) {
 
 namespace {
 
-constexpr ClientTrInfo kClientTrs[] = {
+constexpr auto kClientTrs = std::to_array<ClientTrInfo>({
     {ClientTr::kProductInfo, "/uapi/domestic-stock/v1/quotations/search-info", "CTPF1604R"},
     {ClientTr::kStockInfo, "/uapi/domestic-stock/v1/quotations/search-stock-info", "CTPF1002R"},
     {ClientTr::kTrades, "/uapi/domestic-stock/v1/quotations/inquire-ccnl", "FHKST01010300"},
     {ClientTr::kDailyPrices, "/uapi/domestic-stock/v1/quotations/inquire-daily-price",
      "FHKST01010400"},
-};
+});
 
 // KIS's answer when a product lookup finds nothing: a business answer, not a gateway error.
 QuotationReply NoData() {
@@ -758,7 +774,7 @@ QuotationReply DailyPricesReply(const MarketModel& market, const StockInfo* s,
       r["stck_lwpr"] = Num(b.low);
       r["stck_clpr"] = Num(b.close);
       r["acml_vol"] = Num(b.volume);
-      r["prdy_vrss_vol_rate"] = Pct(prev_volume ? ChangePct(b.volume, prev_volume) : 0);
+      r["prdy_vrss_vol_rate"] = Pct(prev_volume != 0 ? ChangePct(b.volume, prev_volume) : 0);
       r["prdy_vrss"] = Num(b.close - b.prev_close);
       r["prdy_vrss_sign"] = Sign(b.close, b.prev_close, 0, 0);
       r["prdy_ctrt"] = Pct(ChangePct(b.close, b.prev_close));

@@ -83,6 +83,9 @@ BackgroundSimulator::BackgroundSimulator(SimOptions options, const common::Clock
   });
 }
 
+// post and join throw only on allocation failure or a join from the simulator's own thread (a
+// bug); terminating then is right.
+// NOLINTNEXTLINE(bugprone-exception-escape): throws only on a bug, see above
 BackgroundSimulator::~BackgroundSimulator() {
   asio::post(*io_, [this] { server_->Stop(); });
   io_->stop();

@@ -47,7 +47,7 @@ class BackgroundSimulator {
   // `clock` as for SimServer: a test on manual time passes the ManualClock it installed.
   explicit BackgroundSimulator(SimOptions options,
                                const common::Clock& clock = common::SystemClock::Instance());
-  ~BackgroundSimulator();
+  ~BackgroundSimulator();  // NOLINT(bugprone-exception-escape): throws only on a bug (the .cpp)
   BackgroundSimulator(const BackgroundSimulator&) = delete;
   BackgroundSimulator& operator=(const BackgroundSimulator&) = delete;
 

@@ -1,6 +1,7 @@
 #include "sim/simulator.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include <boost/json.hpp>
@@ -23,7 +24,7 @@ struct KisMessage {
   std::string_view code;
   std::string_view text;
 };
-constexpr KisMessage kMessages[] = {
+constexpr auto kMessages = std::to_array<KisMessage>({
     {"EGW00201", "초당 거래건수를 초과하였습니다."},
     {"EGW00123", "기간이 만료된 token 입니다."},
     {"EGW00121", "유효하지 않은 token 입니다."},
@@ -42,7 +43,7 @@ constexpr KisMessage kMessages[] = {
     // wrong HTTP method, in the envelope KIS clients read.
     {"SIM00404", "존재하지 않는 API 경로입니다."},
     {"SIM00405", "허용되지 않는 HTTP 메서드입니다."},
-};
+});
 
 std::string_view MessageFor(std::string_view code) {
   for (const auto& m : kMessages) {
@@ -81,7 +82,7 @@ http::Response TokenError(std::string_view code, std::string_view description = 
 }
 
 std::string_view JsonString(const json::object& body, std::string_view name) {
-  auto* v = body.if_contains(name);
+  const auto* v = body.if_contains(name);
   if (v == nullptr || !v->is_string()) return {};
   return v->get_string();
 }
@@ -272,7 +273,7 @@ SimDecision Simulator::HandleQuotation(const http::Request& request) {
     return d;
   }
   const std::string_view tr_id = tr ? tr->tr_id : client_tr->tr_id;
-  const bool real_only = tr && tr->real_only;
+  const bool real_only = tr != nullptr && tr->real_only;
   Key* key = FindKey(request.Header("appkey").value_or(""));
   if (key == nullptr) {
     unknown_key_calls_++;

@@ -1,5 +1,6 @@
 #include "sim/universe.hpp"
 
+#include <array>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -21,7 +22,7 @@ struct Known {
 };
 
 // Well-known listings with price levels of the right order (not live data).
-constexpr Known kKnown[] = {
+constexpr auto kKnown = std::to_array<Known>({
     {"005930", "삼성전자", "Samsung Electronics", "전기·전자", false, 71500, 5969},
     {"000660", "SK하이닉스", "SK hynix", "전기·전자", false, 182000, 728},
     {"373220", "LG에너지솔루션", "LG Energy Solution", "전기·전자", false, 372000, 234},
@@ -76,10 +77,11 @@ constexpr Known kKnown[] = {
     {"263750", "펄어비스", "Pearl Abyss", "디지털컨텐츠", true, 38900, 64},
     {"058470", "리노공업", "LEENO Industrial", "반도체", true, 198000, 15},
     {"145020", "휴젤", "Hugel", "제약", true, 245000, 12},
-};
+});
 
-constexpr const char* kSectors[] = {"전기·전자", "화학", "제약", "기계", "서비스업", "금융업",
-                                    "유통업",    "음식료품", "철강·금속", "건설업", "운송장비·부품"};
+constexpr auto kSectors =
+    std::to_array<const char*>({"전기·전자", "화학", "제약", "기계", "서비스업", "금융업", "유통업",
+                                "음식료품", "철강·금속", "건설업", "운송장비·부품"});
 
 }  // namespace
 
@@ -95,7 +97,7 @@ Universe::Universe(std::size_t generated_count) {
   std::uint64_t candidate = 100000;
   for (std::size_t made = 0; made < generated_count; candidate += 30) {
     std::string code = fmt::format("{:06d}", candidate % 1'000'000);
-    if (by_code_.count(code)) continue;
+    if (by_code_.contains(code)) continue;
     const auto index = static_cast<std::uint32_t>(stocks_.size());
     const std::uint64_t h = Mix(0x756e6976ULL, index);
     // Log-uniform prices between 1,000 and 500,000 KRW.
@@ -104,7 +106,7 @@ Universe::Universe(std::size_t generated_count) {
     s.code = code;
     s.name = fmt::format("시뮬종목{:04d}", made + 1);
     s.english = fmt::format("SIM STOCK {:04d}", made + 1);
-    s.sector = kSectors[Mix(h, 1) % std::size(kSectors)];
+    s.sector = kSectors[Mix(h, 1) % kSectors.size()];
     s.kosdaq = (Mix(h, 2) & 1) != 0;
     s.base_price = static_cast<std::int64_t>(price);
     s.listed_shares = static_cast<std::int64_t>(5'000'000 + Mix(h, 3) % 200'000'000);

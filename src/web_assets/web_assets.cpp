@@ -1,13 +1,10 @@
 // Lookup over the asset table that cmake/embed_assets.cmake generates.
 #include "web_assets/web_assets.hpp"
 
-#include <cstddef>
-
 namespace kisgate::web {
 namespace detail {
 // Defined in the generated web_assets_data.cpp.
-extern const Asset kAssetTable[];
-extern const std::size_t kAssetCount;
+extern const std::span<const Asset> kAssets;
 }  // namespace detail
 
 const Asset* FindAsset(std::string_view path) {
@@ -19,6 +16,6 @@ const Asset* FindAsset(std::string_view path) {
   return nullptr;
 }
 
-std::span<const Asset> AllAssets() { return {detail::kAssetTable, detail::kAssetCount}; }
+std::span<const Asset> AllAssets() { return detail::kAssets; }
 
 }  // namespace kisgate::web
