@@ -13,6 +13,8 @@
 #include <fstream>
 #include <map>
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -20,8 +22,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "gate/gateway.hpp"
 #include "sim/sim_server.hpp"
@@ -85,36 +85,45 @@ RunResult RunScenario(int keys, int batch_calls, double probe_every_s, double pr
   const auto start = Clock::now();
   const auto& universe = sim::Universe::Default().All();
   auto spawn = [&](std::string code, gate::Lane lane, gate::FlowId flow) {
-    asio::co_spawn(io, [&, code, lane, flow]() -> asio::awaitable<void> {
-      const auto t0 = Clock::now();
-      gate::KisRequest request{kis::Tr::kPrice, {{"FID_COND_MRKT_DIV_CODE", "J"}, {"FID_INPUT_ISCD", code}}, ""};
-      auto call = gateway.Call(std::move(request), gate::CallOptions{lane, flow, t0 + std::chrono::minutes(5)});
-      gate::CallResult r = co_await std::move(call);
-      const auto t1 = Clock::now();
-      run.samples.push_back(Sample{std::chrono::duration<double>(t1 - start).count(),
-                                   std::chrono::duration<double, std::milli>(r.gate_wait).count(),
-                                   std::chrono::duration<double, std::milli>(t1 - t0).count(), r.ok,
-                                   lane == gate::Lane::kInteractive});
-      if (!r.ok) run.failed++;
-    }, asio::detached);
+    asio::co_spawn(
+        io,
+        [&, code, lane, flow]() -> asio::awaitable<void> {
+          const auto t0 = Clock::now();
+          gate::KisRequest request{
+              kis::Tr::kPrice, {{"FID_COND_MRKT_DIV_CODE", "J"}, {"FID_INPUT_ISCD", code}}, ""};
+          auto call = gateway.Call(std::move(request),
+                                   gate::CallOptions{lane, flow, t0 + std::chrono::minutes(5)});
+          gate::CallResult r = co_await std::move(call);
+          const auto t1 = Clock::now();
+          run.samples.push_back(
+              Sample{std::chrono::duration<double>(t1 - start).count(),
+                     std::chrono::duration<double, std::milli>(r.gate_wait).count(),
+                     std::chrono::duration<double, std::milli>(t1 - t0).count(), r.ok,
+                     lane == gate::Lane::kInteractive});
+          if (!r.ok) run.failed++;
+        },
+        asio::detached);
   };
   for (int i = 0; i < batch_calls; ++i) {
     spawn(universe[static_cast<std::size_t>(i) % universe.size()].code, gate::Lane::kBatch, 1);
   }
   if (probe_every_s > 0) {
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-      asio::steady_timer timer(io);
-      // Let the batch queue build up and the token arrive first.
-      timer.expires_after(std::chrono::seconds(2));
-      co_await timer.async_wait(asio::use_awaitable);
-      for (int n = 0; n < probe_for_s / probe_every_s; ++n) {
-        // A different code each time, so that no probe joins a batch call already in flight.
-        spawn(universe[universe.size() - 1 - static_cast<std::size_t>(n)].code, gate::Lane::kInteractive,
-              static_cast<gate::FlowId>(100 + n));
-        timer.expires_after(std::chrono::milliseconds(static_cast<int>(probe_every_s * 1000)));
-        co_await timer.async_wait(asio::use_awaitable);
-      }
-    }, asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          asio::steady_timer timer(io);
+          // Let the batch queue build up and the token arrive first.
+          timer.expires_after(std::chrono::seconds(2));
+          co_await timer.async_wait(asio::use_awaitable);
+          for (int n = 0; n < probe_for_s / probe_every_s; ++n) {
+            // A different code each time, so that no probe joins a batch call already in flight.
+            spawn(universe[universe.size() - 1 - static_cast<std::size_t>(n)].code,
+                  gate::Lane::kInteractive, static_cast<gate::FlowId>(100 + n));
+            timer.expires_after(std::chrono::milliseconds(static_cast<int>(probe_every_s * 1000)));
+            co_await timer.async_wait(asio::use_awaitable);
+          }
+        },
+        asio::detached);
   }
   io.run();
 
@@ -132,8 +141,10 @@ RunResult RunScenario(int keys, int batch_calls, double probe_every_s, double pr
   auto stats = json::parse(client.Get("/_sim/stats")->body).as_object();
   for (const auto& k : stats.at("keys").as_array()) {
     const auto& errors = k.at("errors").as_object();
-    if (errors.contains("EGW00201")) run.egw00201 += errors.at("EGW00201").to_number<std::uint64_t>();
-    run.busiest_second = std::max(run.busiest_second, k.at("max_calls_in_1s").to_number<std::uint64_t>());
+    if (errors.contains("EGW00201"))
+      run.egw00201 += errors.at("EGW00201").to_number<std::uint64_t>();
+    run.busiest_second =
+        std::max(run.busiest_second, k.at("max_calls_in_1s").to_number<std::uint64_t>());
     run.dropped += k.at("dropped_over_in_flight").to_number<std::uint64_t>();
   }
   run.dropped += stats.at("connections").at("closed_by_max_connections").to_number<std::uint64_t>();
@@ -143,7 +154,8 @@ RunResult RunScenario(int keys, int batch_calls, double probe_every_s, double pr
 std::string MedianRange(std::vector<double> v, const char* format) {
   std::sort(v.begin(), v.end());
   return fmt::format("{} ({}–{})", fmt::format(fmt::runtime(format), Percentile(v, 0.5)),
-                     fmt::format(fmt::runtime(format), v.front()), fmt::format(fmt::runtime(format), v.back()));
+                     fmt::format(fmt::runtime(format), v.front()),
+                     fmt::format(fmt::runtime(format), v.back()));
 }
 
 }  // namespace
@@ -172,7 +184,8 @@ int main(int argc, char** argv) {
       {"batch only, 4 keys", 4, 1200, 0, 0},
   };
   std::string table =
-      "| scenario | limit (calls/s) | calls/s served | utilisation | interactive gate wait p50 / p99 (ms) | "
+      "| scenario | limit (calls/s) | calls/s served | utilisation | interactive gate wait p50 / "
+      "p99 (ms) | "
       "failed | EGW00201 | busiest 1 s at the simulator | burst-rule drops |\n"
       "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& sc : scenarios) {
@@ -196,8 +209,10 @@ int main(int argc, char** argv) {
       if (r == 0) {
         // Completions per second and interactive waits over time, for the plots.
         std::map<int, std::array<int, 2>> per_second;
-        for (const auto& s : run.samples) per_second[static_cast<int>(s.at_s)][s.interactive ? 1 : 0]++;
-        std::ofstream csv(fmt::format("{}/gate_{}keys_{}.csv", data, sc.keys, sc.probe_every_s > 0 ? "probe" : "batch"));
+        for (const auto& s : run.samples)
+          per_second[static_cast<int>(s.at_s)][s.interactive ? 1 : 0]++;
+        std::ofstream csv(fmt::format("{}/gate_{}keys_{}.csv", data, sc.keys,
+                                      sc.probe_every_s > 0 ? "probe" : "batch"));
         csv << "second,batch,interactive\n";
         for (const auto& [sec, n] : per_second) csv << sec << "," << n[0] << "," << n[1] << "\n";
         if (sc.probe_every_s > 0) {
@@ -210,19 +225,22 @@ int main(int argc, char** argv) {
       }
     }
     const bool probe = sc.probe_every_s > 0;
-    table += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", sc.name, 18 * sc.keys,
-                         MedianRange(rates, "{:.2f}"), MedianRange(utils, "{:.3f}"),
-                         probe ? MedianRange(p50s, "{:.1f}") + " / " + MedianRange(p99s, "{:.1f}") : "–",
-                         MedianRange(failed, "{:.0f}"), MedianRange(egw, "{:.0f}"),
-                         MedianRange(busiest, "{:.0f}"), MedianRange(drops, "{:.0f}"));
+    table +=
+        fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", sc.name, 18 * sc.keys,
+                    MedianRange(rates, "{:.2f}"), MedianRange(utils, "{:.3f}"),
+                    probe ? MedianRange(p50s, "{:.1f}") + " / " + MedianRange(p99s, "{:.1f}") : "–",
+                    MedianRange(failed, "{:.0f}"), MedianRange(egw, "{:.0f}"),
+                    MedianRange(busiest, "{:.0f}"), MedianRange(drops, "{:.0f}"));
   }
   std::string report = fmt::format(
       "# The gate against kisgate sim\n\n"
       "`build/bench/gate_bench --runs {}`; the simulator at 18 calls/s per key (sliding window), "
       "median service delay 40 ms with a long tail, burst rules on (10 calls in flight per key, 40 "
       "connections); the gate at 18 x 0.97 with 5 calls in flight per key. Median over {} runs "
-      "(min–max). Utilisation = calls/s served (batch and interactive) over the middle 80% of the run / (18 x keys); the target "
-      "is >= 0.95. The interactive probe asks for a new stock's price every 250 ms while 400 batch calls "
+      "(min–max). Utilisation = calls/s served (batch and interactive) over the middle 80% of the "
+      "run / (18 x keys); the target "
+      "is >= 0.95. The interactive probe asks for a new stock's price every 250 ms while 400 batch "
+      "calls "
       "wait; its gate wait target is p99 <= 60 ms (about one rate slot).\n\n{}",
       runs, runs, table);
   std::ofstream(out) << report;

@@ -44,7 +44,9 @@ int main(int argc, char** argv) {
   if (LLVMFuzzerInitialize != nullptr) LLVMFuzzerInitialize(&argc, &argv);
   const auto files = Inputs(argc, argv);
   if (files.empty()) {
-    std::fprintf(stderr, "replay: no input files (give the target a seed corpus in fuzz/corpus/<target>/)\n");
+    std::fprintf(
+        stderr,
+        "replay: no input files (give the target a seed corpus in fuzz/corpus/<target>/)\n");
     return 1;
   }
   std::size_t bytes = 0;

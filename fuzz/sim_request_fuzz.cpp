@@ -26,7 +26,8 @@ sim::Simulator& TheSimulator() {
     o.tokens.issue_interval = std::chrono::seconds(0);
     o.tokens.ttl = std::chrono::hours(24 * 365 * 10);  // the token outlives any fuzzing run
     o.clock = "2026-11-24T11:00:00";
-    o.keys = {sim::SimKey{"k", "s", sim::Environment::kReal}, sim::SimKey{"m", "s", sim::Environment::kMock}};
+    o.keys = {sim::SimKey{"k", "s", sim::Environment::kReal},
+              sim::SimKey{"m", "s", sim::Environment::kMock}};
     auto sim = std::make_unique<sim::Simulator>(o, clock);
     http::Request issue;
     issue.method = "POST";

@@ -81,8 +81,9 @@ std::size_t CompleteResponse(const std::string& in, int& status) {
     std::string_view line(in.data() + pos + 2, next - pos - 2);
     constexpr std::string_view kName = "content-length:";
     if (line.size() > kName.size() &&
-        std::equal(kName.begin(), kName.end(), line.begin(),
-                   [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); })) {
+        std::equal(kName.begin(), kName.end(), line.begin(), [](char a, char b) {
+          return a == std::tolower(static_cast<unsigned char>(b));
+        })) {
       length = std::strtoull(std::string(line.substr(kName.size())).c_str(), nullptr, 10);
     }
     pos = next;
@@ -107,15 +108,22 @@ int main(int argc, char** argv) {
   int connections = 32;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view a = argv[i];
-    if (a == "--url") url = argv[i + 1];
-    else if (a == "--rate") rate = std::atof(argv[i + 1]);
-    else if (a == "--duration") duration = std::atof(argv[i + 1]);
-    else if (a == "--connections") connections = std::atoi(argv[i + 1]);
-    else if (a == "--warmup") warmup = std::atof(argv[i + 1]);
-    else Die("unknown option " + std::string(a));
+    if (a == "--url")
+      url = argv[i + 1];
+    else if (a == "--rate")
+      rate = std::atof(argv[i + 1]);
+    else if (a == "--duration")
+      duration = std::atof(argv[i + 1]);
+    else if (a == "--connections")
+      connections = std::atoi(argv[i + 1]);
+    else if (a == "--warmup")
+      warmup = std::atof(argv[i + 1]);
+    else
+      Die("unknown option " + std::string(a));
   }
   if (url.rfind("http://", 0) != 0 || rate <= 0 || connections <= 0) {
-    Die("usage: paced_get --url http://IP:PORT/PATH --rate R [--duration S] [--connections N] [--warmup S]");
+    Die("usage: paced_get --url http://IP:PORT/PATH --rate R [--duration S] [--connections N] "
+        "[--warmup S]");
   }
   const std::string rest = url.substr(7);
   const auto slash = rest.find('/');
@@ -125,7 +133,8 @@ int main(int argc, char** argv) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<std::uint16_t>(std::atoi(hostport.c_str() + colon + 1)));
-  if (colon == std::string::npos || inet_pton(AF_INET, hostport.substr(0, colon).c_str(), &addr.sin_addr) != 1) {
+  if (colon == std::string::npos ||
+      inet_pton(AF_INET, hostport.substr(0, colon).c_str(), &addr.sin_addr) != 1) {
     Die("the URL needs an IPv4 address and a port");
   }
   const std::string request = "GET " + path + " HTTP/1.1\r\nHost: " + hostport + "\r\n\r\n";
@@ -157,14 +166,15 @@ int main(int argc, char** argv) {
   for (;;) {
     Ns now = NowNs();
     // Send every request that is due, while a connection is free.
-    while (start + static_cast<Ns>(next) * interval <= now && start + static_cast<Ns>(next) * interval < stop &&
-           !idle.empty()) {
+    while (start + static_cast<Ns>(next) * interval <= now &&
+           start + static_cast<Ns>(next) * interval < stop && !idle.empty()) {
       Conn& c = conns[idle.back()];
       idle.pop_back();
       c.busy = true;
       c.due = start + static_cast<Ns>(next) * interval;
       c.written = now;
-      if (send(c.fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
+      if (send(c.fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+          static_cast<ssize_t>(request.size())) {
         Die("send: " + std::string(std::strerror(errno)));
       }
       ++next;
@@ -172,7 +182,8 @@ int main(int argc, char** argv) {
     }
     const Ns due_next = start + static_cast<Ns>(next) * interval;
     if (due_next <= now && due_next < stop) {
-      max_backlog = std::max<std::size_t>(max_backlog, static_cast<std::size_t>((now - due_next) / interval) + 1);
+      max_backlog = std::max<std::size_t>(
+          max_backlog, static_cast<std::size_t>((now - due_next) / interval) + 1);
     }
     if (due_next >= stop && done + errors == sent) break;
     if (now > stop + 5'000'000'000LL) break;  // give up on replies 5 s after the end
@@ -238,12 +249,14 @@ int main(int argc, char** argv) {
   const auto due_total = static_cast<std::uint64_t>((stop - start + interval - 1) / interval);
   const unsigned long long unsent = due_total > sent ? due_total - sent : 0;
   std::printf(
-      "target_rate=%.0f achieved_rate=%.0f measured=%zu sent=%llu unsent=%llu errors=%llu non2xx=%llu "
-      "max_backlog=%zu p50=%.3f p90=%.3f p99=%.3f p999=%.3f max=%.3f write_p50=%.3f write_p99=%.3f\n",
+      "target_rate=%.0f achieved_rate=%.0f measured=%zu sent=%llu unsent=%llu errors=%llu "
+      "non2xx=%llu "
+      "max_backlog=%zu p50=%.3f p90=%.3f p99=%.3f p999=%.3f max=%.3f write_p50=%.3f "
+      "write_p99=%.3f\n",
       rate, achieved, samples.size(), static_cast<unsigned long long>(sent), unsent,
-      static_cast<unsigned long long>(errors),
-      static_cast<unsigned long long>(non2xx), max_backlog, Quantile(from_due, 0.5), Quantile(from_due, 0.9),
-      Quantile(from_due, 0.99), Quantile(from_due, 0.999), Quantile(from_due, 1.0), Quantile(from_write, 0.5),
+      static_cast<unsigned long long>(errors), static_cast<unsigned long long>(non2xx), max_backlog,
+      Quantile(from_due, 0.5), Quantile(from_due, 0.9), Quantile(from_due, 0.99),
+      Quantile(from_due, 0.999), Quantile(from_due, 1.0), Quantile(from_write, 0.5),
       Quantile(from_write, 0.99));
   return errors == 0 && non2xx == 0 ? 0 : 1;
 }

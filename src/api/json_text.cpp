@@ -2,9 +2,9 @@
 
 #include <cmath>
 
+#include <fmt/format.h>
 #include <boost/json/serialize.hpp>
 #include <boost/locale/utf.hpp>
-#include <fmt/format.h>
 
 namespace kisgate::api {
 

@@ -19,8 +19,8 @@
 namespace kisgate::api {
 
 // Upper bounds (seconds) of the API latency histogram.
-inline constexpr std::array<double, 12> kLatencyBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                           0.05,   0.1,   0.25,   0.5,   1,    2.5};
+inline constexpr std::array<double, 12> kLatencyBuckets = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
 
 struct RouteStats {
   std::map<int, std::uint64_t> by_status;
@@ -35,7 +35,7 @@ struct ApiCounters {
   std::uint64_t stale = 0;                         // answered with a stale value
   std::uint64_t malformed_replies = 0;             // KIS replies that could not be read
   std::uint64_t handler_exceptions = 0;            // requests whose handler threw (answered 500)
-  std::uint64_t recent_values = 0;                 // gauge: values held for codes outside the universe
+  std::uint64_t recent_values = 0;  // gauge: values held for codes outside the universe
   std::map<std::string, std::uint64_t> passthrough;  // forwarded, refused, unauthorized, tokens
 
   void Record(const std::string& route, int status, double seconds);

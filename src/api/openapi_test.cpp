@@ -2,8 +2,8 @@
 // query parameters and summaries.
 #include <set>
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include "api/service.hpp"
 

@@ -25,14 +25,15 @@ void PassTokens::Erase(const std::string& token) {
   if (it == tokens_.end()) return;
   by_age_.erase(it->second.seq);
   by_client_.erase({it->second.client, it->second.seq});
-  if (auto c = per_client_count_.find(it->second.client); c != per_client_count_.end() && --c->second == 0) {
+  if (auto c = per_client_count_.find(it->second.client);
+      c != per_client_count_.end() && --c->second == 0) {
     per_client_count_.erase(c);
   }
   tokens_.erase(it);
 }
 
-std::string PassTokens::Issue(std::string_view key_name, std::string_view client, common::WallTime now,
-                              common::WallTime expires) {
+std::string PassTokens::Issue(std::string_view key_name, std::string_view client,
+                              common::WallTime now, common::WallTime expires) {
   // Expired first: every token lives equally long, so issue order is expiry order.
   while (!by_age_.empty()) {
     const auto token = by_age_.begin()->second;
@@ -40,7 +41,8 @@ std::string PassTokens::Issue(std::string_view key_name, std::string_view client
     Erase(token);
   }
   const std::string owner(client);
-  if (auto c = per_client_count_.find(owner); c != per_client_count_.end() && c->second >= per_client_) {
+  if (auto c = per_client_count_.find(owner);
+      c != per_client_count_.end() && c->second >= per_client_) {
     const auto oldest = by_client_.lower_bound({owner, 0});
     Erase(std::string(oldest->second));
     evicted_++;

@@ -49,8 +49,9 @@ class PassTokens {
   std::uint64_t next_seq_ = 0;
   std::uint64_t evicted_ = 0;
   std::unordered_map<std::string, Entry> tokens_;
-  std::map<std::uint64_t, std::string> by_age_;                         // issue order -> token
-  std::map<std::pair<std::string, std::uint64_t>, std::string> by_client_;  // (client, order) -> token
+  std::map<std::uint64_t, std::string> by_age_;  // issue order -> token
+  std::map<std::pair<std::string, std::uint64_t>, std::string>
+      by_client_;  // (client, order) -> token
   std::unordered_map<std::string, std::size_t> per_client_count_;
 };
 

@@ -4,10 +4,10 @@
 #include <map>
 #include <variant>
 
-#include <boost/json.hpp>
-#include <boost/url/parse.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
 
 #include "api/json_text.hpp"
 #include "common/kst.hpp"
@@ -44,7 +44,8 @@ http::Response TokenError(int status, std::string_view code, std::string_view de
   http::Response r;
   r.status = status;
   r.SetHeader(kContentType, kJson);
-  r.body = json::serialize(json::object{{"error_code", code}, {"error_description", ValidUtf8(description)}});
+  r.body = json::serialize(
+      json::object{{"error_code", code}, {"error_description", ValidUtf8(description)}});
   return r;
 }
 
@@ -124,13 +125,14 @@ const std::map<std::string_view, std::vector<std::string_view>, std::less<>>& Qu
 }
 
 bool IsPathChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-         c == '.' || c == '/';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.' || c == '/';
 }
 
 // KIS's order and account TRs start with T (real) or V (mock): TTTC8434R, VTTC0802U, TTTS3018R.
 bool IsOrderOrAccountTr(std::string_view tr_id) {
-  return !tr_id.empty() && (tr_id[0] == 'T' || tr_id[0] == 't' || tr_id[0] == 'V' || tr_id[0] == 'v');
+  return !tr_id.empty() &&
+         (tr_id[0] == 'T' || tr_id[0] == 't' || tr_id[0] == 'V' || tr_id[0] == 'v');
 }
 
 }  // namespace
@@ -149,7 +151,8 @@ NormalisedPath NormalisePassthroughPath(std::string_view raw_path) {
   if (!path.starts_with('/')) return {std::nullopt, "the path must start with '/'"};
   if (!std::all_of(path.begin(), path.end(), IsPathChar)) {
     return {std::nullopt,
-            "the path has characters KIS paths do not have (after %-decoding: only letters, digits, '-', '_', '.', '/')"};
+            "the path has characters KIS paths do not have (after %-decoding: only letters, "
+            "digits, '-', '_', '.', '/')"};
   }
   std::string_view rest(path);
   rest.remove_prefix(1);
@@ -157,7 +160,8 @@ NormalisedPath NormalisePassthroughPath(std::string_view raw_path) {
     const auto slash = rest.find('/');
     const auto segment = rest.substr(0, slash);
     if (segment.empty() || segment == "." || segment == "..") {
-      return {std::nullopt, "the path is not in canonical form (an empty, '.' or '..' segment after %-decoding)"};
+      return {std::nullopt,
+              "the path is not in canonical form (an empty, '.' or '..' segment after %-decoding)"};
     }
     if (slash == std::string_view::npos) break;
     rest.remove_prefix(slash + 1);
@@ -167,63 +171,81 @@ NormalisedPath NormalisePassthroughPath(std::string_view raw_path) {
 
 PathDecision CheckPassthroughCall(const config::PassthroughConfig& config, std::string_view method,
                                   std::string_view path, std::string_view tr_id) {
-  if (!config.enabled) return {false, "the passthrough is disabled in this kisgate (passthrough.enabled = false)"};
+  if (!config.enabled)
+    return {false, "the passthrough is disabled in this kisgate (passthrough.enabled = false)"};
   if (config.allow_trading && path.starts_with("/uapi/")) return {true, {}};
   if (method != "GET") {
-    return {false, fmt::format("{} {} is refused: kisgate forwards only GET quotation calls (set "
-                               "passthrough.allow_trading = true to forward orders and account calls)",
-                               method, path)};
+    return {false,
+            fmt::format("{} {} is refused: kisgate forwards only GET quotation calls (set "
+                        "passthrough.allow_trading = true to forward orders and account calls)",
+                        method, path)};
   }
-  const bool extra = std::any_of(config.allow_paths.begin(), config.allow_paths.end(),
-                                 [&](const std::string& prefix) { return path.starts_with(prefix); });
+  const bool extra =
+      std::any_of(config.allow_paths.begin(), config.allow_paths.end(),
+                  [&](const std::string& prefix) { return path.starts_with(prefix); });
   if (path.starts_with(kQuotationPrefix)) {
     const auto name = path.substr(kQuotationPrefix.size());
     if (const auto* trs = QuotationTrIds(name)) {
       for (auto known : *trs) {
         if (http::EqualsIgnoreCase(known, tr_id)) return {true, {}};
       }
-      return {false, fmt::format("tr_id {} is not the quotation TR of {} ({}): kisgate forwards a quotation path "
-                                 "only with its own tr_id (passthrough.allow_trading = true lifts this)",
-                                 tr_id, path, fmt::join(*trs, " or "))};
+      return {false,
+              fmt::format(
+                  "tr_id {} is not the quotation TR of {} ({}): kisgate forwards a quotation path "
+                  "only with its own tr_id (passthrough.allow_trading = true lifts this)",
+                  tr_id, path, fmt::join(*trs, " or "))};
     }
     if (!extra) {
-      return {false, fmt::format("{} is not in kisgate's catalogue of KIS quotation TRs: add its prefix to "
-                                 "passthrough.allow_paths to forward it",
-                                 path)};
+      return {false, fmt::format(
+                         "{} is not in kisgate's catalogue of KIS quotation TRs: add its prefix to "
+                         "passthrough.allow_paths to forward it",
+                         path)};
     }
   }
   if (extra) {
     if (IsOrderOrAccountTr(tr_id)) {
-      return {false, fmt::format("tr_id {} is an order or account TR: kisgate refuses it on {} unless "
-                                 "passthrough.allow_trading = true",
-                                 tr_id, path)};
+      return {false,
+              fmt::format("tr_id {} is an order or account TR: kisgate refuses it on {} unless "
+                          "passthrough.allow_trading = true",
+                          tr_id, path)};
     }
     return {true, {}};
   }
-  return {false, fmt::format("{} is not a quotation path: kisgate refuses trading and account calls unless "
-                             "passthrough.allow_trading = true (or add its prefix to passthrough.allow_paths)",
-                             path)};
+  return {
+      false,
+      fmt::format("{} is not a quotation path: kisgate refuses trading and account calls unless "
+                  "passthrough.allow_trading = true (or add its prefix to passthrough.allow_paths)",
+                  path)};
 }
 
-Service::Passthrough::Passthrough(const config::Config& config, gate::Gateway& gateway, const common::Clock& clock,
-                                  ApiCounters& counters)
-    : config_(config), gateway_(gateway), clock_(clock), counters_(counters), tokens_(kMaxTokensPerClient, kMaxTokens) {}
+Service::Passthrough::Passthrough(const config::Config& config, gate::Gateway& gateway,
+                                  const common::Clock& clock, ApiCounters& counters)
+    : config_(config),
+      gateway_(gateway),
+      clock_(clock),
+      counters_(counters),
+      tokens_(kMaxTokensPerClient, kMaxTokens) {}
 
 bool Service::Passthrough::Authorized(const http::Request& request, std::string& why) const {
   const auto app_key = request.Header("appkey").value_or("");
   const auto app_secret = request.Header("appsecret").value_or("");
   for (const auto& key : config_.keys) {
-    if (!app_key.empty() && SecretEquals(app_key, key.app_key) && SecretEquals(app_secret, key.app_secret)) return true;
+    if (!app_key.empty() && SecretEquals(app_key, key.app_key) &&
+        SecretEquals(app_secret, key.app_secret))
+      return true;
   }
   auto auth = request.Header("authorization").value_or("");
   if (auth.size() > 7 && http::EqualsIgnoreCase(auth.substr(0, 7), "bearer ")) {
     const auto bearer = auth.substr(7);
-    if (!config_.server.api_token.empty() && SecretEquals(bearer, config_.server.api_token)) return true;
+    if (!config_.server.api_token.empty() && SecretEquals(bearer, config_.server.api_token))
+      return true;
     if (tokens_.Valid(bearer, clock_.WallNow())) return true;
   }
-  why = app_key.empty() ? "send the appkey and appsecret headers of a key configured in kisgate, or a token from "
-                          "kisgate's /oauth2/tokenP"
-                        : "the appkey/appsecret pair is not one of kisgate's configured keys";
+  why =
+      app_key.empty()
+          ? "send the appkey and appsecret headers of a key configured in kisgate, or a token from "
+            "kisgate's /oauth2/tokenP"
+          : "the appkey/appsecret pair is not one of kisgate's configured keys";
   return false;
 }
 
@@ -248,16 +270,19 @@ TokenRequest ParseTokenRequest(const std::string& text) {
 }
 
 // The configured key an appkey/appsecret pair names, or the token error to answer.
-std::variant<const config::KeyConfig*, http::Response> MatchKey(const config::Config& config, const TokenRequest& t) {
+std::variant<const config::KeyConfig*, http::Response> MatchKey(const config::Config& config,
+                                                                const TokenRequest& t) {
   const config::KeyConfig* match = nullptr;
   for (const auto& key : config.keys) {
     if (SecretEquals(t.app_key, key.app_key)) match = &key;
   }
   if (match == nullptr) {
-    return TokenError(403, "EGW00103", "유효하지 않은 AppKey입니다. (kisgate: not one of the configured keys)");
+    return TokenError(403, "EGW00103",
+                      "유효하지 않은 AppKey입니다. (kisgate: not one of the configured keys)");
   }
   if (!SecretEquals(t.app_secret, match->app_secret)) {
-    return TokenError(403, "EGW00105", "유효하지 않은 AppSecret입니다. (kisgate: wrong secret for this key)");
+    return TokenError(403, "EGW00105",
+                      "유효하지 않은 AppSecret입니다. (kisgate: wrong secret for this key)");
   }
   return match;
 }
@@ -268,7 +293,9 @@ http::Response Service::Passthrough::IssueToken(const http::Request& request) {
   const auto t = ParseTokenRequest(request.body);
   if (!t.ok || t.grant_type != "client_credentials") {
     counters_.passthrough["token_refused"]++;
-    return TokenError(403, "EGW00002", "kisgate: the body must be JSON with grant_type \"client_credentials\", appkey and appsecret");
+    return TokenError(403, "EGW00002",
+                      "kisgate: the body must be JSON with grant_type \"client_credentials\", "
+                      "appkey and appsecret");
   }
   auto key = MatchKey(config_, t);
   if (auto* refusal = std::get_if<http::Response>(&key)) {
@@ -278,9 +305,11 @@ http::Response Service::Passthrough::IssueToken(const http::Request& request) {
   const auto now = clock_.WallNow();
   const auto expires = now + kTokenLifetime;
   const auto evicted_before = tokens_.evicted();
-  const auto token = tokens_.Issue(std::get<const config::KeyConfig*>(key)->name, ClientHost(request.remote), now, expires);
+  const auto token = tokens_.Issue(std::get<const config::KeyConfig*>(key)->name,
+                                   ClientHost(request.remote), now, expires);
   counters_.passthrough["tokens_issued"]++;
-  if (tokens_.evicted() != evicted_before) counters_.passthrough["tokens_evicted"] += tokens_.evicted() - evicted_before;
+  if (tokens_.evicted() != evicted_before)
+    counters_.passthrough["tokens_evicted"] += tokens_.evicted() - evicted_before;
   http::Response r;
   r.SetHeader(kContentType, kJson);
   r.body = json::serialize(json::object{
@@ -295,7 +324,8 @@ http::Response Service::Passthrough::RevokeToken(const http::Request& request) {
   const auto t = ParseTokenRequest(request.body);
   if (!t.ok || t.token.empty()) {
     counters_.passthrough["token_refused"]++;
-    return TokenError(403, "EGW00002", "kisgate: the body must be JSON with appkey, appsecret and token");
+    return TokenError(403, "EGW00002",
+                      "kisgate: the body must be JSON with appkey, appsecret and token");
   }
   auto key = MatchKey(config_, t);
   if (auto* refusal = std::get_if<http::Response>(&key)) {
@@ -307,9 +337,10 @@ http::Response Service::Passthrough::RevokeToken(const http::Request& request) {
   if (revoked) counters_.passthrough["tokens_revoked"]++;
   http::Response r;
   r.SetHeader(kContentType, kJson);
-  r.body = json::serialize(json::object{
-      {"code", 200},
-      {"message", revoked ? "접근토큰 폐기에 성공하였습니다" : "kisgate: no such token is valid (nothing to revoke)"}});
+  r.body = json::serialize(
+      json::object{{"code", 200},
+                   {"message", revoked ? "접근토큰 폐기에 성공하였습니다"
+                                       : "kisgate: no such token is valid (nothing to revoke)"}});
   return r;
 }
 
@@ -317,7 +348,8 @@ asio::awaitable<http::Response> Service::Passthrough::Handle(const http::Request
   const auto raw_path = request.Path();
   if ((raw_path == "/oauth2/tokenP" || raw_path == "/oauth2/revokeP") && request.method == "POST") {
     if (!config_.passthrough.enabled) {
-      co_return TokenError(403, "EGW00002", "kisgate: the passthrough is disabled (passthrough.enabled = false)");
+      co_return TokenError(403, "EGW00002",
+                           "kisgate: the passthrough is disabled (passthrough.enabled = false)");
     }
     co_return raw_path == "/oauth2/tokenP" ? IssueToken(request) : RevokeToken(request);
   }
@@ -330,7 +362,8 @@ asio::awaitable<http::Response> Service::Passthrough::Handle(const http::Request
   const auto tr_id = request.Header("tr_id").value_or("");
   if (tr_id.empty() && path.starts_with("/uapi/")) {
     counters_.passthrough["bad_request"]++;
-    co_return KisStyle(400, "KISGATE400", "kisgate: the tr_id header is required (KIS routes every call by it)");
+    co_return KisStyle(400, "KISGATE400",
+                       "kisgate: the tr_id header is required (KIS routes every call by it)");
   }
   auto decision = CheckPassthroughCall(config_.passthrough, request.method, path, tr_id);
   if (!decision.allowed) {
@@ -345,18 +378,20 @@ asio::awaitable<http::Response> Service::Passthrough::Handle(const http::Request
     co_return r;
   }
   const auto lane_header = request.Header("x-kisgate-lane");
-  const auto lane =
-      lane_header && !lane_header->empty() ? gate::ParseLane(*lane_header) : gate::Lane::kInteractive;
+  const auto lane = lane_header && !lane_header->empty() ? gate::ParseLane(*lane_header)
+                                                         : gate::Lane::kInteractive;
   if (!lane) {
     counters_.passthrough["bad_request"]++;
-    co_return KisStyle(400, "KISGATE400", "kisgate: x-kisgate-lane must be interactive, batch or background");
+    co_return KisStyle(400, "KISGATE400",
+                       "kisgate: x-kisgate-lane must be interactive, batch or background");
   }
   auto query = http::ParseQuery(request.Query());
   if (!query) {
     counters_.passthrough["bad_request"]++;
     co_return KisStyle(400, "KISGATE400", "kisgate: the query string has a malformed %-escape");
   }
-  gate::KisRequest forwarded{kis::Tr::kPrice, std::move(*query), std::string(request.Header("tr_cont").value_or(""))};
+  gate::KisRequest forwarded{kis::Tr::kPrice, std::move(*query),
+                             std::string(request.Header("tr_cont").value_or(""))};
   forwarded.path = path;
   forwarded.tr_id = std::string(tr_id);
   forwarded.method = request.method;
@@ -365,8 +400,9 @@ asio::awaitable<http::Response> Service::Passthrough::Handle(const http::Request
     if (auto v = request.Header(name)) forwarded.headers.emplace_back(name, *v);
   }
   const auto flow = ClientFlow(request.remote, 2'000'000);
-  auto call = gateway_.Call(std::move(forwarded),
-                            gate::CallOptions{*lane, flow, clock_.Now() + config_.gate.default_deadline});
+  auto call =
+      gateway_.Call(std::move(forwarded),
+                    gate::CallOptions{*lane, flow, clock_.Now() + config_.gate.default_deadline});
   gate::CallResult result = co_await std::move(call);
   counters_.passthrough[result.ok ? "forwarded" : "forwarded_error"]++;
   if (result.http_status != 0) {

@@ -15,7 +15,8 @@
 // forwarded is that decoded path. By default only GETs of KIS's quotation TRs go out, and the
 // client's tr_id must be the quotation TR of that path (kisgate's catalogue, from KIS's official
 // samples): an account TR on a quotation path is refused. passthrough.allow_paths adds prefixes
-// (their tr_id must not be an order/account TR); passthrough.allow_trading forwards any /uapi/ call.
+// (their tr_id must not be an order/account TR); passthrough.allow_trading forwards any /uapi/
+// call.
 
 #include <optional>
 #include <string>
@@ -54,7 +55,8 @@ inline constexpr std::string_view kQuotationPrefix = "/uapi/domestic-stock/v1/qu
 const std::vector<std::string_view>* QuotationTrIds(std::string_view name);
 
 struct Service::Passthrough {
-  Passthrough(const config::Config& config, gate::Gateway& gateway, const common::Clock& clock, ApiCounters& counters);
+  Passthrough(const config::Config& config, gate::Gateway& gateway, const common::Clock& clock,
+              ApiCounters& counters);
 
   boost::asio::awaitable<http::Response> Handle(const http::Request& request);
 

@@ -14,10 +14,12 @@ constexpr std::string_view kPrice = "/uapi/domestic-stock/v1/quotations/inquire-
 TEST(Passthrough, QuotationsOnlyByDefault) {
   config::PassthroughConfig c;
   EXPECT_TRUE(CheckPassthroughCall(c, "GET", kPrice, "FHKST01010100").allowed);
-  auto order = CheckPassthroughCall(c, "POST", "/uapi/domestic-stock/v1/trading/order-cash", "TTTC0802U");
+  auto order =
+      CheckPassthroughCall(c, "POST", "/uapi/domestic-stock/v1/trading/order-cash", "TTTC0802U");
   EXPECT_FALSE(order.allowed);
   EXPECT_NE(order.reason.find("passthrough.allow_trading"), std::string::npos);
-  auto balance = CheckPassthroughCall(c, "GET", "/uapi/domestic-stock/v1/trading/inquire-balance", "TTTC8434R");
+  auto balance = CheckPassthroughCall(c, "GET", "/uapi/domestic-stock/v1/trading/inquire-balance",
+                                      "TTTC8434R");
   EXPECT_FALSE(balance.allowed);
   EXPECT_NE(balance.reason.find("not a quotation path"), std::string::npos);
   EXPECT_FALSE(CheckPassthroughCall(c, "POST", kPrice, "FHKST01010100").allowed);
@@ -29,11 +31,15 @@ TEST(Passthrough, TrIdMustBeTheQuotationTrOfThePath) {
   auto account = CheckPassthroughCall(c, "GET", kPrice, "TTTC8434R");
   EXPECT_FALSE(account.allowed);
   EXPECT_NE(account.reason.find("FHKST01010100"), std::string::npos);
-  EXPECT_FALSE(CheckPassthroughCall(c, "GET", kPrice, "FHKST01010200").allowed);  // another quotation's TR
+  EXPECT_FALSE(
+      CheckPassthroughCall(c, "GET", kPrice, "FHKST01010200").allowed);  // another quotation's TR
   EXPECT_TRUE(CheckPassthroughCall(c, "GET", kPrice, "fhkst01010100").allowed);
-  EXPECT_TRUE(CheckPassthroughCall(c, "GET", "/uapi/domestic-stock/v1/quotations/search-info", "CTPF1604R").allowed);
+  EXPECT_TRUE(
+      CheckPassthroughCall(c, "GET", "/uapi/domestic-stock/v1/quotations/search-info", "CTPF1604R")
+          .allowed);
   // A quotation path kisgate does not know is refused, with the way to allow it.
-  auto unknown = CheckPassthroughCall(c, "GET", "/uapi/domestic-stock/v1/quotations/new-thing", "FHKST99999999");
+  auto unknown = CheckPassthroughCall(c, "GET", "/uapi/domestic-stock/v1/quotations/new-thing",
+                                      "FHKST99999999");
   EXPECT_FALSE(unknown.allowed);
   EXPECT_NE(unknown.reason.find("passthrough.allow_paths"), std::string::npos);
   // Every TR kisgate itself calls is in the passthrough's catalogue under its path.
@@ -46,14 +52,24 @@ TEST(Passthrough, TrIdMustBeTheQuotationTrOfThePath) {
 TEST(Passthrough, ConfigWidensOrDisables) {
   config::PassthroughConfig c;
   c.allow_paths = {"/uapi/domestic-stock/v1/ranking/"};
-  EXPECT_TRUE(CheckPassthroughCall(c, "GET", "/uapi/domestic-stock/v1/ranking/volume-power", "FHPST01680000").allowed);
+  EXPECT_TRUE(CheckPassthroughCall(c, "GET", "/uapi/domestic-stock/v1/ranking/volume-power",
+                                   "FHPST01680000")
+                  .allowed);
   // An allowed prefix still refuses order and account TRs.
-  EXPECT_FALSE(CheckPassthroughCall(c, "GET", "/uapi/domestic-stock/v1/ranking/volume-power", "TTTC8434R").allowed);
-  EXPECT_FALSE(CheckPassthroughCall(c, "GET", "/uapi/domestic-stock/v1/ranking/volume-power", "VTTC8434R").allowed);
+  EXPECT_FALSE(
+      CheckPassthroughCall(c, "GET", "/uapi/domestic-stock/v1/ranking/volume-power", "TTTC8434R")
+          .allowed);
+  EXPECT_FALSE(
+      CheckPassthroughCall(c, "GET", "/uapi/domestic-stock/v1/ranking/volume-power", "VTTC8434R")
+          .allowed);
   c.allow_paths.push_back("/uapi/domestic-stock/v1/quotations/new-thing");
-  EXPECT_TRUE(CheckPassthroughCall(c, "GET", "/uapi/domestic-stock/v1/quotations/new-thing", "FHKST99999999").allowed);
+  EXPECT_TRUE(CheckPassthroughCall(c, "GET", "/uapi/domestic-stock/v1/quotations/new-thing",
+                                   "FHKST99999999")
+                  .allowed);
   c.allow_trading = true;
-  EXPECT_TRUE(CheckPassthroughCall(c, "POST", "/uapi/domestic-stock/v1/trading/order-cash", "TTTC0802U").allowed);
+  EXPECT_TRUE(
+      CheckPassthroughCall(c, "POST", "/uapi/domestic-stock/v1/trading/order-cash", "TTTC0802U")
+          .allowed);
   EXPECT_TRUE(CheckPassthroughCall(c, "GET", kPrice, "TTTC8434R").allowed);
   c.enabled = false;
   EXPECT_FALSE(CheckPassthroughCall(c, "GET", kPrice, "FHKST01010100").allowed);
@@ -62,24 +78,29 @@ TEST(Passthrough, ConfigWidensOrDisables) {
 // The path is decoded once and must then be canonical; what is forwarded is the decoded path.
 TEST(Passthrough, PathIsDecodedAndMustBeCanonical) {
   EXPECT_EQ(NormalisePassthroughPath(kPrice).path.value_or(""), kPrice);
-  EXPECT_EQ(NormalisePassthroughPath("/uapi/domestic-stock/v1/quotations/inquire%2Dprice").path.value_or(""), kPrice);
-  EXPECT_EQ(NormalisePassthroughPath("/uapi/domestic-stock/v1/quotations%2Finquire-price").path.value_or(""), kPrice);
-  for (const char* bad : {"/uapi/domestic-stock/v1/quotations/../trading/inquire-balance",
-                          "/uapi/domestic-stock/v1/quotations/%2e%2e/%2e%2e/trading/inquire-balance",
-                          "/uapi/domestic-stock/v1/quotations/%2E%2E/trading/inquire-balance",
-                          "/uapi/domestic-stock/v1/quotations/.%2e/trading/inquire-balance",
-                          "/uapi/domestic-stock/v1/quotations/%252e%252e/trading/inquire-balance",
-                          "/uapi/domestic-stock/v1/quotations/..%2Ftrading%2Finquire-balance",
-                          "/uapi/domestic-stock/v1/quotations/..%5Ctrading%5Cinquire-balance",
-                          "/uapi/domestic-stock/v1/quotations/..\\trading\\inquire-balance",
-                          "/uapi/domestic-stock/v1/quotations//inquire-price",
-                          "/uapi/domestic-stock/v1/quotations/./inquire-price",
-                          "/uapi/domestic-stock/v1/quotations/inquire-price/",
-                          "/uapi/domestic-stock/v1/quotations/inquire-price%00",
-                          "/uapi/domestic-stock/v1/quotations/inquire-price%",
-                          "/uapi/domestic-stock/v1/quotations/inquire-price%zz",
-                          "/uapi/domestic-stock/v1/quotations/inquire-price\xff",
-                          "uapi/domestic-stock/v1/quotations/inquire-price", ""}) {
+  EXPECT_EQ(NormalisePassthroughPath("/uapi/domestic-stock/v1/quotations/inquire%2Dprice")
+                .path.value_or(""),
+            kPrice);
+  EXPECT_EQ(NormalisePassthroughPath("/uapi/domestic-stock/v1/quotations%2Finquire-price")
+                .path.value_or(""),
+            kPrice);
+  for (const char* bad :
+       {"/uapi/domestic-stock/v1/quotations/../trading/inquire-balance",
+        "/uapi/domestic-stock/v1/quotations/%2e%2e/%2e%2e/trading/inquire-balance",
+        "/uapi/domestic-stock/v1/quotations/%2E%2E/trading/inquire-balance",
+        "/uapi/domestic-stock/v1/quotations/.%2e/trading/inquire-balance",
+        "/uapi/domestic-stock/v1/quotations/%252e%252e/trading/inquire-balance",
+        "/uapi/domestic-stock/v1/quotations/..%2Ftrading%2Finquire-balance",
+        "/uapi/domestic-stock/v1/quotations/..%5Ctrading%5Cinquire-balance",
+        "/uapi/domestic-stock/v1/quotations/..\\trading\\inquire-balance",
+        "/uapi/domestic-stock/v1/quotations//inquire-price",
+        "/uapi/domestic-stock/v1/quotations/./inquire-price",
+        "/uapi/domestic-stock/v1/quotations/inquire-price/",
+        "/uapi/domestic-stock/v1/quotations/inquire-price%00",
+        "/uapi/domestic-stock/v1/quotations/inquire-price%",
+        "/uapi/domestic-stock/v1/quotations/inquire-price%zz",
+        "/uapi/domestic-stock/v1/quotations/inquire-price\xff",
+        "uapi/domestic-stock/v1/quotations/inquire-price", ""}) {
     auto n = NormalisePassthroughPath(bad);
     EXPECT_FALSE(n.path) << bad << " -> " << n.path.value_or("");
     EXPECT_FALSE(n.reason.empty()) << bad;
@@ -104,10 +125,13 @@ TEST(Passthrough, OneFlowPerClientAddressNotPerConnection) {
 }
 
 TEST(Passthrough, UpstreamStatusByCause) {
-  auto status = [](const char* code) { return UpstreamStatus(kis::Classification{kis::Action::kFail, code, "", ""}); };
+  auto status = [](const char* code) {
+    return UpstreamStatus(kis::Classification{kis::Action::kFail, code, "", ""});
+  };
   EXPECT_EQ(status("invalid_stock_code"), 400);
   EXPECT_EQ(status("OPSQ2002"), 400);
-  for (const char* code : {"deadline_exceeded", "gate_deadline", "timeout", "connect_timeout", "token_timeout"}) {
+  for (const char* code :
+       {"deadline_exceeded", "gate_deadline", "timeout", "connect_timeout", "token_timeout"}) {
     EXPECT_EQ(status(code), 504) << code;
   }
   EXPECT_EQ(status("connect_refused"), 502);
@@ -121,7 +145,8 @@ TEST(PassTokens, OneClientIssuingInALoopEvictsOnlyItsOwnTokens) {
   const auto later = now + std::chrono::hours(24);
   PassTokens tokens(100, 10'000);
   std::vector<std::string> others;
-  for (int i = 0; i < 50; ++i) others.push_back(tokens.Issue("main", fmt::format("10.0.0.{}", i), now, later));
+  for (int i = 0; i < 50; ++i)
+    others.push_back(tokens.Issue("main", fmt::format("10.0.0.{}", i), now, later));
   std::vector<std::string> own;
   for (int i = 0; i < 60'000; ++i) own.push_back(tokens.Issue("main", "10.9.9.9", now, later));
   for (const auto& t : others) EXPECT_TRUE(tokens.Valid(t, now));
@@ -138,7 +163,8 @@ TEST(PassTokens, TheStoreIsBoundedOldestFirstAndTokensRevoke) {
   const auto later = now + std::chrono::hours(24);
   PassTokens tokens(2, 5);
   std::vector<std::string> issued;
-  for (int i = 0; i < 8; ++i) issued.push_back(tokens.Issue("main", fmt::format("client{}", i), now, later));
+  for (int i = 0; i < 8; ++i)
+    issued.push_back(tokens.Issue("main", fmt::format("client{}", i), now, later));
   EXPECT_EQ(tokens.size(), 5u);
   for (int i = 0; i < 3; ++i) EXPECT_FALSE(tokens.Valid(issued[i], now)) << i;  // the oldest issued
   for (int i = 3; i < 8; ++i) EXPECT_TRUE(tokens.Valid(issued[i], now)) << i;

@@ -2,9 +2,9 @@
 
 #include <openssl/crypto.h>
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 #include "api/json_text.hpp"
 #include "api/passthrough.hpp"
@@ -28,11 +28,15 @@ http::Response JsonTextResponse(int status, std::string text) {
   return r;
 }
 
-http::Response JsonResponse(int status, const json::value& body) { return JsonTextResponse(status, ToJsonText(body)); }
+http::Response JsonResponse(int status, const json::value& body) {
+  return JsonTextResponse(status, ToJsonText(body));
+}
 
-http::Response JsonError(int status, std::string_view code, std::string_view message, std::string_view hint) {
+http::Response JsonError(int status, std::string_view code, std::string_view message,
+                         std::string_view hint) {
   // Messages quote what the client sent (a path, a code): kept valid UTF-8, so the reply is JSON.
-  json::object error{{"status", status}, {"code", ValidUtf8(code)}, {"message", ValidUtf8(message)}};
+  json::object error{
+      {"status", status}, {"code", ValidUtf8(code)}, {"message", ValidUtf8(message)}};
   if (!hint.empty()) error["hint"] = ValidUtf8(hint);
   return JsonResponse(status, json::object{{"error", std::move(error)}});
 }
@@ -84,8 +88,11 @@ gate::FlowId ClientFlow(std::string_view remote, gate::FlowId base) {
 }
 
 Service::Service(ServiceDeps deps)
-    : deps_(std::move(deps)), recent_(deps_.recent_values), started_(deps_.clock->Now()),
-      passthrough_(std::make_unique<Passthrough>(*deps_.config, *deps_.gateway, *deps_.clock, counters_)) {}
+    : deps_(std::move(deps)),
+      recent_(deps_.recent_values),
+      started_(deps_.clock->Now()),
+      passthrough_(
+          std::make_unique<Passthrough>(*deps_.config, *deps_.gateway, *deps_.clock, counters_)) {}
 
 Service::~Service() = default;
 
@@ -109,21 +116,27 @@ asio::awaitable<http::Reply> Service::Handle(http::Request request) {
   }
   if (failure) {
     counters_.handler_exceptions++;
-    spdlog::error("api: {} {} failed: {}", ValidUtf8(request.method), ValidUtf8(request.Path()), *failure);
+    spdlog::error("api: {} {} failed: {}", ValidUtf8(request.method), ValidUtf8(request.Path()),
+                  *failure);
     const auto* matched = MatchRoute(request.Path());
     if (matched && matched->access == Access::kOwnCredentials) {  // KIS's error format
       response = http::Response{};
       response.status = 500;
       response.SetHeader("Content-Type", "application/json; charset=utf-8");
-      response.body = json::serialize(json::object{
-          {"rt_cd", "1"}, {"msg_cd", "KISGATE500"}, {"msg1", "kisgate: an internal error; it is logged, retry later"}});
+      response.body = json::serialize(
+          json::object{{"rt_cd", "1"},
+                       {"msg_cd", "KISGATE500"},
+                       {"msg1", "kisgate: an internal error; it is logged, retry later"}});
     } else {
-      response = JsonError(500, "internal_error", "kisgate failed while answering this request; the error is logged",
-                           "retry later; if it persists, see kisgate's log and kisgate_api_handler_exceptions_total");
+      response = JsonError(500, "internal_error",
+                           "kisgate failed while answering this request; the error is logged",
+                           "retry later; if it persists, see kisgate's log and "
+                           "kisgate_api_handler_exceptions_total");
     }
   }
-  counters_.Record(route, response.status,
-                   std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  counters_.Record(
+      route, response.status,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   co_return http::Reply{std::move(response), false};
 }
 
@@ -157,8 +170,9 @@ asio::awaitable<http::Response> Service::Route(const http::Request& request, std
                        (deps_.config->server.protect_all && !(deps_.assets && deps_.assets(path)));
   if (guarded && !deps_.config->server.api_token.empty() && !HasApiToken(request)) {
     label = "unauthorized";
-    auto r = JsonError(401, "unauthorized", fmt::format("this kisgate requires a bearer token for {}",
-                                                        path.starts_with("/v1/") ? "/v1/" : "everything but /healthz"),
+    auto r = JsonError(401, "unauthorized",
+                       fmt::format("this kisgate requires a bearer token for {}",
+                                   path.starts_with("/v1/") ? "/v1/" : "everything but /healthz"),
                        "send the header 'Authorization: Bearer <server.api_token>'");
     r.SetHeader("www-authenticate", "Bearer");
     co_return r;
@@ -206,14 +220,16 @@ asio::awaitable<http::Response> Service::Call(const api::Route& route, const htt
       co_return r;
     }
     case Handler::kJobs: {
-      const auto ages = deps_.store ? deps_.store->Ages(deps_.clock->WallNow()) : std::vector<store::Freshness>{};
-      co_return JsonResponse(200, deps_.jobs ? deps_.jobs->Json(deps_.clock->WallNow(), ages)
-                                             : collect::JobsBoard{}.Json(deps_.clock->WallNow(), ages));
+      const auto ages =
+          deps_.store ? deps_.store->Ages(deps_.clock->WallNow()) : std::vector<store::Freshness>{};
+      co_return JsonResponse(200, deps_.jobs
+                                      ? deps_.jobs->Json(deps_.clock->WallNow(), ages)
+                                      : collect::JobsBoard{}.Json(deps_.clock->WallNow(), ages));
     }
     case Handler::kBudget: {
       const double uptime = std::chrono::duration<double>(deps_.clock->Now() - started_).count();
-      co_return JsonResponse(200, BudgetJson(*deps_.config, deps_.gateway->Stats(), sampler_.recent(),
-                                             deps_.clock->WallNow(), uptime));
+      co_return JsonResponse(200, BudgetJson(*deps_.config, deps_.gateway->Stats(),
+                                             sampler_.recent(), deps_.clock->WallNow(), uptime));
     }
     case Handler::kStock: {
       auto stock = Stock(request, label);
@@ -235,7 +251,8 @@ bool Service::HasApiToken(const http::Request& request) const {
   // RFC 7235: the scheme name is case-insensitive ("bearer", "BEARER" alike).
   const auto auth = request.Header("authorization").value_or("");
   constexpr std::string_view kScheme = "bearer ";
-  return auth.size() > kScheme.size() && http::EqualsIgnoreCase(auth.substr(0, kScheme.size()), kScheme) &&
+  return auth.size() > kScheme.size() &&
+         http::EqualsIgnoreCase(auth.substr(0, kScheme.size()), kScheme) &&
          SecretEquals(auth.substr(kScheme.size()), deps_.config->server.api_token);
 }
 
@@ -250,7 +267,8 @@ http::Response Service::Ready() const {
   }
   if (deps_.store) {
     const auto c = deps_.store->Counters();
-    if (c.last_write_failed) problems.push_back(json::string(fmt::format("the store cannot write: {}", c.last_error)));
+    if (c.last_write_failed)
+      problems.push_back(json::string(fmt::format("the store cannot write: {}", c.last_error)));
   }
   json::object body{{"ready", problems.empty()}, {"problems", std::move(problems)}};
   return JsonResponse(body.at("ready").as_bool() ? 200 : 503, body);
@@ -258,7 +276,8 @@ http::Response Service::Ready() const {
 
 http::Response Service::Metrics() const {
   const auto gate = deps_.gateway->Stats();
-  const auto ages = deps_.store ? deps_.store->Ages(deps_.clock->WallNow()) : std::vector<store::Freshness>{};
+  const auto ages =
+      deps_.store ? deps_.store->Ages(deps_.clock->WallNow()) : std::vector<store::Freshness>{};
   const auto store_counters = deps_.store ? deps_.store->Counters() : store::StoreCounters{};
   const auto http_counters = deps_.http_counters ? deps_.http_counters() : http::ServerCounters{};
   MetricsInput in;

@@ -42,8 +42,8 @@ using AssetLookup = std::function<std::optional<http::Response>(std::string_view
 struct ServiceDeps {
   const config::Config* config = nullptr;
   gate::Gateway* gateway = nullptr;
-  store::Store* store = nullptr;        // may be null: then nothing is cached or stored
-  collect::JobsBoard* jobs = nullptr;   // may be null: /v1/jobs lists none
+  store::Store* store = nullptr;       // may be null: then nothing is cached or stored
+  collect::JobsBoard* jobs = nullptr;  // may be null: /v1/jobs lists none
   const common::Clock* clock = nullptr;
   std::function<http::ServerCounters()> http_counters;  // may be empty
   AssetLookup assets;                                   // may be empty: "/" is then a 404
@@ -70,7 +70,9 @@ class Service {
   // Takes one snapshot of the gate for /v1/budget's rates; the app calls it every second.
   void Sample();
   // The HTTP server's counters for /metrics (the server is made after the service it calls).
-  void SetHttpCounters(std::function<http::ServerCounters()> counters) { deps_.http_counters = std::move(counters); }
+  void SetHttpCounters(std::function<http::ServerCounters()> counters) {
+    deps_.http_counters = std::move(counters);
+  }
 
   const ApiCounters& counters() const { return counters_; }
 
@@ -96,8 +98,8 @@ class Service {
                                                  kis::Classification& problem);
   http::Response Answer(const StockContext& ctx, boost::json::object body, const Provenance& p);
   void CountAnswer(const std::string& source, bool stale);
-  http::Response BarsResponse(const StockContext& ctx, const std::vector<kis::Bar>& bars, const Provenance& p,
-                              const std::string& label);
+  http::Response BarsResponse(const StockContext& ctx, const std::vector<kis::Bar>& bars,
+                              const Provenance& p, const std::string& label);
   http::Response Ready() const;
   http::Response Metrics() const;
 
@@ -116,8 +118,10 @@ class Service {
   std::unique_ptr<Passthrough> passthrough_;
 };
 
-// JSON error body: {"error": {"status": 400, "code": "invalid_stock_code", "message": ..., "hint": ...}}.
-http::Response JsonError(int status, std::string_view code, std::string_view message, std::string_view hint = {});
+// JSON error body: {"error": {"status": 400, "code": "invalid_stock_code", "message": ..., "hint":
+// ...}}.
+http::Response JsonError(int status, std::string_view code, std::string_view message,
+                         std::string_view hint = {});
 http::Response JsonResponse(int status, const boost::json::value& body);
 // The same for JSON text already written (a kept rendering).
 http::Response JsonTextResponse(int status, std::string text);

@@ -12,12 +12,14 @@ namespace json = boost::json;
 
 namespace {
 
-json::value Optional(const std::optional<double>& v) { return v ? json::value(*v) : json::value(nullptr); }
+json::value Optional(const std::optional<double>& v) {
+  return v ? json::value(*v) : json::value(nullptr);
+}
 
 }  // namespace
 
-std::optional<double> HistogramQuantileMs(const std::array<std::uint64_t, gate::kWaitBucketCount>& buckets,
-                                          double q) {
+std::optional<double> HistogramQuantileMs(
+    const std::array<std::uint64_t, gate::kWaitBucketCount>& buckets, double q) {
   std::uint64_t total = 0;
   for (auto n : buckets) total += n;
   if (total == 0) return std::nullopt;
@@ -49,7 +51,8 @@ void Sampler::Sample(const gate::GatewayStats& stats, common::SteadyTime now) {
   for (std::size_t k = 0; k < last.stats.keys.size(); ++k) {
     if (k >= prev.stats.keys.size() || k >= oldest.stats.keys.size()) break;
     const auto& now_key = last.stats.keys[k];
-    recent_[k].calls_per_second = static_cast<double>(now_key.upstream - prev.stats.keys[k].upstream) / dt;
+    recent_[k].calls_per_second =
+        static_cast<double>(now_key.upstream - prev.stats.keys[k].upstream) / dt;
     for (std::size_t lane = 0; lane < gate::kLaneCount; ++lane) {
       const auto& cur = now_key.budget.lanes[lane];
       recent_[k].lanes[lane].calls_per_second =
@@ -64,7 +67,8 @@ void Sampler::Sample(const gate::GatewayStats& stats, common::SteadyTime now) {
 }
 
 json::object BudgetJson(const config::Config& config, const gate::GatewayStats& stats,
-                        const std::vector<KeyRecent>& recent, common::WallTime now, double uptime_s) {
+                        const std::vector<KeyRecent>& recent, common::WallTime now,
+                        double uptime_s) {
   json::array keys;
   for (std::size_t k = 0; k < stats.keys.size(); ++k) {
     const auto& s = stats.keys[k];
@@ -72,38 +76,39 @@ json::object BudgetJson(const config::Config& config, const gate::GatewayStats& 
     json::object lanes;
     for (std::size_t lane = 0; lane < gate::kLaneCount; ++lane) {
       const auto& l = s.budget.lanes[lane];
-      lanes[gate::LaneName(static_cast<gate::Lane>(lane))] = json::object{
-          {"calls_per_second", r.lanes[lane].calls_per_second},
-          {"queued", l.queued},
-          {"admitted", l.admitted},
-          {"retries", l.retries_admitted},
-          {"expired", l.expired},
-          {"promoted_in", l.promoted_in},
-          {"wait_p50_ms", Optional(r.lanes[lane].wait_p50_ms)},
-          {"wait_p99_ms", Optional(r.lanes[lane].wait_p99_ms)}};
+      lanes[gate::LaneName(static_cast<gate::Lane>(lane))] =
+          json::object{{"calls_per_second", r.lanes[lane].calls_per_second},
+                       {"queued", l.queued},
+                       {"admitted", l.admitted},
+                       {"retries", l.retries_admitted},
+                       {"expired", l.expired},
+                       {"promoted_in", l.promoted_in},
+                       {"wait_p50_ms", Optional(r.lanes[lane].wait_p50_ms)},
+                       {"wait_p99_ms", Optional(r.lanes[lane].wait_p99_ms)}};
     }
     json::object errors;
     for (const auto& [code, n] : s.errors) errors[code] = n;
     const double expires_in =
         s.token_valid ? std::chrono::duration<double>(s.token_expires_at - now).count() : 0.0;
-    keys.push_back(json::object{
-        {"name", s.name},
-        {"rate_limit", k < config.keys.size() ? config.keys[k].rate : 0.0},
-        {"planned_rate", s.budget.max_rate},
-        {"current_rate", s.budget.rate},
-        {"calls_per_second", r.calls_per_second},
-        {"in_flight", s.budget.in_flight},
-        {"in_flight_limit", s.budget.in_flight_limit},
-        {"cooling_down", s.budget.cooling_down},
-        {"cooldowns", s.budget.cooldowns},
-        {"token", json::object{{"valid", s.token_valid}, {"expires_in_s", expires_in}, {"issued", s.tokens_issued}}},
-        {"calls", s.calls},
-        {"upstream", s.upstream},
-        {"ok", s.ok},
-        {"retries", s.retries},
-        {"failed", s.failed},
-        {"errors", std::move(errors)},
-        {"lanes", std::move(lanes)}});
+    keys.push_back(json::object{{"name", s.name},
+                                {"rate_limit", k < config.keys.size() ? config.keys[k].rate : 0.0},
+                                {"planned_rate", s.budget.max_rate},
+                                {"current_rate", s.budget.rate},
+                                {"calls_per_second", r.calls_per_second},
+                                {"in_flight", s.budget.in_flight},
+                                {"in_flight_limit", s.budget.in_flight_limit},
+                                {"cooling_down", s.budget.cooling_down},
+                                {"cooldowns", s.budget.cooldowns},
+                                {"token", json::object{{"valid", s.token_valid},
+                                                       {"expires_in_s", expires_in},
+                                                       {"issued", s.tokens_issued}}},
+                                {"calls", s.calls},
+                                {"upstream", s.upstream},
+                                {"ok", s.ok},
+                                {"retries", s.retries},
+                                {"failed", s.failed},
+                                {"errors", std::move(errors)},
+                                {"lanes", std::move(lanes)}});
   }
   return {{"time", common::FormatIsoKst(now)},
           {"uptime_s", uptime_s},

@@ -1,7 +1,7 @@
 #pragma once
-// What /v1/budget, /metrics and the dashboard show of the gate: its recent rates and waits (Sampler,
-// one snapshot a second: counters are cumulative, so calls/s and wait percentiles come from
-// differences). The jobs' side (/v1/jobs) is collect::JobsBoard, the scheduler's state.
+// What /v1/budget, /metrics and the dashboard show of the gate: its recent rates and waits
+// (Sampler, one snapshot a second: counters are cumulative, so calls/s and wait percentiles come
+// from differences). The jobs' side (/v1/jobs) is collect::JobsBoard, the scheduler's state.
 //
 // Thread-safety: none; it lives on the io_context's thread, like the gateway.
 
@@ -21,7 +21,7 @@ namespace kisgate::api {
 
 // Rates and wait percentiles over recent seconds, per key and lane.
 struct LaneRecent {
-  double calls_per_second = 0;  // admitted over the last second
+  double calls_per_second = 0;                     // admitted over the last second
   std::optional<double> wait_p50_ms, wait_p99_ms;  // over the last 10 s; none without admissions
 };
 struct KeyRecent {
@@ -49,11 +49,12 @@ class Sampler {
 
 // The value at quantile q (0..1) of a wait histogram (kWaitBucketsMs bounds, not cumulative),
 // interpolated inside its bucket; nullopt when empty.
-std::optional<double> HistogramQuantileMs(const std::array<std::uint64_t, gate::kWaitBucketCount>& buckets,
-                                          double q);
+std::optional<double> HistogramQuantileMs(
+    const std::array<std::uint64_t, gate::kWaitBucketCount>& buckets, double q);
 
 // The /v1/budget document.
 boost::json::object BudgetJson(const config::Config& config, const gate::GatewayStats& stats,
-                               const std::vector<KeyRecent>& recent, common::WallTime now, double uptime_s);
+                               const std::vector<KeyRecent>& recent, common::WallTime now,
+                               double uptime_s);
 
 }  // namespace kisgate::api

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include "api/metrics.hpp"
 #include "common/kst.hpp"
@@ -37,7 +37,8 @@ TEST(Status, LongBatchWaitsKeepTheirSize) {
   EXPECT_LE(*HistogramQuantileMs(b, 0.99), 15'000.0);
 }
 
-gate::GatewayStats Stats(std::uint64_t upstream, std::uint64_t admitted, std::size_t bucket, std::uint64_t in_bucket) {
+gate::GatewayStats Stats(std::uint64_t upstream, std::uint64_t admitted, std::size_t bucket,
+                         std::uint64_t in_bucket) {
   gate::GatewayStats s;
   gate::KeyStats k;
   k.name = "main";
@@ -80,17 +81,25 @@ TEST(Metrics, TextFormatFamiliesAndEscaping) {
   in.process = ReadProcessStats();
   EXPECT_GT(in.process.resident_bytes, 0u);
   EXPECT_GT(in.process.start_time_s, 1.6e9);  // a unix time, not seconds since boot
-  EXPECT_GE(in.process.open_fds, 3u);          // stdin, stdout, stderr at least
+  EXPECT_GE(in.process.open_fds, 3u);         // stdin, stdout, stderr at least
   const auto text = RenderMetrics(in);
-  EXPECT_NE(text.find("# TYPE kisgate_gate_upstream_requests_total counter\nkisgate_gate_upstream_requests_total{key=\"main\"} 10\n"),
+  EXPECT_NE(text.find("# TYPE kisgate_gate_upstream_requests_total "
+                      "counter\nkisgate_gate_upstream_requests_total{key=\"main\"} 10\n"),
             std::string::npos);
-  EXPECT_NE(text.find("kisgate_gate_errors_total{key=\"main\",code=\"EGW00201\"} 2"), std::string::npos);
-  EXPECT_NE(text.find("kisgate_gate_wait_seconds_bucket{key=\"main\",lane=\"batch\",le=\"+Inf\"} 9"), std::string::npos);
-  EXPECT_NE(text.find("kisgate_api_requests_total{route=\"/v1/stocks/{code}/price\",status=\"400\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("kisgate_gate_errors_total{key=\"main\",code=\"EGW00201\"} 2"),
+            std::string::npos);
+  EXPECT_NE(
+      text.find("kisgate_gate_wait_seconds_bucket{key=\"main\",lane=\"batch\",le=\"+Inf\"} 9"),
+      std::string::npos);
+  EXPECT_NE(
+      text.find("kisgate_api_requests_total{route=\"/v1/stocks/{code}/price\",status=\"400\"} 1"),
+      std::string::npos);
   // Cumulative buckets: the 0.4 ms request is under every bound from 0.0005 s on.
-  EXPECT_NE(text.find("kisgate_api_request_duration_seconds_bucket{route=\"/v1/stocks/{code}/price\",le=\"0.0005\"} 1"),
+  EXPECT_NE(text.find("kisgate_api_request_duration_seconds_bucket{route=\"/v1/stocks/{code}/"
+                      "price\",le=\"0.0005\"} 1"),
             std::string::npos);
-  EXPECT_NE(text.find("kisgate_api_request_duration_seconds_bucket{route=\"/v1/stocks/{code}/price\",le=\"0.0025\"} 2"),
+  EXPECT_NE(text.find("kisgate_api_request_duration_seconds_bucket{route=\"/v1/stocks/{code}/"
+                      "price\",le=\"0.0025\"} 2"),
             std::string::npos);
   // Every sample line belongs to a family declared with # TYPE before it.
   std::string family;
@@ -124,9 +133,12 @@ TEST(Metrics, ErrorCodesBoundedAndMalformedRepliesAgree) {
   in.gate = &stats;
   in.api = &api;
   const auto text = RenderMetrics(in);
-  EXPECT_NE(text.find("kisgate_gate_errors_total{key=\"main\",code=\"other\"} 5"), std::string::npos) << text;
+  EXPECT_NE(text.find("kisgate_gate_errors_total{key=\"main\",code=\"other\"} 5"),
+            std::string::npos)
+      << text;
   EXPECT_EQ(text.find("ZZZ0000"), std::string::npos);
-  EXPECT_NE(text.find("kisgate_gate_errors_total{key=\"main\",code=\"EGW00201\"} 2"), std::string::npos);
+  EXPECT_NE(text.find("kisgate_gate_errors_total{key=\"main\",code=\"EGW00201\"} 2"),
+            std::string::npos);
   EXPECT_NE(text.find("kisgate_kis_malformed_replies_total 4\n"), std::string::npos);
 }
 

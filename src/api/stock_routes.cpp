@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 #include "api/json_text.hpp"
 #include "api/service.hpp"
@@ -35,19 +35,21 @@ std::optional<std::string> ParseDateParam(std::string_view v) {
 namespace {
 
 std::string DaysBefore(const std::string& ymd, int days) {
-  return common::FormatYmd(std::chrono::year_month_day{std::chrono::sys_days{*common::ParseYmd(ymd)} -
-                                                       std::chrono::days{days}});
+  return common::FormatYmd(std::chrono::year_month_day{
+      std::chrono::sys_days{*common::ParseYmd(ymd)} - std::chrono::days{days}});
 }
 
 }  // namespace
 
-std::variant<StockQuery, QueryError> ParseStockQuery(const http::Request& request, const config::ApiConfig& api,
+std::variant<StockQuery, QueryError> ParseStockQuery(const http::Request& request,
+                                                     const config::ApiConfig& api,
                                                      const std::string& today) {
   const auto path = request.Path().substr(std::string_view("/v1/stocks/").size());
   const auto slash = path.find('/');
   StockQuery q;
   q.code = std::string(path.substr(0, slash));
-  const std::string_view kind_name = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
+  const std::string_view kind_name =
+      slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
   for (const auto& k : StockKinds()) {
     if (k.name == kind_name) q.kind = &k;
   }
@@ -83,12 +85,14 @@ std::variant<StockQuery, QueryError> ParseStockQuery(const http::Request& reques
   if (auto it = params.find("max_age"); it != params.end()) {
     char* end = nullptr;
     const double seconds = std::strtod(it->second.c_str(), &end);
-    if (it->second.empty() || end != it->second.c_str() + it->second.size() || !std::isfinite(seconds) ||
-        seconds < 0 || seconds > 1e7) {
-      return fail(400, "bad_max_age", fmt::format("max_age '{}' is not a number of seconds", it->second),
+    if (it->second.empty() || end != it->second.c_str() + it->second.size() ||
+        !std::isfinite(seconds) || seconds < 0 || seconds > 1e7) {
+      return fail(400, "bad_max_age",
+                  fmt::format("max_age '{}' is not a number of seconds", it->second),
                   "e.g. max_age=0 (always ask KIS) or max_age=30");
     }
-    q.max_age = std::chrono::duration_cast<common::Duration>(std::chrono::duration<double>(seconds));
+    q.max_age =
+        std::chrono::duration_cast<common::Duration>(std::chrono::duration<double>(seconds));
   }
   if (auto it = params.find("format"); it != params.end()) {
     if (it->second != "csv" && it->second != "json") {
@@ -100,14 +104,17 @@ std::variant<StockQuery, QueryError> ParseStockQuery(const http::Request& reques
   for (auto [name, out] : {std::pair{"date", &q.date}, {"from", &q.from}, {"to", &q.to}}) {
     if (auto it = params.find(name); it != params.end()) {
       auto parsed = ParseDateParam(it->second);
-      if (!parsed) return fail(400, "bad_date", fmt::format("{} '{}' is not a date like 2026-11-24", name, it->second));
+      if (!parsed)
+        return fail(400, "bad_date",
+                    fmt::format("{} '{}' is not a date like 2026-11-24", name, it->second));
       *out = *parsed;
     }
   }
   if (q.kind->tr == kis::Tr::kDailyBars) {
     if (q.to.empty()) q.to = today;
     if (q.from.empty()) q.from = DaysBefore(q.to, 140);
-    if (q.from > q.to) return fail(400, "bad_range", fmt::format("from {} is after to {}", q.from, q.to));
+    if (q.from > q.to)
+      return fail(400, "bad_range", fmt::format("from {} is after to {}", q.from, q.to));
     if (q.from < DaysBefore(q.to, 3660)) {
       return fail(400, "bad_range", "the range is longer than 10 years", "ask for it in parts");
     }
@@ -119,14 +126,14 @@ namespace {
 
 std::string IsoMillis(common::WallTime t) {
   const auto iso = common::FormatIsoKst(t);  // "...T10:00:01+09:00"
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
   return fmt::format("{}.{:03}+09:00", iso.substr(0, 19), ms);
 }
 
 std::vector<kis::Bar> OldestFirst(std::vector<kis::Bar> bars) {
-  std::sort(bars.begin(), bars.end(), [](const kis::Bar& a, const kis::Bar& b) {
-    return a.date + a.time < b.date + b.time;
-  });
+  std::sort(bars.begin(), bars.end(),
+            [](const kis::Bar& a, const kis::Bar& b) { return a.date + a.time < b.date + b.time; });
   return bars;
 }
 
@@ -134,7 +141,8 @@ http::Response UpstreamError(const kis::Classification& c) {
   const int status = UpstreamStatus(c);
   std::string message = c.message.empty() ? c.code : c.message;
   if (status == 504) {
-    message = fmt::format("KIS did not answer within the API deadline ({}), and no value is stored yet", message);
+    message = fmt::format(
+        "KIS did not answer within the API deadline ({}), and no value is stored yet", message);
   }
   return JsonError(status, c.code, message, c.hint);
 }
@@ -143,7 +151,7 @@ http::Response UpstreamError(const kis::Classification& c) {
 
 // Where an answer came from and how old it is.
 struct Provenance {
-  std::string source;  // cache | store | kis
+  std::string source;                     // cache | store | kis
   std::optional<common::WallTime> as_of;  // when the value was fetched from KIS
   double age_ms = 0;
   bool stale = false;
@@ -161,8 +169,8 @@ struct Held {
 struct Service::StockContext {
   StockQuery query;
   common::WallTime now;
-  std::string today;         // KST YYYYMMDD
-  gate::CallOptions options;  // interactive lane, this client's flow, the API deadline
+  std::string today;              // KST YYYYMMDD
+  gate::CallOptions options;      // interactive lane, this client's flow, the API deadline
   common::WallTime collected_at;  // stamped on what this request fetches (whole milliseconds)
   // Where values of this code are kept: the store for codes of the universe, null for any other
   // code, whose single values are held only in the service's bounded RecentValues (so asking for
@@ -176,7 +184,8 @@ struct Service::StockContext {
     Provenance p;
     p.source = h.source;
     if (!h.records.empty()) p.as_of = h.records.front().collected_at;
-    if (h.collected) p.age_ms = std::chrono::duration<double, std::milli>(now - *h.collected).count();
+    if (h.collected)
+      p.age_ms = std::chrono::duration<double, std::milli>(now - *h.collected).count();
     return p;
   }
   Provenance Stale(const Held& h, const kis::Classification& why) const {
@@ -299,7 +308,8 @@ std::optional<std::vector<store::Record>> Service::Keep(const StockContext& ctx,
                                     common::FormatCompactKst(ctx.now), ctx.collected_at);
     if (auto* c = std::get_if<kis::Classification>(&converted)) {
       counters_.malformed_replies++;
-      spdlog::warn("api: unreadable KIS reply for {} {}: {}", ctx.query.dataset, ctx.query.code, c->message);
+      spdlog::warn("api: unreadable KIS reply for {} {}: {}", ctx.query.dataset, ctx.query.code,
+                   c->message);
       problem = *c;
       return std::nullopt;
     }
@@ -309,8 +319,8 @@ std::optional<std::vector<store::Record>> Service::Keep(const StockContext& ctx,
   const auto tr = ctx.query.kind->tr;
   if (ctx.store) {
     ctx.store->Write(records);
-  } else if (records.size() == 1 &&
-             (tr == kis::Tr::kPrice || tr == kis::Tr::kOrderBook || tr == kis::Tr::kOvertimePrice)) {
+  } else if (records.size() == 1 && (tr == kis::Tr::kPrice || tr == kis::Tr::kOrderBook ||
+                                     tr == kis::Tr::kOvertimePrice)) {
     recent_.Put(ctx.query.dataset + "/" + ctx.query.code, records.front());
     counters_.recent_values = recent_.size();
   }
@@ -327,7 +337,8 @@ http::Response Service::Answer(const StockContext& ctx, json::object body, const
   const auto tr = ctx.query.kind->tr;
   if (ctx.store && !p.stale && p.as_of &&
       (tr == kis::Tr::kPrice || tr == kis::Tr::kOrderBook || tr == kis::Tr::kOvertimePrice)) {
-    if (rendered_.size() >= 100'000) rendered_.clear();  // bounds memory; refilled on the next reads
+    if (rendered_.size() >= 100'000)
+      rendered_.clear();  // bounds memory; refilled on the next reads
     auto prefix = ToJsonText(body);
     prefix.pop_back();  // the closing brace: provenance fields follow
     rendered_[ctx.query.dataset + "/" + ctx.query.code] = Rendered{*p.as_of, std::move(prefix)};
@@ -352,7 +363,8 @@ asio::awaitable<http::Response> Service::SingleValue(const StockContext& ctx) {
     auto it = rendered_.find(ctx.query.dataset + "/" + ctx.query.code);
     if (collected && ctx.now - *collected <= ctx.query.max_age && it != rendered_.end() &&
         it->second.collected_at == *collected) {
-      const auto age_ms = std::llround(std::chrono::duration<double, std::milli>(ctx.now - *collected).count());
+      const auto age_ms =
+          std::llround(std::chrono::duration<double, std::milli>(ctx.now - *collected).count());
       auto r = JsonTextResponse(
           200, fmt::format(R"({},"as_of":"{}","age_ms":{},"source":"cache","stale":false}})",
                            it->second.prefix, IsoMillis(*collected), age_ms));
@@ -382,8 +394,7 @@ asio::awaitable<http::Response> Service::SingleValue(const StockContext& ctx) {
     if (auto body = SingleValueJson(tr, held.records, day_of(p)))
       co_return Answer(ctx, std::move(*body), p);
   }
-  auto call = deps_.gateway->Call(
-      kis::QuoteRequest(tr, ctx.query.code), ctx.options);
+  auto call = deps_.gateway->Call(kis::QuoteRequest(tr, ctx.query.code), ctx.options);
   gate::CallResult result = co_await std::move(call);
   kis::Classification problem = result.error;
   if (result.ok) {
@@ -408,15 +419,17 @@ asio::awaitable<http::Response> Service::MinuteBars(const StockContext& ctx) {
     const auto last = ctx.store->LatestMarketTime(ctx.query.dataset, ctx.query.code);
     if (last.size() >= 8) date = last.substr(0, 8);
   }
-  const Held held = Lookup(ctx.store, ctx.query.dataset, ctx.query.code, date + "000000", date + "235959", 1000);
+  const Held held =
+      Lookup(ctx.store, ctx.query.dataset, ctx.query.code, date + "000000", date + "235959", 1000);
   // KIS serves only today's minute bars: another day is what the store holds, or nothing.
   const bool today_asked = ctx.query.date.empty() || date == ctx.today;
   if (ctx.Fresh(held) || (!today_asked && !held.records.empty())) {
     co_return BarsResponse(ctx, StoredBars(held), ctx.Of(held), date);
   }
   if (!today_asked) {
-    co_return JsonError(404, "no_data", fmt::format("no minute bars stored for {} {}", ctx.query.code, date),
-                        "KIS serves only today's minute bars; a bars_minute job collects them for later");
+    co_return JsonError(
+        404, "no_data", fmt::format("no minute bars stored for {} {}", ctx.query.code, date),
+        "KIS serves only today's minute bars; a bars_minute job collects them for later");
   }
   // Only the bars newer than the last one held.
   std::optional<std::string> after;
@@ -424,7 +437,8 @@ asio::awaitable<http::Response> Service::MinuteBars(const StockContext& ctx) {
   auto fetch = gate::FetchMinuteBars(*deps_.gateway, ctx.query.code, ctx.options, "153000", after);
   auto paged = co_await std::move(fetch);
   kis::Classification problem;
-  if (auto* pages = std::get_if<gate::PagedBars>(&paged); pages && Keep(ctx, pages->bodies, problem)) {
+  if (auto* pages = std::get_if<gate::PagedBars>(&paged);
+      pages && Keep(ctx, pages->bodies, problem)) {
     std::map<std::string, kis::Bar> merged;
     for (auto& b : StoredBars(held)) merged[b.date + b.time] = b;
     for (auto& b : pages->bars) merged[b.date + b.time] = b;
@@ -448,17 +462,20 @@ asio::awaitable<http::Response> Service::DailyBars(const StockContext& ctx) {
   common::MarketCalendar calendar(deps_.config->calendar.holidays);
   std::size_t expected = 0;
   const auto last_day = std::chrono::sys_days{*common::ParseYmd(std::min(q.to, ctx.today))};
-  for (auto d = std::chrono::sys_days{*common::ParseYmd(q.from)}; d <= last_day; d += std::chrono::days{1}) {
+  for (auto d = std::chrono::sys_days{*common::ParseYmd(q.from)}; d <= last_day;
+       d += std::chrono::days{1}) {
     if (calendar.IsTradingDay(std::chrono::year_month_day{d})) ++expected;
   }
   const std::string label = q.from + "-" + q.to;
-  if (!held.records.empty() && held.records.size() >= expected && (q.to < ctx.today || ctx.Fresh(held))) {
+  if (!held.records.empty() && held.records.size() >= expected &&
+      (q.to < ctx.today || ctx.Fresh(held))) {
     co_return BarsResponse(ctx, StoredBars(held), ctx.Of(held), label);
   }
   auto fetch = gate::FetchDailyBars(*deps_.gateway, q.code, q.from, q.to, ctx.options);
   auto paged = co_await std::move(fetch);
   kis::Classification problem;
-  if (auto* pages = std::get_if<gate::PagedBars>(&paged); pages && Keep(ctx, pages->bodies, problem)) {
+  if (auto* pages = std::get_if<gate::PagedBars>(&paged);
+      pages && Keep(ctx, pages->bodies, problem)) {
     co_return BarsResponse(ctx, pages->bars, ctx.Fetched(), label);
   }
   if (auto* failed = std::get_if<gate::CallResult>(&paged)) problem = failed->error;
@@ -466,14 +483,14 @@ asio::awaitable<http::Response> Service::DailyBars(const StockContext& ctx) {
   co_return BarsResponse(ctx, StoredBars(held), ctx.Stale(held, problem), label);
 }
 
-http::Response Service::BarsResponse(const StockContext& ctx, const std::vector<kis::Bar>& bars, const Provenance& p,
-                                     const std::string& label) {
+http::Response Service::BarsResponse(const StockContext& ctx, const std::vector<kis::Bar>& bars,
+                                     const Provenance& p, const std::string& label) {
   if (ctx.query.csv) {
     CountAnswer(p.source, p.stale);
     http::Response r;
     r.SetHeader("content-type", "text/csv; charset=utf-8");
-    r.SetHeader("content-disposition",
-                fmt::format("inline; filename=\"{}_{}_{}.csv\"", ctx.query.code, ctx.query.dataset, label));
+    r.SetHeader("content-disposition", fmt::format("inline; filename=\"{}_{}_{}.csv\"",
+                                                   ctx.query.code, ctx.query.dataset, label));
     r.SetHeader("x-kisgate-source", p.source);
     r.SetHeader("x-kisgate-as-of", p.as_of ? IsoMillis(*p.as_of) : std::string());
     r.SetHeader("x-kisgate-stale", p.stale ? "true" : "false");
@@ -484,7 +501,8 @@ http::Response Service::BarsResponse(const StockContext& ctx, const std::vector<
   for (const auto& b : bars) rows.push_back(BarJson(b));
   json::object out;
   if (ctx.query.kind->tr == kis::Tr::kMinuteBars && label.size() == 8) {
-    out["date"] = fmt::format("{}-{}-{}", label.substr(0, 4), label.substr(4, 2), label.substr(6, 2));
+    out["date"] =
+        fmt::format("{}-{}-{}", label.substr(0, 4), label.substr(4, 2), label.substr(6, 2));
   }
   out["bars"] = std::move(rows);
   return Answer(ctx, std::move(out), p);

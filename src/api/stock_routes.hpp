@@ -33,7 +33,7 @@ struct StockQuery {
   std::string dataset;
   common::Duration max_age{};
   bool csv = false;
-  std::string date;  // bars/minute: YYYYMMDD, or "" for the latest day held
+  std::string date;      // bars/minute: YYYYMMDD, or "" for the latest day held
   std::string from, to;  // bars/daily: YYYYMMDD; to defaults to `today`, from to 140 days before
 };
 
@@ -44,7 +44,8 @@ struct QueryError {
 };
 
 // Parses "/v1/stocks/{code}/{kind}" with its query; `today` is KST YYYYMMDD.
-std::variant<StockQuery, QueryError> ParseStockQuery(const http::Request& request, const config::ApiConfig& api,
+std::variant<StockQuery, QueryError> ParseStockQuery(const http::Request& request,
+                                                     const config::ApiConfig& api,
                                                      const std::string& today);
 
 // "20261124" or "2026-11-24" -> "20261124"; nullopt otherwise.

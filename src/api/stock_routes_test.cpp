@@ -55,8 +55,10 @@ TEST(StockQuery, EveryProblemIsNamed) {
   EXPECT_NE(unknown.hint.find("max_age"), std::string::npos);
   EXPECT_EQ(ErrorOf("/v1/stocks/005930/bars/minute?format=xlsx").code, "bad_format");
   EXPECT_EQ(ErrorOf("/v1/stocks/005930/bars/minute?date=2026-02-30").code, "bad_date");
-  EXPECT_EQ(ErrorOf("/v1/stocks/005930/bars/daily?from=2026-11-20&to=2026-11-01").code, "bad_range");
-  EXPECT_EQ(ErrorOf("/v1/stocks/005930/bars/daily?from=2010-01-01&to=2026-11-01").code, "bad_range");
+  EXPECT_EQ(ErrorOf("/v1/stocks/005930/bars/daily?from=2026-11-20&to=2026-11-01").code,
+            "bad_range");
+  EXPECT_EQ(ErrorOf("/v1/stocks/005930/bars/daily?from=2010-01-01&to=2026-11-01").code,
+            "bad_range");
   EXPECT_EQ(ErrorOf("/v1/stocks/005930/price?max_age=%zz").code, "bad_query");
 }
 

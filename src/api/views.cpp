@@ -13,19 +13,19 @@ std::string IsoDate(std::string_view ymd) {
   return fmt::format("{}-{}-{}", ymd.substr(0, 4), ymd.substr(4, 2), ymd.substr(6, 2));
 }
 
-
 json::array Levels(const std::array<kis::BookLevel, 10>& levels) {
   json::array out;
   for (const auto& l : levels) {
     if (l.price == 0 && l.quantity == 0) continue;  // KIS pads a thin book with zeros
-    out.push_back(json::object{{"price", l.price}, {"quantity", l.quantity}, {"quantity_change", l.quantity_change}});
+    out.push_back(json::object{
+        {"price", l.price}, {"quantity", l.quantity}, {"quantity_change", l.quantity_change}});
   }
   return out;
 }
 
 json::object Flow(const kis::InvestorFlow& f) {
-  return {{"net_quantity", f.net_quantity}, {"net_value_mkrw", f.net_value},
-          {"buy_quantity", f.buy_quantity}, {"buy_value_mkrw", f.buy_value},
+  return {{"net_quantity", f.net_quantity},   {"net_value_mkrw", f.net_value},
+          {"buy_quantity", f.buy_quantity},   {"buy_value_mkrw", f.buy_value},
           {"sell_quantity", f.sell_quantity}, {"sell_value_mkrw", f.sell_value}};
 }
 
@@ -33,17 +33,24 @@ json::object Flow(const kis::InvestorFlow& f) {
 
 std::string IsoKst(std::string_view ymd, std::string_view hms) {
   if (hms.size() != 6) return IsoDate(ymd);
-  return fmt::format("{}T{}:{}:{}+09:00", IsoDate(ymd), hms.substr(0, 2), hms.substr(2, 2), hms.substr(4, 2));
+  return fmt::format("{}T{}:{}:{}+09:00", IsoDate(ymd), hms.substr(0, 2), hms.substr(2, 2),
+                     hms.substr(4, 2));
 }
 
 std::string_view SignName(kis::Sign sign) {
   switch (sign) {
-    case kis::Sign::kLimitUp: return "limit_up";
-    case kis::Sign::kUp: return "up";
-    case kis::Sign::kFlat: return "flat";
-    case kis::Sign::kLimitDown: return "limit_down";
-    case kis::Sign::kDown: return "down";
-    case kis::Sign::kUnknown: break;
+    case kis::Sign::kLimitUp:
+      return "limit_up";
+    case kis::Sign::kUp:
+      return "up";
+    case kis::Sign::kFlat:
+      return "flat";
+    case kis::Sign::kLimitDown:
+      return "limit_down";
+    case kis::Sign::kDown:
+      return "down";
+    case kis::Sign::kUnknown:
+      break;
   }
   return "unknown";
 }
@@ -88,9 +95,12 @@ json::object OrderBookJson(const kis::OrderBook& b, std::string_view date) {
 }
 
 json::object InvestorDayJson(const kis::InvestorDay& d) {
-  return {{"date", IsoDate(d.date)},         {"close", d.close},
-          {"change", d.change},              {"change_sign", SignName(d.sign)},
-          {"individuals", Flow(d.individuals)}, {"foreigners", Flow(d.foreigners)},
+  return {{"date", IsoDate(d.date)},
+          {"close", d.close},
+          {"change", d.change},
+          {"change_sign", SignName(d.sign)},
+          {"individuals", Flow(d.individuals)},
+          {"foreigners", Flow(d.foreigners)},
           {"institutions", Flow(d.institutions)}};
 }
 
@@ -116,16 +126,20 @@ json::object OvertimeJson(const kis::OvertimePrice& p) {
 std::string BarTime(const kis::Bar& b) { return IsoKst(b.date, b.time); }
 
 json::object BarJson(const kis::Bar& b) {
-  return {{"time", BarTime(b)}, {"open", b.open},     {"high", b.high},
-          {"low", b.low},       {"close", b.close},   {"volume", b.volume},
+  return {{"time", BarTime(b)},
+          {"open", b.open},
+          {"high", b.high},
+          {"low", b.low},
+          {"close", b.close},
+          {"volume", b.volume},
           {"traded_value_krw", b.traded_value}};
 }
 
 std::string BarsCsv(const std::vector<kis::Bar>& bars) {
   std::string out = "time,open,high,low,close,volume,traded_value_krw\r\n";
   for (const auto& b : bars) {
-    out += fmt::format("{},{},{},{},{},{},{}\r\n", BarTime(b), b.open, b.high, b.low, b.close, b.volume,
-                       b.traded_value);
+    out += fmt::format("{},{},{},{},{},{},{}\r\n", BarTime(b), b.open, b.high, b.low, b.close,
+                       b.volume, b.traded_value);
   }
   return out;
 }

@@ -1,7 +1,7 @@
 #include "api/views.hpp"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 namespace kisgate::api {
 namespace {
@@ -68,10 +68,17 @@ namespace kisgate::api {
 namespace {
 
 TEST(JsonText, PlainNumbersAndEscapedStrings) {
-  json::value v = json::object{{"pct", -0.78}, {"n", 17}, {"big", 1e21}, {"whole", 2.0}, {"nan", std::nan("")},
-                               {"s", "a\"b\n"}, {"list", json::array{1.5, true, nullptr}}};
+  json::value v = json::object{{"pct", -0.78},
+                               {"n", 17},
+                               {"big", 1e21},
+                               {"whole", 2.0},
+                               {"nan", std::nan("")},
+                               {"s", "a\"b\n"},
+                               {"list", json::array{1.5, true, nullptr}}};
   const auto text = ToJsonText(v);
-  EXPECT_EQ(text, R"({"pct":-0.78,"n":17,"big":1e+21,"whole":2,"nan":null,"s":"a\"b\n","list":[1.5,true,null]})");
+  EXPECT_EQ(
+      text,
+      R"({"pct":-0.78,"n":17,"big":1e+21,"whole":2,"nan":null,"s":"a\"b\n","list":[1.5,true,null]})");
   // What we write is JSON that reads back to the same values.
   auto back = json::parse(text);
   EXPECT_DOUBLE_EQ(back.at("pct").as_double(), -0.78);

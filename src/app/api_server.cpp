@@ -48,7 +48,8 @@ ApiServer::ApiServer(asio::io_context& io, const config::Config& config, gate::G
   deps.jobs = jobs;
   deps.clock = &common::SystemClock::Instance();
   deps.assets = Asset;
-  deps.universe = std::make_shared<const std::unordered_set<std::string>>(universe.begin(), universe.end());
+  deps.universe =
+      std::make_shared<const std::unordered_set<std::string>>(universe.begin(), universe.end());
   impl_ = std::make_unique<Impl>(io, std::move(deps));
   http::ServerOptions options;
   options.listen = config.server.listen;
@@ -60,20 +61,25 @@ ApiServer::ApiServer(asio::io_context& io, const config::Config& config, gate::G
       return impl->service.Handle(std::move(request));
     });
   } catch (const std::runtime_error& e) {
-    throw std::runtime_error(fmt::format("{} (choose another address with --listen or server.listen; "
-                                         "port 0 picks a free one)", e.what()));
+    throw std::runtime_error(
+        fmt::format("{} (choose another address with --listen or server.listen; "
+                    "port 0 picks a free one)",
+                    e.what()));
   }
   // The service reads the server's counters for /metrics; both live as long as this object.
   impl->service.SetHttpCounters([impl] { return impl->server->Counters(); });
   impl->server->Start();
-  asio::co_spawn(io, [impl]() -> asio::awaitable<void> {
-    while (!impl->stopped) {
-      impl->service.Sample();
-      impl->sampler.expires_after(std::chrono::seconds(1));
-      boost::system::error_code ec;
-      co_await impl->sampler.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    }
-  }, common::LogExceptions{"api: metrics sampler"});
+  asio::co_spawn(
+      io,
+      [impl]() -> asio::awaitable<void> {
+        while (!impl->stopped) {
+          impl->service.Sample();
+          impl->sampler.expires_after(std::chrono::seconds(1));
+          boost::system::error_code ec;
+          co_await impl->sampler.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+      },
+      common::LogExceptions{"api: metrics sampler"});
 }
 
 ApiServer::~ApiServer() { Stop(); }

@@ -22,7 +22,8 @@ class ApiServer {
   // Binds at once; throws std::runtime_error naming the address when it cannot. The API keeps the
   // values of the `universe` codes in the store; other codes' values are fetched, not kept.
   ApiServer(boost::asio::io_context& io, const config::Config& config, gate::Gateway& gateway,
-            store::Store* store, collect::JobsBoard* jobs, const std::vector<std::string>& universe);
+            store::Store* store, collect::JobsBoard* jobs,
+            const std::vector<std::string>& universe);
   ~ApiServer();
 
   std::string Address() const;  // "HOST:PORT" bound

@@ -2,11 +2,11 @@
 
 #include <unistd.h>
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "app/api_server.hpp"
 #include "collect/collector.hpp"
@@ -26,7 +26,7 @@ namespace {
 
 struct CollectFlags {
   std::string config_file;
-  std::string job;  // collect --once --job NAME
+  std::string job;     // collect --once --job NAME
   std::string listen;  // collect --once --listen ADDR: serve the API during the run
   bool once = false;
 };
@@ -43,7 +43,8 @@ struct Wiring {
   std::unique_ptr<collect::Scheduler> scheduler;
 
   Wiring(const std::string& path, asio::io_context& io) {
-    if (path.empty()) throw std::runtime_error("--config FILE is required (see configs/example.toml)");
+    if (path.empty())
+      throw std::runtime_error("--config FILE is required (see configs/example.toml)");
     auto loaded = config::LoadConfig(path);
     if (auto* e = std::get_if<config::ConfigError>(&loaded)) throw std::runtime_error(e->message);
     config = std::get<config::Config>(loaded);
@@ -59,7 +60,8 @@ struct Wiring {
     store = store::Open(config.storage.url);
     gate::GatewayOptions go;
     go.token_dir = std::filesystem::path(config.data_dir) / "tokens";
-    gateway = std::make_unique<gate::Gateway>(io.get_executor(), config, common::SystemClock::Instance(), go);
+    gateway = std::make_unique<gate::Gateway>(io.get_executor(), config,
+                                              common::SystemClock::Instance(), go);
     auto plan = collect::PlanBudget(config, codes.size());
     if (plan.fits) {
       spdlog::info("budget: {}", plan.message);
@@ -85,12 +87,13 @@ struct Wiring {
 std::string Summary(const collect::CycleReport& r) {
   std::string failures;
   for (const auto& [code, n] : r.failures) failures += fmt::format(" {}x{}", n, code);
-  return fmt::format("{:<20} {:>6} {:>6} {:>6} {:>7} {:>7.1f}s {:>7} {:>8.1f}{}", r.job, r.planned, r.ok,
-                     r.failed, r.dropped, r.seconds, r.rows,
+  return fmt::format("{:<20} {:>6} {:>6} {:>6} {:>7} {:>7.1f}s {:>7} {:>8.1f}{}", r.job, r.planned,
+                     r.ok, r.failed, r.dropped, r.seconds, r.rows,
                      r.seconds > 0 ? r.upstream_calls / r.seconds : 0.0, failures);
 }
 
-constexpr const char* kHeader = "job                   codes     ok failed dropped duration    rows  calls/s";
+constexpr const char* kHeader =
+    "job                   codes     ok failed dropped duration    rows  calls/s";
 
 int RunOnce(const CollectFlags& flags) {
   asio::io_context io(1);
@@ -151,11 +154,12 @@ int RunOnce(const CollectFlags& flags) {
     fmt::print("{}\n", Summary(r));
     clean = clean && r.failed == 0 && r.dropped == 0;
   }
-  fmt::print("limit: {:.0f} calls/s over {} key{}; store: {} rows committed\n", limit, w.config.keys.size(),
-             w.config.keys.size() == 1 ? "" : "s", w.store->Counters().written);
+  fmt::print("limit: {:.0f} calls/s over {} key{}; store: {} rows committed\n", limit,
+             w.config.keys.size(), w.config.keys.size() == 1 ? "" : "s",
+             w.store->Counters().written);
   if (auto ages = w.store->Ages(common::SystemClock::Instance().WallNow()); !ages.empty()) {
-    fmt::print("freshness: {} values; oldest {} {} collected {:.1f} s ago\n", ages.size(), ages[0].dataset,
-               ages[0].code, ages[0].age_s);
+    fmt::print("freshness: {} values; oldest {} {} collected {:.1f} s ago\n", ages.size(),
+               ages[0].dataset, ages[0].code, ages[0].age_s);
   }
   return clean ? 0 : 1;
 }
@@ -179,8 +183,10 @@ int RunServe(const CollectFlags& flags) {
   for (const auto& job : w.config.jobs) jobs.push_back(&job);
   w.MakeScheduler(io, jobs, std::move(hooks));
   ApiServer api(io, w.config, *w.gateway, w.store.get(), &w.scheduler->board(), w.codes);
-  spdlog::info("serve: API and dashboard on http://{}/ (/v1/stocks/005930/price, /v1/jobs, /v1/budget, /metrics)",
-               api.Address());
+  spdlog::info(
+      "serve: API and dashboard on http://{}/ (/v1/stocks/005930/price, /v1/jobs, /v1/budget, "
+      "/metrics)",
+      api.Address());
   bool scheduler_ended = false;
   bool stopping = false;
   asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -210,7 +216,8 @@ int RunServe(const CollectFlags& flags) {
   if (w.config.jobs.empty()) {
     spdlog::info("serve: no [[jobs]]: the API and passthrough only; Ctrl-C stops");
   } else {
-    spdlog::info("serve: {} jobs over {} codes; Ctrl-C stops", w.config.jobs.size(), w.codes.size());
+    spdlog::info("serve: {} jobs over {} codes; Ctrl-C stops", w.config.jobs.size(),
+                 w.codes.size());
   }
   io.run();
   w.store->Flush(std::chrono::seconds(10));
@@ -224,15 +231,19 @@ void AddCollectCommands(CLI::App& parent, int& exit_code) {
   auto flags = std::make_shared<CollectFlags>();
   auto* collect = parent.add_subcommand("collect", "Run the config's collection jobs");
   collect->add_option("--config", flags->config_file, "kisgate config (TOML)")->required();
-  collect->add_flag("--once", flags->once, "run each job's cycle once and exit (the only mode so far)")->required();
+  collect
+      ->add_flag("--once", flags->once, "run each job's cycle once and exit (the only mode so far)")
+      ->required();
   collect->add_option("--job", flags->job, "only this job");
-  collect->add_option("--listen", flags->listen, "serve the HTTP API on HOST:PORT while the cycles run");
+  collect->add_option("--listen", flags->listen,
+                      "serve the HTTP API on HOST:PORT while the cycles run");
   collect->callback([flags, &exit_code] { exit_code = RunOnce(*flags); });
 
   auto serve_flags = std::make_shared<CollectFlags>();
   auto* serve = parent.add_subcommand("serve", "Run the scheduler until SIGINT/SIGTERM");
   serve->add_option("--config", serve_flags->config_file, "kisgate config (TOML)")->required();
-  serve->add_option("--listen", serve_flags->listen, "HOST:PORT for the API and dashboard (default: server.listen)");
+  serve->add_option("--listen", serve_flags->listen,
+                    "HOST:PORT for the API and dashboard (default: server.listen)");
   serve->callback([serve_flags, &exit_code] { exit_code = RunServe(*serve_flags); });
 }
 

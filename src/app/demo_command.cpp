@@ -6,12 +6,12 @@
 #include <cstdio>
 #include <map>
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/json.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "app/api_server.hpp"
 #include "collect/collector.hpp"
@@ -32,12 +32,12 @@ namespace json = boost::json;
 namespace {
 
 struct DemoFlags {
-  int cycles = 0;        // 0: until Ctrl-C
+  int cycles = 0;  // 0: until Ctrl-C
   int every_s = 20;
   int codes = 53;
-  int duration_s = 0;    // 0: no limit
+  int duration_s = 0;                     // 0: no limit
   std::string listen = "127.0.0.1:8080";  // the API and dashboard
-  bool mock = false;     // a paper-trading key at KIS's mock limit, 1 call/s
+  bool mock = false;                      // a paper-trading key at KIS's mock limit, 1 call/s
   bool codes_given = false;
 };
 
@@ -45,8 +45,10 @@ struct DemoFlags {
 // has no after-hours TRs (KIS answers EGW02006), so its demo leaves that job out.
 std::vector<config::JobConfig> DemoJobs(int every_s, bool mock) {
   std::vector<config::JobConfig> jobs;
-  for (auto [name, dataset] : {std::pair{"price", "price"}, {"orderbook", "orderbook"},
-                               {"investors", "investors"}, {"overtime", "overtime_price"},
+  for (auto [name, dataset] : {std::pair{"price", "price"},
+                               {"orderbook", "orderbook"},
+                               {"investors", "investors"},
+                               {"overtime", "overtime_price"},
                                {"bars", "bars_minute"}}) {
     if (mock && kis::FindTrByDataset(dataset)->real_only) continue;
     config::JobConfig j;
@@ -88,7 +90,8 @@ int RunDemo(const DemoFlags& flags) {
   config.jobs = jobs;
 
   char dir_template[] = "/tmp/kisgate-demo-XXXXXX";
-  if (::mkdtemp(dir_template) == nullptr) throw std::runtime_error("cannot create a temp dir for the demo");
+  if (::mkdtemp(dir_template) == nullptr)
+    throw std::runtime_error("cannot create a temp dir for the demo");
   const std::string db_path = std::string(dir_template) + "/kisgate.db";
   const auto opened_store = store::Open("sqlite://" + db_path);
   store::Store& store = *opened_store;
@@ -132,10 +135,12 @@ int RunDemo(const DemoFlags& flags) {
   ApiServer api(io, config, gateway, &store, &scheduler.board(), codes);
   std::vector<std::string> job_names;
   for (const auto& job : jobs) job_names.push_back(job.dataset);
-  fmt::print("kisgate demo: simulator at {} ({} key, {:g} call{}/s, burst rules on); {} stocks x {} jobs ({}) "
-             "= {} calls every {} s through one gate, stored in {}.\nCtrl-C stops.\n",
-             sim.BaseUrl(), flags.mock ? "mock" : "real", key.rate, key.rate == 1 ? "" : "s", codes.size(),
-             jobs.size(), fmt::join(job_names, ", "), planned, flags.every_s, db_path);
+  fmt::print(
+      "kisgate demo: simulator at {} ({} key, {:g} call{}/s, burst rules on); {} stocks x {} jobs "
+      "({}) "
+      "= {} calls every {} s through one gate, stored in {}.\nCtrl-C stops.\n",
+      sim.BaseUrl(), flags.mock ? "mock" : "real", key.rate, key.rate == 1 ? "" : "s", codes.size(),
+      jobs.size(), fmt::join(job_names, ", "), planned, flags.every_s, db_path);
   fmt::print("{}\n", collect::PlanBudget(config, codes.size()).message);
   fmt::print("dashboard: http://{}/\n", api.Address());
   std::fflush(stdout);
@@ -188,17 +193,18 @@ int RunDemo(const DemoFlags& flags) {
   io.run();
   store.Flush(std::chrono::seconds(10));
   const auto key_stats = json::parse(sim.simulator().StatsJson()).at("keys").at(0);
-  fmt::print("the simulator saw: {} calls, busiest second {} (limit {:g}), EGW00201 {}, connections "
-             "dropped by its burst rules {}\nrows stored: price {}, orderbook {}, investors {}, "
-             "overtime {}, minute bars {} ({}; integrity {})\n",
-             key_stats.at("calls").to_number<std::uint64_t>(),
-             key_stats.at("max_calls_in_1s").to_number<std::uint64_t>(), key.rate,
-             key_stats.at("errors").as_object().contains("EGW00201")
-                 ? key_stats.at("errors").at("EGW00201").to_number<std::uint64_t>()
-                 : 0,
-             key_stats.at("dropped_over_in_flight").to_number<std::uint64_t>(), store.Count("price"),
-             store.Count("orderbook"), store.Count("investors"), store.Count("overtime_price"),
-             store.Count("bars_minute"), db_path, store.IntegrityCheck());
+  fmt::print(
+      "the simulator saw: {} calls, busiest second {} (limit {:g}), EGW00201 {}, connections "
+      "dropped by its burst rules {}\nrows stored: price {}, orderbook {}, investors {}, "
+      "overtime {}, minute bars {} ({}; integrity {})\n",
+      key_stats.at("calls").to_number<std::uint64_t>(),
+      key_stats.at("max_calls_in_1s").to_number<std::uint64_t>(), key.rate,
+      key_stats.at("errors").as_object().contains("EGW00201")
+          ? key_stats.at("errors").at("EGW00201").to_number<std::uint64_t>()
+          : 0,
+      key_stats.at("dropped_over_in_flight").to_number<std::uint64_t>(), store.Count("price"),
+      store.Count("orderbook"), store.Count("investors"), store.Count("overtime_price"),
+      store.Count("bars_minute"), db_path, store.IntegrityCheck());
   return exit_code;
 }
 
@@ -207,8 +213,9 @@ int RunDemo(const DemoFlags& flags) {
 void AddDemoCommand(CLI::App& parent, int& exit_code) {
   auto flags = std::make_shared<DemoFlags>();
   auto* cmd = parent.add_subcommand(
-      "demo", "The built-in simulator, and the original system's collection jobs (53 stocks) through "
-              "the gate into SQLite");
+      "demo",
+      "The built-in simulator, and the original system's collection jobs (53 stocks) through "
+      "the gate into SQLite");
   cmd->add_option("--cycles", flags->cycles, "cycles to run (0: until Ctrl-C)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
@@ -224,7 +231,8 @@ void AddDemoCommand(CLI::App& parent, int& exit_code) {
   cmd->add_flag("--mock", flags->mock,
                 "a paper-trading (mock) key at KIS's mock limit of 1 call/s, without the real-only "
                 "after-hours job, and a universe sized to fit");
-  cmd->add_option("--listen", flags->listen, "HOST:PORT of the API and dashboard (port 0: any free port)")
+  cmd->add_option("--listen", flags->listen,
+                  "HOST:PORT of the API and dashboard (port 0: any free port)")
       ->capture_default_str();
   cmd->callback([flags, codes, &exit_code] {
     flags->codes_given = codes->count() > 0;

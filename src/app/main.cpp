@@ -1,8 +1,8 @@
 // kisgate: wires the modules into one command line (userver style: main only assembles).
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "app/collect_command.hpp"
 #include "app/demo_command.hpp"

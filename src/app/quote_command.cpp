@@ -4,10 +4,10 @@
 #include <filesystem>
 #include <iostream>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include "common/kst.hpp"
 #include "common/spawn.hpp"
@@ -46,11 +46,16 @@ std::string Grouped(std::int64_t v) {
 
 std::string Arrow(kis::Sign s) {
   switch (s) {
-    case kis::Sign::kLimitUp: return "↑";
-    case kis::Sign::kUp: return "▲";
-    case kis::Sign::kLimitDown: return "↓";
-    case kis::Sign::kDown: return "▼";
-    default: return "-";
+    case kis::Sign::kLimitUp:
+      return "↑";
+    case kis::Sign::kUp:
+      return "▲";
+    case kis::Sign::kLimitDown:
+      return "↓";
+    case kis::Sign::kDown:
+      return "▼";
+    default:
+      return "-";
   }
 }
 
@@ -62,8 +67,9 @@ void PrintPrice(const kis::PriceQuote& q) {
   fmt::print("  volume {:>14}   value {:>18} KRW\n", Grouped(q.volume), Grouped(q.traded_value));
   fmt::print("  limits {} – {}   52w {} – {}   tick {}\n", Grouped(q.lower_limit),
              Grouped(q.upper_limit), Grouped(q.low_52w), Grouped(q.high_52w), q.tick_size);
-  fmt::print("  PER {:.2f}  PBR {:.2f}  EPS {:.0f}  BPS {:.0f}  market cap {} 억원  foreign {:.2f}%\n",
-             q.per, q.pbr, q.eps, q.bps, Grouped(q.market_cap_100m_krw), q.foreign_ownership_pct);
+  fmt::print(
+      "  PER {:.2f}  PBR {:.2f}  EPS {:.0f}  BPS {:.0f}  market cap {} 억원  foreign {:.2f}%\n",
+      q.per, q.pbr, q.eps, q.bps, Grouped(q.market_cap_100m_krw), q.foreign_ownership_pct);
 }
 
 void PrintBook(const kis::OrderBook& b) {
@@ -73,7 +79,8 @@ void PrintBook(const kis::OrderBook& b) {
     const auto& a = b.asks[static_cast<std::size_t>(i)];
     fmt::print("  {:>12} {:>10} |\n", Grouped(a.quantity), Grouped(a.price));
   }
-  for (const auto& l : b.bids) fmt::print("  {:>12} {:>10} | {:<10} {:<12}\n", "", "", Grouped(l.price), Grouped(l.quantity));
+  for (const auto& l : b.bids)
+    fmt::print("  {:>12} {:>10} | {:<10} {:<12}\n", "", "", Grouped(l.price), Grouped(l.quantity));
   fmt::print("  total ask {}   total bid {}   expected {} ({})\n", Grouped(b.total_ask_quantity),
              Grouped(b.total_bid_quantity), Grouped(b.expected_price), Grouped(b.expected_volume));
 }
@@ -93,7 +100,8 @@ void PrintOvertime(const kis::OvertimePrice& p) {
   fmt::print("after-hours  {:>10}  {} {} ({:+.2f}%)   volume {}\n", Grouped(p.price), Arrow(p.sign),
              Grouped(p.change < 0 ? -p.change : p.change), p.change_pct, Grouped(p.volume));
   fmt::print("  band {} – {}   bid {}   ask {}   expected {}\n", Grouped(p.lower_limit),
-             Grouped(p.upper_limit), Grouped(p.best_bid), Grouped(p.best_ask), Grouped(p.expected_price));
+             Grouped(p.upper_limit), Grouped(p.best_bid), Grouped(p.best_ask),
+             Grouped(p.expected_price));
 }
 
 void PrintBars(const std::vector<kis::Bar>& bars) {
@@ -101,7 +109,8 @@ void PrintBars(const std::vector<kis::Bar>& bars) {
              "low", "close", "volume");
   for (const auto& b : bars) {
     fmt::print("{:<10} {:<6} {:>10} {:>10} {:>10} {:>10} {:>14}\n", b.date, b.time.substr(0, 4),
-               Grouped(b.open), Grouped(b.high), Grouped(b.low), Grouped(b.close), Grouped(b.volume));
+               Grouped(b.open), Grouped(b.high), Grouped(b.low), Grouped(b.close),
+               Grouped(b.volume));
   }
 }
 
@@ -117,14 +126,16 @@ bool Show(const kis::Parsed<T>& parsed, void (*print)(const T&)) {
 
 int RunQuote(const QuoteFlags& flags) {
   if (!common::IsStockCode(flags.code)) {
-    fmt::print(stderr, "error: '{}' is not a stock code: use six characters such as 005930\n", flags.code);
+    fmt::print(stderr, "error: '{}' is not a stock code: use six characters such as 005930\n",
+               flags.code);
     return 2;
   }
   if (flags.config_file.empty()) {
     fmt::print(stderr,
                "kisgate quote needs a config with a KIS app key (--config FILE).\n"
                "  real keys:  copy configs/example.toml, export KIS_APP_KEY and KIS_APP_SECRET\n"
-               "  simulator:  build/kisgate sim &   then   build/kisgate quote {} --config configs/sim.toml\n",
+               "  simulator:  build/kisgate sim &   then   build/kisgate quote {} --config "
+               "configs/sim.toml\n",
                flags.code);
     return 2;
   }
@@ -144,65 +155,78 @@ int RunQuote(const QuoteFlags& flags) {
   gate::Gateway gateway(io.get_executor(), config, common::SystemClock::Instance(), options);
   const auto now = common::ToKst(common::SystemClock::Instance().WallNow());
   const std::string today = common::FormatYmd(now.date);
-  const gate::CallOptions call{gate::Lane::kInteractive, 0,
-                               std::chrono::steady_clock::now() + std::chrono::seconds(flags.timeout_s)};
+  const gate::CallOptions call{
+      gate::Lane::kInteractive, 0,
+      std::chrono::steady_clock::now() + std::chrono::seconds(flags.timeout_s)};
   int status = 1;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    if (flags.data == "bars-minute" || flags.data == "bars-daily") {
-      std::variant<gate::PagedBars, gate::CallResult> paged;
-      if (flags.data == "bars-minute") {
-        auto fetch = gate::FetchMinuteBars(gateway, flags.code, call);
-        paged = co_await std::move(fetch);
-      } else {
-        const std::string to = flags.to.empty() ? today : flags.to;
-        const std::string from = flags.from.empty()
-            ? common::FormatYmd(std::chrono::year_month_day{std::chrono::sys_days{now.date} - std::chrono::days{45}})
-            : flags.from;
-        auto fetch = gate::FetchDailyBars(gateway, flags.code, from, to, call);
-        paged = co_await std::move(fetch);
-      }
-      if (auto* failed = std::get_if<gate::CallResult>(&paged)) {
-        fmt::print(stderr, "error: {}: {}{}\n", failed->error.code, failed->error.message,
-                   failed->error.hint.empty() ? "" : " (" + failed->error.hint + ")");
-        co_return;
-      }
-      PrintBars(std::get<gate::PagedBars>(paged).bars);
-      status = 0;
-      co_return;
-    }
-    kis::Tr tr = flags.data == "orderbook"   ? kis::Tr::kOrderBook
-                 : flags.data == "investors" ? kis::Tr::kInvestors
-                 : flags.data == "overtime"  ? kis::Tr::kOvertimePrice
-                                             : kis::Tr::kPrice;
-    auto pending = gateway.Call(kis::QuoteRequest(tr, flags.code), call);
-    gate::CallResult result = co_await std::move(pending);
-    if (!result.ok) {
-      fmt::print(stderr, "error: {}: {}{}\n", result.error.code, result.error.message,
-                 result.error.hint.empty() ? "" : " (" + result.error.hint + ")");
-      co_return;
-    }
-    if (flags.json) {
-      fmt::print("{}\n", result.body);
-      status = 0;
-      co_return;
-    }
-    bool shown = false;
-    switch (tr) {
-      case kis::Tr::kOrderBook: shown = Show(kis::ParseOrderBook(result.body), &PrintBook); break;
-      case kis::Tr::kInvestors: shown = Show(kis::ParseInvestors(result.body), &PrintInvestors); break;
-      case kis::Tr::kOvertimePrice: shown = Show(kis::ParseOvertimePrice(result.body), &PrintOvertime); break;
-      default: shown = Show(kis::ParsePrice(result.body), &PrintPrice); break;
-    }
-    fmt::print("  via key '{}', {} attempt{}, waited {} ms in the gate\n", result.key_name,
-               result.attempts, result.attempts == 1 ? "" : "s",
-               std::chrono::duration_cast<std::chrono::milliseconds>(result.gate_wait).count());
-    status = shown ? 0 : 1;
-  }, [&status](std::exception_ptr e) {
-    if (e) {
-      common::NoteException("quote", e);
-      status = 1;
-    }
-  });
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        if (flags.data == "bars-minute" || flags.data == "bars-daily") {
+          std::variant<gate::PagedBars, gate::CallResult> paged;
+          if (flags.data == "bars-minute") {
+            auto fetch = gate::FetchMinuteBars(gateway, flags.code, call);
+            paged = co_await std::move(fetch);
+          } else {
+            const std::string to = flags.to.empty() ? today : flags.to;
+            const std::string from =
+                flags.from.empty() ? common::FormatYmd(std::chrono::year_month_day{
+                                         std::chrono::sys_days{now.date} - std::chrono::days{45}})
+                                   : flags.from;
+            auto fetch = gate::FetchDailyBars(gateway, flags.code, from, to, call);
+            paged = co_await std::move(fetch);
+          }
+          if (auto* failed = std::get_if<gate::CallResult>(&paged)) {
+            fmt::print(stderr, "error: {}: {}{}\n", failed->error.code, failed->error.message,
+                       failed->error.hint.empty() ? "" : " (" + failed->error.hint + ")");
+            co_return;
+          }
+          PrintBars(std::get<gate::PagedBars>(paged).bars);
+          status = 0;
+          co_return;
+        }
+        kis::Tr tr = flags.data == "orderbook"   ? kis::Tr::kOrderBook
+                     : flags.data == "investors" ? kis::Tr::kInvestors
+                     : flags.data == "overtime"  ? kis::Tr::kOvertimePrice
+                                                 : kis::Tr::kPrice;
+        auto pending = gateway.Call(kis::QuoteRequest(tr, flags.code), call);
+        gate::CallResult result = co_await std::move(pending);
+        if (!result.ok) {
+          fmt::print(stderr, "error: {}: {}{}\n", result.error.code, result.error.message,
+                     result.error.hint.empty() ? "" : " (" + result.error.hint + ")");
+          co_return;
+        }
+        if (flags.json) {
+          fmt::print("{}\n", result.body);
+          status = 0;
+          co_return;
+        }
+        bool shown = false;
+        switch (tr) {
+          case kis::Tr::kOrderBook:
+            shown = Show(kis::ParseOrderBook(result.body), &PrintBook);
+            break;
+          case kis::Tr::kInvestors:
+            shown = Show(kis::ParseInvestors(result.body), &PrintInvestors);
+            break;
+          case kis::Tr::kOvertimePrice:
+            shown = Show(kis::ParseOvertimePrice(result.body), &PrintOvertime);
+            break;
+          default:
+            shown = Show(kis::ParsePrice(result.body), &PrintPrice);
+            break;
+        }
+        fmt::print("  via key '{}', {} attempt{}, waited {} ms in the gate\n", result.key_name,
+                   result.attempts, result.attempts == 1 ? "" : "s",
+                   std::chrono::duration_cast<std::chrono::milliseconds>(result.gate_wait).count());
+        status = shown ? 0 : 1;
+      },
+      [&status](std::exception_ptr e) {
+        if (e) {
+          common::NoteException("quote", e);
+          status = 1;
+        }
+      });
   io.run();
   return status;
 }
@@ -214,7 +238,8 @@ void AddQuoteCommand(CLI::App& parent, int& exit_code) {
   auto* cmd = parent.add_subcommand("quote", "One quotation through the gate (interactive lane)");
   cmd->add_option("code", flags->code, "six-character stock code, e.g. 005930")->required();
   cmd->add_option("--data", flags->data, "what to show")
-      ->check(CLI::IsMember({"price", "orderbook", "investors", "overtime", "bars-minute", "bars-daily"}))
+      ->check(CLI::IsMember(
+          {"price", "orderbook", "investors", "overtime", "bars-minute", "bars-daily"}))
       ->capture_default_str();
   cmd->add_option("--config", flags->config_file, "kisgate config (TOML) with the app key(s)");
   cmd->add_option("--from", flags->from, "bars-daily: first day, YYYYMMDD (default: 45 days ago)");

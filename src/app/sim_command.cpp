@@ -1,11 +1,11 @@
 #include "app/sim_command.hpp"
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <toml++/toml.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 
 #include "sim/sim_server.hpp"
 
@@ -37,16 +37,18 @@ void ApplyConfigFile(CLI::App& cmd, const std::string& path) {
   }
   for (const auto& [key, node] : table) {
     const std::string name(key.str());
-    CLI::Option* option = name == "config" || name == "help" ? nullptr : cmd.get_option_no_throw("--" + name);
+    CLI::Option* option =
+        name == "config" || name == "help" ? nullptr : cmd.get_option_no_throw("--" + name);
     if (option == nullptr) {
       std::vector<std::string> known;
       for (const auto* o : cmd.get_options()) {
-        if (!o->get_lnames().empty() && o->get_lnames()[0] != "help" && o->get_lnames()[0] != "config") {
+        if (!o->get_lnames().empty() && o->get_lnames()[0] != "help" &&
+            o->get_lnames()[0] != "config") {
           known.push_back(o->get_lnames()[0]);
         }
       }
-      throw CLI::ValidationError(
-          "--config", fmt::format("{}: unknown key '{}'; known keys: {}", path, name, fmt::join(known, ", ")));
+      throw CLI::ValidationError("--config", fmt::format("{}: unknown key '{}'; known keys: {}",
+                                                         path, name, fmt::join(known, ", ")));
     }
     if (option->count() > 0) continue;  // the command line wins
     auto text = [&](const toml::node& n) -> std::string {
@@ -54,7 +56,8 @@ void ApplyConfigFile(CLI::App& cmd, const std::string& path) {
       if (n.is_integer()) return std::to_string(*n.value<std::int64_t>());
       if (n.is_floating_point()) return fmt::format("{}", *n.value<double>());
       if (n.is_boolean()) return *n.value<bool>() ? "true" : "false";
-      throw CLI::ValidationError("--config", fmt::format("{}: '{}' must be a string, number or array", path, name));
+      throw CLI::ValidationError(
+          "--config", fmt::format("{}: '{}' must be a string, number or array", path, name));
     };
     if (const auto* array = node.as_array()) {
       for (const auto& item : *array) option->add_result(text(item));
@@ -85,9 +88,10 @@ int RunSim(SimFlags& flags) {
   sim::SimServer server(io, o);  // throws with a message naming the problem
   server.Start();
   const auto keys = o.EffectiveKeys();
-  spdlog::info("kisgate sim listening on {} ({} key{}, {} calls/s real, {} mock, {} window, seed {})",
-               server.BaseUrl(), keys.size(), keys.size() == 1 ? "" : "s", o.rate, o.mock_rate,
-               flags.window, o.seed);
+  spdlog::info(
+      "kisgate sim listening on {} ({} key{}, {} calls/s real, {} mock, {} window, seed {})",
+      server.BaseUrl(), keys.size(), keys.size() == 1 ? "" : "s", o.rate, o.mock_rate, flags.window,
+      o.seed);
   if (o.keys.empty()) {
     spdlog::info("demo key: appkey={} appsecret={}", sim::kDemoAppKey, sim::DemoAppSecret());
   }
@@ -120,8 +124,10 @@ void AddSimCommand(CLI::App& parent, int& exit_code) {
       ->check(CLI::IsMember({"any", "real", "mock"}))
       ->capture_default_str();
   cmd->add_option("--rate", o.rate, "calls per second per real key")->capture_default_str();
-  cmd->add_option("--mock-rate", o.mock_rate, "calls per second per mock key")->capture_default_str();
-  cmd->add_option("--window", flags->window, "rate window: sliding (any 1 s) or fixed (clock seconds)")
+  cmd->add_option("--mock-rate", o.mock_rate, "calls per second per mock key")
+      ->capture_default_str();
+  cmd->add_option("--window", flags->window,
+                  "rate window: sliding (any 1 s) or fixed (clock seconds)")
       ->check(CLI::IsMember({"sliding", "fixed"}))
       ->capture_default_str();
   cmd->add_option("--max-in-flight-per-key", o.max_in_flight_per_key,
@@ -130,7 +136,8 @@ void AddSimCommand(CLI::App& parent, int& exit_code) {
   cmd->add_option("--max-connections", o.max_connections,
                   "close connections beyond N at once right after accept (0: off)")
       ->capture_default_str();
-  cmd->add_option("--latency-ms", o.latency_ms, "median service delay per call")->capture_default_str();
+  cmd->add_option("--latency-ms", o.latency_ms, "median service delay per call")
+      ->capture_default_str();
   cmd->add_option("--latency-sigma", o.latency_sigma, "log-normal tail of the delay (0: constant)")
       ->capture_default_str();
   cmd->add_option("--latency-max-ms", o.latency_max_ms, "cap on any delay")->capture_default_str();
@@ -146,10 +153,13 @@ void AddSimCommand(CLI::App& parent, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--speed", o.speed, "market clock speed (60: one market minute per second)")
       ->capture_default_str();
-  cmd->add_option("--seed", o.seed, "seed for market data, latency and faults")->capture_default_str();
-  cmd->add_option("--token-ttl", flags->token_ttl_s, "token lifetime, seconds")->capture_default_str();
-  cmd->add_option("--token-reuse", flags->token_reuse_s,
-                  "a token request within this many seconds of the last issuance gets the same token")
+  cmd->add_option("--seed", o.seed, "seed for market data, latency and faults")
+      ->capture_default_str();
+  cmd->add_option("--token-ttl", flags->token_ttl_s, "token lifetime, seconds")
+      ->capture_default_str();
+  cmd->add_option(
+         "--token-reuse", flags->token_reuse_s,
+         "a token request within this many seconds of the last issuance gets the same token")
       ->capture_default_str();
   cmd->add_option("--token-interval", flags->token_interval_s,
                   "minimum seconds between token requests per key (else EGW00133)")

@@ -1,10 +1,10 @@
 #include "collect/collector.hpp"
 
+#include <fmt/format.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
 
 #include "common/error.hpp"
 #include "common/kst.hpp"
@@ -59,13 +59,15 @@ bool Superseded(const std::string& code, bool past_deadline) {
 std::optional<std::string> MinuteBefore(const std::string& hhmmss) {
   auto t = common::ParseHms(hhmmss);
   if (!t || *t < std::chrono::minutes(1)) return std::nullopt;
-  return common::FormatHms(std::chrono::duration_cast<std::chrono::minutes>(*t) - std::chrono::minutes(1));
+  return common::FormatHms(std::chrono::duration_cast<std::chrono::minutes>(*t) -
+                           std::chrono::minutes(1));
 }
 
 std::string DayBefore(const std::string& yyyymmdd) {
   auto d = common::ParseYmd(yyyymmdd);
   if (!d) return yyyymmdd;
-  return common::FormatYmd(std::chrono::year_month_day{std::chrono::sys_days{*d} - std::chrono::days{1}});
+  return common::FormatYmd(
+      std::chrono::year_month_day{std::chrono::sys_days{*d} - std::chrono::days{1}});
 }
 
 // The oldest market_time stored for (dataset, code) in [from, to]; "" when none.
@@ -86,8 +88,8 @@ asio::awaitable<std::string> CollectOne(gate::Gateway& gateway, store::Store* st
   const auto& info = kis::TrInfoFor(common::ParseDataset(spec.job->dataset).value());
   const std::string dataset(common::Name(info.dataset));
   // The config has checked the lane's name.
-  const gate::CallOptions options{gate::ParseLane(spec.job->lane).value_or(gate::Lane::kBatch), spec.flow,
-                                  spec.deadline};
+  const gate::CallOptions options{gate::ParseLane(spec.job->lane).value_or(gate::Lane::kBatch),
+                                  spec.flow, spec.deadline};
   const auto collected_at = common::SystemClock::Instance().WallNow();
   // Each reply's records go to the store as soon as the reply is in (writes are idempotent): a
   // paged walk cut by the deadline, a crash or a failed page keeps the pages it got.
@@ -169,10 +171,12 @@ asio::awaitable<std::string> CollectOne(gate::Gateway& gateway, store::Store* st
   for (const auto& walk : walks) {
     std::variant<gate::PagedBars, gate::CallResult> paged;
     if (info.paging == kis::Paging::kTimeCursor) {
-      auto fetch = gate::FetchMinuteBars(gateway, code, options, walk.newest, walk.oldest, keep_page);
+      auto fetch =
+          gate::FetchMinuteBars(gateway, code, options, walk.newest, walk.oldest, keep_page);
       paged = co_await std::move(fetch);
     } else {
-      auto fetch = gate::FetchDailyBars(gateway, code, *walk.oldest, walk.newest, options, 'D', keep_page);
+      auto fetch =
+          gate::FetchDailyBars(gateway, code, *walk.oldest, walk.newest, options, 'D', keep_page);
       paged = co_await std::move(fetch);
     }
     if (auto* failed = std::get_if<gate::CallResult>(&paged)) {
@@ -197,8 +201,8 @@ struct Join {
 }  // namespace
 
 asio::awaitable<CycleReport> RunEachCode(const std::vector<std::string>& codes, CycleReport report,
-                                         common::SteadyTime deadline, CodeTask task, Progress progress,
-                                         std::shared_ptr<CycleControl> control) {
+                                         common::SteadyTime deadline, CodeTask task,
+                                         Progress progress, std::shared_ptr<CycleControl> control) {
   // The clock common::Timer follows: the deadline's clock (manual time in tests).
   const auto started = common::TimerClock::now();
   auto executor = co_await asio::this_coro::executor;
@@ -206,7 +210,8 @@ asio::awaitable<CycleReport> RunEachCode(const std::vector<std::string>& codes, 
   join->report = std::make_shared<CycleReport>(std::move(report));
   join->report->planned = static_cast<int>(codes.size());
   join->progress = std::move(progress);
-  join->wake.expires_at(control && control->close_by() ? std::min(deadline, *control->close_by()) : deadline);
+  join->wake.expires_at(control && control->close_by() ? std::min(deadline, *control->close_by())
+                                                       : deadline);
   if (control) {
     // Moving the expiry aborts the wait below, which then waits again for the earlier time.
     control->Attach([weak = std::weak_ptr<Join>(join)](common::SteadyTime by) {
@@ -217,27 +222,29 @@ asio::awaitable<CycleReport> RunEachCode(const std::vector<std::string>& codes, 
     auto one = task(code, join->report);
     // A code may finish inline, before this loop ends (a failure that never suspends): the count
     // is checked before every wait, so the order does not matter.
-    asio::co_spawn(executor, std::move(one), [join, code, deadline](std::exception_ptr e, std::string error) {
-      auto& r = *join->report;
-      if (e) {
-        common::NoteException(fmt::format("job '{}' code {}", r.job, code), e);
-        error = common::Name(common::Errc::kException);
-      }
-      if (join->closed) return;  // already counted as dropped
-      // A call cut by the cycle's deadline while in flight is superseded too, not a failure.
-      const bool past_deadline = common::TimerClock::now() >= deadline;
-      if (error.empty()) {
-        r.ok++;
-      } else if (Superseded(error, past_deadline)) {
-        r.dropped++;
-      } else {
-        r.failed++;
-        r.failures[error]++;
-      }
-      ++join->done;
-      if (join->progress) join->progress(join->done, r.planned);
-      if (join->done == r.planned) join->wake.cancel();
-    });
+    asio::co_spawn(executor, std::move(one),
+                   [join, code, deadline](std::exception_ptr e, std::string error) {
+                     auto& r = *join->report;
+                     if (e) {
+                       common::NoteException(fmt::format("job '{}' code {}", r.job, code), e);
+                       error = common::Name(common::Errc::kException);
+                     }
+                     if (join->closed) return;  // already counted as dropped
+                     // A call cut by the cycle's deadline while in flight is superseded too, not a
+                     // failure.
+                     const bool past_deadline = common::TimerClock::now() >= deadline;
+                     if (error.empty()) {
+                       r.ok++;
+                     } else if (Superseded(error, past_deadline)) {
+                       r.dropped++;
+                     } else {
+                       r.failed++;
+                       r.failures[error]++;
+                     }
+                     ++join->done;
+                     if (join->progress) join->progress(join->done, r.planned);
+                     if (join->done == r.planned) join->wake.cancel();
+                   });
   }
   while (join->done < join->report->planned) {
     boost::system::error_code ec;
@@ -260,17 +267,18 @@ asio::awaitable<CycleReport> RunCycle(gate::Gateway& gateway, store::Store* stor
   CycleReport report;
   report.job = spec.job->name;
   report.cycle_time = common::FormatCompactKst(spec.start);
-  CodeTask task = [&gateway, store, spec, cycle_time = report.cycle_time](std::string code,
-                                                                         std::shared_ptr<CycleReport> r) {
+  CodeTask task = [&gateway, store, spec, cycle_time = report.cycle_time](
+                      std::string code, std::shared_ptr<CycleReport> r) {
     return CollectOne(gateway, store, std::move(code), spec, cycle_time, std::move(r));
   };
-  auto join = RunEachCode(codes, std::move(report), spec.deadline, std::move(task), std::move(progress),
-                          spec.control);
+  auto join = RunEachCode(codes, std::move(report), spec.deadline, std::move(task),
+                          std::move(progress), spec.control);
   co_return co_await std::move(join);
 }
 
 Plan PlanBudget(const config::Config& config, std::size_t codes) {
-  // Calls/s as a person reads them: 36.0 and 17.5, but 0.97 for a mock key and 0.013 for a slow job.
+  // Calls/s as a person reads them: 36.0 and 17.5, but 0.97 for a mock key and 0.013 for a slow
+  // job.
   const auto rate_text = [](double per_s) {
     if (per_s >= 10) return fmt::format("{:.1f}", per_s);
     if (per_s >= 0.1) return fmt::format("{:.2f}", per_s);
@@ -307,12 +315,15 @@ Plan PlanBudget(const config::Config& config, std::size_t codes) {
     const double job_per_s = real_only ? real_per_s : plan.available_per_s;
     if (job_per_s > 0 && static_cast<double>(job_codes) / job_per_s > every_s) {
       too_long.push_back(fmt::format("'{}' needs {:.1f} s for {} calls every {:.0f} s", job.name,
-                                     static_cast<double>(job_codes) / job_per_s, job_codes, every_s));
+                                     static_cast<double>(job_codes) / job_per_s, job_codes,
+                                     every_s));
     }
   }
   plan.fits = plan.needed_per_s <= plan.available_per_s && too_long.empty();
-  const std::string jobs = fmt::format("{} job{}", config.jobs.size(), config.jobs.size() == 1 ? "" : "s");
-  const std::string keys = fmt::format("{} key{}", config.keys.size(), config.keys.size() == 1 ? "" : "s");
+  const std::string jobs =
+      fmt::format("{} job{}", config.jobs.size(), config.jobs.size() == 1 ? "" : "s");
+  const std::string keys =
+      fmt::format("{} key{}", config.keys.size(), config.keys.size() == 1 ? "" : "s");
   if (plan.needed_per_s > plan.available_per_s) {
     plan.message = fmt::format(
         "{} codes x {} need {} calls/s; {} {} {}/s: add keys, lengthen the intervals, or split the "
@@ -320,8 +331,8 @@ Plan PlanBudget(const config::Config& config, std::size_t codes) {
         codes, jobs, rate_text(plan.needed_per_s), keys, config.keys.size() == 1 ? "gives" : "give",
         rate_text(plan.available_per_s));
   } else {
-    plan.message = fmt::format("{} codes x {} need {} calls/s of the {}/s the keys give", codes, jobs,
-                               rate_text(plan.needed_per_s), rate_text(plan.available_per_s));
+    plan.message = fmt::format("{} codes x {} need {} calls/s of the {}/s the keys give", codes,
+                               jobs, rate_text(plan.needed_per_s), rate_text(plan.available_per_s));
   }
   if (!too_long.empty()) {
     plan.message += fmt::format("; a cycle longer than its interval drops codes: {}",
@@ -330,16 +341,17 @@ Plan PlanBudget(const config::Config& config, std::size_t codes) {
   // Every key's first call waits for its token, and the token call counts against the key's rate.
   const std::size_t token_calls = config.keys.size();
   if (calls_at_once > 0 && plan.available_per_s > 0) {
-    plan.message += fmt::format(
-        "; all jobs at once: {} calls + {} token call{} = about {:.1f} s at {}/s", calls_at_once,
-        token_calls, token_calls == 1 ? "" : "s",
-        static_cast<double>(calls_at_once + token_calls) / plan.available_per_s, rate_text(plan.available_per_s));
+    plan.message +=
+        fmt::format("; all jobs at once: {} calls + {} token call{} = about {:.1f} s at {}/s",
+                    calls_at_once, token_calls, token_calls == 1 ? "" : "s",
+                    static_cast<double>(calls_at_once + token_calls) / plan.available_per_s,
+                    rate_text(plan.available_per_s));
   }
   if (!routed.empty()) {
-    plan.message += fmt::format("; real-only job{} {} go{} to the real key{} {} ({}/s): mock keys get EGW02006",
-                                routed.size() == 1 ? "" : "s", fmt::join(routed, ", "),
-                                routed.size() == 1 ? "es" : "", real_keys.size() == 1 ? "" : "s",
-                                fmt::join(real_keys, ", "), rate_text(real_per_s));
+    plan.message += fmt::format(
+        "; real-only job{} {} go{} to the real key{} {} ({}/s): mock keys get EGW02006",
+        routed.size() == 1 ? "" : "s", fmt::join(routed, ", "), routed.size() == 1 ? "es" : "",
+        real_keys.size() == 1 ? "" : "s", fmt::join(real_keys, ", "), rate_text(real_per_s));
   }
   return plan;
 }

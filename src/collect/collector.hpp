@@ -27,10 +27,10 @@ struct CycleReport {
   int planned = 0;
   int ok = 0;
   int failed = 0;
-  int dropped = 0;  // superseded: the next cycle's start came first
+  int dropped = 0;                      // superseded: the next cycle's start came first
   std::map<std::string, int> failures;  // by error code
-  std::size_t rows = 0;  // records handed to the store
-  int upstream_calls = 0;  // including the pages of paged data sets
+  std::size_t rows = 0;                 // records handed to the store
+  int upstream_calls = 0;               // including the pages of paged data sets
   double seconds = 0;
 };
 
@@ -56,8 +56,8 @@ class CycleControl {
 struct CycleSpec {
   const config::JobConfig* job;
   gate::FlowId flow = 0;
-  common::WallTime start;          // the cycle's scheduled start (wall clock, for keys)
-  common::SteadyTime deadline;     // the next cycle's start
+  common::WallTime start;                   // the cycle's scheduled start (wall clock, for keys)
+  common::SteadyTime deadline;              // the next cycle's start
   std::shared_ptr<CycleControl> control{};  // optional: to close the cycle early
 };
 
@@ -75,11 +75,11 @@ boost::asio::awaitable<CycleReport> RunCycle(gate::Gateway& gateway, store::Stor
 // has finished (whether it suspended or not) or `deadline` passed, whichever is first. A task
 // returns "" on success or an error code; the report it gets outlives a cycle that returned at
 // the deadline. A task that throws is logged and counts as failed with code "exception".
-using CodeTask = std::function<boost::asio::awaitable<std::string>(std::string code,
-                                                                   std::shared_ptr<CycleReport> report)>;
-boost::asio::awaitable<CycleReport> RunEachCode(const std::vector<std::string>& codes, CycleReport report,
-                                                common::SteadyTime deadline, CodeTask task,
-                                                Progress progress = nullptr,
+using CodeTask = std::function<boost::asio::awaitable<std::string>(
+    std::string code, std::shared_ptr<CycleReport> report)>;
+boost::asio::awaitable<CycleReport> RunEachCode(const std::vector<std::string>& codes,
+                                                CycleReport report, common::SteadyTime deadline,
+                                                CodeTask task, Progress progress = nullptr,
                                                 std::shared_ptr<CycleControl> control = nullptr);
 
 // Calls per second the jobs need against what the keys give; a message when they do not fit,

@@ -21,7 +21,8 @@ class Schedule {
   bool InSession(const config::JobConfig& job, common::WallTime t) const;
   // The first start of `job` strictly after `after`; nullopt when none within 14 days (for example
   // a job whose sessions never occur).
-  std::optional<common::WallTime> NextStart(const config::JobConfig& job, common::WallTime after) const;
+  std::optional<common::WallTime> NextStart(const config::JobConfig& job,
+                                            common::WallTime after) const;
 
  private:
   const common::MarketCalendar& calendar_;

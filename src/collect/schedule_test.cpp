@@ -10,7 +10,9 @@ namespace {
 using namespace std::chrono_literals;
 
 common::WallTime At(const char* kst) { return *common::ParseKstDateTime(kst); }
-std::string Kst(std::optional<common::WallTime> t) { return t ? common::FormatKstDateTime(*t) : "none"; }
+std::string Kst(std::optional<common::WallTime> t) {
+  return t ? common::FormatKstDateTime(*t) : "none";
+}
 
 config::JobConfig Job(std::chrono::milliseconds every, std::vector<std::string> sessions) {
   config::JobConfig j;
@@ -39,9 +41,12 @@ TEST_F(ScheduleTest, AlignsToIntervalBoundariesInsideTheSession) {
 
 TEST_F(ScheduleTest, SkipsWeekendsAndHolidays) {
   auto job = Job(5min, {"regular"});
-  EXPECT_EQ(Kst(schedule_.NextStart(job, At("2026-11-27 15:30:00"))), "2026-11-30 09:00:00");  // Fri -> Mon
-  EXPECT_EQ(Kst(schedule_.NextStart(job, At("2026-12-24 16:00:00"))), "2026-12-28 09:00:00");  // Christmas
-  EXPECT_EQ(Kst(schedule_.NextStart(job, At("2026-12-30 16:00:00"))), "2027-01-04 09:00:00");  // year end
+  EXPECT_EQ(Kst(schedule_.NextStart(job, At("2026-11-27 15:30:00"))),
+            "2026-11-30 09:00:00");  // Fri -> Mon
+  EXPECT_EQ(Kst(schedule_.NextStart(job, At("2026-12-24 16:00:00"))),
+            "2026-12-28 09:00:00");  // Christmas
+  EXPECT_EQ(Kst(schedule_.NextStart(job, At("2026-12-30 16:00:00"))),
+            "2027-01-04 09:00:00");  // year end
 }
 
 TEST_F(ScheduleTest, AfterHoursAndOnceAfterTheClose) {
@@ -62,8 +67,8 @@ TEST_F(ScheduleTest, ASessionThatNeverComesGivesNone) {
   common::MarketCalendar closed_for_weeks([] {
     std::vector<std::chrono::year_month_day> days;
     for (int i = 0; i < 30; ++i) {
-      days.push_back(std::chrono::year_month_day{std::chrono::sys_days{std::chrono::year{2026} / 11 / 24} +
-                                                 std::chrono::days{i}});
+      days.push_back(std::chrono::year_month_day{
+          std::chrono::sys_days{std::chrono::year{2026} / 11 / 24} + std::chrono::days{i}});
     }
     return days;
   }());

@@ -30,13 +30,15 @@ std::variant<std::vector<std::string>, std::string> LoadUniverse(const config::U
       line.erase(line.find_last_not_of(" \t\r") + 1);
       if (line.empty()) continue;
       if (!common::IsStockCode(line)) {
-        return fmt::format("{}:{}: '{}' is not a stock code (six digits or capital letters, e.g. 005930)",
-                           u.file, n, line);
+        return fmt::format(
+            "{}:{}: '{}' is not a stock code (six digits or capital letters, e.g. 005930)", u.file,
+            n, line);
       }
       add(line);
     }
   }
-  if (codes.empty()) return std::string("the universe is empty: set universe.codes or universe.file");
+  if (codes.empty())
+    return std::string("the universe is empty: set universe.codes or universe.file");
   return codes;
 }
 

@@ -38,8 +38,8 @@ class ManualClock final : public Clock {
 
   SteadyTime Now() const override { return SteadyTime{Duration{elapsed_.load()}}; }
   WallTime WallNow() const override {
-    return WallTime{std::chrono::duration_cast<WallTime::duration>(wall_offset_ +
-                                                                   Duration{elapsed_.load()})};
+    return WallTime{
+        std::chrono::duration_cast<WallTime::duration>(wall_offset_ + Duration{elapsed_.load()})};
   }
   void Advance(Duration d) { elapsed_ += d.count(); }
 

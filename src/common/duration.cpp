@@ -18,11 +18,20 @@ std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text) {
       text.remove_prefix(2);
     } else if (!text.empty()) {
       switch (text.front()) {
-        case 's': unit_ms = 1000; break;
-        case 'm': unit_ms = 60'000; break;
-        case 'h': unit_ms = 3'600'000; break;
-        case 'd': unit_ms = 86'400'000; break;
-        default: return std::nullopt;
+        case 's':
+          unit_ms = 1000;
+          break;
+        case 'm':
+          unit_ms = 60'000;
+          break;
+        case 'h':
+          unit_ms = 3'600'000;
+          break;
+        case 'd':
+          unit_ms = 86'400'000;
+          break;
+        default:
+          return std::nullopt;
       }
       text.remove_prefix(1);
     } else {

@@ -23,11 +23,11 @@ struct KstTime {
 KstTime ToKst(WallTime t);
 WallTime FromKst(std::chrono::year_month_day date, std::chrono::seconds time_of_day);
 
-std::string FormatYmd(std::chrono::year_month_day date);        // "20261124"
-std::string FormatHms(std::chrono::seconds time_of_day);        // "093000"
-std::string FormatKstDateTime(WallTime t);                      // "2026-11-24 09:30:00"
-std::string FormatIsoKst(WallTime t);                           // "2026-11-24T09:30:00+09:00"
-std::string FormatCompactKst(WallTime t);                       // "20261124093000" (a market_time)
+std::string FormatYmd(std::chrono::year_month_day date);  // "20261124"
+std::string FormatHms(std::chrono::seconds time_of_day);  // "093000"
+std::string FormatKstDateTime(WallTime t);                // "2026-11-24 09:30:00"
+std::string FormatIsoKst(WallTime t);                     // "2026-11-24T09:30:00+09:00"
+std::string FormatCompactKst(WallTime t);                 // "20261124093000" (a market_time)
 
 // Strict parsers: exact widths, valid calendar dates and times.
 std::optional<std::chrono::year_month_day> ParseYmd(std::string_view s);  // "20261124"

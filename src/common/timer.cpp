@@ -29,11 +29,14 @@ Duration TimerWaitTraits::to_wait_duration(const SteadyTime& t) {
   return to_wait_duration(t - now);
 }
 
-ManualTimeScope::ManualTimeScope(const ManualClock& clock) { manual_clock.store(&clock, std::memory_order_release); }
+ManualTimeScope::ManualTimeScope(const ManualClock& clock) {
+  manual_clock.store(&clock, std::memory_order_release);
+}
 
 ManualTimeScope::~ManualTimeScope() { manual_clock.store(nullptr, std::memory_order_release); }
 
-std::size_t AdvanceAndRun(boost::asio::io_context& io, ManualClock& clock, Duration d, Duration step) {
+std::size_t AdvanceAndRun(boost::asio::io_context& io, ManualClock& clock, Duration d,
+                          Duration step) {
   std::size_t handlers = 0;
   Duration left = d;
   do {
@@ -41,10 +44,10 @@ std::size_t AdvanceAndRun(boost::asio::io_context& io, ManualClock& clock, Durat
     clock.Advance(this_step);
     left -= this_step;
     if (io.stopped()) io.restart();
-    // A timer expiring now becomes the reactor's earliest and re-arms it at once: when it has fired,
-    // every timer that expired by now has been queued with it.
-    // Shared with the handler: when a handler stops `io` first, the nudge's (cancelled) handler
-    // runs whenever `io` runs next, after this function has returned.
+    // A timer expiring now becomes the reactor's earliest and re-arms it at once: when it has
+    // fired, every timer that expired by now has been queued with it. Shared with the handler: when
+    // a handler stops `io` first, the nudge's (cancelled) handler runs whenever `io` runs next,
+    // after this function has returned.
     auto nudged = std::make_shared<bool>(false);
     Timer nudge(io);
     nudge.expires_at(TimerClock::now());

@@ -36,13 +36,14 @@ TEST(Timer, ChainedWaitsInsideOneAdvanceFireInOrder) {
   boost::asio::io_context io;
   Timer t(io);
   std::vector<SteadyTime> at;
-  std::function<void(const boost::system::error_code&)> again = [&](const boost::system::error_code& ec) {
-    if (ec) return;
-    at.push_back(clock.Now());
-    if (at.size() == 5) return;
-    t.expires_at(t.expiry() + 100ms);
-    t.async_wait(again);
-  };
+  std::function<void(const boost::system::error_code&)> again =
+      [&](const boost::system::error_code& ec) {
+        if (ec) return;
+        at.push_back(clock.Now());
+        if (at.size() == 5) return;
+        t.expires_at(t.expiry() + 100ms);
+        t.async_wait(again);
+      };
   const auto start = clock.Now();
   t.expires_at(start + 100ms);
   t.async_wait(again);

@@ -12,9 +12,9 @@
 #include <set>
 #include <sstream>
 
-#include <boost/url/parse.hpp>
 #include <fmt/format.h>
 #include <toml++/toml.h>
+#include <boost/url/parse.hpp>
 
 #include "common/duration.hpp"
 #include "common/kst.hpp"
@@ -120,10 +120,12 @@ class Table {
     std::vector<Table> out;
     if (const auto* n = Node(key)) {
       const auto* array = n->as_array();
-      if (array == nullptr) Fail(key, fmt::format("must be an array of tables ([[{}]])", Path(key)));
+      if (array == nullptr)
+        Fail(key, fmt::format("must be an array of tables ([[{}]])", Path(key)));
       std::size_t i = 0;
       for (const auto& item : *array) {
-        if (!item.is_table()) Fail(key, fmt::format("must be an array of tables ([[{}]])", Path(key)));
+        if (!item.is_table())
+          Fail(key, fmt::format("must be an array of tables ([[{}]])", Path(key)));
         out.emplace_back(*item.as_table(), fmt::format("{}[{}]", Path(key), i++), env_);
       }
     }
@@ -211,8 +213,9 @@ class Table {
 void CheckCodes(const Table& t, std::string_view key, const std::vector<std::string>& codes) {
   for (std::size_t i = 0; i < codes.size(); ++i) {
     if (!common::IsStockCode(codes[i])) {
-      t.Fail(key, fmt::format("entry {} (\"{}\") is not a six-character stock code such as \"005930\"",
-                              i + 1, codes[i]));
+      t.Fail(key,
+             fmt::format("entry {} (\"{}\") is not a six-character stock code such as \"005930\"",
+                         i + 1, codes[i]));
     }
   }
 }
@@ -229,7 +232,8 @@ void ReadKey(Table& t, KeyConfig& key, std::size_t index) {
   } else {
     t.Fail("environment", fmt::format("must be \"real\" or \"mock\", got \"{}\"", environment));
   }
-  key.base_url = std::string(key.environment == KisEnvironment::kMock ? kMockBaseUrl : kRealBaseUrl);
+  key.base_url =
+      std::string(key.environment == KisEnvironment::kMock ? kMockBaseUrl : kRealBaseUrl);
   key.rate = key.environment == KisEnvironment::kMock ? 1 : 18;
   t.String("base_url", key.base_url);
   t.String("app_key", key.app_key);
@@ -241,20 +245,22 @@ void ReadKey(Table& t, KeyConfig& key, std::size_t index) {
 
   auto url = boost::urls::parse_absolute_uri(key.base_url);
   if (!url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty()) {
-    t.Fail("base_url", fmt::format("must be an http(s) URL such as \"{}\", got \"{}\"", kRealBaseUrl,
-                                   key.base_url));
+    t.Fail("base_url", fmt::format("must be an http(s) URL such as \"{}\", got \"{}\"",
+                                   kRealBaseUrl, key.base_url));
   }
   // boost::url takes any digits as a port; a port past 65535 would only fail at the first call.
   if (url->has_port()) {
     const std::string_view port = url->port();
     int number = 0;
-    const bool digits = !port.empty() && port.size() <= 5 &&
-                        std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+    const bool digits =
+        !port.empty() && port.size() <= 5 &&
+        std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (digits) number = std::stoi(std::string(port));
     if (!digits || number < 1 || number > 65535) {
-      t.Fail("base_url", fmt::format("port '{}' is not in 1..65535 (e.g. \"{}\"), got \"{}\"", port,
-                                     key.environment == KisEnvironment::kMock ? kMockBaseUrl : kRealBaseUrl,
-                                     key.base_url));
+      t.Fail("base_url",
+             fmt::format("port '{}' is not in 1..65535 (e.g. \"{}\"), got \"{}\"", port,
+                         key.environment == KisEnvironment::kMock ? kMockBaseUrl : kRealBaseUrl,
+                         key.base_url));
     }
   }
   if (key.app_key.empty()) t.Fail("app_key", "is required (e.g. app_key = \"${KIS_APP_KEY}\")");
@@ -286,7 +292,8 @@ void ReadGate(Table& t, GateConfig& g) {
     t.Fail("min_rate_share", fmt::format("must be in (0, 1], got {}", g.min_rate_share));
   }
   if (!(g.interactive_max_share > 0 && g.interactive_max_share <= 1)) {
-    t.Fail("interactive_max_share", fmt::format("must be in (0, 1], got {}", g.interactive_max_share));
+    t.Fail("interactive_max_share",
+           fmt::format("must be in (0, 1], got {}", g.interactive_max_share));
   }
   if (g.interactive_reserved_slots < 0) t.Fail("interactive_reserved_slots", "must be >= 0");
   if (g.max_in_flight_limit < 1) t.Fail("max_in_flight_limit", "must be >= 1");
@@ -312,9 +319,12 @@ void ReadJob(Table& t, JobConfig& job, std::size_t index) {
                                   common::JoinNames(common::kAllDatasets)));
   }
   // The schedule counts whole seconds: "250ms" would never start a cycle.
-  if (job.every < kMinJobInterval || job.every % std::chrono::seconds(1) != std::chrono::milliseconds(0)) {
-    t.Fail("every", fmt::format("must be a whole number of seconds, at least {} s (e.g. \"1s\", \"5m\"), got {} ms",
-                                kMinJobInterval.count(), job.every.count()));
+  if (job.every < kMinJobInterval ||
+      job.every % std::chrono::seconds(1) != std::chrono::milliseconds(0)) {
+    t.Fail("every",
+           fmt::format(
+               "must be a whole number of seconds, at least {} s (e.g. \"1s\", \"5m\"), got {} ms",
+               kMinJobInterval.count(), job.every.count()));
   }
   for (const auto& s : job.sessions) {
     if (!common::IsJobSession(s)) {
@@ -373,11 +383,14 @@ Config Read(const toml::table& root, const EnvLookup& env) {
     t->RejectUnknown();
     if (!c.storage.url.starts_with("sqlite://") && !c.storage.url.starts_with("postgresql://") &&
         !c.storage.url.starts_with("postgres://")) {
-      t->Fail("url", fmt::format("must start with sqlite:// or postgresql://, got \"{}\"", c.storage.url));
+      t->Fail("url",
+              fmt::format("must start with sqlite:// or postgresql://, got \"{}\"", c.storage.url));
     }
     if (c.storage.url == "sqlite://") {
-      t->Fail("url", "names no file: use \"sqlite://PATH\" (e.g. \"sqlite://./data/kisgate.db\"), or leave "
-                     "storage.url out for data_dir/kisgate.db");
+      t->Fail(
+          "url",
+          "names no file: use \"sqlite://PATH\" (e.g. \"sqlite://./data/kisgate.db\"), or leave "
+          "storage.url out for data_dir/kisgate.db");
     }
   }
   if (auto kis = top.Sub("kis")) {
@@ -386,7 +399,8 @@ Config Read(const toml::table& root, const EnvLookup& env) {
       KeyConfig key;
       ReadKey(keys[i], key, i);
       for (const auto& other : c.keys) {
-        if (other.name == key.name) keys[i].Fail("name", fmt::format("\"{}\" is used twice", key.name));
+        if (other.name == key.name)
+          keys[i].Fail("name", fmt::format("\"{}\" is used twice", key.name));
       }
       c.keys.push_back(std::move(key));
     }
@@ -415,7 +429,8 @@ Config Read(const toml::table& root, const EnvLookup& env) {
       std::erase(compact, '-');
       auto date = days[i].size() == 10 ? common::ParseYmd(compact) : std::nullopt;
       if (!date) {
-        t->Fail("holidays", fmt::format("entry {} (\"{}\") is not a date like \"2026-12-24\"", i + 1, days[i]));
+        t->Fail("holidays",
+                fmt::format("entry {} (\"{}\") is not a date like \"2026-12-24\"", i + 1, days[i]));
       }
       c.calendar.holidays.push_back(*date);
     }
@@ -425,7 +440,8 @@ Config Read(const toml::table& root, const EnvLookup& env) {
     JobConfig job;
     ReadJob(jobs[i], job, i);
     for (const auto& other : c.jobs) {
-      if (other.name == job.name) jobs[i].Fail("name", fmt::format("\"{}\" is used twice", job.name));
+      if (other.name == job.name)
+        jobs[i].Fail("name", fmt::format("\"{}\" is used twice", job.name));
     }
     c.jobs.push_back(std::move(job));
   }
@@ -435,8 +451,9 @@ Config Read(const toml::table& root, const EnvLookup& env) {
     if (!group.empty() && !c.universe.groups.contains(group)) {
       std::vector<std::string> names;
       for (const auto& [name, codes] : c.universe.groups) names.push_back(name);
-      throw Problem{fmt::format("jobs[{}].universe: no group '{}' in [universe.groups] (groups: {})", i,
-                                group, names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", ")))};
+      throw Problem{fmt::format(
+          "jobs[{}].universe: no group '{}' in [universe.groups] (groups: {})", i, group,
+          names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", ")))};
     }
   }
   if (c.keys.empty()) {

@@ -24,7 +24,7 @@ struct ServerConfig {
   // With api_token set: /metrics, /readyz and /openapi.json need it too (/healthz and the
   // dashboard's static files stay open; its data comes from /v1/). For listening beyond loopback.
   bool protect_all = false;
-  int max_connections = 512;  // connections beyond this are closed at accept
+  int max_connections = 512;                       // connections beyond this are closed at accept
   std::chrono::milliseconds read_timeout{10'000};  // a whole request must arrive within this
 };
 
@@ -48,7 +48,8 @@ struct PassthroughConfig {
   // Beyond the quotation paths: anything under /uapi/ (trading, accounts) and POSTs other than
   // tokenP. Off by default: a passthrough that can place orders must be asked for.
   bool allow_trading = false;
-  std::vector<std::string> allow_paths;  // extra path prefixes allowed, e.g. "/uapi/domestic-stock/v1/ranking/"
+  std::vector<std::string>
+      allow_paths;  // extra path prefixes allowed, e.g. "/uapi/domestic-stock/v1/ranking/"
 };
 
 struct StorageConfig {
@@ -62,28 +63,28 @@ struct KeyConfig {
   std::string base_url;  // defaults by environment to KIS's hosts
   std::string app_key;
   std::string app_secret;
-  double rate = 18;           // calls per second KIS allows this key
-  int max_in_flight = 5;      // calls between dispatch and reply, at most
-  std::string ca_file;        // extra CA bundle for TLS verification (optional)
+  double rate = 18;       // calls per second KIS allows this key
+  int max_in_flight = 5;  // calls between dispatch and reply, at most
+  std::string ca_file;    // extra CA bundle for TLS verification (optional)
 };
 
 // The gate's knobs (DESIGN.md "The gate"); defaults are the design's.
 struct GateConfig {
-  double safety = 0.97;                  // fraction of the key's rate the gate plans for
+  double safety = 0.97;  // fraction of the key's rate the gate plans for
   // AIMD floor: EGW00201 cuts never take a key below this share of its rate x safety (18/s:
   // 0.87/s; a mock key at 1/s: one call in about 20 s).
   double min_rate_share = 0.05;
-  double interactive_max_share = 0.6;    // of the rate, while batch work waits
-  int interactive_reserved_slots = 1;    // in-flight slots batch never takes
-  int max_in_flight_limit = 10;          // adaptive in-flight cap ceiling
-  double retry_budget = 0.1;             // retries as a fraction of calls
-  std::chrono::milliseconds cooldown{1000};       // after EGW00201, for the whole key
+  double interactive_max_share = 0.6;        // of the rate, while batch work waits
+  int interactive_reserved_slots = 1;        // in-flight slots batch never takes
+  int max_in_flight_limit = 10;              // adaptive in-flight cap ceiling
+  double retry_budget = 0.1;                 // retries as a fraction of calls
+  std::chrono::milliseconds cooldown{1000};  // after EGW00201, for the whole key
   std::chrono::milliseconds default_deadline{10'000};
 };
 
 struct UniverseConfig {
   std::vector<std::string> codes;
-  std::string file;  // one code per line, '#' comments
+  std::string file;                                        // one code per line, '#' comments
   std::map<std::string, std::vector<std::string>> groups;  // [universe.groups] name = [codes]
 };
 
@@ -131,9 +132,10 @@ std::variant<Config, ConfigError> ParseConfig(std::string_view toml_text, std::s
 std::variant<Config, ConfigError> LoadConfig(const std::string& path,
                                              const EnvLookup& env = ProcessEnv());
 
-// Creates data_dir and its tokens folder and proves they are writable (by writing a file: permission
-// bits do not tell for root or a read-only mount). A folder kisgate cannot write would make every
-// start issue a new token, so the commands refuse to start. Error: "data_dir: cannot write ...".
+// Creates data_dir and its tokens folder and proves they are writable (by writing a file:
+// permission bits do not tell for root or a read-only mount). A folder kisgate cannot write would
+// make every start issue a new token, so the commands refuse to start. Error: "data_dir: cannot
+// write ...".
 std::optional<ConfigError> PrepareDataDir(const Config& config);
 
 // KIS's REST hosts (kis-api.md §1).

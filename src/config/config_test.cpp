@@ -35,7 +35,8 @@ Config MustParse(std::string_view text, const EnvLookup& env) {
 }
 
 std::string ErrorOf(std::string_view text,
-                    const EnvLookup& env = FakeEnv({{"KIS_APP_KEY", "k"}, {"KIS_APP_SECRET", "s"}})) {
+                    const EnvLookup& env = FakeEnv({{"KIS_APP_KEY", "k"},
+                                                    {"KIS_APP_SECRET", "s"}})) {
   auto result = ParseConfig(text, "test.toml", env);
   if (auto* e = std::get_if<ConfigError>(&result)) return e->message;
   ADD_FAILURE() << "expected an error for:\n" << text;
@@ -120,7 +121,8 @@ TEST(Config, MissingSecretNamesTheVariable) {
 }
 
 TEST(Config, BadValuesNameTheKey) {
-  EXPECT_NE(ErrorOf("[[kis.keys]]\napp_key='k'\napp_secret='s'\nrate=-1\n").find("kis.keys[0].rate: must be in (0, 1000]"),
+  EXPECT_NE(ErrorOf("[[kis.keys]]\napp_key='k'\napp_secret='s'\nrate=-1\n")
+                .find("kis.keys[0].rate: must be in (0, 1000]"),
             std::string::npos);
   EXPECT_NE(ErrorOf("[[kis.keys]]\napp_key='k'\napp_secret='s'\nbase_url='openapi:9443'\n")
                 .find("kis.keys[0].base_url: must be an http(s) URL"),
@@ -129,11 +131,13 @@ TEST(Config, BadValuesNameTheKey) {
                 .find("kis.keys[0].environment"),
             std::string::npos);
   std::string keys = "[[kis.keys]]\napp_key='k'\napp_secret='s'\n";
-  EXPECT_NE(ErrorOf(keys + "[[jobs]]\ndataset='prices'\n").find("jobs[0].dataset: \"prices\" is not a data set"),
+  EXPECT_NE(ErrorOf(keys + "[[jobs]]\ndataset='prices'\n")
+                .find("jobs[0].dataset: \"prices\" is not a data set"),
             std::string::npos);
   EXPECT_NE(ErrorOf(keys + "[[jobs]]\ndataset='price'\nevery='0s'\n").find("jobs[0].every"),
             std::string::npos);
-  EXPECT_NE(ErrorOf(keys + "[[jobs]]\ndataset='price'\nevery='5 minutes'\n").find("jobs[0].every: must be a duration"),
+  EXPECT_NE(ErrorOf(keys + "[[jobs]]\ndataset='price'\nevery='5 minutes'\n")
+                .find("jobs[0].every: must be a duration"),
             std::string::npos);
   EXPECT_NE(ErrorOf(keys + "[universe]\ncodes=['005930','5930']\n").find("entry 2 (\"5930\")"),
             std::string::npos);
@@ -154,7 +158,8 @@ bars_daily = "2h"
 [passthrough]
 allow_trading = true
 allow_paths = ["/uapi/domestic-stock/v1/ranking/"]
-)", env);
+)",
+                     env);
   EXPECT_EQ(c.api.deadline, std::chrono::seconds(2));
   EXPECT_EQ(c.api.max_age.at("price"), std::chrono::seconds(1));
   EXPECT_EQ(c.api.max_age.at("bars_daily"), std::chrono::hours(2));
@@ -167,11 +172,14 @@ allow_paths = ["/uapi/domestic-stock/v1/ranking/"]
   EXPECT_FALSE(defaults.passthrough.allow_trading);
   EXPECT_EQ(defaults.server.max_connections, 512);
 
-  EXPECT_NE(ErrorOf(keys + "[api.max_age]\nprices='1s'\n").find("api.max_age.prices: is not a data set"),
-            std::string::npos);
-  EXPECT_NE(ErrorOf(keys + "[api.max_age]\nprice=5\n").find("api.max_age.price: must be a duration"),
-            std::string::npos);
-  EXPECT_NE(ErrorOf(keys + "[passthrough]\nallow_trading='yes'\n").find("passthrough.allow_trading: must be true or false"),
+  EXPECT_NE(
+      ErrorOf(keys + "[api.max_age]\nprices='1s'\n").find("api.max_age.prices: is not a data set"),
+      std::string::npos);
+  EXPECT_NE(
+      ErrorOf(keys + "[api.max_age]\nprice=5\n").find("api.max_age.price: must be a duration"),
+      std::string::npos);
+  EXPECT_NE(ErrorOf(keys + "[passthrough]\nallow_trading='yes'\n")
+                .find("passthrough.allow_trading: must be true or false"),
             std::string::npos);
   EXPECT_NE(ErrorOf(keys + "[passthrough]\nallow_paths=['/v1/']\n").find("must start with /uapi/"),
             std::string::npos);
@@ -191,14 +199,20 @@ bio = ["207940"]
 dataset = "price"
 universe = "large"
 priority = ["000660"]
-)", FakeEnv({}));
+)",
+                     FakeEnv({}));
   EXPECT_EQ(c.universe.groups.size(), 2u);
   EXPECT_EQ(c.universe.groups["large"].size(), 2u);
   EXPECT_EQ(c.jobs[0].universe, "large");
   EXPECT_EQ(c.jobs[0].priority, std::vector<std::string>{"000660"});
-  auto e = ErrorOf(keys + "[universe.groups]\nlarge = ['005930']\n[[jobs]]\ndataset='price'\nuniverse='small'\n");
-  EXPECT_NE(e.find("jobs[0].universe: no group 'small' in [universe.groups] (groups: large)"), std::string::npos) << e;
-  EXPECT_NE(ErrorOf(keys + "[universe.groups]\nlarge = ['5930']\n").find("universe.groups.large: entry 1"),
+  auto e = ErrorOf(
+      keys +
+      "[universe.groups]\nlarge = ['005930']\n[[jobs]]\ndataset='price'\nuniverse='small'\n");
+  EXPECT_NE(e.find("jobs[0].universe: no group 'small' in [universe.groups] (groups: large)"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(ErrorOf(keys + "[universe.groups]\nlarge = ['5930']\n")
+                .find("universe.groups.large: entry 1"),
             std::string::npos);
 }
 
@@ -207,8 +221,9 @@ TEST(Config, ExtraHolidays) {
   auto c = MustParse(keys + "[calendar]\nholidays = ['2026-11-25']\n", FakeEnv({}));
   ASSERT_EQ(c.calendar.holidays.size(), 1u);
   EXPECT_EQ(c.calendar.holidays[0], std::chrono::year{2026} / 11 / 25);
-  EXPECT_NE(ErrorOf(keys + "[calendar]\nholidays = ['2026-13-01']\n").find("calendar.holidays: entry 1"),
-            std::string::npos);
+  EXPECT_NE(
+      ErrorOf(keys + "[calendar]\nholidays = ['2026-13-01']\n").find("calendar.holidays: entry 1"),
+      std::string::npos);
 }
 
 TEST(Config, SyntaxErrorsCarryLineAndColumn) {
@@ -248,7 +263,8 @@ TEST(Config, ShippedExampleParses) {
   for (const char* name : {"/configs/sim.toml", "/configs/demo.toml", "/configs/mock.toml"}) {
     auto other = LoadConfig(std::string(KISGATE_SOURCE_DIR) + name,
                             FakeEnv({{"KIS_APP_KEY", "k"}, {"KIS_APP_SECRET", "s"}}));
-    EXPECT_TRUE(std::holds_alternative<Config>(other)) << name << ": " << std::get<ConfigError>(other).message;
+    EXPECT_TRUE(std::holds_alternative<Config>(other))
+        << name << ": " << std::get<ConfigError>(other).message;
   }
 }
 
@@ -282,7 +298,9 @@ TEST(ConfigAtStart, IntervalsBelowOneSecondAreRefused) {
   for (const char* every : {"250ms", "999ms", "1500ms"}) {
     SCOPED_TRACE(every);
     const auto e = ErrorOf(WithKey(fmt::format("[[jobs]]\ndataset='price'\nevery='{}'\n", every)));
-    EXPECT_NE(e.find("jobs[0].every: must be a whole number of seconds, at least 1 s"), std::string::npos) << e;
+    EXPECT_NE(e.find("jobs[0].every: must be a whole number of seconds, at least 1 s"),
+              std::string::npos)
+        << e;
   }
   auto c = MustParse(WithKey("[[jobs]]\ndataset='price'\nevery='1s'\n"), FakeEnv({}));
   EXPECT_EQ(c.jobs[0].every, std::chrono::seconds(1));
@@ -293,7 +311,8 @@ TEST(ConfigAtStart, BaseUrlPortOutsideTheRangeIsRefused) {
     SCOPED_TRACE(port);
     const auto e = ErrorOf(WithKey(fmt::format("base_url = 'http://127.0.0.1:{}'\n", port)));
     EXPECT_NE(e.find(fmt::format("kis.keys[0].base_url: port '{}' is not in 1..65535", port)),
-              std::string::npos) << e;
+              std::string::npos)
+        << e;
   }
   auto c = MustParse(WithKey("base_url = 'http://127.0.0.1:65535'\n"), FakeEnv({}));
   EXPECT_EQ(c.keys[0].base_url, "http://127.0.0.1:65535");
@@ -303,16 +322,19 @@ TEST(ConfigAtStart, BaseUrlPortOutsideTheRangeIsRefused) {
 // a job is refused at start, naming the job and the key; with a real key in the pool it is kept
 // (the gateway routes it there).
 TEST(ConfigAtStart, RealOnlyJobOnAMockKeyIsRefused) {
-  const std::string mock = "[[kis.keys]]\nname='paper'\nenvironment='mock'\napp_key='k'\napp_secret='s'\n";
+  const std::string mock =
+      "[[kis.keys]]\nname='paper'\nenvironment='mock'\napp_key='k'\napp_secret='s'\n";
   for (const char* dataset : {"overtime_price", "overtime_orderbook"}) {
     SCOPED_TRACE(dataset);
     const auto e = ErrorOf(mock + fmt::format("[[jobs]]\nname='after'\ndataset='{}'\n", dataset));
-    EXPECT_NE(e.find(fmt::format("jobs[0] 'after': data set {} (", dataset)), std::string::npos) << e;
+    EXPECT_NE(e.find(fmt::format("jobs[0] 'after': data set {} (", dataset)), std::string::npos)
+        << e;
     EXPECT_NE(e.find("key 'paper' is a mock key (KIS answers EGW02006)"), std::string::npos) << e;
     EXPECT_EQ(e.find('\n'), std::string::npos);
   }
-  auto mixed = MustParse(mock + "[[kis.keys]]\nname='main'\napp_key='k2'\napp_secret='s2'\n"
-                                "[[jobs]]\nname='after'\ndataset='overtime_price'\n",
+  auto mixed = MustParse(mock +
+                             "[[kis.keys]]\nname='main'\napp_key='k2'\napp_secret='s2'\n"
+                             "[[jobs]]\nname='after'\ndataset='overtime_price'\n",
                          FakeEnv({}));
   EXPECT_EQ(mixed.jobs.size(), 1u);
   auto price = MustParse(mock + "[[jobs]]\ndataset='price'\n", FakeEnv({}));
@@ -324,7 +346,8 @@ TEST(ConfigAtStart, RealOnlyJobOnAMockKeyIsRefused) {
 TEST(ConfigAtStart, MinRateShareIsAGateKey) {
   auto c = MustParse(WithKey("[gate]\nmin_rate_share = 0.2\n"), FakeEnv({}));
   EXPECT_EQ(c.gate.min_rate_share, 0.2);
-  EXPECT_NE(ErrorOf(WithKey("[gate]\nmin_rate_share = 0\n")).find("gate.min_rate_share: must be in (0, 1]"),
+  EXPECT_NE(ErrorOf(WithKey("[gate]\nmin_rate_share = 0\n"))
+                .find("gate.min_rate_share: must be in (0, 1]"),
             std::string::npos);
 }
 

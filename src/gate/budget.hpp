@@ -84,8 +84,8 @@ struct CallSpec {
 };
 
 struct BudgetConfig {
-  double rate = 18;            // calls/s the key allows (kis.keys[].rate)
-  double safety = 0.97;        // fraction of `rate` the gate plans for
+  double rate = 18;      // calls/s the key allows (kis.keys[].rate)
+  double safety = 0.97;  // fraction of `rate` the gate plans for
   // AIMD floor as a share of rate x safety (gate.min_rate_share): the floor follows the key's rate,
   // so a mock key at 1 call/s (planned at 0.97) is as valid as a real one at 18.
   double min_rate_share = 0.05;
@@ -127,8 +127,8 @@ struct PollResult {
 // Batch calls queued behind a whole cycle wait many seconds: the top buckets keep their p50/p99
 // readable (a 15-s wait showed as "5,000 ms" when 5 s was the last bound).
 inline constexpr std::array<int, 23> kWaitBucketsMs = {
-    1, 2, 5, 10, 20, 30, 40, 50, 60, 75, 100, 150, 250, 500, 1000, 2000, 5000, 7500, 10000, 15000,
-    20000, 30000, 60000};
+    1,   2,   5,    10,   20,   30,   40,    50,    60,    75,    100,  150,
+    250, 500, 1000, 2000, 5000, 7500, 10000, 15000, 20000, 30000, 60000};
 inline constexpr std::size_t kWaitBucketCount = kWaitBucketsMs.size() + 1;
 
 struct LaneSnapshot {

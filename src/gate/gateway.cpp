@@ -4,10 +4,10 @@
 #include <stdexcept>
 #include <unordered_map>
 
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "common/timer.hpp"
 #include "gate/key_gate.hpp"
@@ -120,7 +120,10 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
 
   Impl(asio::any_io_executor ex, const config::Config& config, const common::Clock& c,
        GatewayOptions o)
-      : executor(std::move(ex)), clock(c), options(std::move(o)), pool(BudgetsFor(config)),
+      : executor(std::move(ex)),
+        clock(c),
+        options(std::move(o)),
+        pool(BudgetsFor(config)),
         rng(options.seed) {
     for (std::size_t i = 0; i < config.keys.size(); ++i) {
       const auto& kc = config.keys[i];
@@ -164,8 +167,9 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
       const auto interval = std::chrono::duration_cast<common::Duration>(
           std::chrono::duration<double>(1.0 / std::max(budget.rate(), 0.001)));
       // A key waiting out the token rule cannot take calls before its token comes.
-      const auto at = std::max(budget.EarliestAdmission(lane, now), keys[k]->tokens->AvailableAt()) +
-                      interval * static_cast<std::int64_t>(keys[k]->picked);
+      const auto at =
+          std::max(budget.EarliestAdmission(lane, now), keys[k]->tokens->AvailableAt()) +
+          interval * static_cast<std::int64_t>(keys[k]->picked);
       if (at < best_at) {
         best_at = at;
         best = k;
@@ -285,12 +289,12 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
       }
       const std::string access_token = std::get<kis::Token>(token).value;
 
-      auto acquire = key->gate->Acquire(
-          CallSpec{flight->lane, call.flow, call.deadline, attempt > 0},
-          [flight, k, &unpick](CallId id) {
-            flight->queued = std::make_pair(k, id);
-            unpick.reset();
-          });
+      auto acquire =
+          key->gate->Acquire(CallSpec{flight->lane, call.flow, call.deadline, attempt > 0},
+                             [flight, k, &unpick](CallId id) {
+                               flight->queued = std::make_pair(k, id);
+                               unpick.reset();
+                             });
       Ticket ticket = co_await std::move(acquire);
       flight->queued.reset();
       result.gate_wait += ticket.waited;
@@ -394,7 +398,8 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
       coalesced++;
       if (options.lane < joined->lane) {
         joined->lane = options.lane;
-        if (joined->queued) keys[joined->queued->first]->gate->Promote(joined->queued->second, options.lane);
+        if (joined->queued)
+          keys[joined->queued->first]->gate->Promote(joined->queued->second, options.lane);
       }
       common::Timer wake(executor, options.deadline);
       joined->waiters.push_back(&wake);

@@ -41,13 +41,13 @@ struct CallOptions {
 struct CallResult {
   bool ok = false;
   int http_status = 0;
-  std::string body;      // the KIS reply (JSON) when one arrived
-  std::string tr_cont;   // response header
-  std::string gt_uid;    // response header: KIS's id of the call, handed on by the passthrough
+  std::string body;           // the KIS reply (JSON) when one arrived
+  std::string tr_cont;        // response header
+  std::string gt_uid;         // response header: KIS's id of the call, handed on by the passthrough
   kis::Classification error;  // when !ok: code, message, hint
-  std::string key_name;  // the key that served it
+  std::string key_name;       // the key that served it
   int attempts = 0;
-  bool coalesced = false;  // shared another caller's upstream call
+  bool coalesced = false;        // shared another caller's upstream call
   common::Duration gate_wait{};  // time spent queued in the gate (all attempts)
 };
 
@@ -55,8 +55,8 @@ struct CallResult {
 struct KeyStats {
   std::string name;
   BudgetSnapshot budget;
-  std::uint64_t calls = 0;       // Call() requests that used this key
-  std::uint64_t upstream = 0;    // HTTP requests sent (retries and token calls included)
+  std::uint64_t calls = 0;     // Call() requests that used this key
+  std::uint64_t upstream = 0;  // HTTP requests sent (retries and token calls included)
   std::uint64_t ok = 0;
   std::uint64_t retries = 0;
   std::uint64_t failed = 0;
@@ -77,7 +77,7 @@ struct GatewayOptions {
   int max_attempts = 4;
   std::chrono::milliseconds backoff_base{100};
   std::chrono::milliseconds backoff_cap{2000};
-  std::uint64_t seed = 0;  // jitter
+  std::uint64_t seed = 0;                         // jitter
   std::chrono::seconds token_issue_interval{60};  // KIS: one token request per minute per key
   std::chrono::seconds token_refresh_ahead{3600};
 };

@@ -57,7 +57,8 @@ asio::awaitable<std::variant<PagedBars, CallResult>> FetchMinuteBars(
     paged.pages++;
     paged.bodies.push_back(result.body);
     auto parsed = kis::ParseMinuteBars(result.body);
-    if (auto* c = std::get_if<kis::Classification>(&parsed)) co_return Malformed(std::move(result), *c);
+    if (auto* c = std::get_if<kis::Classification>(&parsed))
+      co_return Malformed(std::move(result), *c);
     if (on_page) on_page(paged.bodies.back());
     auto& bars = std::get<std::vector<kis::Bar>>(parsed);
     const std::size_t count = bars.size();
@@ -88,7 +89,8 @@ asio::awaitable<std::variant<PagedBars, CallResult>> FetchDailyBars(
     paged.pages++;
     paged.bodies.push_back(result.body);
     auto parsed = kis::ParseDailyBars(result.body);
-    if (auto* c = std::get_if<kis::Classification>(&parsed)) co_return Malformed(std::move(result), *c);
+    if (auto* c = std::get_if<kis::Classification>(&parsed))
+      co_return Malformed(std::move(result), *c);
     if (on_page) on_page(paged.bodies.back());
     auto& rows = std::get<std::vector<kis::Bar>>(parsed);
     const std::size_t count = rows.size();
@@ -98,8 +100,8 @@ asio::awaitable<std::variant<PagedBars, CallResult>> FetchDailyBars(
     // Next page: the day before the oldest row returned.
     auto oldest_date = common::ParseYmd(oldest);
     if (!oldest_date) break;
-    cursor = common::FormatYmd(std::chrono::year_month_day{std::chrono::sys_days{*oldest_date} -
-                                                           std::chrono::days{1}});
+    cursor = common::FormatYmd(
+        std::chrono::year_month_day{std::chrono::sys_days{*oldest_date} - std::chrono::days{1}});
   }
   Finish(paged);
   co_return paged;

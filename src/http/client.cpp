@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include <fmt/format.h>
+#include <openssl/ssl.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -16,8 +18,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
-#include <fmt/format.h>
-#include <openssl/ssl.h>
 
 #include "common/timer.hpp"
 #include "http/message_reader.hpp"
@@ -260,12 +260,14 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       if (!SSL_set_tlsext_host_name(conn->tls->native_handle(), host.c_str())) {
         co_return Out{ClientError{ClientErrorKind::kTlsHandshake, "cannot set TLS server name"}};
       }
-      if (options.verify_tls) conn->tls->set_verify_callback(asio::ssl::host_name_verification(host));
+      if (options.verify_tls)
+        conn->tls->set_verify_callback(asio::ssl::host_name_verification(host));
       co_await conn->tls->async_handshake(asio::ssl::stream_base::client,
                                           asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
-        co_return Out{ClientError{ClientErrorKind::kTlsHandshake,
-                                  fmt::format("TLS handshake with {} failed: {}", host, ec.message())}};
+        co_return Out{
+            ClientError{ClientErrorKind::kTlsHandshake,
+                        fmt::format("TLS handshake with {} failed: {}", host, ec.message())}};
       }
     }
     co_return Out{std::move(conn)};
@@ -284,8 +286,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     };
     co_await bhttp::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
     if (ec || watchdog.fired()) {
-      co_return ClientError{kind_of(ec), fmt::format("sending to {} failed: {}", host, ec.message()),
-                            false};
+      co_return ClientError{kind_of(ec),
+                            fmt::format("sending to {} failed: {}", host, ec.message()), false};
     }
     written = true;
     // Every byte of the reply is bounded, chunk framing and trailers included (MessageReader).

@@ -26,7 +26,7 @@ namespace kisgate::http {
 struct ClientOptions {
   std::chrono::milliseconds connect_timeout{3000};
   std::size_t max_reply_bytes = 8 * 1024 * 1024;
-  std::size_t max_connections = 5;              // open connections to the upstream at most
+  std::size_t max_connections = 5;                 // open connections to the upstream at most
   std::chrono::milliseconds idle_timeout{30'000};  // close a pooled connection idle this long
   bool verify_tls = true;
   std::string ca_file;  // extra CA bundle (PEM); the system store is always used
@@ -41,7 +41,7 @@ enum class ClientErrorKind {
   kClosedWithoutResponse,  // the peer closed or reset before a response arrived
   kTimeout,                // the request's deadline passed
   kReplyTooLarge,
-  kProtocol,               // unparsable response
+  kProtocol,  // unparsable response
 };
 
 // kisgate's kind of a transport failure; ToString gives its stable name ("connect_refused").

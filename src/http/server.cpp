@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -16,8 +18,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "http/message_reader.hpp"
 
@@ -143,8 +143,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     std::string host;
     std::uint16_t port = 0;
     if (!SplitHostPort(options.listen, host, port)) {
-      throw std::runtime_error(
-          fmt::format("listen address '{}' is not HOST:PORT (e.g. 127.0.0.1:8080)", options.listen));
+      throw std::runtime_error(fmt::format(
+          "listen address '{}' is not HOST:PORT (e.g. 127.0.0.1:8080)", options.listen));
     }
     beast::error_code ec;
     auto address = asio::ip::make_address(host, ec);
@@ -152,8 +152,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       tcp::resolver resolver(io);
       auto results = resolver.resolve(host, std::to_string(port), ec);
       if (ec || results.empty()) {
-        throw std::runtime_error(fmt::format("listen address '{}': cannot resolve host '{}'",
-                                             options.listen, host));
+        throw std::runtime_error(
+            fmt::format("listen address '{}': cannot resolve host '{}'", options.listen, host));
       }
       address = results.begin()->endpoint().address();
     }
@@ -195,7 +195,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     auto self = shared_from_this();
     while (!stopping) {
       beast::error_code ec;
-      tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+      tcp::socket socket =
+          co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (stopping || ec == asio::error::operation_aborted) co_return;
         // Out of descriptors and similar: log and keep serving the connections we have.

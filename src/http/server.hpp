@@ -51,14 +51,14 @@ struct Reply {
 using Handler = std::function<boost::asio::awaitable<Reply>(Request)>;
 
 struct ServerCounters {
-  std::uint64_t accepted = 0;            // connections accepted
-  std::uint64_t rejected_over_cap = 0;   // closed right after accept by max_connections
-  std::uint64_t active = 0;              // open now
-  std::uint64_t peak_active = 0;         // most open at once
-  std::uint64_t requests = 0;            // requests handed to the handler
-  std::uint64_t malformed = 0;           // unparsable or oversized requests (answered 4xx, closed)
-  std::uint64_t timeouts = 0;            // connections closed by a read or write deadline
-  std::uint64_t dropped = 0;             // connections dropped by the handler's choice
+  std::uint64_t accepted = 0;           // connections accepted
+  std::uint64_t rejected_over_cap = 0;  // closed right after accept by max_connections
+  std::uint64_t active = 0;             // open now
+  std::uint64_t peak_active = 0;        // most open at once
+  std::uint64_t requests = 0;           // requests handed to the handler
+  std::uint64_t malformed = 0;          // unparsable or oversized requests (answered 4xx, closed)
+  std::uint64_t timeouts = 0;           // connections closed by a read or write deadline
+  std::uint64_t dropped = 0;            // connections dropped by the handler's choice
   std::uint64_t tls_handshake_failures = 0;
   std::uint64_t evicted_idle = 0;        // waiting connections closed to admit one over the cap
   std::uint64_t handler_exceptions = 0;  // handler threw; answered 500

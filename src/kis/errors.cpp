@@ -2,8 +2,8 @@
 
 #include <optional>
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 namespace kisgate::kis {
 
@@ -33,7 +33,8 @@ constexpr ErrorRule kRules[] = {
      "set environment = \"mock\" and the mock base_url, or use a real key"},
     {"EGW02006", Action::kFail, "this TR is not available on the mock host",
      "use a real key for this data set, or drop the job for mock keys"},
-    {"OPSQ2001", Action::kFail, "invalid request parameter", "check the market code and parameters"},
+    {"OPSQ2001", Action::kFail, "invalid request parameter",
+     "check the market code and parameters"},
     {"OPSQ2002", Action::kFail, "invalid request field length", "check the stock code and dates"},
     {"OPSQ0002", Action::kFail, "unknown service code (tr_id)", "check the tr_id for this path"},
 };
@@ -63,23 +64,26 @@ Classification FromCode(std::string code, std::string message, int http_status) 
 // malformed nor final: retried with backoff through the gate.
 std::optional<Classification> FromOverloadStatus(int http_status, std::size_t body_size) {
   if (http_status != 429 && http_status != 503) return std::nullopt;
-  return Classification::Own(http_status == 429 ? common::Errc::kTooManyRequests : common::Errc::kUnavailable,
-                             Action::kRetryWithBackoff,
-                             fmt::format("HTTP {} from the upstream ({} bytes){}", http_status, body_size,
-                                         http_status == 429 ? ": too many requests" : ": service unavailable"));
+  return Classification::Own(
+      http_status == 429 ? common::Errc::kTooManyRequests : common::Errc::kUnavailable,
+      Action::kRetryWithBackoff,
+      fmt::format("HTTP {} from the upstream ({} bytes){}", http_status, body_size,
+                  http_status == 429 ? ": too many requests" : ": service unavailable"));
 }
 
 }  // namespace
 
 Classification Classification::Own(common::Errc kind, Action action, std::string message,
                                    std::string hint) {
-  return Classification{action, std::string(common::Name(kind)), std::move(message), std::move(hint)};
+  return Classification{action, std::string(common::Name(kind)), std::move(message),
+                        std::move(hint)};
 }
 
 std::optional<common::Errc> Classification::Kind() const {
   if (action == Action::kSuccess) return std::nullopt;
   if (auto own = common::ErrcFromName(code)) return own;
-  // KIS's OPSQ2xxx codes say the request's parameters are wrong (kis-api.md §6): the caller's to fix.
+  // KIS's OPSQ2xxx codes say the request's parameters are wrong (kis-api.md §6): the caller's to
+  // fix.
   if (code.starts_with("OPSQ2")) return common::Errc::kKisBadRequest;
   return common::Errc::kKisRejected;
 }
@@ -91,12 +95,18 @@ boost::system::error_code Classification::ErrorCode() const {
 
 std::string_view ToString(Action action) {
   switch (action) {
-    case Action::kSuccess: return "success";
-    case Action::kRetryLater: return "retry_later";
-    case Action::kRefreshToken: return "refresh_token";
-    case Action::kRetryWithBackoff: return "retry_with_backoff";
-    case Action::kTokenThrottled: return "token_throttled";
-    case Action::kFail: return "fail";
+    case Action::kSuccess:
+      return "success";
+    case Action::kRetryLater:
+      return "retry_later";
+    case Action::kRefreshToken:
+      return "refresh_token";
+    case Action::kRetryWithBackoff:
+      return "retry_with_backoff";
+    case Action::kTokenThrottled:
+      return "token_throttled";
+    case Action::kFail:
+      return "fail";
   }
   return "unknown";
 }
@@ -140,7 +150,8 @@ Classification Classify(int http_status, std::string_view body) {
     if (http_status == 200 && (o.contains("access_token") || o.contains("approval_key"))) {
       return Classification{Action::kSuccess, "", "", ""};
     }
-    if (http_status == 200 && o.contains("code")) return Classification{Action::kSuccess, "", "", ""};
+    if (http_status == 200 && o.contains("code"))
+      return Classification{Action::kSuccess, "", "", ""};
     if (auto overload = FromOverloadStatus(http_status, body.size())) return *overload;
     return Classification::Own(common::Errc::kMalformedReply,
                                http_status >= 500 ? Action::kRetryWithBackoff : Action::kFail,

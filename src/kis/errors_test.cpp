@@ -6,12 +6,14 @@ namespace kisgate::kis {
 namespace {
 
 TEST(Classify, SuccessEnvelope) {
-  auto c = Classify(200, R"({"rt_cd":"0","msg_cd":"MCA00000","msg1":"정상처리 되었습니다.","output":{}})");
+  auto c = Classify(
+      200, R"({"rt_cd":"0","msg_cd":"MCA00000","msg1":"정상처리 되었습니다.","output":{}})");
   EXPECT_EQ(c.action, Action::kSuccess);
 }
 
 TEST(Classify, RateLimitIsRetryLater) {
-  auto c = Classify(500, R"({"rt_cd":"1","msg_cd":"EGW00201","msg1":"초당 거래건수를 초과하였습니다."})");
+  auto c = Classify(
+      500, R"({"rt_cd":"1","msg_cd":"EGW00201","msg1":"초당 거래건수를 초과하였습니다."})");
   EXPECT_EQ(c.action, Action::kRetryLater);
   EXPECT_EQ(c.code, "EGW00201");
   EXPECT_EQ(c.message, "초당 거래건수를 초과하였습니다.");
@@ -24,10 +26,12 @@ TEST(Classify, TokenErrors) {
             Action::kRefreshToken);
   // The token endpoint's own shape.
   auto throttled = Classify(
-      403, R"j({"error_description":"접근토큰 발급 잠시 후 다시 시도하세요(1분당 1회)","error_code":"EGW00133"})j");
+      403,
+      R"j({"error_description":"접근토큰 발급 잠시 후 다시 시도하세요(1분당 1회)","error_code":"EGW00133"})j");
   EXPECT_EQ(throttled.action, Action::kTokenThrottled);
   EXPECT_EQ(throttled.code, "EGW00133");
-  auto bad_key = Classify(403, R"({"error_description":"유효하지 않은 AppKey입니다.","error_code":"EGW00103"})");
+  auto bad_key = Classify(
+      403, R"({"error_description":"유효하지 않은 AppKey입니다.","error_code":"EGW00103"})");
   EXPECT_EQ(bad_key.action, Action::kFail);
   EXPECT_NE(bad_key.hint.find("app_key"), std::string::npos);
 }
@@ -35,7 +39,8 @@ TEST(Classify, TokenErrors) {
 TEST(Classify, TransientAndConfigurationErrors) {
   EXPECT_EQ(Classify(500, R"({"rt_cd":"1","msg_cd":"EGW00002","msg1":"x"})").action,
             Action::kRetryWithBackoff);
-  auto domain = Classify(500, R"({"rt_cd":"1","msg_cd":"EGW02006","msg1":"모의투자 TR 이 아닙니다."})");
+  auto domain =
+      Classify(500, R"({"rt_cd":"1","msg_cd":"EGW02006","msg1":"모의투자 TR 이 아닙니다."})");
   EXPECT_EQ(domain.action, Action::kFail);
   EXPECT_FALSE(domain.hint.empty());
   // An unknown code on a 500 is treated as transient; on a 200 (a business rejection) it fails.
@@ -66,7 +71,8 @@ TEST(Classify, TooManyRequestsAndUnavailableAreTransient) {
     }
   }
   // With KIS's envelope, KIS's code still decides; an unknown one on a 429 is transient.
-  EXPECT_EQ(Classify(429, R"({"rt_cd":"1","msg_cd":"EGW00201","msg1":"x"})").action, Action::kRetryLater);
+  EXPECT_EQ(Classify(429, R"({"rt_cd":"1","msg_cd":"EGW00201","msg1":"x"})").action,
+            Action::kRetryLater);
   EXPECT_EQ(Classify(429, R"({"rt_cd":"1","msg_cd":"XYZ00001","msg1":"x"})").action,
             Action::kRetryWithBackoff);
 }
@@ -78,7 +84,9 @@ TEST(Classify, MetricCodesAreBounded) {
   EXPECT_EQ(MetricCode("connect_refused"), "connect_refused");
   EXPECT_EQ(MetricCode("http_429"), "http_429");
   for (auto unknown : {"EGW99999", "APBK0001", "rt_cd_7", "", "abc"}) {
-    EXPECT_EQ(MetricCode(Classify(200, std::string(R"({"rt_cd":"7","msg_cd":")") + unknown + R"(","msg1":"x"})").code),
+    EXPECT_EQ(MetricCode(Classify(200, std::string(R"({"rt_cd":"7","msg_cd":")") + unknown +
+                                           R"(","msg1":"x"})")
+                             .code),
               "other")
         << unknown;
   }
@@ -87,19 +95,25 @@ TEST(Classify, MetricCodesAreBounded) {
 // What the gate does with a reply is the classification's action: KIS's per-second limit is retried
 // later, an expired token refreshed, an unknown code retried only when the status says transient.
 TEST(Classify, ActionByKisCode) {
-  EXPECT_EQ(Classify(500, R"({"rt_cd":"1","msg_cd":"EGW00201","msg1":"x"})").action, Action::kRetryLater);
-  EXPECT_EQ(Classify(500, R"({"rt_cd":"1","msg_cd":"EGW00123","msg1":"x"})").action, Action::kRefreshToken);
-  EXPECT_EQ(Classify(500, R"({"rt_cd":"1","msg_cd":"EGW00122","msg1":"x"})").action, Action::kRefreshToken);
-  EXPECT_EQ(Classify(500, R"({"rt_cd":"1","msg_cd":"ZZZ00001","msg1":"x"})").action, Action::kRetryWithBackoff);
+  EXPECT_EQ(Classify(500, R"({"rt_cd":"1","msg_cd":"EGW00201","msg1":"x"})").action,
+            Action::kRetryLater);
+  EXPECT_EQ(Classify(500, R"({"rt_cd":"1","msg_cd":"EGW00123","msg1":"x"})").action,
+            Action::kRefreshToken);
+  EXPECT_EQ(Classify(500, R"({"rt_cd":"1","msg_cd":"EGW00122","msg1":"x"})").action,
+            Action::kRefreshToken);
+  EXPECT_EQ(Classify(500, R"({"rt_cd":"1","msg_cd":"ZZZ00001","msg1":"x"})").action,
+            Action::kRetryWithBackoff);
   EXPECT_EQ(Classify(200, R"({"rt_cd":"1","msg_cd":"ZZZ00001","msg1":"x"})").action, Action::kFail);
-  EXPECT_EQ(Classify(403, R"({"error_code":"ZZZ00001","error_description":"x"})").action, Action::kFail);
+  EXPECT_EQ(Classify(403, R"({"error_code":"ZZZ00001","error_description":"x"})").action,
+            Action::kFail);
 }
 
 // Code that decides by kind reads kisgate's kind: its own codes by name, KIS's codes as "KIS said
 // no", the request-validation ones (OPSQ2xxx) apart; a success has none.
 TEST(Classify, KindOfAFailure) {
   auto kis_code = [](const char* code) {
-    return Classify(500, std::string(R"({"rt_cd":"1","msg_cd":")") + code + R"(","msg1":"x"})").Kind();
+    return Classify(500, std::string(R"({"rt_cd":"1","msg_cd":")") + code + R"(","msg1":"x"})")
+        .Kind();
   };
   EXPECT_EQ(kis_code("EGW00201"), common::Errc::kKisRejected);
   EXPECT_EQ(kis_code("XYZ00001"), common::Errc::kKisRejected);
@@ -117,8 +131,9 @@ TEST(Classify, KindOfAFailure) {
 }
 
 TEST(Classify, TokenSuccessShapes) {
-  EXPECT_EQ(Classify(200, R"({"access_token":"x","token_type":"Bearer","expires_in":86400})").action,
-            Action::kSuccess);
+  EXPECT_EQ(
+      Classify(200, R"({"access_token":"x","token_type":"Bearer","expires_in":86400})").action,
+      Action::kSuccess);
   EXPECT_EQ(Classify(200, R"({"approval_key":"k"})").action, Action::kSuccess);
 }
 

@@ -3,8 +3,8 @@
 #include <charconv>
 #include <cstdlib>
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 namespace kisgate::kis {
 
@@ -83,7 +83,8 @@ json::object ParseBody(std::string_view body) {
 
 const json::object& ObjectField(const json::object& body, std::string_view key) {
   auto* v = body.if_contains(key);
-  if (v == nullptr || !v->is_object()) throw Malformed{fmt::format("reply has no '{}' object", key)};
+  if (v == nullptr || !v->is_object())
+    throw Malformed{fmt::format("reply has no '{}' object", key)};
   return v->get_object();
 }
 

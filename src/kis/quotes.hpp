@@ -45,7 +45,7 @@ struct BookLevel {
 };
 
 struct OrderBook {
-  std::string time;  // HHMMSS
+  std::string time;                  // HHMMSS
   std::array<BookLevel, 10> asks{};  // [0] = best
   std::array<BookLevel, 10> bids{};
   std::int64_t total_ask_quantity = 0, total_bid_quantity = 0;

@@ -44,8 +44,9 @@ TEST(ParseOrderBook, TenLevelsAndExpectedExecution) {
     out1 += ",\"askp_rsqn" + std::to_string(i) + "\":\"" + std::to_string(10 * i) + "\"";
     out1 += ",\"bidp_rsqn" + std::to_string(i) + "\":\"" + std::to_string(10 * i + 10) + "\"";
   }
-  auto r = ParseOrderBook("{\"rt_cd\":\"0\",\"output1\":{" + out1 +
-                          R"(},"output2":{"antc_cnpr":"71600","antc_vol":"1200","antc_cntg_vrss_sign":"2"}})");
+  auto r = ParseOrderBook(
+      "{\"rt_cd\":\"0\",\"output1\":{" + out1 +
+      R"(},"output2":{"antc_cnpr":"71600","antc_vol":"1200","antc_cntg_vrss_sign":"2"}})");
   ASSERT_TRUE(std::holds_alternative<OrderBook>(r)) << std::get<Classification>(r).message;
   const auto& b = std::get<OrderBook>(r);
   EXPECT_EQ(b.time, "101500");
@@ -81,12 +82,14 @@ TEST(ParseBars, MinuteAndDaily) {
   auto daily = ParseDailyBars(R"({"rt_cd":"0","output1":{},"output2":[
       {"stck_bsop_date":"20261124","stck_clpr":"71500","stck_oprc":"72000","stck_hgpr":"72300",
        "stck_lwpr":"71200","acml_vol":"12345678","acml_tr_pbmn":"885000000000.00"}]})");
-  ASSERT_TRUE(std::holds_alternative<std::vector<Bar>>(daily)) << std::get<Classification>(daily).message;
+  ASSERT_TRUE(std::holds_alternative<std::vector<Bar>>(daily))
+      << std::get<Classification>(daily).message;
   const auto& d = std::get<std::vector<Bar>>(daily)[0];
   EXPECT_EQ(d.time, "");
   EXPECT_EQ(d.volume, 12345678);
   EXPECT_EQ(d.traded_value, 885000000000);  // "…​.00" accepted
-  EXPECT_TRUE(std::holds_alternative<Classification>(ParseDailyBars(R"({"rt_cd":"0","output2":{}})")));
+  EXPECT_TRUE(
+      std::holds_alternative<Classification>(ParseDailyBars(R"({"rt_cd":"0","output2":{}})")));
 }
 
 }  // namespace

@@ -124,7 +124,8 @@ Result ToRecords(Tr tr, const std::string& code, const std::string& body,
       });
     }
   }
-  return Classification::Own(common::Errc::kUnknownTr, Action::kFail, "no conversion for this TR", "");
+  return Classification::Own(common::Errc::kUnknownTr, Action::kFail, "no conversion for this TR",
+                             "");
 }
 
 Bar BarOf(const Record& record) {

@@ -6,13 +6,13 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
+#include <openssl/evp.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
-#include <fmt/format.h>
-#include <openssl/evp.h>
-#include <spdlog/spdlog.h>
 
 #include "common/kst.hpp"
 #include "common/spawn.hpp"
@@ -51,7 +51,8 @@ IssueOutcome ParseTokenReply(int http_status, std::string_view body, common::Wal
   const auto* o = ec ? nullptr : v.if_object();
   const json::value* token = o ? o->if_contains("access_token") : nullptr;
   if (token == nullptr || !token->is_string() || token->get_string().empty()) {
-    return Classification::Own(common::Errc::kMalformedReply, Action::kFail, "token reply without access_token");
+    return Classification::Own(common::Errc::kMalformedReply, Action::kFail,
+                               "token reply without access_token");
   }
   std::optional<common::WallTime> expires_at;
   if (auto* e = o->if_contains("access_token_token_expired"); e && e->is_string()) {
@@ -62,11 +63,13 @@ IssueOutcome ParseTokenReply(int http_status, std::string_view body, common::Wal
     if (auto* e = o->if_contains("expires_in"); e && e->is_number()) {
       boost::system::error_code ec;
       const auto seconds = e->to_number<std::int64_t>(ec);
-      if (!ec && seconds > 0 && seconds <= 366 * 24 * 3600) expires_at = now + std::chrono::seconds(seconds);
+      if (!ec && seconds > 0 && seconds <= 366 * 24 * 3600)
+        expires_at = now + std::chrono::seconds(seconds);
     }
   }
   if (!expires_at) {
-    return Classification::Own(common::Errc::kMalformedReply, Action::kFail, "token reply without an expiry");
+    return Classification::Own(common::Errc::kMalformedReply, Action::kFail,
+                               "token reply without an expiry");
   }
   return Token{std::string(token->get_string()), *expires_at};
 }
@@ -98,7 +101,9 @@ struct TokenManager::Impl : std::enable_shared_from_this<TokenManager::Impl> {
   }
 
   // A token this close to expiry is not handed out: a call needs time to reach KIS.
-  std::chrono::seconds Margin() const { return std::min(std::chrono::seconds(30), options.refresh_ahead); }
+  std::chrono::seconds Margin() const {
+    return std::min(std::chrono::seconds(30), options.refresh_ahead);
+  }
 
   bool Usable(const Token& t, std::chrono::seconds margin) const {
     return t.expires_at - clock.WallNow() > margin;
@@ -130,7 +135,8 @@ struct TokenManager::Impl : std::enable_shared_from_this<TokenManager::Impl> {
       if (auto issued_at = common::ParseKstDateTime(issued->get_string())) {
         auto since = clock.WallNow() - *issued_at;
         if (since < options.min_issue_interval) {
-          not_before = clock.Now() + duration_cast<common::Duration>(options.min_issue_interval - since);
+          not_before =
+              clock.Now() + duration_cast<common::Duration>(options.min_issue_interval - since);
         }
       }
     }
@@ -151,7 +157,8 @@ struct TokenManager::Impl : std::enable_shared_from_this<TokenManager::Impl> {
     o["issued_at"] = common::FormatKstDateTime(clock.WallNow());
     o["key_name"] = options.key_name;
     const std::string body = json::serialize(o);
-    // Written to a temporary file created 0600 and renamed: never a partial or world-readable token.
+    // Written to a temporary file created 0600 and renamed: never a partial or world-readable
+    // token.
     auto tmp = path;
     tmp += ".tmp";
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -209,15 +216,17 @@ struct TokenManager::Impl : std::enable_shared_from_this<TokenManager::Impl> {
     flight = f;
     not_before = now + duration_cast<common::Duration>(options.min_issue_interval);
     auto issuing = issue(now + duration_cast<common::Duration>(options.issue_timeout));
-    asio::co_spawn(executor, std::move(issuing),
-                   [self = shared_from_this(), f, now](std::exception_ptr e, IssueOutcome outcome) {
-                     if (e) {
-                       outcome = Classification::Own(
-                           common::Errc::kException, Action::kFail,
-                           common::NoteException(fmt::format("token request for key '{}'", self->options.key_name), e));
-                     }
-                     self->Finish(f, now, std::move(outcome));
-                   });
+    asio::co_spawn(
+        executor, std::move(issuing),
+        [self = shared_from_this(), f, now](std::exception_ptr e, IssueOutcome outcome) {
+          if (e) {
+            outcome = Classification::Own(
+                common::Errc::kException, Action::kFail,
+                common::NoteException(
+                    fmt::format("token request for key '{}'", self->options.key_name), e));
+          }
+          self->Finish(f, now, std::move(outcome));
+        });
     return f;
   }
 
@@ -235,8 +244,8 @@ struct TokenManager::Impl : std::enable_shared_from_this<TokenManager::Impl> {
       spdlog::warn("kis: token request for key '{}' failed: {} {}", options.key_name, failure.code,
                    failure.message);
       if (NeverSent(failure)) {
-        not_before = started + duration_cast<common::Duration>(
-                                   std::min(options.unsent_retry_after, options.min_issue_interval));
+        not_before = started + duration_cast<common::Duration>(std::min(
+                                   options.unsent_retry_after, options.min_issue_interval));
       }
       f->result = failure;
     }
@@ -259,7 +268,8 @@ struct TokenManager::Impl : std::enable_shared_from_this<TokenManager::Impl> {
             counters.throttled++;
             co_return Throttled(fmt::format(
                 "no valid token for key '{}' and KIS allows the next token request only in {} s",
-                options.key_name, duration_cast<std::chrono::seconds>(*not_before - now).count() + 1));
+                options.key_name,
+                duration_cast<std::chrono::seconds>(*not_before - now).count() + 1));
           }
           common::Timer wait(executor, *not_before);
           boost::system::error_code wait_ec;
@@ -293,13 +303,15 @@ struct TokenManager::Impl : std::enable_shared_from_this<TokenManager::Impl> {
 
 TokenManager::TokenManager(asio::any_io_executor executor, TokenManagerOptions options,
                            const common::Clock& clock, IssueFn issue)
-    : impl_(std::make_shared<Impl>(std::move(executor), std::move(options), clock, std::move(issue))) {
+    : impl_(std::make_shared<Impl>(std::move(executor), std::move(options), clock,
+                                   std::move(issue))) {
   impl_->Load();
 }
 
 TokenManager::~TokenManager() = default;
 
-asio::awaitable<std::variant<Token, Classification>> TokenManager::Get(common::SteadyTime deadline) {
+asio::awaitable<std::variant<Token, Classification>> TokenManager::Get(
+    common::SteadyTime deadline) {
   auto impl = impl_;
   co_return co_await impl->Get(deadline);
 }

@@ -42,9 +42,9 @@ using IssueFn = std::function<boost::asio::awaitable<IssueOutcome>(common::Stead
 IssueOutcome ParseTokenReply(int http_status, std::string_view body, common::WallTime now);
 
 struct TokenManagerOptions {
-  std::string key_name;     // for messages ("main")
-  std::string app_key;      // identifies the token file (hashed, never written in clear)
-  std::string environment;  // "real" or "mock"
+  std::string key_name;             // for messages ("main")
+  std::string app_key;              // identifies the token file (hashed, never written in clear)
+  std::string environment;          // "real" or "mock"
   std::filesystem::path store_dir;  // empty: keep the token in memory only
   std::chrono::seconds min_issue_interval{60};
   std::chrono::seconds refresh_ahead{3600};  // re-issue when less than this is left
@@ -56,11 +56,11 @@ struct TokenManagerOptions {
 };
 
 struct TokenCounters {
-  std::uint64_t issued = 0;           // successful issuance calls
+  std::uint64_t issued = 0;  // successful issuance calls
   std::uint64_t loaded_from_disk = 0;
-  std::uint64_t throttled = 0;        // EGW00133 replies
-  std::uint64_t failures = 0;         // other failed issuance calls
-  std::uint64_t invalidations = 0;    // EGW00121/123 reported by callers
+  std::uint64_t throttled = 0;      // EGW00133 replies
+  std::uint64_t failures = 0;       // other failed issuance calls
+  std::uint64_t invalidations = 0;  // EGW00121/123 reported by callers
 };
 
 class TokenManager {

@@ -4,11 +4,11 @@
 
 #include <exception>
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <gtest/gtest.h>
 
 #include "common/kst.hpp"
 #include "common/timer.hpp"
@@ -27,7 +27,7 @@ using namespace std::chrono_literals;
 struct FakeIssuer {
   common::ManualClock& clock;
   int calls = 0;
-  std::vector<IssueOutcome> script;  // consumed in order; the last one repeats
+  std::vector<IssueOutcome> script;         // consumed in order; the last one repeats
   std::vector<common::Duration> deadlines;  // what each issuance was given, from its start
   bool takes_time = false;
 
@@ -39,7 +39,8 @@ struct FakeIssuer {
       co_await t.async_wait(asio::use_awaitable);
       if (takes_time) clock.Advance(20ms);
       if (clock.Now() > deadline) {
-        co_return Classification{Action::kRetryWithBackoff, "timeout", "the request's deadline passed", ""};
+        co_return Classification{Action::kRetryWithBackoff, "timeout",
+                                 "the request's deadline passed", ""};
       }
       std::size_t i = std::min<std::size_t>(static_cast<std::size_t>(calls - 1), script.size() - 1);
       co_return script[i];
@@ -68,11 +69,15 @@ class TokenManagerTest : public ::testing::Test {
                                                           std::chrono::milliseconds timeout = 2s) {
     std::vector<std::variant<Token, Classification>> out(static_cast<std::size_t>(n));
     for (int i = 0; i < n; ++i) {
-      asio::co_spawn(io_, [&, i]() -> asio::awaitable<void> {
-        out[static_cast<std::size_t>(i)] = co_await m.Get(clock_.Now() + timeout);
-      }, [](std::exception_ptr e) {
-        if (e) std::rethrow_exception(e);  // out of io_.run(): the test fails instead of losing it
-      });
+      asio::co_spawn(
+          io_,
+          [&, i]() -> asio::awaitable<void> {
+            out[static_cast<std::size_t>(i)] = co_await m.Get(clock_.Now() + timeout);
+          },
+          [](std::exception_ptr e) {
+            if (e)
+              std::rethrow_exception(e);  // out of io_.run(): the test fails instead of losing it
+          });
     }
     io_.restart();
     io_.run();
@@ -118,7 +123,8 @@ TEST_F(TokenManagerTest, PersistsWith0600AndReusesAcrossRestarts) {
     struct stat st {};
     ASSERT_EQ(::stat(m->StorePath().c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u);
-    EXPECT_EQ(m->StorePath().string().find("PSkey"), std::string::npos);  // the key is not in the name
+    EXPECT_EQ(m->StorePath().string().find("PSkey"),
+              std::string::npos);  // the key is not in the name
   }
   auto restarted = Make(60s, dir.path());
   EXPECT_EQ(restarted->Counters().loaded_from_disk, 1u);
@@ -133,7 +139,7 @@ TEST_F(TokenManagerTest, ThrottledIssuanceKeepsCachedTokenAndDoesNotStorm) {
   TokenManagerOptions o;
   auto m = Make(60s);
   EXPECT_EQ(Value(GetAll(*m)[0]), "t1");
-  clock_.Advance(90min);  // inside the refresh-ahead hour: a refresh is attempted
+  clock_.Advance(90min);                  // inside the refresh-ahead hour: a refresh is attempted
   EXPECT_EQ(Value(GetAll(*m)[0]), "t1");  // throttled, but the cached token still works
   EXPECT_EQ(issuer_.calls, 2);
   for (int i = 0; i < 5; ++i) GetAll(*m);
@@ -235,12 +241,13 @@ TEST_F(TokenManagerTest, ThrowingIssuanceAnswersEveryWaiter) {
   o.key_name = "main";
   o.app_key = "PSkey";
   int calls = 0;
-  TokenManager m(io_.get_executor(), o, clock_, [&](common::SteadyTime) -> asio::awaitable<IssueOutcome> {
-    ++calls;
-    asio::steady_timer t(io_, 5ms);
-    co_await t.async_wait(asio::use_awaitable);
-    throw std::runtime_error("injected");
-  });
+  TokenManager m(io_.get_executor(), o, clock_,
+                 [&](common::SteadyTime) -> asio::awaitable<IssueOutcome> {
+                   ++calls;
+                   asio::steady_timer t(io_, 5ms);
+                   co_await t.async_wait(asio::use_awaitable);
+                   throw std::runtime_error("injected");
+                 });
   auto results = GetAll(m, 5);
   for (auto& r : results) EXPECT_EQ(Value(r), "error:exception");
   EXPECT_EQ(calls, 1);
@@ -266,7 +273,9 @@ TEST(ParseTokenReply, ReadsKstExpiryAndErrors) {
   ASSERT_TRUE(std::holds_alternative<Classification>(broken));
   // Found by fuzz/kis_reply_fuzz: a fractional expires_in and a bad KST time threw.
   auto fractional = ParseTokenReply(
-      200, R"({"access_token":"abc","access_token_token_expired":"2026-11-25 10:70:00","expires_in":8.400})", now);
+      200,
+      R"({"access_token":"abc","access_token_token_expired":"2026-11-25 10:70:00","expires_in":8.400})",
+      now);
   ASSERT_TRUE(std::holds_alternative<Classification>(fractional));
   EXPECT_EQ(std::get<Classification>(fractional).code, "malformed_reply");
 }

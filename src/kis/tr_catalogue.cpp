@@ -11,8 +11,8 @@ constexpr std::string_view kMinuteParams[] = {"FID_COND_MRKT_DIV_CODE", "FID_INP
                                               "FID_INPUT_HOUR_1", "FID_PW_DATA_INCU_YN",
                                               "FID_ETC_CLS_CODE"};
 constexpr std::string_view kDailyParams[] = {"FID_COND_MRKT_DIV_CODE", "FID_INPUT_ISCD",
-                                             "FID_INPUT_DATE_1", "FID_INPUT_DATE_2",
-                                             "FID_PERIOD_DIV_CODE", "FID_ORG_ADJ_PRC"};
+                                             "FID_INPUT_DATE_1",       "FID_INPUT_DATE_2",
+                                             "FID_PERIOD_DIV_CODE",    "FID_ORG_ADJ_PRC"};
 
 using D = common::Dataset;
 

@@ -11,7 +11,15 @@
 
 namespace kisgate::kis {
 
-enum class Tr { kPrice, kOrderBook, kInvestors, kOvertimePrice, kOvertimeOrderBook, kMinuteBars, kDailyBars };
+enum class Tr {
+  kPrice,
+  kOrderBook,
+  kInvestors,
+  kOvertimePrice,
+  kOvertimeOrderBook,
+  kMinuteBars,
+  kDailyBars
+};
 
 enum class Paging {
   kNone,

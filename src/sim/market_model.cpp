@@ -56,12 +56,14 @@ std::int64_t RoundToTick(double price) {
 
 std::int64_t FloorToTick(double price) {
   auto tick = TickSize(static_cast<std::int64_t>(price));
-  return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::floor(price / static_cast<double>(tick))) * tick);
+  return std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(std::floor(price / static_cast<double>(tick))) * tick);
 }
 
 std::int64_t CeilToTick(double price) {
   auto tick = TickSize(static_cast<std::int64_t>(price));
-  return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(price / static_cast<double>(tick))) * tick);
+  return std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(std::ceil(price / static_cast<double>(tick))) * tick);
 }
 
 // One day's summary, computed by formula from the close series: cheap, so past days never need
@@ -164,7 +166,8 @@ MarketModel::DayShape MarketModel::Shape(const StockInfo& s, int day) const {
                 d.lower_limit, std::min(d.open, d.close));
   // Daily turnover of 0.05%–1% of listed shares.
   const double turnover = 0.0005 * std::exp(3.0 * Uniform(h(kVolumeStream)));
-  d.volume = std::max<std::int64_t>(1000, static_cast<std::int64_t>(static_cast<double>(s.listed_shares) * turnover));
+  d.volume = std::max<std::int64_t>(
+      1000, static_cast<std::int64_t>(static_cast<double>(s.listed_shares) * turnover));
   const std::uint64_t a = h(kAnchorStream);
   d.high_minute = 1 + static_cast<int>(a % (kSessionMinutes - 1));
   d.low_minute = 1 + static_cast<int>((a >> 20) % (kSessionMinutes - 1));
@@ -187,9 +190,7 @@ std::shared_ptr<const MarketModel::Path> MarketModel::PathFor(const StockInfo& s
   p.shape = Shape(s, day);
   const DayShape& d = p.shape;
   const double sigma_minute = Volatility(s) / std::sqrt(static_cast<double>(kSessionMinutes)) * 1.5;
-  auto h = [&](Stream stream, std::uint64_t i) {
-    return Mix(Mix(Mix(seed_, stream), key), i);
-  };
+  auto h = [&](Stream stream, std::uint64_t i) { return Mix(Mix(Mix(seed_, stream), key), i); };
 
   // Brownian bridges in log price through four fixed points: the open, the day's high, the day's
   // low (in time order) and the close; every point is then held inside [low, high].
@@ -223,22 +224,25 @@ std::shared_ptr<const MarketModel::Path> MarketModel::PathFor(const StockInfo& s
     const auto o = p.at[static_cast<std::size_t>(m)];
     const auto c = p.at[static_cast<std::size_t>(m) + 1];
     const auto wick = h(kWickStream, static_cast<std::uint64_t>(m));
-    p.minute_high[static_cast<std::size_t>(m)] =
-        std::min(d.high, std::max(o, c) + TickSize(std::max(o, c)) * static_cast<std::int64_t>(wick % 3));
-    p.minute_low[static_cast<std::size_t>(m)] = std::max(
-        d.low, std::min(o, c) - TickSize(std::min(o, c)) * static_cast<std::int64_t>((wick >> 8) % 3));
+    p.minute_high[static_cast<std::size_t>(m)] = std::min(
+        d.high, std::max(o, c) + TickSize(std::max(o, c)) * static_cast<std::int64_t>(wick % 3));
+    p.minute_low[static_cast<std::size_t>(m)] =
+        std::max(d.low, std::min(o, c) -
+                            TickSize(std::min(o, c)) * static_cast<std::int64_t>((wick >> 8) % 3));
   }
 
   // Volume over the day: heavier at the open and the close, exactly the day's total in sum.
   std::array<double, kSessionMinutes + 1> cum_weight{};
   for (int m = 0; m < kSessionMinutes; ++m) {
-    const double u_shape = 1 + 2 * (std::exp(-m / 30.0) + std::exp(-(kSessionMinutes - 1 - m) / 30.0));
+    const double u_shape =
+        1 + 2 * (std::exp(-m / 30.0) + std::exp(-(kSessionMinutes - 1 - m) / 30.0));
     const double w = u_shape * (0.5 + Uniform(h(kWeightStream, static_cast<std::uint64_t>(m))));
     cum_weight[static_cast<std::size_t>(m) + 1] = cum_weight[static_cast<std::size_t>(m)] + w;
   }
   for (int m = 0; m <= kSessionMinutes; ++m) {
-    p.cum_volume[static_cast<std::size_t>(m)] = std::llround(
-        static_cast<double>(d.volume) * cum_weight[static_cast<std::size_t>(m)] / cum_weight.back());
+    p.cum_volume[static_cast<std::size_t>(m)] =
+        std::llround(static_cast<double>(d.volume) * cum_weight[static_cast<std::size_t>(m)] /
+                     cum_weight.back());
   }
   p.high_before[0] = std::numeric_limits<std::int64_t>::min();
   p.low_before[0] = std::numeric_limits<std::int64_t>::max();
@@ -280,9 +284,8 @@ MinuteBar MarketModel::BarSoFar(const Path& p, int minute, int seconds_into) {
   // Inside the minute the price visits open -> one extreme (20 s) -> the other (40 s) -> close,
   // the low first in a rising minute; each leg is a straight line on the tick grid.
   const bool rising = close >= bar.open;
-  const std::array<std::int64_t, 4> vertex = {
-      bar.open, rising ? p.minute_low[i] : p.minute_high[i],
-      rising ? p.minute_high[i] : p.minute_low[i], close};
+  const std::array<std::int64_t, 4> vertex = {bar.open, rising ? p.minute_low[i] : p.minute_high[i],
+                                              rising ? p.minute_high[i] : p.minute_low[i], close};
   const int leg = std::min(seconds_into / 20, 2);
   const double f = (seconds_into - leg * 20) / 20.0;
   const double x = static_cast<double>(vertex[static_cast<std::size_t>(leg)]) +
@@ -396,8 +399,10 @@ Book MarketModel::BookAt(const StockInfo& s, common::WallTime t) const {
   b.price = q.price;
   b.prev_close = q.prev_close;
   const auto tick = TickSize(q.price);
-  const auto second = std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-  const std::uint64_t key = Mix(Mix(seed_, kBookStream), (std::uint64_t{s.index} << 40) ^ static_cast<std::uint64_t>(second));
+  const auto second =
+      std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+  const std::uint64_t key = Mix(
+      Mix(seed_, kBookStream), (std::uint64_t{s.index} << 40) ^ static_cast<std::uint64_t>(second));
   // Ten levels each side, one tick apart: bid1 = price < ask1 = price + tick. Sizes scale with
   // the stock's liquidity.
   const std::int64_t lot = std::max<std::int64_t>(1, s.listed_shares / 2'000'000);
@@ -423,9 +428,10 @@ Book MarketModel::BookAt(const StockInfo& s, common::WallTime t) const {
   } else {
     b.expected_price = q.price;
   }
-  b.expected_volume = session == common::Session::kPreOpen || session == common::Session::kClosingAuction
-                          ? lot * static_cast<std::int64_t>(1 + Mix(key, 99) % 1000)
-                          : 0;
+  b.expected_volume =
+      session == common::Session::kPreOpen || session == common::Session::kClosingAuction
+          ? lot * static_cast<std::int64_t>(1 + Mix(key, 99) % 1000)
+          : 0;
   return b;
 }
 
@@ -439,8 +445,8 @@ std::vector<MinuteBar> MarketModel::MinuteBars(const StockInfo& s, common::WallT
   const int asked = static_cast<int>(at_or_before.count()) - 9 * 3600;
   if (asked < 0 || seconds <= 0) return bars;
   // A time later than the data means "now" (kis-api.md §4).
-  const int last_started = std::min(seconds >= kSessionSeconds ? kSessionMinutes - 1 : seconds / 60,
-                                    asked / 60);
+  const int last_started =
+      std::min(seconds >= kSessionSeconds ? kSessionMinutes - 1 : seconds / 60, asked / 60);
   auto p = PathFor(s, day);
   for (int m = last_started; m >= 0 && bars.size() < max; --m) {
     const int into = seconds >= kSessionSeconds ? 60 : std::min(60, seconds - m * 60);
@@ -465,9 +471,12 @@ std::vector<DayBar> MarketModel::DailyBars(const StockInfo& s, Date from, Date t
         const auto wd = weekday{sd}.iso_encoding();  // Mon = 1
         return (sd - days{wd - 1}).time_since_epoch().count();
       }
-      case 'M': return static_cast<int>(d.year()) * 12 + static_cast<int>(static_cast<unsigned>(d.month()));
-      case 'Y': return static_cast<int>(d.year());
-      default: return sys_days{d}.time_since_epoch().count();
+      case 'M':
+        return static_cast<int>(d.year()) * 12 + static_cast<int>(static_cast<unsigned>(d.month()));
+      case 'Y':
+        return static_cast<int>(d.year());
+      default:
+        return sys_days{d}.time_since_epoch().count();
     }
   };
   for (int day = last; day >= 0 && days_[static_cast<std::size_t>(day)] >= from;) {
@@ -514,7 +523,8 @@ std::vector<InvestorDay> MarketModel::Investors(const StockInfo& s, common::Wall
     row.date = days_[static_cast<std::size_t>(day)];
     row.close = shape.close;
     row.prev_close = shape.prev_close;
-    const std::uint64_t key = Mix(Mix(seed_, kInvestorStream), (std::uint64_t{s.index} << 20) | static_cast<std::uint64_t>(day));
+    const std::uint64_t key = Mix(Mix(seed_, kInvestorStream),
+                                  (std::uint64_t{s.index} << 20) | static_cast<std::uint64_t>(day));
     // Split the day's volume between the three groups on each side; sells and buys both sum to
     // the volume, so the groups' net quantities sum to zero.
     auto split = [&](std::uint64_t h, std::int64_t total, InvestorGroup& a, InvestorGroup& b,
@@ -559,7 +569,8 @@ Overtime MarketModel::OvertimeAt(const StockInfo& s, common::WallTime now) const
   o.upper_limit = FloorToTick(static_cast<double>(shape.close) * 1.1);
   o.lower_limit = CeilToTick(static_cast<double>(shape.close) * 0.9);
   o.price = shape.close;
-  const std::uint64_t key = Mix(Mix(seed_, kOvertimeStream), (std::uint64_t{s.index} << 20) | static_cast<std::uint64_t>(day));
+  const std::uint64_t key = Mix(Mix(seed_, kOvertimeStream),
+                                (std::uint64_t{s.index} << 20) | static_cast<std::uint64_t>(day));
   double drift = 0;
   for (int j = 1; j <= matches; ++j) {
     drift += 0.004 * Normal(Mix(key, static_cast<std::uint64_t>(j)));
@@ -584,7 +595,8 @@ Overtime MarketModel::OvertimeAt(const StockInfo& s, common::WallTime now) const
     o.bid_qty[i] = lot * static_cast<std::int64_t>(1 + Mix(key, 300 + i) % 50);
   }
   o.expected_price = o.price;
-  o.expected_qty = matches < 12 && today ? lot * static_cast<std::int64_t>(1 + Mix(key, 400) % 30) : 0;
+  o.expected_qty =
+      matches < 12 && today ? lot * static_cast<std::int64_t>(1 + Mix(key, 400) % 30) : 0;
   return o;
 }
 

@@ -44,14 +44,14 @@ struct DayBar : Ohlcv {
 
 struct MinuteBar : Ohlcv {
   Date date;
-  int minute = 0;  // minutes after 09:00; the bar covers [minute, minute + 1)
+  int minute = 0;              // minutes after 09:00; the bar covers [minute, minute + 1)
   std::int64_t cum_value = 0;  // the day's traded value up to the end of this bar (so far)
 };
 
 // A stock as of an instant.
 struct Snapshot {
-  Date day;                    // the trading day the values belong to
-  bool live = false;           // that day's session is in progress
+  Date day;           // the trading day the values belong to
+  bool live = false;  // that day's session is in progress
   std::int64_t prev_close = 0;
   std::int64_t price = 0, open = 0, high = 0, low = 0;
   std::int64_t volume = 0, value = 0;
@@ -133,7 +133,7 @@ class MarketModel {
   struct Path;
   struct DayShape;
 
-  int DayIndex(Date d) const;        // -1 when not a covered trading day
+  int DayIndex(Date d) const;  // -1 when not a covered trading day
   int LatestDayAtOrBefore(Date d) const;
   // The trading day whose data is current at `t`, and seconds since 09:00 (capped at the close).
   void Reference(common::WallTime t, int& day, int& seconds) const;
@@ -160,8 +160,8 @@ class MarketModel {
   mutable std::vector<std::vector<std::int64_t>> closes_;  // per stock index, grown on demand
   mutable std::unordered_map<std::uint64_t, Range> ranges_;
   mutable std::list<std::uint64_t> lru_;
-  mutable std::unordered_map<std::uint64_t,
-                             std::pair<std::shared_ptr<const Path>, std::list<std::uint64_t>::iterator>>
+  mutable std::unordered_map<
+      std::uint64_t, std::pair<std::shared_ptr<const Path>, std::list<std::uint64_t>::iterator>>
       paths_;
 };
 

@@ -158,7 +158,8 @@ TEST_F(MarketModelTest, TodaysDailyBarMatchesTheQuote) {
 TEST_F(MarketModelTest, WeeklyAndMonthlyAggregateDays) {
   const auto now = At("2026-11-24 20:00:00");
   auto days = market_.DailyBars(samsung_, year{2026} / 10 / 1, year{2026} / 10 / 31, 'D', now, 100);
-  auto months = market_.DailyBars(samsung_, year{2026} / 10 / 1, year{2026} / 10 / 31, 'M', now, 100);
+  auto months =
+      market_.DailyBars(samsung_, year{2026} / 10 / 1, year{2026} / 10 / 31, 'M', now, 100);
   ASSERT_EQ(months.size(), 1u);
   std::int64_t volume = 0, high = 0;
   for (const auto& d : days) {
@@ -169,10 +170,12 @@ TEST_F(MarketModelTest, WeeklyAndMonthlyAggregateDays) {
   EXPECT_EQ(months[0].high, high);
   EXPECT_EQ(months[0].close, days.front().close);
   EXPECT_EQ(months[0].open, days.back().open);
-  auto weeks = market_.DailyBars(samsung_, year{2026} / 10 / 1, year{2026} / 10 / 31, 'W', now, 100);
+  auto weeks =
+      market_.DailyBars(samsung_, year{2026} / 10 / 1, year{2026} / 10 / 31, 'W', now, 100);
   EXPECT_GE(weeks.size(), 4u);
   EXPECT_LE(weeks.size(), 5u);
-  auto limited = market_.DailyBars(samsung_, year{2024} / 1 / 1, year{2026} / 11 / 24, 'D', now, 100);
+  auto limited =
+      market_.DailyBars(samsung_, year{2024} / 1 / 1, year{2026} / 11 / 24, 'D', now, 100);
   EXPECT_EQ(limited.size(), 100u);
 }
 

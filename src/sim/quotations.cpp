@@ -189,7 +189,8 @@ json::object PriceOutput(const StockInfo* s, const Snapshot& q) {
   o["fcam_cnnm"] = s ? "원" : "";
   o["cpfn_cnnm"] = s ? "억" : "";
   o["apprch_rate"] = "0.00";
-  o["frgn_hldn_qty"] = Num(static_cast<std::int64_t>(static_cast<double>(shares) * f.foreign_pct / 100));
+  o["frgn_hldn_qty"] =
+      Num(static_cast<std::int64_t>(static_cast<double>(shares) * f.foreign_pct / 100));
   o["vi_cls_code"] = "N";
   o["ovtm_vi_cls_code"] = "N";
   o["last_ssts_cntg_qty"] = Num(q.volume / 500);
@@ -479,7 +480,8 @@ QuotationReply DailyBarsReply(const MarketModel& market, const StockInfo* s,
   if (!from) return Error("OPSQ2002", "ERROR : INPUT_FIELD_SIZE FID_INPUT_DATE_1");
   if (!to) return Error("OPSQ2002", "ERROR : INPUT_FIELD_SIZE FID_INPUT_DATE_2");
   auto period = params("FID_PERIOD_DIV_CODE");
-  if (!period || period->size() != 1 || std::string_view("DWMY").find((*period)[0]) == std::string_view::npos) {
+  if (!period || period->size() != 1 ||
+      std::string_view("DWMY").find((*period)[0]) == std::string_view::npos) {
     return Error("OPSQ2001", "ERROR : INPUT_FIELD_NAME FID_PERIOD_DIV_CODE");
   }
   auto adjusted = params("FID_ORG_ADJ_PRC");
@@ -544,7 +546,8 @@ QuotationReply BuildQuotation(const MarketModel& market, const Universe& univers
     }
     case kis::Tr::kOvertimePrice: {
       auto body = Envelope();
-      body["output"] = OvertimePriceOutput(stock, stock ? market.OvertimeAt(*stock, now) : Overtime{});
+      body["output"] =
+          OvertimePriceOutput(stock, stock ? market.OvertimeAt(*stock, now) : Overtime{});
       return Ok(std::move(body));
     }
     case kis::Tr::kOvertimeOrderBook: {

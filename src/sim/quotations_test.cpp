@@ -2,8 +2,8 @@
 
 #include <map>
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include "http/message.hpp"
 #include "sim/market_model.hpp"
@@ -56,12 +56,32 @@ TEST_F(QuotationsTest, EveryDocumentedFieldIsAString) {
   };
   auto price = Build(kis::Tr::kPrice, Stock());
   ASSERT_TRUE(price.ok);
-  check(price.body.at("output").as_object(),
-        {"stck_prpr", "prdy_vrss", "prdy_vrss_sign", "prdy_ctrt", "stck_oprc", "stck_hgpr",
-         "stck_lwpr", "stck_mxpr", "stck_llam", "stck_sdpr", "acml_vol", "acml_tr_pbmn",
-         "hts_frgn_ehrt", "frgn_ntby_qty", "per", "pbr", "eps", "bps", "hts_avls", "w52_hgpr",
-         "w52_lwpr", "iscd_stat_cls_code", "stck_shrn_iscd", "bstp_kor_isnm", "aspr_unit",
-         "temp_stop_yn"});
+  check(price.body.at("output").as_object(), {"stck_prpr",
+                                              "prdy_vrss",
+                                              "prdy_vrss_sign",
+                                              "prdy_ctrt",
+                                              "stck_oprc",
+                                              "stck_hgpr",
+                                              "stck_lwpr",
+                                              "stck_mxpr",
+                                              "stck_llam",
+                                              "stck_sdpr",
+                                              "acml_vol",
+                                              "acml_tr_pbmn",
+                                              "hts_frgn_ehrt",
+                                              "frgn_ntby_qty",
+                                              "per",
+                                              "pbr",
+                                              "eps",
+                                              "bps",
+                                              "hts_avls",
+                                              "w52_hgpr",
+                                              "w52_lwpr",
+                                              "iscd_stat_cls_code",
+                                              "stck_shrn_iscd",
+                                              "bstp_kor_isnm",
+                                              "aspr_unit",
+                                              "temp_stop_yn"});
   auto book = Build(kis::Tr::kOrderBook, Stock());
   check(book.body.at("output1").as_object(),
         {"aspr_acpt_hour", "askp1", "askp10", "bidp1", "bidp10", "askp_rsqn1", "bidp_rsqn10",
@@ -169,7 +189,8 @@ TEST_F(QuotationsTest, FutureHourMeansNow) {
   EXPECT_EQ(json::serialize(Build(kis::Tr::kMinuteBars, p, "2026-11-24 10:15:20").body),
             json::serialize(r.body));
   p["FID_INPUT_HOUR_1"] = "085900";  // before the open: nothing
-  EXPECT_TRUE(Build(kis::Tr::kMinuteBars, p, "2026-11-24 10:15:20").body.at("output2").as_array().empty());
+  EXPECT_TRUE(
+      Build(kis::Tr::kMinuteBars, p, "2026-11-24 10:15:20").body.at("output2").as_array().empty());
 }
 
 std::int64_t Int(const json::object& o, std::string_view field) {

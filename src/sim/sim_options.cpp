@@ -41,7 +41,8 @@ std::optional<SimKey> ParseSimKey(std::string_view spec, std::string& error) {
 std::optional<std::string> SimOptions::Validate() const {
   auto probability = [](double p) { return p >= 0 && p <= 1; };
   if (!(rate >= 1)) return fmt::format("--rate must be at least 1 call/s, got {}", rate);
-  if (!(mock_rate >= 1)) return fmt::format("--mock-rate must be at least 1 call/s, got {}", mock_rate);
+  if (!(mock_rate >= 1))
+    return fmt::format("--mock-rate must be at least 1 call/s, got {}", mock_rate);
   if (!(latency_ms >= 0)) return fmt::format("--latency-ms must be >= 0, got {}", latency_ms);
   if (!(latency_sigma >= 0 && latency_sigma <= 3)) {
     return fmt::format("--latency-sigma must be in [0, 3], got {}", latency_sigma);
@@ -51,7 +52,8 @@ std::optional<std::string> SimOptions::Validate() const {
                        latency_ms);
   }
   if (!probability(fault_disconnect)) {
-    return fmt::format("--fault-disconnect must be a probability in [0, 1], got {}", fault_disconnect);
+    return fmt::format("--fault-disconnect must be a probability in [0, 1], got {}",
+                       fault_disconnect);
   }
   if (!probability(fault_error)) {
     return fmt::format("--fault-error must be a probability in [0, 1], got {}", fault_error);
@@ -60,7 +62,8 @@ std::optional<std::string> SimOptions::Validate() const {
     return fmt::format("--fault-slow must be a probability in [0, 1], got {}", fault_slow);
   }
   if (!(slow_ms >= 0)) return fmt::format("--slow-ms must be >= 0, got {}", slow_ms);
-  if (!(speed > 0 && speed <= 100000)) return fmt::format("--speed must be in (0, 100000], got {}", speed);
+  if (!(speed > 0 && speed <= 100000))
+    return fmt::format("--speed must be in (0, 100000], got {}", speed);
   if (clock != "now" && !common::ParseKstDateTime(clock)) {
     return fmt::format("--clock '{}' must be 'now' or a KST time like 2026-11-24T10:30:00", clock);
   }

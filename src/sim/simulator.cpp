@@ -4,8 +4,8 @@
 #include <array>
 #include <cmath>
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include "common/kst.hpp"
 #include "kis/tr_catalogue.hpp"
@@ -221,8 +221,8 @@ SimDecision Simulator::HandleToken(const http::Request& request) {
   if (!issued) return fail("EGW00133");
   (issued->reused ? key->stats.tokens_reused : key->stats.tokens_issued)++;
   key->stats.ok++;
-  auto remaining = std::chrono::duration_cast<std::chrono::seconds>(issued->expires_at -
-                                                                   clock_.WallNow());
+  auto remaining =
+      std::chrono::duration_cast<std::chrono::seconds>(issued->expires_at - clock_.WallNow());
   json::object out;
   out["access_token"] = issued->access_token;
   out["access_token_token_expired"] = common::FormatKstDateTime(issued->expires_at);
@@ -246,7 +246,8 @@ SimDecision Simulator::HandleRevoke(const http::Request& request) {
   }
   key->stats.ok++;
   // `code` is an integer here, unlike everything else KIS sends (kis-api.md §2).
-  d.response = JsonResponse(200, json::object{{"code", 200}, {"message", "접근토큰 폐기에 성공하였습니다"}});
+  d.response =
+      JsonResponse(200, json::object{{"code", 200}, {"message", "접근토큰 폐기에 성공하였습니다"}});
   return d;
 }
 

@@ -7,8 +7,8 @@
 // on one io_context thread, so it is uncontended in practice).
 
 #include <chrono>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 namespace kisgate::sim {
 namespace {
@@ -29,8 +29,8 @@ class SimulatorTest : public ::testing::Test {
     http::Request r;
     r.method = "POST";
     r.target = "/oauth2/tokenP";
-    r.body = json::serialize(json::object{
-        {"grant_type", "client_credentials"}, {"appkey", key}, {"appsecret", secret}});
+    r.body = json::serialize(
+        json::object{{"grant_type", "client_credentials"}, {"appkey", key}, {"appsecret", secret}});
     return r;
   }
 

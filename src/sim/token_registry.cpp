@@ -29,11 +29,12 @@ std::optional<IssuedToken> TokenRegistry::Issue(const std::string& app_key) {
 
   if (!key.token.empty()) {
     auto it = tokens_.find(key.token);
-    if (it != tokens_.end() && now - key.issued_at < rules_.reuse_window && now < it->second.expires_at) {
+    if (it != tokens_.end() && now - key.issued_at < rules_.reuse_window &&
+        now < it->second.expires_at) {
       auto remaining = it->second.expires_at - now;
-      return IssuedToken{key.token,
-                         wall_now + std::chrono::duration_cast<common::WallTime::duration>(remaining),
-                         true};
+      return IssuedToken{
+          key.token, wall_now + std::chrono::duration_cast<common::WallTime::duration>(remaining),
+          true};
     }
   }
   key.token = RandomToken();

@@ -87,8 +87,14 @@ constexpr auto kSectors =
 
 Universe::Universe(std::size_t generated_count) {
   for (const auto& k : kKnown) {
-    StockInfo s{k.code, k.name, k.english, k.sector, k.kosdaq, k.price,
-                k.shares_million * 1'000'000, static_cast<std::uint32_t>(stocks_.size())};
+    StockInfo s{k.code,
+                k.name,
+                k.english,
+                k.sector,
+                k.kosdaq,
+                k.price,
+                k.shares_million * 1'000'000,
+                static_cast<std::uint32_t>(stocks_.size())};
     by_code_.emplace(s.code, stocks_.size());
     stocks_.push_back(std::move(s));
   }

@@ -11,14 +11,14 @@
 namespace kisgate::sim {
 
 struct StockInfo {
-  std::string code;    // six digits
-  std::string name;    // Korean name, as KIS's hts_kor_isnm
+  std::string code;     // six digits
+  std::string name;     // Korean name, as KIS's hts_kor_isnm
   std::string english;  // English name, as KIS's prdt_eng_name
-  std::string sector;  // as KIS's bstp_kor_isnm
+  std::string sector;   // as KIS's bstp_kor_isnm
   bool kosdaq = false;
-  std::int64_t base_price = 0;     // price level at the model's anchor date
+  std::int64_t base_price = 0;  // price level at the model's anchor date
   std::int64_t listed_shares = 0;
-  std::uint32_t index = 0;         // position in the universe; seeds the stock's randomness
+  std::uint32_t index = 0;  // position in the universe; seeds the stock's randomness
 };
 
 // Thread-safety: immutable after construction.

@@ -87,7 +87,8 @@ std::int64_t QueryInt(sqlite3* db, const std::string& sql) {
 }
 
 std::string UpsertSql(std::string_view dataset) {
-  std::string names = "code, market_time, collected_at", params = "?, ?, ?", updates = "collected_at = excluded.collected_at";
+  std::string names = "code, market_time, collected_at", params = "?, ?, ?",
+              updates = "collected_at = excluded.collected_at";
   for (const auto& c : *ColumnsOf(dataset)) {
     names += fmt::format(", {}", c.name);
     params += ", ?";
@@ -106,8 +107,8 @@ sqlite3* OpenConnection(const std::string& path, int flags,
     std::string error = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
     throw std::runtime_error(fmt::format(
-        "cannot open the database '{}': {} (check storage.url and that the folder is writable)", path,
-        error));
+        "cannot open the database '{}': {} (check storage.url and that the folder is writable)",
+        path, error));
   }
   sqlite3_busy_timeout(db, static_cast<int>(busy_timeout.count()));
   return db;
@@ -129,8 +130,9 @@ SqliteStore::SqliteStore(StoreOptions options) : options_(std::move(options)) {
   try {
     // WAL: readers never block the writer; NORMAL sync is durable across process crashes.
     Exec(db_, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
-    Exec(db_, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-              "applied_at TEXT NOT NULL DEFAULT (datetime('now')))");
+    Exec(db_,
+         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+         "applied_at TEXT NOT NULL DEFAULT (datetime('now')))");
     const auto migrations = Migrations();
     const auto applied = QueryInt(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
     for (auto v = applied; v < static_cast<std::int64_t>(migrations.size()); ++v) {
@@ -149,7 +151,8 @@ SqliteStore::SqliteStore(StoreOptions options) : options_(std::move(options)) {
     }
   } catch (const std::exception& e) {
     sqlite3_close(db_);
-    throw std::runtime_error(fmt::format("cannot prepare the database '{}': {}", options_.path, e.what()));
+    throw std::runtime_error(
+        fmt::format("cannot prepare the database '{}': {}", options_.path, e.what()));
   }
   reader_ = OpenConnection(options_.path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
                            options_.busy_timeout);
@@ -195,7 +198,8 @@ bool SqliteStore::Flush(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
   ++flushing_;
   wake_.notify_all();
-  const bool drained = drained_.wait_for(lock, timeout, [this] { return queue_.empty() && !writing_; });
+  const bool drained =
+      drained_.wait_for(lock, timeout, [this] { return queue_.empty() && !writing_; });
   --flushing_;
   return drained;
 }
@@ -205,8 +209,9 @@ void SqliteStore::WriterLoop() {
   for (;;) {
     wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
     if (queue_.empty() && stopping_) return;
-    wake_.wait_for(lock, options_.commit_delay,
-                   [this] { return stopping_ || flushing_ > 0 || queue_.size() >= options_.batch_size; });
+    wake_.wait_for(lock, options_.commit_delay, [this] {
+      return stopping_ || flushing_ > 0 || queue_.size() >= options_.batch_size;
+    });
     // The batch stays readable (Range) while it is being committed: readers only read it, and the
     // writer changes it only under the lock.
     auto& batch = writing_batch_;
@@ -250,7 +255,8 @@ bool SqliteStore::Commit(const std::vector<Record>& batch, std::string& error) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     return false;
   };
-  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) return fail("begin");
+  if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
+    return fail("begin");
   for (const auto& r : batch) {
     const auto* columns = ColumnsOf(r.dataset);
     if (columns == nullptr) {
@@ -258,8 +264,9 @@ bool SqliteStore::Commit(const std::vector<Record>& batch, std::string& error) {
       continue;
     }
     auto& stmt = upserts_[r.dataset];
-    if (stmt == nullptr && sqlite3_prepare_v3(db_, UpsertSql(r.dataset).c_str(), -1, SQLITE_PREPARE_PERSISTENT,
-                                              &stmt, nullptr) != SQLITE_OK) {
+    if (stmt == nullptr &&
+        sqlite3_prepare_v3(db_, UpsertSql(r.dataset).c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt,
+                           nullptr) != SQLITE_OK) {
       stmt = nullptr;
       return fail("prepare");
     }
@@ -279,7 +286,8 @@ bool SqliteStore::Commit(const std::vector<Record>& batch, std::string& error) {
       } else if (auto* d = std::get_if<double>(&it->second)) {
         sqlite3_bind_double(stmt, i++, *d);
       } else {
-        sqlite3_bind_text(stmt, i++, std::get<std::string>(it->second).c_str(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(stmt, i++, std::get<std::string>(it->second).c_str(), -1,
+                          SQLITE_TRANSIENT);
       }
     }
     sqlite3_bind_text(stmt, i, r.raw.c_str(), static_cast<int>(r.raw.size()), SQLITE_TRANSIENT);
@@ -290,7 +298,8 @@ bool SqliteStore::Commit(const std::vector<Record>& batch, std::string& error) {
   return true;
 }
 
-std::optional<Record> SqliteStore::Latest(const std::string& dataset, const std::string& code) const {
+std::optional<Record> SqliteStore::Latest(const std::string& dataset,
+                                          const std::string& code) const {
   std::lock_guard lock(mutex_);
   auto it = latest_.find({dataset, code});
   if (it == latest_.end()) return std::nullopt;
@@ -305,7 +314,8 @@ std::optional<common::WallTime> SqliteStore::LatestCollectedAt(const std::string
   return it->second.collected_at;
 }
 
-std::string SqliteStore::LatestMarketTime(const std::string& dataset, const std::string& code) const {
+std::string SqliteStore::LatestMarketTime(const std::string& dataset,
+                                          const std::string& code) const {
   if (auto r = Latest(dataset, code)) return r->market_time;
   if (ColumnsOf(dataset) == nullptr) return {};
   std::lock_guard lock(read_mutex_);
@@ -401,7 +411,8 @@ std::vector<Freshness> SqliteStore::Ages(common::WallTime now) const {
     out.push_back(Freshness{key.first, key.second, record.collected_at,
                             std::chrono::duration<double>(now - record.collected_at).count()});
   }
-  std::sort(out.begin(), out.end(), [](const Freshness& a, const Freshness& b) { return a.age_s > b.age_s; });
+  std::sort(out.begin(), out.end(),
+            [](const Freshness& a, const Freshness& b) { return a.age_s > b.age_s; });
   return out;
 }
 
@@ -425,7 +436,8 @@ std::string SqliteStore::IntegrityCheck() const {
 
 int SqliteStore::SchemaVersion() const {
   std::lock_guard lock(read_mutex_);
-  return static_cast<int>(QueryInt(reader_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+  return static_cast<int>(
+      QueryInt(reader_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
 }
 
 StoreCounters SqliteStore::Counters() const {

@@ -28,13 +28,13 @@ struct sqlite3_stmt;
 namespace kisgate::store {
 
 struct StoreOptions {
-  std::string path;  // the database file; its folder is created
+  std::string path;              // the database file; its folder is created
   std::size_t batch_size = 500;  // records per transaction at most
   // Group commit: after the first record arrives the writer waits this long for more before it
   // commits (a Flush or a full batch cuts the wait short). One transaction for a second's records
   // instead of one each: far less CPU, the same durability once Flush returns.
   std::chrono::milliseconds commit_delay{200};
-  std::chrono::milliseconds retry_after{500};  // after a failed transaction (disk full, locked)
+  std::chrono::milliseconds retry_after{500};    // after a failed transaction (disk full, locked)
   std::chrono::milliseconds busy_timeout{5000};  // wait this long for another process's lock
 };
 
@@ -81,8 +81,8 @@ class SqliteStore final : public Store {
   std::condition_variable wake_;
   std::condition_variable drained_;
   std::deque<Record> queue_;
-  std::vector<Record> writing_batch_;  // being committed by the writer
-  int flushing_ = 0;  // Flush calls waiting: the writer commits at once
+  std::vector<Record> writing_batch_;             // being committed by the writer
+  int flushing_ = 0;                              // Flush calls waiting: the writer commits at once
   std::map<std::string, sqlite3_stmt*> upserts_;  // per data set; the writer's, kept prepared
   bool writing_ = false;
   bool stopping_ = false;

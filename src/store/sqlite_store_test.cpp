@@ -51,7 +51,8 @@ class StoreTest : public ::testing::Test {
 TEST_F(StoreTest, RangeSeesCommittedAndQueuedRecordsNewestFirst) {
   SqliteStore store(Options());
   store.Write({Price("005930", "20261124100000", 71500), Price("005930", "20261124100500", 71600),
-               Price("005930", "20261125100000", 71700), Price("000660", "20261124100000", 182000)});
+               Price("005930", "20261125100000", 71700),
+               Price("000660", "20261124100000", 182000)});
   // Read at once: whatever the writer has not committed yet comes from its queue.
   auto all = store.Range("price", "005930", "", "", 10);
   ASSERT_EQ(all.size(), 3u);
@@ -126,7 +127,8 @@ TEST_F(StoreTest, UnwritableLocationIsNamed) {
     SqliteStore store(o);
     FAIL() << "expected an error";
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("/proc/kisgate-cannot-exist"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("/proc/kisgate-cannot-exist"), std::string::npos)
+        << e.what();
   }
 }
 
@@ -327,7 +329,8 @@ TEST_F(StoreTest, KilledMidWriteLeavesASoundFileAndNoDuplicates) {
   EXPECT_GT(rows, 0);
   EXPECT_EQ(rows % 50, 0);  // whole transactions only
   // The restarted collector re-runs the first cycles: no new rows.
-  for (int cycle = 0; cycle < 3; ++cycle) store.Write(Cycle(std::to_string(20261124100000 + cycle), 50));
+  for (int cycle = 0; cycle < 3; ++cycle)
+    store.Write(Cycle(std::to_string(20261124100000 + cycle), 50));
   ASSERT_TRUE(store.Flush(5s));
   EXPECT_EQ(store.Count("price"), rows);
 }

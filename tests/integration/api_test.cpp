@@ -11,13 +11,13 @@
 #include <thread>
 #include <unordered_set>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/json.hpp>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/json.hpp>
 
 #include "api/json_text.hpp"
 #include "api/service.hpp"
@@ -89,7 +89,8 @@ class Stack {
     deps.jobs = &jobs_;
     deps.clock = &Clock();
     if (extra.universe) {
-      deps.universe = std::make_shared<const std::unordered_set<std::string>>(extra.universe->begin(), extra.universe->end());
+      deps.universe = std::make_shared<const std::unordered_set<std::string>>(
+          extra.universe->begin(), extra.universe->end());
     }
     deps.test_hook = std::move(extra.hook);
     deps.assets = std::move(extra.assets);
@@ -137,7 +138,8 @@ class Stack {
   store::SqliteStore& store() { return *store_; }
 
   // Starts one batch cycle of `job` over `codes` on the stack's thread; `done` is set at its end.
-  void StartCycle(const config::JobConfig& job, std::vector<std::string> codes, std::atomic<bool>& done) {
+  void StartCycle(const config::JobConfig& job, std::vector<std::string> codes,
+                  std::atomic<bool>& done) {
     asio::co_spawn(
         io_,
         [this, &job, codes = std::move(codes), &done]() -> asio::awaitable<void> {
@@ -180,8 +182,8 @@ std::uint64_t SimCalls(const std::string& sim_url) {
   return r ? json::parse(r->body).at("keys").at(0).at("calls").to_number<std::uint64_t>() : 0;
 }
 
-json::object GetJson(kisgate::testing::TestClient& c, const std::string& target, int expect_status = 200,
-                     const http::Headers& headers = {}) {
+json::object GetJson(kisgate::testing::TestClient& c, const std::string& target,
+                     int expect_status = 200, const http::Headers& headers = {}) {
   auto r = c.Get(target, headers);
   EXPECT_TRUE(r.has_value()) << target << ": " << c.error();
   if (!r) return {};
@@ -198,9 +200,11 @@ double MetricValue(const std::string& metrics, const std::string& sample) {
 }
 
 // A raw HTTP/1.1 exchange, so that header names are seen as written on the wire.
-std::string RawExchange(kisgate::testing::TestClient& c, const std::string& method, const std::string& target,
-                        const http::Headers& headers, const std::string& body = {}) {
-  std::string req = fmt::format("{} {} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n", method, target);
+std::string RawExchange(kisgate::testing::TestClient& c, const std::string& method,
+                        const std::string& target, const http::Headers& headers,
+                        const std::string& body = {}) {
+  std::string req =
+      fmt::format("{} {} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n", method, target);
   for (const auto& [name, value] : headers) req += fmt::format("{}: {}\r\n", name, value);
   req += fmt::format("Content-Length: {}\r\n\r\n{}", body.size(), body);
   return c.SendRaw(req);
@@ -245,7 +249,8 @@ TEST_F(ApiTest, CacheThenMaxAgeRefreshThroughTheInteractiveLane) {
   EXPECT_EQ(fresh.at("source").as_string(), "kis");
   EXPECT_EQ(SimCalls(sim.BaseUrl()), after_first + 1);
   auto budget = GetJson(c, "/v1/budget");
-  EXPECT_GE(budget.at("keys").at(0).at("lanes").at("interactive").at("admitted").to_number<int>(), 2);
+  EXPECT_GE(budget.at("keys").at(0).at("lanes").at("interactive").at("admitted").to_number<int>(),
+            2);
   EXPECT_EQ(budget.at("keys").at(0).at("lanes").at("batch").at("admitted").to_number<int>(), 0);
 
   // Every data set answers, typed.
@@ -274,7 +279,8 @@ TEST_F(ApiTest, CacheThenMaxAgeRefreshThroughTheInteractiveLane) {
   auto csv = c.Get("/v1/stocks/005930/bars/minute?format=csv");
   ASSERT_TRUE(csv);
   EXPECT_EQ(csv->Header("content-type").value_or(""), "text/csv; charset=utf-8");
-  EXPECT_TRUE(csv->body.starts_with("time,open,high,low,close,volume,traded_value_krw\r\n2026-11-24T09:00:00+09:00,"));
+  EXPECT_TRUE(csv->body.starts_with(
+      "time,open,high,low,close,volume,traded_value_krw\r\n2026-11-24T09:00:00+09:00,"));
 }
 
 TEST_F(ApiTest, BadInputGetsJsonErrorsAndCostsNoCall) {
@@ -284,14 +290,30 @@ TEST_F(ApiTest, BadInputGetsJsonErrorsAndCostsNoCall) {
   const auto before = SimCalls(sim.BaseUrl());
   auto bad = GetJson(c, "/v1/stocks/abc/price", 400);
   EXPECT_EQ(bad.at("error").at("code").as_string(), "invalid_stock_code");
-  EXPECT_NE(std::string(bad.at("error").at("message").as_string()).find("'abc'"), std::string::npos);
-  EXPECT_EQ(GetJson(c, "/v1/stocks/005930/price?max_age=soon", 400).at("error").at("code").as_string(), "bad_max_age");
-  EXPECT_EQ(GetJson(c, "/v1/stocks/005930/price?maxage=5", 400).at("error").at("code").as_string(), "unknown_parameter");
-  EXPECT_EQ(GetJson(c, "/v1/stocks/005930/bars/daily?from=2026-11-20&to=2026-11-01", 400).at("error").at("code").as_string(),
+  EXPECT_NE(std::string(bad.at("error").at("message").as_string()).find("'abc'"),
+            std::string::npos);
+  EXPECT_EQ(
+      GetJson(c, "/v1/stocks/005930/price?max_age=soon", 400).at("error").at("code").as_string(),
+      "bad_max_age");
+  EXPECT_EQ(GetJson(c, "/v1/stocks/005930/price?maxage=5", 400).at("error").at("code").as_string(),
+            "unknown_parameter");
+  EXPECT_EQ(GetJson(c, "/v1/stocks/005930/bars/daily?from=2026-11-20&to=2026-11-01", 400)
+                .at("error")
+                .at("code")
+                .as_string(),
             "bad_range");
-  EXPECT_EQ(GetJson(c, "/v1/stocks/005930/bars/minute?date=2026-13-01", 400).at("error").at("code").as_string(), "bad_date");
-  EXPECT_EQ(GetJson(c, "/v1/stocks/005930/bars/minute?date=2026-11-20", 404).at("error").at("code").as_string(), "no_data");
-  EXPECT_EQ(GetJson(c, "/v1/stocks/005930/dividends", 404).at("error").at("code").as_string(), "not_found");
+  EXPECT_EQ(GetJson(c, "/v1/stocks/005930/bars/minute?date=2026-13-01", 400)
+                .at("error")
+                .at("code")
+                .as_string(),
+            "bad_date");
+  EXPECT_EQ(GetJson(c, "/v1/stocks/005930/bars/minute?date=2026-11-20", 404)
+                .at("error")
+                .at("code")
+                .as_string(),
+            "no_data");
+  EXPECT_EQ(GetJson(c, "/v1/stocks/005930/dividends", 404).at("error").at("code").as_string(),
+            "not_found");
   EXPECT_EQ(GetJson(c, "/v2/anything", 404).at("error").at("code").as_string(), "not_found");
   auto post = c.Post("/v1/stocks/005930/price", "{}");
   ASSERT_TRUE(post);
@@ -358,7 +380,8 @@ TEST_F(ApiTest, AUserRequestJoinsTheQueuedBatchCallForItsValue) {
   EXPECT_FALSE(done) << "the cycle ended before the user's request; the test proves nothing";
   auto budget = GetJson(c, "/v1/budget");
   EXPECT_EQ(budget.at("coalesced").to_number<int>(), 1);
-  EXPECT_EQ(budget.at("keys").at(0).at("lanes").at("interactive").at("promoted_in").to_number<int>(), 1);
+  EXPECT_EQ(
+      budget.at("keys").at(0).at("lanes").at("interactive").at("promoted_in").to_number<int>(), 1);
   while (!done) std::this_thread::sleep_for(50ms);
   EXPECT_EQ(SimCalls(sim.BaseUrl()) - before, codes.size());  // no call beyond the cycle's own
 }
@@ -380,7 +403,8 @@ TEST_F(ApiTest, StaleValueWhenKisIsDown) {
   // A value never fetched has nothing to fall back on: a clear error, not a hang.
   auto none = c.Get("/v1/stocks/000660/price");
   ASSERT_TRUE(none) << c.error();
-  EXPECT_TRUE(none->status == 502 || none->status == 504) << none->status;  // refused, or out of time
+  EXPECT_TRUE(none->status == 502 || none->status == 504)
+      << none->status;  // refused, or out of time
   EXPECT_TRUE(json::parse(none->body).as_object().contains("error")) << none->body;
   auto metrics = c.Get("/metrics");
   ASSERT_TRUE(metrics);
@@ -399,8 +423,8 @@ TEST_F(ApiTest, BearerTokenGuardsV1AndSecretsNeverShow) {
   GetJson(c, "/healthz");  // probes stay open
   GetJson(c, "/readyz");
   std::string everything;
-  for (const auto* target : {"/v1/budget", "/v1/jobs", "/metrics", "/openapi.json", "/readyz", "/v1/stocks/abc/price",
-                             "/v1/stocks/005930/price?max_age=0"}) {
+  for (const auto* target : {"/v1/budget", "/v1/jobs", "/metrics", "/openapi.json", "/readyz",
+                             "/v1/stocks/abc/price", "/v1/stocks/005930/price?max_age=0"}) {
     auto r = c.Get(target, auth);
     ASSERT_TRUE(r) << target;
     everything += r->body;
@@ -416,7 +440,8 @@ TEST_F(ApiTest, PassthroughForKisClients) {
   Stack stack(&time_, sim.BaseUrl(), dir_.path());
   kisgate::testing::TestClient c(stack.Url());
   const std::string price_path =
-      "/uapi/domestic-stock/v1/quotations/inquire-price?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=005930";
+      "/uapi/domestic-stock/v1/quotations/"
+      "inquire-price?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=005930";
   // No credentials: 401 in KIS's envelope.
   auto anonymous = c.Get(price_path, {{"tr_id", "FHKST01010100"}});
   ASSERT_TRUE(anonymous);
@@ -425,22 +450,29 @@ TEST_F(ApiTest, PassthroughForKisClients) {
 
   // tokenP is answered by kisgate: no KIS issuance spent.
   const auto before = SimCalls(sim.BaseUrl());
-  auto token_reply = c.Post("/oauth2/tokenP",
-                            json::serialize(json::object{{"grant_type", "client_credentials"}, {"appkey", kKey}, {"appsecret", kSecret}}),
-                            {{"content-type", "application/json"}});
+  auto token_reply =
+      c.Post("/oauth2/tokenP",
+             json::serialize(json::object{
+                 {"grant_type", "client_credentials"}, {"appkey", kKey}, {"appsecret", kSecret}}),
+             {{"content-type", "application/json"}});
   ASSERT_TRUE(token_reply);
   ASSERT_EQ(token_reply->status, 200) << token_reply->body;
   const auto token = std::string(json::parse(token_reply->body).at("access_token").as_string());
   EXPECT_EQ(SimCalls(sim.BaseUrl()), before);
-  auto wrong_secret = c.Post("/oauth2/tokenP",
-                             json::serialize(json::object{{"grant_type", "client_credentials"}, {"appkey", kKey}, {"appsecret", "nope"}}));
+  auto wrong_secret =
+      c.Post("/oauth2/tokenP",
+             json::serialize(json::object{
+                 {"grant_type", "client_credentials"}, {"appkey", kKey}, {"appsecret", "nope"}}));
   ASSERT_TRUE(wrong_secret);
   EXPECT_EQ(wrong_secret->status, 403);
   EXPECT_EQ(json::parse(wrong_secret->body).at("error_code").as_string(), "EGW00105");
 
   // A KIS-shaped quotation call with kisgate's token: KIS's own reply comes back.
-  const http::Headers kis_headers = {{"authorization", "Bearer " + token}, {"appkey", kKey}, {"appsecret", kSecret},
-                                     {"tr_id", "FHKST01010100"}, {"custtype", "P"}};
+  const http::Headers kis_headers = {{"authorization", "Bearer " + token},
+                                     {"appkey", kKey},
+                                     {"appsecret", kSecret},
+                                     {"tr_id", "FHKST01010100"},
+                                     {"custtype", "P"}};
   auto quote = c.Get(price_path, kis_headers);
   ASSERT_TRUE(quote);
   ASSERT_EQ(quote->status, 200) << quote->body;
@@ -448,7 +480,8 @@ TEST_F(ApiTest, PassthroughForKisClients) {
   EXPECT_EQ(body.at("rt_cd").as_string(), "0");
   EXPECT_FALSE(body.at("output").at("stck_prpr").as_string().empty());
   // The token alone is enough (the client proved the key when it got it).
-  auto token_only = c.Get(price_path, {{"authorization", "Bearer " + token}, {"tr_id", "FHKST01010100"}});
+  auto token_only =
+      c.Get(price_path, {{"authorization", "Bearer " + token}, {"tr_id", "FHKST01010100"}});
   ASSERT_TRUE(token_only);
   EXPECT_EQ(token_only->status, 200);
   // The lane is the client's choice, by name.
@@ -463,8 +496,9 @@ TEST_F(ApiTest, PassthroughForKisClients) {
   ASSERT_TRUE(bad_lane);
   EXPECT_EQ(bad_lane->status, 400);
   // KIS's errors pass through as KIS sent them.
-  auto bad_param = c.Get("/uapi/domestic-stock/v1/quotations/inquire-price?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=1",
-                         kis_headers);
+  auto bad_param = c.Get(
+      "/uapi/domestic-stock/v1/quotations/inquire-price?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=1",
+      kis_headers);
   ASSERT_TRUE(bad_param);
   EXPECT_EQ(json::parse(bad_param->body).at("rt_cd").as_string(), "1");
 
@@ -490,7 +524,8 @@ class HeaderEchoKis {
   HeaderEchoKis() {
     http::ServerOptions o;
     o.listen = "127.0.0.1:0";
-    server_ = std::make_unique<http::Server>(io_, o, [](http::Request r) -> asio::awaitable<http::Reply> {
+    server_ = std::make_unique<
+        http::Server>(io_, o, [](http::Request r) -> asio::awaitable<http::Reply> {
       http::Response out;
       out.SetHeader("Content-Type", "application/json; charset=UTF-8");
       if (r.Path() == "/oauth2/tokenP") {
@@ -500,7 +535,8 @@ class HeaderEchoKis {
         out.SetHeader("tr_id", std::string(r.Header("tr_id").value_or("")));
         out.SetHeader("tr_cont", "D");
         out.SetHeader("gt_uid", "GT0123456789abcdef");
-        out.body = R"({"rt_cd":"0","msg_cd":"MCA00000","msg1":"정상처리 되었습니다.","output":{"stck_prpr":"70000"}})";
+        out.body =
+            R"({"rt_cd":"0","msg_cd":"MCA00000","msg1":"정상처리 되었습니다.","output":{"stck_prpr":"70000"}})";
       }
       co_return http::Reply{std::move(out), false};
     });
@@ -531,9 +567,11 @@ TEST_F(ApiTest, PassthroughSpeaksKisHeaderCaseAndForwardsGtUid) {
   Stack stack(&time_, kis.Url(), dir_.path());
   kisgate::testing::TestClient c(stack.Url());
   const std::string price_path =
-      "/uapi/domestic-stock/v1/quotations/inquire-price?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=005930";
-  auto forwarded = RawExchange(c, "GET", price_path,
-                               {{"appkey", kKey}, {"appsecret", kSecret}, {"tr_id", "FHKST01010100"}, {"custtype", "P"}});
+      "/uapi/domestic-stock/v1/quotations/"
+      "inquire-price?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=005930";
+  auto forwarded = RawExchange(
+      c, "GET", price_path,
+      {{"appkey", kKey}, {"appsecret", kSecret}, {"tr_id", "FHKST01010100"}, {"custtype", "P"}});
   EXPECT_TRUE(forwarded.starts_with("HTTP/1.1 200")) << forwarded;
   EXPECT_NE(forwarded.find("\r\nContent-Type: application/json"), std::string::npos) << forwarded;
   EXPECT_EQ(forwarded.find("\r\ncontent-type:"), std::string::npos) << forwarded;
@@ -545,9 +583,10 @@ TEST_F(ApiTest, PassthroughSpeaksKisHeaderCaseAndForwardsGtUid) {
   EXPECT_TRUE(refused.starts_with("HTTP/1.1 401")) << refused;
   EXPECT_NE(refused.find("\r\nContent-Type: application/json"), std::string::npos) << refused;
 
-  auto token = RawExchange(c, "POST", "/oauth2/tokenP", {{"content-type", "application/json"}},
-                           json::serialize(json::object{{"grant_type", "client_credentials"}, {"appkey", kKey},
-                                                        {"appsecret", kSecret}}));
+  auto token = RawExchange(
+      c, "POST", "/oauth2/tokenP", {{"content-type", "application/json"}},
+      json::serialize(json::object{
+          {"grant_type", "client_credentials"}, {"appkey", kKey}, {"appsecret", kSecret}}));
   EXPECT_TRUE(token.starts_with("HTTP/1.1 200")) << token;
   EXPECT_NE(token.find("\r\nContent-Type: application/json"), std::string::npos) << token;
   auto bad_token = RawExchange(c, "POST", "/oauth2/tokenP", {}, "{}");
@@ -563,25 +602,32 @@ TEST_F(ApiTest, PassthroughGuardDecodesThePathAndChecksTheTrId) {
   sim::BackgroundSimulator sim(SimOptions(), time_.clock());
   Stack stack(&time_, sim.BaseUrl(), dir_.path());
   kisgate::testing::TestClient c(stack.Url());
-  const http::Headers account = {{"appkey", kKey}, {"appsecret", kSecret}, {"tr_id", "TTTC8434R"}, {"custtype", "P"}};
-  const http::Headers quote = {{"appkey", kKey}, {"appsecret", kSecret}, {"tr_id", "FHKST01010100"}, {"custtype", "P"}};
+  const http::Headers account = {
+      {"appkey", kKey}, {"appsecret", kSecret}, {"tr_id", "TTTC8434R"}, {"custtype", "P"}};
+  const http::Headers quote = {
+      {"appkey", kKey}, {"appsecret", kSecret}, {"tr_id", "FHKST01010100"}, {"custtype", "P"}};
   // The token (kisgate's own KIS token) first, so that any call counted below is a forwarded one.
-  ASSERT_EQ(c.Get("/uapi/domestic-stock/v1/quotations/inquire-price?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=005930",
-                  quote)->status, 200);
+  ASSERT_EQ(c.Get("/uapi/domestic-stock/v1/quotations/"
+                  "inquire-price?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=005930",
+                  quote)
+                ->status,
+            200);
   const auto before = SimCalls(sim.BaseUrl());
   const std::string q = "/uapi/domestic-stock/v1/quotations/";
   const std::string query = "?CANO=12345678&ACNT_PRDT_CD=01";
-  for (const std::string tail : {"%2e%2e/%2e%2e/trading/inquire-balance", "%2E%2E/%2E%2E/trading/inquire-balance",
-                                 ".%2e/.%2e/trading/inquire-balance", "%252e%252e/%252e%252e/trading/inquire-balance",
-                                 "..%2f..%2ftrading%2finquire-balance", "%2e%2e%2F%2e%2e%2Ftrading%2Finquire-balance",
-                                 "..%5c..%5ctrading%5cinquire-balance", "..\\..\\trading\\inquire-balance",
-                                 "/../../trading/inquire-balance", "%2e/inquire-price", "./inquire-price",
-                                 "inquire-price/", "inquire-price%00", "inquire-price%ff"}) {
+  for (const std::string tail :
+       {"%2e%2e/%2e%2e/trading/inquire-balance", "%2E%2E/%2E%2E/trading/inquire-balance",
+        ".%2e/.%2e/trading/inquire-balance", "%252e%252e/%252e%252e/trading/inquire-balance",
+        "..%2f..%2ftrading%2finquire-balance", "%2e%2e%2F%2e%2e%2Ftrading%2Finquire-balance",
+        "..%5c..%5ctrading%5cinquire-balance", "..\\..\\trading\\inquire-balance",
+        "/../../trading/inquire-balance", "%2e/inquire-price", "./inquire-price", "inquire-price/",
+        "inquire-price%00", "inquire-price%ff"}) {
     for (const auto* headers : {&account, &quote}) {
       auto r = c.Get(q + tail + query, *headers);
       ASSERT_TRUE(r) << tail << ": " << c.error();
       // 403 from the guard (or 400 where the HTTP parser already refuses the target).
-      EXPECT_TRUE(r->status == 403 || r->status == 400) << tail << ": " << r->status << " " << r->body;
+      EXPECT_TRUE(r->status == 403 || r->status == 400)
+          << tail << ": " << r->status << " " << r->body;
       if (r->status == 403) {
         EXPECT_EQ(json::parse(r->body).at("rt_cd").as_string(), "1") << tail;
       }
@@ -598,8 +644,10 @@ TEST_F(ApiTest, PassthroughGuardDecodesThePathAndChecksTheTrId) {
   EXPECT_EQ(approval->status, 403) << approval->body;
   EXPECT_EQ(SimCalls(sim.BaseUrl()), before) << "a refused call reached KIS";
   // An encoded but canonical quotation path goes out decoded.
-  auto encoded = c.Get("/uapi/domestic-stock/v1/quotations/inquire%2Dprice?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=005930",
-                       quote);
+  auto encoded = c.Get(
+      "/uapi/domestic-stock/v1/quotations/"
+      "inquire%2Dprice?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=005930",
+      quote);
   ASSERT_TRUE(encoded);
   EXPECT_EQ(encoded->status, 200) << encoded->body;
   EXPECT_EQ(json::parse(encoded->body).at("rt_cd").as_string(), "0") << encoded->body;
@@ -621,7 +669,8 @@ TEST_F(ApiTest, AHandlerThatThrowsAnswers500AndServingGoesOn) {
   EXPECT_EQ(api->status, 500);
   EXPECT_EQ(json::parse(api->body).at("error").at("code").as_string(), "internal_error");
   EXPECT_EQ(api->body.find("injected failure"), std::string::npos);  // logged, not shown
-  auto kis = c.Get("/uapi/domestic-stock/v1/quotations/inquire-price?boom=1", {{"tr_id", "FHKST01010100"}});
+  auto kis = c.Get("/uapi/domestic-stock/v1/quotations/inquire-price?boom=1",
+                   {{"tr_id", "FHKST01010100"}});
   ASSERT_TRUE(kis) << c.error();
   EXPECT_EQ(kis->status, 500);
   EXPECT_EQ(json::parse(kis->body).at("rt_cd").as_string(), "1") << kis->body;  // KIS's envelope
@@ -648,7 +697,8 @@ TEST_F(ApiTest, CodesOutsideTheUniverseAreAnsweredButNotKept) {
   EXPECT_EQ(GetJson(c, "/v1/stocks/005930/price").at("source").as_string(), "kis");
   EXPECT_EQ(GetJson(c, "/v1/stocks/005930/price").at("source").as_string(), "cache");
   const auto metrics_before = c.Get("/metrics")->body;
-  EXPECT_EQ(MetricValue(metrics_before, "kisgate_data_values{dataset=\"price\"}"), 1) << metrics_before;
+  EXPECT_EQ(MetricValue(metrics_before, "kisgate_data_values{dataset=\"price\"}"), 1)
+      << metrics_before;
   for (int i = 0; i < 60; ++i) {
     const auto code = fmt::format("{:06d}", 200000 + 7 * i);
     auto r = c.Get(fmt::format("/v1/stocks/{}/price", code));
@@ -657,15 +707,21 @@ TEST_F(ApiTest, CodesOutsideTheUniverseAreAnsweredButNotKept) {
     EXPECT_EQ(json::parse(r->body).at("source").as_string(), "kis") << code;
   }
   // The most recent ten are held in memory (and served within max_age); older ones went first.
-  EXPECT_EQ(GetJson(c, fmt::format("/v1/stocks/{:06d}/price", 200000 + 7 * 59)).at("source").as_string(), "cache");
-  EXPECT_EQ(GetJson(c, fmt::format("/v1/stocks/{:06d}/price", 200000 + 7 * 50)).at("source").as_string(), "cache");
+  EXPECT_EQ(
+      GetJson(c, fmt::format("/v1/stocks/{:06d}/price", 200000 + 7 * 59)).at("source").as_string(),
+      "cache");
+  EXPECT_EQ(
+      GetJson(c, fmt::format("/v1/stocks/{:06d}/price", 200000 + 7 * 50)).at("source").as_string(),
+      "cache");
   EXPECT_EQ(GetJson(c, "/v1/stocks/200000/price").at("source").as_string(), "kis");
   // A code the simulator lists but the universe does not: its bars are served, not kept.
   auto daily = GetJson(c, "/v1/stocks/000660/bars/daily?from=2026-10-01&to=2026-10-31");
   EXPECT_EQ(daily.at("bars").as_array().size(), 20u);
   const auto metrics_after = c.Get("/metrics")->body;
-  EXPECT_EQ(MetricValue(metrics_after, "kisgate_data_values{dataset=\"price\"}"), 1) << metrics_after;
-  EXPECT_EQ(MetricValue(metrics_after, "kisgate_data_values{dataset=\"bars_daily\"}"), -1) << metrics_after;
+  EXPECT_EQ(MetricValue(metrics_after, "kisgate_data_values{dataset=\"price\"}"), 1)
+      << metrics_after;
+  EXPECT_EQ(MetricValue(metrics_after, "kisgate_data_values{dataset=\"bars_daily\"}"), -1)
+      << metrics_after;
   EXPECT_EQ(MetricValue(metrics_after, "kisgate_api_recent_values"), 10) << metrics_after;
   const auto ages = stack.store().Ages(time_.clock().WallNow());
   ASSERT_EQ(ages.size(), 1u);
@@ -679,7 +735,9 @@ TEST_F(ApiTest, ErrorsStayJsonBearerInAnyCaseAndTokensRevoke) {
   sim::BackgroundSimulator sim(SimOptions(), time_.clock());
   Stack stack(&time_, sim.BaseUrl(), dir_.path(), "api-token-123");
   kisgate::testing::TestClient c(stack.Url());
-  for (const std::string target : {"/v1/stocks/00\xff\xfe" "01/price", "/no\xc3route\x80", "/v2/\xed\xa0\x80"}) {
+  for (const std::string target : {"/v1/stocks/00\xff\xfe"
+                                   "01/price",
+                                   "/no\xc3route\x80", "/v2/\xed\xa0\x80"}) {
     auto r = c.Get(target, {{"authorization", "Bearer api-token-123"}});
     ASSERT_TRUE(r) << c.error();
     EXPECT_GE(r->status, 400);
@@ -698,24 +756,30 @@ TEST_F(ApiTest, ErrorsStayJsonBearerInAnyCaseAndTokensRevoke) {
   GetJson(c, "/v1/budget", 401, {{"authorization", "bearer api-token-124"}});
   GetJson(c, "/v1/budget", 401, {{"authorization", "Basic api-token-123"}});
 
-  const auto credentials = json::object{{"grant_type", "client_credentials"}, {"appkey", kKey}, {"appsecret", kSecret}};
+  const auto credentials =
+      json::object{{"grant_type", "client_credentials"}, {"appkey", kKey}, {"appsecret", kSecret}};
   auto issued = c.Post("/oauth2/tokenP", json::serialize(credentials));
   ASSERT_TRUE(issued);
   const std::string token(json::parse(issued->body).at("access_token").as_string());
   const std::string price_path =
-      "/uapi/domestic-stock/v1/quotations/inquire-price?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=005930";
-  const http::Headers with_token = {{"authorization", "Bearer " + token}, {"tr_id", "FHKST01010100"}};
+      "/uapi/domestic-stock/v1/quotations/"
+      "inquire-price?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=005930";
+  const http::Headers with_token = {{"authorization", "Bearer " + token},
+                                    {"tr_id", "FHKST01010100"}};
   EXPECT_EQ(c.Get(price_path, with_token)->status, 200);
-  auto wrong_secret = c.Post("/oauth2/revokeP", json::serialize(json::object{
-                                                    {"appkey", kKey}, {"appsecret", "nope"}, {"token", token}}));
+  auto wrong_secret = c.Post(
+      "/oauth2/revokeP",
+      json::serialize(json::object{{"appkey", kKey}, {"appsecret", "nope"}, {"token", token}}));
   ASSERT_TRUE(wrong_secret);
   EXPECT_EQ(wrong_secret->status, 403);
   EXPECT_EQ(c.Get(price_path, with_token)->status, 200);
-  auto revoked = c.Post("/oauth2/revokeP", json::serialize(json::object{
-                                               {"appkey", kKey}, {"appsecret", kSecret}, {"token", token}}));
+  auto revoked = c.Post(
+      "/oauth2/revokeP",
+      json::serialize(json::object{{"appkey", kKey}, {"appsecret", kSecret}, {"token", token}}));
   ASSERT_TRUE(revoked);
   ASSERT_EQ(revoked->status, 200) << revoked->body;
-  EXPECT_EQ(json::parse(revoked->body).at("code").as_int64(), 200) << revoked->body;  // KIS: an integer
+  EXPECT_EQ(json::parse(revoked->body).at("code").as_int64(), 200)
+      << revoked->body;  // KIS: an integer
   EXPECT_TRUE(json::parse(revoked->body).at("message").is_string());
   EXPECT_EQ(c.Get(price_path, with_token)->status, 401);
 }
@@ -736,7 +800,8 @@ TEST_F(ApiTest, ProtectAllGuardsMetricsReadinessAndOpenApi) {
   kisgate::testing::TestClient c(stack.Url());
   GetJson(c, "/healthz");
   EXPECT_EQ(c.Get("/")->status, 200);
-  for (const char* target : {"/metrics", "/readyz", "/openapi.json", "/nothing-here", "/v1/budget"}) {
+  for (const char* target :
+       {"/metrics", "/readyz", "/openapi.json", "/nothing-here", "/v1/budget"}) {
     auto r = c.Get(target);
     ASSERT_TRUE(r) << target;
     EXPECT_EQ(r->status, 401) << target;

@@ -7,14 +7,14 @@
 
 #include "collect/universe.hpp"
 
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
-#include <fmt/format.h>
-#include <gtest/gtest.h>
 
 #include "common/kst.hpp"
 #include "common/timer.hpp"
@@ -255,7 +255,9 @@ TEST_P(CollectAfterOutage, EveryCycleEndsAndCollectionRecovers) {
   auto report = w.Cycle(job, 15s);
   ASSERT_TRUE(report) << "the cycle after the outage never ended";
   EXPECT_EQ(report->ok, 5) << "failed " << report->failed << " dropped " << report->dropped
-                           << (report->failures.empty() ? "" : " first failure " + report->failures.begin()->first);
+                           << (report->failures.empty()
+                                   ? ""
+                                   : " first failure " + report->failures.begin()->first);
   EXPECT_TRUE(w.store->Flush(10s));
   EXPECT_EQ(w.store->Count("price"), 5);
 }
@@ -330,7 +332,8 @@ TEST_P(CycleJoin, InlineFailuresThrowsAndHungCodesAllEnd) {
     CodeTask task = [&io, &time, n, fault, &codes](
                         std::string code,
                         std::shared_ptr<CycleReport>) -> asio::awaitable<std::string> {
-      const bool faulty = std::string_view(fault) == "all_inline" || code == codes[static_cast<std::size_t>(n)];
+      const bool faulty =
+          std::string_view(fault) == "all_inline" || code == codes[static_cast<std::size_t>(n)];
       if (faulty && std::string_view(fault) != "hang") {
         if (std::string_view(fault) == "throw") throw std::runtime_error("injected");
         co_return "EGW00133";  // without suspending, as a throttled token request answers
@@ -422,7 +425,8 @@ TEST(Plan, SaysPlainlyWhenJobsDoNotFit) {
   auto market = PlanBudget(c, 2700);
   EXPECT_FALSE(market.fits);
   EXPECT_NEAR(market.needed_per_s, 36.0, 0.01);
-  EXPECT_NE(market.message.find("2700 codes x 4 jobs need 36.0 calls/s; 1 key gives 17.5/s"), std::string::npos)
+  EXPECT_NE(market.message.find("2700 codes x 4 jobs need 36.0 calls/s; 1 key gives 17.5/s"),
+            std::string::npos)
       << market.message;
 }
 
@@ -438,7 +442,8 @@ TEST(Universe, FileWithCommentsAndABadLine) {
   std::ofstream(path, std::ios::app) << "59300\n";
   auto bad = LoadUniverse(u);
   ASSERT_TRUE(std::holds_alternative<std::string>(bad));
-  EXPECT_NE(std::get<std::string>(bad).find("universe.txt:6: '59300' is not a stock code"), std::string::npos)
+  EXPECT_NE(std::get<std::string>(bad).find("universe.txt:6: '59300' is not a stock code"),
+            std::string::npos)
       << std::get<std::string>(bad);
 }
 

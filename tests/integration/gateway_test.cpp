@@ -8,12 +8,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
-#include <fmt/format.h>
-#include <gtest/gtest.h>
 
 #include "gate/paging.hpp"
 #include "sim/sim_server.hpp"
@@ -56,7 +56,8 @@ config::Config ConfigFor(const sim::BackgroundSimulator& sim, double rate, int i
 }
 
 KisRequest Price(std::string code) {
-  return KisRequest{kis::Tr::kPrice, {{"FID_COND_MRKT_DIV_CODE", "J"}, {"FID_INPUT_ISCD", code}}, ""};
+  return KisRequest{
+      kis::Tr::kPrice, {{"FID_COND_MRKT_DIV_CODE", "J"}, {"FID_INPUT_ISCD", code}}, ""};
 }
 
 json::object SimKeyStats(const sim::BackgroundSimulator& sim) {
@@ -115,18 +116,22 @@ struct Runner {
     const auto index = results.size();
     results.emplace_back();
     finished_at.emplace_back();
-    asio::co_spawn(io, [&gateway, this, index, request, options]() -> asio::awaitable<void> {
-      auto call = gateway.Call(request, options);  // not inside co_await (g++ 12)
-      results[index] = co_await std::move(call);
-      finished_at[index] = test_clock->Now();
-      finish_order.push_back(static_cast<int>(index));
-    }, asio::detached);
+    asio::co_spawn(
+        io,
+        [&gateway, this, index, request, options]() -> asio::awaitable<void> {
+          auto call = gateway.Call(request, options);  // not inside co_await (g++ 12)
+          results[index] = co_await std::move(call);
+          finished_at[index] = test_clock->Now();
+          finish_order.push_back(static_cast<int>(index));
+        },
+        asio::detached);
   }
   // The prices of the universe's first `n` codes, one batch call each.
   void SpawnBatch(Gateway& gateway, int n, std::chrono::milliseconds timeout) {
     const auto& codes = sim::Universe::Default().All();
     for (int i = 0; i < n; ++i) {
-      Spawn(gateway, Price(codes[static_cast<std::size_t>(i)].code), Options(Lane::kBatch, timeout));
+      Spawn(gateway, Price(codes[static_cast<std::size_t>(i)].code),
+            Options(Lane::kBatch, timeout));
     }
   }
   // Real time.
@@ -141,7 +146,6 @@ struct Runner {
   }
 };
 
-
 // 500 calls across all lanes with the simulator's burst rules on: every call succeeds, and the
 // simulator saw no EGW00201, no second above the limit and no connection closed by a burst rule.
 TEST_F(GatewayTest, FiveHundredCallsStayInsideKisLimits) {
@@ -153,7 +157,9 @@ TEST_F(GatewayTest, FiveHundredCallsStayInsideKisLimits) {
   Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 50), clock());
   const auto& codes = sim::Universe::Default().All();
   for (int i = 0; i < 500; ++i) {
-    const Lane lane = i % 10 == 0 ? Lane::kInteractive : i % 3 == 0 ? Lane::kBackground : Lane::kBatch;
+    const Lane lane = i % 10 == 0  ? Lane::kInteractive
+                      : i % 3 == 0 ? Lane::kBackground
+                                   : Lane::kBatch;
     runner.Spawn(gateway, Price(codes[static_cast<std::size_t>(i)].code),
                  Options(lane, 60s, static_cast<FlowId>(i % 4)));
   }
@@ -210,7 +216,8 @@ TEST_F(GatewayTest, IdenticalCallsInFlightShareOneUpstreamCall) {
   sim::BackgroundSimulator sim(SimWith(18), clock());
   Runner runner;
   Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 18), clock());
-  for (int i = 0; i < 100; ++i) runner.Spawn(gateway, Price("000660"), Options(Lane::kInteractive, 10s));
+  for (int i = 0; i < 100; ++i)
+    runner.Spawn(gateway, Price("000660"), Options(Lane::kInteractive, 10s));
   runner.Run(time, gateway, sim);
   int coalesced = 0;
   for (const auto& r : runner.results) {
@@ -356,8 +363,11 @@ TEST_F(GatewayTest, BadRequestFailsWithHintAndNoRetry) {
   sim::BackgroundSimulator sim(SimWith(18), clock());
   Runner runner;
   Gateway gateway(runner.io.get_executor(), ConfigFor(sim, 18), clock());
-  runner.Spawn(gateway, KisRequest{kis::Tr::kPrice, {{"FID_COND_MRKT_DIV_CODE", "Z"}, {"FID_INPUT_ISCD", "005930"}}, ""},
-               Options(Lane::kInteractive, 5s));
+  runner.Spawn(
+      gateway,
+      KisRequest{
+          kis::Tr::kPrice, {{"FID_COND_MRKT_DIV_CODE", "Z"}, {"FID_INPUT_ISCD", "005930"}}, ""},
+      Options(Lane::kInteractive, 5s));
   runner.Run(time, gateway, sim);
   EXPECT_FALSE(runner.results[0].ok);
   EXPECT_EQ(runner.results[0].error.code, "OPSQ2001");
@@ -380,7 +390,8 @@ TEST_F(GatewayTest, KeyWaitingOutTheTokenRuleIsRoutedAround) {
     ASSERT_TRUE(runner.results[0].ok);
   }
   auto o = SimWith(18);
-  o.keys.push_back(sim::SimKey{"PSgatewayTESTkey00000000000000000002", "second-secret", sim::Environment::kReal});
+  o.keys.push_back(sim::SimKey{"PSgatewayTESTkey00000000000000000002", "second-secret",
+                               sim::Environment::kReal});
   sim::BackgroundSimulator sim(o, clock());  // knows nothing of that token
   auto config = ConfigFor(sim, 18);
   auto second = config.keys[0];
@@ -439,13 +450,16 @@ TEST_F(GatewayTest, PagingMinuteBarsForTheWholeDay) {
   Gateway gateway(io.get_executor(), ConfigFor(sim, 50), clock());
   std::variant<PagedBars, CallResult> full, later;
   bool done = false;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    auto a = FetchMinuteBars(gateway, "005930", Options(Lane::kBatch, 30s));
-    full = co_await std::move(a);
-    auto b = FetchMinuteBars(gateway, "005930", Options(Lane::kBatch, 30s), "153000", "150000");
-    later = co_await std::move(b);
-    done = true;
-  }, asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto a = FetchMinuteBars(gateway, "005930", Options(Lane::kBatch, 30s));
+        full = co_await std::move(a);
+        auto b = FetchMinuteBars(gateway, "005930", Options(Lane::kBatch, 30s), "153000", "150000");
+        later = co_await std::move(b);
+        done = true;
+      },
+      asio::detached);
   ASSERT_TRUE(time.RunUntil(
       io, [&] { return done; }, std::chrono::minutes(10), SimCaughtUp(gateway, sim)));
   ASSERT_TRUE(std::holds_alternative<PagedBars>(full));
@@ -473,11 +487,15 @@ TEST_F(GatewayTest, PagingDailyBarsOverARange) {
   Gateway gateway(io.get_executor(), ConfigFor(sim, 50), clock());
   std::variant<PagedBars, CallResult> result;
   bool done = false;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    auto f = FetchDailyBars(gateway, "000660", "20250101", "20261124", Options(Lane::kBackground, 30s));
-    result = co_await std::move(f);
-    done = true;
-  }, asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto f = FetchDailyBars(gateway, "000660", "20250101", "20261124",
+                                Options(Lane::kBackground, 30s));
+        result = co_await std::move(f);
+        done = true;
+      },
+      asio::detached);
   ASSERT_TRUE(time.RunUntil(
       io, [&] { return done; }, std::chrono::minutes(10), SimCaughtUp(gateway, sim)));
   ASSERT_TRUE(std::holds_alternative<PagedBars>(result));
@@ -503,7 +521,8 @@ TEST(Gateway, WorksOverVerifiedTls) {
   auto config = ConfigFor(sim, 18);
   config.keys[0].ca_file = dir.path() + "/cert.pem";
   Gateway gateway(runner.io.get_executor(), config, common::SystemClock::Instance());
-  for (int i = 0; i < 10; ++i) runner.Spawn(gateway, Price("005930"), Options(Lane::kBatch, 10s, static_cast<FlowId>(i)));
+  for (int i = 0; i < 10; ++i)
+    runner.Spawn(gateway, Price("005930"), Options(Lane::kBatch, 10s, static_cast<FlowId>(i)));
   runner.Spawn(gateway, Price("000660"), Options(Lane::kInteractive, 10s));
   runner.Run();
   for (const auto& r : runner.results) EXPECT_TRUE(r.ok) << r.error.code << " " << r.error.message;

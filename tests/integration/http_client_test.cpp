@@ -27,22 +27,23 @@ using namespace std::chrono_literals;
 class UpstreamFixture : public ::testing::Test {
  protected:
   void StartServer(ServerOptions options = {}) {
-    server_ = std::make_unique<Server>(server_io_, options, [](Request r) -> asio::awaitable<Reply> {
-      Reply reply;
-      reply.response.status = 200;
-      if (r.Path() == "/drop") {
-        reply.drop_connection = true;
-      } else if (r.Path() == "/slow") {
-        asio::steady_timer t(co_await asio::this_coro::executor, 300ms);
-        co_await t.async_wait(asio::use_awaitable);
-        reply.response.body = "slow";
-      } else if (r.Path() == "/big") {
-        reply.response.body = std::string(2 * 1024 * 1024, 'x');
-      } else {
-        reply.response.body = "ok " + std::string(r.Header("tr_id").value_or("-"));
-      }
-      co_return reply;
-    });
+    server_ =
+        std::make_unique<Server>(server_io_, options, [](Request r) -> asio::awaitable<Reply> {
+          Reply reply;
+          reply.response.status = 200;
+          if (r.Path() == "/drop") {
+            reply.drop_connection = true;
+          } else if (r.Path() == "/slow") {
+            asio::steady_timer t(co_await asio::this_coro::executor, 300ms);
+            co_await t.async_wait(asio::use_awaitable);
+            reply.response.body = "slow";
+          } else if (r.Path() == "/big") {
+            reply.response.body = std::string(2 * 1024 * 1024, 'x');
+          } else {
+            reply.response.body = "ok " + std::string(r.Header("tr_id").value_or("-"));
+          }
+          co_return reply;
+        });
     server_->Start();
     server_thread_ = std::thread([this] { server_io_.run(); });
   }

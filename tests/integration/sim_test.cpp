@@ -3,8 +3,8 @@
 #include <atomic>
 #include <thread>
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include "kis/tr_catalogue.hpp"
 #include "sim/sim_server.hpp"
@@ -26,8 +26,8 @@ SimOptions FastOptions() {
 }
 
 std::string TokenBody(std::string_view key = kDemoAppKey, std::string secret = DemoAppSecret()) {
-  return json::serialize(json::object{
-      {"grant_type", "client_credentials"}, {"appkey", key}, {"appsecret", secret}});
+  return json::serialize(
+      json::object{{"grant_type", "client_credentials"}, {"appkey", key}, {"appsecret", secret}});
 }
 
 json::object Json(const TestResponse& r) { return json::parse(r.body).as_object(); }
@@ -120,19 +120,21 @@ TEST(SimServer, EveryQuotationTrAnswersWithKisShape) {
       {kis::Tr::kInvestors, "", {"output[].stck_bsop_date", "output[].frgn_ntby_qty"}},
       {kis::Tr::kOvertimePrice, "", {"output.ovtm_untp_prpr"}},
       {kis::Tr::kOvertimeOrderBook, "", {"output.ovtm_untp_askp1"}},
-      {kis::Tr::kMinuteBars, "&FID_INPUT_HOUR_1=110000&FID_PW_DATA_INCU_YN=N&FID_ETC_CLS_CODE=",
+      {kis::Tr::kMinuteBars,
+       "&FID_INPUT_HOUR_1=110000&FID_PW_DATA_INCU_YN=N&FID_ETC_CLS_CODE=",
        {"output2[].stck_cntg_hour", "output2[].cntg_vol"}},
       {kis::Tr::kDailyBars,
-       "&FID_INPUT_DATE_1=20260101&FID_INPUT_DATE_2=20261124&FID_PERIOD_DIV_CODE=D&FID_ORG_ADJ_PRC=0",
+       "&FID_INPUT_DATE_1=20260101&FID_INPUT_DATE_2=20261124&FID_PERIOD_DIV_CODE=D&FID_ORG_ADJ_PRC="
+       "0",
        {"output2[].stck_clpr", "output2[].acml_vol"}},
   };
   for (const auto& c : cases) {
     const auto& info = kis::TrInfoFor(c.tr);
     SCOPED_TRACE(std::string(info.tr_id));
     // Lower-case parameter names: KIS matches them case-insensitively.
-    auto r = client.Get(std::string(info.path) + "?fid_cond_mrkt_div_code=J&FID_INPUT_ISCD=005930" +
-                            c.query,
-                        KisHeaders(token, info.tr_id));
+    auto r = client.Get(
+        std::string(info.path) + "?fid_cond_mrkt_div_code=J&FID_INPUT_ISCD=005930" + c.query,
+        KisHeaders(token, info.tr_id));
     ASSERT_TRUE(r) << client.error();
     ASSERT_EQ(r->status, 200) << r->body;
     EXPECT_EQ(r->Header("tr_id").value_or(""), info.tr_id);
@@ -242,23 +244,27 @@ TEST(SimServer, BadInputGetsKisErrorsNotCrashes) {
   auto token = GetToken(client);
   const auto& price = kis::TrInfoFor(kis::Tr::kPrice);
   // Bad market code and bad stock code.
-  auto bad_market = client.Get(std::string(price.path) + "?FID_COND_MRKT_DIV_CODE=Z&FID_INPUT_ISCD=005930",
-                               KisHeaders(token, price.tr_id));
+  auto bad_market =
+      client.Get(std::string(price.path) + "?FID_COND_MRKT_DIV_CODE=Z&FID_INPUT_ISCD=005930",
+                 KisHeaders(token, price.tr_id));
   ASSERT_TRUE(bad_market);
   EXPECT_EQ(bad_market->status, 500);
   EXPECT_EQ(Json(*bad_market).at("rt_cd").as_string(), "1");
-  auto bad_code = client.Get(std::string(price.path) + "?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=12",
-                             KisHeaders(token, price.tr_id));
+  auto bad_code =
+      client.Get(std::string(price.path) + "?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=12",
+                 KisHeaders(token, price.tr_id));
   ASSERT_TRUE(bad_code);
   EXPECT_EQ(bad_code->status, 500);
   // A well-formed unknown code answers like KIS: success with zeroed fields.
-  auto unknown = client.Get(std::string(price.path) + "?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=999999",
-                            KisHeaders(token, price.tr_id));
+  auto unknown =
+      client.Get(std::string(price.path) + "?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=999999",
+                 KisHeaders(token, price.tr_id));
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->status, 200);
   EXPECT_EQ(Json(*unknown).at("output").at("stck_prpr").as_string(), "0");
   // Broken escapes, garbage, oversized bodies.
-  auto broken = client.Get(std::string(price.path) + "?FID_INPUT_ISCD=%zz", KisHeaders(token, price.tr_id));
+  auto broken =
+      client.Get(std::string(price.path) + "?FID_INPUT_ISCD=%zz", KisHeaders(token, price.tr_id));
   ASSERT_TRUE(broken);
   EXPECT_EQ(broken->status, 500);
   EXPECT_NE(client.SendRaw("\x16\x03\x01garbage\r\n\r\n").find("400"), std::string::npos);

@@ -4,6 +4,9 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -12,9 +15,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 namespace kisgate::testing {
 
@@ -69,7 +69,8 @@ struct TestClient::Impl {
     auto res = parser.release();
     TestResponse out;
     out.status = static_cast<int>(res.result_int());
-    for (const auto& f : res) out.headers.emplace_back(http::ToLower(f.name_string()), std::string(f.value()));
+    for (const auto& f : res)
+      out.headers.emplace_back(http::ToLower(f.name_string()), std::string(f.value()));
     out.body = std::move(res.body());
     if (!res.keep_alive()) Drop();
     return out;
@@ -96,7 +97,8 @@ TestClient::~TestClient() = default;
 
 void TestClient::Close() { impl_->Drop(); }
 
-std::optional<TestResponse> TestClient::Get(const std::string& target, const http::Headers& headers) {
+std::optional<TestResponse> TestClient::Get(const std::string& target,
+                                            const http::Headers& headers) {
   return Send("GET", target, "", headers);
 }
 
@@ -174,8 +176,8 @@ void WriteSelfSignedCert(const std::string& dir) {
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name,
-                                            "IP:127.0.0.1,DNS:localhost");
+  X509_EXTENSION* san =
+      X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
   X509_add_ext(cert, san, -1);
   X509_EXTENSION_free(san);
   X509_sign(cert, key, EVP_sha256());
