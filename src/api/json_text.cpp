@@ -55,8 +55,8 @@ std::string ValidUtf8(std::string_view s) {
   namespace utf = boost::locale::utf;
   std::string out;
   out.reserve(s.size());
-  for (auto it = s.begin(); it != s.end();) {
-    const auto start = it;
+  for (const auto* it = s.begin(); it != s.end();) {
+    const auto* const start = it;
     const auto c = utf::utf_traits<char>::decode(it, s.end());
     if (c == utf::illegal || c == utf::incomplete) {
       out += "\xEF\xBF\xBD";  // U+FFFD, for one bad byte

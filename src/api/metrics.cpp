@@ -30,7 +30,7 @@ class Writer {
     if (!labels.empty()) {
       out_ += '{';
       for (std::size_t i = 0; i < labels.size(); ++i) {
-        if (i) out_ += ',';
+        if (i != 0u) out_ += ',';
         out_ += fmt::format("{}=\"{}\"", labels[i].first, EscapeLabel(labels[i].second));
       }
       out_ += '}';
@@ -75,7 +75,7 @@ void ApiCounters::Record(const std::string& route, int status, double seconds) {
 
 ProcessStats ReadProcessStats() {
   ProcessStats p;
-  const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  const auto ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
   std::ifstream stat("/proc/self/stat");
   std::string line;
   if (std::getline(stat, line)) {

@@ -1,6 +1,7 @@
 #include "api/pass_tokens.hpp"
 
 #include <openssl/rand.h>
+#include <array>
 
 #include <stdexcept>
 
@@ -11,8 +12,9 @@ namespace kisgate::api {
 namespace {
 
 std::string RandomToken() {
-  unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("OpenSSL RAND_bytes failed");
+  std::array<unsigned char, 32> bytes{};
+  if (RAND_bytes(bytes.data(), bytes.size()) != 1)
+    throw std::runtime_error("OpenSSL RAND_bytes failed");
   std::string out = "kisgate.";
   for (unsigned char b : bytes) out += fmt::format("{:02x}", b);
   return out;

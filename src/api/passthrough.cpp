@@ -396,7 +396,7 @@ asio::awaitable<http::Response> Service::Passthrough::Handle(const http::Request
   forwarded.tr_id = std::string(tr_id);
   forwarded.method = request.method;
   forwarded.body = request.body;
-  for (auto name : {"hashkey", "gt_uid"}) {
+  for (const auto* name : {"hashkey", "gt_uid"}) {
     if (auto v = request.Header(name)) forwarded.headers.emplace_back(name, *v);
   }
   const auto flow = ClientFlow(request.remote, 2'000'000);

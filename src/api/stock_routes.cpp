@@ -222,8 +222,8 @@ std::optional<json::object> SingleValueJson(kis::Tr tr, const std::vector<store:
                                             const std::string& day) {
   if (records.empty()) return std::nullopt;
   json::object out;
-  const auto merge = [&](json::object o) {
-    for (auto& [k, v] : o) out[k] = std::move(v);
+  const auto merge = [&](const json::object& o) {
+    for (const auto& [k, v] : o) out[k] = v;
   };
   switch (tr) {
     case kis::Tr::kPrice: {
@@ -438,7 +438,7 @@ asio::awaitable<http::Response> Service::MinuteBars(const StockContext& ctx) {
   auto paged = co_await std::move(fetch);
   kis::Classification problem;
   if (auto* pages = std::get_if<gate::PagedBars>(&paged);
-      pages && Keep(ctx, pages->bodies, problem)) {
+      (pages != nullptr) && Keep(ctx, pages->bodies, problem)) {
     std::map<std::string, kis::Bar> merged;
     for (auto& b : StoredBars(held)) merged[b.date + b.time] = b;
     for (auto& b : pages->bars) merged[b.date + b.time] = b;
@@ -447,7 +447,7 @@ asio::awaitable<http::Response> Service::MinuteBars(const StockContext& ctx) {
     for (auto& [t, b] : merged) {
       if (b.date == day) bars.push_back(b);
     }
-    co_return BarsResponse(ctx, std::move(bars), ctx.Fetched(), day);
+    co_return BarsResponse(ctx, bars, ctx.Fetched(), day);
   }
   if (auto* failed = std::get_if<gate::CallResult>(&paged)) problem = failed->error;
   if (held.records.empty() || UpstreamStatus(problem) == 400) co_return UpstreamError(problem);
@@ -475,7 +475,7 @@ asio::awaitable<http::Response> Service::DailyBars(const StockContext& ctx) {
   auto paged = co_await std::move(fetch);
   kis::Classification problem;
   if (auto* pages = std::get_if<gate::PagedBars>(&paged);
-      pages && Keep(ctx, pages->bodies, problem)) {
+      (pages != nullptr) && Keep(ctx, pages->bodies, problem)) {
     co_return BarsResponse(ctx, pages->bars, ctx.Fetched(), label);
   }
   if (auto* failed = std::get_if<gate::CallResult>(&paged)) problem = failed->error;

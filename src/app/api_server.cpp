@@ -6,6 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "common/spawn.hpp"
 #include "http/server.hpp"
@@ -82,7 +83,17 @@ ApiServer::ApiServer(asio::io_context& io, const config::Config& config, gate::G
       common::LogExceptions{"api: metrics sampler"});
 }
 
-ApiServer::~ApiServer() { Stop(); }
+ApiServer::~ApiServer() {
+  // Stop throws only when the OS refuses to cancel a timer or close the listener; a destructor
+  // must not throw, and the process is ending the server anyway.
+  try {
+    Stop();
+  } catch (const std::exception& e) {
+    spdlog::warn("api: stopping the server failed: {}", e.what());
+  } catch (...) {
+    spdlog::warn("api: stopping the server failed");
+  }
+}
 
 std::string ApiServer::Address() const { return impl_->server->Address(); }
 

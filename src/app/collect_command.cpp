@@ -109,7 +109,8 @@ int RunOnce(const CollectFlags& flags) {
   hooks.progress = [&](std::size_t i, int done, int planned) {
     progress[i] = {done, planned};
     if (!tty) return;
-    int all_done = 0, all_planned = 0;
+    int all_done = 0;
+    int all_planned = 0;
     for (auto [d, p] : progress) {
       all_done += d;
       all_planned += p;
@@ -139,7 +140,7 @@ int RunOnce(const CollectFlags& flags) {
   std::vector<collect::CycleReport> reports;
   asio::co_spawn(
       io, [&]() -> asio::awaitable<void> { reports = co_await w.scheduler->RunOnce(); },
-      [&](std::exception_ptr e) {
+      [&](const std::exception_ptr& e) {
         if (e) common::NoteException("collect --once", e);
         if (tty) fmt::print("\r{}\r", std::string(72, ' '));
         if (api) api->Stop();
@@ -207,7 +208,7 @@ int RunServe(const CollectFlags& flags) {
         signals.async_wait(on_signal);
       };
   signals.async_wait(on_signal);
-  asio::co_spawn(io, w.scheduler->Run(), [&](std::exception_ptr e) {
+  asio::co_spawn(io, w.scheduler->Run(), [&](const std::exception_ptr& e) {
     if (e) common::NoteException("scheduler", e);
     scheduler_ended = true;
     // Calls of closed cycles may still be in flight: they are dropped, not waited for.

@@ -89,10 +89,10 @@ int RunDemo(const DemoFlags& flags) {
   const auto jobs = DemoJobs(flags.every_s, flags.mock);
   config.jobs = jobs;
 
-  char dir_template[] = "/tmp/kisgate-demo-XXXXXX";
-  if (::mkdtemp(dir_template) == nullptr)
+  std::string dir_template = "/tmp/kisgate-demo-XXXXXX";
+  if (::mkdtemp(dir_template.data()) == nullptr)
     throw std::runtime_error("cannot create a temp dir for the demo");
-  const std::string db_path = std::string(dir_template) + "/kisgate.db";
+  const std::string db_path = dir_template + "/kisgate.db";
   const auto opened_store = store::Open("sqlite://" + db_path);
   store::Store& store = *opened_store;
 
@@ -120,7 +120,8 @@ int RunDemo(const DemoFlags& flags) {
     if (!tty) return;
     int all_done = 0;
     for (int d : done) all_done += d;
-    const int width = 40, filled = width * std::min(all_done, planned) / planned;
+    const int width = 40;
+    const int filled = width * std::min(all_done, planned) / planned;
     fmt::print("\r  cycle {:>3} [{}{}] {:>4}/{}", round_number,
                std::string(static_cast<std::size_t>(filled), '#'),
                std::string(static_cast<std::size_t>(width - filled), '.'), all_done, planned);
@@ -134,6 +135,7 @@ int RunDemo(const DemoFlags& flags) {
   config.server.listen = flags.listen;
   ApiServer api(io, config, gateway, &store, &scheduler.board(), codes);
   std::vector<std::string> job_names;
+  job_names.reserve(jobs.size());
   for (const auto& job : jobs) job_names.push_back(job.dataset);
   fmt::print(
       "kisgate demo: simulator at {} ({} key, {:g} call{}/s, burst rules on); {} stocks x {} jobs "
@@ -154,7 +156,10 @@ int RunDemo(const DemoFlags& flags) {
   });
   int exit_code = 0;
   auto on_round = [&](const collect::Round& round) {
-    int ok = 0, failed = 0, dropped = 0, calls = 0;
+    int ok = 0;
+    int failed = 0;
+    int dropped = 0;
+    int calls = 0;
     std::size_t rows = 0;
     for (const auto& r : round.reports) {
       ok += r.ok;
@@ -170,7 +175,7 @@ int RunDemo(const DemoFlags& flags) {
         "{}  cycle {:>3}: {} calls, {} ok, {} failed, {} dropped, {:.1f} s ({:.2f}x the limit), "
         "{:.2f} calls/s of {:g}; EGW00201 so far: {}; rows written: {}\n",
         tty ? "\r" : "", round.number, calls, ok, failed, dropped, took, took / (calls / key.rate),
-        calls / took, key.rate, stats.errors.count("EGW00201") ? stats.errors.at("EGW00201") : 0,
+        calls / took, key.rate, stats.errors.contains("EGW00201") ? stats.errors.at("EGW00201") : 0,
         store.Counters().written);
     if (failed != 0 || dropped != 0) exit_code = 1;
     round_number = round.number + 1;
@@ -178,7 +183,7 @@ int RunDemo(const DemoFlags& flags) {
   };
   const collect::RoundOptions rounds{std::chrono::seconds(flags.every_s), flags.cycles,
                                      std::chrono::seconds(flags.duration_s)};
-  asio::co_spawn(io, scheduler.RunRounds(rounds, on_round), [&](std::exception_ptr e) {
+  asio::co_spawn(io, scheduler.RunRounds(rounds, on_round), [&](const std::exception_ptr& e) {
     if (e) {
       common::NoteException("demo", e);
       exit_code = 1;

@@ -1,4 +1,6 @@
 // kisgate: wires the modules into one command line (userver style: main only assembles).
+#include <cstdio>
+
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -9,7 +11,9 @@
 #include "app/quote_command.hpp"
 #include "app/sim_command.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+int Run(int argc, char** argv) {
   // Logs and errors go to stderr; stdout carries what a command produces (tables, JSON).
   spdlog::set_default_logger(spdlog::stderr_color_mt("kisgate"));
   CLI::App app{"kisgate: one gate per KIS app key for collection and user requests"};
@@ -32,4 +36,17 @@ int main(int argc, char** argv) {
     return 1;
   }
   return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // What escapes Run (a logger that cannot be created, an error while reporting an error) ends
+  // the process with a message rather than std::terminate.
+  try {
+    return Run(argc, argv);
+  } catch (...) {
+    std::fputs("kisgate: unexpected error\n", stderr);
+    return 1;
+  }
 }

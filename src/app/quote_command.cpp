@@ -221,7 +221,7 @@ int RunQuote(const QuoteFlags& flags) {
                    std::chrono::duration_cast<std::chrono::milliseconds>(result.gate_wait).count());
         status = shown ? 0 : 1;
       },
-      [&status](std::exception_ptr e) {
+      [&status](const std::exception_ptr& e) {
         if (e) {
           common::NoteException("quote", e);
           status = 1;

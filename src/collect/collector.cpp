@@ -190,7 +190,7 @@ asio::awaitable<std::string> CollectOne(gate::Gateway& gateway, store::Store* st
 
 // The state a cycle's codes share with the cycle: it outlives a cycle closed at its deadline.
 struct Join {
-  explicit Join(asio::any_io_executor executor) : wake(std::move(executor)) {}
+  explicit Join(const asio::any_io_executor& executor) : wake(executor) {}
   std::shared_ptr<CycleReport> report;
   int done = 0;
   bool closed = false;  // RunEachCode has returned: late codes were counted as dropped
@@ -223,7 +223,7 @@ asio::awaitable<CycleReport> RunEachCode(const std::vector<std::string>& codes, 
     // A code may finish inline, before this loop ends (a failure that never suspends): the count
     // is checked before every wait, so the order does not matter.
     asio::co_spawn(executor, std::move(one),
-                   [join, code, deadline](std::exception_ptr e, std::string error) {
+                   [join, code, deadline](const std::exception_ptr& e, std::string error) {
                      auto& r = *join->report;
                      if (e) {
                        common::NoteException(fmt::format("job '{}' code {}", r.job, code), e);
@@ -298,7 +298,8 @@ Plan PlanBudget(const config::Config& config, std::size_t codes) {
   // One call per code per cycle: paged data sets need more on their first cycle only (a day of
   // minute bars is 13 pages), then one page per cycle. A job on a group collects the group only.
   std::size_t calls_at_once = 0;
-  std::vector<std::string> routed, too_long;
+  std::vector<std::string> routed;
+  std::vector<std::string> too_long;
   for (const auto& job : config.jobs) {
     std::size_t job_codes = codes;
     if (!job.universe.empty()) {

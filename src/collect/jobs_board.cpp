@@ -19,9 +19,9 @@ namespace {
 std::string CycleTimeIso(std::string_view t) {
   const auto ymd = t.substr(0, 8);
   const auto hms = t.substr(std::min<std::size_t>(8, t.size()));
-  const std::string date = ymd.size() == 8 ? fmt::format("{}-{}-{}", ymd.substr(0, 4),
-                                                         ymd.substr(4, 2), ymd.substr(6, 2))
-                                           : std::string(ymd);
+  std::string date = ymd.size() == 8 ? fmt::format("{}-{}-{}", ymd.substr(0, 4), ymd.substr(4, 2),
+                                                   ymd.substr(6, 2))
+                                     : std::string(ymd);
   if (hms.size() != 6) return date;
   return fmt::format("{}T{}:{}:{}+09:00", date, hms.substr(0, 2), hms.substr(2, 2),
                      hms.substr(4, 2));

@@ -62,8 +62,7 @@ std::uint64_t StartsBetween(const Schedule& schedule, const config::JobConfig& j
 // Counts what has yet to finish and wakes the waiting coroutine when nothing has: tasks may
 // finish before the wait begins, so the count is checked before each wait.
 struct Countdown {
-  Countdown(asio::any_io_executor executor, std::size_t n)
-      : remaining(n), wake(std::move(executor)) {
+  Countdown(const asio::any_io_executor& executor, std::size_t n) : remaining(n), wake(executor) {
     wake.expires_at(common::SteadyTime::max());
   }
   void Done() {
@@ -80,9 +79,9 @@ struct Countdown {
 };
 
 struct ScheduledJob {
-  ScheduledJob(asio::any_io_executor executor, config::JobConfig j, std::vector<std::string> c,
-               std::size_t i)
-      : job(std::move(j)), codes(std::move(c)), index(i), timer(std::move(executor)) {}
+  ScheduledJob(const asio::any_io_executor& executor, config::JobConfig j,
+               std::vector<std::string> c, std::size_t i)
+      : job(std::move(j)), codes(std::move(c)), index(i), timer(executor) {}
 
   config::JobConfig job;
   std::vector<std::string> codes;
@@ -240,7 +239,7 @@ asio::awaitable<std::vector<CycleReport>> Scheduler::Impl::Once(Ptr impl) {
     // Each cycle's deadline is where the job's next one would start.
     asio::co_spawn(impl->executor,
                    OneOfRound(impl, job.get(), start, now + job->job.every, reports),
-                   [countdown, name = job->job.name](std::exception_ptr e) {
+                   [countdown, name = job->job.name](const std::exception_ptr& e) {
                      if (e) common::NoteException(fmt::format("job '{}'", name), e);
                      countdown->Done();
                    });
@@ -278,7 +277,7 @@ asio::awaitable<void> Scheduler::Impl::RunAll(Ptr impl) {
   auto countdown = std::make_shared<Countdown>(impl->executor, impl->jobs.size());
   for (const auto& job : impl->jobs) {
     asio::co_spawn(impl->executor, Loop(impl, job.get()),
-                   [countdown, name = job->job.name](std::exception_ptr e) {
+                   [countdown, name = job->job.name](const std::exception_ptr& e) {
                      if (e) common::NoteException(fmt::format("job '{}'", name), e);
                      countdown->Done();
                    });

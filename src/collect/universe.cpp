@@ -52,12 +52,13 @@ std::vector<std::string> CodesForJob(const config::JobConfig& job, const config:
   if (job.priority.empty()) return codes;
   // Priority codes of this job's set first (in the order given), then the rest in their order.
   std::vector<std::string> ordered;
-  std::set<std::string> in_set(codes.begin(), codes.end()), placed;
+  std::set<std::string> in_set(codes.begin(), codes.end());
+  std::set<std::string> placed;
   for (const auto& code : job.priority) {
-    if (in_set.count(code) && placed.insert(code).second) ordered.push_back(code);
+    if (in_set.contains(code) && placed.insert(code).second) ordered.push_back(code);
   }
   for (const auto& code : codes) {
-    if (!placed.count(code)) ordered.push_back(code);
+    if (!placed.contains(code)) ordered.push_back(code);
   }
   return ordered;
 }

@@ -1,12 +1,13 @@
 #include "common/error.hpp"
 
+#include <array>
 #include <string>
 
 namespace kisgate::common {
 
 namespace {
 
-constexpr Errc kAll[] = {
+constexpr std::array kAll = {
     Errc::kDeadlineExceeded,
     Errc::kGateDeadline,
     Errc::kTokenTimeout,

@@ -109,7 +109,7 @@ BudgetConfig BudgetConfigFor(const config::KeyConfig& key, const config::GateCon
   return b;
 }
 
-Budget::Budget(BudgetConfig config, std::uint64_t seed) : config_(std::move(config)), rng_(seed) {
+Budget::Budget(BudgetConfig config, std::uint64_t seed) : config_(config), rng_(seed) {
   if (auto error = config_.Validate()) throw std::invalid_argument(*error);
   max_rate_ = config_.rate * config_.safety;
   SetRate(max_rate_);

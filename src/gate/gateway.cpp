@@ -225,7 +225,7 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
     co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
 
-  CallResult Fail(CallResult result, kis::Classification c, Key* key) {
+  static CallResult Fail(CallResult result, kis::Classification c, Key* key) {
     result.ok = false;
     result.error = std::move(c);
     if (key) key->stats.failed++;
@@ -270,8 +270,11 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
       // moment must not all see the same empty queue.
       key->picked++;
       struct Unpick {
-        Key* key;
+        explicit Unpick(Key* k) : key(k) {}
+        Unpick(const Unpick&) = delete;
+        Unpick& operator=(const Unpick&) = delete;
         ~Unpick() { key->picked--; }
+        Key* key;
       };
       std::optional<Unpick> unpick(std::in_place, key);
       result.key_name = key->config.name;

@@ -7,7 +7,7 @@ namespace kisgate::gate {
 
 namespace asio = boost::asio;
 
-KeyGate::KeyGate(asio::any_io_executor executor, Budget& budget, const common::Clock& clock)
+KeyGate::KeyGate(const asio::any_io_executor& executor, Budget& budget, const common::Clock& clock)
     : executor_(executor), budget_(budget), clock_(clock), timer_(executor) {}
 
 void KeyGate::Pump() {

@@ -29,7 +29,7 @@ class KeyGate {
  public:
   // `clock` must be the clock common::Timer follows: SystemClock in production, the ManualClock of
   // the test's common::ManualTimeScope in tests.
-  KeyGate(boost::asio::any_io_executor executor, Budget& budget, const common::Clock& clock);
+  KeyGate(const boost::asio::any_io_executor& executor, Budget& budget, const common::Clock& clock);
   KeyGate(const KeyGate&) = delete;
   KeyGate& operator=(const KeyGate&) = delete;
 

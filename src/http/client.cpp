@@ -108,7 +108,11 @@ class Watchdog {
   }
   ~Watchdog() {
     state_->done = true;
-    timer_.cancel();
+    try {
+      timer_.cancel();
+    } catch (const boost::system::system_error&) {
+      // The wait then fires at the deadline and sees `done`.
+    }
   }
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;

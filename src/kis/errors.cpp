@@ -1,5 +1,6 @@
 #include "kis/errors.hpp"
 
+#include <array>
 #include <optional>
 
 #include <fmt/format.h>
@@ -12,7 +13,7 @@ namespace json = boost::json;
 namespace {
 
 // kis-api.md §6. Codes not listed fall back on the HTTP status (5xx: transient; else fail).
-constexpr ErrorRule kRules[] = {
+constexpr auto kRules = std::to_array<ErrorRule>({
     {"EGW00201", Action::kRetryLater, "per-second call limit exceeded", ""},
     {"EGW00123", Action::kRefreshToken, "access token expired", ""},
     {"EGW00121", Action::kRefreshToken, "access token invalid", ""},
@@ -37,10 +38,10 @@ constexpr ErrorRule kRules[] = {
      "check the market code and parameters"},
     {"OPSQ2002", Action::kFail, "invalid request field length", "check the stock code and dates"},
     {"OPSQ0002", Action::kFail, "unknown service code (tr_id)", "check the tr_id for this path"},
-};
+});
 
 std::string_view Text(const json::object& o, std::string_view key) {
-  if (auto* v = o.if_contains(key); v != nullptr && v->is_string()) return v->get_string();
+  if (const auto* v = o.if_contains(key); v != nullptr && v->is_string()) return v->get_string();
   return {};
 }
 

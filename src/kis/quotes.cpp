@@ -28,7 +28,7 @@ class Row {
   Row(const json::object& o, std::string_view where) : o_(o), where_(where) {}
 
   std::string_view Str(std::string_view key) const {
-    auto* v = o_.if_contains(key);
+    const auto* v = o_.if_contains(key);
     if (v == nullptr) return {};
     if (!v->is_string()) throw Malformed{fmt::format("{}.{} is not a string", where_, key)};
     return v->get_string();
@@ -82,14 +82,14 @@ json::object ParseBody(std::string_view body) {
 }
 
 const json::object& ObjectField(const json::object& body, std::string_view key) {
-  auto* v = body.if_contains(key);
+  const auto* v = body.if_contains(key);
   if (v == nullptr || !v->is_object())
     throw Malformed{fmt::format("reply has no '{}' object", key)};
   return v->get_object();
 }
 
 const json::array& ArrayField(const json::object& body, std::string_view key) {
-  auto* v = body.if_contains(key);
+  const auto* v = body.if_contains(key);
   if (v == nullptr || !v->is_array()) throw Malformed{fmt::format("reply has no '{}' array", key)};
   return v->get_array();
 }
@@ -173,7 +173,7 @@ Parsed<OrderBook> ParseOrderBook(std::string_view body) {
     ReadLevels(r, b.asks, b.bids, "");
     b.total_ask_quantity = r.Int("total_askp_rsqn");
     b.total_bid_quantity = r.Int("total_bidp_rsqn");
-    if (auto* out2 = o.if_contains("output2"); out2 != nullptr && out2->is_object()) {
+    if (const auto* out2 = o.if_contains("output2"); out2 != nullptr && out2->is_object()) {
       Row e(out2->get_object(), "output2");
       b.expected_price = e.Int("antc_cnpr");
       b.expected_volume = e.Int("antc_vol");

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <array>
 
 #include <fstream>
 #include <sstream>
@@ -28,9 +29,9 @@ namespace {
 
 // A short, stable, non-reversible name for an app key: the file name must not reveal it.
 std::string KeyFingerprint(const std::string& app_key) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int size = 0;
-  EVP_Digest(app_key.data(), app_key.size(), digest, &size, EVP_sha256(), nullptr);
+  EVP_Digest(app_key.data(), app_key.size(), digest.data(), &size, EVP_sha256(), nullptr);
   std::string hex;
   for (unsigned int i = 0; i < 8 && i < size; ++i) hex += fmt::format("{:02x}", digest[i]);
   return hex;
@@ -55,12 +56,12 @@ IssueOutcome ParseTokenReply(int http_status, std::string_view body, common::Wal
                                "token reply without access_token");
   }
   std::optional<common::WallTime> expires_at;
-  if (auto* e = o->if_contains("access_token_token_expired"); e && e->is_string()) {
+  if (const auto* e = o->if_contains("access_token_token_expired"); e && e->is_string()) {
     expires_at = common::ParseKstDateTime(e->get_string());
   }
   if (!expires_at) {
     // expires_in is a number of seconds; anything else (fractions, absurd sizes) is not trusted.
-    if (auto* e = o->if_contains("expires_in"); e && e->is_number()) {
+    if (const auto* e = o->if_contains("expires_in"); e && e->is_number()) {
       boost::system::error_code ec;
       const auto seconds = e->to_number<std::int64_t>(ec);
       if (!ec && seconds > 0 && seconds <= 366 * 24 * 3600)
@@ -123,9 +124,9 @@ struct TokenManager::Impl : std::enable_shared_from_this<TokenManager::Impl> {
       return;
     }
     const auto& o = v.get_object();
-    auto* token = o.if_contains("access_token");
-    auto* expires = o.if_contains("expires_at");
-    auto* issued = o.if_contains("issued_at");
+    const auto* token = o.if_contains("access_token");
+    const auto* expires = o.if_contains("expires_at");
+    const auto* issued = o.if_contains("issued_at");
     if (!token || !token->is_string() || !expires || !expires->is_string()) return;
     auto expires_at = common::ParseKstDateTime(expires->get_string());
     if (!expires_at) return;
@@ -218,7 +219,7 @@ struct TokenManager::Impl : std::enable_shared_from_this<TokenManager::Impl> {
     auto issuing = issue(now + duration_cast<common::Duration>(options.issue_timeout));
     asio::co_spawn(
         executor, std::move(issuing),
-        [self = shared_from_this(), f, now](std::exception_ptr e, IssueOutcome outcome) {
+        [self = shared_from_this(), f, now](const std::exception_ptr& e, IssueOutcome outcome) {
           if (e) {
             outcome = Classification::Own(
                 common::Errc::kException, Action::kFail,

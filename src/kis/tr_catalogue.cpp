@@ -6,13 +6,14 @@ namespace kisgate::kis {
 
 namespace {
 
-constexpr std::string_view kStockParams[] = {"FID_COND_MRKT_DIV_CODE", "FID_INPUT_ISCD"};
-constexpr std::string_view kMinuteParams[] = {"FID_COND_MRKT_DIV_CODE", "FID_INPUT_ISCD",
-                                              "FID_INPUT_HOUR_1", "FID_PW_DATA_INCU_YN",
-                                              "FID_ETC_CLS_CODE"};
-constexpr std::string_view kDailyParams[] = {"FID_COND_MRKT_DIV_CODE", "FID_INPUT_ISCD",
-                                             "FID_INPUT_DATE_1",       "FID_INPUT_DATE_2",
-                                             "FID_PERIOD_DIV_CODE",    "FID_ORG_ADJ_PRC"};
+constexpr auto kStockParams =
+    std::to_array<std::string_view>({"FID_COND_MRKT_DIV_CODE", "FID_INPUT_ISCD"});
+constexpr auto kMinuteParams =
+    std::to_array<std::string_view>({"FID_COND_MRKT_DIV_CODE", "FID_INPUT_ISCD", "FID_INPUT_HOUR_1",
+                                     "FID_PW_DATA_INCU_YN", "FID_ETC_CLS_CODE"});
+constexpr auto kDailyParams =
+    std::to_array<std::string_view>({"FID_COND_MRKT_DIV_CODE", "FID_INPUT_ISCD", "FID_INPUT_DATE_1",
+                                     "FID_INPUT_DATE_2", "FID_PERIOD_DIV_CODE", "FID_ORG_ADJ_PRC"});
 
 using D = common::Dataset;
 

@@ -58,6 +58,7 @@ const std::vector<ColumnSpec>* ColumnsOf(std::string_view dataset) {
 
 std::vector<std::string_view> Datasets() {
   std::vector<std::string_view> out;
+  out.reserve(common::kAllDatasets.size());
   for (auto dataset : common::kAllDatasets) out.push_back(common::Name(dataset));
   return out;
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <ranges>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -39,7 +40,8 @@ std::vector<std::string> Migrations() {
   // which then rolls back and leaves the file as it was.
   std::string v2;
   for (auto dataset : Datasets()) {
-    std::string columns, names;
+    std::string columns;
+    std::string names;
     for (const auto& c : *ColumnsOf(dataset)) {
       columns += fmt::format("  {} {},\n", c.name, SqlType(c.type));
       names += fmt::format("{}, ", c.name);
@@ -87,8 +89,9 @@ std::int64_t QueryInt(sqlite3* db, const std::string& sql) {
 }
 
 std::string UpsertSql(std::string_view dataset) {
-  std::string names = "code, market_time, collected_at", params = "?, ?, ?",
-              updates = "collected_at = excluded.collected_at";
+  std::string names = "code, market_time, collected_at";
+  std::string params = "?, ?, ?";
+  std::string updates = "collected_at = excluded.collected_at";
   for (const auto& c : *ColumnsOf(dataset)) {
     names += fmt::format(", {}", c.name);
     params += ", ?";
@@ -235,7 +238,7 @@ void SqliteStore::WriterLoop() {
       counters_.failed_transactions++;
       counters_.last_error = error;
       counters_.last_write_failed = true;
-      for (auto it = batch.rbegin(); it != batch.rend(); ++it) queue_.push_front(std::move(*it));
+      for (auto& it : std::ranges::reverse_view(batch)) queue_.push_front(std::move(it));
       spdlog::warn("store: writing {} records failed ({}); retrying", batch.size(), error);
       batch.clear();
       if (stopping_) return;
@@ -281,9 +284,9 @@ bool SqliteStore::Commit(const std::vector<Record>& batch, std::string& error) {
                              [&](const auto& c) { return c.first == spec.name; });
       if (it == r.columns.end()) {
         sqlite3_bind_null(stmt, i++);
-      } else if (auto* v = std::get_if<std::int64_t>(&it->second)) {
+      } else if (const auto* v = std::get_if<std::int64_t>(&it->second)) {
         sqlite3_bind_int64(stmt, i++, *v);
-      } else if (auto* d = std::get_if<double>(&it->second)) {
+      } else if (const auto* d = std::get_if<double>(&it->second)) {
         sqlite3_bind_double(stmt, i++, *d);
       } else {
         sqlite3_bind_text(stmt, i++, std::get<std::string>(it->second).c_str(), -1,

@@ -833,8 +833,9 @@ TEST_F(ApiTest, RequestsAreDispatchedAndCountedByTheRouteTable) {
   const auto unknown = GetJson(c, "/v1/stocks/005930/dividends", 404);
   const std::string hint(unknown.at("error").at("hint").as_string());
   for (const auto& route : Routes()) {
-    if (route.path.starts_with("/v1/"))
+    if (route.path.starts_with("/v1/")) {
       EXPECT_NE(hint.find(route.path), std::string::npos) << route.path;
+    }
   }
   auto metrics = c.Get("/metrics");
   ASSERT_TRUE(metrics);
