@@ -30,7 +30,7 @@ class Writer {
     if (!labels.empty()) {
       out_ += '{';
       for (std::size_t i = 0; i < labels.size(); ++i) {
-        if (i != 0u) out_ += ',';
+        if (i != 0) out_ += ',';
         out_ += fmt::format("{}=\"{}\"", labels[i].first, EscapeLabel(labels[i].second));
       }
       out_ += '}';

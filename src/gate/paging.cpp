@@ -62,7 +62,7 @@ asio::awaitable<std::variant<PagedBars, CallResult>> FetchMinuteBars(
     if (on_page) on_page(paged.bodies.back());
     auto& bars = std::get<std::vector<kis::Bar>>(parsed);
     const std::size_t count = bars.size();
-    std::string oldest = count != 0u ? bars.back().time : std::string();
+    std::string oldest = count != 0 ? bars.back().time : std::string();
     for (auto& b : bars) {
       if (after && b.time <= *after) continue;
       paged.bars.push_back(std::move(b));
@@ -94,7 +94,7 @@ asio::awaitable<std::variant<PagedBars, CallResult>> FetchDailyBars(
     if (on_page) on_page(paged.bodies.back());
     auto& rows = std::get<std::vector<kis::Bar>>(parsed);
     const std::size_t count = rows.size();
-    std::string oldest = count != 0u ? rows.back().date : std::string();
+    std::string oldest = count != 0 ? rows.back().date : std::string();
     for (auto& r : rows) paged.bars.push_back(std::move(r));
     if (count < 100) break;
     // Next page: the day before the oldest row returned.

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <ranges>
+#include <iterator>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -238,7 +238,8 @@ void SqliteStore::WriterLoop() {
       counters_.failed_transactions++;
       counters_.last_error = error;
       counters_.last_write_failed = true;
-      for (auto& it : std::ranges::reverse_view(batch)) queue_.push_front(std::move(it));
+      queue_.insert(queue_.begin(), std::make_move_iterator(batch.begin()),
+                    std::make_move_iterator(batch.end()));
       spdlog::warn("store: writing {} records failed ({}); retrying", batch.size(), error);
       batch.clear();
       if (stopping_) return;
