@@ -283,12 +283,12 @@ TEST_F(ApiTest, CacheThenMaxAgeRefreshThroughTheInteractiveLane) {
       "time,open,high,low,close,volume,traded_value_krw\r\n2026-11-24T09:00:00+09:00,"));
 }
 
-// After hours (the single-price session matches at 16:10 and 16:20 by 16:30), the after-hours
-// order book answers like the day's order book: levels either side of the after-hours price,
-// totals that add up, then the held value from the cache.
+// After hours (the single-price session has matched at 16:10, 16:20 and 16:30 by 16:35), the
+// after-hours order book answers like the day's order book: levels either side of the
+// after-hours price, totals that add up, then the held value from the cache.
 TEST_F(ApiTest, OvertimeOrderBookStraddlesTheAfterHoursPrice) {
   auto options = SimOptions();
-  options.clock = "2026-11-24T16:30:00";
+  options.clock = "2026-11-24T16:35:00";
   sim::BackgroundSimulator sim(options, time_.clock());
   Stack stack(&time_, sim.BaseUrl(), dir_.path());
   kisgate::testing::TestClient c(stack.Url());
@@ -300,7 +300,7 @@ TEST_F(ApiTest, OvertimeOrderBookStraddlesTheAfterHoursPrice) {
   EXPECT_EQ(book.at("source").as_string(), "kis");
   EXPECT_FALSE(book.at("stale").as_bool());
   EXPECT_FALSE(book.at("as_of").as_string().empty());
-  EXPECT_TRUE(std::string(book.at("time").as_string()).ends_with("T16:20:00+09:00"))
+  EXPECT_TRUE(std::string(book.at("time").as_string()).ends_with("T16:30:00+09:00"))
       << book.at("time");
   EXPECT_FALSE(book.contains("expected_price"));  // KIS sends none for the after-hours book
   const auto& asks = book.at("asks").as_array();
