@@ -3,7 +3,6 @@
 // vocabulary's; and dispatch finds each route the table lists.
 #include "api/routes.hpp"
 
-#include <algorithm>
 #include <set>
 
 #include <fmt/format.h>
@@ -16,10 +15,6 @@
 
 namespace kisgate::api {
 namespace {
-
-// Collected but not yet served by /v1/stocks/: its reply has no view in api/ yet (issue 12
-// follow-up). Everything else must have a route.
-constexpr common::Dataset kNotServedYet[] = {common::Dataset::kOvertimeOrderBook};
 
 TEST(Vocabulary, EveryDatasetHasATrATableARouteAndAMaxAge) {
   const config::ApiConfig api;
@@ -36,15 +31,11 @@ TEST(Vocabulary, EveryDatasetHasATrATableARouteAndAMaxAge) {
     ASSERT_EQ(api.max_age.count(name), 1u);
     EXPECT_EQ(api.max_age.at(name), config::ApiConfig::DefaultMaxAge(dataset));
     EXPECT_GT(api.max_age.at(name).count(), 0);
-    const bool served = std::find(std::begin(kNotServedYet), std::end(kNotServedYet), dataset) ==
-                        std::end(kNotServedYet);
     const auto* route = StockRoute(dataset);
-    EXPECT_EQ(route != nullptr, served);
-    if (route != nullptr) {
-      EXPECT_EQ(route->handler, Handler::kStock);
-      EXPECT_TRUE(route->pattern.starts_with("/v1/stocks/{code}/"));
-      EXPECT_EQ(route->label, route->pattern);  // the metric label of a stock route
-    }
+    ASSERT_NE(route, nullptr);
+    EXPECT_EQ(route->handler, Handler::kStock);
+    EXPECT_TRUE(route->pattern.starts_with("/v1/stocks/{code}/"));
+    EXPECT_EQ(route->label, route->pattern);  // the metric label of a stock route
   }
   EXPECT_EQ(tables.size(), common::kAllDatasets.size());
   EXPECT_EQ(api.max_age.size(), common::kAllDatasets.size());
@@ -64,7 +55,7 @@ TEST(Vocabulary, StockKindsComeFromTheRouteTable) {
     EXPECT_EQ(std::get<StockQuery>(parsed).dataset, common::Name(kind.dataset));
     EXPECT_EQ(MatchRoute(r.Path()), StockRoute(kind.dataset));
   }
-  EXPECT_EQ(seen.size(), common::kAllDatasets.size() - std::size(kNotServedYet));
+  EXPECT_EQ(seen.size(), common::kAllDatasets.size());
 }
 
 // Every name of the vocabulary is one the config accepts, and nothing else is.

@@ -199,6 +199,12 @@ struct Service::StockContext {
 
 namespace {
 
+// The data sets that are one value per code (the latest reply), as opposed to rows of days or bars.
+bool IsOneValue(kis::Tr tr) {
+  return tr == kis::Tr::kPrice || tr == kis::Tr::kOrderBook || tr == kis::Tr::kOvertimePrice ||
+         tr == kis::Tr::kOvertimeOrderBook;
+}
+
 Held Lookup(store::Store* store, const std::string& dataset, const std::string& code,
             const std::string& from, const std::string& to, std::size_t limit) {
   Held h;
@@ -242,6 +248,12 @@ std::optional<json::object> SingleValueJson(kis::Tr tr, const std::vector<store:
       auto o = kis::OvertimePriceOf(records.front());
       if (std::holds_alternative<kis::Classification>(o)) return std::nullopt;
       merge(OvertimeJson(std::get<kis::OvertimePrice>(o)));
+      break;
+    }
+    case kis::Tr::kOvertimeOrderBook: {
+      auto b = kis::OvertimeBookOf(records.front());
+      if (std::holds_alternative<kis::Classification>(b)) return std::nullopt;
+      merge(OvertimeBookJson(std::get<kis::OvertimeBook>(b), day));
       break;
     }
     default: {
@@ -319,8 +331,7 @@ std::optional<std::vector<store::Record>> Service::Keep(const StockContext& ctx,
   const auto tr = ctx.query.kind->tr;
   if (ctx.store) {
     ctx.store->Write(records);
-  } else if (records.size() == 1 && (tr == kis::Tr::kPrice || tr == kis::Tr::kOrderBook ||
-                                     tr == kis::Tr::kOvertimePrice)) {
+  } else if (records.size() == 1 && IsOneValue(tr)) {
     recent_.Put(ctx.query.dataset + "/" + ctx.query.code, records.front());
     counters_.recent_values = recent_.size();
   }
@@ -335,8 +346,7 @@ void Service::CountAnswer(const std::string& source, bool stale) {
 http::Response Service::Answer(const StockContext& ctx, json::object body, const Provenance& p) {
   body["code"] = ctx.query.code;
   const auto tr = ctx.query.kind->tr;
-  if (ctx.store && !p.stale && p.as_of &&
-      (tr == kis::Tr::kPrice || tr == kis::Tr::kOrderBook || tr == kis::Tr::kOvertimePrice)) {
+  if (ctx.store && !p.stale && p.as_of && IsOneValue(tr)) {
     if (rendered_.size() >= 100'000)
       rendered_.clear();  // bounds memory; refilled on the next reads
     auto prefix = ToJsonText(body);

@@ -29,6 +29,9 @@ TEST(StockQuery, DefaultsFromTheConfigAndOverrides) {
   EXPECT_EQ(q.max_age, 250ms);
   q = std::get<StockQuery>(Parse("/v1/stocks/0000J0/overtime"));  // letters are valid in codes
   EXPECT_EQ(q.dataset, "overtime_price");
+  q = std::get<StockQuery>(Parse("/v1/stocks/005930/overtime-orderbook"));
+  EXPECT_EQ(q.dataset, "overtime_orderbook");
+  EXPECT_EQ(q.max_age, 5s);  // [api.max_age] overtime_orderbook
   q = std::get<StockQuery>(Parse("/v1/stocks/005930/bars/daily?to=2026-11-20&format=csv"));
   EXPECT_TRUE(q.csv);
   EXPECT_EQ(q.to, "20261120");

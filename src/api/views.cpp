@@ -13,12 +13,13 @@ std::string IsoDate(std::string_view ymd) {
   return fmt::format("{}-{}-{}", ymd.substr(0, 4), ymd.substr(4, 2), ymd.substr(6, 2));
 }
 
-json::array Levels(const std::array<kis::BookLevel, 10>& levels) {
+json::array Levels(const std::array<kis::BookLevel, 10>& levels, bool with_change = true) {
   json::array out;
   for (const auto& l : levels) {
     if (l.price == 0 && l.quantity == 0) continue;  // KIS pads a thin book with zeros
-    out.push_back(json::object{
-        {"price", l.price}, {"quantity", l.quantity}, {"quantity_change", l.quantity_change}});
+    json::object level{{"price", l.price}, {"quantity", l.quantity}};
+    if (with_change) level["quantity_change"] = l.quantity_change;
+    out.push_back(std::move(level));
   }
   return out;
 }
@@ -121,6 +122,14 @@ json::object OvertimeJson(const kis::OvertimePrice& p) {
           {"expected_quantity", p.expected_quantity},
           {"best_bid", p.best_bid},
           {"best_ask", p.best_ask}};
+}
+
+json::object OvertimeBookJson(const kis::OvertimeBook& b, std::string_view date) {
+  return {{"time", IsoKst(date, b.time)},
+          {"asks", Levels(b.asks, false)},
+          {"bids", Levels(b.bids, false)},
+          {"total_ask_quantity", b.total_ask_quantity},
+          {"total_bid_quantity", b.total_bid_quantity}};
 }
 
 std::string BarTime(const kis::Bar& b) { return IsoKst(b.date, b.time); }

@@ -17,6 +17,9 @@ boost::json::object PriceJson(const kis::PriceQuote& q);
 boost::json::object OrderBookJson(const kis::OrderBook& b, std::string_view date);
 boost::json::object InvestorDayJson(const kis::InvestorDay& d);
 boost::json::object OvertimeJson(const kis::OvertimePrice& p);
+// The after-hours book in the order book's shape, without the fields KIS does not send for it
+// (quantity changes, the expected price).
+boost::json::object OvertimeBookJson(const kis::OvertimeBook& b, std::string_view date);
 boost::json::object BarJson(const kis::Bar& b);
 
 // KIS's date and time fields as ISO 8601: "20261124" + "093000" -> "2026-11-24T09:30:00+09:00";

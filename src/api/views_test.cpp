@@ -1,7 +1,10 @@
 #include "api/views.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
+
+#include "kis/records.hpp"
 
 namespace kisgate::api {
 namespace {
@@ -33,6 +36,55 @@ TEST(Views, OrderBookSkipsPaddingAndDatesTheTime) {
   EXPECT_EQ(o.at("time").as_string(), "2026-11-24T09:30:15+09:00");
   ASSERT_EQ(o.at("asks").as_array().size(), 1u);  // nine zero levels left out
   EXPECT_EQ(o.at("bids").as_array()[0].at("quantity_change").as_int64(), -3);
+}
+
+// A reply shaped like the simulator's (and KIS's) FHPST02300400: strings for numbers, ten levels
+// a side of which a thin book fills two, change fields KIS sends as zeros.
+TEST(Views, OvertimeBookFromAReplyHasTheOrderBookShape) {
+  json::object output{{"ovtm_untp_last_hour", "162000"},
+                      {"ovtm_untp_total_askp_rsqn", "350"},
+                      {"ovtm_untp_total_bidp_rsqn", "420"},
+                      {"ovtm_untp_total_askp_rsqn_icdc", "0"},
+                      {"ovtm_untp_total_bidp_rsqn_icdc", "0"},
+                      {"ovtm_untp_ntby_bidp_rsqn", "70"},
+                      {"total_askp_rsqn", "0"},
+                      {"total_bidp_rsqn", "0"}};
+  for (int i = 1; i <= 10; ++i) {
+    const bool filled = i <= 2;
+    output[fmt::format("ovtm_untp_askp{}", i)] = filled ? std::to_string(71600 + 100 * i) : "0";
+    output[fmt::format("ovtm_untp_bidp{}", i)] = filled ? std::to_string(71600 - 100 * i) : "0";
+    output[fmt::format("ovtm_untp_askp_rsqn{}", i)] = filled ? std::to_string(150 + 50 * i) : "0";
+    output[fmt::format("ovtm_untp_bidp_rsqn{}", i)] = filled ? std::to_string(140 * i) : "0";
+    output[fmt::format("ovtm_untp_askp_icdc{}", i)] = "0";
+    output[fmt::format("ovtm_untp_bidp_icdc{}", i)] = "0";
+  }
+  const json::object reply{
+      {"rt_cd", "0"}, {"msg_cd", "MCA00000"}, {"msg1", "ok"}, {"output", std::move(output)}};
+  // Through the record it is stored as, and read back like the route reads it.
+  auto records = kis::ToRecords(kis::Tr::kOvertimeOrderBook, "005930", json::serialize(reply),
+                                "20261124163000", common::WallTime{});
+  ASSERT_TRUE(std::holds_alternative<std::vector<kis::Record>>(records));
+  const auto& stored = std::get<std::vector<kis::Record>>(records);
+  ASSERT_EQ(stored.size(), 1u);
+  auto book = kis::OvertimeBookOf(stored.front());
+  ASSERT_TRUE(std::holds_alternative<kis::OvertimeBook>(book));
+  auto o = OvertimeBookJson(std::get<kis::OvertimeBook>(book), "20261124");
+  EXPECT_EQ(o.at("time").as_string(), "2026-11-24T16:20:00+09:00");
+  const auto& asks = o.at("asks").as_array();
+  const auto& bids = o.at("bids").as_array();
+  ASSERT_EQ(asks.size(), 2u);  // eight zero levels a side left out
+  ASSERT_EQ(bids.size(), 2u);
+  EXPECT_EQ(asks[0], (json::object{{"price", 71700}, {"quantity", 200}}));
+  EXPECT_EQ(asks[1], (json::object{{"price", 71800}, {"quantity", 250}}));
+  EXPECT_EQ(bids[0], (json::object{{"price", 71500}, {"quantity", 140}}));
+  EXPECT_EQ(bids[1], (json::object{{"price", 71400}, {"quantity", 280}}));
+  EXPECT_EQ(o.at("total_ask_quantity").as_int64(), 350);
+  EXPECT_EQ(o.at("total_bid_quantity").as_int64(), 420);
+  // The order book's field names where the after-hours book has the field, and no others.
+  const auto day = OrderBookJson(kis::OrderBook{}, "20261124");
+  for (const auto& [field, value] : o) EXPECT_TRUE(day.contains(field)) << field;
+  EXPECT_FALSE(o.contains("expected_price"));
+  EXPECT_FALSE(o.contains("ovtm_untp_askp1"));  // KIS's names stay at the wire
 }
 
 TEST(Views, BarsAsJsonAndCsv) {

@@ -152,5 +152,6 @@ Parsed<OrderBook> OrderBookOf(const Record& record) { return ParseOrderBook(reco
 Parsed<OvertimePrice> OvertimePriceOf(const Record& record) {
   return ParseOvertimePrice(record.raw);
 }
+Parsed<OvertimeBook> OvertimeBookOf(const Record& record) { return ParseOvertimeBook(record.raw); }
 
 }  // namespace kisgate::kis

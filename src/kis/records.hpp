@@ -37,5 +37,6 @@ Parsed<InvestorDay> InvestorDayOf(const Record& record);
 Parsed<PriceQuote> PriceOf(const Record& record);
 Parsed<OrderBook> OrderBookOf(const Record& record);
 Parsed<OvertimePrice> OvertimePriceOf(const Record& record);
+Parsed<OvertimeBook> OvertimeBookOf(const Record& record);
 
 }  // namespace kisgate::kis

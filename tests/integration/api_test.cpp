@@ -283,6 +283,58 @@ TEST_F(ApiTest, CacheThenMaxAgeRefreshThroughTheInteractiveLane) {
       "time,open,high,low,close,volume,traded_value_krw\r\n2026-11-24T09:00:00+09:00,"));
 }
 
+// After hours (the single-price session has matched at 16:10, 16:20 and 16:30 by 16:35), the
+// after-hours order book answers like the day's order book: levels either side of the
+// after-hours price, totals that add up, then the held value from the cache.
+TEST_F(ApiTest, OvertimeOrderBookStraddlesTheAfterHoursPrice) {
+  auto options = SimOptions();
+  options.clock = "2026-11-24T16:35:00";
+  sim::BackgroundSimulator sim(options, time_.clock());
+  Stack stack(&time_, sim.BaseUrl(), dir_.path());
+  kisgate::testing::TestClient c(stack.Url());
+  auto overtime = GetJson(c, "/v1/stocks/005930/overtime");
+  const auto price = overtime.at("price").as_int64();
+  ASSERT_GT(price, 0);
+  auto book = GetJson(c, "/v1/stocks/005930/overtime-orderbook");
+  EXPECT_EQ(book.at("code").as_string(), "005930");
+  EXPECT_EQ(book.at("source").as_string(), "kis");
+  EXPECT_FALSE(book.at("stale").as_bool());
+  EXPECT_FALSE(book.at("as_of").as_string().empty());
+  EXPECT_TRUE(std::string(book.at("time").as_string()).ends_with("T16:30:00+09:00"))
+      << book.at("time");
+  EXPECT_FALSE(book.contains("expected_price"));  // KIS sends none for the after-hours book
+  const auto& asks = book.at("asks").as_array();
+  const auto& bids = book.at("bids").as_array();
+  ASSERT_EQ(asks.size(), 10u);
+  ASSERT_EQ(bids.size(), 10u);
+  EXPECT_LE(bids.at(0).at("price").as_int64(), price);
+  EXPECT_GT(asks.at(0).at("price").as_int64(), price);
+  std::int64_t ask_total = 0;
+  std::int64_t bid_total = 0;
+  for (std::size_t i = 0; i < 10; ++i) {
+    EXPECT_FALSE(asks.at(i).as_object().contains("quantity_change"));
+    if (i > 0) {
+      EXPECT_GE(asks.at(i).at("price").as_int64(), asks.at(i - 1).at("price").as_int64());
+      EXPECT_LE(bids.at(i).at("price").as_int64(), bids.at(i - 1).at("price").as_int64());
+    }
+    ask_total += asks.at(i).at("quantity").as_int64();
+    bid_total += bids.at(i).at("quantity").as_int64();
+  }
+  EXPECT_EQ(book.at("total_ask_quantity").as_int64(), ask_total);
+  EXPECT_EQ(book.at("total_bid_quantity").as_int64(), bid_total);
+
+  // Within max_age the held book answers without a KIS call; max_age=0 asks KIS again.
+  const auto calls = SimCalls(sim.BaseUrl());
+  auto again = GetJson(c, "/v1/stocks/005930/overtime-orderbook");
+  EXPECT_EQ(again.at("source").as_string(), "cache");
+  EXPECT_EQ(again.at("asks"), book.at("asks"));
+  EXPECT_EQ(again.at("as_of"), book.at("as_of"));
+  EXPECT_EQ(SimCalls(sim.BaseUrl()), calls);
+  auto fresh = GetJson(c, "/v1/stocks/005930/overtime-orderbook?max_age=0");
+  EXPECT_EQ(fresh.at("source").as_string(), "kis");
+  EXPECT_EQ(SimCalls(sim.BaseUrl()), calls + 1);
+}
+
 TEST_F(ApiTest, BadInputGetsJsonErrorsAndCostsNoCall) {
   sim::BackgroundSimulator sim(SimOptions(), time_.clock());
   Stack stack(&time_, sim.BaseUrl(), dir_.path());
