@@ -239,6 +239,10 @@ std::string RenderMetrics(const MetricsInput& in) {
             [](const collect::JobStatus& j) { return static_cast<double>(j.totals.cycles); });
     per_job("kisgate_collect_rows_total", "counter", "Records handed to the store.",
             [](const collect::JobStatus& j) { return static_cast<double>(j.totals.rows); });
+    per_job(
+        "kisgate_collect_skipped_starts_total", "counter",
+        "Starts skipped because the job's previous cycle ran past them.",
+        [](const collect::JobStatus& j) { return static_cast<double>(j.totals.skipped_starts); });
     per_job("kisgate_collect_running", "gauge", "1 while a cycle of the job runs.",
             [](const collect::JobStatus& j) { return j.running ? 1.0 : 0.0; });
     per_job("kisgate_collect_last_cycle_duration_seconds", "gauge",

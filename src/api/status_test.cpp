@@ -142,6 +142,33 @@ TEST(Metrics, ErrorCodesBoundedAndMalformedRepliesAgree) {
   EXPECT_NE(text.find("kisgate_kis_malformed_replies_total 4\n"), std::string::npos);
 }
 
+// Each job's counters are exported, the starts it skipped (a cycle ran past them) among them.
+TEST(Metrics, JobCountersExported) {
+  config::JobConfig job;
+  job.name = "bars";
+  job.dataset = "bars_minute";
+  collect::JobsBoard board;
+  board.Register(job, 2);
+  collect::CycleReport r;
+  r.job = "bars";
+  r.planned = 2;
+  r.ok = 2;
+  r.rows = 7;
+  board.Finished(r, common::WallTime{});
+  board.Skipped("bars", 2);
+  MetricsInput in;
+  in.jobs = &board;
+  const auto text = RenderMetrics(in);
+  EXPECT_NE(
+      text.find("kisgate_collect_skipped_starts_total{job=\"bars\",dataset=\"bars_minute\"} 2\n"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(text.find("kisgate_collect_cycles_total{job=\"bars\",dataset=\"bars_minute\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("kisgate_collect_rows_total{job=\"bars\",dataset=\"bars_minute\"} 7\n"),
+            std::string::npos);
+}
+
 // The HTTP server's own counters (connections evicted at the cap, handler exceptions) are exported.
 TEST(Metrics, HttpServerCountersExported) {
   http::ServerCounters server;
