@@ -225,6 +225,23 @@ std::string RenderMetrics(const MetricsInput& in) {
              "Retries refused by the retry budget.");
     w.Sample("kisgate_gate_retry_budget_exhausted_total", {},
              static_cast<double>(in.gate->retry_budget_exhausted));
+
+    const auto& co = in.gate->coordination;
+    w.Family("kisgate_coordination_mode", "gauge",
+             "1 for the mode this instance is in: single (no [coordination]), shared (the keys' "
+             "budgets in Redis) or fallback (Redis unreachable or slow: a local share).");
+    for (auto mode :
+         {gate::CoordinationStats::Mode::kSingle, gate::CoordinationStats::Mode::kShared,
+          gate::CoordinationStats::Mode::kFallback}) {
+      w.Sample("kisgate_coordination_mode", {{"mode", std::string(gate::ModeName(mode))}},
+               co.mode == mode ? 1 : 0);
+    }
+    w.Family("kisgate_coordination_instances", "gauge",
+             "kisgate instances last seen alive on the shared keys, this one included.");
+    w.Sample("kisgate_coordination_instances", {}, co.instances);
+    w.Family("kisgate_coordination_fallbacks_total", "counter",
+             "Times this instance fell back to its local share of the keys' rates.");
+    w.Sample("kisgate_coordination_fallbacks_total", {}, static_cast<double>(co.fallbacks));
   }
 
   if (in.jobs != nullptr) {
@@ -296,6 +313,12 @@ std::string RenderMetrics(const MetricsInput& in) {
              static_cast<double>(in.store->failed_transactions));
     w.Family("kisgate_store_queued_records", "gauge", "Records waiting for the store's writer.");
     w.Sample("kisgate_store_queued_records", {}, static_cast<double>(in.store->queued));
+    w.Family("kisgate_store_dropped_records_total", "counter",
+             "Records given up beyond the write buffer while the database was unreachable.");
+    w.Sample("kisgate_store_dropped_records_total", {}, static_cast<double>(in.store->dropped));
+    w.Family("kisgate_store_connected", "gauge",
+             "1 while the database answers (always 1 for SQLite), else 0.");
+    w.Sample("kisgate_store_connected", {}, in.store->connected ? 1 : 0);
   }
 
   if (in.api != nullptr) {

@@ -269,8 +269,21 @@ http::Response Service::Ready() const {
     const auto c = deps_.store->Counters();
     if (c.last_write_failed)
       problems.push_back(json::string(fmt::format("the store cannot write: {}", c.last_error)));
+    if (c.dropped > 0) {
+      problems.push_back(json::string(
+          fmt::format("the store gave up {} records beyond its write buffer while the database was "
+                      "unreachable",
+                      c.dropped)));
+    }
   }
-  json::object body{{"ready", problems.empty()}, {"problems", std::move(problems)}};
+  // Falling back is not a reason to take the instance out of service (every instance would be,
+  // while Redis is down): it is shown, not counted as a problem.
+  const auto& co = stats.coordination;
+  json::object coordination{{"mode", gate::ModeName(co.mode)}, {"instances", co.instances}};
+  if (!co.instance.empty()) coordination["instance"] = co.instance;
+  json::object body{{"ready", problems.empty()},
+                    {"problems", std::move(problems)},
+                    {"coordination", std::move(coordination)}};
   return JsonResponse(body.at("ready").as_bool() ? 200 : 503, body);
 }
 

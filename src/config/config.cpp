@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -391,6 +392,26 @@ Config Read(const toml::table& root, const EnvLookup& env) {
           "url",
           "names no file: use \"sqlite://PATH\" (e.g. \"sqlite://./data/kisgate.db\"), or leave "
           "storage.url out for data_dir/kisgate.db");
+    }
+  }
+  if (auto t = top.Sub("coordination")) {
+    t->String("url", c.coordination.url);
+    t->String("password", c.coordination.password);
+    t->String("instance", c.coordination.instance);
+    t->Duration("timeout", c.coordination.timeout);
+    t->RejectUnknown();
+    if (!c.coordination.url.starts_with("redis://")) {
+      t->Fail("url",
+              fmt::format("must be a Redis URL like \"redis://127.0.0.1:6379/0\", got \"{}\"",
+                          c.coordination.url));
+    }
+    if (c.coordination.timeout.count() <= 0) t->Fail("timeout", "must be longer than 0");
+    for (char ch : c.coordination.instance) {
+      if (std::isalnum(static_cast<unsigned char>(ch)) == 0 && ch != '-' && ch != '_' &&
+          ch != '.') {
+        t->Fail("instance", fmt::format("\"{}\": use letters, digits, '-', '_' and '.' only",
+                                        c.coordination.instance));
+      }
     }
   }
   if (auto kis = top.Sub("kis")) {

@@ -57,6 +57,17 @@ struct StorageConfig {
   std::string url;
 };
 
+// [coordination]: several kisgate instances sharing their keys' budgets, tokens and jobs through
+// Redis (issue 13). An absent section (empty url) is single-instance mode.
+struct CoordinationConfig {
+  std::string url;       // "redis://host:port/db" (db optional, default 0)
+  std::string password;  // optional; "${REDIS_PASSWORD}" keeps it out of the file
+  std::string instance;  // this instance's name in Redis and on /v1/jobs; empty: "<host>-<pid>"
+  // A Redis command slower than this counts as Redis unavailable: the instance falls back to its
+  // local share of each key's rate until Redis answers in time again.
+  std::chrono::milliseconds timeout{50};
+};
+
 struct KeyConfig {
   std::string name;
   KisEnvironment environment = KisEnvironment::kReal;
@@ -112,6 +123,7 @@ struct Config {
   ApiConfig api;
   PassthroughConfig passthrough;
   StorageConfig storage;
+  CoordinationConfig coordination;
   std::vector<KeyConfig> keys;
   GateConfig gate;
   UniverseConfig universe;

@@ -287,6 +287,30 @@ TEST(ConfigAtStart, DatabaseLivesUnderDataDirByDefault) {
   EXPECT_EQ(given.storage.url, "sqlite:///tmp/x.db");
 }
 
+// [coordination] (issue 13): absent is single-instance mode; the password may come from the
+// environment; a URL that is not redis://, a zero timeout or an instance name with spaces is
+// refused naming the key.
+TEST(ConfigAtStart, CoordinationSection) {
+  EXPECT_TRUE(MustParse(WithKey(""), FakeEnv({})).coordination.url.empty());
+  auto c = MustParse(WithKey("[coordination]\nurl = 'redis://127.0.0.1:6390/2'\n"
+                             "password = '${REDIS_PASSWORD}'\ninstance = 'blue-1'\n"
+                             "timeout = '80ms'\n"),
+                     FakeEnv({{"REDIS_PASSWORD", "pw"}}));
+  EXPECT_EQ(c.coordination.url, "redis://127.0.0.1:6390/2");
+  EXPECT_EQ(c.coordination.password, "pw");
+  EXPECT_EQ(c.coordination.instance, "blue-1");
+  EXPECT_EQ(c.coordination.timeout, std::chrono::milliseconds(80));
+  for (const auto& [text, key] : std::vector<std::pair<std::string, std::string>>{
+           {"url = 'http://x'\n", "coordination.url"},
+           {"url = 'redis://x'\ntimeout = '0ms'\n", "coordination.timeout"},
+           {"url = 'redis://x'\ninstance = 'a b'\n", "coordination.instance"},
+           {"url = 'redis://x'\nurls = 'y'\n", "coordination.urls"}}) {
+    SCOPED_TRACE(text);
+    const auto e = ErrorOf(WithKey("[coordination]\n" + text));
+    EXPECT_NE(e.find(key), std::string::npos) << e;
+  }
+}
+
 TEST(ConfigAtStart, SqliteUrlWithoutAFileIsRefused) {
   const auto e = ErrorOf(WithKey("[storage]\nurl = 'sqlite://'\n"));
   EXPECT_NE(e.find("storage.url: names no file"), std::string::npos) << e;

@@ -463,6 +463,18 @@ GatewayStats Gateway::Stats() const {
   return s;
 }
 
+std::string_view ModeName(CoordinationStats::Mode mode) {
+  switch (mode) {
+    case CoordinationStats::Mode::kSingle:
+      return "single";
+    case CoordinationStats::Mode::kShared:
+      return "shared";
+    case CoordinationStats::Mode::kFallback:
+      return "fallback";
+  }
+  return "single";
+}
+
 std::size_t Gateway::key_count() const { return impl_->keys.size(); }
 
 }  // namespace kisgate::gate

@@ -66,8 +66,19 @@ struct KeyStats {
   common::WallTime token_expires_at{};
 };
 
+// Several instances on one key (issue 13), for /metrics and /readyz.
+struct CoordinationStats {
+  enum class Mode { kSingle, kShared, kFallback };
+  Mode mode = Mode::kSingle;    // kSingle: no [coordination] section
+  std::string instance;         // this instance's name (empty in single mode)
+  int instances = 1;            // instances last seen alive, this one included
+  std::uint64_t fallbacks = 0;  // times this instance fell back to its local share
+};
+std::string_view ModeName(CoordinationStats::Mode mode);
+
 struct GatewayStats {
   std::vector<KeyStats> keys;
+  CoordinationStats coordination;
   std::uint64_t coalesced = 0;
   std::uint64_t retry_budget_exhausted = 0;
 };

@@ -36,6 +36,9 @@ struct StoreCounters {
   std::size_t queued = 0;  // waiting for the writer
   std::string last_error;
   bool last_write_failed = false;  // the latest transaction failed (disk full, locked)
+  // Records given up beyond the bounded write buffer while the back end was unreachable.
+  std::uint64_t dropped = 0;
+  bool connected = true;  // false while a server back end (PostgreSQL) cannot be reached
 };
 
 class Store {
