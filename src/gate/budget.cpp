@@ -128,6 +128,12 @@ CallId Budget::Enqueue(const CallSpec& spec, common::SteadyTime now) {
 PollResult Budget::Poll(common::SteadyTime now) {
   Advance(now);
   PollResult result;
+  // A shared slot is a place in the key's schedule: used much later it would crowd the slots
+  // other instances use after it.
+  if (external_ && granted_ && now > *granted_ + interval_ / 2) {
+    granted_.reset();
+    ++dropped_slots_;
+  }
   ExpireDue(now, result.expired);
   // No burst: a dispatch moves the next slot past `now`, so this admits at most one call; the loop
   // keeps that property an implementation detail.
@@ -226,7 +232,40 @@ bool Budget::Promote(CallId id, Lane lane, common::SteadyTime now) {
 common::SteadyTime Budget::EarliestAdmission(Lane lane, common::SteadyTime now) const {
   std::size_t ahead = 0;
   for (std::size_t l = 0; l <= Index(lane); ++l) ahead += lanes_[l].queued;
-  return std::max(now, next_slot()) + static_cast<common::Duration::rep>(ahead) * interval_;
+  return std::max(now, PlannedSlot(now)) + static_cast<common::Duration::rep>(ahead) * interval_;
+}
+
+void Budget::SetExternalPacing(bool on, common::SteadyTime now) {
+  if (on == external_) return;
+  external_ = on;
+  if (!on) {
+    if (granted_) ++dropped_slots_;
+    granted_.reset();
+    rate_gcra_.Record(now, interval_);
+  }
+}
+
+void Budget::GrantSlot(common::SteadyTime at) {
+  if (granted_) ++dropped_slots_;
+  granted_ = at;
+}
+
+bool Budget::WantsSlot(common::SteadyTime now) const {
+  if (!external_ || granted_ || now < cooldown_until_) return false;
+  return std::any_of(common::kAllLanes.begin(), common::kAllLanes.end(),
+                     [this](Lane lane) { return HasSlot(lane); });
+}
+
+void Budget::SetRateShare(double share) {
+  share = std::clamp(share, 0.01, 1.0);
+  if (share == rate_share_) return;
+  rate_share_ = share;
+  SetRate(rate_);
+}
+
+common::SteadyTime Budget::PlannedSlot(common::SteadyTime now) const {
+  if (external_ && !granted_) return std::max(now, cooldown_until_);
+  return next_slot();
 }
 
 BudgetSnapshot Budget::Snapshot(common::SteadyTime now) const {
@@ -237,8 +276,8 @@ BudgetSnapshot Budget::Snapshot(common::SteadyTime now) const {
   }
   s.in_flight = in_flight_;
   s.in_flight_limit = in_flight_limit_;
-  s.rate = rate_;
-  s.max_rate = max_rate_;
+  s.rate = rate();
+  s.max_rate = max_rate_ * rate_share_;
   s.cooldowns = cooldowns_;
   s.cooling_down = now < cooldown_until_;
   s.outcomes = outcomes_;
@@ -267,7 +306,7 @@ void Budget::Advance(common::SteadyTime now) {
 void Budget::ExpireDue(common::SteadyTime now, std::vector<CallId>& expired) {
   // A call is admitted only strictly before its deadline, and nothing is admitted before the next
   // slot: a deadline at or before max(now, next slot) cannot be met.
-  const auto threshold = std::max(now, next_slot());
+  const auto threshold = std::max(now, PlannedSlot(now));
   while (!deadlines_.empty() && deadlines_.top().first <= threshold) {
     const CallId id = deadlines_.top().second;
     deadlines_.pop();
@@ -305,6 +344,7 @@ void Budget::Dispatch(Lane lane, common::SteadyTime now, std::vector<CallId>& ad
   call.dispatched = now;
   ++in_flight_;
   rate_gcra_.Record(now, interval_);
+  granted_.reset();
 
   LaneQueue& q = lanes_[Index(lane)];
   if (Share(lane) < 1) {
@@ -387,6 +427,7 @@ std::optional<common::SteadyTime> Budget::NextPoll() {
   if (!deadlines_.empty()) consider(deadlines_.top().first);
   for (Lane lane : common::kAllLanes) {
     if (!HasSlot(lane)) continue;
+    if (external_ && !granted_) continue;  // the driver polls when a slot is granted
     auto t = next_slot();
     if (Share(lane) < 1 && LowerLaneHasSlot(lane)) {
       t = std::max(t, lanes_[Index(lane)].share.EarliestConforming(ShareTolerance(lane)));
@@ -424,7 +465,7 @@ double Budget::Share(Lane lane) const {
 }
 
 common::Duration Budget::ShareInterval(Lane lane) const {
-  return Gcra::IntervalFor(rate_ * Share(lane));
+  return Gcra::IntervalFor(rate() * Share(lane));
 }
 
 common::Duration Budget::ShareTolerance(Lane lane) const {
@@ -447,7 +488,7 @@ bool Budget::LowerLaneQueued(Lane lane) const {
 
 void Budget::SetRate(double rate) {
   rate_ = rate;
-  interval_ = Gcra::IntervalFor(rate);
+  interval_ = Gcra::IntervalFor(rate * rate_share_);
 }
 
 void Budget::CutInFlight() {

@@ -26,6 +26,14 @@
 // only in seconds when it held calls back while replies came back fine: slow-but-healthy replies
 // need more concurrency, hung ones do not.
 //
+// Several instances on one key (issue 13): with external pacing on, the rate slots come from the
+// key's shared schedule (gate::KeyShare) instead of this budget's GCRA: the driver asks the share
+// for a slot when WantsSlot(), hands it over with GrantSlot(at), and the budget admits the highest
+// call queued at that moment with it (one call per slot; a slot not used soon after its time is
+// dropped, so a late call never crowds the slots after it). Lanes, shares, in-flight and cooldown
+// stay this budget's. While the shared schedule is unreachable the driver turns external pacing
+// off and caps this budget at a share of the key's rate (SetRateShare).
+//
 // Thread-safety: none. The driver owns one Budget per key and calls it from one strand.
 
 #include <algorithm>
@@ -178,13 +186,38 @@ class Budget {
   // and in-flight, which depend on completions nobody can predict. For choosing between keys.
   common::SteadyTime EarliestAdmission(Lane lane, common::SteadyTime now) const;
 
+  // External pacing (see the top of this file). Turning it off starts the local schedule no sooner
+  // than one local interval from `now`, so the switch never crowds the slots already taken.
+  void SetExternalPacing(bool on, common::SteadyTime now);
+  bool external_pacing() const { return external_; }
+  // A slot of the shared schedule at `at`: the next admission happens at or after it and uses it.
+  // Replaces a slot still held.
+  void GrantSlot(common::SteadyTime at);
+  bool HoldsSlot() const { return granted_.has_value(); }
+  // External pacing, no slot held, not cooling down, and a queued call has an in-flight slot: a
+  // slot would be used.
+  bool WantsSlot(common::SteadyTime now) const;
+  // Slots given up unused (their call left, or they were not used within half an interval).
+  std::uint64_t dropped_slots() const { return dropped_slots_; }
+  // The spacing of this key's calls across instances: 1 / the current (AIMD) rate.
+  common::Duration shared_interval() const { return Gcra::IntervalFor(rate_); }
+  // Caps the local schedule at `share` (0, 1] of the current rate: the fallback while the shared
+  // schedule is unreachable (1 / the instances last seen alive). 1 = the whole key.
+  void SetRateShare(double share);
+  double rate_share() const { return rate_share_; }
+
   std::size_t queued() const { return total_queued_; }
   std::size_t queued(Lane lane) const { return lanes_[Index(lane)].queued; }
   std::size_t in_flight() const { return in_flight_; }
   int in_flight_limit() const { return in_flight_limit_; }
-  double rate() const { return rate_; }
-  // No dispatch happens before this time (cooldown end or next GCRA slot).
-  common::SteadyTime next_slot() const { return std::max(rate_gcra_.tat(), cooldown_until_); }
+  // The effective local rate: the AIMD rate times the rate share.
+  double rate() const { return rate_ * rate_share_; }
+  // No dispatch happens before this time (cooldown end, next GCRA slot or, with external pacing,
+  // the granted slot; SteadyTime::max() while none is granted).
+  common::SteadyTime next_slot() const {
+    if (external_) return std::max(granted_.value_or(common::SteadyTime::max()), cooldown_until_);
+    return std::max(rate_gcra_.tat(), cooldown_until_);
+  }
   const BudgetConfig& config() const { return config_; }
   BudgetSnapshot Snapshot(common::SteadyTime now) const;
 
@@ -229,6 +262,9 @@ class Budget {
   bool LowerLaneQueued(Lane lane) const;
   void SetRate(double rate);
   void CutInFlight();
+  // The earliest a call could go: next_slot(), or without a granted slot under external pacing,
+  // the end of any cooldown.
+  common::SteadyTime PlannedSlot(common::SteadyTime now) const;
 
   BudgetConfig config_;
   Rng rng_;
@@ -254,6 +290,11 @@ class Budget {
   std::priority_queue<DeadlineEntry, std::vector<DeadlineEntry>, std::greater<>> deadlines_;
   std::uint64_t cooldowns_ = 0;
   std::array<std::uint64_t, kOutcomeCount> outcomes_{};
+
+  bool external_ = false;
+  std::optional<common::SteadyTime> granted_;
+  std::uint64_t dropped_slots_ = 0;
+  double rate_share_ = 1;
 };
 
 }  // namespace kisgate::gate

@@ -508,3 +508,101 @@ TEST(Budget, LaneNamesReadBack) {
 
 }  // namespace
 }  // namespace kisgate::gate
+
+namespace kisgate::gate {
+namespace {
+
+// External pacing (issue 13): no slot, no admission, however long the wait; a granted slot admits
+// exactly one call, at its time, and it is the highest call queued at that moment.
+TEST(BudgetExternalPacing, OneCallPerGrantedSlotHighestLaneFirst) {
+  Budget budget(BudgetConfig{});
+  const SteadyTime t0 = SteadyTime{} + 1h;
+  budget.SetExternalPacing(true, t0);
+  const CallId b1 = budget.Enqueue(Batch(1), t0);
+  const CallId b2 = budget.Enqueue(Batch(2), t0);
+  auto r = budget.Poll(t0 + 5s);
+  EXPECT_TRUE(r.admitted.empty());
+  EXPECT_TRUE(r.expired.empty());  // far deadlines do not expire for want of a slot
+  EXPECT_TRUE(budget.WantsSlot(t0 + 5s));
+
+  budget.GrantSlot(t0 + 5s + 30ms);
+  EXPECT_FALSE(budget.WantsSlot(t0 + 5s));
+  EXPECT_TRUE(budget.Poll(t0 + 5s + 10ms).admitted.empty());  // before the slot's time
+  const CallId i1 = budget.Enqueue(Interactive(3), t0 + 5s + 20ms);
+  r = budget.Poll(t0 + 5s + 30ms);
+  ASSERT_EQ(r.admitted, std::vector<CallId>{i1});
+  EXPECT_FALSE(budget.HoldsSlot());
+  EXPECT_TRUE(budget.Poll(t0 + 6s).admitted.empty());  // one slot, one call
+  EXPECT_TRUE(budget.WantsSlot(t0 + 6s));
+
+  budget.GrantSlot(t0 + 6s);
+  r = budget.Poll(t0 + 6s);
+  ASSERT_EQ(r.admitted.size(), 1u);
+  EXPECT_TRUE(r.admitted[0] == b1 || r.admitted[0] == b2);
+}
+
+// A slot not used within half an interval of its time is dropped: used late it would sit among the
+// slots other instances take after it. A deadline that passes still expires its call.
+TEST(BudgetExternalPacing, LateSlotIsDroppedAndDeadlinesStillExpire) {
+  Budget budget(BudgetConfig{});
+  const SteadyTime t0 = SteadyTime{} + 1h;
+  budget.SetExternalPacing(true, t0);
+  budget.GrantSlot(t0 + 10ms);
+  EXPECT_TRUE(budget.Poll(t0 + 10ms + DefaultInterval()).admitted.empty());
+  EXPECT_FALSE(budget.HoldsSlot());
+  EXPECT_EQ(budget.dropped_slots(), 1u);
+
+  const CallId doomed = budget.Enqueue(Batch(1, t0 + 2s), t0 + 1s);
+  auto r = budget.Poll(t0 + 2s);
+  EXPECT_EQ(r.expired, std::vector<CallId>{doomed});
+  EXPECT_FALSE(budget.WantsSlot(t0 + 2s));  // nothing queued
+}
+
+// No slot is wanted while the in-flight cap holds every queued call back, nor during a cooldown.
+TEST(BudgetExternalPacing, WantsSlotOnlyWhenACallCouldGo) {
+  BudgetConfig config;
+  config.in_flight = 1;
+  config.interactive_reserved_slots = 0;
+  Budget budget(config);
+  const SteadyTime t0 = SteadyTime{} + 1h;
+  budget.SetExternalPacing(true, t0);
+  budget.Enqueue(Batch(1), t0);
+  budget.Enqueue(Batch(1), t0);
+  budget.GrantSlot(t0);
+  const auto r = budget.Poll(t0);
+  ASSERT_EQ(r.admitted.size(), 1u);
+  EXPECT_FALSE(budget.WantsSlot(t0 + 1ms));  // the one slot is in flight
+  budget.OnComplete(r.admitted[0], Outcome::kRateLimited, t0 + 100ms);
+  EXPECT_FALSE(budget.WantsSlot(t0 + 200ms));  // cooling down
+  EXPECT_TRUE(budget.WantsSlot(t0 + 200ms + config.cooldown * 2));
+}
+
+// Leaving external pacing (the shared schedule is unreachable): the local schedule starts one
+// local interval after the switch, at the rate share: 1/3 of the key spaces calls 3 intervals.
+TEST(BudgetExternalPacing, FallbackRunsTheLocalScheduleAtItsShare) {
+  Budget budget(BudgetConfig{});
+  const SteadyTime t0 = SteadyTime{} + 1h;
+  budget.SetExternalPacing(true, t0);
+  for (int i = 0; i < 10; ++i) budget.Enqueue(Batch(1), t0);
+  budget.SetRateShare(1.0 / 3);
+  budget.SetExternalPacing(false, t0);
+  EXPECT_NEAR(budget.rate(), 18 * 0.97 / 3, 1e-9);
+  const Duration local = Gcra::IntervalFor(18 * 0.97 / 3);
+  EXPECT_TRUE(budget.Poll(t0).admitted.empty());
+  std::vector<SteadyTime> times;
+  for (SteadyTime t = t0; t < t0 + 2s; t += 1ms) {
+    for (CallId id : budget.Poll(t).admitted) {
+      times.push_back(t);
+      budget.OnComplete(id, Outcome::kOk, t);
+    }
+  }
+  ASSERT_GE(times.size(), 3u);
+  EXPECT_GE(times[0], t0 + local);
+  for (std::size_t i = 1; i < times.size(); ++i) EXPECT_GE(times[i] - times[i - 1], local);
+  // Back to the whole key: the shared schedule's spacing is the AIMD rate's, not the share's.
+  budget.SetRateShare(1);
+  EXPECT_EQ(budget.shared_interval(), DefaultInterval());
+}
+
+}  // namespace
+}  // namespace kisgate::gate

@@ -3,6 +3,14 @@
 // budget admits its call (or its deadline passes while queued); Complete() reports the outcome.
 // One common::Timer follows the budget's next_poll, so waiting costs no thread and no polling loop.
 //
+// With a KeyShare (several instances on one key, issue 13) the budget runs on external pacing: the
+// gate asks the share for one slot of the key's shared schedule at a time, when the budget has a
+// call that waits only for a slot, hands the slot to the budget at its time, and gives the slot's
+// in-flight lease back when the call that used it completes. While the share is unreachable the
+// budget runs its own schedule at the share's FallbackShare() of the rate; back in shared mode the
+// gate takes no shared slot for one second (kRejoinQuiet), so calls it sent alone in the second
+// before never crowd the shared schedule's.
+//
 // Thread-safety: one executor (a single-threaded io_context or a strand); call from it only.
 
 #include <functional>
@@ -16,6 +24,7 @@
 #include "common/clock.hpp"
 #include "common/timer.hpp"
 #include "gate/budget.hpp"
+#include "gate/key_share.hpp"
 
 namespace kisgate::gate {
 
@@ -41,6 +50,12 @@ class KeyGate {
   void Complete(CallId id, Outcome outcome);
   bool Promote(CallId id, Lane lane);
 
+  // Shares the key's budget with other instances (null: this instance alone). `lease`: how long a
+  // call's in-flight lease outlives an instance that dies with the call in flight. Before any
+  // Acquire; `share` outlives this gate.
+  void SetShare(KeyShare* share, common::Duration lease);
+  static constexpr common::Duration kRejoinQuiet = std::chrono::seconds(1);
+
   Budget& budget() { return budget_; }
   const Budget& budget() const { return budget_; }
 
@@ -50,6 +65,9 @@ class KeyGate {
     std::optional<bool> admitted;
   };
   void Pump();
+  void SyncMode(common::SteadyTime now);
+  void ReleaseLease(CallId id);
+  boost::asio::awaitable<void> Reserve();
 
   boost::asio::any_io_executor executor_;
   Budget& budget_;
@@ -59,6 +77,21 @@ class KeyGate {
   // Shared with the waiting coroutines, whose frames may outlive this object at shutdown.
   std::shared_ptr<std::unordered_map<CallId, Waiter*>> waiting_ =
       std::make_shared<std::unordered_map<CallId, Waiter*>>();
+
+  // Shared mode (see the top of this file).
+  KeyShare* share_ = nullptr;
+  common::Duration lease_{};
+  bool reserving_ = false;                          // a Reserve() is running
+  std::optional<std::string> slot_lease_;           // the lease of the slot the budget holds
+  std::unordered_map<CallId, std::string> leases_;  // admitted calls' in-flight leases
+  common::SteadyTime quiet_until_{};                // no shared slot before this (after a fallback)
+  std::uint64_t lease_seq_ = 0;
+  std::string lease_prefix_;
+  // Cleared by the destructor, so a Reserve() resuming after it touches nothing.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+
+ public:
+  ~KeyGate();
 };
 
 }  // namespace kisgate::gate
