@@ -92,6 +92,9 @@ kis::Credentials CredentialsOf(const config::KeyConfig& key) {
 struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   struct Key {
     config::KeyConfig config;
+    // Before the gate and the token manager, which use them until they are destroyed.
+    std::unique_ptr<KeyShare> share;
+    std::unique_ptr<kis::TokenShare> token_share;
     std::unique_ptr<http::HttpClient> http;
     std::unique_ptr<kis::TokenManager> tokens;
     std::unique_ptr<KeyGate> gate;
@@ -139,6 +142,8 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
         throw std::invalid_argument(fmt::format("kis.keys '{}': {}", kc.name, e.what()));
       }
       key->gate = std::make_unique<KeyGate>(executor, pool.at(i), clock);
+      if (options.share_key) key->share = options.share_key(kc);
+      if (key->share) key->gate->SetShare(key->share.get(), options.lease);
       kis::TokenManagerOptions token_options;
       token_options.key_name = kc.name;
       token_options.app_key = kc.app_key;
@@ -150,6 +155,8 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
       key->tokens = std::make_unique<kis::TokenManager>(
           executor, token_options, clock,
           [this, raw](common::SteadyTime deadline) { return IssueToken(*raw, deadline); });
+      if (options.share_token) key->token_share = options.share_token(kc);
+      if (key->token_share) key->tokens->SetShare(key->token_share.get());
       keys.push_back(std::move(key));
     }
   }
@@ -458,6 +465,7 @@ GatewayStats Gateway::Stats() const {
     }
     s.keys.push_back(std::move(k));
   }
+  if (impl_->options.coordination) s.coordination = impl_->options.coordination();
   s.coalesced = impl_->coalesced;
   s.retry_budget_exhausted = impl_->retry_budget_exhausted;
   return s;

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -23,8 +24,10 @@
 #include "common/clock.hpp"
 #include "config/config.hpp"
 #include "gate/budget.hpp"
+#include "gate/key_share.hpp"
 #include "kis/errors.hpp"
 #include "kis/request.hpp"
+#include "kis/token_share.hpp"
 #include "kis/tr_catalogue.hpp"
 
 namespace kisgate::gate {
@@ -91,6 +94,14 @@ struct GatewayOptions {
   std::uint64_t seed = 0;                         // jitter
   std::chrono::seconds token_issue_interval{60};  // KIS: one token request per minute per key
   std::chrono::seconds token_refresh_ahead{3600};
+
+  // Several instances on one key (issue 13); each may be empty (this instance alone). Called once
+  // per key while the Gateway is built; what they return lives as long as the Gateway.
+  std::function<std::unique_ptr<KeyShare>(const config::KeyConfig&)> share_key;
+  std::function<std::unique_ptr<kis::TokenShare>(const config::KeyConfig&)> share_token;
+  std::function<CoordinationStats()> coordination;
+  // How long a call's shared in-flight lease outlives an instance that died with it in flight.
+  common::Duration lease = std::chrono::seconds(10);
 };
 
 class Gateway {

@@ -91,6 +91,8 @@ struct TokenManager::Impl : std::enable_shared_from_this<TokenManager::Impl> {
   std::optional<common::SteadyTime> not_before;  // no issuance request before this
   std::shared_ptr<Flight> flight;
   TokenCounters counters;
+  TokenShare* share = nullptr;
+  std::string invalidated;  // the last token a caller reported invalid: never adopted again
 
   Impl(asio::any_io_executor ex, TokenManagerOptions o, const common::Clock& c, IssueFn fn)
       : executor(std::move(ex)), options(std::move(o)), clock(c), issue(std::move(fn)) {}
@@ -216,27 +218,82 @@ struct TokenManager::Impl : std::enable_shared_from_this<TokenManager::Impl> {
     auto f = std::make_shared<Flight>();
     flight = f;
     not_before = now + duration_cast<common::Duration>(options.min_issue_interval);
-    auto issuing = issue(now + duration_cast<common::Duration>(options.issue_timeout));
+    const auto issue_deadline = now + duration_cast<common::Duration>(options.issue_timeout);
+    auto adopted = std::make_shared<bool>(false);
+    auto issuing = share != nullptr ? SharedIssue(issue_deadline, adopted) : issue(issue_deadline);
     asio::co_spawn(
         executor, std::move(issuing),
-        [self = shared_from_this(), f, now](const std::exception_ptr& e, IssueOutcome outcome) {
+        [self = shared_from_this(), f, now, adopted](const std::exception_ptr& e,
+                                                     IssueOutcome outcome) {
           if (e) {
             outcome = Classification::Own(
                 common::Errc::kException, Action::kFail,
                 common::NoteException(
                     fmt::format("token request for key '{}'", self->options.key_name), e));
           }
-          self->Finish(f, now, std::move(outcome));
+          self->Finish(f, now, std::move(outcome), *adopted);
         });
     return f;
   }
 
-  void Finish(const std::shared_ptr<Flight>& f, common::SteadyTime started, IssueOutcome outcome) {
+  // The issuance with a share: adopt the published token, or be the one instance that asks KIS
+  // (and publish what it answers), or wait for that instance. Hand-written: a lock-then-read
+  // protocol over the share's two primitives.
+  asio::awaitable<IssueOutcome> SharedIssue(common::SteadyTime deadline,
+                                            std::shared_ptr<bool> adopted) {
+    auto self = shared_from_this();
+    constexpr auto kPoll = std::chrono::milliseconds(250);
+    for (;;) {
+      auto read = share->Read();
+      std::optional<Token> published = co_await std::move(read);
+      const bool adoptable =
+          published && published->value != invalidated && Usable(*published, Margin());
+      if (adoptable && Usable(*published, options.refresh_ahead)) {
+        *adopted = true;
+        co_return *published;
+      }
+      auto ask = share->TryIssueRight(duration_cast<common::Duration>(options.min_issue_interval));
+      const std::optional<bool> right = co_await std::move(ask);
+      if (!right) {
+        spdlog::warn("kis: token share for key '{}' unreachable: issuing on this instance",
+                     options.key_name);
+        auto own = issue(deadline);
+        co_return co_await std::move(own);
+      }
+      if (*right) {
+        auto issuing = issue(deadline);
+        IssueOutcome outcome = co_await std::move(issuing);
+        if (const auto* token = std::get_if<Token>(&outcome)) {
+          auto publish = share->Publish(*token);
+          co_await std::move(publish);
+        }
+        co_return outcome;
+      }
+      // Another instance holds the right: it is issuing, or issued less than a minute ago.
+      if (adoptable) {
+        *adopted = true;
+        co_return *published;
+      }
+      if (clock.Now() + kPoll >= deadline) {
+        co_return Throttled(fmt::format(
+            "no token for key '{}': another instance holds the right to issue one and has not "
+            "published it",
+            options.key_name));
+      }
+      common::Timer pause(executor, clock.Now() + kPoll);
+      boost::system::error_code ec;
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
+
+  void Finish(const std::shared_ptr<Flight>& f, common::SteadyTime started, IssueOutcome outcome,
+              bool adopted) {
     if (auto* token = std::get_if<Token>(&outcome)) {
-      counters.issued++;
+      (adopted ? counters.adopted : counters.issued)++;
       current = *token;
       Save(*token);
-      spdlog::info("kis: token issued for key '{}', expires {} KST", options.key_name,
+      spdlog::info("kis: token {} for key '{}', expires {} KST",
+                   adopted ? "read from another instance" : "issued", options.key_name,
                    common::FormatKstDateTime(token->expires_at));
       f->result = *token;
     } else {
@@ -317,10 +374,14 @@ asio::awaitable<std::variant<Token, Classification>> TokenManager::Get(
   co_return co_await impl->Get(deadline);
 }
 
+void TokenManager::SetShare(TokenShare* share) { impl_->share = share; }
+
 void TokenManager::Invalidate(const std::string& token) {
   if (impl_->current && impl_->current->value == token) {
     impl_->current.reset();
     impl_->counters.invalidations++;
+    impl_->invalidated = token;
+    if (impl_->share != nullptr) impl_->share->Withdraw(token);
   }
 }
 

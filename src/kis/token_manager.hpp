@@ -25,6 +25,7 @@
 
 #include "common/clock.hpp"
 #include "kis/errors.hpp"
+#include "kis/token_share.hpp"
 
 namespace kisgate::kis {
 
@@ -61,6 +62,7 @@ struct TokenCounters {
   std::uint64_t throttled = 0;      // EGW00133 replies
   std::uint64_t failures = 0;       // other failed issuance calls
   std::uint64_t invalidations = 0;  // EGW00121/123 reported by callers
+  std::uint64_t adopted = 0;        // tokens another instance issued, read from the share
 };
 
 class TokenManager {
@@ -68,6 +70,12 @@ class TokenManager {
   TokenManager(boost::asio::any_io_executor executor, TokenManagerOptions options,
                const common::Clock& clock, IssueFn issue);
   ~TokenManager();
+
+  // Several instances on one key (issue 13): the token comes from `share` when another instance
+  // published one; otherwise the one instance that gets the right to issue asks KIS and publishes
+  // it, while the others wait and read it. Unreachable share: this instance issues on its own
+  // (the token file's rules). Before any Get; `share` outlives the manager.
+  void SetShare(TokenShare* share);
 
   // A valid token, or the reason there is none before `deadline`.
   boost::asio::awaitable<std::variant<Token, Classification>> Get(common::SteadyTime deadline);

@@ -254,6 +254,117 @@ TEST_F(TokenManagerTest, ThrowingIssuanceAnswersEveryWaiter) {
   EXPECT_EQ(m.Counters().failures, 1u);
 }
 
+// The token of one key shared by several instances (issue 13), with the rules of the Redis share
+// in memory: a published token, a right to issue held for `hold`, `reachable` false plays Redis
+// down. (The Redis implementation has its own tests against a real server.)
+struct SharedToken {
+  common::ManualClock* clock = nullptr;
+  std::optional<Token> published;
+  std::optional<common::SteadyTime> right_until;
+  bool reachable = true;
+};
+
+class MemoryTokenShare final : public TokenShare {
+ public:
+  explicit MemoryTokenShare(SharedToken& s) : s_(s) {}
+  asio::awaitable<std::optional<Token>> Read() override {
+    if (!s_.reachable || !s_.published || s_.published->expires_at <= s_.clock->WallNow())
+      co_return std::nullopt;
+    co_return s_.published;
+  }
+  asio::awaitable<std::optional<bool>> TryIssueRight(common::Duration hold) override {
+    if (!s_.reachable) co_return std::nullopt;
+    if (s_.right_until && s_.clock->Now() < *s_.right_until) co_return false;
+    s_.right_until = s_.clock->Now() + hold;
+    co_return true;
+  }
+  asio::awaitable<void> Publish(const Token& token) override {
+    if (s_.reachable) s_.published = token;
+    co_return;
+  }
+  void Withdraw(const std::string& token) override {
+    if (s_.reachable && s_.published && s_.published->value == token) s_.published.reset();
+  }
+
+ private:
+  SharedToken& s_;
+};
+
+class SharedTokenTest : public TokenManagerTest {
+ protected:
+  SharedToken shared_{&clock_};
+  MemoryTokenShare share_a_{shared_}, share_b_{shared_};
+
+  // Concurrent Gets on each manager, run on manual time until all have answered.
+  std::vector<std::string> GetEach(const std::vector<TokenManager*>& managers) {
+    std::vector<std::string> out(managers.size());
+    std::size_t done = 0;
+    for (std::size_t i = 0; i < managers.size(); ++i) {
+      asio::co_spawn(
+          io_,
+          [&, i]() -> asio::awaitable<void> {
+            auto get = managers[i]->Get(clock_.Now() + 10s);
+            out[i] = Value(co_await std::move(get));
+            ++done;
+          },
+          [](const std::exception_ptr& e) {
+            if (e) std::rethrow_exception(e);
+          });
+    }
+    io_.restart();
+    for (int step = 0; step < 2000 && done < managers.size(); ++step) {
+      common::AdvanceAndRun(io_, clock_, 10ms, 10ms);
+      io_.run_for(std::chrono::milliseconds(1));
+    }
+    return out;
+  }
+};
+
+// Two instances want a token at once: exactly one asks KIS, the other reads what it published.
+TEST_F(SharedTokenTest, OneIssuanceForTwoInstances) {
+  issuer_.script = {NewToken("t1")};
+  auto a = Make();
+  auto b = Make();
+  a->SetShare(&share_a_);
+  b->SetShare(&share_b_);
+  EXPECT_EQ(GetEach({a.get(), b.get()}), (std::vector<std::string>{"t1", "t1"}));
+  EXPECT_EQ(issuer_.calls, 1);
+  EXPECT_EQ(a->Counters().issued + b->Counters().issued, 1u);
+  EXPECT_EQ(a->Counters().adopted + b->Counters().adopted, 1u);
+  // A third instance started later reads it too, without asking KIS.
+  auto c = Make();
+  MemoryTokenShare share_c(shared_);
+  c->SetShare(&share_c);
+  EXPECT_EQ(GetEach({c.get()}), std::vector<std::string>{"t1"});
+  EXPECT_EQ(issuer_.calls, 1);
+}
+
+// KIS said the token is invalid: it is withdrawn for every instance and never adopted again; one
+// new token is issued (once the right's minute has passed).
+TEST_F(SharedTokenTest, InvalidatedTokenIsWithdrawnForAll) {
+  issuer_.script = {NewToken("t1"), NewToken("t2")};
+  auto a = Make(1s);
+  a->SetShare(&share_a_);
+  EXPECT_EQ(GetEach({a.get()}), std::vector<std::string>{"t1"});
+  a->Invalidate("t1");
+  EXPECT_FALSE(shared_.published.has_value());
+  shared_.published = NewToken("t1");  // a stale copy some instance put back
+  auto b = Make(1s);
+  b->SetShare(&share_b_);
+  EXPECT_EQ(GetEach({a.get()}), std::vector<std::string>{"t2"});
+  EXPECT_EQ(issuer_.calls, 2);
+}
+
+// The share cannot be reached: each instance issues on its own rather than having no token.
+TEST_F(SharedTokenTest, UnreachableShareIssuesLocally) {
+  issuer_.script = {NewToken("t1")};
+  shared_.reachable = false;
+  auto a = Make();
+  a->SetShare(&share_a_);
+  EXPECT_EQ(GetEach({a.get()}), std::vector<std::string>{"t1"});
+  EXPECT_EQ(issuer_.calls, 1);
+}
+
 TEST(ParseTokenReply, ReadsKstExpiryAndErrors) {
   common::ManualClock clock;
   auto now = clock.WallNow();
