@@ -15,6 +15,7 @@
 #include "collect/universe.hpp"
 #include "common/spawn.hpp"
 #include "config/config.hpp"
+#include "coord/coordinator.hpp"
 #include "gate/gateway.hpp"
 #include "store/store.hpp"
 
@@ -37,6 +38,8 @@ struct Wiring {
   config::Config config;
   std::vector<std::string> codes;
   std::unique_ptr<store::Store> store;
+  // Before the gateway, whose shares refer to it; destroyed after the io_context stopped running.
+  std::unique_ptr<coord::Coordinator> coordinator;
   std::unique_ptr<gate::Gateway> gateway;
   std::unique_ptr<common::MarketCalendar> calendar;
   std::unique_ptr<collect::Schedule> schedule;
@@ -60,6 +63,7 @@ struct Wiring {
     store = store::Open(config.storage.url);
     gate::GatewayOptions go;
     go.token_dir = std::filesystem::path(config.data_dir) / "tokens";
+    if (!config.coordination.url.empty()) Coordinate(io, go);
     gateway = std::make_unique<gate::Gateway>(io.get_executor(), config,
                                               common::SystemClock::Instance(), go);
     auto plan = collect::PlanBudget(config, codes.size());
@@ -68,6 +72,25 @@ struct Wiring {
     } else {
       spdlog::warn("budget: {}", plan.message);
     }
+  }
+
+  // [coordination]: the keys' budgets and tokens shared with the other instances through Redis.
+  void Coordinate(asio::io_context& io, gate::GatewayOptions& go) {
+    coordinator = std::make_unique<coord::Coordinator>(io.get_executor(), config.coordination,
+                                                       common::SystemClock::Instance());
+    coordinator->Start();
+    auto* c = coordinator.get();
+    auto key_id = [](const config::KeyConfig& k) {
+      return coord::Coordinator::KeyId(
+          k.environment == config::KisEnvironment::kMock ? "mock" : "real", k.app_key);
+    };
+    go.share_key = [c, key_id](const config::KeyConfig& k) { return c->ShareKey(key_id(k)); };
+    go.share_token = [c, key_id](const config::KeyConfig& k) { return c->ShareToken(key_id(k)); };
+    go.coordination = [c] { return c->Stats(); };
+    spdlog::info(
+        "coordination: instance '{}' shares its keys' rate, in-flight calls, tokens and cooldowns "
+        "with the other instances through Redis",
+        c->instance());
   }
 
   // The scheduler of `jobs` (the config's, or the one --job names) through the gateway into the
@@ -204,6 +227,7 @@ int RunServe(const CollectFlags& flags) {
                      kShutdownGrace.count());
         api.Stop();
         w.scheduler->Stop(common::SystemClock::Instance().Now() + kShutdownGrace);
+        if (w.coordinator) w.coordinator->Stop();
         if (scheduler_ended) io.stop();
         signals.async_wait(on_signal);
       };
