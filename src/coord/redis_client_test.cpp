@@ -127,6 +127,13 @@ TEST_F(RedisClientTest, RepliesOfEveryKind) {
   EXPECT_EQ(array->elements[0].str, "v 1");
   EXPECT_TRUE(array->elements[1].IsNil());
   EXPECT_EQ(array->elements[2].str, std::string("a\0b\r\n", 5));
+  // A reply larger than one read (and a command larger than one write) arrives whole.
+  std::string big(3 * 1024 * 1024, 'x');
+  for (std::size_t i = 0; i < big.size(); i += 4096) big[i] = static_cast<char>('a' + i % 26);
+  ASSERT_TRUE(Run(client, {"SET", "big", big}));
+  auto big_reply = Run(client, {"GET", "big"});
+  ASSERT_TRUE(big_reply);
+  EXPECT_TRUE(big_reply->str == big);
   EXPECT_EQ(client.stats().connections, 1U);
 }
 
