@@ -1,0 +1,208 @@
+#include "coord/coordinator.hpp"
+
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <stdexcept>
+#include <utility>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "common/spawn.hpp"
+#include "coord/redis_key_share.hpp"
+#include "coord/redis_token_share.hpp"
+
+namespace kisgate::coord {
+
+namespace asio = boost::asio;
+using Mode = gate::CoordinationStats::Mode;
+
+namespace {
+
+// KEYS[1] the instances ZSET; ARGV[1] this instance, ARGV[2] the alive window in ms. Scores this
+// instance with Redis's clock, drops those not seen within the window, returns how many are left.
+const Script& HeartbeatScript() {
+  static const Script script(R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], string.format('%.0f', now), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now - window))
+redis.call('PEXPIRE', KEYS[1], string.format('%.0f', 2 * window))
+return redis.call('ZCARD', KEYS[1])
+)lua");
+  return script;
+}
+
+std::string DefaultInstance() {
+  std::array<char, 256> host{};
+  if (::gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
+  const std::string name = host[0] != '\0' ? std::string(host.data()) : std::string("kisgate");
+  return fmt::format("{}-{}", name, ::getpid());
+}
+
+RedisClientOptions ClientOptions(const config::CoordinationConfig& config) {
+  auto url = ParseRedisUrl(config.url);
+  if (!url) throw std::runtime_error(fmt::format("coordination.url: {}", url.error()));
+  RedisClientOptions options;
+  options.url = std::move(*url);
+  if (!config.password.empty()) options.url.password = config.password;
+  options.timeout = config.timeout;
+  return options;
+}
+
+}  // namespace
+
+Coordinator::Coordinator(asio::any_io_executor executor, const config::CoordinationConfig& config,
+                         const common::Clock& clock, CoordinatorOptions options)
+    : executor_(std::move(executor)),
+      clock_(clock),
+      options_(std::move(options)),
+      url_for_messages_(MaskRedisUrl(config.url)),
+      instance_(config.instance.empty() ? DefaultInstance() : config.instance),
+      client_(executor_, ClientOptions(config)),
+      timer_(executor_) {}
+
+Coordinator::~Coordinator() { running_ = false; }
+
+std::string Coordinator::KeyId(std::string_view environment, std::string_view app_key) {
+  const std::string input = fmt::format("{}:{}", environment, app_key);
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int size = 0;
+  EVP_Digest(input.data(), input.size(), digest.data(), &size, EVP_sha256(), nullptr);
+  std::string hex;
+  for (unsigned int i = 0; i < 8 && i < size; ++i) hex += fmt::format("{:02x}", digest[i]);
+  return hex;
+}
+
+std::string Coordinator::Key(std::string_view key_id, std::string_view what) const {
+  if (key_id.empty()) return fmt::format("{}:{}", options_.prefix, what);
+  return fmt::format("{}:{{{}}}:{}", options_.prefix, key_id, what);
+}
+
+gate::CoordinationStats Coordinator::Stats() const {
+  gate::CoordinationStats stats;
+  stats.mode = mode_;
+  stats.instance = instance_;
+  stats.instances = instances_;
+  stats.fallbacks = fallbacks_;
+  return stats;
+}
+
+void Coordinator::NoteFailure(std::string_view what, std::string_view why) {
+  if (mode_ == Mode::kFallback) return;
+  mode_ = Mode::kFallback;
+  fallbacks_++;
+  spdlog::warn(
+      "coordination: Redis at {} failed {} ({}); instance '{}' falls back to its local share "
+      "(1/{} of each key's rate) until Redis answers in time again",
+      url_for_messages_, what, why, instance_, instances_);
+}
+
+asio::awaitable<common::Result<Reply>> Coordinator::Command(std::vector<std::string> args) {
+  if (mode_ == Mode::kFallback) co_return common::Errc::kUnavailable;
+  const std::string what = args.empty() ? std::string() : args.front();
+  auto op = client_.Command(std::move(args));
+  common::Result<Reply> reply = co_await std::move(op);
+  if (!reply) NoteFailure(what, client_.last_error());
+  co_return reply;
+}
+
+asio::awaitable<common::Result<Reply>> Coordinator::EvalSha(const Script& script,
+                                                            std::vector<std::string> keys,
+                                                            std::vector<std::string> args) {
+  if (mode_ == Mode::kFallback) co_return common::Errc::kUnavailable;
+  auto op = client_.EvalSha(script, std::move(keys), std::move(args));
+  common::Result<Reply> reply = co_await std::move(op);
+  if (!reply) NoteFailure("EVALSHA", client_.last_error());
+  co_return reply;
+}
+
+void Coordinator::Spawn(std::string what, const Script& script, std::vector<std::string> keys,
+                        std::vector<std::string> args) {
+  if (mode_ == Mode::kFallback) return;
+  auto task = [](Coordinator* self, std::string what, const Script* script,
+                 std::vector<std::string> keys,
+                 std::vector<std::string> args) -> asio::awaitable<void> {
+    auto op = self->EvalSha(*script, std::move(keys), std::move(args));
+    common::Result<Reply> reply = co_await std::move(op);
+    self->outstanding_--;
+    if (reply && reply->IsError())
+      spdlog::warn("coordination: {}: Redis answered {}", what, Describe(*reply));
+  };
+  std::string name = fmt::format("coordination {}", what);
+  outstanding_++;
+  asio::co_spawn(executor_, task(this, std::move(what), &script, std::move(keys), std::move(args)),
+                 common::LogExceptions{std::move(name)});
+}
+
+void Coordinator::Start() {
+  if (running_) return;
+  running_ = true;
+  asio::co_spawn(executor_, Heartbeat(), common::LogExceptions{"coordination heartbeat"});
+}
+
+void Coordinator::Stop() {
+  if (!running_) return;
+  running_ = false;
+  timer_.cancel();
+  if (mode_ == Mode::kShared) {
+    auto task = [](Coordinator* self, std::vector<std::string> args) -> asio::awaitable<void> {
+      auto op = self->client_.Command(std::move(args));
+      co_await std::move(op);
+    };
+    asio::co_spawn(executor_, task(this, {"ZREM", Key("", "instances"), instance_}),
+                   common::LogExceptions{"coordination stop"});
+  }
+}
+
+asio::awaitable<void> Coordinator::Beat() {
+  // The heartbeat bypasses EvalSha's fallback check: in fallback it is the probe.
+  auto op = client_.EvalSha(HeartbeatScript(), {Key("", "instances")},
+                            {instance_, std::to_string(options_.alive_window.count())});
+  common::Result<Reply> reply = co_await std::move(op);
+  if (!running_) co_return;
+  if (!reply || reply->kind != Reply::Kind::kInteger) {
+    NoteFailure("the heartbeat", reply ? Describe(*reply) : client_.last_error());
+    co_return;
+  }
+  const int seen = static_cast<int>(std::max<long long>(1, reply->integer));
+  const common::SteadyTime now = clock_.Now();
+  if (seen >= instances_ || now - instances_seen_at_ >= options_.alive_window) {
+    instances_ = seen;
+    instances_seen_at_ = now;
+  }
+  if (mode_ == Mode::kFallback) {
+    mode_ = Mode::kShared;
+    spdlog::info(
+        "coordination: Redis at {} answers again; instance '{}' is back in shared mode "
+        "({} instances alive)",
+        url_for_messages_, instance_, instances_);
+  }
+}
+
+asio::awaitable<void> Coordinator::Heartbeat() {
+  while (running_) {
+    co_await Beat();
+    if (!running_) break;
+    timer_.expires_after(options_.heartbeat);
+    boost::system::error_code ec;
+    co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+std::unique_ptr<gate::KeyShare> Coordinator::ShareKey(std::string key_id) {
+  return std::make_unique<RedisKeyShare>(*this, std::move(key_id));
+}
+
+std::unique_ptr<kis::TokenShare> Coordinator::ShareToken(std::string key_id) {
+  return std::make_unique<RedisTokenShare>(*this, std::move(key_id));
+}
+
+}  // namespace kisgate::coord

@@ -1,0 +1,125 @@
+#pragma once
+// The coordination of several kisgate instances through one Redis (issue 13): owns the Redis
+// client, names this instance, keeps the count of instances alive, and decides whether the
+// instance is in shared mode or falls back to its local share of each key's rate.
+//
+// Health: any command that fails or exceeds coordination.timeout puts the instance in fallback
+// (logged once per episode, counted in Stats().fallbacks). While in fallback the shares do not ask
+// Redis at all (their callers use their local rules at once); a heartbeat every second doubles as
+// the probe, and its first answer in time returns the instance to shared mode (logged once).
+//
+// Heartbeat: every second this instance scores itself in a ZSET with Redis's own clock (TIME);
+// instances alive are those scored in the last 5 s. A count that drops is believed only when the
+// higher one has not been seen for that long (after a Redis restart the list starts empty), and
+// while in fallback the count last seen stays: the fallback share is never the whole rate because
+// of a list Redis lost.
+//
+// Keys: everything lives under "<prefix>:" ("kisgate:" by default): "kisgate:instances", and per
+// app key "kisgate:{<key_id>}:<what>" (the braces keep a key's entries in one cluster slot). The
+// key id is a SHA-256 prefix (KeyId); the app key itself is never written to Redis.
+//
+// Thread-safety: one executor (the caller's single-threaded io_context). The shares it hands out
+// and every coroutine it starts must end before it is destroyed: destroy it after its io_context
+// has stopped running.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "common/clock.hpp"
+#include "common/timer.hpp"
+#include "config/config.hpp"
+#include "coord/redis_client.hpp"
+#include "gate/gateway.hpp"
+#include "gate/key_share.hpp"
+#include "kis/token_share.hpp"
+
+namespace kisgate::coord {
+
+struct CoordinatorOptions {
+  std::string prefix = "kisgate";                // of every Redis key (tests use their own)
+  std::chrono::milliseconds heartbeat{1000};     // and the probe's period while in fallback
+  std::chrono::milliseconds alive_window{5000};  // an instance seen within this is alive
+};
+
+class Coordinator {
+ public:
+  // Throws std::runtime_error naming coordination.url when the URL is not a usable redis:// URL
+  // (the password masked). `config.password`, when set, overrides the URL's.
+  Coordinator(boost::asio::any_io_executor executor, const config::CoordinationConfig& config,
+              const common::Clock& clock, CoordinatorOptions options = {});
+  ~Coordinator();
+  Coordinator(const Coordinator&) = delete;
+  Coordinator& operator=(const Coordinator&) = delete;
+
+  // Starts the heartbeat (its first beat at once). Stop ends it and takes this instance off the
+  // list of instances alive (fire and forget).
+  void Start();
+  void Stop();
+
+  gate::CoordinationStats Stats() const;
+  const std::string& instance() const { return instance_; }
+  bool Shared() const { return mode_ == gate::CoordinationStats::Mode::kShared; }
+  // 1 / the instances last seen alive (this one included).
+  double FallbackShare() const { return 1.0 / static_cast<double>(instances_); }
+
+  // The shared budget and the shared token of the app key `key_id` (KeyId). Each share refers to
+  // this coordinator, which outlives it.
+  std::unique_ptr<gate::KeyShare> ShareKey(std::string key_id);
+  std::unique_ptr<kis::TokenShare> ShareToken(std::string key_id);
+
+  // The app key's id in Redis: the first 16 hex digits of SHA-256("<environment>:<app_key>").
+  static std::string KeyId(std::string_view environment, std::string_view app_key);
+
+  // --- For the shares and the job leases built on this coordinator. ---
+
+  // "<prefix>:{<key_id>}:<what>", or "<prefix>:<what>" for an empty key_id.
+  std::string Key(std::string_view key_id, std::string_view what) const;
+
+  // A command, or a script, that counts for the health: in fallback it is not sent and fails at
+  // once with Errc::kUnavailable; a failure or a timeout puts the instance in fallback. A server
+  // error reply is returned as it is (the caller decides: NoteFailure if it cannot go on).
+  boost::asio::awaitable<common::Result<Reply>> Command(std::vector<std::string> args);
+  boost::asio::awaitable<common::Result<Reply>> EvalSha(const Script& script,
+                                                        std::vector<std::string> keys,
+                                                        std::vector<std::string> args);
+  // The same, fire and forget (Release, CoolDown, Withdraw): `what` names it in the log.
+  void Spawn(std::string what, const Script& script, std::vector<std::string> keys,
+             std::vector<std::string> args);
+
+  // Fire-and-forget commands not finished yet (for a graceful stop and for tests).
+  int outstanding() const { return outstanding_; }
+
+  // Redis failed `what` (or answered what cannot be used): enter fallback unless already there.
+  void NoteFailure(std::string_view what, std::string_view why);
+
+  RedisClient& client() { return client_; }
+  const common::Clock& clock() const { return clock_; }
+  const boost::asio::any_io_executor& executor() const { return executor_; }
+
+ private:
+  boost::asio::awaitable<void> Heartbeat();
+  boost::asio::awaitable<void> Beat();
+
+  boost::asio::any_io_executor executor_;
+  const common::Clock& clock_;
+  CoordinatorOptions options_;
+  std::string url_for_messages_;  // the password masked
+  std::string instance_;
+  RedisClient client_;
+  common::Timer timer_;
+  bool running_ = false;
+  gate::CoordinationStats::Mode mode_ = gate::CoordinationStats::Mode::kShared;
+  int instances_ = 1;
+  common::SteadyTime instances_seen_at_{};  // when the count last rose or was last confirmed
+  std::uint64_t fallbacks_ = 0;
+  int outstanding_ = 0;
+};
+
+}  // namespace kisgate::coord

@@ -1,0 +1,398 @@
+#include "coord/coordinator.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include "coord/redis_key_share.hpp"
+#include "kis/token_manager.hpp"
+#include "support/redis_server.hpp"
+
+namespace kisgate::coord {
+namespace {
+
+namespace asio = boost::asio;
+using std::chrono::microseconds;
+using std::chrono::milliseconds;
+using Status = gate::SlotGrant::Status;
+using Mode = gate::CoordinationStats::Mode;
+
+template <class T>
+T RunTask(asio::io_context& io, asio::awaitable<T> task) {
+  auto future = asio::co_spawn(io, std::move(task), asio::use_future);
+  io.restart();
+  while (future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) io.run_one();
+  return future.get();
+}
+
+// Runs `io` until `done` holds, for at most `limit` (then the caller's assertion fails).
+bool RunUntil(asio::io_context& io, const std::function<bool()>& done,
+              milliseconds limit = milliseconds(10000)) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    if (done()) return true;  // once: `done` may change what it looks at
+    if (std::chrono::steady_clock::now() >= end) return false;
+    io.restart();
+    if (io.run_for(milliseconds(10)) == 0) std::this_thread::sleep_for(milliseconds(1));
+  }
+}
+
+class CoordinatorTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = std::make_unique<testing::RedisServer>(); }
+  static void TearDownTestSuite() { server_.reset(); }
+  void SetUp() override {
+    if (!server_->running()) server_->Start();
+    a_ = Make("a");
+    b_ = Make("b");
+    key_id_ = Coordinator::KeyId("mock", "test-app-key-" + std::to_string(++keys_));
+  }
+
+  std::unique_ptr<Coordinator> Make(const std::string& instance,
+                                    const common::Clock& clock = common::SystemClock::Instance()) {
+    config::CoordinationConfig config;
+    config.url = server_->Url();
+    config.instance = instance;
+    // Generous for a loaded machine: these tests are about sharing, not speed.
+    config.timeout = milliseconds(1000);
+    CoordinatorOptions options;
+    options.prefix = "test";
+    options.heartbeat = milliseconds(50);
+    return std::make_unique<Coordinator>(io_.get_executor(), config, clock, options);
+  }
+
+  std::optional<SharedGrant> Reserve(RedisKeyShare& share, const std::string& call,
+                                     common::Duration interval, int cap, common::Duration lease) {
+    return RunTask(io_, share.ReserveSlot(call, interval, cap, lease));
+  }
+
+  // Waits for the fire-and-forget commands of `c` (Release, CoolDown, Withdraw) to be done.
+  void Flush(Coordinator& c) {
+    ASSERT_TRUE(RunUntil(io_, [&] { return c.outstanding() == 0; }));
+  }
+
+  static std::unique_ptr<testing::RedisServer> server_;
+  static int keys_;
+  asio::io_context io_;  // before the coordinators: they go first
+  std::unique_ptr<Coordinator> a_;
+  std::unique_ptr<Coordinator> b_;
+  std::string key_id_;
+};
+
+std::unique_ptr<testing::RedisServer> CoordinatorTest::server_;
+int CoordinatorTest::keys_ = 0;
+
+TEST(CoordinatorKeyId, IsAHashPrefixNotTheKey) {
+  const std::string id = Coordinator::KeyId("real", "PSabcdefSECRETKEY");
+  EXPECT_EQ(id.size(), 16U);
+  EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+  EXPECT_EQ(id, Coordinator::KeyId("real", "PSabcdefSECRETKEY"));
+  EXPECT_NE(id, Coordinator::KeyId("mock", "PSabcdefSECRETKEY"));
+  EXPECT_NE(id, Coordinator::KeyId("real", "PSabcdefSECRETKEZ"));
+}
+
+// A bad URL stops the start with a message that names the setting and hides the password.
+TEST(CoordinatorConfig, BadUrlNamesTheSettingWithoutThePassword) {
+  asio::io_context io;
+  config::CoordinationConfig config;
+  config.url = "redis://:hunter2@localhost:notaport/0";
+  try {
+    Coordinator c(io.get_executor(), config, common::SystemClock::Instance());
+    FAIL() << "accepted " << config.url;
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("coordination.url"), std::string::npos) << what;
+    EXPECT_EQ(what.find("hunter2"), std::string::npos) << what;
+  }
+}
+
+TEST_F(CoordinatorTest, NamesAndKeys) {
+  EXPECT_EQ(a_->instance(), "a");
+  EXPECT_EQ(a_->Key("abc", "tat"), "test:{abc}:tat");
+  EXPECT_EQ(a_->Key("", "instances"), "test:instances");
+  config::CoordinationConfig config;
+  config.url = server_->Url();
+  Coordinator unnamed(io_.get_executor(), config, common::SystemClock::Instance());
+  EXPECT_NE(unnamed.instance().find('-'), std::string::npos) << unnamed.instance();
+  EXPECT_EQ(unnamed.Stats().mode, Mode::kShared);
+  EXPECT_EQ(unnamed.Stats().instance, unnamed.instance());
+}
+
+// Reservations of two instances on one key, concurrent, are spaced at least the interval apart on
+// Redis's clock, whoever took them.
+TEST_F(CoordinatorTest, TwoInstancesShareOneSchedule) {
+  auto share_a = a_->ShareKey(key_id_);
+  auto share_b = b_->ShareKey(key_id_);
+  auto* ra = dynamic_cast<RedisKeyShare*>(share_a.get());
+  auto* rb = dynamic_cast<RedisKeyShare*>(share_b.get());
+  ASSERT_NE(ra, nullptr);
+  ASSERT_NE(rb, nullptr);
+  constexpr auto kInterval = microseconds(3000);
+  constexpr int kEach = 25;
+  std::vector<std::int64_t> slots;
+  int from_a = 0;
+  int from_b = 0;
+  int done = 0;
+  for (int i = 0; i < 2 * kEach; ++i) {
+    RedisKeyShare* share = i % 2 == 0 ? ra : rb;
+    int& count = i % 2 == 0 ? from_a : from_b;
+    asio::co_spawn(
+        io_,
+        [&, share, i]() -> asio::awaitable<void> {
+          auto op = share->ReserveSlot("call" + std::to_string(i), kInterval, 1000,
+                                       std::chrono::seconds(5));
+          std::optional<SharedGrant> grant = co_await std::move(op);
+          if (grant && grant->grant.status == Status::kGranted) {
+            slots.push_back(grant->slot_us);
+            ++count;
+            EXPECT_EQ(grant->grant.wait, microseconds(grant->slot_us - grant->now_us));
+          }
+          ++done;
+        },
+        asio::detached);
+  }
+  ASSERT_TRUE(RunUntil(io_, [&] { return done == 2 * kEach; }));
+  EXPECT_EQ(from_a, kEach);
+  EXPECT_EQ(from_b, kEach);
+  std::sort(slots.begin(), slots.end());
+  for (std::size_t i = 1; i < slots.size(); ++i)
+    EXPECT_GE(slots[i] - slots[i - 1], kInterval.count()) << "slots " << i - 1 << " and " << i;
+  // Later reservations queue behind the earlier ones: the schedule runs ahead of Redis's clock.
+  EXPECT_GT(slots.back() - slots.front(), (2 * kEach - 2) * kInterval.count());
+}
+
+// The in-flight cap counts the leases of both instances; a release frees one for the other.
+TEST_F(CoordinatorTest, InFlightCapIsShared) {
+  auto share_a = a_->ShareKey(key_id_);
+  auto share_b = b_->ShareKey(key_id_);
+  auto& ra = dynamic_cast<RedisKeyShare&>(*share_a);
+  auto& rb = dynamic_cast<RedisKeyShare&>(*share_b);
+  const auto lease = std::chrono::seconds(10);
+  constexpr auto kInterval = microseconds(1);
+  ASSERT_EQ(Reserve(ra, "a1", kInterval, 3, lease)->grant.status, Status::kGranted);
+  ASSERT_EQ(Reserve(ra, "a2", kInterval, 3, lease)->grant.status, Status::kGranted);
+  ASSERT_EQ(Reserve(rb, "b1", kInterval, 3, lease)->grant.status, Status::kGranted);
+  auto full = Reserve(rb, "b2", kInterval, 3, lease);
+  ASSERT_TRUE(full);
+  EXPECT_EQ(full->grant.status, Status::kInFlightFull);
+  EXPECT_GT(full->grant.wait, microseconds(0));
+  EXPECT_LE(full->grant.wait, RedisKeyShare::kMaxFullWait);
+  auto full_a = Reserve(ra, "a3", kInterval, 3, lease);
+  EXPECT_EQ(full_a->grant.status, Status::kInFlightFull);
+
+  share_a->Release("a1");
+  Flush(*a_);
+  auto granted = Reserve(rb, "b2", kInterval, 3, lease);
+  ASSERT_TRUE(granted);
+  EXPECT_EQ(granted->grant.status, Status::kGranted);
+  // The same call name on the other instance is another lease: releasing b's "a2" frees nothing.
+  share_b->Release("a2");
+  Flush(*b_);
+  EXPECT_EQ(Reserve(ra, "a4", kInterval, 3, lease)->grant.status, Status::kInFlightFull);
+}
+
+// A lease never released (its instance was killed) comes back by itself when it expires.
+TEST_F(CoordinatorTest, UnreleasedLeaseExpires) {
+  auto share_a = a_->ShareKey(key_id_);
+  auto share_b = b_->ShareKey(key_id_);
+  auto& ra = dynamic_cast<RedisKeyShare&>(*share_a);
+  auto& rb = dynamic_cast<RedisKeyShare&>(*share_b);
+  const auto lease = milliseconds(40);
+  ASSERT_EQ(Reserve(ra, "lost", microseconds(1), 1, lease)->grant.status, Status::kGranted);
+  auto full = Reserve(rb, "b", microseconds(1), 1, lease);
+  ASSERT_EQ(full->grant.status, Status::kInFlightFull);
+  EXPECT_LE(full->grant.wait, lease);
+  std::optional<SharedGrant> later;
+  ASSERT_TRUE(RunUntil(io_, [&] {
+    later = Reserve(rb, "b", microseconds(1), 1, lease);
+    return later && later->grant.status == Status::kGranted;
+  }));
+  // Granted no earlier than the lost lease's expiry on Redis's clock.
+  EXPECT_GE(later->now_us - full->now_us, 0);
+}
+
+// A cooldown set by one instance pauses the key for the other, and a shorter one never shortens
+// it.
+TEST_F(CoordinatorTest, CooldownIsSeenByTheOther) {
+  auto share_a = a_->ShareKey(key_id_);
+  auto share_b = b_->ShareKey(key_id_);
+  auto& rb = dynamic_cast<RedisKeyShare&>(*share_b);
+  share_a->CoolDown(milliseconds(5000));
+  share_a->CoolDown(milliseconds(10));
+  Flush(*a_);
+  auto cooling = Reserve(rb, "b", microseconds(1), 5, milliseconds(100));
+  ASSERT_TRUE(cooling);
+  EXPECT_EQ(cooling->grant.status, Status::kCoolingDown);
+  EXPECT_GT(cooling->grant.wait, milliseconds(4000));
+  EXPECT_LE(cooling->grant.wait, milliseconds(5000));
+  // A short cooldown ends by itself.
+  const std::string other = Coordinator::KeyId("mock", "another key");
+  auto short_a = a_->ShareKey(other);
+  auto short_b = b_->ShareKey(other);
+  short_a->CoolDown(milliseconds(30));
+  Flush(*a_);
+  auto& sb = dynamic_cast<RedisKeyShare&>(*short_b);
+  EXPECT_EQ(Reserve(sb, "b", microseconds(1), 5, milliseconds(100))->grant.status,
+            Status::kCoolingDown);
+  ASSERT_TRUE(RunUntil(io_, [&] {
+    return Reserve(sb, "b", microseconds(1), 5, milliseconds(100))->grant.status ==
+           Status::kGranted;
+  }));
+}
+
+// The instances count each other; when Redis goes away each falls back to 1/2 of the rate (logged
+// and counted once), and returns to shared mode by itself when Redis is back.
+TEST_F(CoordinatorTest, FallsBackWhenRedisStopsAndReturns) {
+  a_->Start();
+  b_->Start();
+  ASSERT_TRUE(
+      RunUntil(io_, [&] { return a_->Stats().instances == 2 && b_->Stats().instances == 2; }));
+  auto share_a = a_->ShareKey(key_id_);
+  EXPECT_TRUE(share_a->Shared());
+  auto granted = RunTask(io_, share_a->Reserve("x", microseconds(1), 5, milliseconds(100)));
+  ASSERT_TRUE(granted);
+
+  server_->Stop();
+  auto failed = RunTask(io_, share_a->Reserve("y", microseconds(1), 5, milliseconds(100)));
+  EXPECT_FALSE(failed);
+  EXPECT_FALSE(share_a->Shared());
+  EXPECT_DOUBLE_EQ(share_a->FallbackShare(), 0.5);
+  EXPECT_EQ(a_->Stats().mode, Mode::kFallback);
+  EXPECT_EQ(a_->Stats().fallbacks, 1U);
+  // While in fallback, Reserve answers at once without Redis; the episode is counted once.
+  auto again = RunTask(io_, share_a->Reserve("z", microseconds(1), 5, milliseconds(100)));
+  EXPECT_FALSE(again);
+  ASSERT_TRUE(RunUntil(io_, [&] { return !b_->Shared(); }));  // b's heartbeat notices
+  EXPECT_DOUBLE_EQ(b_->FallbackShare(), 0.5);
+  io_.restart();
+  io_.run_for(milliseconds(200));  // several failed probes
+  EXPECT_EQ(a_->Stats().fallbacks, 1U);
+  EXPECT_EQ(b_->Stats().fallbacks, 1U);
+
+  server_->Start();
+  ASSERT_TRUE(RunUntil(io_, [&] { return a_->Shared() && b_->Shared(); }));
+  EXPECT_EQ(a_->Stats().mode, Mode::kShared);
+  EXPECT_EQ(a_->Stats().fallbacks, 1U);
+  // The restarted Redis lost the list of instances; the count does not drop for that.
+  EXPECT_EQ(a_->Stats().instances, 2);
+  EXPECT_EQ(b_->Stats().instances, 2);
+  auto back = RunTask(io_, share_a->Reserve("w", microseconds(1), 5, milliseconds(100)));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->status, Status::kGranted);
+  a_->Stop();
+  b_->Stop();
+}
+
+// A server that hangs (SIGSTOP) is a fallback too: the command's timeout.
+TEST_F(CoordinatorTest, FallsBackWhenRedisHangs) {
+  config::CoordinationConfig config;
+  config.url = server_->Url();
+  config.instance = "slow";
+  config.timeout = milliseconds(50);
+  Coordinator c(io_.get_executor(), config, common::SystemClock::Instance());
+  auto share = c.ShareKey(key_id_);
+  server_->Pause();
+  auto failed = RunTask(io_, share->Reserve("x", microseconds(1), 5, milliseconds(100)));
+  server_->Resume();
+  EXPECT_FALSE(failed);
+  EXPECT_FALSE(share->Shared());
+  EXPECT_EQ(c.Stats().fallbacks, 1U);
+  EXPECT_EQ(c.client().stats().timeouts, 1U);
+}
+
+// Two instances ask for the right to issue the token at once: exactly one gets it.
+TEST_F(CoordinatorTest, TokenRightGoesToExactlyOne) {
+  auto token_a = a_->ShareToken(key_id_);
+  auto token_b = b_->ShareToken(key_id_);
+  std::optional<bool> got_a;
+  std::optional<bool> got_b;
+  int done = 0;
+  asio::co_spawn(
+      io_,
+      [&]() -> asio::awaitable<void> {
+        got_a = co_await token_a->TryIssueRight(std::chrono::seconds(60));
+        ++done;
+      },
+      asio::detached);
+  asio::co_spawn(
+      io_,
+      [&]() -> asio::awaitable<void> {
+        got_b = co_await token_b->TryIssueRight(std::chrono::seconds(60));
+        ++done;
+      },
+      asio::detached);
+  ASSERT_TRUE(RunUntil(io_, [&] { return done == 2; }));
+  ASSERT_TRUE(got_a);
+  ASSERT_TRUE(got_b);
+  EXPECT_NE(*got_a, *got_b);
+  // Nobody gets it again within the hold, not even the holder.
+  EXPECT_EQ(RunTask(io_, token_a->TryIssueRight(std::chrono::seconds(60))), false);
+  EXPECT_EQ(RunTask(io_, token_b->TryIssueRight(std::chrono::seconds(60))), false);
+  // After the hold, once more exactly one.
+  const std::string other = Coordinator::KeyId("mock", "short hold");
+  auto short_a = a_->ShareToken(other);
+  auto short_b = b_->ShareToken(other);
+  EXPECT_EQ(RunTask(io_, short_a->TryIssueRight(milliseconds(30))), true);
+  EXPECT_EQ(RunTask(io_, short_b->TryIssueRight(milliseconds(30))), false);
+  ASSERT_TRUE(RunUntil(io_, [&] {
+    return RunTask(io_, short_b->TryIssueRight(milliseconds(30))) == std::optional<bool>(true);
+  }));
+}
+
+// A token one instance publishes is read by the other until it expires or is withdrawn.
+TEST_F(CoordinatorTest, PublishReadWithdraw) {
+  auto token_a = a_->ShareToken(key_id_);
+  auto token_b = b_->ShareToken(key_id_);
+  EXPECT_FALSE(RunTask(io_, token_b->Read()));
+  kis::Token token;
+  token.value = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.payload.sig";
+  token.expires_at = std::chrono::time_point_cast<milliseconds>(std::chrono::system_clock::now()) +
+                     std::chrono::hours(20);
+  RunTask(io_, token_a->Publish(token));
+  auto read = RunTask(io_, token_b->Read());
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->value, token.value);
+  EXPECT_EQ(read->expires_at, token.expires_at);
+  auto ttl = RunTask(io_, a_->client().Command({"PTTL", a_->Key(key_id_, "token")}));
+  ASSERT_TRUE(ttl);
+  EXPECT_GT(ttl->integer, 19 * 3600 * 1000LL);  // the key expires with the token
+
+  // An instance whose clock is past the expiry does not use it.
+  common::ManualClock late(std::chrono::system_clock::now() + std::chrono::hours(21));
+  auto c = Make("late", late);
+  EXPECT_FALSE(RunTask(io_, c->ShareToken(key_id_)->Read()));
+
+  // Withdrawing another token changes nothing; withdrawing this one removes it for everyone.
+  token_b->Withdraw("some older token");
+  Flush(*b_);
+  EXPECT_TRUE(RunTask(io_, token_a->Read()));
+  token_b->Withdraw(token.value);
+  Flush(*b_);
+  EXPECT_FALSE(RunTask(io_, token_a->Read()));
+}
+
+// With Redis gone the token share answers "unknown" (nullopt) rather than "no".
+TEST_F(CoordinatorTest, TokenShareWithoutRedis) {
+  auto token_a = a_->ShareToken(key_id_);
+  server_->Stop();
+  EXPECT_EQ(RunTask(io_, token_a->TryIssueRight(std::chrono::seconds(60))), std::nullopt);
+  EXPECT_FALSE(RunTask(io_, token_a->Read()));
+  EXPECT_FALSE(a_->Shared());
+  server_->Start();
+}
+
+}  // namespace
+}  // namespace kisgate::coord

@@ -1,0 +1,148 @@
+#include "coord/redis_key_share.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "coord/coordinator.hpp"
+
+namespace kisgate::coord {
+
+namespace asio = boost::asio;
+using std::chrono::duration_cast;
+using std::chrono::microseconds;
+using std::chrono::milliseconds;
+
+namespace {
+
+// KEYS: tat, inflight, cooldown. ARGV: the lease's name, interval µs, in-flight cap, lease µs, the
+// longest wait µs of a kInFlightFull answer. Returns {status, wait µs, now µs, slot µs}; status 0
+// granted, 1 in flight full, 2 cooling down. Times are µs of Redis's TIME (below 2^53: exact in
+// Lua's doubles); string.format('%.0f') keeps all their digits where tostring would round.
+const Script& ReserveScript() {
+  static const Script script(R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local cooling = redis.call('PTTL', KEYS[3])
+if cooling > 0 then return {2, cooling * 1000, now, 0} end
+local interval = tonumber(ARGV[2])
+local cap = tonumber(ARGV[3])
+local lease = tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('%.0f', now))
+if redis.call('ZCARD', KEYS[2]) >= cap then
+  local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  local wait = tonumber(first[2]) - now
+  if wait > tonumber(ARGV[5]) then wait = tonumber(ARGV[5]) end
+  if wait < 0 then wait = 0 end
+  return {1, wait, now, 0}
+end
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+local slot = now
+if tat > now then slot = tat end
+local next_tat = slot + interval
+redis.call('SET', KEYS[1], string.format('%.0f', next_tat),
+           'PX', string.format('%.0f', math.ceil((next_tat - now) / 1000) + 1))
+local expiry = slot + lease
+redis.call('ZADD', KEYS[2], string.format('%.0f', expiry), ARGV[1])
+local ttl = math.ceil((expiry - now) / 1000) + 1
+if redis.call('PTTL', KEYS[2]) < ttl then
+  redis.call('PEXPIRE', KEYS[2], string.format('%.0f', ttl))
+end
+return {0, slot - now, now, slot}
+)lua");
+  return script;
+}
+
+// KEYS: cooldown. ARGV: ms. Sets the cooldown, only ever extending one in force.
+const Script& CoolDownScript() {
+  static const Script script(R"lua(
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+end
+return 1
+)lua");
+  return script;
+}
+
+// KEYS: inflight. ARGV: the lease's name.
+const Script& ReleaseScript() {
+  static const Script script("return redis.call('ZREM', KEYS[1], ARGV[1])");
+  return script;
+}
+
+std::string Micros(common::Duration d) {
+  return std::to_string(std::max<std::int64_t>(0, duration_cast<microseconds>(d).count()));
+}
+
+}  // namespace
+
+RedisKeyShare::RedisKeyShare(Coordinator& coordinator, std::string key_id)
+    : coordinator_(coordinator),
+      tat_key_(coordinator.Key(key_id, "tat")),
+      inflight_key_(coordinator.Key(key_id, "inflight")),
+      cooldown_key_(coordinator.Key(key_id, "cooldown")) {}
+
+asio::awaitable<std::optional<SharedGrant>> RedisKeyShare::ReserveSlot(std::string call,
+                                                                       common::Duration interval,
+                                                                       int in_flight_cap,
+                                                                       common::Duration lease) {
+  auto op =
+      coordinator_.EvalSha(ReserveScript(), {tat_key_, inflight_key_, cooldown_key_},
+                           {fmt::format("{}:{}", coordinator_.instance(), call), Micros(interval),
+                            std::to_string(in_flight_cap), Micros(lease), Micros(kMaxFullWait)});
+  common::Result<Reply> reply = co_await std::move(op);
+  if (!reply) co_return std::nullopt;
+  const bool well_formed =
+      reply->kind == Reply::Kind::kArray && reply->elements.size() == 4 &&
+      std::all_of(reply->elements.begin(), reply->elements.end(),
+                  [](const Reply& e) { return e.kind == Reply::Kind::kInteger; });
+  if (!well_formed) {
+    coordinator_.NoteFailure("the reserve script", Describe(*reply));
+    co_return std::nullopt;
+  }
+  SharedGrant out;
+  switch (reply->elements[0].integer) {
+    case 0:
+      out.grant.status = gate::SlotGrant::Status::kGranted;
+      break;
+    case 1:
+      out.grant.status = gate::SlotGrant::Status::kInFlightFull;
+      break;
+    default:
+      out.grant.status = gate::SlotGrant::Status::kCoolingDown;
+      break;
+  }
+  out.grant.wait = microseconds(reply->elements[1].integer);
+  out.now_us = reply->elements[2].integer;
+  out.slot_us = reply->elements[3].integer;
+  co_return out;
+}
+
+asio::awaitable<std::optional<gate::SlotGrant>> RedisKeyShare::Reserve(std::string call,
+                                                                       common::Duration interval,
+                                                                       int in_flight_cap,
+                                                                       common::Duration lease) {
+  auto op = ReserveSlot(std::move(call), interval, in_flight_cap, lease);
+  std::optional<SharedGrant> grant = co_await std::move(op);
+  if (!grant) co_return std::nullopt;
+  co_return grant->grant;
+}
+
+void RedisKeyShare::Release(std::string call) {
+  coordinator_.Spawn("release", ReleaseScript(), {inflight_key_},
+                     {fmt::format("{}:{}", coordinator_.instance(), call)});
+}
+
+void RedisKeyShare::CoolDown(common::Duration duration) {
+  const auto ms = std::max<std::int64_t>(1, duration_cast<milliseconds>(duration).count());
+  coordinator_.Spawn("cooldown", CoolDownScript(), {cooldown_key_}, {std::to_string(ms)});
+}
+
+bool RedisKeyShare::Shared() const { return coordinator_.Shared(); }
+
+double RedisKeyShare::FallbackShare() const { return coordinator_.FallbackShare(); }
+
+}  // namespace kisgate::coord
