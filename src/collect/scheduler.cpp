@@ -247,7 +247,10 @@ asio::awaitable<void> Scheduler::Impl::Loop(Ptr impl, ScheduledJob* job) {
     const auto following = impl->schedule.NextStart(config, start).value_or(start + config.every);
     auto ask = MayRun(impl, job, start);
     const Permission permission = co_await std::move(ask);
-    if (impl->stopping) co_return;
+    if (impl->stopping) {
+      if (permission.run) impl->permit->Finished(config, start);  // a lease taken is let go
+      co_return;
+    }
     if (!permission.run) {
       spdlog::debug("job '{}': the cycle of {} is {}'s", config.name,
                     common::FormatKstDateTime(start),

@@ -117,7 +117,7 @@ class FakeCycles {
 // store unreachable), an exception, or an answer that comes too late; any other start is ours.
 class Permit final : public JobPermit {
  public:
-  enum class Trouble { kError, kThrow, kLate };
+  enum class Trouble { kError, kThrow, kLate, kSlow };
 
   asio::awaitable<common::Result<Permission>> MayRun(const config::JobConfig&,
                                                      common::WallTime start) override {
@@ -132,11 +132,15 @@ class Permit final : public JobPermit {
         co_return common::Errc::kConnectRefused;
       case Trouble::kThrow:
         throw std::runtime_error("the lease store broke");
-      case Trouble::kLate: {
+      case Trouble::kLate:
+      case Trouble::kSlow: {
+        // Late: after the scheduler has stopped waiting. Slow: within PermitWait, and yes.
+        const bool late = trouble->second == Trouble::kLate;
         common::Timer timer(co_await asio::this_coro::executor);
-        timer.expires_after(1h);
+        timer.expires_after(late ? common::Duration(1h) : common::Duration(1s));
         boost::system::error_code ec;
         co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (!late) co_return Permission{};
         co_return Permission{false, "late"};
       }
     }
@@ -444,6 +448,26 @@ TEST(Scheduler, PermitThatCannotTellRunsTheCycleHere) {
   w.scheduler->Stop(w.clock.Now());
   w.Advance(2s);
   EXPECT_TRUE(w.ended);
+}
+
+// Stop while the permit is being asked: the cycle does not run, and a "yes" that comes then is
+// handed back at once (Finished), so a lease taken for it is not renewed for a cycle that never
+// ran.
+TEST(Scheduler, StopWhileAskingHandsBackTheCycle) {
+  World w("2026-11-24 11:00:05");
+  Permit permit;
+  permit.troubles[At("2026-11-24 11:00:10")] = Permit::Trouble::kSlow;
+  w.Make({}, &permit);
+  w.scheduler->Add(Job("price", 10s), {"005930"});
+  w.StartRun();
+  w.Advance(5500ms, 100ms);  // to 11:00:10.5: asked, no answer yet
+  ASSERT_EQ(permit.asked.size(), 1u);
+  w.scheduler->Stop(w.clock.Now());
+  w.Advance(1s, 100ms);
+  EXPECT_TRUE(w.ended);
+  EXPECT_TRUE(w.cycles.calls.empty());
+  ASSERT_EQ(permit.finished.size(), 1u);
+  EXPECT_EQ(Kst(permit.finished[0]), "2026-11-24 11:00:10");
 }
 
 // Run-once: every job's cycle at once, now, each with a deadline one interval of its job away;
