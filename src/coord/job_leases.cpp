@@ -62,6 +62,10 @@ struct JobLeases::State {
   JobLeasesOptions options;
   JobLeasesStats stats;
   std::map<std::string, std::shared_ptr<Held>> held;  // by key
+  // The keys MayRun is asking Redis for, and whether Finished came meanwhile: the scheduler ran
+  // the cycle without waiting for the answer (see collect::PermitWait), and a lease taken after
+  // its cycle ended must not be renewed.
+  std::map<std::string, bool> asking;
 
   static asio::awaitable<void> Renew(std::shared_ptr<State> state, std::shared_ptr<Held> held,
                                      std::string key, std::chrono::milliseconds ttl);
@@ -133,9 +137,12 @@ asio::awaitable<common::Result<collect::Permission>> JobLeases::MayRun(const con
   auto key = Key(job, start);
   const auto ttl = Ttl(job);
   const auto& instance = state->coordinator.instance();
+  state->asking[key] = false;
   auto take =
       state->coordinator.EvalSha(TakeScript(), {key}, {instance, fmt::format("{}", ttl.count())});
   const auto reply = co_await std::move(take);
+  const auto asked = state->asking.extract(key);
+  const bool finished = !asked.empty() && asked.mapped();
   // A failure has put the coordinator in fallback (it logs that once; the scheduler logs once
   // that the job runs here).
   if (!reply) {
@@ -151,6 +158,7 @@ asio::awaitable<common::Result<collect::Permission>> JobLeases::MayRun(const con
   // the lease's life); it is ours to run and renew.
   if (reply->IsNil() || reply->str == instance) {
     state->stats.taken++;
+    if (finished) co_return collect::Permission{};  // the lease expires unrenewed
     auto held = std::make_shared<Held>(state->coordinator.executor());
     if (auto old = state->held.find(key); old != state->held.end()) {
       old->second->done = true;
@@ -169,7 +177,12 @@ asio::awaitable<common::Result<collect::Permission>> JobLeases::MayRun(const con
 
 void JobLeases::Finished(const config::JobConfig& job, common::WallTime start) {
   // Not deleted: see the header (the same start must not run twice).
-  auto it = state_->held.find(Key(job, start));
+  const auto key = Key(job, start);
+  if (auto asking = state_->asking.find(key); asking != state_->asking.end()) {
+    asking->second = true;
+    return;
+  }
+  auto it = state_->held.find(key);
   if (it == state_->held.end()) return;  // run without a lease (MayRun could not tell)
   it->second->done = true;
   it->second->timer.cancel();

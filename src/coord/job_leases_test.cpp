@@ -200,6 +200,28 @@ TEST_F(JobLeasesTest, RenewalKeepsALongCyclesLease) {
   EXPECT_TRUE(expired->run);
 }
 
+// The scheduler gave up waiting for the answer and ran the cycle; it ended before the answer came
+// (Finished first): a lease taken then is not renewed, and expires.
+TEST_F(JobLeasesTest, LeaseTakenAfterItsCycleEndedIsNotRenewed) {
+  Instance a(io_, server_->Url(), "kisgate-a", Prefix(), 300ms);
+  Instance b(io_, server_->Url(), "kisgate-b", Prefix(), 300ms);
+  const auto job = Job("price", 1s);  // a lease of 1.3 s, renewed every 433 ms if it were
+  auto asked = asio::co_spawn(io_, a.leases->MayRun(job, kStart), asio::use_future);
+  io_.restart();
+  io_.poll_one();  // MayRun starts and waits for Redis's answer
+  ASSERT_NE(asked.wait_for(0s), std::future_status::ready);
+  a.leases->Finished(job, kStart);
+  while (asked.wait_for(0s) != std::future_status::ready) io_.run_one();
+  const auto late = asked.get();
+  ASSERT_TRUE(late.has_value()) << late.error().message();
+  EXPECT_TRUE(late->run);
+  RunFor(io_, 2s);
+  EXPECT_EQ(a.leases->stats().renewals, 0u);
+  auto expired = Ask(b, job, kStart);
+  ASSERT_TRUE(expired.has_value());
+  EXPECT_TRUE(expired->run);
+}
+
 // Redis not answering in time: MayRun cannot tell (an error, not a permission), so the scheduler
 // runs the cycle here; the coordinator is in fallback, where MayRun does not wait for Redis; when
 // Redis answers again (the coordinator's probe), the leases work again.
