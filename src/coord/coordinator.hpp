@@ -89,7 +89,8 @@ class Coordinator {
   boost::asio::awaitable<common::Result<Reply>> EvalSha(const Script& script,
                                                         std::vector<std::string> keys,
                                                         std::vector<std::string> args);
-  // The same, fire and forget (Release, CoolDown, Withdraw): `what` names it in the log.
+  // The same, fire and forget (Release, CoolDown, Withdraw): `what` names it in the log;
+  // `script` must outlive the call (a function-local static, as the shares' scripts are).
   void Spawn(std::string what, const Script& script, std::vector<std::string> keys,
              std::vector<std::string> args);
 

@@ -62,7 +62,8 @@ class CoordinatorTest : public ::testing::Test {
   }
 
   std::unique_ptr<Coordinator> Make(const std::string& instance,
-                                    const common::Clock& clock = common::SystemClock::Instance()) {
+                                    const common::Clock& clock = common::SystemClock::Instance(),
+                                    milliseconds alive_window = milliseconds(5000)) {
     config::CoordinationConfig config;
     config.url = server_->Url();
     config.instance = instance;
@@ -71,6 +72,7 @@ class CoordinatorTest : public ::testing::Test {
     CoordinatorOptions options;
     options.prefix = "test";
     options.heartbeat = milliseconds(50);
+    options.alive_window = alive_window;
     return std::make_unique<Coordinator>(io_.get_executor(), config, clock, options);
   }
 
@@ -294,6 +296,33 @@ TEST_F(CoordinatorTest, FallsBackWhenRedisStopsAndReturns) {
   EXPECT_EQ(back->status, Status::kGranted);
   a_->Stop();
   b_->Stop();
+}
+
+// An instance that stops leaves the count at once; one that dies leaves it after the window.
+TEST_F(CoordinatorTest, InstancesThatLeaveAreNoLongerCounted) {
+  auto watcher = Make("watcher", common::SystemClock::Instance(), milliseconds(300));
+  auto leaving = Make("leaving");
+  // The dying instance runs on an io_context of its own, which the test stops running: like
+  // kill -9, it just stops beating.
+  asio::io_context dying_io;
+  config::CoordinationConfig config;
+  config.url = server_->Url();
+  config.instance = "dying";
+  CoordinatorOptions options;
+  options.prefix = "test";
+  options.heartbeat = milliseconds(50);
+  Coordinator dying(dying_io.get_executor(), config, common::SystemClock::Instance(), options);
+  watcher->Start();
+  leaving->Start();
+  dying.Start();
+  ASSERT_TRUE(RunUntil(io_, [&] {
+    dying_io.poll();
+    return watcher->Stats().instances == 3;
+  }));
+  leaving->Stop();
+  ASSERT_TRUE(RunUntil(io_, [&] { return watcher->Stats().instances == 1; }));
+  EXPECT_DOUBLE_EQ(watcher->FallbackShare(), 1.0);
+  watcher->Stop();
 }
 
 // A server that hangs (SIGSTOP) is a fallback too: the command's timeout.

@@ -1,7 +1,9 @@
 #pragma once
 // A Redis client on one TCP connection, for the coordination of several kisgate instances (issue
 // 13). Commands are formatted by hiredis (redisFormatCommandArgv) and replies parsed by its
-// redisReader: the RESP code is hiredis's, the socket and the coroutines are Asio's.
+// redisReader: the RESP code is hiredis's, the socket and the coroutines are Asio's. The glue is
+// written here because no Debian 12 library does it: hiredis ships no Asio adapter, and Boost.Redis
+// came with Boost 1.84 (Debian 12 has 1.81).
 //
 // RedisClient owns one connection, opened on demand (AUTH with the password, SELECT the URL's db)
 // and opened again after an error, not sooner than a backoff that doubles up to a cap. Several

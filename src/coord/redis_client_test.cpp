@@ -5,6 +5,7 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -127,6 +128,13 @@ TEST_F(RedisClientTest, RepliesOfEveryKind) {
   EXPECT_EQ(array->elements[0].str, "v 1");
   EXPECT_TRUE(array->elements[1].IsNil());
   EXPECT_EQ(array->elements[2].str, std::string("a\0b\r\n", 5));
+  // A reply larger than one read (and a command larger than one write) arrives whole.
+  std::string big(3 * 1024 * 1024, 'x');
+  for (std::size_t i = 0; i < big.size(); i += 4096) big[i] = static_cast<char>('a' + i % 26);
+  ASSERT_TRUE(Run(client, {"SET", "big", big}));
+  auto big_reply = Run(client, {"GET", "big"});
+  ASSERT_TRUE(big_reply);
+  EXPECT_TRUE(big_reply->str == big);
   EXPECT_EQ(client.stats().connections, 1U);
 }
 
@@ -243,6 +251,37 @@ TEST_F(RedisClientTest, TimeoutFailsEveryOutstandingCommand) {
   while (done < 10) io_.run_one();
   server_->Resume();
   EXPECT_EQ(failed, 10);
+}
+
+// The server closing the connection fails the commands on it at once (not at their deadline),
+// and the next command connects again.
+TEST_F(RedisClientTest, ClosedConnectionFailsItsCommands) {
+  RedisClientOptions options = Options();
+  options.timeout = std::chrono::milliseconds(10000);
+  RedisClient victim(io_.get_executor(), options);
+  RedisClient killer(io_.get_executor(), options);
+  ASSERT_TRUE(Run(victim, {"PING"}));
+  std::optional<Result<Reply>> blocked;
+  asio::co_spawn(
+      io_,
+      [&]() -> asio::awaitable<void> {
+        auto op = victim.Command({"BLPOP", "never-pushed", "0"});
+        blocked = co_await std::move(op);
+      },
+      asio::detached);
+  auto killed = Run(killer, {"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
+  ASSERT_TRUE(killed);
+  EXPECT_GE(killed->integer, 1) << Describe(*killed);
+  io_.restart();
+  while (!blocked) io_.run_one();
+  ASSERT_FALSE(*blocked);
+  EXPECT_EQ(blocked->error(), Errc::kClosedWithoutResponse);
+  EXPECT_EQ(victim.stats().timeouts, 0U);
+  RunTask(io_, Sleep(options.backoff_max));
+  auto ping = Run(victim, {"PING"});
+  ASSERT_TRUE(ping) << victim.last_error();
+  EXPECT_TRUE(ping->IsStatus("PONG"));
+  EXPECT_EQ(victim.stats().connections, 2U);
 }
 
 // After the server restarts, the client connects again by itself (after its backoff).

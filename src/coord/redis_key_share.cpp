@@ -81,9 +81,10 @@ std::string Micros(common::Duration d) {
 
 RedisKeyShare::RedisKeyShare(Coordinator& coordinator, std::string key_id)
     : coordinator_(coordinator),
-      tat_key_(coordinator.Key(key_id, "tat")),
-      inflight_key_(coordinator.Key(key_id, "inflight")),
-      cooldown_key_(coordinator.Key(key_id, "cooldown")) {}
+      key_id_(std::move(key_id)),
+      tat_key_(coordinator.Key(key_id_, "tat")),
+      inflight_key_(coordinator.Key(key_id_, "inflight")),
+      cooldown_key_(coordinator.Key(key_id_, "cooldown")) {}
 
 asio::awaitable<std::optional<SharedGrant>> RedisKeyShare::ReserveSlot(std::string call,
                                                                        common::Duration interval,

@@ -47,12 +47,14 @@ class RedisKeyShare final : public gate::KeyShare {
   void CoolDown(common::Duration duration) override;
   bool Shared() const override;
   double FallbackShare() const override;
+  const std::string& key_id() const { return key_id_; }
 
   // A kInFlightFull answer waits until the earliest lease ends, at most this long.
   static constexpr std::chrono::milliseconds kMaxFullWait{100};
 
  private:
   Coordinator& coordinator_;
+  std::string key_id_;
   std::string tat_key_;
   std::string inflight_key_;
   std::string cooldown_key_;

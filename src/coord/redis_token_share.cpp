@@ -41,8 +41,9 @@ std::int64_t UnixMillis(common::WallTime t) {
 
 RedisTokenShare::RedisTokenShare(Coordinator& coordinator, std::string key_id)
     : coordinator_(coordinator),
-      token_key_(coordinator.Key(key_id, "token")),
-      right_key_(coordinator.Key(key_id, "token-right")) {}
+      key_id_(std::move(key_id)),
+      token_key_(coordinator.Key(key_id_, "token")),
+      right_key_(coordinator.Key(key_id_, "token-right")) {}
 
 asio::awaitable<std::optional<kis::Token>> RedisTokenShare::Read() {
   auto op = coordinator_.Command({"GET", token_key_});

@@ -26,9 +26,11 @@ class RedisTokenShare final : public kis::TokenShare {
   boost::asio::awaitable<std::optional<bool>> TryIssueRight(common::Duration hold) override;
   boost::asio::awaitable<void> Publish(const kis::Token& token) override;
   void Withdraw(const std::string& token) override;
+  const std::string& key_id() const { return key_id_; }
 
  private:
   Coordinator& coordinator_;
+  std::string key_id_;
   std::string token_key_;
   std::string right_key_;
 };
