@@ -1,7 +1,10 @@
 #include "collect/jobs_board.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <map>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 #include <boost/json/array.hpp>
@@ -27,18 +30,49 @@ std::string CycleTimeIso(std::string_view t) {
                      hms.substr(4, 2));
 }
 
-json::object CycleJson(const CycleReport& r) {
+// One of this instance's cycles; `instance` (its name) only when instances share jobs.
+json::object CycleJson(const CycleReport& r, const std::string& instance) {
   json::object failures;
   for (const auto& [code, n] : r.failures) failures[code] = n;
-  return {{"cycle_time", CycleTimeIso(r.cycle_time)},
-          {"seconds", r.seconds},
-          {"planned", r.planned},
-          {"ok", r.ok},
-          {"failed", r.failed},
-          {"dropped", r.dropped},
-          {"rows", r.rows},
-          {"upstream_calls", r.upstream_calls},
-          {"failures", std::move(failures)}};
+  json::object out{{"cycle_time", CycleTimeIso(r.cycle_time)},
+                   {"seconds", r.seconds},
+                   {"planned", r.planned},
+                   {"ok", r.ok},
+                   {"failed", r.failed},
+                   {"dropped", r.dropped},
+                   {"rows", r.rows},
+                   {"upstream_calls", r.upstream_calls},
+                   {"failures", std::move(failures)}};
+  if (!instance.empty()) out["instance"] = instance;
+  return out;
+}
+
+// A cycle another instance held: no figures of ours, only who held it (null when unknown).
+json::object ElsewhereJson(const ElsewhereCycle& c) {
+  return {{"cycle_time", CycleTimeIso(c.cycle_time)},
+          {"instance", c.instance.empty() ? json::value(nullptr) : json::value(c.instance)}};
+}
+
+// The last kRecent cycles of `j`, this instance's and others', oldest first (by start; at equal
+// starts this instance's first).
+json::array RecentJson(const JobStatus& j, const std::string& instance, std::size_t keep) {
+  std::vector<json::object> merged;
+  auto ours = j.recent.begin();
+  auto theirs = j.elsewhere.begin();
+  while (ours != j.recent.end() || theirs != j.elsewhere.end()) {
+    if (theirs == j.elsewhere.end() ||
+        (ours != j.recent.end() && ours->cycle_time <= theirs->cycle_time)) {
+      merged.push_back(CycleJson(*ours++, instance));
+    } else {
+      merged.push_back(ElsewhereJson(*theirs++));
+    }
+  }
+  json::array out;
+  const auto skip = merged.size() > keep ? merged.size() - keep : 0;
+  for (auto it = merged.begin() + static_cast<std::ptrdiff_t>(skip); it != merged.end(); ++it) {
+    out.push_back(std::move(*it));
+  }
+  return out;
 }
 
 }  // namespace
@@ -83,6 +117,14 @@ void JobsBoard::Skipped(const std::string& job, std::uint64_t starts) {
   if (auto* j = Find(job)) j->totals.skipped_starts += starts;
 }
 
+void JobsBoard::RanElsewhere(const std::string& job, common::WallTime start, std::string instance) {
+  auto* j = Find(job);
+  if (j == nullptr) return;
+  j->totals.elsewhere++;
+  j->elsewhere.push_back({common::FormatCompactKst(start), std::move(instance)});
+  if (j->elsewhere.size() > kRecent) j->elsewhere.pop_front();
+}
+
 std::vector<std::string> JobsBoard::Problems() const {
   std::vector<std::string> out;
   for (const auto& j : jobs_) {
@@ -119,20 +161,20 @@ json::object JobsBoard::Json(common::WallTime now,
                              const std::vector<store::Freshness>& ages) const {
   json::array jobs;
   for (const auto& j : jobs_) {
-    json::array recent;
-    for (const auto& r : j.recent) recent.push_back(CycleJson(r));
-    jobs.push_back(json::object{
-        {"name", j.job.name},
-        {"dataset", j.job.dataset},
-        {"lane", j.job.lane},
-        {"every_s", std::chrono::duration<double>(j.job.every).count()},
-        {"codes", j.codes},
-        {"running", j.running},
-        {"next_run",
-         j.next_run ? json::value(common::FormatIsoKst(*j.next_run)) : json::value(nullptr)},
-        {"cycles", j.totals.cycles},
-        {"last", j.recent.empty() ? json::value(nullptr) : json::value(CycleJson(j.recent.back()))},
-        {"recent", std::move(recent)}});
+    json::array recent = RecentJson(j, instance_, kRecent);
+    json::object job{{"name", j.job.name},
+                     {"dataset", j.job.dataset},
+                     {"lane", j.job.lane},
+                     {"every_s", std::chrono::duration<double>(j.job.every).count()},
+                     {"codes", j.codes},
+                     {"running", j.running},
+                     {"next_run", j.next_run ? json::value(common::FormatIsoKst(*j.next_run))
+                                             : json::value(nullptr)},
+                     {"cycles", j.totals.cycles}};
+    if (!instance_.empty()) job["cycles_elsewhere"] = j.totals.elsewhere;
+    job["last"] = recent.empty() ? json::value(nullptr) : recent.back();
+    job["recent"] = std::move(recent);
+    jobs.push_back(std::move(job));
   }
   json::array freshness;
   for (const auto& f : SummariseFreshness(ages)) {
@@ -142,9 +184,11 @@ json::object JobsBoard::Json(common::WallTime now,
                                      {"median_age_s", f.median_s},
                                      {"newest_age_s", f.newest_s}});
   }
-  return {{"time", common::FormatIsoKst(now)},
-          {"jobs", std::move(jobs)},
-          {"freshness", std::move(freshness)}};
+  json::object doc{{"time", common::FormatIsoKst(now)}};
+  if (!instance_.empty()) doc["instance"] = instance_;
+  doc["jobs"] = std::move(jobs);
+  doc["freshness"] = std::move(freshness);
+  return doc;
 }
 
 }  // namespace kisgate::collect

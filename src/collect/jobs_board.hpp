@@ -3,6 +3,12 @@
 // job, its next run, whether a cycle runs now, its totals and its recent cycles. The Scheduler
 // writes it; the API reads it (by pointer).
 //
+// Several instances sharing jobs (issue 13): each cycle runs on one instance. The board then
+// carries this instance's name (SetInstance) beside each cycle it ran, and records each cycle
+// another instance held (RanElsewhere: its start and that instance's name, no rows of ours), so
+// /v1/jobs on any instance says which instance ran each cycle. With no name set (one instance)
+// the document is what it was before.
+//
 // Thread-safety: none; it lives on the io_context's thread, like the scheduler and the API.
 
 #include <cstddef>
@@ -25,6 +31,14 @@ struct JobTotals {
   std::uint64_t cycles = 0, ok = 0, failed = 0, dropped = 0, rows = 0;
   // Starts not run because the cycle before ended too late (held up past the next start).
   std::uint64_t skipped_starts = 0;
+  // Cycles another instance held (not counted in `cycles`).
+  std::uint64_t elsewhere = 0;
+};
+
+// A cycle another instance held: when it started and which instance held it ("" when unknown).
+struct ElsewhereCycle {
+  std::string cycle_time;  // KST YYYYMMDDHHMMSS of the cycle's start, as CycleReport's
+  std::string instance;
 };
 
 struct JobStatus {
@@ -34,7 +48,8 @@ struct JobStatus {
   std::optional<common::WallTime> next_run;
   std::optional<common::WallTime> last_finished;
   JobTotals totals;
-  std::deque<CycleReport> recent;  // oldest first
+  std::deque<CycleReport> recent;        // this instance's cycles, oldest first
+  std::deque<ElsewhereCycle> elsewhere;  // other instances' cycles, oldest first
 };
 
 class JobsBoard {
@@ -46,18 +61,27 @@ class JobsBoard {
   void Started(const std::string& job);
   void Finished(const CycleReport& report, common::WallTime now);
   void Skipped(const std::string& job, std::uint64_t starts);
+  // The cycle of `job` at `start` is `instance`'s, not this one's.
+  void RanElsewhere(const std::string& job, common::WallTime start, std::string instance);
+  // This instance's name when instances share jobs; empty alone.
+  void SetInstance(std::string instance) { instance_ = std::move(instance); }
+  const std::string& instance() const { return instance_; }
 
   const std::vector<JobStatus>& jobs() const { return jobs_; }
   // What keeps collection from being ready, for /readyz: each job whose last kDeadCycles cycles
   // all failed every code (a dead key, a refused token), named with its most frequent error.
   static constexpr std::size_t kDeadCycles = 3;
   std::vector<std::string> Problems() const;
-  // The /v1/jobs document; freshness per data set from the store's ages.
+  // The /v1/jobs document; freshness per data set from the store's ages. With an instance name
+  // set, the document names it ("instance"), each job counts the cycles other instances held
+  // ("cycles_elsewhere"), and "recent" and "last" merge both kinds of cycle in order of start,
+  // each with its "instance" (an other instance's cycle has only "cycle_time" and "instance").
   boost::json::object Json(common::WallTime now, const std::vector<store::Freshness>& ages) const;
 
  private:
   JobStatus* Find(const std::string& name);
   std::vector<JobStatus> jobs_;
+  std::string instance_;
 };
 
 // Freshness of one data set: how many values are held and how old they are.

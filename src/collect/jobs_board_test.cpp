@@ -117,5 +117,67 @@ TEST(JobsBoard, JsonDocumentIsStable) {
       R"json({"time":"2026-11-24T10:00:30+09:00","jobs":[{"name":"price","dataset":"price","lane":"batch","every_s":3E1,"codes":53,"running":false,"next_run":"2026-11-24T10:01:00+09:00","cycles":3,"last":{"cycle_time":"2026-11-24","seconds":1.225E1,"planned":53,"ok":50,"failed":2,"dropped":1,"rows":50,"upstream_calls":55,"failures":{"EGW00201":1,"timeout":1}},"recent":[{"cycle_time":"2026-11-24T10:00:00+09:00","seconds":1.225E1,"planned":53,"ok":50,"failed":2,"dropped":1,"rows":50,"upstream_calls":55,"failures":{"EGW00201":1,"timeout":1}},{"cycle_time":"2026-11-24","seconds":1.225E1,"planned":53,"ok":50,"failed":2,"dropped":1,"rows":50,"upstream_calls":55,"failures":{"EGW00201":1,"timeout":1}},{"cycle_time":"2026-11-24","seconds":1.225E1,"planned":53,"ok":50,"failed":2,"dropped":1,"rows":50,"upstream_calls":55,"failures":{"EGW00201":1,"timeout":1}}]},{"name":"bars","dataset":"bars_minute","lane":"batch","every_s":1.5E0,"codes":2,"running":true,"next_run":null,"cycles":0,"last":null,"recent":[]}],"freshness":[{"dataset":"bars_minute","values":1,"oldest_age_s":2E0,"median_age_s":2E0,"newest_age_s":2E0},{"dataset":"price","values":2,"oldest_age_s":3.5E0,"median_age_s":3.5E0,"newest_age_s":1E0}]})json");
 }
 
+// The same document when instances share jobs: it names this instance, each job counts the
+// cycles others held, and "recent" interleaves this instance's cycles (with its name) and the
+// others' (their name, or null when unknown) by start, the newest being "last".
+TEST(JobsBoard, JsonDocumentNamesTheInstanceOfEachCycle) {
+  JobsBoard board;
+  board.SetInstance("kisgate-a");
+  config::JobConfig a;
+  a.name = "price";
+  a.dataset = "price";
+  a.every = 30s;
+  a.lane = "batch";
+  board.Register(a, 53);
+  const auto now = *common::ParseKstDateTime("2026-11-24 10:01:40");
+  board.Scheduled("price", now + 20s);
+  for (const char* cycle_time : {"20261124100000", "20261124100100"}) {
+    CycleReport r;
+    r.job = "price";
+    r.cycle_time = cycle_time;
+    r.planned = 53;
+    r.ok = 53;
+    r.rows = 53;
+    r.upstream_calls = 53;
+    r.seconds = 2.5;
+    board.Finished(r, now);
+  }
+  board.RanElsewhere("price", *common::ParseKstDateTime("2026-11-24 10:00:30"), "kisgate-b");
+  board.RanElsewhere("price", *common::ParseKstDateTime("2026-11-24 10:01:30"), "");
+  EXPECT_EQ(
+      boost::json::serialize(board.Json(now, {})),
+      R"json({"time":"2026-11-24T10:01:40+09:00","instance":"kisgate-a","jobs":[{"name":"price","dataset":"price","lane":"batch","every_s":3E1,"codes":53,"running":false,"next_run":"2026-11-24T10:02:00+09:00","cycles":2,"cycles_elsewhere":2,"last":{"cycle_time":"2026-11-24T10:01:30+09:00","instance":null},"recent":[{"cycle_time":"2026-11-24T10:00:00+09:00","seconds":2.5E0,"planned":53,"ok":53,"failed":0,"dropped":0,"rows":53,"upstream_calls":53,"failures":{},"instance":"kisgate-a"},{"cycle_time":"2026-11-24T10:00:30+09:00","instance":"kisgate-b"},{"cycle_time":"2026-11-24T10:01:00+09:00","seconds":2.5E0,"planned":53,"ok":53,"failed":0,"dropped":0,"rows":53,"upstream_calls":53,"failures":{},"instance":"kisgate-a"},{"cycle_time":"2026-11-24T10:01:30+09:00","instance":null}]}],"freshness":[]})json");
+}
+
+// "recent" stays the last kRecent cycles whoever ran them.
+TEST(JobsBoard, RecentKeepsTheNewestCyclesOfEveryInstance) {
+  JobsBoard board;
+  board.SetInstance("kisgate-a");
+  config::JobConfig job;
+  job.name = "price";
+  job.dataset = "price";
+  board.Register(job, 1);
+  auto t = *common::ParseKstDateTime("2026-11-24 10:00:00");
+  for (int i = 0; i < 30; ++i, t += 10s) {
+    if (i % 3 == 0) {
+      CycleReport r;
+      r.job = "price";
+      r.cycle_time = common::FormatCompactKst(t);
+      board.Finished(r, t);
+    } else {
+      board.RanElsewhere("price", t, "kisgate-b");
+    }
+  }
+  const auto doc = board.Json(t, {});
+  const auto& j = doc.at("jobs").as_array()[0];
+  const auto& recent = j.at("recent").as_array();
+  ASSERT_EQ(recent.size(), JobsBoard::kRecent);
+  EXPECT_EQ(recent.front().at("cycle_time").as_string(), "2026-11-24T10:01:40+09:00");
+  EXPECT_EQ(j.at("last").at("cycle_time").as_string(), "2026-11-24T10:04:50+09:00");
+  EXPECT_EQ(j.at("last").at("instance").as_string(), "kisgate-b");
+  EXPECT_EQ(j.at("cycles").as_uint64(), 10u);
+  EXPECT_EQ(j.at("cycles_elsewhere").as_uint64(), 20u);
+}
+
 }  // namespace
 }  // namespace kisgate::collect

@@ -27,12 +27,16 @@ CycleRunner GatewayCycles(gate::Gateway& gateway, store::Store* store) {
       };
 }
 
-asio::awaitable<bool> AlwaysPermit::MayRun(const config::JobConfig& /*job*/,
-                                           common::WallTime /*start*/) {
-  co_return true;
+asio::awaitable<common::Result<Permission>> AlwaysPermit::MayRun(const config::JobConfig& /*job*/,
+                                                                 common::WallTime /*start*/) {
+  co_return Permission{};
 }
 
 void AlwaysPermit::Finished(const config::JobConfig& /*job*/, common::WallTime /*start*/) {}
+
+common::Duration PermitWait(const config::JobConfig& job) {
+  return std::min<common::Duration>(job.every / 4, std::chrono::seconds(2));
+}
 
 std::optional<common::WallTime> NextAfterCycle(const Schedule& schedule,
                                                const config::JobConfig& job,
@@ -88,6 +92,14 @@ struct ScheduledJob {
   std::size_t index;    // in the order of Add; also the job's flow in the gate
   common::Timer timer;  // Run's wait for the next start
   std::shared_ptr<CycleControl> control = std::make_shared<CycleControl>();
+  bool permit_failing = false;  // the permit's last answer was "cannot tell" (logged once)
+};
+
+// A permit's answer, shared with its completion handler, which may run after the wait gave up.
+struct PermitAsk {
+  explicit PermitAsk(const asio::any_io_executor& executor) : wake(executor) {}
+  std::optional<common::Result<Permission>> answer;
+  common::Timer wake;
 };
 
 }  // namespace
@@ -101,7 +113,9 @@ struct Scheduler::Impl {
         run_cycle(std::move(r)),
         hooks(std::move(h)),
         permit(p != nullptr ? p : &always),
-        between_rounds(executor) {}
+        between_rounds(executor) {
+    board.SetInstance(permit->Instance());
+  }
 
   // The steady time at which the wall clock will read `t`: timers wait on steady time.
   common::SteadyTime SteadyAt(common::WallTime t) const {
@@ -124,7 +138,7 @@ struct Scheduler::Impl {
   using Ptr = std::shared_ptr<Impl>;
   static asio::awaitable<CycleReport> Cycle(Ptr impl, ScheduledJob* job, common::WallTime start,
                                             common::SteadyTime deadline);
-  static asio::awaitable<bool> MayRun(Ptr impl, ScheduledJob* job, common::WallTime start);
+  static asio::awaitable<Permission> MayRun(Ptr impl, ScheduledJob* job, common::WallTime start);
   static asio::awaitable<void> Loop(Ptr impl, ScheduledJob* job);
   static asio::awaitable<void> OneOfRound(Ptr impl, ScheduledJob* job, common::WallTime start,
                                           common::SteadyTime deadline,
@@ -168,16 +182,50 @@ asio::awaitable<CycleReport> Scheduler::Impl::Cycle(Ptr impl, ScheduledJob* job,
   co_return report;
 }
 
-// Asks the permit; an exception (a shared store that cannot be reached) is a "no", logged.
-asio::awaitable<bool> Scheduler::Impl::MayRun(Ptr impl, ScheduledJob* job, common::WallTime start) {
-  auto ask = asio::co_spawn(impl->executor, impl->permit->MayRun(job->job, start),
-                            asio::as_tuple(asio::use_awaitable));
-  auto [error, may] = co_await std::move(ask);
-  if (error) {
-    common::NoteException(fmt::format("job '{}' permit", job->job.name), error);
-    co_return false;
+// Asks the permit who runs the cycle of `job` at `start`, waiting at most PermitWait. A permit
+// that cannot tell (an error, an exception, no answer in time) means "run it here": see the header
+// for why running twice beats collecting nothing. Logged once per stretch of such answers.
+asio::awaitable<Permission> Scheduler::Impl::MayRun(Ptr impl, ScheduledJob* job,
+                                                    common::WallTime start) {
+  const auto wait = PermitWait(job->job);
+  auto ask = std::make_shared<PermitAsk>(impl->executor);
+  ask->wake.expires_at(impl->clock.Now() + wait);
+  // The spawn boundary of the permit: its exception is an answer it could not give.
+  asio::co_spawn(impl->executor, impl->permit->MayRun(job->job, start),
+                 [impl, ask, name = job->job.name](const std::exception_ptr& e,
+                                                   common::Result<Permission> answer) {
+                   if (e) {
+                     common::NoteException(fmt::format("job '{}' permit", name), e);
+                     answer = common::Errc::kException;
+                   }
+                   ask->answer = std::move(answer);
+                   ask->wake.cancel();
+                 });
+  while (!ask->answer && impl->clock.Now() < ask->wake.expiry()) {
+    boost::system::error_code ec;
+    co_await ask->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
-  co_return may;
+  const auto& config = job->job;
+  if (!ask->answer || !ask->answer->has_value()) {
+    if (!job->permit_failing) {
+      const std::string why =
+          ask->answer
+              ? ask->answer->error().message()
+              : fmt::format("no answer within {} ms",
+                            std::chrono::duration_cast<std::chrono::milliseconds>(wait).count());
+      spdlog::warn(
+          "job '{}': cannot tell which instance runs its cycles ({}); running them here until "
+          "it can",
+          config.name, why);
+      job->permit_failing = true;
+    }
+    co_return Permission{};
+  }
+  if (job->permit_failing) {
+    spdlog::info("job '{}': its cycles are shared between instances again", config.name);
+    job->permit_failing = false;
+  }
+  co_return ask->answer->value();
 }
 
 // One job on its schedule until Stop().
@@ -198,11 +246,16 @@ asio::awaitable<void> Scheduler::Impl::Loop(Ptr impl, ScheduledJob* job) {
     const auto start = *next;
     const auto following = impl->schedule.NextStart(config, start).value_or(start + config.every);
     auto ask = MayRun(impl, job, start);
-    const bool may = co_await std::move(ask);
-    if (impl->stopping) co_return;
-    if (!may) {
-      spdlog::debug("job '{}': the cycle of {} is not this instance's", config.name,
-                    common::FormatKstDateTime(start));
+    const Permission permission = co_await std::move(ask);
+    if (impl->stopping) {
+      if (permission.run) impl->permit->Finished(config, start);  // a lease taken is let go
+      co_return;
+    }
+    if (!permission.run) {
+      spdlog::debug("job '{}': the cycle of {} is {}'s", config.name,
+                    common::FormatKstDateTime(start),
+                    permission.instance.empty() ? "another instance" : permission.instance);
+      impl->board.RanElsewhere(config.name, start, permission.instance);
       next = following;
       continue;
     }

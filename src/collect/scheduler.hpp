@@ -14,8 +14,13 @@
 // (its codes still running then count as dropped), and the running call returns.
 //
 // What a cycle does is the CycleRunner's (RunCycle through the gate in the app, a fake in tests).
-// Before each scheduled cycle of Run(), a JobPermit is asked whether this instance may run it:
-// the seam where several instances sharing jobs (a lease per job and start) plug in.
+// Before each scheduled cycle of Run(), a JobPermit is asked who runs it: the seam where several
+// instances sharing jobs (a lease per job and start) plug in. A cycle another instance holds is
+// not run here; the board shows it with that instance's name. A permit that cannot tell (its
+// shared store is down or slow, or it throws) means the cycle runs here: every instance then runs
+// every job, and the gate's fallback budget (a share of the key's rate per instance) keeps the
+// key within its limit, while the store's idempotent writes absorb the duplicate rows. Collecting
+// twice for a while is better than collecting nothing until the store answers again.
 //
 // Time: wall time from the injected Clock's WallNow(), waits on common::Timer with expiries from
 // its Now(): tests run the scheduler on a ManualClock (common::ManualTimeScope).
@@ -36,6 +41,7 @@
 #include "collect/jobs_board.hpp"
 #include "collect/schedule.hpp"
 #include "common/clock.hpp"
+#include "common/error.hpp"
 #include "config/config.hpp"
 #include "gate/gateway.hpp"
 #include "store/store.hpp"
@@ -50,28 +56,45 @@ using CycleRunner = std::function<boost::asio::awaitable<CycleReport>(
 // RunCycle through `gateway` into `store` (which may be null): the runner the app uses.
 CycleRunner GatewayCycles(gate::Gateway& gateway, store::Store* store);
 
-// "May this instance run this cycle now?", asked before each scheduled cycle of Scheduler::Run.
-// One instance: always yes (AlwaysPermit). Several instances sharing jobs: an implementation takes
-// a lease on (job, start) in a shared store, answers whether it got it, and releases or lets it
-// expire in Finished. MayRun should answer well within the job's interval: the cycle's deadline
-// does not move while it is asked. RunOnce and RunRounds (an operator's command to run now) do not
-// ask. Thread-safety: the scheduler's executor.
+// A JobPermit's answer for one cycle: run it here, or leave it to the instance that holds it.
+struct Permission {
+  bool run = true;
+  // When !run: the instance that holds the cycle (runs it), shown on the board; empty when the
+  // permit could not tell (the holder's lease ended between taking and naming).
+  std::string instance;
+};
+
+// "Who runs this cycle?", asked before each scheduled cycle of Scheduler::Run.
+// One instance: always this one (AlwaysPermit). Several instances sharing jobs: an implementation
+// takes a lease on (job, start) in a shared store and answers whether it got it or who holds it;
+// it releases the lease or lets it expire in Finished. MayRun should answer well within the job's
+// interval: the cycle's deadline does not move while it is asked, and the scheduler waits at most
+// PermitWait(job) before it runs the cycle itself. An error (the shared store cannot be reached)
+// is "cannot tell": the scheduler then runs the cycle here (see Scheduler). RunOnce and RunRounds
+// (an operator's command to run now) do not ask. Thread-safety: the scheduler's executor.
 class JobPermit {
  public:
   virtual ~JobPermit() = default;
-  // False: this instance skips the cycle of `job` due at `start` (another instance runs it).
-  virtual boost::asio::awaitable<bool> MayRun(const config::JobConfig& job,
-                                              common::WallTime start) = 0;
-  // The cycle MayRun allowed has ended.
+  virtual boost::asio::awaitable<common::Result<Permission>> MayRun(const config::JobConfig& job,
+                                                                    common::WallTime start) = 0;
+  // The cycle MayRun allowed has ended (also one the scheduler ran because MayRun could not tell
+  // in time: a permit must accept Finished for a start it does not hold).
   virtual void Finished(const config::JobConfig& job, common::WallTime start) = 0;
+  // This instance's name, shown on the jobs board beside each cycle it ran; empty (the default)
+  // when it runs alone, and then /v1/jobs is what it was before instances were shared.
+  virtual std::string Instance() const { return {}; }
 };
 
 class AlwaysPermit final : public JobPermit {
  public:
-  boost::asio::awaitable<bool> MayRun(const config::JobConfig& job,
-                                      common::WallTime start) override;
+  boost::asio::awaitable<common::Result<Permission>> MayRun(const config::JobConfig& job,
+                                                            common::WallTime start) override;
   void Finished(const config::JobConfig& job, common::WallTime start) override;
 };
+
+// How long Scheduler::Run waits for a permit's answer before it runs the cycle itself: a quarter
+// of the job's interval, at most 2 s (a Redis round trip is a millisecond; its timeout 50 ms).
+common::Duration PermitWait(const config::JobConfig& job);
 
 // For the command line; each may be empty.
 struct SchedulerHooks {

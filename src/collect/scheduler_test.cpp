@@ -3,6 +3,7 @@
 #include <map>
 #include <stdexcept>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -112,17 +113,48 @@ class FakeCycles {
   std::map<std::string, int> running_;
 };
 
-// A permit that refuses the starts it is told to.
+// A permit that answers each start as it is told to: held by another instance, an error (its
+// store unreachable), an exception, or an answer that comes too late; any other start is ours.
 class Permit final : public JobPermit {
  public:
-  asio::awaitable<bool> MayRun(const config::JobConfig&, common::WallTime start) override {
+  enum class Trouble { kError, kThrow, kLate, kSlow };
+
+  asio::awaitable<common::Result<Permission>> MayRun(const config::JobConfig&,
+                                                     common::WallTime start) override {
     asked.push_back(start);
-    co_return std::find(refused.begin(), refused.end(), start) == refused.end();
+    if (auto held = holders.find(start); held != holders.end()) {
+      co_return Permission{false, held->second};
+    }
+    auto trouble = troubles.find(start);
+    if (trouble == troubles.end()) co_return Permission{};
+    switch (trouble->second) {
+      case Trouble::kError:
+        co_return common::Errc::kConnectRefused;
+      case Trouble::kThrow:
+        throw std::runtime_error("the lease store broke");
+      case Trouble::kLate:
+      case Trouble::kSlow: {
+        // Late: after the scheduler has stopped waiting. Slow: within PermitWait, and yes.
+        const bool late = trouble->second == Trouble::kLate;
+        common::Timer timer(co_await asio::this_coro::executor);
+        timer.expires_after(late ? common::Duration(1h) : common::Duration(1s));
+        boost::system::error_code ec;
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (!late) co_return Permission{};
+        co_return Permission{false, "late"};
+      }
+    }
+    co_return Permission{};
   }
   void Finished(const config::JobConfig&, common::WallTime start) override {
     finished.push_back(start);
   }
-  std::vector<common::WallTime> refused, asked, finished;
+  std::string Instance() const override { return instance; }
+
+  std::string instance;
+  std::map<common::WallTime, std::string> holders;  // start -> the instance holding it
+  std::map<common::WallTime, Trouble> troubles;
+  std::vector<common::WallTime> asked, finished;
 };
 
 struct World {
@@ -329,7 +361,7 @@ TEST(Scheduler, StopWhileWaitingEndsAtOnce) {
 TEST(Scheduler, PermitSayingNoSkipsTheCycle) {
   World w("2026-11-24 11:00:05");
   Permit permit;
-  permit.refused = {At("2026-11-24 11:00:20")};
+  permit.holders[At("2026-11-24 11:00:20")] = "b";
   w.Make({}, &permit);
   w.scheduler->Add(Job("price", 10s), {"005930"});
   w.StartRun();
@@ -345,6 +377,97 @@ TEST(Scheduler, PermitSayingNoSkipsTheCycle) {
   w.scheduler->Stop(w.clock.Now());
   w.Advance(2s);
   EXPECT_TRUE(w.ended);
+}
+
+// Shared jobs: a cycle another instance holds is on this instance's board with that instance's
+// name (or null when the permit could not name it), between the cycles this one ran under its own
+// name; it is neither run nor counted here.
+TEST(Scheduler, CycleHeldByAnotherInstanceIsOnTheBoardWithItsName) {
+  World w("2026-11-24 11:00:05");
+  Permit permit;
+  permit.instance = "kisgate-a";
+  permit.holders[At("2026-11-24 11:00:20")] = "kisgate-b";
+  permit.holders[At("2026-11-24 11:00:30")] = "";
+  w.Make({}, &permit);
+  w.scheduler->Add(Job("price", 10s), {"005930"});
+  w.StartRun();
+  w.Advance(36500ms, 100ms);  // to 11:00:41.5: the 11:00:40 cycle has ended
+  EXPECT_EQ(w.Starts("price"),
+            (std::vector<std::string>{"2026-11-24 11:00:10", "2026-11-24 11:00:40"}));
+  ASSERT_EQ(permit.finished.size(), 2u);
+  EXPECT_EQ(Kst(permit.finished[1]), "2026-11-24 11:00:40");
+  EXPECT_EQ(w.Status(0).totals.cycles, 2u);
+  EXPECT_EQ(w.Status(0).totals.elsewhere, 2u);
+  const auto doc = w.scheduler->board().Json(w.clock.WallNow(), {});
+  EXPECT_EQ(doc.at("instance").as_string(), "kisgate-a");
+  const auto& job = doc.at("jobs").as_array().at(0);
+  EXPECT_EQ(job.at("cycles_elsewhere").as_uint64(), 2u);
+  std::vector<std::string> who;
+  for (const auto& c : job.at("recent").as_array()) {
+    const auto& instance = c.at("instance");
+    who.push_back(fmt::format("{} {}", c.at("cycle_time").as_string().c_str(),
+                              instance.is_null() ? "?" : instance.as_string().c_str()));
+  }
+  EXPECT_EQ(who, (std::vector<std::string>{
+                     "2026-11-24T11:00:10+09:00 kisgate-a", "2026-11-24T11:00:20+09:00 kisgate-b",
+                     "2026-11-24T11:00:30+09:00 ?", "2026-11-24T11:00:40+09:00 kisgate-a"}));
+  EXPECT_EQ(job.at("last").at("instance").as_string(), "kisgate-a");
+  EXPECT_EQ(job.at("last").at("ok").as_int64(), 1);
+  w.scheduler->Stop(w.clock.Now());
+  w.Advance(2s);
+  EXPECT_TRUE(w.ended);
+}
+
+// Redis down (issue 13): a permit that cannot tell who runs a cycle (an error, an exception, no
+// answer within PermitWait) means the cycle runs here, on time or PermitWait late, with its
+// deadline unchanged; once the permit answers again, a cycle held elsewhere is left to its holder.
+TEST(Scheduler, PermitThatCannotTellRunsTheCycleHere) {
+  World w("2026-11-24 11:00:05");
+  Permit permit;
+  permit.troubles[At("2026-11-24 11:00:10")] = Permit::Trouble::kError;
+  permit.troubles[At("2026-11-24 11:00:20")] = Permit::Trouble::kThrow;
+  permit.troubles[At("2026-11-24 11:00:30")] = Permit::Trouble::kLate;
+  permit.holders[At("2026-11-24 11:00:50")] = "kisgate-b";
+  w.Make({}, &permit);
+  w.scheduler->Add(Job("price", 10s), {"005930"});
+  w.StartRun();
+  w.Advance(50500ms, 100ms);  // to 11:00:55.5
+  EXPECT_EQ(w.Starts("price"),
+            (std::vector<std::string>{"2026-11-24 11:00:10", "2026-11-24 11:00:20",
+                                      "2026-11-24 11:00:30", "2026-11-24 11:00:40"}));
+  ASSERT_EQ(w.cycles.calls.size(), 4u);
+  const auto& late = w.cycles.calls[2];
+  EXPECT_EQ(PermitWait(Job("price", 10s)), 2s);
+  EXPECT_GE(late.began - w.SteadyFor(late.start), 2s);
+  EXPECT_LE(late.began - w.SteadyFor(late.start), 2s + 100ms);
+  EXPECT_EQ(late.deadline, w.SteadyFor(At("2026-11-24 11:00:40")));
+  EXPECT_EQ(permit.finished.size(), 4u);
+  EXPECT_EQ(w.Status(0).totals.cycles, 4u);
+  EXPECT_EQ(w.Status(0).totals.elsewhere, 1u);
+  EXPECT_EQ(w.cycles.overlaps, 0);
+  w.scheduler->Stop(w.clock.Now());
+  w.Advance(2s);
+  EXPECT_TRUE(w.ended);
+}
+
+// Stop while the permit is being asked: the cycle does not run, and a "yes" that comes then is
+// handed back at once (Finished), so a lease taken for it is not renewed for a cycle that never
+// ran.
+TEST(Scheduler, StopWhileAskingHandsBackTheCycle) {
+  World w("2026-11-24 11:00:05");
+  Permit permit;
+  permit.troubles[At("2026-11-24 11:00:10")] = Permit::Trouble::kSlow;
+  w.Make({}, &permit);
+  w.scheduler->Add(Job("price", 10s), {"005930"});
+  w.StartRun();
+  w.Advance(5500ms, 100ms);  // to 11:00:10.5: asked, no answer yet
+  ASSERT_EQ(permit.asked.size(), 1u);
+  w.scheduler->Stop(w.clock.Now());
+  w.Advance(1s, 100ms);
+  EXPECT_TRUE(w.ended);
+  EXPECT_TRUE(w.cycles.calls.empty());
+  ASSERT_EQ(permit.finished.size(), 1u);
+  EXPECT_EQ(Kst(permit.finished[0]), "2026-11-24 11:00:10");
 }
 
 // Run-once: every job's cycle at once, now, each with a deadline one interval of its job away;
