@@ -8,8 +8,11 @@ set(KISGATE_BINDIR ${CMAKE_INSTALL_FULL_BINDIR})
 set(KISGATE_CONFDIR ${CMAKE_INSTALL_FULL_SYSCONFDIR}/kisgate)
 set(KISGATE_DATADIR ${CMAKE_INSTALL_FULL_LOCALSTATEDIR}/lib/kisgate)
 set(KISGATE_SHAREDIR ${CMAKE_INSTALL_FULL_DATADIR}/kisgate)
-set(KISGATE_SYSTEMD_UNITDIR ${CMAKE_INSTALL_PREFIX}/lib/systemd/system
-    CACHE PATH "Where make install puts the systemd units")
+set(KISGATE_SYSTEMD_UNITDIR "" CACHE PATH "Where make install puts the systemd units (empty: PREFIX/lib/systemd/system)")
+set(KISGATE_UNITDIR ${KISGATE_SYSTEMD_UNITDIR})
+if(NOT KISGATE_UNITDIR)
+  set(KISGATE_UNITDIR ${CMAKE_INSTALL_PREFIX}/lib/systemd/system)
+endif()
 
 if(TARGET kisgate)
   install(TARGETS kisgate RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
@@ -30,7 +33,7 @@ foreach(unit kisgate.service kisgate@.service kisgate.sysusers kisgate.tmpfiles)
 endforeach()
 install(FILES ${PROJECT_BINARY_DIR}/deploy/systemd/kisgate.service
               ${PROJECT_BINARY_DIR}/deploy/systemd/kisgate@.service
-        DESTINATION ${KISGATE_SYSTEMD_UNITDIR})
+        DESTINATION ${KISGATE_UNITDIR})
 install(FILES ${PROJECT_BINARY_DIR}/deploy/systemd/kisgate.sysusers
         DESTINATION ${CMAKE_INSTALL_PREFIX}/lib/sysusers.d RENAME kisgate.conf)
 install(FILES ${PROJECT_BINARY_DIR}/deploy/systemd/kisgate.tmpfiles
