@@ -67,7 +67,8 @@ def verify_units(root, prefix, unit_dir):
                 f.write(text.replace(f"ExecStart={prefix}/bin/kisgate", f"ExecStart={root}{prefix}/bin/kisgate"))
             # verify: a template is checked through an instance of it.
             target = copy.replace("@.service", "@a.service")
-            r = subprocess.run([analyze, "verify", target], capture_output=True, text=True)
+            # --man=no: a host without man pages must not fail the check.
+            r = subprocess.run([analyze, "verify", "--man=no", target], capture_output=True, text=True)
             print(f"systemd-analyze verify {unit}: exit {r.returncode}", r.stdout, r.stderr, flush=True)
             # Unknown keys and bad values are only warnings: any output is a failure too.
             check(r.returncode == 0 and r.stderr.strip() == "",
