@@ -24,7 +24,8 @@ install(FILES configs/example.toml configs/multi-instance.toml configs/sim.toml
 install(DIRECTORY DESTINATION ${KISGATE_CONFDIR})
 install(DIRECTORY DESTINATION ${KISGATE_DATADIR})
 
-install(FILES deploy/prometheus/kisgate-alerts.yml DESTINATION ${KISGATE_SHAREDIR}/prometheus)
+install(FILES deploy/prometheus/kisgate-alerts.yml deploy/prometheus/prometheus.yml
+        DESTINATION ${KISGATE_SHAREDIR}/prometheus)
 install(FILES deploy/grafana/kisgate-dashboard.json DESTINATION ${KISGATE_SHAREDIR}/grafana)
 
 # The systemd units and the user they run as, with this install's paths filled in.

@@ -122,6 +122,7 @@ def main():
         for path in (f"{prefix}/share/kisgate/examples/example.toml",
                      f"{prefix}/share/kisgate/examples/multi-instance.toml",
                      f"{prefix}/share/kisgate/prometheus/kisgate-alerts.yml",
+                     f"{prefix}/share/kisgate/prometheus/prometheus.yml",
                      f"{prefix}/share/kisgate/grafana/kisgate-dashboard.json",
                      f"{prefix}/lib/systemd/system/kisgate.service",
                      f"{prefix}/lib/systemd/system/kisgate@.service",

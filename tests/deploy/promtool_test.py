@@ -1,5 +1,5 @@
-"""The Prometheus side of deploy/: `promtool check rules` on the alert rules, `promtool test
-rules` on their unit tests (deploy/prometheus/alerts_test.yml: each alert fires on synthetic
+"""The Prometheus side of deploy/: `promtool check rules` on the alert rules, `promtool check
+config` on the example scrape config, `promtool test rules` on the rules' unit tests (deploy/prometheus/alerts_test.yml: each alert fires on synthetic
 series), and promtool's parser on every expression of the Grafana dashboard (written as
 recording rules, Grafana's variables replaced by values).
 """
@@ -30,6 +30,7 @@ def main():
     prom_dir = os.path.dirname(promql_names.ALERTS)
     failures += run([promtool, "check", "rules", promql_names.ALERTS]) != 0
     failures += run([promtool, "test", "rules", "alerts_test.yml"], cwd=prom_dir) != 0
+    failures += run([promtool, "check", "config", "prometheus.yml"], cwd=prom_dir) != 0
 
     # Every alert has a test case in alerts_test.yml that expects it to fire.
     with open(os.path.join(prom_dir, "alerts_test.yml")) as f:
