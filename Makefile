@@ -11,6 +11,9 @@
 #   make demo               the seed workload through the gate against the built-in simulator
 #   make sim                just the simulator, on 127.0.0.1:9443 with the demo key
 #   make bench              the benchmarks under bench/, with their reports
+#   make install            build/kisgate, the example configs, the systemd units, the alert rules
+#                           and the Grafana dashboard under PREFIX (/usr/local), an empty data
+#                           directory; DESTDIR=/tmp/root stages it (README "Deploying")
 #   make lint               clang-format and clang-tidy checks (scripts/lint.sh; CI's first stage)
 #   make format             reformat the C++ files with .clang-format
 
@@ -39,8 +42,10 @@ BUILD_DIR ?= build
 endif
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
+PREFIX ?= /usr/local
+DESTDIR ?=
 
-.PHONY: all deps configure build test soak demo sim bench lint format clean
+.PHONY: all deps configure build test soak demo sim bench install lint format clean
 
 all: build
 
@@ -51,7 +56,7 @@ configure: deps
 	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
 	  -DKISGATE_SANITIZE=$(if $(filter 1,$(SANITIZE)),ON,OFF) \
 	  -DKISGATE_TSAN=$(if $(filter 1,$(TSAN)),ON,OFF) -DKISGATE_SKIP_DIRS="$(SKIP_DIRS)" \
-	  -DKISGATE_WERROR=$(if $(filter 1,$(WERROR)),ON,OFF) > /dev/null
+	  -DKISGATE_WERROR=$(if $(filter 1,$(WERROR)),ON,OFF) -DCMAKE_INSTALL_PREFIX=$(PREFIX) > /dev/null
 
 build: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS) --target $(BUILD_TARGETS)
@@ -72,6 +77,10 @@ sim: build
 bench: build
 	@scripts/bootstrap.sh --bench
 	@bench/run.sh $(BUILD_DIR)
+
+install: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target kisgate
+	@DESTDIR="$(DESTDIR)" cmake --install $(BUILD_DIR)
 
 lint: deps
 	@BUILD_DIR=$(BUILD_DIR) scripts/lint.sh

@@ -15,8 +15,13 @@ packages=(
   openssl curl python3 python3-requests
   libjs-chart.js chromium nodejs
   clang-format clang-tidy
+  systemd prometheus python3-yaml
 )
 # clang-format and clang-tidy (14 on Debian 12) are for scripts/lint.sh (make lint, make format).
+# tests/deploy checks the deployment files with the tools that read them: systemd-analyze
+# (systemd) and promtool (prometheus: Debian ships promtool only with the server, 96 MB; in a
+# container policy-rc.d keeps the server from starting, on a host with systemd running the package
+# enables it on :9090); python3-yaml reads the alert rules.
 # The dashboard embeds libjs-chart.js; tests/browser drives chromium from Node.js. npm comes
 # from Debian unless the installed nodejs already has it (NodeSource's does, and conflicts with
 # Debian's npm package).
