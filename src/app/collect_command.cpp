@@ -16,6 +16,7 @@
 #include "common/spawn.hpp"
 #include "config/config.hpp"
 #include "coord/coordinator.hpp"
+#include "coord/job_leases.hpp"
 #include "gate/gateway.hpp"
 #include "store/store.hpp"
 
@@ -43,6 +44,7 @@ struct Wiring {
   std::unique_ptr<gate::Gateway> gateway;
   std::unique_ptr<common::MarketCalendar> calendar;
   std::unique_ptr<collect::Schedule> schedule;
+  std::unique_ptr<coord::JobLeases> leases;  // [coordination]: each cycle on one instance
   std::unique_ptr<collect::Scheduler> scheduler;
 
   Wiring(const std::string& path, asio::io_context& io) {
@@ -99,9 +101,10 @@ struct Wiring {
                      collect::SchedulerHooks hooks) {
     calendar = std::make_unique<common::MarketCalendar>(config.calendar.holidays);
     schedule = std::make_unique<collect::Schedule>(*calendar);
+    if (coordinator) leases = std::make_unique<coord::JobLeases>(*coordinator);
     scheduler = std::make_unique<collect::Scheduler>(
         io.get_executor(), common::SystemClock::Instance(), *schedule,
-        collect::GatewayCycles(*gateway, store.get()), std::move(hooks));
+        collect::GatewayCycles(*gateway, store.get()), std::move(hooks), leases.get());
     for (const auto* job : jobs)
       scheduler->Add(*job, collect::CodesForJob(*job, config.universe, codes));
   }
