@@ -9,12 +9,15 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
-  libssl-dev libsqlite3-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
+  libssl-dev libsqlite3-dev libpq-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   openssl curl python3 python3-requests
+  postgresql
   libjs-chart.js chromium nodejs
   clang-format clang-tidy
 )
+# postgresql: tests start a throw-away server (initdb/pg_ctl in a temp dir) for the PostgreSQL
+# store; libpq-dev is its client library.
 # clang-format and clang-tidy (14 on Debian 12) are for scripts/lint.sh (make lint, make format).
 # The dashboard embeds libjs-chart.js; tests/browser drives chromium from Node.js. npm comes
 # from Debian unless the installed nodejs already has it (NodeSource's does, and conflicts with
