@@ -26,10 +26,10 @@ using Result = std::unique_ptr<PGresult, decltype(&PQclear)>;
 
 // Without parameters the simple protocol, which takes several statements (the migrations).
 Result Exec(pg_conn* conn, const std::string& sql, const std::vector<const char*>& params = {}) {
-  if (params.empty()) return Result(PQexec(conn, sql.c_str()), &PQclear);
-  return Result(PQexecParams(conn, sql.c_str(), static_cast<int>(params.size()), nullptr,
-                             params.data(), nullptr, nullptr, 0),
-                &PQclear);
+  if (params.empty()) return {PQexec(conn, sql.c_str()), &PQclear};
+  return {PQexecParams(conn, sql.c_str(), static_cast<int>(params.size()), nullptr, params.data(),
+                       nullptr, nullptr, 0),
+          &PQclear};
 }
 
 bool Ok(const Result& r) {
@@ -201,7 +201,7 @@ Record ReadRow(const PGresult* r, int row, const std::string& dataset, const std
   int column = 3;
   for (const auto& spec : specs) {
     const int i = column++;
-    if (PQgetisnull(r, row, i)) continue;  // not written: the record had no such column
+    if (PQgetisnull(r, row, i) != 0) continue;  // not written: the record had no such column
     const char* text = PQgetvalue(r, row, i);
     switch (spec.type) {
       case ColumnSpec::kInteger:
@@ -461,7 +461,7 @@ Result Read(GetReader get_reader, const std::string& sql,
     auto r = Exec(conn, sql, params);
     if (Ok(r) || PQstatus(conn) == CONNECTION_OK) return r;
   }
-  return Result(nullptr, &PQclear);
+  return {nullptr, &PQclear};
 }
 
 }  // namespace
@@ -488,7 +488,7 @@ std::string PgStore::LatestMarketTime(const std::string& dataset, const std::str
   auto r = Read([this] { return Reader(); },
                 fmt::format("SELECT MAX(market_time) FROM {} WHERE code = $1", Quoted(dataset)),
                 {code.c_str()});
-  if (!r || !Ok(r) || PQntuples(r.get()) == 0 || PQgetisnull(r.get(), 0, 0)) return {};
+  if (!r || !Ok(r) || PQntuples(r.get()) == 0 || PQgetisnull(r.get(), 0, 0) != 0) return {};
   return PQgetvalue(r.get(), 0, 0);
 }
 
@@ -569,7 +569,7 @@ std::string PgStore::IntegrityCheck() const {
                 {names.c_str()});
   if (!r) return fmt::format("the database '{}' cannot be reached", masked_url_);
   if (!Ok(r)) return OneLine(PQresultErrorMessage(r.get()));
-  if (PQgetisnull(r.get(), 0, 0)) return "ok";
+  if (PQgetisnull(r.get(), 0, 0) != 0) return "ok";
   return fmt::format("missing tables: {}", PQgetvalue(r.get(), 0, 0));
 }
 

@@ -1,10 +1,10 @@
 // The storage suite, run against both back ends (StoreTest, parameterised: SQLite files and a
 // real PostgreSQL this binary starts once), then what only one back end has: SQLite's files,
 // locks and migrations from version 1 (SqliteStoreTest), PostgreSQL's outages (PgStoreTest).
-#include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <atomic>
 #include <filesystem>
@@ -40,6 +40,7 @@ Record Price(std::string code, std::string market_time, std::int64_t price) {
 
 std::vector<Record> Cycle(const std::string& market_time, int codes, std::int64_t price = 71500) {
   std::vector<Record> out;
+  out.reserve(static_cast<std::size_t>(codes));
   for (int i = 0; i < codes; ++i) out.push_back(Price(CodeOf(i), market_time, price + i));
   return out;
 }
@@ -59,7 +60,7 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
   }
   std::unique_ptr<Store> MakeStore() const { return Open(url_); }
   // SQLite's version 1 held text times; PostgreSQL started at SQLite's version 2.
-  int CurrentSchemaVersion() const { return GetParam() == Backend::kSqlite ? 2 : 1; }
+  static int CurrentSchemaVersion() { return GetParam() == Backend::kSqlite ? 2 : 1; }
 
   testing::TempDir dir_;
   std::string url_;
@@ -79,12 +80,12 @@ TEST_P(StoreTest, RangeSeesCommittedAndQueuedRecordsNewestFirst) {
                Price("000660", "20261124100000", 182000)});
   // Read at once: whatever the writer has not committed yet comes from its queue.
   auto all = store.Range("price", "005930", "", "", 10);
-  ASSERT_EQ(all.size(), 3u);
+  ASSERT_EQ(all.size(), 3U);
   EXPECT_EQ(all[0].market_time, "20261125100000");
   EXPECT_EQ(all[2].market_time, "20261124100000");
   ASSERT_TRUE(store.Flush(5s));
   auto day = store.Range("price", "005930", "20261124000000", "20261124235959", 10);
-  ASSERT_EQ(day.size(), 2u);
+  ASSERT_EQ(day.size(), 2U);
   EXPECT_EQ(day[0].market_time, "20261124100500");
   EXPECT_NE(day[0].raw.find("71600"), std::string::npos);
   // Read from the file: the typed columns and the time come back as written.
@@ -93,13 +94,13 @@ TEST_P(StoreTest, RangeSeesCommittedAndQueuedRecordsNewestFirst) {
   EXPECT_EQ(std::get<std::int64_t>(*day[0].Column("price")), 71600);
   EXPECT_DOUBLE_EQ(std::get<double>(*day[0].Column("change_pct")), -0.69);
   EXPECT_EQ(day[0].Column("volume"), nullptr);  // never written
-  EXPECT_EQ(store.Range("price", "005930", "", "", 1).size(), 1u);
+  EXPECT_EQ(store.Range("price", "005930", "", "", 1).size(), 1U);
   EXPECT_TRUE(store.Range("price", "035420", "", "", 10).empty());
   EXPECT_TRUE(store.Range("no_such_dataset", "005930", "", "", 10).empty());
   // A rewrite of a stored row is seen with its new value before it is committed.
   store.Write({Price("005930", "20261124100500", 99999)});
   auto rewritten = store.Range("price", "005930", "20261124100500", "20261124100500", 10);
-  ASSERT_EQ(rewritten.size(), 1u);
+  ASSERT_EQ(rewritten.size(), 1U);
   EXPECT_NE(rewritten[0].raw.find("99999"), std::string::npos);
 }
 
@@ -114,11 +115,11 @@ TEST_P(StoreTest, WritesMigratesAndKeepsTheLatestInMemory) {
   auto latest = store.Latest("price", "005930");
   ASSERT_TRUE(latest);
   EXPECT_EQ(latest->market_time, "20261124100500");
-  EXPECT_EQ(store.Counters().written, 3u);
+  EXPECT_EQ(store.Counters().written, 3U);
   EXPECT_EQ(store.IntegrityCheck(), "ok");
   // Every (data set, code) has a known age: collected at 10:00:01 KST, asked at 10:00:31.
   auto ages = store.Ages(*common::ParseKstDateTime("2026-11-24 10:00:31"));
-  ASSERT_EQ(ages.size(), 2u);
+  ASSERT_EQ(ages.size(), 2U);
   EXPECT_DOUBLE_EQ(ages[0].age_s, 30.0);
 }
 
@@ -177,7 +178,7 @@ TEST_P(StoreTest, EveryDatasetRoundTripsAndABatchMayRepeatAKey) {
   for (auto dataset : Datasets()) {
     EXPECT_EQ(store->Count(std::string(dataset)), 1) << dataset;
     const auto rows = store->Range(std::string(dataset), "005930", "", "", 10);
-    ASSERT_EQ(rows.size(), 1u) << dataset;
+    ASSERT_EQ(rows.size(), 1U) << dataset;
     EXPECT_EQ(rows[0].collected_at, dataset == "price" ? kCollectedAt : kCollectedAt + 123ms);
     if (dataset == "price") {
       EXPECT_EQ(std::get<std::int64_t>(*rows[0].Column("price")), 2);
@@ -227,7 +228,7 @@ TEST_F(SqliteStoreTest, LockedDatabaseRetriesWithoutLosingRecords) {
   ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
   store.Write(Cycle("20261124100500", 5));
   EXPECT_FALSE(store.Flush(300ms));
-  EXPECT_GE(store.Counters().failed_transactions, 1u);
+  EXPECT_GE(store.Counters().failed_transactions, 1U);
   EXPECT_FALSE(store.Counters().last_error.empty());
   EXPECT_EQ(store.Latest("price", CodeOf(0))->market_time, "20261124100500");  // served from memory
   sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -309,7 +310,7 @@ TEST_F(SqliteStoreTest, MigratesAVersion1FileToMillisecondTimes) {
   const auto check = [&](const SqliteStore& store) {
     EXPECT_EQ(store.SchemaVersion(), 2);
     auto rows = store.Range("price", "005930", "", "", 10);
-    ASSERT_EQ(rows.size(), 2u);
+    ASSERT_EQ(rows.size(), 2U);
     EXPECT_EQ(rows[0].collected_at, at_10_05_01_123);
     EXPECT_EQ(rows[1].collected_at, at_10_00_01);
     EXPECT_EQ(std::get<std::int64_t>(*rows[0].Column("price")), 71600);
@@ -317,7 +318,7 @@ TEST_F(SqliteStoreTest, MigratesAVersion1FileToMillisecondTimes) {
     EXPECT_DOUBLE_EQ(std::get<double>(*rows[1].Column("change_pct")), -0.69);
     EXPECT_EQ(rows[1].raw, R"({"rt_cd":"0","output":{"stck_prpr":"71500"}})");
     auto bars = store.Range("bars_daily", "005930", "", "", 10);
-    ASSERT_EQ(bars.size(), 1u);
+    ASSERT_EQ(bars.size(), 1U);
     EXPECT_EQ(bars[0].collected_at, at_10_00_01 + 1s);
     EXPECT_EQ(std::get<std::int64_t>(*bars[0].Column("traded_value")), 70500000);
     EXPECT_EQ(store.IntegrityCheck(), "ok");
@@ -469,10 +470,10 @@ TEST_F(PgStoreTest, ServerRestartedMidWriteLosesAndDuplicatesNothing) {
   writer.join();
   ASSERT_TRUE(store.Flush(30s)) << store.Counters().last_error;
   const auto counters = store.Counters();
-  EXPECT_GE(counters.failed_transactions, 1u);
+  EXPECT_GE(counters.failed_transactions, 1U);
   EXPECT_FALSE(counters.last_write_failed);
   EXPECT_TRUE(counters.connected);
-  EXPECT_EQ(counters.dropped, 0u);
+  EXPECT_EQ(counters.dropped, 0U);
   EXPECT_EQ(store.Count("price"), kCycles * kCodes);
   EXPECT_EQ(pg_.Query(db_, "SELECT count(DISTINCT (code, market_time)) FROM price"),
             std::to_string(kCycles * kCodes));
@@ -496,7 +497,7 @@ TEST_F(PgStoreTest, OutageBeyondTheBufferCountsDroppedRecords) {
   for (int cycle = 1; cycle <= 5; ++cycle) store.Write(Cycle(MarketTime(cycle), 50));
   WaitUntil([&] { return !store.Counters().connected; });
   auto counters = store.Counters();
-  EXPECT_EQ(counters.dropped, 150u);  // 250 written, 100 held
+  EXPECT_EQ(counters.dropped, 150U);  // 250 written, 100 held
   EXPECT_TRUE(counters.last_write_failed);
   EXPECT_FALSE(counters.last_error.empty());
   EXPECT_EQ(store.Latest("price", CodeOf(0))->market_time, MarketTime(5));  // from memory
@@ -505,7 +506,7 @@ TEST_F(PgStoreTest, OutageBeyondTheBufferCountsDroppedRecords) {
   counters = store.Counters();
   EXPECT_TRUE(counters.connected);
   EXPECT_FALSE(counters.last_write_failed);
-  EXPECT_EQ(counters.dropped, 150u);
+  EXPECT_EQ(counters.dropped, 150U);
   EXPECT_EQ(store.Count("price"), 10 + 100);
 }
 
@@ -520,7 +521,7 @@ TEST_F(PgStoreTest, ServerDownAtStartBuffersThenMigratesAndWrites) {
   EXPECT_EQ(store.SchemaVersion(), 0);
   store.Write(Cycle(MarketTime(0), 20));
   EXPECT_EQ(store.Latest("price", CodeOf(19))->market_time, MarketTime(0));
-  EXPECT_EQ(store.Range("price", CodeOf(0), "", "", 10).size(), 1u);
+  EXPECT_EQ(store.Range("price", CodeOf(0), "", "", 10).size(), 1U);
   pg_.Start();
   ASSERT_TRUE(store.Flush(30s)) << store.Counters().last_error;
   EXPECT_TRUE(store.Counters().connected);

@@ -13,6 +13,7 @@
 #include <memory>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -74,7 +75,8 @@ void Run(const std::string& command, const std::string& log) {
 
 }  // namespace
 
-PgServer::PgServer() : bin_(FindBin()) {
+PgServer::PgServer(std::string server_options)
+    : server_options_(std::move(server_options)), bin_(FindBin()) {
   std::string pattern = (fs::temp_directory_path() / "kisgate-pg-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = pattern;
@@ -113,9 +115,8 @@ PgServer::~PgServer() {
 
 void PgServer::PgCtl(const std::string& action) const {
   Run(fmt::format("{}{}/pg_ctl -D {}/data -w -s -l {}/server.log -m fast -o \"-p {} -k {} -c "
-                  "listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off\" {} "
-                  ">> {}/pg_ctl.log 2>&1",
-                  AsServerUser(), bin_, dir_, dir_, port_, dir_, action, dir_),
+                  "listen_addresses=127.0.0.1 {}\" {} >> {}/pg_ctl.log 2>&1",
+                  AsServerUser(), bin_, dir_, dir_, port_, dir_, server_options_, action, dir_),
       dir_ + "/server.log");
 }
 
@@ -143,7 +144,7 @@ std::string PgServer::SocketUrl(const std::string& db) const {
 }
 
 std::string PgServer::CreateDatabase() {
-  const auto name = fmt::format("kisgate_{}", ++databases_);
+  auto name = fmt::format("kisgate_{}", ++databases_);
   Query("postgres", fmt::format("CREATE DATABASE {}", name));
   return name;
 }
@@ -161,7 +162,7 @@ std::string PgServer::Query(const std::string& db, const std::string& sql) const
   std::string out;
   for (int row = 0; row < PQntuples(r.get()); ++row) {
     if (row > 0) out += ",";
-    out += PQgetisnull(r.get(), row, 0) ? "NULL" : PQgetvalue(r.get(), row, 0);
+    out += PQgetisnull(r.get(), row, 0) != 0 ? "NULL" : PQgetvalue(r.get(), row, 0);
   }
   return out;
 }

@@ -2,8 +2,9 @@
 // A throw-away PostgreSQL server for tests: initdb in a fresh temporary directory (as the
 // `postgres` user when run as root: initdb refuses root), started by pg_ctl on a free TCP port of
 // 127.0.0.1 with its unix socket in that directory, stopped and removed by the destructor. Logins
-// over TCP need the password (scram-sha-256), so tests can try a wrong one; fsync is off (a test
-// server need not survive a power cut, and tests run faster). The binaries come from Debian's
+// over TCP need the password (scram-sha-256), so tests can try a wrong one. By default fsync is
+// off (a test server need not survive a power cut, and tests run faster); benchmarks pass "" to
+// measure a durable server. The binaries come from Debian's
 // postgresql package (scripts/bootstrap.sh): when they are missing the constructor throws, so the
 // test fails rather than skips.
 //
@@ -15,7 +16,8 @@ namespace kisgate::testing {
 
 class PgServer {
  public:
-  PgServer();
+  // server_options: extra "-c name=value" settings for the server.
+  explicit PgServer(std::string server_options = "-c fsync=off -c full_page_writes=off");
   ~PgServer();
   PgServer(const PgServer&) = delete;
   PgServer& operator=(const PgServer&) = delete;
@@ -40,6 +42,7 @@ class PgServer {
  private:
   void PgCtl(const std::string& action) const;
 
+  std::string server_options_;
   std::string bin_;  // the folder of initdb and pg_ctl
   std::string dir_;
   std::string password_ = "kisgate-test-password";
