@@ -382,6 +382,7 @@ bool PgStore::EnsureWriter(std::string& error) {
       writer_conn_ = nullptr;
       return false;
     }
+    server_back_ = true;  // readers need not wait out their retry time
   }
   if (!migrated_) {
     if (auto e = Migrate(writer_conn_, masked_url_); !e.empty()) {
@@ -440,10 +441,16 @@ pg_conn* PgStore::Reader() const {
   // Under read_mutex_.
   if (reader_ != nullptr && PQstatus(reader_) == CONNECTION_OK) return reader_;
   PQfinish(reader_);
+  reader_ = nullptr;
+  // While the server is away, readers try it at most every retry_max: a host that does not answer
+  // would otherwise hold every read (API requests) for connect_timeout.
+  const auto now = std::chrono::steady_clock::now();
+  if (now < reader_retry_at_ && !server_back_.exchange(false)) return nullptr;
   reader_ = Connect(options_);
   if (PQstatus(reader_) != CONNECTION_OK) {
     PQfinish(reader_);
     reader_ = nullptr;
+    reader_retry_at_ = now + options_.retry_max;
   }
   return reader_;
 }

@@ -15,6 +15,7 @@
 //
 // Thread-safety: every public method may be called from any thread.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -83,6 +84,7 @@ class PgStore final : public Store {
   bool EnsureWriter(std::string& error);
   bool Commit(const std::vector<Record>& batch, std::string& error);
   // The reader's connection, (re)connected if needed; null when the server is unreachable.
+  // Under read_mutex_.
   pg_conn* Reader() const;
 
   PgStoreOptions options_;
@@ -90,6 +92,8 @@ class PgStore final : public Store {
   pg_conn* writer_conn_ = nullptr;  // the writer thread's
   bool migrated_ = false;           // the writer thread's
   mutable pg_conn* reader_ = nullptr;
+  mutable std::chrono::steady_clock::time_point reader_retry_at_{};  // no reconnect before
+  mutable std::atomic<bool> server_back_{false};  // the writer connected: readers may try now
   mutable std::mutex read_mutex_;
 
   mutable std::mutex mutex_;
