@@ -10,6 +10,9 @@ echo "== the gate against the simulator (build/bench/gate_bench)"
 "$BUILD/bench/gate_bench" --runs "${RUNS:-3}" --out bench/results/gate.md --data bench/results/data
 gnuplot bench/plot_gate.gp && echo "plots: bench/results/gate_calls_per_second.png bench/results/gate_interactive_wait.png"
 echo
+echo "== store writes: SQLite and PostgreSQL side by side (build/bench/store_bench)"
+"$BUILD/bench/store_bench" --runs "${RUNS:-5}" --out bench/results/store.md
+echo
 echo "== collection against the simulator (bench/collect_bench.sh)"
 bench/collect_bench.sh "$BUILD"
 echo

@@ -9,14 +9,17 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
-  libssl-dev libsqlite3-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
+  libssl-dev libsqlite3-dev libpq-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server libhiredis-dev
   openssl curl python3 python3-requests
+  postgresql
   libjs-chart.js chromium nodejs
   clang-format clang-tidy
   systemd prometheus python3-yaml
 )
+# postgresql: tests start a throw-away server (initdb/pg_ctl in a temp dir) for the PostgreSQL
+# store; libpq-dev is its client library.
 # clang-format and clang-tidy (14 on Debian 12) are for scripts/lint.sh (make lint, make format).
 # tests/deploy checks the deployment files with the tools that read them: systemd-analyze
 # (systemd) and promtool (prometheus: Debian ships promtool only with the server, 96 MB; in a

@@ -62,7 +62,7 @@ struct Wiring {
       if (auto* e = std::get_if<std::string>(&universe)) throw std::runtime_error(*e);
       codes = std::get<std::vector<std::string>>(universe);
     }
-    store = store::Open(config.storage.url);
+    store = store::Open(config.storage.url, static_cast<std::size_t>(config.storage.max_buffered));
     gate::GatewayOptions go;
     go.token_dir = std::filesystem::path(config.data_dir) / "tokens";
     if (!config.coordination.url.empty()) Coordinate(io, go);

@@ -55,6 +55,10 @@ struct PassthroughConfig {
 struct StorageConfig {
   // Empty in the file: "sqlite://<data_dir>/kisgate.db", so the database lives beside the tokens.
   std::string url;
+  // Records held for a server back end (PostgreSQL) while it is unreachable; beyond it the oldest
+  // are dropped and counted. The default, store::kDefaultMaxBuffered (its arithmetic is there),
+  // covers a 30-s outage at one key's full collection rate.
+  int max_buffered = 100'000;
 };
 
 // [coordination]: several kisgate instances sharing their keys' budgets, tokens and jobs through

@@ -311,6 +311,22 @@ TEST(ConfigAtStart, CoordinationSection) {
   }
 }
 
+// [storage] max_buffered: the write buffer for a PostgreSQL outage, 100,000 records unless given.
+TEST(ConfigAtStart, StorageMaxBuffered) {
+  EXPECT_EQ(MustParse(WithKey(""), FakeEnv({})).storage.max_buffered, 100'000);
+  auto c =
+      MustParse(WithKey("[storage]\nurl = 'postgresql://kisgate:${PGPASSWORD}@db:5432/kisgate'\n"
+                        "max_buffered = 500000\n"),
+                FakeEnv({{"PGPASSWORD", "pw"}}));
+  EXPECT_EQ(c.storage.max_buffered, 500'000);
+  EXPECT_EQ(c.storage.url, "postgresql://kisgate:pw@db:5432/kisgate");
+  for (const auto* text : {"max_buffered = 0\n", "max_buffered = 'many'\n"}) {
+    SCOPED_TRACE(text);
+    const auto e = ErrorOf(WithKey(std::string("[storage]\n") + text));
+    EXPECT_NE(e.find("storage.max_buffered"), std::string::npos) << e;
+  }
+}
+
 TEST(ConfigAtStart, SqliteUrlWithoutAFileIsRefused) {
   const auto e = ErrorOf(WithKey("[storage]\nurl = 'sqlite://'\n"));
   EXPECT_NE(e.find("storage.url: names no file"), std::string::npos) << e;

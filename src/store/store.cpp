@@ -4,15 +4,15 @@
 
 #include <fmt/format.h>
 
+#include "store/pg_store.hpp"
 #include "store/sqlite_store.hpp"
 
 namespace kisgate::store {
 
 namespace {
 
-// The URL with the password of its user info (scheme://user:PASSWORD@host) masked, for messages.
-// Hand-written: the store needs no URL library for this one rule.
-std::string Masked(std::string_view url) {
+// scheme://user:PASSWORD@host -> scheme://user:***@host.
+std::string MaskedUserInfo(std::string_view url) {
   const auto scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) return std::string(url);
   const auto authority = scheme_end + 3;
@@ -28,7 +28,20 @@ std::string Masked(std::string_view url) {
 
 }  // namespace
 
-std::unique_ptr<Store> Open(std::string_view url) {
+// Hand-written: the store needs no URL library for these two rules (the user info, and libpq's
+// "password=" query parameter).
+std::string Masked(std::string_view url) {
+  auto out = MaskedUserInfo(url);
+  constexpr std::string_view kPassword = "password=";
+  if (const auto p = out.find(kPassword); p != std::string::npos) {
+    const auto end = out.find('&', p);
+    out.replace(p + kPassword.size(),
+                (end == std::string::npos ? out.size() : end) - p - kPassword.size(), "***");
+  }
+  return out;
+}
+
+std::unique_ptr<Store> Open(std::string_view url, std::size_t max_buffered) {
   constexpr std::string_view kSqlite = "sqlite://";
   if (url.starts_with(kSqlite)) {
     const auto path = url.substr(kSqlite.size());
@@ -50,14 +63,14 @@ std::unique_ptr<Store> Open(std::string_view url) {
     return std::make_unique<SqliteStore>(std::move(options));
   }
   if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
-    throw std::runtime_error(fmt::format(
-        "storage.url '{}': PostgreSQL is not supported yet (it comes with issue 13); use "
-        "\"sqlite://PATH\" for now",
-        Masked(url)));
+    PgStoreOptions options;
+    options.url = std::string(url);
+    options.max_buffered = max_buffered;
+    return std::make_unique<PgStore>(std::move(options));
   }
   throw std::runtime_error(
       fmt::format("storage.url '{}': unknown storage; use \"sqlite://PATH\" (e.g. "
-                  "\"sqlite://./data/kisgate.db\")",
+                  "\"sqlite://./data/kisgate.db\") or \"postgresql://user:pass@host:port/db\"",
                   Masked(url)));
 }
 

@@ -1,0 +1,113 @@
+#pragma once
+// The server store: PostgreSQL through libpq, for deployments of several kisgate instances (issue
+// 13). The same tables and columns as SqliteStore (one per data set keyed by (code, market_time);
+// collected_at a BIGINT of milliseconds since the Unix epoch, UTC), created and versioned at start
+// (table schema_version; all pending migrations in one transaction under an advisory lock, so
+// instances starting together migrate once).
+//
+// Writes go through a writer thread: each batch is de-duplicated (a key once, its last value) and
+// written in one transaction as one multi-row INSERT ... ON CONFLICT DO UPDATE per data set, so a
+// batch retried after a cut connection never duplicates a row. While the server is unreachable the
+// writer keeps its batch and retries with backoff (retry_min doubling to retry_max); new records
+// wait in a bounded buffer (max_buffered records, the batch included); beyond it the oldest queued
+// records are dropped and counted (StoreCounters::dropped), logged once per outage. The latest
+// record per (data set, code) is kept in memory, so readers see a write at once.
+//
+// Thread-safety: every public method may be called from any thread.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/store.hpp"
+
+struct pg_conn;
+
+namespace kisgate::store {
+
+struct PgStoreOptions {
+  // A libpq connection URI: "postgresql://user:pass@host:port/db", "?host=/socket/dir" allowed.
+  std::string url;
+  std::size_t batch_size = 500;  // records per transaction at most
+  // Group commit, as SqliteStore: wait this long after the first record for more.
+  std::chrono::milliseconds commit_delay{200};
+  std::chrono::milliseconds retry_min{100};  // first wait after a failure; doubles each time
+  std::chrono::milliseconds retry_max{2000};
+  // Records held while the server is unreachable (see config::StorageConfig::max_buffered).
+  std::size_t max_buffered = kDefaultMaxBuffered;
+  std::chrono::seconds connect_timeout{5};
+};
+
+class PgStore final : public Store {
+ public:
+  // Connects, creates or migrates the schema, and starts the writer. A server that does not
+  // answer (down, restarting) is bad luck, not bad config: the store starts disconnected, buffers,
+  // and connects and migrates when the server comes. A server that answers but refuses (wrong
+  // password, unknown role or database) or a URL libpq cannot read is bad config: throws
+  // std::runtime_error with the masked URL and libpq's reason, so kisgate refuses to start.
+  explicit PgStore(PgStoreOptions options);
+  // Writes what is queued (waiting at most retry_max × 2 for the server), then closes.
+  ~PgStore() override;
+  PgStore(const PgStore&) = delete;
+  PgStore& operator=(const PgStore&) = delete;
+
+  void Write(std::vector<Record> records) override;
+  bool Flush(std::chrono::milliseconds timeout) override;
+
+  std::optional<Record> Latest(const std::string& dataset, const std::string& code) const override;
+  std::optional<common::WallTime> LatestCollectedAt(const std::string& dataset,
+                                                    const std::string& code) const override;
+  std::string LatestMarketTime(const std::string& dataset, const std::string& code) const override;
+  // The server's rows plus those still queued; only the queued ones while it is unreachable.
+  std::vector<Record> Range(const std::string& dataset, const std::string& code,
+                            const std::string& from, const std::string& to,
+                            std::size_t limit) const override;
+  // 0 while the server is unreachable.
+  std::int64_t Count(const std::string& dataset) const override;
+  std::vector<Freshness> Ages(common::WallTime now) const override;
+  // "ok" when the server answers and every table of the schema is there, else what is wrong.
+  std::string IntegrityCheck() const override;
+  int SchemaVersion() const override;
+  StoreCounters Counters() const override;
+
+ private:
+  void WriterLoop();
+  // Connects the writer and migrates once; false (error set) when the server cannot be used.
+  bool EnsureWriter(std::string& error);
+  bool Commit(const std::vector<Record>& batch, std::string& error);
+  // The reader's connection, (re)connected if needed; null when the server is unreachable.
+  // Under read_mutex_.
+  pg_conn* Reader() const;
+
+  PgStoreOptions options_;
+  std::string masked_url_;
+  pg_conn* writer_conn_ = nullptr;  // the writer thread's
+  bool migrated_ = false;           // the writer thread's
+  mutable pg_conn* reader_ = nullptr;
+  mutable std::chrono::steady_clock::time_point reader_retry_at_{};  // no reconnect before
+  mutable std::atomic<bool> server_back_{false};  // the writer connected: readers may try now
+  mutable std::mutex read_mutex_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable drained_;
+  std::deque<Record> queue_;
+  std::vector<Record> writing_batch_;  // being committed (or retried) by the writer
+  int flushing_ = 0;
+  bool writing_ = false;
+  bool stopping_ = false;
+  bool drop_logged_ = false;  // this outage's drops are logged
+  StoreCounters counters_;
+  std::map<std::pair<std::string, std::string>, Record> latest_;
+  std::thread writer_;
+};
+
+}  // namespace kisgate::store
