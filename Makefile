@@ -25,7 +25,7 @@ SKIP_DIRS ?=
 ifeq ($(SANITIZE),1)
 BUILD_DIR ?= build-asan
 BUILD_TYPE := Debug
-TEST_SELECT := -LE 'browser|soak'
+TEST_SELECT := -LE 'browser|soak|multi'
 SKIP_DIRS := bench
 else ifeq ($(TSAN),1)
 BUILD_DIR ?= build-tsan

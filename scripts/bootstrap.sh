@@ -15,6 +15,8 @@ packages=(
   libjs-chart.js chromium nodejs
   clang-format clang-tidy
 )
+# tests/multi starts its own redis-server and PostgreSQL 15 (initdb/pg_ctl in a temporary folder).
+packages+=(redis-server postgresql)
 # clang-format and clang-tidy (14 on Debian 12) are for scripts/lint.sh (make lint, make format).
 # The dashboard embeds libjs-chart.js; tests/browser drives chromium from Node.js. npm comes
 # from Debian unless the installed nodejs already has it (NodeSource's does, and conflicts with
