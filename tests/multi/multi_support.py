@@ -7,6 +7,7 @@ Standard library plus Debian's python3-requests; `kisgate sim` and `kisgate serv
 tests/soak/soak_support.py. PostgreSQL is read through Debian's `psql` (no Python driver needed).
 """
 import atexit
+import calendar
 import json
 import os
 import shutil
@@ -27,6 +28,7 @@ REDIS_SERVER = "/usr/bin/redis-server"
 REDIS_CLI = "/usr/bin/redis-cli"
 # The data sets whose market_time is the cycle's scheduled start (one row per code and cycle);
 # the others (investors, bars_minute, ...) are keyed by the market's own dates and minutes.
+KST_OFFSET_S = 9 * 3600
 CYCLE_KEYED = {"price", "orderbook", "overtime_price", "overtime_orderbook"}
 
 _cleanups = []  # (name, fn), run last-registered first
@@ -354,9 +356,9 @@ def normalised(keys, every_s):
 
 
 def compact_seconds(t):
-    """yyyymmddHHMMSS (or an ISO form) -> seconds since an arbitrary origin."""
+    """A KST time, yyyymmddHHMMSS or ISO 8601 with +09:00 (cycle times are KST) -> epoch seconds."""
     digits = "".join(ch for ch in t if ch.isdigit())[:14]
-    return time.mktime(time.strptime(digits, "%Y%m%d%H%M%S"))
+    return calendar.timegm(time.strptime(digits, "%Y%m%d%H%M%S")) - KST_OFFSET_S
 
 
 def cycle_index(first, t, every_s):
