@@ -8,6 +8,7 @@ tests/soak/soak_support.py. PostgreSQL is read through Debian's `psql` (no Pytho
 """
 import atexit
 import calendar
+import collections
 import json
 import os
 import shutil
@@ -127,6 +128,22 @@ class Redis:
     def cli(self, *args):
         return subprocess.run([REDIS_CLI, "-p", str(self.port), *args], capture_output=True, text=True,
                               timeout=5, check=True).stdout
+
+    def live_leases(self):
+        """{instance: in-flight leases not yet expired} over every key's in-flight set, as
+        src/coord/redis_key_share.hpp lays them out ("kisgate:{<key_id>}:inflight", a ZSET of
+        "<instance>:<call>" -> expiry in µs of Redis time); None when no such set exists."""
+        keys = [k for k in self.cli("--scan", "--pattern", "kisgate:*:inflight").split() if k]
+        if not keys:
+            return None
+        seconds, micros = self.cli("TIME").split()
+        now_us = int(seconds) * 1_000_000 + int(micros)
+        out = collections.Counter()
+        for key in keys:
+            members = self.cli("ZRANGE", key, str(now_us), "+inf", "BYSCORE").split()
+            for member in members:
+                out[member.split(":", 1)[0]] += 1
+        return out
 
     def stop(self, timeout=15):
         self.proc.send_signal(signal.SIGTERM)
