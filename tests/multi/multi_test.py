@@ -201,7 +201,8 @@ def check_cycles(problems, watch, every_s, allowed_gaps, since):
         per_job[job].append(t)
         if len(set(runners) - {UNKNOWN}) > 1:
             duplicates.append(f"{job} {cycle_time} by {sorted(runners)}")
-    problems.check(not duplicates, f"cycles run by more than one instance: {duplicates[:5]}")
+    problems.check(not duplicates, f"{len(duplicates)} cycles run by more than one instance, "
+                                   f"first {sorted(duplicates)[:3]}")
     for job, _ in JOBS:
         times = sorted(per_job.get(job, []))
         problems.check(len(times) >= 3, f"job {job}: only {len(times)} cycles seen")
