@@ -15,8 +15,6 @@ packages=(
   libjs-chart.js chromium nodejs
   clang-format clang-tidy
 )
-# tests/multi starts its own redis-server and PostgreSQL 15 (initdb/pg_ctl in a temporary folder).
-packages+=(redis-server postgresql)
 # clang-format and clang-tidy (14 on Debian 12) are for scripts/lint.sh (make lint, make format).
 # The dashboard embeds libjs-chart.js; tests/browser drives chromium from Node.js. npm comes
 # from Debian unless the installed nodejs already has it (NodeSource's does, and conflicts with
@@ -24,6 +22,8 @@ packages+=(redis-server postgresql)
 if ! command -v npm > /dev/null; then
   packages+=(npm)
 fi
+# tests/multi starts its own redis-server and PostgreSQL 15 (initdb/pg_ctl in a temporary folder).
+packages+=(redis-server postgresql)
 for arg in "$@"; do
   case "$arg" in
     --bench) packages+=(wrk gnuplot-nox util-linux time python3-httpx nginx) ;;
