@@ -4,7 +4,8 @@
 #   make build              build/kisgate and the tests
 #   make test               build, then run the test suite (ctest)
 #   make test SANITIZE=1    the same with AddressSanitizer + UBSan, in build-asan/ (without the
-#                           browser test and the soak, whose RSS check ASan's quarantine defeats)
+#                           browser test and the soak, whose RSS check ASan's quarantine defeats,
+#                           nor the several-instances tests, whose 5-s cycles ASan would slow)
 #   make test TSAN=1        the tests that use threads (ctest label "threads"), ThreadSanitizer,
 #                           in build-tsan/; builds only those tests
 #   make soak               the fault soak and the kill -9 test alone (ctest label "soak")
@@ -28,7 +29,7 @@ SKIP_DIRS ?=
 ifeq ($(SANITIZE),1)
 BUILD_DIR ?= build-asan
 BUILD_TYPE := Debug
-TEST_SELECT := -LE 'browser|soak'
+TEST_SELECT := -LE 'browser|soak|multi'
 SKIP_DIRS := bench
 else ifeq ($(TSAN),1)
 BUILD_DIR ?= build-tsan

@@ -31,6 +31,8 @@ packages=(
 if ! command -v npm > /dev/null; then
   packages+=(npm)
 fi
+# tests/multi starts its own redis-server and PostgreSQL 15 (initdb/pg_ctl in a temporary folder).
+packages+=(redis-server postgresql)
 for arg in "$@"; do
   case "$arg" in
     --bench) packages+=(wrk gnuplot-nox util-linux time python3-httpx nginx) ;;
