@@ -134,6 +134,7 @@ PollResult Budget::Poll(common::SteadyTime now) {
     granted_.reset();
     ++dropped_slots_;
   }
+  if (external_) ObserveDispatches(now);
   ExpireDue(now, result.expired);
   // No burst: a dispatch moves the next slot past `now`, so this admits at most one call; the loop
   // keeps that property an implementation detail.
@@ -345,6 +346,10 @@ void Budget::Dispatch(Lane lane, common::SteadyTime now, std::vector<CallId>& ad
   ++in_flight_;
   rate_gcra_.Record(now, interval_);
   granted_.reset();
+  if (external_) {
+    external_dispatches_.push_back(now);
+    ObserveDispatches(now);
+  }
 
   LaneQueue& q = lanes_[Index(lane)];
   if (Share(lane) < 1) {
@@ -465,7 +470,16 @@ double Budget::Share(Lane lane) const {
 }
 
 common::Duration Budget::ShareInterval(Lane lane) const {
-  return Gcra::IntervalFor(rate() * Share(lane));
+  return Gcra::IntervalFor((external_ ? observed_rate_ : rate()) * Share(lane));
+}
+
+void Budget::ObserveDispatches(common::SteadyTime now) {
+  while (!external_dispatches_.empty() && external_dispatches_.front() <= now - kObservedWindow) {
+    external_dispatches_.pop_front();
+  }
+  const double window_s = std::chrono::duration<double>(kObservedWindow).count();
+  observed_rate_ =
+      std::clamp(static_cast<double>(external_dispatches_.size()) / window_s, 1.0, rate());
 }
 
 common::Duration Budget::ShareTolerance(Lane lane) const {

@@ -293,6 +293,12 @@ class Budget {
 
   bool external_ = false;
   std::optional<common::SteadyTime> granted_;
+  // Under external pacing this instance gets only part of the key's slots: the lanes' shares are
+  // shares of what it gets, its dispatches over the last kObservedWindow.
+  static constexpr common::Duration kObservedWindow = std::chrono::seconds(2);
+  std::deque<common::SteadyTime> external_dispatches_;
+  double observed_rate_ = 1;
+  void ObserveDispatches(common::SteadyTime now);
   std::uint64_t dropped_slots_ = 0;
   double rate_share_ = 1;
 };

@@ -81,8 +81,9 @@ struct Instance {
 };
 
 asio::awaitable<void> OneCall(Instance& in, const common::Clock& clock,
-                              std::vector<SteadyTime>& sent, Duration latency) {
-  auto acquire = in.gate.Acquire(CallSpec{Lane::kBatch, 0, clock.Now() + 1h, false});
+                              std::vector<SteadyTime>& sent, Duration latency,
+                              Lane lane = Lane::kBatch) {
+  auto acquire = in.gate.Acquire(CallSpec{lane, 0, clock.Now() + 1h, false});
   const Ticket t = co_await std::move(acquire);
   if (!t.admitted) co_return;
   sent.push_back(clock.Now());
@@ -102,9 +103,11 @@ class SharedKeyGate : public ::testing::Test {
   void SetUp() override { schedule.clock = &clock; }
   std::vector<SteadyTime> sent;  // every instance's dispatches, in time order
 
-  void Load(Instance& in, int calls, Duration latency = 30ms) {
+  void Load(Instance& in, int calls, Duration latency = 30ms, Lane lane = Lane::kBatch,
+            std::vector<SteadyTime>* into = nullptr) {
     for (int i = 0; i < calls; ++i) {
-      asio::co_spawn(io, OneCall(in, clock, sent, latency), common::LogExceptions{"call"});
+      asio::co_spawn(io, OneCall(in, clock, into != nullptr ? *into : sent, latency, lane),
+                     common::LogExceptions{"call"});
     }
   }
   void Run(Duration d) { common::AdvanceAndRun(io, clock, d, 1ms); }
@@ -166,6 +169,27 @@ TEST_F(SharedKeyGate, OutageFallsBackToAShareAndRejoins) {
   const auto after =
       std::count_if(sent.begin(), sent.end(), [&](SteadyTime t) { return t > clock.Now() - 5s; });
   EXPECT_GE(after, 80);  // the shared schedule at full rate again
+}
+
+// Lane shares are shares of the slots this instance gets, not of the key's whole rate: an instance
+// with a third of the key's slots and an interactive flood still gives its batch calls their part
+// (without that, 60% of the key's rate is more than the instance ever gets, and batch starved).
+TEST_F(SharedKeyGate, LaneSharesAreSharesOfTheSlotsThisInstanceGets) {
+  Instance a(io, clock, schedule);
+  Instance b(io, clock, schedule);
+  Instance c(io, clock, schedule);
+  std::vector<SteadyTime> a_interactive;
+  std::vector<SteadyTime> a_batch;
+  Load(a, 300, 30ms, Lane::kInteractive, &a_interactive);
+  Load(a, 300, 30ms, Lane::kBatch, &a_batch);
+  Load(b, 300);
+  Load(c, 300);
+  Run(10s);
+  const double batch = static_cast<double>(a_batch.size());
+  const double all = batch + static_cast<double>(a_interactive.size());
+  ASSERT_GT(all, 40);  // about a third of 17.46/s for 10 s
+  EXPECT_GE(batch / all, 0.3) << a_batch.size() << " batch of " << all;
+  EXPECT_LE(batch / all, 0.7);  // interactive keeps its part too
 }
 
 // EGW00201 on one instance pauses the key for the other too.

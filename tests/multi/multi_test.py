@@ -189,9 +189,12 @@ def coordination_mode(instance):
         return None
 
 
-def check_cycles(problems, watch, every_s, allowed_gaps, since):
+def check_cycles(problems, watch, every_s, allowed_gaps, since, redis_down=()):
     """Each job's cycles, from every instance's /v1/jobs: none run by two instances, consecutive
-    cycle starts `every_s` apart except inside an allowed (from, to) window (epoch s)."""
+    cycle starts `every_s` apart except inside an allowed (from, to) window (epoch s). While Redis
+    is away (`redis_down` windows) no instance can tell who holds a cycle, and each runs it rather
+    than none (collect/scheduler.hpp): there, and for the cycles that started then, two runners are
+    expected (their rows are idempotent writes)."""
     per_job = collections.defaultdict(list)
     duplicates = []
     for (job, cycle_time), runners in watch.snapshot().items():
@@ -199,7 +202,8 @@ def check_cycles(problems, watch, every_s, allowed_gaps, since):
         if t < since:
             continue
         per_job[job].append(t)
-        if len(set(runners) - {UNKNOWN}) > 1:
+        during_outage = any(lo - every_s <= t <= hi + every_s for lo, hi in redis_down)
+        if len(set(runners) - {UNKNOWN}) > 1 and not during_outage:
             duplicates.append(f"{job} {cycle_time} by {sorted(runners)}")
     problems.check(not duplicates, f"{len(duplicates)} cycles run by more than one instance, "
                                    f"first {sorted(duplicates)[:3]}")
@@ -235,10 +239,22 @@ def check_rows_of_cycles(problems, watch, keys, codes):
                                 f"({len(missing)} in all)")
 
 
-def compare_with_reference(problems, keys, ref_keys, every_s):
+def incomplete_cycles(watch):
+    """(dataset, cycle stamp) of the cycles that reported codes not collected (dropped at the
+    cycle's deadline or failed), with how many there were."""
+    out = set()
+    for (job, cycle_time), runners in watch.snapshot().items():
+        report = next((r for r in runners.values() if "planned" in r), {})
+        if report.get("planned") and report.get("ok") != report.get("planned"):
+            out.add((dict(JOBS)[job], "".join(ch for ch in cycle_time if ch.isdigit())[:14]))
+    return out
+
+
+def compare_with_reference(problems, keys, ref_keys, every_s, excused=frozenset()):
     """The rows' keys equal the reference run's: the market's own dates and minutes fully, the
     cycle-keyed data sets from the later first cycle to the earlier last cycle, that last one
-    left out (it may still be writing)."""
+    left out (it may still be writing). `excused` cycles (dataset, stamp) reported codes they did
+    not collect: the reference may have rows there that this run, saying so, has not."""
     def span(ks):
         out = {}
         for dataset in m.CYCLE_KEYED:
@@ -258,6 +274,7 @@ def compare_with_reference(problems, keys, ref_keys, every_s):
                 out.add((d, code, t))
         return out
     a, b = restrict(keys), restrict(ref_keys)
+    b = {k for k in b if k in a or (k[0], k[2]) not in excused}
     only_a, only_b = sorted(a - b), sorted(b - a)
     problems.check(not only_a and not only_b,
                    f"rows differ from the single-instance run's: {len(only_a)} keys only here "
@@ -373,14 +390,19 @@ def main():
         s.log(f"(a) cycles seen per job: {cycles}")
         keys = keys_now()
         ref_keys = m.sqlite_keys(os.path.join(ref_folder, "kisgate.db"))
-        compared = compare_with_reference(problems, keys, ref_keys, every_s)
-        summary["(a) rows compared with the single-instance run"] = f"{compared[0]} keys vs {compared[1]}"
+        # Under the burst (3 x 20 calls/s on an 18/s key) the instance running the jobs gets about a
+        # third of the key's slots, and a cycle may drop codes at its deadline; it reports them.
+        incomplete = incomplete_cycles(watch)
+        compared = compare_with_reference(problems, keys, ref_keys, every_s, incomplete)
+        summary["(a) rows compared with the single-instance run"] = \
+            f"{compared[0]} keys vs {compared[1]} ({len(incomplete)} cycles reported dropped codes)"
         s.log(f"(a) rows: {compared[0]} keys compared with the reference's {compared[1]}")
         reference.serve.terminate(timeout=20)
 
         # (b) kill -9 of the instance running the jobs; another (or, alone, its restart) runs on.
         # Killed while a cycle runs and a burst fills its in-flight slots.
         gaps = []
+        redis_down = []
         runner_name = watch.latest_runner() or instances[0].name
         victim = next(x for x in instances if x.name == runner_name)
         bursts = [Burst(x.base_url, BURST_RATE, 4).start() for x in instances]
@@ -460,6 +482,7 @@ def main():
         for b in bursts:
             b.join()
         gaps.append((down_at, time.time()))
+        redis_down.append((down_at, up_at))
         st = totals.now()
         problems.check(st["max_calls_in_1s"] <= LIMIT, f"(c) a 1-s window held {st['max_calls_in_1s']} calls")
         problems.check(st["error:EGW00201"] == 0, f"(c) {st['error:EGW00201']} EGW00201")
@@ -473,7 +496,7 @@ def main():
         watch.finish()
         keys = keys_now()
         check_rows_of_cycles(problems, watch, keys, CODES)
-        cycles = check_cycles(problems, watch, every_s, gaps, run_since)
+        cycles = check_cycles(problems, watch, every_s, gaps, run_since, redis_down)
         s.log(f"cycles seen per job over the run: {cycles}")
         st = totals.now()
         summary["busiest second over the run"] = f"{st['max_calls_in_1s']} calls"
