@@ -13,6 +13,12 @@ echo
 echo "== store writes: SQLite and PostgreSQL side by side (build/bench/store_bench)"
 "$BUILD/bench/store_bench" --runs "${RUNS:-5}" --out bench/results/store.md
 echo
+echo "== admission overhead per call: local budget vs shared through Redis (build/bench/admission_bench)"
+"$BUILD/bench/admission_bench" --runs "${RUNS:-3}" --out bench/results/admission.md
+echo
+echo "== 3 instances on one key, shared through Redis and uncoordinated (bench/multi_bench.py)"
+/usr/bin/python3 bench/multi_bench.py "$BUILD/kisgate" --out bench/results/multi.md
+echo
 echo "== collection against the simulator (bench/collect_bench.sh)"
 bench/collect_bench.sh "$BUILD"
 echo
