@@ -63,6 +63,7 @@ int UpstreamStatus(const kis::Classification& error) {
     case common::Errc::kMalformedReply:
     case common::Errc::kTooManyRequests:
     case common::Errc::kUnavailable:
+    case common::Errc::kCoordinationUnavailable:
     case common::Errc::kUnknownTr:
     case common::Errc::kKisRejected:
     case common::Errc::kBadUrl:

@@ -38,6 +38,7 @@ bool Superseded(const std::string& code, bool past_deadline) {
     case common::Errc::kMalformedReply:
     case common::Errc::kTooManyRequests:
     case common::Errc::kUnavailable:
+    case common::Errc::kCoordinationUnavailable:
     case common::Errc::kUnknownTr:
     case common::Errc::kKisRejected:
     case common::Errc::kKisBadRequest:

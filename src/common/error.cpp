@@ -29,6 +29,7 @@ constexpr std::array kAll = {
     Errc::kReplyTooLarge,
     Errc::kProtocol,
     Errc::kException,
+    Errc::kCoordinationUnavailable,
 };
 
 class Category final : public boost::system::error_category {
@@ -79,6 +80,8 @@ class Category final : public boost::system::error_category {
         return "the upstream's reply is not valid HTTP";
       case Errc::kException:
         return "an exception";
+      case Errc::kCoordinationUnavailable:
+        return "Redis is unreachable or slow: this instance uses its local rules";
     }
     return "kisgate error " + std::to_string(ev);
   }
@@ -130,6 +133,8 @@ std::string_view Name(Errc e) {
       return "protocol";
     case Errc::kException:
       return "exception";
+    case Errc::kCoordinationUnavailable:
+      return "coordination_unavailable";
   }
   return "unknown";
 }

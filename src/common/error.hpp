@@ -44,6 +44,9 @@ enum class Errc {
   kProtocol,  // an unparsable HTTP response
   // Anywhere: a task threw (caught at the spawn boundary, logged and counted).
   kException,
+  // Several instances (issue 13): Redis is unreachable or slower than coordination.timeout, and
+  // this instance uses its local rules until it answers in time again.
+  kCoordinationUnavailable,
 };
 
 // The stable short name of a kind: "deadline_exceeded", "http_429", "connect_refused", ...

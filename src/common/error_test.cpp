@@ -9,7 +9,7 @@ namespace kisgate::common {
 namespace {
 
 constexpr int kFirst = static_cast<int>(Errc::kDeadlineExceeded);
-constexpr int kLast = static_cast<int>(Errc::kException);
+constexpr int kLast = static_cast<int>(Errc::kCoordinationUnavailable);
 
 // Users read these names in JSON errors, /metrics labels and collection reports: each kind has
 // its own, and reading a name back gives the kind (a kind missing from the lookup would fail).

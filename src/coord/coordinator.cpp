@@ -106,7 +106,7 @@ void Coordinator::NoteFailure(std::string_view what, std::string_view why) {
 }
 
 asio::awaitable<common::Result<Reply>> Coordinator::Command(std::vector<std::string> args) {
-  if (mode_ == Mode::kFallback) co_return common::Errc::kUnavailable;
+  if (mode_ == Mode::kFallback) co_return common::Errc::kCoordinationUnavailable;
   const std::string what = args.empty() ? std::string() : args.front();
   auto op = client_.Command(std::move(args));
   common::Result<Reply> reply = co_await std::move(op);
@@ -117,7 +117,7 @@ asio::awaitable<common::Result<Reply>> Coordinator::Command(std::vector<std::str
 asio::awaitable<common::Result<Reply>> Coordinator::EvalSha(const Script& script,
                                                             std::vector<std::string> keys,
                                                             std::vector<std::string> args) {
-  if (mode_ == Mode::kFallback) co_return common::Errc::kUnavailable;
+  if (mode_ == Mode::kFallback) co_return common::Errc::kCoordinationUnavailable;
   auto op = client_.EvalSha(script, std::move(keys), std::move(args));
   common::Result<Reply> reply = co_await std::move(op);
   if (!reply) NoteFailure("EVALSHA", client_.last_error());

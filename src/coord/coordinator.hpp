@@ -83,8 +83,8 @@ class Coordinator {
   std::string Key(std::string_view key_id, std::string_view what) const;
 
   // A command, or a script, that counts for the health: in fallback it is not sent and fails at
-  // once with Errc::kUnavailable; a failure or a timeout puts the instance in fallback. A server
-  // error reply is returned as it is (the caller decides: NoteFailure if it cannot go on).
+  // once with Errc::kCoordinationUnavailable; a failure or a timeout puts the instance in fallback.
+  // A server error reply is returned as it is (the caller decides: NoteFailure if it cannot go on).
   boost::asio::awaitable<common::Result<Reply>> Command(std::vector<std::string> args);
   boost::asio::awaitable<common::Result<Reply>> EvalSha(const Script& script,
                                                         std::vector<std::string> keys,

@@ -235,7 +235,7 @@ TEST_F(JobLeasesTest, RedisNotAnsweringIsAnError) {
   EXPECT_EQ(a.coordinator.Stats().mode, gate::CoordinationStats::Mode::kFallback);
   auto fallback = Ask(a, job, kStart + 10s);
   ASSERT_FALSE(fallback.has_value());
-  EXPECT_EQ(fallback.error(), common::Errc::kUnavailable);
+  EXPECT_EQ(fallback.error(), common::Errc::kCoordinationUnavailable);
   EXPECT_EQ(a.leases->stats().failures, 2u);
   server_->Resume();
   ASSERT_TRUE(RunUntil(io_, [&] { return a.coordinator.Shared(); }));

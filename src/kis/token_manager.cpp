@@ -190,6 +190,7 @@ struct TokenManager::Impl : std::enable_shared_from_this<TokenManager::Impl> {
       case common::Errc::kResolve:
       case common::Errc::kBadUrl:
       case common::Errc::kTlsHandshake:
+      case common::Errc::kCoordinationUnavailable:
         return true;
       case common::Errc::kDeadlineExceeded:
       case common::Errc::kTokenTimeout:
