@@ -292,7 +292,13 @@ class MemoryTokenShare final : public TokenShare {
 
 class SharedTokenTest : public TokenManagerTest {
  protected:
-  SharedToken shared_{&clock_};
+  SharedToken shared_ = Shared(clock_);
+
+  static SharedToken Shared(common::ManualClock& clock) {
+    SharedToken s;
+    s.clock = &clock;
+    return s;
+  }
   MemoryTokenShare share_a_{shared_}, share_b_{shared_};
 
   // Concurrent Gets on each manager, run on manual time until all have answered.
