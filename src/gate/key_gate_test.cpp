@@ -72,12 +72,12 @@ class MemoryShare final : public KeyShare {
 // One instance: its budget, gate and share, and `calls` batch calls that each take `latency`.
 struct Instance {
   Instance(asio::io_context& io, const common::Clock& clock, Schedule& schedule)
-      : budget(BudgetConfig{}), gate(io.get_executor(), budget, clock), share(schedule) {
+      : budget(BudgetConfig{}), share(schedule), gate(io.get_executor(), budget, clock) {
     gate.SetShare(&share, 10s);
   }
   Budget budget;
+  MemoryShare share;  // before the gate, which gives its leases back when destroyed
   KeyGate gate;
-  MemoryShare share;
 };
 
 asio::awaitable<void> OneCall(Instance& in, const common::Clock& clock,
