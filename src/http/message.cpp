@@ -32,6 +32,29 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
          });
 }
 
+namespace {
+
+// Whether the comma-separated token list `list` ("keep-alive, Upgrade") holds `token`, any case.
+bool HasToken(std::string_view list, std::string_view token) {
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    auto item = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (EqualsIgnoreCase(item, token)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool IsWebSocketUpgrade(const Request& request) {
+  return request.method == "GET" &&
+         HasToken(request.Header("connection").value_or(""), "upgrade") &&
+         HasToken(request.Header("upgrade").value_or(""), "websocket");
+}
+
 std::optional<std::string_view> Request::Header(std::string_view name) const {
   return FindHeader(headers, name);
 }

@@ -36,6 +36,10 @@ struct Response {
   std::optional<std::string_view> Header(std::string_view name) const;
 };
 
+// Whether the request asks to become a WebSocket (GET with "Connection: upgrade" and
+// "Upgrade: websocket", any case).
+bool IsWebSocketUpgrade(const Request& request);
+
 // ASCII lower-casing for header and parameter names.
 std::string ToLower(std::string_view s);
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);

@@ -74,5 +74,21 @@ TEST(SplitHostPort, AcceptsV4V6AndNames) {
   EXPECT_FALSE(SplitHostPort("host:8x", host, port));
 }
 
+TEST(Message, WebSocketUpgradeNeedsGetAndBothTokens) {
+  Request r;
+  r.method = "GET";
+  r.headers = {{"connection", "keep-alive, Upgrade"}, {"upgrade", "WebSocket"}};
+  EXPECT_TRUE(IsWebSocketUpgrade(r));
+  r.method = "POST";
+  EXPECT_FALSE(IsWebSocketUpgrade(r));
+  r.method = "GET";
+  r.headers = {{"connection", "keep-alive"}, {"upgrade", "websocket"}};
+  EXPECT_FALSE(IsWebSocketUpgrade(r));
+  r.headers = {{"connection", "upgrade"}, {"upgrade", "h2c"}};
+  EXPECT_FALSE(IsWebSocketUpgrade(r));
+  r.headers = {{"connection", "upgrade"}};
+  EXPECT_FALSE(IsWebSocketUpgrade(r));
+}
+
 }  // namespace
 }  // namespace kisgate::http

@@ -18,6 +18,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "http/message.hpp"
+#include "http/websocket.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -46,6 +47,13 @@ struct Reply {
   Response response;
   // Close the connection without sending anything (what an overloaded gateway does).
   bool drop_connection = false;
+  // Accept a WebSocket upgrade (the request must be one: IsWebSocketUpgrade; otherwise the client
+  // gets 426): the server answers 101 with `response`'s extra headers, then runs this with the
+  // connection until it returns, and closes it.
+  std::function<boost::asio::awaitable<void>(std::unique_ptr<WebSocket>)> websocket;
+  // Stream the body: the server sends `response`'s status and headers (chunked, no keep-alive),
+  // then runs this with the connection until it returns, and closes it.
+  std::function<boost::asio::awaitable<void>(std::unique_ptr<BodyStream>)> stream;
 };
 
 using Handler = std::function<boost::asio::awaitable<Reply>(Request)>;

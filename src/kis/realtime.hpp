@@ -15,10 +15,10 @@
 namespace kisgate::kis {
 
 // The real-time TRs kisgate subscribes to.
-inline constexpr std::string_view kTradesTr = "H0STCNT0";            // KRX trades
-inline constexpr std::string_view kBookTr = "H0STASP0";              // KRX order book, 10 levels
-inline constexpr std::string_view kOvertimeTradesTr = "H0STOUP0";    // after-hours trades
-inline constexpr std::string_view kOvertimeBookTr = "H0STOAA0";      // after-hours order book
+inline constexpr std::string_view kTradesTr = "H0STCNT0";          // KRX trades
+inline constexpr std::string_view kBookTr = "H0STASP0";            // KRX order book, 10 levels
+inline constexpr std::string_view kOvertimeTradesTr = "H0STOUP0";  // after-hours trades
+inline constexpr std::string_view kOvertimeBookTr = "H0STOAA0";    // after-hours order book
 inline constexpr std::string_view kPingPongTr = "PINGPONG";
 
 // One trade.
