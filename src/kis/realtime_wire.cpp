@@ -1,6 +1,7 @@
 #include "kis/realtime_wire.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <optional>
 #include <span>
@@ -40,8 +41,8 @@ struct Layout {
   std::string_view tr_id;
   std::size_t fields;
 };
-constexpr Layout kLayouts[] = {
-    {kTradesTr, 46}, {kBookTr, 59}, {kOvertimeTradesTr, 43}, {kOvertimeBookTr, 54}};
+constexpr std::array<Layout, 4> kLayouts{
+    {{kTradesTr, 46}, {kBookTr, 59}, {kOvertimeTradesTr, 43}, {kOvertimeBookTr, 54}}};
 
 // A number field failed to parse: the frame is an error (caught in ParseData).
 struct BadValue {
@@ -196,7 +197,7 @@ RealtimeFrame ParseJson(std::string_view text) {
 RealtimeFrame ParseData(std::string_view text, common::WallTime received_at,
                         std::string_view trading_day) {
   // enc|TR|NNN|payload
-  std::string_view part[3];
+  std::array<std::string_view, 3> part;
   std::string_view rest = text;
   for (auto& p : part) {
     const auto bar = rest.find('|');
@@ -207,7 +208,9 @@ RealtimeFrame ParseData(std::string_view text, common::WallTime received_at,
     p = rest.substr(0, bar);
     rest.remove_prefix(bar + 1);
   }
-  const std::string_view enc = part[0], tr_id = part[1], count_text = part[2];
+  const std::string_view enc = part[0];
+  const std::string_view tr_id = part[1];
+  const std::string_view count_text = part[2];
   if (enc == "1") {
     return Error(RealtimeError::Kind::kEncrypted,
                  fmt::format("an encrypted frame of {} (unsupported)", Excerpt(tr_id)));

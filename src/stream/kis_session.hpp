@@ -21,7 +21,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -138,9 +137,9 @@ class KisSession {
   // Disconnects, releases the lease and completes when the session's tasks have ended.
   boost::asio::awaitable<void> Stop();
 
-  // The registrations wanted from now on; on a live connection the difference is unsubscribed and
-  // subscribed, without reconnecting.
-  void SetSubscriptions(std::set<Subscription> wanted);
+  // The registrations wanted from now on (any order; the planner's sorted list), on a live
+  // connection the difference is unsubscribed and subscribed, without reconnecting.
+  void SetSubscriptions(const std::vector<Subscription>& wanted);
 
   SessionStatus Status() const;
 

@@ -286,9 +286,9 @@ class KisSessionTest : public ::testing::Test {
     ASSERT_TRUE(RunUntil([&] { return stopped; }));
   }
 
-  static std::set<Subscription> Trades(std::initializer_list<const char*> codes) {
-    std::set<Subscription> s;
-    for (const char* c : codes) s.insert(Subscription{std::string(kis::kTradesTr), c});
+  static std::vector<Subscription> Trades(std::initializer_list<const char*> codes) {
+    std::vector<Subscription> s;
+    for (const char* c : codes) s.push_back(Subscription{std::string(kis::kTradesTr), c});
     return s;
   }
 
@@ -463,7 +463,7 @@ TEST_F(KisSessionTest, SetSubscriptionsSwapsWithoutReconnecting) {
   session->Start();
   ASSERT_TRUE(RunUntil([&] { return kis.registered.size() == 2; }));
   auto next = Trades({"005930", "035420"});
-  next.insert(Subscription{std::string(kis::kBookTr), "005930"});
+  next.push_back(Subscription{std::string(kis::kBookTr), "005930"});
   session->SetSubscriptions(next);
   ASSERT_TRUE(RunUntil([&] {
     return kis.registered.size() == 3 && session->Status().registrations == 3 &&
