@@ -390,7 +390,11 @@ struct KisSession::Impl : std::enable_shared_from_this<KisSession::Impl> {
     }
     for (const auto& s : wanted) {
       auto it = registrations.find(s);
-      if (it == registrations.end() || it->second.first == RegState::kRefused) Subscribe(s);
+      // Being unsubscribed but wanted again: KIS takes the frames in order, so subscribe again.
+      if (it == registrations.end() || it->second.first == RegState::kRefused ||
+          it->second.first == RegState::kUnsubscribing) {
+        Subscribe(s);
+      }
     }
     UpdateCounts();
   }

@@ -478,6 +478,23 @@ TEST_F(KisSessionTest, SetSubscriptionsSwapsWithoutReconnecting) {
   Stop(*session);
 }
 
+// A registration removed and wanted again before KIS answered is subscribed again, not lost with
+// the answer to its unsubscribe.
+TEST_F(KisSessionTest, RemovedAndAddedAgainBeforeTheAcksStaysSubscribed) {
+  auto session = Session(Options());
+  session->SetSubscriptions(Trades({"005930"}));
+  session->Start();
+  ASSERT_TRUE(RunUntil([&] { return kis.registered.size() == 1; }));
+  // No turn of the io_context between the three: no frame has been sent or answered yet.
+  session->SetSubscriptions(Trades({"005930", "000660"}));
+  session->SetSubscriptions(Trades({"005930"}));
+  session->SetSubscriptions(Trades({"005930", "000660"}));
+  ASSERT_TRUE(RunUntil([&] { return kis.subscribes == 3 && kis.unsubscribes == 1; }));
+  ASSERT_TRUE(RunUntil([&] { return kis.registered.size() == 2; }));
+  EXPECT_EQ(session->Status().registrations, 2u);
+  Stop(*session);
+}
+
 // The 42nd registration: KIS refuses it (OPSP0008) and the status says so; beyond the session's
 // own maximum nothing is sent at all.
 TEST_F(KisSessionTest, RefusedRegistrationsAreReported) {
