@@ -140,6 +140,7 @@ struct KisSession::Impl : std::enable_shared_from_this<KisSession::Impl> {
   bool started = false;
   bool running = false;
   bool stopping = false;
+  std::optional<common::SteadyTime> last_approval;  // when the last approval key was asked for
   int failures = 0;  // consecutive connections that failed before an accepted subscription
 
   std::set<Subscription, SubscriptionLess> wanted;
@@ -222,6 +223,11 @@ struct KisSession::Impl : std::enable_shared_from_this<KisSession::Impl> {
   // One connection, from the approval key to its end. True when it ended because the key's
   // session is held elsewhere (OPSP8996, or the lease went to another instance).
   asio::awaitable<bool> Connect() {
+    if (last_approval && clock.Now() < *last_approval + options.approval_interval) {
+      co_await Wait(*last_approval + options.approval_interval - clock.Now());
+      if (stopping) co_return false;
+    }
+    last_approval = clock.Now();
     auto approval = gateway.ApprovalKey(options.key_name,
                                         gate::CallOptions{common::Lane::kInteractive, kApprovalFlow,
                                                           clock.Now() + options.approval_timeout});

@@ -108,6 +108,9 @@ struct KisSessionOptions {
   // Renewal period of the lease while connected.
   common::Duration lease_renew = std::chrono::seconds(10);
   common::Duration approval_timeout = std::chrono::seconds(10);
+  // KIS issues one approval key per second per key (its refusal would also slow the key's REST
+  // calls, as EGW00201 does): reconnects wait for this since the last one, with a margin.
+  common::Duration approval_interval = std::chrono::milliseconds(1100);
   std::size_t recent_gaps = 16;
   std::uint64_t seed = 1;  // backoff jitter
 };
