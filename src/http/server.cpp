@@ -20,6 +20,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "http/message_reader.hpp"
+#include "http/websocket_detail.hpp"
 
 namespace kisgate::http {
 
@@ -52,7 +53,8 @@ using Clock = std::chrono::steady_clock;
 struct AtomicCounters {
   std::atomic<std::uint64_t> accepted{0}, rejected_over_cap{0}, active{0}, peak_active{0},
       requests{0}, malformed{0}, timeouts{0}, dropped{0}, tls_handshake_failures{0},
-      evicted_idle{0}, handler_exceptions{0}, session_exceptions{0};
+      evicted_idle{0}, handler_exceptions{0}, session_exceptions{0}, upgraded{0}, streamed{0},
+      long_lived{0};
 };
 
 // What an exception_ptr holds, for a log line.
@@ -114,6 +116,56 @@ bhttp::response<bhttp::string_body> JsonError(bhttp::status status, std::string_
   return out;
 }
 
+// A response body written chunk by chunk after its headers (BodyStream), owning the connection.
+template <class Stream>
+class ChunkedBody final : public BodyStream {
+ public:
+  ChunkedBody(Stream stream, std::string remote, std::chrono::milliseconds write_timeout)
+      : stream_(std::move(stream)), remote_(std::move(remote)), write_timeout_(write_timeout) {}
+  ~ChunkedBody() override { Abort(); }
+  ChunkedBody(const ChunkedBody&) = delete;
+  ChunkedBody& operator=(const ChunkedBody&) = delete;
+
+  asio::awaitable<bool> Write(std::string bytes) override {
+    if (closed_) co_return false;
+    if (bytes.empty()) co_return true;  // an empty chunk would end the body
+    beast::error_code ec;
+    beast::get_lowest_layer(stream_).expires_after(write_timeout_);  // the write timer only
+    co_await asio::async_write(stream_, bhttp::make_chunk(asio::buffer(bytes)),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      Abort();
+      co_return false;
+    }
+    co_return true;
+  }
+
+  asio::awaitable<void> WaitClosed() override {
+    if (closed_) co_return;
+    std::array<char, 512> sink{};
+    beast::error_code ec;
+    beast::get_lowest_layer(stream_).expires_never();  // the request's read deadline is over
+    // A client of a streamed body has nothing more to say: any byte, the end or an error closes.
+    co_await stream_.async_read_some(asio::buffer(sink),
+                                     asio::redirect_error(asio::use_awaitable, ec));
+    Abort();
+  }
+
+  void Abort() override {
+    if (closed_) return;
+    closed_ = true;
+    CloseSocket(stream_);
+  }
+
+  const std::string& remote() const override { return remote_; }
+
+ private:
+  Stream stream_;
+  std::string remote_;
+  std::chrono::milliseconds write_timeout_;
+  bool closed_ = false;
+};
+
 }  // namespace
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
@@ -132,6 +184,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     bool waiting = true;            // no byte of a request yet (fresh, or kept alive between two)
     Clock::time_point waiting_since = Clock::now();
     bool evicted = false;
+    // Set while the connection is upgraded or streaming: closes it (Stop).
+    std::function<void()> abort;
   };
   std::list<Slot> slots;
   std::size_t evicted_open = 0;  // evicted sessions that have not ended yet
@@ -365,6 +419,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       auto answering = Answer(reader, remote);  // remote is copied; the session keeps its own
       auto answer = co_await std::move(answering);
       if (answer.drop) break;
+      if (answer.websocket || answer.stream) {
+        slot->waiting = false;
+        auto long_lived = LongLived(std::move(stream), std::move(answer), remote, slot);
+        co_await std::move(long_lived);
+        co_return;
+      }
       beast::error_code ec;
       lowest.expires_after(options.write_timeout);
       co_await bhttp::async_write(stream, answer.response,
@@ -386,7 +446,65 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   struct Answered {
     bhttp::response<bhttp::string_body> response;  // keep_alive() says whether to read on
     bool drop = false;                             // close without answering
+    // A long-lived answer (Reply::websocket, Reply::stream) and what it needs.
+    std::function<asio::awaitable<void>(std::unique_ptr<WebSocket>)> websocket;
+    std::function<asio::awaitable<void>(std::unique_ptr<BodyStream>)> stream;
+    detail::UpgradeRequest upgrade_request;
+    Headers extra_headers;
   };
+
+  // Runs a long-lived answer on the connection `stream` until its function returns.
+  template <class Stream>
+  asio::awaitable<void> LongLived(Stream stream, Answered answer, std::string remote, SlotIt slot) {
+    counters.long_lived++;
+    slot->socket = nullptr;  // moved below; Stop() reaches the connection through slot->abort
+    struct Done {
+      Impl* impl;
+      SlotIt slot;
+      ~Done() {
+        slot->abort = nullptr;
+        slot->socket = nullptr;
+        impl->counters.long_lived--;
+      }
+    } done{this, slot};
+    if (answer.websocket) {
+      std::string error;
+      auto accepting = detail::AcceptWebSocket(
+          std::move(stream), std::move(answer.upgrade_request), std::move(answer.extra_headers),
+          options.server_header, remote, options.websocket, error);
+      auto ws = co_await std::move(accepting);
+      if (!ws) {
+        spdlog::debug("http: WebSocket handshake with {} failed: {}", remote, error);
+        co_return;
+      }
+      counters.upgraded++;
+      auto* raw = ws.get();
+      slot->abort = [raw] { raw->Abort(); };
+      auto running = answer.websocket(std::move(ws));
+      co_await std::move(running);
+      co_return;
+    }
+    // An event stream: the headers now, chunked, and the body as the handler writes it.
+    bhttp::response<bhttp::empty_body> head{
+        static_cast<bhttp::status>(answer.response.result_int()), answer.response.version()};
+    for (const auto& field : answer.response) head.set(field.name_string(), field.value());
+    head.erase(bhttp::field::content_length);
+    head.keep_alive(false);
+    head.chunked(true);
+    bhttp::response_serializer<bhttp::empty_body> serializer{head};
+    beast::error_code ec;
+    beast::get_lowest_layer(stream).expires_after(options.write_timeout);
+    co_await bhttp::async_write_header(stream, serializer,
+                                       asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+    counters.streamed++;
+    auto body = std::make_unique<ChunkedBody<Stream>>(std::move(stream), std::move(remote),
+                                                      options.write_timeout);
+    auto* raw = body.get();
+    slot->abort = [raw] { raw->Abort(); };
+    auto running = answer.stream(std::move(body));
+    co_await std::move(running);
+  }
 
   // What a connection answers to the request `reader` has finished reading (or failed to): the
   // step between reading and writing, shared by Session and ServeBytes. `remote` by value: a
@@ -405,13 +523,19 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     const unsigned version = beast_request.version();
     const bool head = beast_request.method() == bhttp::verb::head;
     bool keep_alive = beast_request.keep_alive();
+    // Only an upgrade keeps Beast's request (a copy: an upgrade is a GET without a body), for the
+    // handshake to answer.
+    const bool maybe_upgrade = !beast_request[bhttp::field::upgrade].empty();
+    if (maybe_upgrade) out.upgrade_request = beast_request;
+    auto request = ToRequest(std::move(beast_request), remote);
+    const bool upgrade = maybe_upgrade && IsWebSocketUpgrade(request);
     // The handler boundary of last resort (the API layer has its own): a throwing handler gets
     // its client a 500, is counted, and the connection serves on.
     Reply reply;
     try {
       // The call and the co_await are separate statements: g++ 12 destroys temporaries inside a
       // co_await expression twice.
-      auto pending = handler(ToRequest(std::move(beast_request), remote));
+      auto pending = handler(std::move(request));
       reply = co_await std::move(pending);
     } catch (...) {
       counters.handler_exceptions++;
@@ -423,6 +547,22 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       counters.dropped++;
       out.drop = true;
       co_return out;
+    }
+    if (reply.websocket && !upgrade) {
+      reply = Reply{};
+      reply.response.status = 426;
+      reply.response.SetHeader("upgrade", "websocket");
+      reply.response.SetHeader("content-type", "application/json; charset=utf-8");
+      reply.response.body = R"({"error":"this route is a WebSocket: send an upgrade request"})";
+    }
+    if (reply.websocket) {
+      out.websocket = std::move(reply.websocket);
+      out.extra_headers = std::move(reply.response.headers);
+      co_return out;
+    }
+    if (reply.stream) {
+      out.stream = std::move(reply.stream);
+      keep_alive = false;
     }
     // The handler may ask to close after this reply; a stopping server closes too.
     keep_alive = keep_alive && !stopping &&
@@ -473,7 +613,11 @@ void Server::Stop() {
   beast::error_code ignored;
   impl_->acceptor.close(ignored);
   for (auto& slot : impl_->slots) {
-    if (slot.waiting && slot.socket != nullptr) slot.socket->close(ignored);
+    if (slot.abort) {
+      slot.abort();
+    } else if (slot.waiting && slot.socket != nullptr) {
+      slot.socket->close(ignored);
+    }
   }
 }
 
@@ -542,7 +686,10 @@ ServerCounters Server::Counters() const {
                         c.tls_handshake_failures.load(),
                         c.evicted_idle.load(),
                         c.handler_exceptions.load(),
-                        c.session_exceptions.load()};
+                        c.session_exceptions.load(),
+                        c.upgraded.load(),
+                        c.streamed.load(),
+                        c.long_lived.load()};
 }
 
 }  // namespace kisgate::http

@@ -41,6 +41,11 @@ struct ServerOptions {
   // Connections beyond this many at once are closed right after accept. 0 = no cap.
   std::size_t max_connections = 0;
   std::string server_header = "kisgate";
+  // Upgraded connections (Reply::websocket). A server finds dead peers by pings.
+  WebSocketOptions websocket{.max_message_bytes = 64 * 1024,
+                             .write_timeout = std::chrono::milliseconds(10'000),
+                             .handshake_timeout = std::chrono::milliseconds(10'000),
+                             .idle_timeout = std::chrono::milliseconds(60'000)};
 };
 
 struct Reply {
@@ -49,7 +54,8 @@ struct Reply {
   bool drop_connection = false;
   // Accept a WebSocket upgrade (the request must be one: IsWebSocketUpgrade; otherwise the client
   // gets 426): the server answers 101 with `response`'s extra headers, then runs this with the
-  // connection until it returns, and closes it.
+  // connection until it returns, and closes it. The function keeps the connection until it
+  // returns (Server::Stop aborts it through that object).
   std::function<boost::asio::awaitable<void>(std::unique_ptr<WebSocket>)> websocket;
   // Stream the body: the server sends `response`'s status and headers (chunked, no keep-alive),
   // then runs this with the connection until it returns, and closes it.
@@ -71,6 +77,9 @@ struct ServerCounters {
   std::uint64_t evicted_idle = 0;        // waiting connections closed to admit one over the cap
   std::uint64_t handler_exceptions = 0;  // handler threw; answered 500
   std::uint64_t session_exceptions = 0;  // a session or the accept loop ended by an exception
+  std::uint64_t upgraded = 0;            // WebSocket upgrades accepted
+  std::uint64_t streamed = 0;            // responses whose body was streamed (event streams)
+  std::uint64_t long_lived = 0;          // upgraded or streaming connections open now
 };
 
 class Server {

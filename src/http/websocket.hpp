@@ -24,6 +24,9 @@ struct WebSocketOptions {
   std::chrono::milliseconds write_timeout{10'000};
   // The opening handshake (client: connect, TLS and upgrade) must finish within this.
   std::chrono::milliseconds handshake_timeout{5'000};
+  // 0: none. Otherwise a protocol ping after half of it without a frame from the peer, and the
+  // connection closed when nothing (a pong included) arrives by its end.
+  std::chrono::milliseconds idle_timeout{0};
 };
 
 class WebSocket {
