@@ -232,6 +232,9 @@ class KisSessionTest : public ::testing::Test {
     o.latency_ms = 1;
     o.latency_sigma = 0;
     o.clock = "2026-11-24T11:00:00";
+    // A key per test: KIS (and the simulator) issue one approval key per second per key.
+    for (int i = 0; i < kKeys; ++i)
+      o.keys.push_back(sim::SimKey{AppKey(i), "secret", sim::Environment::kReal});
     sim_ = new sim::BackgroundSimulator(o);
   }
   static void TearDownTestSuite() {
@@ -243,8 +246,8 @@ class KisSessionTest : public ::testing::Test {
     config::KeyConfig key;
     key.name = "main";
     key.base_url = sim_->BaseUrl();
-    key.app_key = std::string(sim::kDemoAppKey);
-    key.app_secret = sim::DemoAppSecret();
+    key.app_key = AppKey(next_key_++ % kKeys);
+    key.app_secret = "secret";
     key.rate = 20;
     config.keys.push_back(key);
     gateway = std::make_unique<gate::Gateway>(io.get_executor(), config, clock);
@@ -292,7 +295,11 @@ class KisSessionTest : public ::testing::Test {
     return s;
   }
 
+  static constexpr int kKeys = 16;
+  static std::string AppKey(int i) { return fmt::format("PSsessionTESTkey{:020}", i); }
+
   static sim::BackgroundSimulator* sim_;
+  static int next_key_;
   asio::io_context io;
   ShiftedClock clock;
   config::Config config;
@@ -302,6 +309,7 @@ class KisSessionTest : public ::testing::Test {
 };
 
 sim::BackgroundSimulator* KisSessionTest::sim_ = nullptr;
+int KisSessionTest::next_key_ = 0;
 
 // ---- Approval key ---------------------------------------------------------------------------
 
