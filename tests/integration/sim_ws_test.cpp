@@ -242,3 +242,75 @@ TEST_F(SimWebSocketTest, SecondConnectionOnAKeyGetsOpsp8996UntilTheHoldEnds) {
 
 }  // namespace
 }  // namespace kisgate::sim
+
+namespace kisgate::sim {
+namespace {
+
+// A client that stops reading is cut once --ws-queue-frames frames wait for it (after the socket
+// buffers fill), and counted; it never stalls the simulator.
+TEST(SimWebSocketSlowClient, IsCutAndCounted) {
+  SimOptions o;
+  o.listen = "127.0.0.1:0";
+  o.latency_ms = 0;
+  o.clock = "2026-11-24T10:00:00";
+  o.speed = 20;
+  o.ws.trades_per_s = 20000;  // as many trades as each second's volume allows
+  o.ws.queue_frames = 8;
+  o.ws.ping_interval = std::chrono::hours(1);
+  BackgroundSimulator sim(o);
+  TestClient client(sim.BaseUrl());
+  auto r = client.Post("/oauth2/Approval",
+                       json::serialize(json::object{{"grant_type", "client_credentials"},
+                                                    {"appkey", kDemoAppKey},
+                                                    {"secretkey", DemoAppSecret()}}));
+  ASSERT_TRUE(r && r->status == 200);
+  const std::string approval(json::parse(r->body).at("approval_key").as_string());
+  bool cut = false;
+  asio::io_context io;
+  std::exception_ptr failure;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        std::string error;
+        auto connect = http::ConnectWebSocket(co_await asio::this_coro::executor,
+                                              sim.WsUrl() + "/tryitout", {}, error);
+        auto ws = co_await std::move(connect);
+        if (!ws) {
+          ADD_FAILURE() << error;
+          co_return;
+        }
+        for (const auto& stock : {"005930", "000660", "035420", "035720", "051910", "006400",
+                                  "068270", "105560", "055550", "005380"}) {
+          for (const char* tr : {"H0STCNT0", "H0STASP0"}) {
+            auto send = ws->Write(json::serialize(json::object{
+                {"header", json::object{{"approval_key", approval}, {"tr_type", "1"}}},
+                {"body",
+                 json::object{{"input", json::object{{"tr_id", tr}, {"tr_key", stock}}}}}}));
+            co_await std::move(send);
+          }
+        }
+        // Not reading: wait (bounded) until the simulator has cut this client.
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        for (int i = 0; i < 300 && !cut; ++i) {
+          timer.expires_after(100ms);
+          co_await timer.async_wait(asio::use_awaitable);
+          TestClient stats_client(sim.BaseUrl());
+          auto stats = stats_client.Get("/_sim/stats");
+          if (!stats) continue;
+          const auto doc = json::parse(stats->body);
+          cut = doc.at("ws").at("closes").as_object().contains("slow_client");
+        }
+        ws->Abort();
+      }(),
+      [&](const std::exception_ptr& e) { failure = e; });
+  io.run();
+  if (failure) std::rethrow_exception(failure);
+  EXPECT_TRUE(cut);
+  // The simulator still serves others.
+  auto health = client.Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+}
+
+}  // namespace
+}  // namespace kisgate::sim
