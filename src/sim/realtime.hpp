@@ -77,12 +77,12 @@ class Realtime {
   // A new connection; its PINGPONGs start one interval from now.
   std::uint64_t Open();
   // One text frame from the client; returns the frames to send back to it (acks).
-  std::vector<std::string> OnText(std::uint64_t session, std::string_view text);
+  std::vector<std::string> OnText(std::uint64_t id, std::string_view text);
   // A protocol-level pong (or ping) arrived on the session.
-  void OnPong(std::uint64_t session);
+  void OnPong(std::uint64_t id);
   // The connection ended; the session's app key is held for --ws-hold-s from now. Once per
   // session: a session the core closed itself (Poll) is not counted again.
-  void Closed(std::uint64_t session, WsCloseReason reason);
+  void Closed(std::uint64_t id, WsCloseReason reason);
   // Everything due now: fault drops, PINGPONGs and heartbeat closes, data frames.
   std::vector<WsOutgoing> Poll();
 
