@@ -43,7 +43,7 @@ std::string InstanceOf(const std::string& value) { return value.substr(0, value.
 
 }  // namespace
 
-RedisSessionLease::RedisSessionLease(Coordinator& coordinator, std::string key_id,
+RedisSessionLease::RedisSessionLease(Coordinator& coordinator, const std::string& key_id,
                                      RedisSessionLeaseOptions options)
     : coordinator_(coordinator), key_(coordinator.Key(key_id, "ws-session")), options_(options) {
   std::random_device random;

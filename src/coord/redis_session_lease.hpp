@@ -50,7 +50,7 @@ struct RedisSessionLeaseStats {
 class RedisSessionLease final : public stream::SessionLease {
  public:
   // `key_id`: Coordinator::KeyId of the app key.
-  RedisSessionLease(Coordinator& coordinator, std::string key_id,
+  RedisSessionLease(Coordinator& coordinator, const std::string& key_id,
                     RedisSessionLeaseOptions options = {});
 
   boost::asio::awaitable<bool> Acquire() override;

@@ -45,7 +45,6 @@ struct Want {
   StreamData data = StreamData::kTrades;
   std::string code;
   std::string source;  // "streams 'hot'" or "client 'abc'"
-  auto operator<=>(const Want&) const = default;
 };
 
 struct KeyPlan {

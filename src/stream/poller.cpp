@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -129,7 +130,16 @@ Poller::Poller(asio::any_io_executor executor, gate::Gateway& gateway, store::St
     : state_(std::make_shared<State>(std::move(executor), gateway, store, clock,
                                      std::move(on_value), options)) {}
 
-Poller::~Poller() { Stop(); }
+Poller::~Poller() {
+  state_->running = false;
+  // cancel() throws only when the OS refuses to cancel a timer; a destructor must not throw, and
+  // the loop still ends at its next wake-up (it sees `running` false).
+  try {
+    state_->timer.cancel();
+  } catch (const std::exception& e) {
+    spdlog::warn("stream poller: stops at its next wake-up ({})", e.what());
+  }
+}
 
 void Poller::SetPlan(const Plan& plan) {
   auto& s = *state_;
