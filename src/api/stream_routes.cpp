@@ -105,7 +105,8 @@ asio::awaitable<void> PumpEvents(http::BodyStream& body, std::shared_ptr<stream:
   for (;;) {
     co_await sub->Wait(std::chrono::steady_clock::now() + heartbeat);
     if (sub->cut()) {
-      co_await body.Write(sub->cut_event()->sse);
+      auto last = body.Write(sub->cut_event()->sse);
+      co_await std::move(last);
       co_return;
     }
     auto events = sub->Take();
@@ -115,15 +116,20 @@ asio::awaitable<void> PumpEvents(http::BodyStream& body, std::shared_ptr<stream:
     } else {
       for (const auto& e : events) batch += e->sse;
     }
-    if (!co_await body.Write(std::move(batch))) co_return;
+    auto write = body.Write(std::move(batch));
+    if (!co_await std::move(write)) co_return;
   }
 }
 
 asio::awaitable<void> RunEventStream(std::unique_ptr<http::BodyStream> body,
                                      std::shared_ptr<stream::Subscriber> sub, std::string hello,
                                      std::chrono::milliseconds heartbeat) {
-  if (!co_await body->Write(std::move(hello))) co_return;
-  co_await (PumpEvents(*body, sub, heartbeat) || body->WaitClosed());
+  // g++ 12 destroys temporaries of a co_await expression twice (STYLE.md): each awaitable is
+  // made first, then awaited.
+  auto first = body->Write(std::move(hello));
+  if (!co_await std::move(first)) co_return;
+  auto both = PumpEvents(*body, sub, heartbeat) || body->WaitClosed();
+  co_await std::move(both);
 }
 
 asio::awaitable<void> PumpMessages(http::WebSocket& ws, std::shared_ptr<stream::Subscriber> sub,
@@ -131,12 +137,14 @@ asio::awaitable<void> PumpMessages(http::WebSocket& ws, std::shared_ptr<stream::
   for (;;) {
     co_await sub->Wait(std::chrono::steady_clock::now() + heartbeat);
     if (sub->cut()) {
-      co_await ws.Write(sub->cut_event()->json);
+      auto last = ws.Write(sub->cut_event()->json);
+      co_await std::move(last);
       co_return;
     }
     // No heartbeat message: the server's protocol pings keep the connection checked.
     for (const auto& e : sub->Take()) {
-      if (!co_await ws.Write(e->json)) co_return;
+      auto write = ws.Write(e->json);
+      if (!co_await std::move(write)) co_return;
     }
   }
 }
@@ -164,8 +172,12 @@ asio::awaitable<void> ReadChanges(http::WebSocket& ws, stream::Hub& hub,
 asio::awaitable<void> RunEventSocket(std::unique_ptr<http::WebSocket> ws, stream::Hub& hub,
                                      std::shared_ptr<stream::Subscriber> sub,
                                      std::chrono::milliseconds heartbeat) {
-  co_await (PumpMessages(*ws, sub, heartbeat) || ReadChanges(*ws, hub, sub));
-  if (sub->cut()) co_await ws->Close("cut");
+  auto both = PumpMessages(*ws, sub, heartbeat) || ReadChanges(*ws, hub, sub);
+  co_await std::move(both);
+  if (sub->cut()) {
+    auto close = ws->Close("cut");
+    co_await std::move(close);
+  }
 }
 
 }  // namespace

@@ -125,7 +125,7 @@ std::string SseFrame(std::uint64_t id, std::string_view kind, std::string_view d
 
 }  // namespace
 
-EventPtr ControlEvent(std::string_view kind, std::string json_fields) {
+EventPtr ControlEvent(std::string_view kind, std::string_view json_fields) {
   auto e = std::make_shared<Event>();
   e->kind = kind;
   // `json_fields` is an object; "event" goes first like in numbered events.
@@ -137,8 +137,8 @@ EventPtr ControlEvent(std::string_view kind, std::string json_fields) {
 
 // ---- Subscriber
 
-Subscriber::Subscriber(Hub* hub, asio::any_io_executor executor, Filter filter)
-    : hub_(hub), filter_(std::move(filter)), timer_(std::move(executor)) {}
+Subscriber::Subscriber(Hub* hub, const asio::any_io_executor& executor, Filter filter)
+    : hub_(hub), filter_(std::move(filter)), timer_(executor) {}
 
 Subscriber::~Subscriber() {
   if (hub_ != nullptr && !cut()) hub_->Remove(*this);
@@ -179,8 +179,16 @@ Hub::Hub(asio::any_io_executor executor, HubOptions options)
 
 Hub::~Hub() {
   auto left = all_;
-  for (auto* s : left) Cut(*s, "kisgate is stopping", false);
-  for (auto* s : left) s->hub_ = nullptr;
+  all_.clear();
+  for (auto* s : left) s->hub_ = nullptr;  // first: they must never call back into a dead hub
+  try {
+    // Their consumers end with a final event, if they run again (the io_context may be gone).
+    for (auto* s : left) {
+      s->cut_ = ControlEvent("status", R"({"state":"closed","reason":"kisgate is stopping"})");
+      s->Wake();
+    }
+  } catch (...) {  // NOLINT(bugprone-empty-catch): nothing more to do while being destroyed
+  }
 }
 
 void Hub::Publish(std::span<const kis::Tick> ticks) {

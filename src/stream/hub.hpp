@@ -83,7 +83,7 @@ class Hub;
 // is queued, writes it, and ends when cut(). Destroying it leaves the hub.
 class Subscriber {
  public:
-  Subscriber(Hub* hub, boost::asio::any_io_executor executor, Filter filter);
+  Subscriber(Hub* hub, const boost::asio::any_io_executor& executor, Filter filter);
   ~Subscriber();
   Subscriber(const Subscriber&) = delete;
   Subscriber& operator=(const Subscriber&) = delete;
@@ -170,6 +170,6 @@ class Hub {
 };
 
 // A control event (not numbered): "gap" or "status" with `json`'s fields.
-EventPtr ControlEvent(std::string_view kind, std::string json);
+EventPtr ControlEvent(std::string_view kind, std::string_view json);
 
 }  // namespace kisgate::stream
