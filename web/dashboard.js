@@ -238,6 +238,17 @@
     const token = key.token || {};
     fact(dl, 'token', token.valid ? `valid, expires in ${duration(token.expires_in_s)}` : 'no valid token',
       token.valid ? undefined : 'bad');
+    const stream = key.stream;
+    if (stream && typeof stream === 'object') {
+      const used = isNum(stream.registrations_used) ? `${num(stream.registrations_used)} of ${num(stream.registrations_max)} registered` : '';
+      fact(dl, 'stream session', [stream.state || '?', used,
+        `${num(stream.reconnects)} reconnects`, `${num(stream.gaps)} gaps`].filter(Boolean).join(', '),
+        stream.state === 'connected' ? undefined : 'warn');
+      if (isNum(stream.streamed) || isNum(stream.polled)) {
+        fact(dl, 'real-time', `${num(stream.streamed)} streamed, ${num(stream.polled)} polled`
+          + (isNum(stream.poll_every_s) ? ` every ${num(stream.poll_every_s, 1)} s` : ''));
+      }
+    }
     fact(dl, 'calls', `${num(key.calls)} (${num(key.upstream)} upstream)`);
     fact(dl, 'results', `${num(key.ok)} ok, ${num(key.retries)} retried, ${num(key.failed)} failed`,
       key.failed > 0 ? 'warn' : undefined);
@@ -570,6 +581,111 @@
     renderInFlight(budget, now);
   }
 
+  // ---------- live ticker ----------
+
+  // Without ?codes= on the page: the largest KRX stocks.
+  const DEFAULT_TICKER_CODES = ['005930', '000660', '373220', '207940', '005380', '035420', '000270', '068270'];
+  const MAX_TICKER_CODES = 20;
+  const ticker = { source: null, rows: new Map(), events: 0, started: false };
+
+  function tickerCodes() {
+    const asked = new URLSearchParams(window.location.search).get('codes')
+      || new URLSearchParams(window.location.hash.slice(1)).get('codes') || '';
+    const codes = [...new Set(asked.split(',').map((c) => c.trim().toUpperCase())
+      .filter((c) => /^[0-9A-Z]{6}$/.test(c)))];
+    return (codes.length ? codes : DEFAULT_TICKER_CODES).slice(0, MAX_TICKER_CODES);
+  }
+
+  function tickerState(text, cls) {
+    const state = $('ticker-state');
+    state.textContent = text;
+    state.className = `ticker-state ${cls || ''}`;
+  }
+
+  function tickerRows(codes) {
+    const body = $('ticker-table').tBodies[0];
+    body.replaceChildren();
+    for (const code of codes) {
+      const cells = {
+        price: el('td', { class: 'num', text: '—' }),
+        change: el('td', { class: 'num', text: '—' }),
+        pct: el('td', { class: 'num', text: '—' }),
+        volume: el('td', { class: 'num', text: '—' }),
+        time: el('td', { text: '—' }),
+        via: el('td', { text: '—' }),
+      };
+      const row = el('tr', { 'data-code': code, 'data-updates': '0' }, el('td', { text: code }),
+        cells.price, cells.change, cells.pct, cells.volume, cells.time, cells.via);
+      body.append(row);
+      ticker.rows.set(code, { row, cells, price: null });
+    }
+  }
+
+  function onTrade(message) {
+    let e;
+    try {
+      e = JSON.parse(message.data);
+    } catch (err) {
+      console.error('kisgate dashboard: an event that is not JSON:', message.data);
+      return;
+    }
+    const entry = ticker.rows.get(e.code);
+    if (!entry || !isNum(e.price)) return;
+    const { row, cells } = entry;
+    const direction = e.change > 0 ? 'up' : e.change < 0 ? 'down' : '';
+    cells.price.textContent = num(e.price);
+    cells.change.textContent = isNum(e.change) ? (e.change > 0 ? '+' : '') + num(e.change) : '—';
+    cells.pct.textContent = isNum(e.change_pct) ? `${e.change_pct > 0 ? '+' : ''}${e.change_pct.toFixed(2)}%` : '—';
+    for (const c of [cells.price, cells.change, cells.pct]) c.className = `num ${direction}`;
+    cells.volume.textContent = num(e.cum_volume);
+    cells.time.textContent = typeof e.time === 'string' ? e.time.slice(11, 19) : '—';
+    cells.via.textContent = e.event === 'price' ? 'polled' : 'stream';
+    if (entry.price !== null && entry.price !== e.price) {
+      const cls = e.price > entry.price ? 'flash-up' : 'flash-down';
+      row.classList.remove('flash-up', 'flash-down');
+      void row.offsetWidth;  // restart the animation
+      row.classList.add(cls);
+    }
+    entry.price = e.price;
+    row.dataset.updates = String(Number(row.dataset.updates) + 1);
+    ticker.events += 1;
+    document.body.dataset.tickerEvents = String(ticker.events);
+  }
+
+  // Opens the event stream once kisgate says it has one (/v1/budget's `stream`): EventSource
+  // cannot read an error reply, so it is not pointed at a kisgate without real-time data.
+  function startTicker(budget) {
+    if (ticker.started) return;
+    if (!budget.stream) {
+      tickerState('no real-time data in this kisgate', 'bad');
+      return;
+    }
+    ticker.started = true;
+    const codes = tickerCodes();
+    tickerRows(codes);
+    const params = new URLSearchParams({ codes: codes.join(','), data: 'trades' });
+    const token = apiToken();
+    if (token) params.set('token', token);  // EventSource cannot send an Authorization header
+    const source = new EventSource(`v1/stream?${params}`);
+    ticker.source = source;
+    tickerState('connecting…');
+    source.addEventListener('open', () => tickerState('live', 'live'));
+    source.addEventListener('trade', onTrade);
+    source.addEventListener('price', onTrade);
+    source.addEventListener('gap', () => tickerState('live (some trades were missed)', 'live'));
+    source.addEventListener('status', (message) => {
+      try {
+        const status = JSON.parse(message.data);
+        if (status.state === 'closed') tickerState(`closed: ${status.reason}`, 'bad');
+      } catch (err) {
+        console.error('kisgate dashboard: a status event that is not JSON:', message.data);
+      }
+    });
+    // EventSource reconnects by itself (retry: 3 s), resuming from the last event id.
+    source.addEventListener('error', () => tickerState(
+      source.readyState === EventSource.CLOSED ? 'stream closed' : 'reconnecting…', 'bad'));
+  }
+
   async function poll() {
     const started = Date.now();
     let budget = null;
@@ -588,6 +704,7 @@
         state.zoneOffsetMin = zoneOffsetMinutes(budget.time) ?? state.zoneOffsetMin;
         record({ t: now, ok: true, budget });
         renderSummary(budget);
+        startTicker(budget);
         renderTimeCharts(budget, now);
         renderErrors(budget, now);
         renderJobs(jobs);

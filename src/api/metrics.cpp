@@ -408,6 +408,21 @@ std::string RenderMetrics(const MetricsInput& in) {
              static_cast<double>(in.http->session_exceptions));
   }
 
+  if (in.hub != nullptr) {
+    w.Family("kisgate_stream_subscribers", "gauge",
+             "API clients subscribed to real-time events (/v1/stream, /v1/ws).");
+    w.Sample("kisgate_stream_subscribers", {}, static_cast<double>(in.hub->subscribers));
+    w.Family("kisgate_stream_events_published_total", "counter",
+             "Real-time events (trades, books, polled prices) published to the fan-out.");
+    w.Sample("kisgate_stream_events_published_total", {}, static_cast<double>(in.hub->published));
+    w.Family("kisgate_stream_events_delivered_total", "counter",
+             "Events handed to subscribers' connections (one per event and subscriber).");
+    w.Sample("kisgate_stream_events_delivered_total", {}, static_cast<double>(in.hub->delivered));
+    w.Family("kisgate_stream_clients_cut_total", "counter",
+             "Subscribers cut because they did not keep up (their queue was full).");
+    w.Sample("kisgate_stream_clients_cut_total", {}, static_cast<double>(in.hub->cut));
+  }
+
   w.Family("kisgate_process_cpu_seconds_total", "counter",
            "User and system CPU time of the process.");
   w.Sample("kisgate_process_cpu_seconds_total", {}, in.process.cpu_seconds);

@@ -15,6 +15,7 @@
 #include "collect/jobs_board.hpp"
 #include "http/server.hpp"
 #include "store/store.hpp"
+#include "stream/hub.hpp"
 
 namespace kisgate::api {
 
@@ -57,6 +58,7 @@ struct MetricsInput {
   const store::StoreCounters* store = nullptr;
   const ApiCounters* api = nullptr;
   const http::ServerCounters* http = nullptr;
+  const stream::HubCounters* hub = nullptr;  // null: no real-time fan-out in this process
   ProcessStats process;
 };
 

@@ -36,6 +36,8 @@ enum class Handler {
   kJobs,
   kBudget,
   kStock,
+  kStream,     // /v1/stream, Server-Sent Events
+  kWebSocket,  // /v1/ws
   kDashboard,
 };
 

@@ -9,6 +9,7 @@
 #include "api/json_text.hpp"
 #include "api/passthrough.hpp"
 #include "api/routes.hpp"
+#include "api/stream_routes.hpp"
 #include "common/error.hpp"
 #include "common/kst.hpp"
 #include "http/message.hpp"
@@ -106,9 +107,10 @@ asio::awaitable<http::Reply> Service::Handle(http::Request request) {
   // The API handler boundary (STYLE.md "Errors"): whatever throws below answers 500 in the
   // caller's format, is logged and counted, and the connection and the server go on.
   std::optional<std::string> failure;
+  http::Reply reply;
   try {
     if (deps_.test_hook) deps_.test_hook(request);
-    auto routed = Route(request, route);
+    auto routed = Route(request, route, reply);
     response = co_await std::move(routed);
   } catch (const std::exception& e) {
     failure = e.what();
@@ -116,6 +118,7 @@ asio::awaitable<http::Reply> Service::Handle(http::Request request) {
     failure = "an exception that is not a std::exception";
   }
   if (failure) {
+    reply = http::Reply{};
     counters_.handler_exceptions++;
     spdlog::error("api: {} {} failed: {}", ValidUtf8(request.method), ValidUtf8(request.Path()),
                   *failure);
@@ -138,15 +141,17 @@ asio::awaitable<http::Reply> Service::Handle(http::Request request) {
   counters_.Record(
       route, response.status,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  co_return http::Reply{std::move(response), false};
+  reply.response = std::move(response);
+  co_return reply;
 }
 
-asio::awaitable<http::Response> Service::Route(const http::Request& request, std::string& label) {
+asio::awaitable<http::Response> Service::Route(const http::Request& request, std::string& label,
+                                               http::Reply& reply) {
   const auto path = request.Path();
   const auto* route = MatchRoute(path);
   if (route && route->access == Access::kOwnCredentials) {
     label = route->label;  // its own credentials: KIS's appkey/appsecret or a tokenP token
-    auto answer = Call(*route, request, label);
+    auto answer = Call(*route, request, label, reply);
     co_return co_await std::move(answer);
   }
   const std::string_view allowed = route ? route->method : std::string_view("GET");
@@ -160,7 +165,7 @@ asio::awaitable<http::Response> Service::Route(const http::Request& request, std
   }
   if (route && route->access == Access::kOpen) {
     label = route->label;
-    auto answer = Call(*route, request, label);
+    auto answer = Call(*route, request, label, reply);
     co_return co_await std::move(answer);
   }
   // /v1/ always needs server.api_token when one is set; with server.protect_all so do /metrics,
@@ -169,7 +174,11 @@ asio::awaitable<http::Response> Service::Route(const http::Request& request, std
   // from /v1/ with the token) and a browser cannot send a bearer token when it opens a page.
   const bool guarded = path.starts_with("/v1/") ||
                        (deps_.config->server.protect_all && !(deps_.assets && deps_.assets(path)));
-  if (guarded && !deps_.config->server.api_token.empty() && !HasApiToken(request)) {
+  // EventSource cannot send headers: the event routes also take ?token= (constant time too).
+  const bool event_route =
+      route && (route->handler == Handler::kStream || route->handler == Handler::kWebSocket);
+  if (guarded && !deps_.config->server.api_token.empty() && !HasApiToken(request) &&
+      !(event_route && SecretEquals(QueryToken(request), deps_.config->server.api_token))) {
     label = "unauthorized";
     auto r = JsonError(401, "unauthorized",
                        fmt::format("this kisgate requires a bearer token for {}",
@@ -180,7 +189,7 @@ asio::awaitable<http::Response> Service::Route(const http::Request& request, std
   }
   if (route) {
     label = route->label;
-    auto answer = Call(*route, request, label);
+    auto answer = Call(*route, request, label, reply);
     co_return co_await std::move(answer);
   }
   if (path.starts_with("/v1/")) {
@@ -202,7 +211,7 @@ asio::awaitable<http::Response> Service::Route(const http::Request& request, std
 }
 
 asio::awaitable<http::Response> Service::Call(const api::Route& route, const http::Request& request,
-                                              std::string& label) {
+                                              std::string& label, http::Reply& reply) {
   switch (route.handler) {
     case Handler::kPassthrough: {
       auto forwarded = passthrough_->Handle(request);
@@ -229,9 +238,33 @@ asio::awaitable<http::Response> Service::Call(const api::Route& route, const htt
     }
     case Handler::kBudget: {
       const double uptime = std::chrono::duration<double>(deps_.clock->Now() - started_).count();
-      co_return JsonResponse(200, BudgetJson(*deps_.config, deps_.gateway->Stats(),
-                                             sampler_.recent(), deps_.clock->WallNow(), uptime));
+      auto budget = BudgetJson(*deps_.config, deps_.gateway->Stats(), sampler_.recent(),
+                               deps_.clock->WallNow(), uptime);
+      if (deps_.hub) {  // the fan-out to API clients (its presence tells the dashboard too)
+        const auto c = deps_.hub->Counters();
+        budget["stream"] = json::object{{"subscribers", c.subscribers},
+                                        {"events_published", c.published},
+                                        {"events_delivered", c.delivered},
+                                        {"clients_cut", c.cut},
+                                        {"last_event_id", deps_.hub->LastId()}};
+      }
+      if (deps_.stream_status) {
+        // Each key's real-time session, as the app reports it.
+        if (auto* keys = budget.if_contains("keys"); keys && keys->is_array()) {
+          for (auto& key : keys->as_array()) {
+            auto& k = key.as_object();
+            if (const auto* name = k.if_contains("name"); name && name->is_string()) {
+              k["stream"] = deps_.stream_status(std::string(name->as_string()));
+            }
+          }
+        }
+      }
+      co_return JsonResponse(200, budget);
     }
+    case Handler::kStream:
+      co_return EventStream(request, reply, false);
+    case Handler::kWebSocket:
+      co_return EventStream(request, reply, true);
     case Handler::kStock: {
       auto stock = Stock(request, label);
       co_return co_await std::move(stock);
@@ -302,6 +335,8 @@ http::Response Service::Metrics() const {
   in.store = deps_.store ? &store_counters : nullptr;
   in.api = &counters_;
   in.http = deps_.http_counters ? &http_counters : nullptr;
+  const auto hub_counters = deps_.hub ? deps_.hub->Counters() : stream::HubCounters{};
+  in.hub = deps_.hub ? &hub_counters : nullptr;
   in.process = ReadProcessStats();
   http::Response r;
   r.SetHeader("content-type", "text/plain; version=0.0.4; charset=utf-8");

@@ -30,6 +30,7 @@
 #include "http/server.hpp"
 #include "kis/quotes.hpp"
 #include "store/store.hpp"
+#include "stream/hub.hpp"
 
 namespace kisgate::api {
 
@@ -53,6 +54,14 @@ struct ServiceDeps {
   // How many single values of codes outside the universe are held in memory (least recently
   // used first out), so that max_age holds for them without storing them.
   std::size_t recent_values = 1000;
+  // The real-time fan-out behind /v1/stream and /v1/ws and price "source: stream"; may be null:
+  // those routes then answer 503 and prices come from the cache, the store or KIS.
+  stream::Hub* hub = nullptr;
+  // How long an event stream stays silent before a heartbeat comment.
+  std::chrono::milliseconds stream_heartbeat{15'000};
+  // /v1/budget: the `stream` object of each key (its KIS WebSocket session and what it streams
+  // and polls), by key name; may be empty: then keys have none.
+  std::function<boost::json::object(const std::string& key)> stream_status;
   // Tests only: called before each request is routed, inside the handler boundary (a test makes it
   // throw to prove the boundary). Empty in the app.
   std::function<void(const http::Request&)> test_hook;
@@ -80,9 +89,14 @@ class Service {
 
  private:
   // Dispatch by the route table (routes.hpp); `label` gets the metric label of the answer.
-  boost::asio::awaitable<http::Response> Route(const http::Request& request, std::string& label);
+  // `reply` gets a long-lived connection's function (/v1/stream, /v1/ws).
+  boost::asio::awaitable<http::Response> Route(const http::Request& request, std::string& label,
+                                               http::Reply& reply);
   boost::asio::awaitable<http::Response> Call(const api::Route& route, const http::Request& request,
-                                              std::string& label);
+                                              std::string& label, http::Reply& reply);
+  // /v1/stream and /v1/ws (stream_routes.cpp): the headers, and the connection's function in
+  // `reply`; or a JSON error.
+  http::Response EventStream(const http::Request& request, http::Reply& reply, bool websocket);
   // Whether the request carries the bearer token of server.api_token (any case of "Bearer").
   bool HasApiToken(const http::Request& request) const;
 
@@ -90,6 +104,8 @@ class Service {
   struct StockContext;
   boost::asio::awaitable<http::Response> Stock(const http::Request& request, std::string& route);
   boost::asio::awaitable<http::Response> SingleValue(const StockContext& ctx);
+  // A price from the hub's latest trade when it is fresher than the held value (source "stream").
+  std::optional<http::Response> StreamedPrice(const StockContext& ctx);
   boost::asio::awaitable<http::Response> MinuteBars(const StockContext& ctx);
   boost::asio::awaitable<http::Response> DailyBars(const StockContext& ctx);
   // Stores (or holds) the records of KIS replies and returns them; nullopt when one is unreadable.

@@ -346,7 +346,7 @@ void Service::CountAnswer(const std::string& source, bool stale) {
 http::Response Service::Answer(const StockContext& ctx, json::object body, const Provenance& p) {
   body["code"] = ctx.query.code;
   const auto tr = ctx.query.kind->tr;
-  if (ctx.store && !p.stale && p.as_of && IsOneValue(tr)) {
+  if (ctx.store && !p.stale && p.as_of && IsOneValue(tr) && p.source != "stream") {
     if (rendered_.size() >= 100'000)
       rendered_.clear();  // bounds memory; refilled on the next reads
     auto prefix = ToJsonText(body);
@@ -364,9 +364,50 @@ http::Response Service::Answer(const StockContext& ctx, json::object body, const
   return r;
 }
 
+std::optional<http::Response> Service::StreamedPrice(const StockContext& ctx) {
+  const auto* tick = deps_.hub ? deps_.hub->LatestTick(ctx.query.code) : nullptr;
+  if (tick == nullptr || ctx.now - tick->received_at > ctx.query.max_age) return std::nullopt;
+  // The held value, if any: the trade answers only when it is the newer of the two, and lends the
+  // fields a trade does not carry (limits, PER, ...) from it.
+  std::optional<store::Record> held;
+  if (ctx.store) {
+    held = ctx.store->Latest(ctx.query.dataset, ctx.query.code);
+  } else if (const auto* r = recent_.Find(ctx.query.dataset + "/" + ctx.query.code)) {
+    held = *r;
+  }
+  if (held && held->collected_at >= tick->received_at) return std::nullopt;
+  json::object body;
+  if (held) {
+    if (auto json = SingleValueJson(kis::Tr::kPrice, {*held}, ctx.today)) body = std::move(*json);
+  }
+  if (body.empty()) {  // nothing held: the fields of a price, those a trade has not left at 0
+    kis::PriceQuote none;
+    body = PriceJson(none);
+  }
+  body["price"] = tick->price;
+  body["change"] = tick->change;
+  body["change_sign"] = SignName(tick->sign);
+  body["change_pct"] = tick->change_pct;
+  body["open"] = tick->open;
+  body["high"] = tick->high;
+  body["low"] = tick->low;
+  body["volume"] = tick->cum_volume;
+  body["traded_value_krw"] = tick->cum_value;
+  Provenance p{
+      "stream",
+      tick->received_at,
+      std::max(0.0, std::chrono::duration<double, std::milli>(ctx.now - tick->received_at).count()),
+      false,
+      {}};
+  return Answer(ctx, std::move(body), p);
+}
+
 asio::awaitable<http::Response> Service::SingleValue(const StockContext& ctx) {
   const auto tr = ctx.query.kind->tr;
   const bool list = tr == kis::Tr::kInvestors;  // 30 days, stored one row per day
+  if (tr == kis::Tr::kPrice) {
+    if (auto streamed = StreamedPrice(ctx)) co_return std::move(*streamed);
+  }
   if (!list && ctx.store) {
     // The fast path of a cached read: the latest value is fresh and already rendered.
     const auto collected = ctx.store->LatestCollectedAt(ctx.query.dataset, ctx.query.code);

@@ -1,0 +1,42 @@
+#pragma once
+// /v1/stream (Server-Sent Events) and /v1/ws (WebSocket): the hub's events (stream/hub.hpp) for
+// the codes and data a client asks for. The query is parsed here, socket-free, so its errors are
+// unit-tested; Service::EventStream and Service::EventSocket (stream_routes.cpp) run the
+// connections.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "http/message.hpp"
+#include "stream/hub.hpp"
+
+namespace kisgate::api {
+
+struct StreamQuery {
+  stream::Filter filter;
+  std::optional<std::uint64_t> last_event_id;  // the Last-Event-ID header or ?last_event_id=
+};
+
+struct StreamQueryError {
+  int status = 400;
+  std::string code;
+  std::string message;
+  std::string hint;
+};
+
+// ?codes=005930,000660&data=trades,orderbook[&last_event_id=N][&token=...]; `max_codes` bounds
+// the codes (a request over it gets 400 naming the limit).
+std::variant<StreamQuery, StreamQueryError> ParseStreamQuery(const http::Request& request,
+                                                             std::size_t max_codes);
+
+// A WebSocket client's {"codes":[...],"data":[...]} message, checked like the query.
+std::variant<stream::Filter, StreamQueryError> ParseStreamChange(std::string_view message,
+                                                                 std::size_t max_codes);
+
+// The `token` query parameter of a request, "" when none (EventSource cannot send headers).
+std::string QueryToken(const http::Request& request);
+
+}  // namespace kisgate::api

@@ -1,0 +1,392 @@
+#include "stream/hub.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+
+#include "common/kst.hpp"
+
+namespace kisgate::stream {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+std::string_view SignName(kis::Sign sign) {
+  switch (sign) {
+    case kis::Sign::kLimitUp:
+      return "limit_up";
+    case kis::Sign::kUp:
+      return "up";
+    case kis::Sign::kFlat:
+      return "flat";
+    case kis::Sign::kLimitDown:
+      return "limit_down";
+    case kis::Sign::kDown:
+      return "down";
+    case kis::Sign::kUnknown:
+      break;
+  }
+  return "unknown";
+}
+
+// "2026-11-27T09:15:00+09:00" from KIS's YYYYMMDD and HHMMSS; "" when either is malformed.
+std::string IsoKst(std::string_view ymd, std::string_view hms) {
+  if (ymd.size() != 8 || hms.size() != 6) return {};
+  return fmt::format("{}-{}-{}T{}:{}:{}+09:00", ymd.substr(0, 4), ymd.substr(4, 2),
+                     ymd.substr(6, 2), hms.substr(0, 2), hms.substr(2, 2), hms.substr(4, 2));
+}
+
+json::array Levels(const std::array<kis::BookLevel, 10>& levels) {
+  json::array out;
+  for (const auto& l : levels) {
+    if (l.price == 0 && l.quantity == 0) break;
+    out.push_back(json::object{{"price", l.price}, {"quantity", l.quantity}});
+  }
+  return out;
+}
+
+json::object TickJson(const kis::Tick& t) {
+  return {{"code", t.code},
+          {"time", IsoKst(t.date, t.time)},
+          {"seq", t.seq},
+          {"after_hours", t.after_hours},
+          {"price", t.price},
+          {"change", t.change},
+          {"change_sign", SignName(t.sign)},
+          {"change_pct", t.change_pct},
+          {"volume", t.volume},
+          {"cum_volume", t.cum_volume},
+          {"cum_value_krw", t.cum_value},
+          {"open", t.open},
+          {"high", t.high},
+          {"low", t.low},
+          {"vwap", t.vwap},
+          {"best_ask", t.best_ask},
+          {"best_bid", t.best_bid},
+          {"received_at", common::FormatIsoKst(t.received_at)}};
+}
+
+json::object BookJson(const kis::BookSnapshot& b) {
+  return {{"code", b.code},
+          {"time", IsoKst(b.date, b.time)},
+          {"after_hours", b.after_hours},
+          {"asks", Levels(b.asks)},
+          {"bids", Levels(b.bids)},
+          {"total_ask_quantity", b.total_ask_quantity},
+          {"total_bid_quantity", b.total_bid_quantity},
+          {"expected_price", b.expected_price},
+          {"expected_volume", b.expected_volume},
+          {"cum_volume", b.cum_volume},
+          {"received_at", common::FormatIsoKst(b.received_at)}};
+}
+
+json::object PriceJson(const kis::PriceQuote& q, common::WallTime as_of) {
+  return {{"code", q.code},
+          {"time", common::FormatIsoKst(as_of)},
+          {"price", q.price},
+          {"change", q.change},
+          {"change_sign", SignName(q.sign)},
+          {"change_pct", q.change_pct},
+          {"open", q.open},
+          {"high", q.high},
+          {"low", q.low},
+          {"cum_volume", q.volume},
+          {"cum_value_krw", q.traded_value},
+          {"polled", true}};
+}
+
+// {"id":N,"event":kind,<body's fields>}: the prefix is written by hand so the body is serialized
+// once, without copying it into a new object.
+std::string Render(std::uint64_t id, std::string_view kind, const json::object& body) {
+  auto fields = json::serialize(body);  // "{...}"
+  std::string out = id != 0 ? fmt::format(R"({{"id":{},"event":"{}")", id, kind)
+                            : fmt::format(R"({{"event":"{}")", kind);
+  if (fields.size() > 2) {
+    out += ',';
+    out.append(fields, 1, std::string::npos);
+  } else {
+    out += '}';
+  }
+  return out;
+}
+
+std::string SseFrame(std::uint64_t id, std::string_view kind, std::string_view data) {
+  std::string out;
+  out.reserve(data.size() + 40);
+  if (id != 0) fmt::format_to(std::back_inserter(out), "id: {}\n", id);
+  fmt::format_to(std::back_inserter(out), "event: {}\ndata: {}\n\n", kind, data);
+  return out;
+}
+
+}  // namespace
+
+EventPtr ControlEvent(std::string_view kind, std::string_view json_fields) {
+  auto e = std::make_shared<Event>();
+  e->kind = kind;
+  // `json_fields` is an object; "event" goes first like in numbered events.
+  const auto parsed = json::parse(json_fields).as_object();
+  e->json = Render(0, kind, parsed);
+  e->sse = SseFrame(0, kind, e->json);
+  return e;
+}
+
+// ---- Subscriber
+
+Subscriber::Subscriber(Hub* hub, const asio::any_io_executor& executor, Filter filter)
+    : hub_(hub), filter_(std::move(filter)), timer_(executor) {}
+
+Subscriber::~Subscriber() {
+  if (hub_ != nullptr && !cut()) hub_->Remove(*this);
+}
+
+asio::awaitable<void> Subscriber::Wait(std::chrono::steady_clock::time_point deadline) {
+  if (!queue_.empty() || cut()) co_return;
+  timer_.expires_at(deadline);
+  waiting_ = true;
+  co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+  waiting_ = false;
+}
+
+std::vector<EventPtr> Subscriber::Take() {
+  std::vector<EventPtr> out(std::make_move_iterator(queue_.begin()),
+                            std::make_move_iterator(queue_.end()));
+  queue_.clear();
+  if (hub_ != nullptr) hub_->counters_.delivered += out.size();
+  return out;
+}
+
+void Subscriber::Push(EventPtr event) {
+  queue_.push_back(std::move(event));
+  Wake();
+}
+
+void Subscriber::Wake() {
+  if (waiting_) {
+    waiting_ = false;  // one cancel per wait, however many events come before the consumer runs
+    timer_.cancel();
+  }
+}
+
+// ---- Hub
+
+Hub::Hub(asio::any_io_executor executor, HubOptions options)
+    : executor_(std::move(executor)), options_(options) {}
+
+Hub::~Hub() {
+  auto left = all_;
+  all_.clear();
+  for (auto* s : left) s->hub_ = nullptr;  // first: they must never call back into a dead hub
+  try {
+    // Their consumers end with a final event, if they run again (the io_context may be gone).
+    for (auto* s : left) {
+      s->cut_ = ControlEvent("status", R"({"state":"closed","reason":"kisgate is stopping"})");
+      s->Wake();
+    }
+  } catch (...) {  // NOLINT(bugprone-empty-catch): nothing more to do while being destroyed
+  }
+}
+
+void Hub::Publish(std::span<const kis::Tick> ticks) {
+  for (const auto& t : ticks) {
+    auto& latest = latest_tick_[t.code];
+    latest = t;
+    Emit("trade", t.code, StreamData::kTrades, Render(next_id_, "trade", TickJson(t)));
+  }
+}
+
+void Hub::Publish(std::span<const kis::BookSnapshot> books) {
+  for (const auto& b : books) {
+    latest_book_[b.code] = b;
+    Emit("book", b.code, StreamData::kOrderBook, Render(next_id_, "book", BookJson(b)));
+  }
+}
+
+void Hub::PublishPrice(const kis::PriceQuote& quote, common::WallTime as_of) {
+  Emit("price", quote.code, StreamData::kTrades,
+       Render(next_id_, "price", PriceJson(quote, as_of)));
+}
+
+void Hub::Emit(std::string kind, const std::string& code, StreamData data, std::string body) {
+  auto e = std::make_shared<Event>();
+  e->id = next_id_++;
+  e->kind = std::move(kind);
+  e->code = code;
+  e->data = data;
+  e->sse = SseFrame(e->id, e->kind, body);
+  e->json = std::move(body);
+  EventPtr event = std::move(e);
+  counters_.published++;
+  ring_.push_back(event);
+  if (ring_.size() > options_.ring_events) ring_.pop_front();
+  const auto it = by_code_.find(code);
+  if (it == by_code_.end()) return;
+  // Per subscriber: a filter check and a shared_ptr copy; a full queue is cut after the loop
+  // (cutting edits the index being walked).
+  for (auto* s : it->second) {
+    if (!s->filter_.Takes(data)) continue;
+    if (s->queue_.size() >= options_.queue_events) {
+      to_cut_.push_back(s);
+      continue;
+    }
+    s->Push(event);
+  }
+  if (!to_cut_.empty()) {
+    auto cut = std::move(to_cut_);
+    to_cut_.clear();
+    for (auto* s : cut) {
+      Cut(*s, fmt::format("the client did not keep up: {} events were waiting to be sent",
+                          options_.queue_events));
+    }
+  }
+}
+
+std::optional<std::string> Hub::Check(const Filter& filter) const {
+  if (filter.codes.empty()) return "no codes: ask for at least one stock code";
+  if (!filter.trades && !filter.orderbook) return "no data: ask for trades, orderbook or both";
+  if (filter.codes.size() > options_.max_codes_per_client) {
+    return fmt::format("{} codes asked for; max_codes_per_client is {}", filter.codes.size(),
+                       options_.max_codes_per_client);
+  }
+  return std::nullopt;
+}
+
+std::variant<std::shared_ptr<Subscriber>, std::string> Hub::Subscribe(
+    Filter filter, std::optional<std::uint64_t> last_event_id) {
+  // Distinct codes, in the order asked.
+  std::vector<std::string> codes;
+  for (auto& c : filter.codes) {
+    if (std::find(codes.begin(), codes.end(), c) == codes.end()) codes.push_back(std::move(c));
+  }
+  filter.codes = std::move(codes);
+  if (auto error = Check(filter)) return *error;
+  auto s = std::make_shared<Subscriber>(this, executor_, std::move(filter));
+  if (last_event_id) {
+    const std::uint64_t last = *last_event_id;
+    const std::uint64_t oldest = ring_.empty() ? next_id_ : ring_.front()->id;
+    if (last >= next_id_) {
+      s->queue_.push_back(ControlEvent(
+          "gap", json::serialize(json::object{
+                     {"after", last},
+                     {"last_id", LastId()},
+                     {"message", fmt::format("Last-Event-ID {} is newer than any event of this "
+                                             "kisgate (it restarted): what came after it is gone",
+                                             last)}})));
+    } else if (last + 1 < oldest) {
+      s->queue_.push_back(ControlEvent(
+          "gap", json::serialize(json::object{
+                     {"after", last},
+                     {"missing_from", last + 1},
+                     {"missing_to", oldest - 1},
+                     {"message", fmt::format("events {} to {} are no longer kept (the ring "
+                                             "holds the last {})",
+                                             last + 1, oldest - 1, options_.ring_events)}})));
+    }
+    for (const auto& e : ring_) {
+      if (e->id <= last || !s->filter_.Takes(e->data)) continue;
+      const auto& want = s->filter_.codes;
+      if (std::find(want.begin(), want.end(), e->code) != want.end()) s->queue_.push_back(e);
+    }
+  }
+  Add(*s);
+  return s;
+}
+
+std::optional<std::string> Hub::Change(Subscriber& subscriber, Filter filter) {
+  std::vector<std::string> codes;
+  for (auto& c : filter.codes) {
+    if (std::find(codes.begin(), codes.end(), c) == codes.end()) codes.push_back(std::move(c));
+  }
+  filter.codes = std::move(codes);
+  if (auto error = Check(filter)) return error;
+  if (subscriber.cut()) return "this subscriber was cut";
+  Remove(subscriber);
+  subscriber.filter_ = std::move(filter);
+  Add(subscriber);
+  return std::nullopt;
+}
+
+void Hub::Add(Subscriber& s) {
+  all_.push_back(&s);
+  for (const auto& code : s.filter_.codes) by_code_[code].push_back(&s);
+  bool changed = false;
+  Count(s.filter_, +1, changed);
+  counters_.subscribers = all_.size();
+  if (changed) ReportDemand();
+}
+
+void Hub::Remove(Subscriber& s) {
+  std::erase(all_, &s);
+  for (const auto& code : s.filter_.codes) {
+    auto it = by_code_.find(code);
+    if (it == by_code_.end()) continue;
+    std::erase(it->second, &s);
+    if (it->second.empty()) by_code_.erase(it);
+  }
+  bool changed = false;
+  Count(s.filter_, -1, changed);
+  counters_.subscribers = all_.size();
+  if (changed) ReportDemand();
+}
+
+void Hub::Cut(Subscriber& s, std::string reason, bool overflow) {
+  if (s.cut()) return;
+  Remove(s);
+  s.queue_.clear();
+  s.cut_ =
+      ControlEvent("status", json::serialize(json::object{
+                                 {"state", "closed"}, {"reason", reason}, {"last_id", LastId()}}));
+  if (overflow) counters_.cut++;
+  s.Wake();
+}
+
+void Hub::Count(const Filter& filter, int delta, bool& changed) {
+  for (const auto& code : filter.codes) {
+    for (const auto data : {StreamData::kTrades, StreamData::kOrderBook}) {
+      if (!filter.Takes(data)) continue;
+      const auto key = std::make_pair(code, data);
+      if (delta > 0) {
+        if (demand_[key]++ == 0) changed = true;
+      } else {
+        auto it = demand_.find(key);
+        if (it != demand_.end() && --it->second == 0) {
+          demand_.erase(it);
+          changed = true;
+        }
+      }
+    }
+  }
+}
+
+std::vector<Demand> Hub::CurrentDemand() const {
+  std::vector<Demand> out;
+  out.reserve(demand_.size());
+  for (const auto& [key, clients] : demand_) out.push_back({key.first, key.second, clients});
+  return out;
+}
+
+void Hub::ReportDemand() {
+  if (on_demand_) on_demand_(CurrentDemand());
+}
+
+void Hub::SetDemandCallback(std::function<void(const std::vector<Demand>&)> callback) {
+  on_demand_ = std::move(callback);
+}
+
+const kis::Tick* Hub::LatestTick(const std::string& code) const {
+  const auto it = latest_tick_.find(code);
+  return it == latest_tick_.end() ? nullptr : &it->second;
+}
+
+const kis::BookSnapshot* Hub::LatestBook(const std::string& code) const {
+  const auto it = latest_book_.find(code);
+  return it == latest_book_.end() ? nullptr : &it->second;
+}
+
+HubCounters Hub::Counters() const { return counters_; }
+
+}  // namespace kisgate::stream
