@@ -268,41 +268,39 @@ TEST(SimWebSocketSlowClient, IsCutAndCounted) {
   bool cut = false;
   asio::io_context io;
   std::exception_ptr failure;
-  asio::co_spawn(
-      io,
-      [&]() -> asio::awaitable<void> {
-        std::string error;
-        auto connect = http::ConnectWebSocket(co_await asio::this_coro::executor,
-                                              sim.WsUrl() + "/tryitout", {}, error);
-        auto ws = co_await std::move(connect);
-        if (!ws) {
-          ADD_FAILURE() << error;
-          co_return;
-        }
-        for (const auto& stock : {"005930", "000660", "035420", "035720", "051910", "006400",
-                                  "068270", "105560", "055550", "005380"}) {
-          for (const char* tr : {"H0STCNT0", "H0STASP0"}) {
-            auto send = ws->Write(json::serialize(json::object{
-                {"header", json::object{{"approval_key", approval}, {"tr_type", "1"}}},
-                {"body",
-                 json::object{{"input", json::object{{"tr_id", tr}, {"tr_key", stock}}}}}}));
-            co_await std::move(send);
-          }
-        }
-        // Not reading: wait (bounded) until the simulator has cut this client.
-        asio::steady_timer timer(co_await asio::this_coro::executor);
-        for (int i = 0; i < 300 && !cut; ++i) {
-          timer.expires_after(100ms);
-          co_await timer.async_wait(asio::use_awaitable);
-          TestClient stats_client(sim.BaseUrl());
-          auto stats = stats_client.Get("/_sim/stats");
-          if (!stats) continue;
-          const auto doc = json::parse(stats->body);
-          cut = doc.at("ws").at("closes").as_object().contains("slow_client");
-        }
-        ws->Abort();
-      }(),
-      [&](const std::exception_ptr& e) { failure = e; });
+  // A named lambda: the coroutine reads its captures through it, so it must outlive io.run().
+  auto slow_client = [&]() -> asio::awaitable<void> {
+    std::string error;
+    auto connect = http::ConnectWebSocket(co_await asio::this_coro::executor,
+                                          sim.WsUrl() + "/tryitout", {}, error);
+    auto ws = co_await std::move(connect);
+    if (!ws) {
+      ADD_FAILURE() << error;
+      co_return;
+    }
+    for (const auto& stock : {"005930", "000660", "035420", "035720", "051910", "006400", "068270",
+                              "105560", "055550", "005380"}) {
+      for (const char* tr : {"H0STCNT0", "H0STASP0"}) {
+        auto send = ws->Write(json::serialize(json::object{
+            {"header", json::object{{"approval_key", approval}, {"tr_type", "1"}}},
+            {"body", json::object{{"input", json::object{{"tr_id", tr}, {"tr_key", stock}}}}}}));
+        co_await std::move(send);
+      }
+    }
+    // Not reading: wait (bounded) until the simulator has cut this client.
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (int i = 0; i < 300 && !cut; ++i) {
+      timer.expires_after(100ms);
+      co_await timer.async_wait(asio::use_awaitable);
+      TestClient stats_client(sim.BaseUrl());
+      auto stats = stats_client.Get("/_sim/stats");
+      if (!stats) continue;
+      const auto doc = json::parse(stats->body);
+      cut = doc.at("ws").at("closes").as_object().contains("slow_client");
+    }
+    ws->Abort();
+  };
+  asio::co_spawn(io, slow_client(), [&](const std::exception_ptr& e) { failure = e; });
   io.run();
   if (failure) std::rethrow_exception(failure);
   EXPECT_TRUE(cut);
