@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "app/realtime.hpp"
 #include "common/spawn.hpp"
 #include "http/server.hpp"
 #include "web_assets/web_assets.hpp"
@@ -41,7 +42,7 @@ struct ApiServer::Impl {
 
 ApiServer::ApiServer(asio::io_context& io, const config::Config& config, gate::Gateway& gateway,
                      store::Store* store, collect::JobsBoard* jobs,
-                     const std::vector<std::string>& universe) {
+                     const std::vector<std::string>& universe, Realtime* realtime) {
   api::ServiceDeps deps;
   deps.config = &config;
   deps.gateway = &gateway;
@@ -51,6 +52,10 @@ ApiServer::ApiServer(asio::io_context& io, const config::Config& config, gate::G
   deps.assets = Asset;
   deps.universe =
       std::make_shared<const std::unordered_set<std::string>>(universe.begin(), universe.end());
+  if (realtime != nullptr) {
+    deps.hub = &realtime->hub();
+    deps.stream_status = realtime->StatusOf();
+  }
   impl_ = std::make_unique<Impl>(io, std::move(deps));
   http::ServerOptions options;
   options.listen = config.server.listen;

@@ -17,13 +17,17 @@
 
 namespace kisgate::app {
 
+class Realtime;
+
 class ApiServer {
  public:
   // Binds at once; throws std::runtime_error naming the address when it cannot. The API keeps the
   // values of the `universe` codes in the store; other codes' values are fetched, not kept.
+  // `realtime` may be null: then /v1/stream and /v1/ws answer 503 and prices come from the
+  // cache, the store or KIS.
   ApiServer(boost::asio::io_context& io, const config::Config& config, gate::Gateway& gateway,
-            store::Store* store, collect::JobsBoard* jobs,
-            const std::vector<std::string>& universe);
+            store::Store* store, collect::JobsBoard* jobs, const std::vector<std::string>& universe,
+            Realtime* realtime = nullptr);
   ~ApiServer();
 
   std::string Address() const;  // "HOST:PORT" bound

@@ -9,6 +9,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "app/api_server.hpp"
+#include "app/realtime.hpp"
 #include "collect/collector.hpp"
 #include "collect/schedule.hpp"
 #include "collect/scheduler.hpp"
@@ -209,7 +210,11 @@ int RunServe(const CollectFlags& flags) {
   std::vector<const config::JobConfig*> jobs;
   for (const auto& job : w.config.jobs) jobs.push_back(&job);
   w.MakeScheduler(io, jobs, std::move(hooks));
-  ApiServer api(io, w.config, *w.gateway, w.store.get(), &w.scheduler->board(), w.codes);
+  // [[streams]] and API clients' demand over the keys' KIS WebSocket sessions; a key gets a
+  // session only once something is to be registered on it.
+  Realtime realtime(io, w.config, *w.gateway, w.store.get(), w.coordinator.get());
+  ApiServer api(io, w.config, *w.gateway, w.store.get(), &w.scheduler->board(), w.codes, &realtime);
+  realtime.Start();
   spdlog::info(
       "serve: API and dashboard on http://{}/ (/v1/stocks/005930/price, /v1/jobs, /v1/budget, "
       "/metrics)",
@@ -229,6 +234,8 @@ int RunServe(const CollectFlags& flags) {
         spdlog::info("serve: signal {}, finishing the cycles in progress (at most {} s)", signal,
                      kShutdownGrace.count());
         api.Stop();
+        // Closes the KIS sessions and gives their leases back, so another instance takes over.
+        asio::co_spawn(io, realtime.Stop(), common::LogExceptions{"serve: stopping the streams"});
         w.scheduler->Stop(common::SystemClock::Instance().Now() + kShutdownGrace);
         if (w.coordinator) w.coordinator->Stop();
         if (scheduler_ended) io.stop();

@@ -14,6 +14,7 @@
 #include <boost/json.hpp>
 
 #include "app/api_server.hpp"
+#include "app/realtime.hpp"
 #include "collect/collector.hpp"
 #include "collect/schedule.hpp"
 #include "collect/scheduler.hpp"
@@ -30,6 +31,10 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 namespace {
+
+// Codes of the demo's universe streamed over the key's KIS WebSocket session (the rest are polled
+// by the jobs only).
+constexpr std::size_t kDemoStreamedCodes = 10;
 
 struct DemoFlags {
   int cycles = 0;  // 0: until Ctrl-C
@@ -133,7 +138,26 @@ int RunDemo(const DemoFlags& flags) {
                                collect::GatewayCycles(gateway, &store), std::move(hooks));
   for (const auto& job : jobs) scheduler.Add(job, codes);
   config.server.listen = flags.listen;
-  ApiServer api(io, config, gateway, &store, &scheduler.board(), codes);
+  // The hottest codes live over the key's KIS WebSocket session while the jobs poll them all; the
+  // market's session (day or after hours) is the simulator's.
+  config::StreamConfig hot;
+  hot.name = "hot";
+  hot.data = "trades";
+  hot.codes.assign(codes.begin(), codes.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(
+                                                      kDemoStreamedCodes, codes.size())));
+  config::StreamConfig hot_books = hot;
+  hot_books.name = "hot-books";
+  hot_books.data = "orderbook";
+  hot_books.codes.resize(std::min<std::size_t>(3, hot.codes.size()));
+  hot_books.priority = 2;
+  config.streams = {hot, hot_books};
+  const common::MarketCalendar& market_calendar = calendar;
+  Realtime realtime(io, config, gateway, &store, nullptr, [&sim, &market_calendar] {
+    return market_calendar.SessionAt(sim.simulator().market_clock().Now()) ==
+           common::Session::kAfterHours;
+  });
+  ApiServer api(io, config, gateway, &store, &scheduler.board(), codes, &realtime);
+  realtime.Start();
   std::vector<std::string> job_names;
   job_names.reserve(jobs.size());
   for (const auto& job : jobs) job_names.push_back(job.dataset);
@@ -144,6 +168,7 @@ int RunDemo(const DemoFlags& flags) {
       sim.BaseUrl(), flags.mock ? "mock" : "real", key.rate, key.rate == 1 ? "" : "s", codes.size(),
       jobs.size(), fmt::join(job_names, ", "), planned, flags.every_s, db_path);
   fmt::print("{}\n", collect::PlanBudget(config, codes.size()).message);
+  fmt::print("streams: {} (live on the dashboard's ticker)\n", realtime.streams().plan().message);
   fmt::print("dashboard: http://{}/\n", api.Address());
   std::fflush(stdout);
   bool stopping = false;
@@ -193,10 +218,25 @@ int RunDemo(const DemoFlags& flags) {
     signals.cancel();
     api.Stop();
     // Calls of cycles closed by Ctrl-C are dropped, not waited for.
-    if (stopping) io.stop();
+    if (stopping) {
+      io.stop();
+      return;
+    }
+    // The KIS session closes; then nothing is left to run.
+    asio::co_spawn(io, realtime.Stop(), [&io](const std::exception_ptr& e) {
+      if (e) common::NoteException("demo: stopping the streams", e);
+      io.stop();
+    });
   });
   io.run();
   store.Flush(std::chrono::seconds(10));
+  for (const auto& session : realtime.streams().Sessions()) {
+    fmt::print(
+        "the KIS WebSocket session of key '{}': {} trades and books received over {} "
+        "registrations, {} reconnects, {} parse errors; events sent to API clients: {}\n",
+        session.key_name, session.records, session.wanted, session.reconnects, session.parse_errors,
+        realtime.hub().Counters().delivered);
+  }
   const auto key_stats = json::parse(sim.simulator().StatsJson()).at("keys").at(0);
   fmt::print(
       "the simulator saw: {} calls, busiest second {} (limit {:g}), EGW00201 {}, connections "
