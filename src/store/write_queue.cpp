@@ -129,10 +129,19 @@ void WriteQueue::PushItems(std::vector<T> items) {
       }
       if (dropped > 0 && !drop_logged_) {
         drop_logged_ = true;
-        spdlog::error(
-            "store: the database '{}' is unreachable and the write buffer ({} items, "
-            "storage.max_buffered) is full: dropping the oldest items until it answers ({})",
-            options_.name, options_.max_buffered, counters_.last_error);
+        if (counters_.last_write_failed) {
+          spdlog::error(
+              "store: the database '{}' is unreachable and the write buffer ({} items, "
+              "storage.max_buffered) is full: dropping the oldest items until it answers ({})",
+              options_.name, options_.max_buffered, counters_.last_error);
+        } else {
+          // Writes succeed but fall behind what arrives (a stream faster than the server).
+          spdlog::error(
+              "store: the database '{}' does not keep up and the write buffer ({} items, "
+              "storage.max_buffered) is full: dropping the oldest items (raise "
+              "storage.max_buffered, or stream fewer codes into this store)",
+              options_.name, options_.max_buffered);
+        }
       }
     }
   }
@@ -197,7 +206,7 @@ void WriteQueue::WriterLoop() {
         CountWritten();
         counters_.transactions++;
         counters_.last_write_failed = false;
-        drop_logged_ = false;
+        if (queue_.empty()) drop_logged_ = false;  // the backlog is gone: log the next drops
         batch_.clear();
         break;
       }
