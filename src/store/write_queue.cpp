@@ -129,19 +129,14 @@ void WriteQueue::PushItems(std::vector<T> items) {
       }
       if (dropped > 0 && !drop_logged_) {
         drop_logged_ = true;
-        if (counters_.last_write_failed) {
-          spdlog::error(
-              "store: the database '{}' is unreachable and the write buffer ({} items, "
-              "storage.max_buffered) is full: dropping the oldest items until it answers ({})",
-              options_.name, options_.max_buffered, counters_.last_error);
-        } else {
-          // Writes succeed but fall behind what arrives (a stream faster than the server).
-          spdlog::error(
-              "store: the database '{}' does not keep up and the write buffer ({} items, "
-              "storage.max_buffered) is full: dropping the oldest items (raise "
-              "storage.max_buffered, or stream fewer codes into this store)",
-              options_.name, options_.max_buffered);
-        }
+        // Unreachable, or answering but slower than what arrives (a stream faster than the
+        // server): the first drop of an outage may come before its first failed write.
+        spdlog::error(
+            "store: the write buffer for '{}' ({} items, storage.max_buffered) is full: the "
+            "database is unreachable or slower than what arrives; dropping the oldest items until "
+            "it catches up (last error: {})",
+            options_.name, options_.max_buffered,
+            counters_.last_error.empty() ? "none" : counters_.last_error);
       }
     }
   }
