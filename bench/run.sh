@@ -10,8 +10,8 @@ echo "== the gate against the simulator (build/bench/gate_bench)"
 "$BUILD/bench/gate_bench" --runs "${RUNS:-3}" --out bench/results/gate.md --data bench/results/data
 gnuplot bench/plot_gate.gp && echo "plots: bench/results/gate_calls_per_second.png bench/results/gate_interactive_wait.png"
 echo
-echo "== store writes: SQLite and PostgreSQL side by side (build/bench/store_bench)"
-"$BUILD/bench/store_bench" --runs "${RUNS:-5}" --out bench/results/store.md
+echo "== store writes, collected records and stream trades: SQLite and PostgreSQL side by side (build/bench/store_bench)"
+"$BUILD/bench/store_bench" --runs "${RUNS:-5}" --trades 200000 --batch 100 --out bench/results/store.md
 echo
 echo "== admission overhead per call: local budget vs shared through Redis (build/bench/admission_bench)"
 "$BUILD/bench/admission_bench" --runs "${RUNS:-3}" --out bench/results/admission.md

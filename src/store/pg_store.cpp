@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <iterator>
 #include <limits>
 #include <memory>
 #include <stdexcept>
@@ -210,8 +211,45 @@ Upsert BuildUpsert(std::string_view dataset, const std::vector<const Record*>& r
   return u;
 }
 
-// Rows [first, last) of a stream table as one multi-row INSERT: a trade already stored is left as
-// it is (DO NOTHING), a snapshot rewritten (DO UPDATE).
+// Rows in COPY's text format: values separated by tabs, rows by newlines, with backslash, tab,
+// newline and carriage return escaped in text.
+std::string CopyText(const std::vector<std::vector<Value>>& rows) {
+  std::string out;
+  out.reserve(rows.size() * 128);
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      if (i > 0) out += '\t';
+      if (const auto* text = std::get_if<std::string>(&row[i])) {
+        for (const char c : *text) {
+          switch (c) {
+            case '\\':
+              out += "\\\\";
+              break;
+            case '\t':
+              out += "\\t";
+              break;
+            case '\n':
+              out += "\\n";
+              break;
+            case '\r':
+              out += "\\r";
+              break;
+            default:
+              out += c;
+          }
+        }
+      } else {
+        std::visit([&](const auto& v) { fmt::format_to(std::back_inserter(out), "{}", v); },
+                   row[i]);
+      }
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+// Rows [first, last) of a stream table as one multi-row INSERT: with `update`, a row already stored
+// is rewritten (DO UPDATE; snapshots), else left as it is (DO NOTHING).
 Upsert BuildStreamInsert(std::string_view table, const std::vector<ColumnSpec>& specs,
                          const std::vector<std::vector<Value>>& rows, std::size_t first,
                          std::size_t last, bool update) {
@@ -452,6 +490,7 @@ bool PgStore::Commit(const std::vector<WriteItem>& batch, std::string& error) {
   const auto fail = [&](const std::string& what, const Result& r) {
     error = fmt::format("{}: {}", what, OneLine(PQresultErrorMessage(r.get())));
     if (PQstatus(writer_conn_) == CONNECTION_OK) Exec(writer_conn_, "ROLLBACK");
+    tick_copy_ready_ = false;  // created in a transaction rolled back, or on a cut connection
     return false;
   };
   const auto execute = [&](const std::string& sql, const std::vector<std::string>& texts,
@@ -474,15 +513,43 @@ bool PgStore::Commit(const std::vector<WriteItem>& batch, std::string& error) {
       if (auto r = execute(upsert.sql, upsert.texts, upsert.null); !Ok(r)) return fail("write", r);
     }
   }
-  for (const auto& [table, specs, rows, update] :
-       {std::tuple{kTicksTable, &TickColumns(), &ticks, false},
-        std::tuple{kBooksTable, &BookColumns(), &books, true}}) {
-    const std::size_t chunk = std::max<std::size_t>(1, kMaxParams / specs->size());
-    for (std::size_t first = 0; first < rows->size(); first += chunk) {
-      const auto insert = BuildStreamInsert(table, *specs, *rows, first,
-                                            std::min(rows->size(), first + chunk), update);
-      if (auto r = execute(insert.sql, insert.texts, insert.null); !Ok(r)) return fail("write", r);
+  if (!ticks.empty()) {
+    // Trades by COPY into a temporary table, then one INSERT ... SELECT ... ON CONFLICT DO
+    // NOTHING: the server parses no statement per row (several times the multi-row INSERT's rate).
+    // The table lives as long as the connection; ON COMMIT DELETE ROWS empties it each time.
+    if (!tick_copy_ready_) {
+      if (auto r = Exec(writer_conn_, fmt::format("CREATE TEMP TABLE IF NOT EXISTS ticks_in (LIKE "
+                                                  "{}) ON COMMIT DELETE ROWS",
+                                                  Quoted(kTicksTable)));
+          !Ok(r))
+        return fail("write", r);
+      tick_copy_ready_ = true;
     }
+    std::string names;
+    for (const auto& c : TickColumns())
+      names += fmt::format("{}{}", names.empty() ? "" : ", ", Quoted(c.name));
+    Result copy{PQexec(writer_conn_, fmt::format("COPY ticks_in ({}) FROM STDIN", names).c_str()),
+                &PQclear};
+    if (PQresultStatus(copy.get()) != PGRES_COPY_IN) return fail("write", copy);
+    const auto data = CopyText(ticks);
+    const bool sent =
+        PQputCopyData(writer_conn_, data.data(), static_cast<int>(data.size())) == 1 &&
+        PQputCopyEnd(writer_conn_, nullptr) == 1;
+    Result copied{PQgetResult(writer_conn_), &PQclear};
+    while (auto* more = PQgetResult(writer_conn_)) PQclear(more);
+    if (!sent || !Ok(copied)) return fail("write", copied);
+    if (auto r = Exec(writer_conn_,
+                      fmt::format("INSERT INTO {0} ({1}) SELECT {1} FROM ticks_in ON CONFLICT DO "
+                                  "NOTHING",
+                                  Quoted(kTicksTable), names));
+        !Ok(r))
+      return fail("write", r);
+  }
+  const std::size_t chunk = std::max<std::size_t>(1, kMaxParams / BookColumns().size());
+  for (std::size_t first = 0; first < books.size(); first += chunk) {
+    const auto insert = BuildStreamInsert(kBooksTable, BookColumns(), books, first,
+                                          std::min(books.size(), first + chunk), /*update=*/true);
+    if (auto r = execute(insert.sql, insert.texts, insert.null); !Ok(r)) return fail("write", r);
   }
   if (auto r = Exec(writer_conn_, "COMMIT"); !Ok(r)) return fail("commit", r);
   return true;

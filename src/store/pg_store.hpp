@@ -8,9 +8,10 @@
 // Schema version 2 adds the stream's tables (store/stream_rows.hpp).
 //
 // Writes go through a writer thread (store/write_queue.hpp): each batch is de-duplicated (a key
-// once, its last value; a trade once, its first) and written in one transaction as one multi-row
-// INSERT ... ON CONFLICT per table (DO UPDATE for records and snapshots, DO NOTHING for trades), so
-// a batch retried after a cut connection never duplicates a row. While the server is unreachable
+// once, its last value; a trade once, its first) and written in one transaction: records and
+// snapshots as one multi-row INSERT ... ON CONFLICT DO UPDATE per table, trades by COPY into a
+// temporary table and one INSERT ... SELECT ... ON CONFLICT DO NOTHING; so a batch retried after a
+// cut connection never duplicates a row. While the server is unreachable
 // the writer keeps its batch and retries with backoff (retry_min doubling to retry_max); new
 // records, trades and snapshots wait in a bounded buffer (max_buffered items, the batch
 // included); beyond it the oldest queued are dropped and counted (StoreCounters::dropped,
@@ -38,7 +39,10 @@ namespace kisgate::store {
 struct PgStoreOptions {
   // A libpq connection URI: "postgresql://user:pass@host:port/db", "?host=/socket/dir" allowed.
   std::string url;
-  std::size_t batch_size = 500;  // records, trades and snapshots per transaction at most
+  // Records, trades and snapshots per transaction at most. Larger than SQLite's: each commit waits
+  // for the server's fsync, and a stream's trades come by the thousand (bench/results/store.md:
+  // 2,000 per transaction about doubled the trades' rate over 500).
+  std::size_t batch_size = 2000;
   // Group commit, as SqliteStore: wait this long after the first record for more.
   std::chrono::milliseconds commit_delay{200};
   std::chrono::milliseconds retry_min{100};  // first wait after a failure; doubles each time
@@ -103,6 +107,7 @@ class PgStore final : public Store {
   std::string masked_url_;
   pg_conn* writer_conn_ = nullptr;  // the writer thread's
   bool migrated_ = false;           // the writer thread's
+  bool tick_copy_ready_ = false;    // the writer thread's: its connection has the temp table
   mutable pg_conn* reader_ = nullptr;
   mutable std::chrono::steady_clock::time_point reader_retry_at_{};  // no reconnect before
   mutable std::atomic<bool> server_back_{false};  // the writer connected: readers may try now

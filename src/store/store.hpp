@@ -76,7 +76,8 @@ class Store {
   virtual std::vector<Record> Range(const std::string& dataset, const std::string& code,
                                     const std::string& from, const std::string& to,
                                     std::size_t limit) const = 0;
-  // Rows stored for `dataset` (0 for an unknown one).
+  // Rows stored for `dataset`, or for the stream's tables "ticks" and "books" (0 for an unknown
+  // one).
   virtual std::int64_t Count(const std::string& dataset) const = 0;
   // The age at `now` of every (data set, code) value held, oldest first (for metrics and logs).
   virtual std::vector<Freshness> Ages(common::WallTime now) const = 0;

@@ -613,7 +613,8 @@ TEST_F(SqliteStoreTest, OpenTakesSqliteUrlsAndNamesOthers) {
 }
 
 // SIGKILL in the middle of writing: the file stays sound, and writing the same cycles again
-// after the restart adds nothing.
+// after the restart adds nothing. The kill comes once the child has committed (however slow its
+// start, e.g. under ThreadSanitizer), while it goes on writing.
 TEST_F(SqliteStoreTest, KilledMidWriteLeavesASoundFileAndNoDuplicates) {
   const auto o = Options();
   pid_t child = fork();
@@ -625,7 +626,17 @@ TEST_F(SqliteStoreTest, KilledMidWriteLeavesASoundFileAndNoDuplicates) {
       usleep(2000);
     }
   }
-  std::this_thread::sleep_for(300ms);
+  // The file exists once the child opened it (opening it here first would create it).
+  const auto committed = [&] {
+    if (!std::filesystem::exists(o.path)) return false;
+    const auto rows = QueryText(o.path, "SELECT count(*) FROM price");  // "" before migrating
+    return !rows.empty() && rows != "0";
+  };
+  while (!committed()) {
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, WNOHANG), 0) << "the writing child ended by itself";
+    std::this_thread::sleep_for(5ms);
+  }
   kill(child, SIGKILL);
   int status = 0;
   waitpid(child, &status, 0);

@@ -129,10 +129,14 @@ void WriteQueue::PushItems(std::vector<T> items) {
       }
       if (dropped > 0 && !drop_logged_) {
         drop_logged_ = true;
+        // Unreachable, or answering but slower than what arrives (a stream faster than the
+        // server): the first drop of an outage may come before its first failed write.
         spdlog::error(
-            "store: the database '{}' is unreachable and the write buffer ({} items, "
-            "storage.max_buffered) is full: dropping the oldest items until it answers ({})",
-            options_.name, options_.max_buffered, counters_.last_error);
+            "store: the write buffer for '{}' ({} items, storage.max_buffered) is full: the "
+            "database is unreachable or slower than what arrives; dropping the oldest items until "
+            "it catches up (last error: {})",
+            options_.name, options_.max_buffered,
+            counters_.last_error.empty() ? "none" : counters_.last_error);
       }
     }
   }
@@ -197,7 +201,7 @@ void WriteQueue::WriterLoop() {
         CountWritten();
         counters_.transactions++;
         counters_.last_write_failed = false;
-        drop_logged_ = false;
+        if (queue_.empty()) drop_logged_ = false;  // the backlog is gone: log the next drops
         batch_.clear();
         break;
       }
