@@ -420,7 +420,6 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       auto answer = co_await std::move(answering);
       if (answer.drop) break;
       if (answer.websocket || answer.stream) {
-        slot->waiting = false;
         auto long_lived = LongLived(std::move(stream), std::move(answer), remote, slot);
         co_await std::move(long_lived);
         co_return;
@@ -453,38 +452,56 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     Headers extra_headers;
   };
 
+  // Counts a long-lived connection while it lasts, and forgets how to abort it when it ends.
+  struct LongLivedGuard {
+    Impl* impl;
+    SlotIt slot;
+    LongLivedGuard(Impl* i, SlotIt s) : impl(i), slot(s) {
+      impl->counters.long_lived++;
+      slot->waiting = false;
+      slot->socket = nullptr;  // moved on; Stop() reaches the connection through slot->abort
+    }
+    ~LongLivedGuard() {
+      slot->abort = nullptr;
+      impl->counters.long_lived--;
+    }
+    LongLivedGuard(const LongLivedGuard&) = delete;
+    LongLivedGuard& operator=(const LongLivedGuard&) = delete;
+  };
+
   // Runs a long-lived answer on the connection `stream` until its function returns.
   template <class Stream>
   asio::awaitable<void> LongLived(Stream stream, Answered answer, std::string remote, SlotIt slot) {
-    counters.long_lived++;
-    slot->socket = nullptr;  // moved below; Stop() reaches the connection through slot->abort
-    struct Done {
-      Impl* impl;
-      SlotIt slot;
-      ~Done() {
-        slot->abort = nullptr;
-        slot->socket = nullptr;
-        impl->counters.long_lived--;
-      }
-    } done{this, slot};
     if (answer.websocket) {
-      std::string error;
-      auto accepting = detail::AcceptWebSocket(
-          std::move(stream), std::move(answer.upgrade_request), std::move(answer.extra_headers),
-          options.server_header, remote, options.websocket, error);
-      auto ws = co_await std::move(accepting);
-      if (!ws) {
-        spdlog::debug("http: WebSocket handshake with {} failed: {}", remote, error);
-        co_return;
-      }
-      counters.upgraded++;
-      auto* raw = ws.get();
-      slot->abort = [raw] { raw->Abort(); };
-      auto running = answer.websocket(std::move(ws));
-      co_await std::move(running);
+      return RunWebSocket(std::move(stream), std::move(answer), std::move(remote), slot);
+    }
+    return RunStream(std::move(stream), std::move(answer), std::move(remote), slot);
+  }
+
+  template <class Stream>
+  asio::awaitable<void> RunWebSocket(Stream stream, Answered answer, std::string remote,
+                                     SlotIt slot) {
+    LongLivedGuard guard(this, slot);
+    std::string error;
+    auto accepting = detail::AcceptWebSocket(std::move(stream), std::move(answer.upgrade_request),
+                                             std::move(answer.extra_headers), options.server_header,
+                                             remote, options.websocket, error);
+    auto ws = co_await std::move(accepting);
+    if (!ws) {
+      spdlog::debug("http: WebSocket handshake with {} failed: {}", remote, error);
       co_return;
     }
-    // An event stream: the headers now, chunked, and the body as the handler writes it.
+    counters.upgraded++;
+    auto* raw = ws.get();
+    slot->abort = [raw] { raw->Abort(); };
+    auto running = answer.websocket(std::move(ws));
+    co_await std::move(running);
+  }
+
+  // An event stream: the headers now, chunked, and the body as the handler writes it.
+  template <class Stream>
+  asio::awaitable<void> RunStream(Stream stream, Answered answer, std::string remote, SlotIt slot) {
+    LongLivedGuard guard(this, slot);
     bhttp::response<bhttp::empty_body> head{
         static_cast<bhttp::status>(answer.response.result_int()), answer.response.version()};
     for (const auto& field : answer.response) head.set(field.name_string(), field.value());
@@ -494,12 +511,13 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     bhttp::response_serializer<bhttp::empty_body> serializer{head};
     beast::error_code ec;
     beast::get_lowest_layer(stream).expires_after(options.write_timeout);
-    co_await bhttp::async_write_header(stream, serializer,
-                                       asio::redirect_error(asio::use_awaitable, ec));
+    auto writing = bhttp::async_write_header(stream, serializer,
+                                             asio::redirect_error(asio::use_awaitable, ec));
+    co_await std::move(writing);
     if (ec) co_return;
     counters.streamed++;
-    auto body = std::make_unique<ChunkedBody<Stream>>(std::move(stream), std::move(remote),
-                                                      options.write_timeout);
+    auto body =
+        std::make_unique<ChunkedBody<Stream>>(std::move(stream), remote, options.write_timeout);
     auto* raw = body.get();
     slot->abort = [raw] { raw->Abort(); };
     auto running = answer.stream(std::move(body));
