@@ -6,7 +6,8 @@
 // today's regular session (09:00-15:30 KST) only, so a gap on another day or after hours stays
 // open, and a failed call leaves it partly filled with the error.
 //
-// Thread-safety: one executor; Fill and Enqueue are called from it.
+// Thread-safety: one executor; Fill and Enqueue are called from it. The filler, the gateway and the
+// store outlive the gaps queued (destroy the filler after the executor has stopped).
 
 #include <chrono>
 #include <cstdint>

@@ -539,8 +539,8 @@ TEST_F(KisSessionTest, ConnectsOnlyWhileItHoldsTheLease) {
   const int renewed = lease.acquires;
   ASSERT_TRUE(RunUntil([&] { return lease.acquires > renewed; }));
   lease.free = false;
-  ASSERT_TRUE(RunUntil([&] { return kis.live->closed(); }));
-  EXPECT_EQ(session->Status().state, SessionState::kHeldElsewhere);
+  ASSERT_TRUE(RunUntil([&] { return session->Status().state == SessionState::kHeldElsewhere; }));
+  EXPECT_TRUE(kis.live->closed());
   EXPECT_GE(lease.releases, 1);
   lease.free = true;
   ASSERT_TRUE(RunUntil([&] { return kis.connects == 2 && kis.registered.size() == 1; }));
