@@ -78,7 +78,10 @@ SimServer::SimServer(asio::io_context& io, SimOptions options, const common::Clo
           co_await timer.async_wait(asio::use_awaitable);
         }
         sim->Finish(decision.key_index);
-        co_return http::Reply{std::move(decision.response), decision.drop_connection};
+        http::Reply reply;
+        reply.response = std::move(decision.response);
+        reply.drop_connection = decision.drop_connection;
+        co_return reply;
       });
   if (!sim->options().ws.listen.empty()) {
     // Its own port, like KIS's :21000: WebSocket only.

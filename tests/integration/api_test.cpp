@@ -590,7 +590,9 @@ class HeaderEchoKis {
         out.body =
             R"({"rt_cd":"0","msg_cd":"MCA00000","msg1":"정상처리 되었습니다.","output":{"stck_prpr":"70000"}})";
       }
-      co_return http::Reply{std::move(out), false};
+      http::Reply reply;
+      reply.response = std::move(out);
+      co_return reply;
     });
     server_->Start();
     thread_ = std::thread([this] { io_.run(); });
