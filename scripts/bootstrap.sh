@@ -12,7 +12,7 @@ packages=(
   libssl-dev libsqlite3-dev libpq-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server libhiredis-dev
-  openssl curl python3 python3-requests
+  openssl curl python3 python3-requests python3-websockets
   postgresql
   libjs-chart.js chromium nodejs
   clang-format clang-tidy

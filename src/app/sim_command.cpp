@@ -1,5 +1,7 @@
 #include "app/sim_command.hpp"
 
+#include <cmath>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -22,7 +24,13 @@ struct SimFlags {
   std::int64_t token_ttl_s = 24 * 3600;
   std::int64_t token_reuse_s = 6 * 3600;
   std::int64_t token_interval_s = 60;
+  double ws_hold_s = 30;
+  double ws_ping_s = 10;
 };
+
+std::chrono::milliseconds Millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(seconds * 1000)));
+}
 
 // Reads `key = value` pairs from a TOML file into the command's options, as if given as flags,
 // except for options given on the command line. Unknown keys are errors naming the key.
@@ -83,6 +91,8 @@ int RunSim(SimFlags& flags) {
   o.tokens.ttl = std::chrono::seconds(flags.token_ttl_s);
   o.tokens.reuse_window = std::chrono::seconds(flags.token_reuse_s);
   o.tokens.issue_interval = std::chrono::seconds(flags.token_interval_s);
+  o.ws.hold = Millis(flags.ws_hold_s);
+  o.ws.ping_interval = Millis(flags.ws_ping_s);
 
   boost::asio::io_context io(1);
   sim::SimServer server(io, o);  // throws with a message naming the problem
@@ -92,6 +102,7 @@ int RunSim(SimFlags& flags) {
       "kisgate sim listening on {} ({} key{}, {} calls/s real, {} mock, {} window, seed {})",
       server.BaseUrl(), keys.size(), keys.size() == 1 ? "" : "s", o.rate, o.mock_rate, flags.window,
       o.seed);
+  spdlog::info("kisgate sim real-time WebSocket on {}/tryitout", server.WsUrl());
   if (o.keys.empty()) {
     spdlog::info("demo key: appkey={} appsecret={}", sim::kDemoAppKey, sim::DemoAppSecret());
   }
@@ -167,6 +178,31 @@ void AddSimCommand(CLI::App& parent, int& exit_code) {
   cmd->add_option("--tls-cert", o.tls_cert, "PEM certificate: serve HTTPS (with --tls-key)");
   cmd->add_option("--tls-key", o.tls_key, "PEM private key");
   cmd->add_option("--max-body-bytes", o.max_body_bytes, "largest request body accepted")
+      ->capture_default_str();
+  cmd->add_option("--ws-listen", o.ws.listen,
+                  "HOST:PORT of an own WebSocket port like KIS's :21000 (the main listener "
+                  "upgrades WebSockets on any path either way)");
+  cmd->add_option("--ws-hold-s", flags->ws_hold_s,
+                  "seconds a key stays taken after its WebSocket session ends (OPSP8996)")
+      ->capture_default_str();
+  cmd->add_option("--ws-max-subs", o.ws.max_subs,
+                  "registrations per session; one more gets OPSP0008")
+      ->capture_default_str();
+  cmd->add_option("--ws-ping-s", flags->ws_ping_s, "seconds between PINGPONGs (fractions allowed)")
+      ->capture_default_str();
+  cmd->add_option("--ws-ping-missed", o.ws.ping_missed,
+                  "unanswered PINGPONGs after which the session is closed")
+      ->capture_default_str();
+  cmd->add_flag("--ws-strict-pingpong", o.ws.strict_pingpong,
+                "only a PINGPONG echoed as a text frame answers it (not a protocol-level pong)");
+  cmd->add_option("--ws-trades-per-s", o.ws.trades_per_s,
+                  "trades per second per subscribed code, on average")
+      ->capture_default_str();
+  cmd->add_option("--ws-fault-drop", o.ws.fault_drop_per_min,
+                  "WebSocket sessions dropped per minute (random, seeded; 0: off)")
+      ->capture_default_str();
+  cmd->add_option("--ws-queue-frames", o.ws.queue_frames,
+                  "frames waiting for a slow WebSocket client before it is cut")
       ->capture_default_str();
   cmd->callback([cmd, flags, &exit_code] {
     if (!flags->config_file.empty()) ApplyConfigFile(*cmd, flags->config_file);

@@ -339,6 +339,70 @@ void ReadJob(Table& t, JobConfig& job, std::size_t index) {
   }
 }
 
+void ReadStreamSettings(Table& t, StreamSettings& s) {
+  t.Bool("client_demand", s.client_demand);
+  t.Integer("max_codes_per_client", s.max_codes_per_client);
+  t.Duration("hold", s.hold);
+  t.Number("poll_share", s.poll_share);
+  t.Duration("min_poll_interval", s.min_poll_interval);
+  t.Integer("max_registrations", s.max_registrations);
+  t.RejectUnknown();
+  if (s.max_codes_per_client < 1 || s.max_codes_per_client > 1000) {
+    t.Fail("max_codes_per_client",
+           fmt::format("must be in [1, 1000] (to refuse client demand set client_demand = "
+                       "false), got {}",
+                       s.max_codes_per_client));
+  }
+  if (s.hold.count() <= 0) t.Fail("hold", "must be longer than 0 (e.g. \"60s\")");
+  if (!(s.poll_share >= 0 && s.poll_share <= 1)) {
+    t.Fail("poll_share", fmt::format("must be in [0, 1] (0: do not poll what does not fit), got {}",
+                                     s.poll_share));
+  }
+  if (s.min_poll_interval.count() <= 0) {
+    t.Fail("min_poll_interval", "must be longer than 0 (e.g. \"1s\")");
+  }
+  if (s.max_registrations < 1 || s.max_registrations > 1000) {
+    t.Fail("max_registrations",
+           fmt::format("must be in [1, 1000] (KIS gives 41 per session), got {}",
+                       s.max_registrations));
+  }
+}
+
+void ReadStream(Table& t, StreamConfig& stream, std::size_t index) {
+  stream.name = fmt::format("stream{}", index + 1);
+  t.String("name", stream.name);
+  t.String("data", stream.data);
+  const bool has_codes = t.Node("codes") != nullptr;
+  t.Strings("codes", stream.codes);
+  t.String("universe", stream.universe);
+  t.Integer("priority", stream.priority);
+  t.RejectUnknown();
+  if (stream.data != "trades" && stream.data != "orderbook") {
+    t.Fail("data", fmt::format("must be trades or orderbook, got '{}'", stream.data));
+  }
+  if (has_codes && !stream.universe.empty()) {
+    t.Fail("codes",
+           "and universe are both set: keep one (codes = [...] or universe = \"<group>\")");
+  }
+  if (!has_codes && stream.universe.empty()) {
+    t.Fail("codes", "is missing: set codes = [\"005930\", ...] or universe = \"<group>\"");
+  }
+  if (has_codes && stream.codes.empty()) {
+    t.Fail("codes", "is empty: list at least one code, or remove the entry");
+  }
+  CheckCodes(t, "codes", stream.codes);
+  if (stream.priority < 1) {
+    t.Fail("priority", fmt::format("must be >= 1 (1 = first), got {}", stream.priority));
+  }
+}
+
+// "groups: large, small" or "groups: none", for errors about a group name.
+std::string GroupNames(const UniverseConfig& universe) {
+  std::vector<std::string> names;
+  for (const auto& [name, codes] : universe.groups) names.push_back(name);
+  return names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", "));
+}
+
 Config Read(const toml::table& root, const EnvLookup& env) {
   Config c;
   Table top(root, "", env);
@@ -468,7 +532,29 @@ Config Read(const toml::table& root, const EnvLookup& env) {
     }
     c.jobs.push_back(std::move(job));
   }
+  if (auto t = top.Sub("stream")) ReadStreamSettings(*t, c.stream);
+  auto streams = top.Tables("streams");
+  for (std::size_t i = 0; i < streams.size(); ++i) {
+    StreamConfig stream;
+    ReadStream(streams[i], stream, i);
+    for (const auto& other : c.streams) {
+      if (other.name == stream.name) {
+        streams[i].Fail(
+            "name",
+            fmt::format("\"{}\" is used twice: give each [[streams]] its own name", stream.name));
+      }
+    }
+    c.streams.push_back(std::move(stream));
+  }
   top.RejectUnknown();
+  for (std::size_t i = 0; i < c.streams.size(); ++i) {
+    const auto& group = c.streams[i].universe;
+    if (!group.empty() && !c.universe.groups.contains(group)) {
+      throw Problem{
+          fmt::format("streams[{}].universe: no group '{}' in [universe.groups] (groups: {})", i,
+                      group, GroupNames(c.universe))};
+    }
+  }
   for (std::size_t i = 0; i < c.jobs.size(); ++i) {
     const auto& group = c.jobs[i].universe;
     if (!group.empty() && !c.universe.groups.contains(group)) {

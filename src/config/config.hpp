@@ -121,6 +121,33 @@ struct JobConfig {
   std::vector<std::string> priority;  // codes collected first in each cycle
 };
 
+// [stream]: what all real-time streams share (issue 14). TOML cannot hang keys on [[streams]], so
+// they live in their own table.
+struct StreamSettings {
+  // API clients may add codes to stream (GET /v1/stream, /v1/ws); false: only [[streams]].
+  bool client_demand = true;
+  int max_codes_per_client = 20;  // codes one client may add; the rest of its ask is ignored
+  // Wait before reconnecting after KIS answered OPSP8996 (the key's session still held).
+  std::chrono::milliseconds hold{60'000};
+  // The part of the keys' REST budget (rate x gate.safety) that polling what did not fit the
+  // sessions may use; 0: what does not fit is not polled.
+  double poll_share = 0.25;
+  // Overflow is never polled more often than this, however much budget is left.
+  std::chrono::milliseconds min_poll_interval{1000};
+  // Registrations per KIS WebSocket session: KIS gives 41 (kis-api.md §8); lower for a simulator
+  // started with --ws-max-subs.
+  int max_registrations = 41;
+};
+
+// One [[streams]] entry: codes streamed over KIS WebSocket (or polled when they do not fit).
+struct StreamConfig {
+  std::string name;
+  std::string data = "trades";     // "trades" | "orderbook"
+  std::vector<std::string> codes;  // these codes, or
+  std::string universe;            // a [universe.groups] name (exactly one of the two)
+  int priority = 1;                // 1 = first; entries of equal priority in file order
+};
+
 struct Config {
   std::string data_dir = "./data";
   ServerConfig server;
@@ -133,6 +160,8 @@ struct Config {
   UniverseConfig universe;
   CalendarConfig calendar;
   std::vector<JobConfig> jobs;
+  StreamSettings stream;
+  std::vector<StreamConfig> streams;
 };
 
 struct ConfigError {

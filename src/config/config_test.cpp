@@ -414,3 +414,108 @@ TEST(ConfigAtStart, UnwritableDataDirFailsAtStart) {
 
 }  // namespace
 }  // namespace kisgate::config
+
+namespace kisgate::config {
+namespace {
+
+// Issue 14: [stream] and [[streams]].
+constexpr std::string_view kStreamKey =
+    "[[kis.keys]]\napp_key='k'\napp_secret='s'\n[universe.groups]\nlarge = ['005930', '000660']\n";
+
+std::string WithStreamKey(std::string_view rest) {
+  return std::string(kStreamKey) + std::string(rest);
+}
+
+TEST(ConfigStreams, DefaultsWithoutTheSections) {
+  auto c = MustParse(WithStreamKey(""), FakeEnv({}));
+  EXPECT_TRUE(c.stream.client_demand);
+  EXPECT_EQ(c.stream.max_codes_per_client, 20);
+  EXPECT_EQ(c.stream.hold, std::chrono::seconds(60));
+  EXPECT_EQ(c.stream.poll_share, 0.25);
+  EXPECT_EQ(c.stream.max_registrations, 41);
+  EXPECT_TRUE(c.streams.empty());
+}
+
+TEST(ConfigStreams, SectionsParse) {
+  auto c = MustParse(WithStreamKey(R"(
+[stream]
+client_demand = false
+max_codes_per_client = 5
+hold = "90s"
+poll_share = 0.5
+min_poll_interval = "2s"
+max_registrations = 10
+
+[[streams]]
+name = "hot"
+data = "trades"
+universe = "large"
+priority = 1
+
+[[streams]]
+name = "books"
+data = "orderbook"
+codes = ["005930"]
+priority = 2
+)"),
+                     FakeEnv({}));
+  EXPECT_FALSE(c.stream.client_demand);
+  EXPECT_EQ(c.stream.max_codes_per_client, 5);
+  EXPECT_EQ(c.stream.hold, std::chrono::seconds(90));
+  EXPECT_EQ(c.stream.poll_share, 0.5);
+  EXPECT_EQ(c.stream.min_poll_interval, std::chrono::seconds(2));
+  EXPECT_EQ(c.stream.max_registrations, 10);
+  ASSERT_EQ(c.streams.size(), 2u);
+  EXPECT_EQ(c.streams[0].name, "hot");
+  EXPECT_EQ(c.streams[0].universe, "large");
+  EXPECT_TRUE(c.streams[0].codes.empty());
+  EXPECT_EQ(c.streams[1].data, "orderbook");
+  EXPECT_EQ(c.streams[1].codes, std::vector<std::string>{"005930"});
+  EXPECT_EQ(c.streams[1].priority, 2);
+}
+
+// Each mistake is refused in one line that names the key and the fix.
+TEST(ConfigStreams, BadEntriesNameTheKey) {
+  EXPECT_EQ(ErrorOf(WithStreamKey("[[streams]]\ndata = 'trade'\ncodes = ['005930']\n")),
+            "test.toml: streams[0].data: must be trades or orderbook, got 'trade'");
+  EXPECT_NE(ErrorOf(WithStreamKey("[[streams]]\nuniverse = 'small'\n"))
+                .find("streams[0].universe: no group 'small' in [universe.groups] (groups: large)"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(WithStreamKey("[[streams]]\nname = 'a'\ncodes = ['005930']\n"
+                                  "[[streams]]\nname = 'a'\ncodes = ['000660']\n"))
+                .find("streams[1].name: \"a\" is used twice"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(WithStreamKey("[[streams]]\ncodes = ['005930']\nuniverse = 'large'\n"))
+                .find("streams[0].codes: and universe are both set"),
+            std::string::npos);
+  EXPECT_NE(
+      ErrorOf(WithStreamKey("[[streams]]\nname = 'x'\n")).find("streams[0].codes: is missing"),
+      std::string::npos);
+  EXPECT_NE(ErrorOf(WithStreamKey("[[streams]]\ncodes = ['5930']\n"))
+                .find("streams[0].codes: entry 1 (\"5930\") is not a six-character stock code"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(WithStreamKey("[[streams]]\ncodes = ['005930']\npriority = 0\n"))
+                .find("streams[0].priority: must be >= 1"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(WithStreamKey("[[streams]]\ncodes = ['005930']\nevery = '1s'\n"))
+                .find("unknown key 'streams[0].every'"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(WithStreamKey("[stream]\npoll_share = 1.5\n"))
+                .find("stream.poll_share: must be in [0, 1]"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(WithStreamKey("[stream]\nmax_codes_per_client = 0\n"))
+                .find("stream.max_codes_per_client: must be in [1, 1000]"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(WithStreamKey("[stream]\nmax_registrations = 0\n"))
+                .find("stream.max_registrations: must be in [1, 1000]"),
+            std::string::npos);
+  EXPECT_NE(
+      ErrorOf(WithStreamKey("[stream]\nhold = '0s'\n")).find("stream.hold: must be longer than 0"),
+      std::string::npos);
+  EXPECT_NE(ErrorOf(WithStreamKey("[stream]\nclient_demnd = true\n"))
+                .find("did you mean 'client_demand'"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace kisgate::config

@@ -14,6 +14,7 @@
 #include "gate/key_pool.hpp"
 #include "gate/retry.hpp"
 #include "http/client.hpp"
+#include "kis/realtime_wire.hpp"
 #include "kis/request.hpp"
 #include "kis/token_manager.hpp"
 
@@ -222,6 +223,52 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
       key.stats.errors[c->code]++;
     } else {
       key.gate->Complete(ticket.id, Outcome::kOk);
+    }
+    co_return outcome;
+  }
+
+  // POST /oauth2/Approval through the key's gate, once (Gateway::ApprovalKey).
+  asio::awaitable<std::variant<std::string, kis::Classification>> Approval(Key& key,
+                                                                           CallOptions call) {
+    auto self = shared_from_this();
+    key.stats.calls++;
+    auto acquire = key.gate->Acquire(CallSpec{call.lane, call.flow, call.deadline, false});
+    Ticket ticket = co_await std::move(acquire);
+    if (!ticket.admitted) {
+      key.stats.failed++;
+      co_return kis::Classification::Own(
+          common::Errc::kGateDeadline, kis::Action::kFail,
+          "the approval key's deadline passed while it waited for the key's budget");
+    }
+    http::ClientRequest request;
+    request.method = "POST";
+    request.target = std::string(kis::kApprovalPath);
+    request.headers = kis::TokenHeaders();
+    request.body = kis::ApprovalBody(CredentialsOf(key.config));
+    request.deadline = call.deadline;
+    key.stats.upstream++;
+    auto send = key.http->Send(std::move(request));
+    http::ClientResult reply = co_await std::move(send);
+    std::variant<std::string, kis::Classification> outcome;
+    if (auto* e = std::get_if<http::ClientError>(&reply)) {
+      auto [transport_error, gate_outcome] = FromTransport(*e);
+      key.gate->Complete(ticket.id, gate_outcome);
+      outcome = std::move(transport_error);
+    } else {
+      const auto& response = std::get<http::Response>(reply);
+      kis::Classification c = kis::Classify(response.status, response.body);
+      key.gate->Complete(ticket.id, OutcomeOf(c.action));
+      if (c.action == kis::Action::kSuccess) {
+        outcome = kis::ParseApprovalKey(response.body);
+      } else {
+        outcome = std::move(c);
+      }
+    }
+    if (auto* c = std::get_if<kis::Classification>(&outcome)) {
+      key.stats.errors[c->code]++;
+      key.stats.failed++;
+    } else {
+      key.stats.ok++;
     }
     co_return outcome;
   }
@@ -450,6 +497,17 @@ asio::awaitable<CallResult> Gateway::Call(KisRequest request, CallOptions option
   auto impl = impl_;
   auto call = impl->Call(std::move(request), options);
   co_return co_await std::move(call);
+}
+
+asio::awaitable<std::variant<std::string, kis::Classification>> Gateway::ApprovalKey(
+    std::string key_name, CallOptions options) {
+  auto impl = impl_;
+  for (auto& key : impl->keys) {
+    if (key->config.name != key_name) continue;
+    auto approval = impl->Approval(*key, options);
+    co_return co_await std::move(approval);
+  }
+  throw std::invalid_argument(fmt::format("no kis.keys entry is named '{}'", key_name));
 }
 
 GatewayStats Gateway::Stats() const {

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -114,6 +115,14 @@ class Gateway {
   Gateway& operator=(const Gateway&) = delete;
 
   boost::asio::awaitable<CallResult> Call(KisRequest request, CallOptions options);
+
+  // POST /oauth2/Approval for the key named `key_name` (kis-api.md §8): the approval key of one
+  // KIS WebSocket connection, asked once per connection. Admitted by that key's budget like any
+  // call (it counts against the key's rate), sent once and never retried here (the session's
+  // reconnect backs off), its reply classified like every other. Throws std::invalid_argument
+  // when no key has that name.
+  boost::asio::awaitable<std::variant<std::string, kis::Classification>> ApprovalKey(
+      std::string key_name, CallOptions options);
 
   GatewayStats Stats() const;
   std::size_t key_count() const;

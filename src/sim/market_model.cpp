@@ -281,17 +281,11 @@ MinuteBar MarketModel::BarSoFar(const Path& p, int minute, int seconds_into) {
     bar.cum_value = p.cum_value[i + 1];
     return bar;
   }
-  // Inside the minute the price visits open -> one extreme (20 s) -> the other (40 s) -> close,
-  // the low first in a rising minute; each leg is a straight line on the tick grid.
   const bool rising = close >= bar.open;
   const std::array<std::int64_t, 4> vertex = {bar.open, rising ? p.minute_low[i] : p.minute_high[i],
                                               rising ? p.minute_high[i] : p.minute_low[i], close};
   const int leg = std::min(seconds_into / 20, 2);
-  const double f = (seconds_into - leg * 20) / 20.0;
-  const double x = static_cast<double>(vertex[static_cast<std::size_t>(leg)]) +
-                   f * static_cast<double>(vertex[static_cast<std::size_t>(leg) + 1] -
-                                           vertex[static_cast<std::size_t>(leg)]);
-  bar.close = Clamp(RoundToTick(x), p.minute_low[i], p.minute_high[i]);
+  bar.close = PathPrice(p, minute, seconds_into);
   bar.high = std::max(bar.open, bar.close);
   bar.low = std::min(bar.open, bar.close);
   for (int v = 1; v <= leg; ++v) {
@@ -303,6 +297,23 @@ MinuteBar MarketModel::BarSoFar(const Path& p, int minute, int seconds_into) {
   bar.value = bar.volume * (bar.open + bar.close) / 2;
   bar.cum_value = p.cum_value[i] + bar.value;
   return bar;
+}
+
+std::int64_t MarketModel::PathPrice(const Path& p, int minute, double seconds_into) {
+  // Inside the minute the price visits open -> one extreme (20 s) -> the other (40 s) -> close,
+  // the low first in a rising minute; each leg is a straight line on the tick grid.
+  const auto i = static_cast<std::size_t>(minute);
+  const auto open = p.at[i];
+  const auto close = p.at[i + 1];
+  const bool rising = close >= open;
+  const std::array<std::int64_t, 4> vertex = {open, rising ? p.minute_low[i] : p.minute_high[i],
+                                              rising ? p.minute_high[i] : p.minute_low[i], close};
+  const int leg = std::min(static_cast<int>(seconds_into / 20), 2);
+  const double f = (seconds_into - leg * 20) / 20.0;
+  const double x = static_cast<double>(vertex[static_cast<std::size_t>(leg)]) +
+                   f * static_cast<double>(vertex[static_cast<std::size_t>(leg) + 1] -
+                                           vertex[static_cast<std::size_t>(leg)]);
+  return Clamp(RoundToTick(x), p.minute_low[i], p.minute_high[i]);
 }
 
 Ohlcv MarketModel::SoFar(const StockInfo& s, int day, int seconds) const {
@@ -626,6 +637,64 @@ std::vector<Trade> MarketModel::RecentTrades(const StockInfo& s, common::WallTim
     }
     t = earlier;
     at = before;
+  }
+  return out;
+}
+
+StreamSecond MarketModel::StreamTrades(const StockInfo& s, Date date, int second,
+                                       double rate) const {
+  StreamSecond out;
+  out.date = date;
+  const int day = DayIndex(date);
+  if (day < 0 || second < 0 || second >= kSessionSeconds) return out;
+  auto p = PathFor(s, day);
+  out.open = p->at[0];
+  const int minute = second / 60;
+  const int into = second % 60;
+  const auto i = static_cast<std::size_t>(minute);
+  const auto minute_volume = p->cum_volume[i + 1] - p->cum_volume[i];
+  // The same integer split as BarSoFar's, so the volume after this second is the REST volume then.
+  const auto before = minute_volume * into / 60;
+  const auto after = minute_volume * (into + 1) / 60;
+  const auto volume = after - before;
+  if (volume <= 0) return out;
+  const Ohlcv start = SoFar(s, day, second);
+  const Ohlcv end = SoFar(s, day, second + 1);
+  const std::uint64_t key =
+      Mix(Mix(seed_, kTradeStream), (std::uint64_t{s.index} << 20) ^
+                                        (static_cast<std::uint64_t>(day) << 40) ^
+                                        static_cast<std::uint64_t>(second));
+  // About `rate` trades a second, bunched: uniform in [0, 2 * rate].
+  auto n = static_cast<std::int64_t>(std::llround(2 * rate * Uniform(Mix(key, 1))));
+  n = std::clamp<std::int64_t>(n, 1, volume);
+  // The minute's first trade is at its open, so a minute's trades start at the bar's open price.
+  if (into == 0 && volume >= 2) n = std::max<std::int64_t>(n, 2);
+  std::int64_t high = start.high;
+  std::int64_t low = start.low;
+  out.trades.reserve(static_cast<std::size_t>(n));
+  for (std::int64_t k = 0; k < n; ++k) {
+    // The second's last trade is at its end, where the REST close of the next second is (and the
+    // minute's extremes at 20 s and 40 s are); the others are spread evenly before it.
+    double at = 0;
+    if (into == 0 && n >= 2) {
+      at = static_cast<double>(k) / static_cast<double>(n - 1);
+    } else {
+      at = into + static_cast<double>(k + 1) / static_cast<double>(n);
+    }
+    StreamTrade t;
+    t.second = second;
+    t.price = PathPrice(*p, minute, at);
+    const auto done_before = volume * k / n;
+    const auto done = volume * (k + 1) / n;
+    t.volume = done - done_before;
+    t.cum_volume = p->cum_volume[i] + before + done;
+    // The day's value is the REST figure at both ends of the second, shared out by volume between.
+    t.cum_value = start.value + (end.value - start.value) * done / volume;
+    high = std::max(high, t.price);
+    low = std::min(low, t.price);
+    t.high = high;
+    t.low = low;
+    out.trades.push_back(t);
   }
   return out;
 }

@@ -72,6 +72,23 @@ struct Trade {
   double strength = 100;  // buy volume / sell volume, percent (KIS's tday_rltv)
 };
 
+// One trade of the real-time stream (H0STCNT0): trades are laid on the same intraday path, so a
+// minute's trades aggregate exactly to that minute's bar (open = first, close = last, high/low,
+// volume sum) and the cumulative volume after a second's last trade is what the REST TRs report
+// once that second has passed.
+struct StreamTrade {
+  int second = 0;  // seconds after 09:00: the trade's STCK_CNTG_HOUR second
+  std::int64_t price = 0, volume = 0;
+  std::int64_t cum_volume = 0, cum_value = 0;  // the day's, this trade included
+  std::int64_t high = 0, low = 0;              // the day's so far, this trade included
+};
+
+struct StreamSecond {
+  Date date;              // the trading day
+  std::int64_t open = 0;  // the day's open
+  std::vector<StreamTrade> trades;
+};
+
 struct Book {
   std::array<std::int64_t, 10> ask_price{}, bid_price{}, ask_qty{}, bid_qty{}, ask_change{},
       bid_change{};
@@ -122,6 +139,10 @@ class MarketModel {
   // sliced every few seconds, so their volumes add up to the day's.
   std::vector<Trade> RecentTrades(const StockInfo& stock, common::WallTime now,
                                   std::size_t max) const;
+  // The stream's trades of one second [second, second + 1) of the regular session of `date` (a
+  // trading day the model covers), about `rate` per second (at least one in a second that saw
+  // volume, never more than its volume). Deterministic: the same arguments give the same trades.
+  StreamSecond StreamTrades(const StockInfo& stock, Date date, int second, double rate) const;
 
   // The trading days the model covers: those of the calendar's built-in years, from the first
   // trading day of MarketCalendar::kFirstYear (2 January 2024) to the last of kLastYear. Nothing
@@ -142,6 +163,8 @@ class MarketModel {
   std::shared_ptr<const Path> PathFor(const StockInfo& s, int day) const;
   Ohlcv SoFar(const StockInfo& s, int day, int seconds) const;  // the day up to `seconds`
   static MinuteBar BarSoFar(const Path& p, int minute, int seconds_into);
+  // The path's price at `seconds_into` (0..60) of `minute`, between whole seconds too.
+  static std::int64_t PathPrice(const Path& p, int minute, double seconds_into);
   double Volatility(const StockInfo& s) const;
 
   // Highest high and lowest low over the finished days [from, to) and the days they happened

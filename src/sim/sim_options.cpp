@@ -70,6 +70,17 @@ std::optional<std::string> SimOptions::Validate() const {
   if (tokens.ttl.count() <= 0) return std::string("--token-ttl must be positive");
   if (tokens.reuse_window.count() < 0) return std::string("--token-reuse must be >= 0");
   if (tokens.issue_interval.count() < 0) return std::string("--token-interval must be >= 0");
+  if (ws.hold.count() < 0) return std::string("--ws-hold-s must be >= 0");
+  if (ws.max_subs < 1) return std::string("--ws-max-subs must be at least 1");
+  if (ws.ping_interval.count() <= 0) return std::string("--ws-ping-s must be positive");
+  if (ws.ping_missed < 1) return std::string("--ws-ping-missed must be at least 1");
+  if (!(ws.trades_per_s > 0 && ws.trades_per_s <= 100000)) {
+    return fmt::format("--ws-trades-per-s must be in (0, 100000], got {}", ws.trades_per_s);
+  }
+  if (!(ws.fault_drop_per_min >= 0)) {
+    return fmt::format("--ws-fault-drop must be >= 0, got {}", ws.fault_drop_per_min);
+  }
+  if (ws.queue_frames < 1) return std::string("--ws-queue-frames must be at least 1");
   if (tls_cert.empty() != tls_key.empty()) {
     return std::string("--tls-cert and --tls-key must be given together");
   }

@@ -29,6 +29,19 @@ std::string DemoAppSecret();
 // EGW02007, as they would on the real hosts. "any" serves both.
 enum class HostEnvironment { kAny, kReal, kMock };
 
+// The real-time WebSocket (kis-api.md §8): KIS's rules, and knobs for tests and benchmarks.
+struct WsOptions {
+  std::string listen;                      // "HOST:PORT" of an own WebSocket port; "" = none
+  std::chrono::milliseconds hold{30'000};  // a key stays taken this long after its session ends
+  std::size_t max_subs = 41;               // (tr_id, tr_key) registrations per session
+  std::chrono::milliseconds ping_interval{10'000};
+  std::size_t ping_missed = 10;     // unanswered PINGPONGs before the session is closed
+  bool strict_pingpong = false;     // only a text echo answers a PINGPONG (not a protocol pong)
+  double trades_per_s = 2;          // trades per second per subscribed code, on average
+  double fault_drop_per_min = 0;    // sessions dropped per minute (random, seeded)
+  std::size_t queue_frames = 4096;  // frames waiting for a slow client before it is cut
+};
+
 struct SimOptions {
   std::string listen = "127.0.0.1:9443";
   std::vector<SimKey> keys;  // empty: the demo key (real environment)
@@ -62,6 +75,7 @@ struct SimOptions {
   std::uint64_t seed = 1;
 
   TokenRules tokens;
+  WsOptions ws;
 
   std::string tls_cert;
   std::string tls_key;

@@ -20,6 +20,8 @@ class Server;
 
 namespace kisgate::sim {
 
+class RealtimeHub;
+
 // Thread-safety: construct, Start and Stop on the io_context's thread (or before it runs).
 class SimServer {
  public:
@@ -33,12 +35,19 @@ class SimServer {
   std::uint16_t Port() const;
   // "http://127.0.0.1:PORT" (https with TLS).
   std::string BaseUrl() const;
+  // Where the real-time WebSocket listens: --ws-listen's port, or the main listener's (which
+  // upgrades on any path). WsUrl() is "ws://HOST:PORT" (wss with TLS on the main listener);
+  // clients append "/tryitout".
+  std::uint16_t WsPort() const;
+  std::string WsUrl() const;
   Simulator& simulator() { return *simulator_; }
 
  private:
   boost::asio::io_context& io_;
   std::unique_ptr<Simulator> simulator_;
+  std::unique_ptr<RealtimeHub> hub_;  // before the servers: their sessions run on it
   std::unique_ptr<http::Server> server_;
+  std::unique_ptr<http::Server> ws_server_;  // --ws-listen
 };
 
 // A simulator on its own thread and io_context: for tests, benchmarks and `kisgate demo`.
@@ -53,6 +62,8 @@ class BackgroundSimulator {
 
   std::uint16_t Port() const { return port_; }
   std::string BaseUrl() const { return base_url_; }
+  std::uint16_t WsPort() const { return ws_port_; }
+  std::string WsUrl() const { return ws_url_; }
   Simulator& simulator() { return server_->simulator(); }
 
  private:
@@ -60,6 +71,8 @@ class BackgroundSimulator {
   std::unique_ptr<SimServer> server_;
   std::uint16_t port_ = 0;
   std::string base_url_;
+  std::uint16_t ws_port_ = 0;
+  std::string ws_url_;
   std::thread thread_;
 };
 

@@ -11,6 +11,7 @@
 #include "kis/tr_catalogue.hpp"
 #include "sim/market_model.hpp"
 #include "sim/quotations.hpp"
+#include "sim/realtime.hpp"
 #include "sim/universe.hpp"
 
 namespace kisgate::sim {
@@ -107,6 +108,9 @@ Simulator::Simulator(SimOptions options, const common::Clock& clock)
       started_(clock.Now()) {
   calendar_ = std::make_unique<common::MarketCalendar>();
   market_ = std::make_unique<MarketModel>(options_.seed, *universe_, *calendar_);
+  realtime_ = std::make_unique<Realtime>(
+      options_.ws, *market_, *universe_, *calendar_, market_clock_, clock,
+      [this](const std::string& approval) { return ApprovalOwner(approval); }, options_.seed);
   for (auto& spec : options_.EffectiveKeys()) {
     double rate = spec.environment == Environment::kMock ? options_.mock_rate : options_.rate;
     auto limit = static_cast<std::size_t>(std::floor(rate));
@@ -258,9 +262,29 @@ SimDecision Simulator::HandleApproval(const http::Request& request) {
   // The approval endpoint calls the secret "secretkey".
   Key* key = OAuthKey(body ? &*body : nullptr, "secretkey", d);
   if (key == nullptr) return d;
+  if (JsonString(*body, "grant_type") != "client_credentials") {
+    key->stats.errors["EGW00205"]++;
+    d.response = TokenError("EGW00205");
+    return d;
+  }
+  auto approval = tokens_.IssueApprovalKey(key->spec.app_key);
+  if (!approval) {
+    // Over KIS's 1 per second per key: the gateway's per-second refusal (EGW00201, HTTP 500),
+    // since the limit is a per-second one like the call rate (EGW00133 says "once a minute" and
+    // belongs to the token endpoint).
+    key->stats.errors["EGW00201"]++;
+    d.response = GatewayError("EGW00201");
+    return d;
+  }
   key->stats.ok++;
-  d.response = JsonResponse(200, json::object{{"approval_key", tokens_.NewApprovalKey()}});
+  key->stats.approval_keys_issued++;
+  d.response = JsonResponse(200, json::object{{"approval_key", *approval}});
   return d;
+}
+
+std::optional<std::string> Simulator::ApprovalOwner(const std::string& approval_key) const {
+  std::lock_guard lock(mutex_);
+  return tokens_.ApprovalOwner(approval_key);
 }
 
 SimDecision Simulator::HandleQuotation(const http::Request& request) {
@@ -400,6 +424,7 @@ KeyStats Simulator::Stats(const std::string& app_key) const {
 }
 
 void Simulator::ResetStats() {
+  realtime_->ResetStats();
   std::lock_guard lock(mutex_);
   for (auto& key : keys_) {
     key.stats = KeyStats{};
@@ -414,8 +439,12 @@ void Simulator::SetConnectionStats(ConnectionStatsFn fn) {
 }
 
 std::string Simulator::StatsJson() const {
+  // Before the lock: the real-time core takes the simulator's lock under its own, never inside it.
+  json::error_code ws_ec;
+  auto ws = json::parse(realtime_->StatsJson(), ws_ec);
   std::lock_guard lock(mutex_);
   json::object out;
+  if (!ws_ec) out["ws"] = std::move(ws);
   out["uptime_s"] = std::chrono::duration<double>(clock_.Now() - started_).count();
   out["market_time"] = common::FormatKstDateTime(market_clock_.Now());
   out["unknown_key_calls"] = unknown_key_calls_;
@@ -438,6 +467,7 @@ std::string Simulator::StatsJson() const {
     k["dropped_by_fault"] = s.dropped_by_fault;
     k["tokens_issued"] = s.tokens_issued;
     k["tokens_reused"] = s.tokens_reused;
+    k["approval_keys_issued"] = s.approval_keys_issued;
     keys.push_back(std::move(k));
   }
   out["keys"] = std::move(keys);

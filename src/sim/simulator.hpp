@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -34,6 +35,7 @@ class MarketCalendar;
 namespace kisgate::sim {
 
 class MarketModel;
+class Realtime;
 class Universe;
 
 // What to do with one call.
@@ -55,6 +57,7 @@ struct KeyStats {
   std::uint64_t dropped_by_fault = 0;           // closed by --fault-disconnect
   std::uint64_t tokens_issued = 0;              // new tokens (not counting reuse)
   std::uint64_t tokens_reused = 0;
+  std::uint64_t approval_keys_issued = 0;
 };
 
 class Simulator {
@@ -80,6 +83,10 @@ class Simulator {
 
   const SimOptions& options() const { return options_; }
   const MarketClock& market_clock() const { return market_clock_; }
+  // The real-time WebSocket's core (realtime.hpp), on the same market model and keys.
+  Realtime& realtime() { return *realtime_; }
+  // The app key a WebSocket approval key was issued to.
+  std::optional<std::string> ApprovalOwner(const std::string& approval_key) const;
 
  private:
   struct Key {
@@ -109,6 +116,7 @@ class Simulator {
   const Universe* universe_;
   std::unique_ptr<common::MarketCalendar> calendar_;
   std::unique_ptr<MarketModel> market_;
+  std::unique_ptr<Realtime> realtime_;
   mutable std::mutex mutex_;
   std::vector<Key> keys_;
   TokenRegistry tokens_;

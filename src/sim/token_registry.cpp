@@ -60,7 +60,29 @@ bool TokenRegistry::Revoke(const std::string& token) {
   return true;
 }
 
-std::string TokenRegistry::NewApprovalKey() {
+std::optional<std::string> TokenRegistry::IssueApprovalKey(const std::string& app_key) {
+  const auto now = clock_.Now();
+  KeyState& key = keys_[app_key];
+  if (key.last_approval && now - *key.last_approval < rules_.approval_interval) return std::nullopt;
+  key.last_approval = now;
+  std::string approval = RandomApprovalKey();
+  approval_owner_[approval] = app_key;
+  key.approval_keys.push_back(approval);
+  // Bounded: a client that asks every second keeps only its recent keys valid.
+  if (key.approval_keys.size() > kApprovalKeysKept) {
+    approval_owner_.erase(key.approval_keys.front());
+    key.approval_keys.pop_front();
+  }
+  return approval;
+}
+
+std::optional<std::string> TokenRegistry::ApprovalOwner(const std::string& approval_key) const {
+  auto it = approval_owner_.find(approval_key);
+  if (it == approval_owner_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string TokenRegistry::RandomApprovalKey() {
   std::uniform_int_distribution<int> hex(0, 15);
   std::string key;
   for (int i = 0; i < 36; ++i) {

@@ -97,11 +97,31 @@ TEST(TokenRegistry, ShortLifetimesForTests) {
 TEST(TokenRegistry, ApprovalKeysAreUuidShapedAndDistinct) {
   common::ManualClock clock;
   TokenRegistry registry(TokenRules{}, clock, 1);
-  auto a = registry.NewApprovalKey();
-  auto b = registry.NewApprovalKey();
-  EXPECT_EQ(a.size(), 36u);
-  EXPECT_EQ(a[8], '-');
-  EXPECT_NE(a, b);
+  auto a = registry.IssueApprovalKey("k");
+  clock.Advance(1s);
+  auto b = registry.IssueApprovalKey("k");
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->size(), 36u);
+  EXPECT_EQ((*a)[8], '-');
+  EXPECT_NE(*a, *b);
+}
+
+// Approval keys name the app key they were issued to, and come at most one a second per app key.
+TEST(TokenRegistry, ApprovalKeysAreBoundAndLimitedToOnePerSecondPerKey) {
+  common::ManualClock clock;
+  TokenRegistry registry(TokenRules{}, clock, 1);
+  auto a = registry.IssueApprovalKey("key-a");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(registry.ApprovalOwner(*a), "key-a");
+  EXPECT_FALSE(registry.ApprovalOwner("00000000-0000-0000-0000-000000000000"));
+  clock.Advance(999ms);
+  EXPECT_FALSE(registry.IssueApprovalKey("key-a"));
+  auto other = registry.IssueApprovalKey("key-b");  // another key has its own budget
+  ASSERT_TRUE(other);
+  EXPECT_EQ(registry.ApprovalOwner(*other), "key-b");
+  clock.Advance(1ms);
+  EXPECT_TRUE(registry.IssueApprovalKey("key-a"));
+  EXPECT_EQ(registry.ApprovalOwner(*a), "key-a");  // the earlier key stays valid
 }
 
 }  // namespace

@@ -5,13 +5,18 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <limits>
 #include <memory>
 #include <stdexcept>
+#include <tuple>
+#include <type_traits>
 #include <unordered_map>
 
 #include <fmt/format.h>
 
 #include <spdlog/spdlog.h>
+
+#include "store/stream_rows.hpp"
 
 namespace kisgate::store {
 
@@ -69,7 +74,22 @@ std::vector<std::string> Migrations() {
         "  raw TEXT NOT NULL,\n  PRIMARY KEY (code, market_time)\n);\n",
         Quoted(dataset), columns);
   }
-  return {v1};
+  // 2: the stream's trades and order-book snapshots (store/stream_rows.hpp), narrow typed rows.
+  const auto stream_table = [](std::string_view table, const std::vector<ColumnSpec>& specs) {
+    std::string columns;
+    std::string key;
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      columns += fmt::format("  {} {}{} NOT NULL,\n", Quoted(specs[i].name), SqlType(specs[i].type),
+                             specs[i].type == ColumnSpec::kText ? " COLLATE \"C\"" : "");
+      if (i < kStreamKeyColumns)
+        key += fmt::format("{}{}", i == 0 ? "" : ", ", Quoted(specs[i].name));
+    }
+    return fmt::format("CREATE TABLE {} (\n{}  PRIMARY KEY ({})\n);\n", Quoted(table), columns,
+                       key);
+  };
+  const std::string v2 =
+      stream_table(kTicksTable, TickColumns()) + stream_table(kBooksTable, BookColumns());
+  return {v1, v2};
 }
 
 std::int64_t ToMillis(common::WallTime t) {
@@ -190,6 +210,70 @@ Upsert BuildUpsert(std::string_view dataset, const std::vector<const Record*>& r
   return u;
 }
 
+// Rows [first, last) of a stream table as one multi-row INSERT: a trade already stored is left as
+// it is (DO NOTHING), a snapshot rewritten (DO UPDATE).
+Upsert BuildStreamInsert(std::string_view table, const std::vector<ColumnSpec>& specs,
+                         const std::vector<std::vector<Value>>& rows, std::size_t first,
+                         std::size_t last, bool update) {
+  std::string names;
+  std::string key;
+  std::string updates;
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    const auto name = Quoted(specs[i].name);
+    names += fmt::format("{}{}", i == 0 ? "" : ", ", name);
+    if (i < kStreamKeyColumns) {
+      key += fmt::format("{}{}", i == 0 ? "" : ", ", name);
+    } else {
+      updates += fmt::format("{}{} = EXCLUDED.{}", updates.empty() ? "" : ", ", name, name);
+    }
+  }
+  Upsert u;
+  u.texts.reserve((last - first) * specs.size());
+  std::string values;
+  std::size_t n = 0;
+  for (std::size_t row = first; row < last; ++row) {
+    values += values.empty() ? "(" : ", (";
+    for (std::size_t i = 0; i < rows[row].size(); ++i) {
+      values += fmt::format("{}${}", i == 0 ? "" : ", ", ++n);
+      u.texts.push_back(std::visit(
+          [](const auto& v) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::string>) {
+              return v;
+            } else {
+              return fmt::format("{}", v);  // a double: the shortest text that reads back exactly
+            }
+          },
+          rows[row][i]));
+    }
+    values += ")";
+  }
+  u.null.assign(u.texts.size(), false);
+  u.sql = fmt::format("INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO {}", Quoted(table), names,
+                      values, key, update ? "UPDATE SET " + updates : std::string("NOTHING"));
+  return u;
+}
+
+// Reads row `row` of a result whose columns are `specs` (from column 0).
+std::vector<Value> ReadValues(const PGresult* r, int row, const std::vector<ColumnSpec>& specs) {
+  std::vector<Value> out;
+  out.reserve(specs.size());
+  for (int i = 0; i < static_cast<int>(specs.size()); ++i) {
+    const char* text = PQgetvalue(r, row, i);
+    switch (specs[static_cast<std::size_t>(i)].type) {
+      case ColumnSpec::kInteger:
+        out.emplace_back(ParseInt(text));
+        break;
+      case ColumnSpec::kReal:
+        out.emplace_back(std::strtod(text, nullptr));
+        break;
+      case ColumnSpec::kText:
+        out.emplace_back(std::string(text));
+        break;
+    }
+  }
+  return out;
+}
+
 Record ReadRow(const PGresult* r, int row, const std::string& dataset, const std::string& code,
                const std::vector<ColumnSpec>& specs) {
   Record out;
@@ -220,8 +304,25 @@ Record ReadRow(const PGresult* r, int row, const std::string& dataset, const std
 
 }  // namespace
 
+namespace {
+
+WriteQueueOptions QueueOptions(const PgStoreOptions& o, const std::string& masked_url) {
+  WriteQueueOptions q;
+  q.name = masked_url;
+  q.batch_size = o.batch_size;
+  q.commit_delay = o.commit_delay;
+  q.retry_min = o.retry_min;
+  q.retry_max = o.retry_max;
+  q.max_buffered = o.max_buffered;
+  return q;
+}
+
+}  // namespace
+
 PgStore::PgStore(PgStoreOptions options)
-    : options_(std::move(options)), masked_url_(Masked(options_.url)) {
+    : options_(std::move(options)),
+      masked_url_(Masked(options_.url)),
+      queue_(QueueOptions(options_, masked_url_)) {
   writer_conn_ = Connect(options_);
   if (PQstatus(writer_conn_) == CONNECTION_OK) {
     if (auto error = Migrate(writer_conn_, masked_url_); !error.empty()) {
@@ -248,128 +349,37 @@ PgStore::PgStore(PgStoreOptions options)
     }
     spdlog::warn("store: the database '{}' does not answer ({}); writes are buffered until it does",
                  masked_url_, error);
-    counters_.connected = false;
-    counters_.last_error = error;
+    queue_.SetConnected(false, error);
   }
-  writer_ = std::thread([this] { WriterLoop(); });
+  queue_.Start([this](const std::vector<WriteItem>& batch, std::string& error) {
+    const bool ok = EnsureWriter(error) && Commit(batch, error);
+    queue_.SetConnected(writer_conn_ != nullptr && PQstatus(writer_conn_) == CONNECTION_OK);
+    return ok;
+  });
 }
 
 PgStore::~PgStore() {
-  Flush(options_.retry_max * 2);
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  writer_.join();
-  const auto lost = queue_.size() + writing_batch_.size();
-  if (lost > 0) {
-    spdlog::error("store: {} records could not be written to {}: {}", lost, masked_url_,
-                  counters_.last_error);
-  }
+  queue_.Stop(options_.retry_max * 2);
   PQfinish(reader_);
   PQfinish(writer_conn_);
 }
 
 void PgStore::Write(std::vector<Record> records) {
-  bool wake = false;
-  {
-    std::lock_guard lock(mutex_);
-    wake = queue_.empty() || queue_.size() + records.size() >= options_.batch_size;
-    for (auto& r : records) {
-      // The database keeps milliseconds: memory holds the same, so a value reads alike from both.
-      r.collected_at = std::chrono::floor<std::chrono::milliseconds>(r.collected_at);
-      auto& latest = latest_[{r.dataset, r.code}];
-      if (r.market_time >= latest.market_time) latest = r;
-      queue_.push_back(std::move(r));
-    }
-    // Beyond the bound the oldest queued records go: the newest are what readers and the
-    // freshness checks want, and an older value of a series is more often superseded or can be
-    // fetched again (daily bars) than the latest one. The batch being retried is kept whole.
-    std::size_t dropped = 0;
-    while (!queue_.empty() && queue_.size() + writing_batch_.size() > options_.max_buffered) {
-      queue_.pop_front();
-      ++dropped;
-    }
-    if (dropped > 0) {
-      counters_.dropped += dropped;
-      if (!drop_logged_) {
-        drop_logged_ = true;
-        spdlog::error(
-            "store: the database '{}' is unreachable and the write buffer ({} records, "
-            "storage.max_buffered) is full: dropping the oldest records until it answers ({})",
-            masked_url_, options_.max_buffered, counters_.last_error);
-      }
-    }
-  }
-  if (wake) wake_.notify_one();
+  latest_.Update(records);
+  queue_.Push(std::move(records));
 }
 
-bool PgStore::Flush(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mutex_);
-  ++flushing_;
-  wake_.notify_all();
-  const bool drained =
-      drained_.wait_for(lock, timeout, [this] { return queue_.empty() && !writing_; });
-  --flushing_;
-  return drained;
+void PgStore::WriteTicks(std::vector<kis::Tick> ticks) {
+  latest_.Update(ticks);
+  queue_.Push(std::move(ticks));
 }
 
-void PgStore::WriterLoop() {
-  std::unique_lock lock(mutex_);
-  for (;;) {
-    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty() && stopping_) return;
-    wake_.wait_for(lock, options_.commit_delay, [this] {
-      return stopping_ || flushing_ > 0 || queue_.size() >= options_.batch_size;
-    });
-    // The batch stays readable (Range) while it is committed and retried: readers only read it,
-    // and the writer changes it only under the lock.
-    auto& batch = writing_batch_;
-    while (!queue_.empty() && batch.size() < options_.batch_size) {
-      batch.push_back(std::move(queue_.front()));
-      queue_.pop_front();
-    }
-    writing_ = true;
-    auto backoff = options_.retry_min;
-    for (;;) {
-      lock.unlock();
-      std::string error;
-      const bool ok = EnsureWriter(error) && Commit(batch, error);
-      const bool connected = writer_conn_ != nullptr && PQstatus(writer_conn_) == CONNECTION_OK;
-      lock.lock();
-      counters_.connected = connected;
-      if (ok) {
-        if (counters_.last_write_failed) {
-          spdlog::info("store: writing to {} again", masked_url_);
-        }
-        counters_.written += batch.size();
-        counters_.transactions++;
-        counters_.last_write_failed = false;
-        drop_logged_ = false;
-        batch.clear();
-        break;
-      }
-      // The whole batch is retried: a transaction cut by the outage was rolled back by the
-      // server, or committed before the reply was lost; the upsert makes either safe.
-      if (!counters_.last_write_failed) {
-        spdlog::warn("store: writing {} records to {} failed ({}); retrying", batch.size(),
-                     masked_url_, error);
-      }
-      counters_.failed_transactions++;
-      counters_.last_error = error;
-      counters_.last_write_failed = true;
-      if (stopping_) {
-        writing_ = false;
-        return;
-      }
-      wake_.wait_for(lock, backoff, [this] { return stopping_; });
-      backoff = std::min(backoff * 2, options_.retry_max);
-    }
-    writing_ = false;
-    if (queue_.empty()) drained_.notify_all();
-  }
+void PgStore::WriteBooks(std::vector<kis::BookSnapshot> books) {
+  latest_.Update(books);
+  queue_.Push(std::move(books));
 }
+
+bool PgStore::Flush(std::chrono::milliseconds timeout) { return queue_.Flush(timeout); }
 
 bool PgStore::EnsureWriter(std::string& error) {
   // Runs on the writer thread only: writer_conn_ and migrated_ are its own.
@@ -394,12 +404,39 @@ bool PgStore::EnsureWriter(std::string& error) {
   return true;
 }
 
-bool PgStore::Commit(const std::vector<Record>& batch, std::string& error) {
+bool PgStore::Commit(const std::vector<WriteItem>& batch, std::string& error) {
   // De-duplicate first (ON CONFLICT cannot touch one row twice in one statement): per data set
-  // and key, the last record queued wins, as it would have written one after the other.
+  // and key, the last record queued wins, as it would have written one after the other; so does
+  // the last snapshot of a key; a trade's first stays (DO NOTHING), as the database keeps it.
   std::map<std::string, std::vector<const Record*>> by_dataset;
   std::map<std::string, std::unordered_map<std::string, std::size_t>> index;
-  for (const auto& r : batch) {
+  std::vector<std::vector<Value>> ticks;
+  std::vector<std::vector<Value>> books;
+  std::unordered_map<std::string, std::size_t> tick_index;
+  std::unordered_map<std::string, std::size_t> book_index;
+  const auto key_of = [](const std::vector<Value>& row) {
+    std::string key;
+    for (std::size_t i = 0; i < kStreamKeyColumns; ++i)
+      key += std::visit([](const auto& v) { return fmt::format("{}\x1f", v); }, row[i]);
+    return key;
+  };
+  for (const auto& item : batch) {
+    if (const auto* t = std::get_if<kis::Tick>(&item)) {
+      auto row = TickRow(*t);
+      if (tick_index.try_emplace(key_of(row), ticks.size()).second) ticks.push_back(std::move(row));
+      continue;
+    }
+    if (const auto* b = std::get_if<kis::BookSnapshot>(&item)) {
+      auto row = BookRow(*b);
+      auto [it, fresh] = book_index.try_emplace(key_of(row), books.size());
+      if (fresh) {
+        books.push_back(std::move(row));
+      } else {
+        books[it->second] = std::move(row);
+      }
+      continue;
+    }
+    const auto& r = std::get<Record>(item);
     if (ColumnsOf(r.dataset) == nullptr) {
       spdlog::error("store: dropping a record of unknown data set '{}'", r.dataset);
       continue;
@@ -417,6 +454,14 @@ bool PgStore::Commit(const std::vector<Record>& batch, std::string& error) {
     if (PQstatus(writer_conn_) == CONNECTION_OK) Exec(writer_conn_, "ROLLBACK");
     return false;
   };
+  const auto execute = [&](const std::string& sql, const std::vector<std::string>& texts,
+                           const std::vector<bool>& null) {
+    std::vector<const char*> params;
+    params.reserve(texts.size());
+    for (std::size_t i = 0; i < texts.size(); ++i)
+      params.push_back(null[i] ? nullptr : texts[i].c_str());
+    return Exec(writer_conn_, sql, params);
+  };
   if (auto r = Exec(writer_conn_, "BEGIN"); !Ok(r)) return fail("begin", r);
   for (const auto& [dataset, rows] : by_dataset) {
     const std::size_t per_row = ColumnsOf(dataset)->size() + 4;
@@ -426,11 +471,17 @@ bool PgStore::Commit(const std::vector<Record>& batch, std::string& error) {
           rows.begin() + static_cast<std::ptrdiff_t>(first),
           rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), first + chunk)));
       const auto upsert = BuildUpsert(dataset, part);
-      std::vector<const char*> params;
-      params.reserve(upsert.texts.size());
-      for (std::size_t i = 0; i < upsert.texts.size(); ++i)
-        params.push_back(upsert.null[i] ? nullptr : upsert.texts[i].c_str());
-      if (auto r = Exec(writer_conn_, upsert.sql, params); !Ok(r)) return fail("write", r);
+      if (auto r = execute(upsert.sql, upsert.texts, upsert.null); !Ok(r)) return fail("write", r);
+    }
+  }
+  for (const auto& [table, specs, rows, update] :
+       {std::tuple{kTicksTable, &TickColumns(), &ticks, false},
+        std::tuple{kBooksTable, &BookColumns(), &books, true}}) {
+    const std::size_t chunk = std::max<std::size_t>(1, kMaxParams / specs->size());
+    for (std::size_t first = 0; first < rows->size(); first += chunk) {
+      const auto insert = BuildStreamInsert(table, *specs, *rows, first,
+                                            std::min(rows->size(), first + chunk), update);
+      if (auto r = execute(insert.sql, insert.texts, insert.null); !Ok(r)) return fail("write", r);
     }
   }
   if (auto r = Exec(writer_conn_, "COMMIT"); !Ok(r)) return fail("commit", r);
@@ -474,18 +525,12 @@ Result Read(GetReader get_reader, const std::string& sql,
 }  // namespace
 
 std::optional<Record> PgStore::Latest(const std::string& dataset, const std::string& code) const {
-  std::lock_guard lock(mutex_);
-  auto it = latest_.find({dataset, code});
-  if (it == latest_.end()) return std::nullopt;
-  return it->second;
+  return latest_.Latest(dataset, code);
 }
 
 std::optional<common::WallTime> PgStore::LatestCollectedAt(const std::string& dataset,
                                                            const std::string& code) const {
-  std::lock_guard lock(mutex_);
-  auto it = latest_.find({dataset, code});
-  if (it == latest_.end()) return std::nullopt;
-  return it->second.collected_at;
+  return latest_.CollectedAt(dataset, code);
 }
 
 std::string PgStore::LatestMarketTime(const std::string& dataset, const std::string& code) const {
@@ -509,14 +554,12 @@ std::vector<Record> PgStore::Range(const std::string& dataset, const std::string
   {
     // Memory first, then the server: a record leaves the writer's batch only once committed, so
     // every record is seen in one of the two, and a queued one is newer than the server's row.
-    std::lock_guard lock(mutex_);
-    const auto take = [&](const Record& q) {
-      if (q.dataset == dataset && q.code == code && in_range(q.market_time)) {
-        rows.insert_or_assign(q.market_time, q);
+    queue_.ForEachPending([&](const WriteItem& item) {
+      const auto* q = std::get_if<Record>(&item);
+      if (q != nullptr && q->dataset == dataset && q->code == code && in_range(q->market_time)) {
+        rows.insert_or_assign(q->market_time, *q);
       }
-    };
-    for (const auto& q : writing_batch_) take(q);
-    for (const auto& q : queue_) take(q);
+    });
   }
   {
     std::lock_guard lock(read_mutex_);
@@ -544,20 +587,53 @@ std::vector<Record> PgStore::Range(const std::string& dataset, const std::string
   return out;
 }
 
-std::vector<Freshness> PgStore::Ages(common::WallTime now) const {
-  std::vector<Freshness> out;
-  std::lock_guard lock(mutex_);
-  for (const auto& [key, record] : latest_) {
-    out.push_back(Freshness{key.first, key.second, record.collected_at,
-                            std::chrono::duration<double>(now - record.collected_at).count()});
+std::vector<Freshness> PgStore::Ages(common::WallTime now) const { return latest_.Ages(now); }
+
+std::optional<kis::Tick> PgStore::LatestTick(const std::string& code) const {
+  return latest_.Tick(code);
+}
+
+std::optional<kis::BookSnapshot> PgStore::LatestBook(const std::string& code) const {
+  return latest_.Book(code);
+}
+
+std::vector<kis::Tick> PgStore::Ticks(const std::string& code, const std::string& date,
+                                      const std::string& from_time, const std::string& to_time,
+                                      std::size_t limit) const {
+  if (limit == 0) return {};
+  // Pending first, then the server: a trade leaves the writer's batch only once committed, so
+  // every trade is seen in one of the two.
+  auto pending = queue_.PendingTicks(code, date, from_time, to_time);
+  std::vector<kis::Tick> stored;
+  {
+    std::lock_guard lock(read_mutex_);
+    std::string names;
+    for (const auto& c : TickColumns())
+      names += fmt::format("{}{}", names.empty() ? "" : ", ", Quoted(c.name));
+    const auto limit_text =
+        std::to_string(std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
+    auto r =
+        Read([this] { return Reader(); },
+             fmt::format("SELECT {} FROM {} WHERE code = $1 AND date = $2 AND time >= $3 AND "
+                         "($4 = '' OR time <= $4) ORDER BY time, seq LIMIT $5",
+                         names, Quoted(kTicksTable)),
+             {code.c_str(), date.c_str(), from_time.c_str(), to_time.c_str(), limit_text.c_str()});
+    if (r && Ok(r)) {
+      stored.reserve(static_cast<std::size_t>(PQntuples(r.get())));
+      for (int row = 0; row < PQntuples(r.get()); ++row)
+        stored.push_back(TickFromRow(ReadValues(r.get(), row, TickColumns())));
+    }
   }
-  std::sort(out.begin(), out.end(),
-            [](const Freshness& a, const Freshness& b) { return a.age_s > b.age_s; });
-  return out;
+  return MergeTicks(std::move(stored), std::move(pending), limit);
+}
+
+std::vector<kis::Bar> PgStore::MinuteBarsFromTicks(const std::string& code,
+                                                   const std::string& date) const {
+  return MinuteBarsOf(Ticks(code, date, "", "", std::numeric_limits<std::size_t>::max()));
 }
 
 std::int64_t PgStore::Count(const std::string& dataset) const {
-  if (ColumnsOf(dataset) == nullptr) return 0;
+  if (ColumnsOf(dataset) == nullptr && dataset != kTicksTable && dataset != kBooksTable) return 0;
   std::lock_guard lock(read_mutex_);
   auto r =
       Read([this] { return Reader(); }, fmt::format("SELECT COUNT(*) FROM {}", Quoted(dataset)));
@@ -569,7 +645,7 @@ std::string PgStore::IntegrityCheck() const {
   std::lock_guard lock(read_mutex_);
   std::string names;
   for (auto dataset : Datasets()) names += fmt::format("{}{}", names.empty() ? "" : ",", dataset);
-  names = "{" + names + ",schema_version}";
+  names = fmt::format("{{{},{},{},schema_version}}", names, kTicksTable, kBooksTable);
   auto r = Read([this] { return Reader(); },
                 "SELECT string_agg(name, ', ' ORDER BY name) FROM unnest($1::text[]) AS name "
                 "WHERE to_regclass(quote_ident(name)) IS NULL",
@@ -588,11 +664,6 @@ int PgStore::SchemaVersion() const {
   return static_cast<int>(ParseInt(PQgetvalue(r.get(), 0, 0)));
 }
 
-StoreCounters PgStore::Counters() const {
-  std::lock_guard lock(mutex_);
-  auto c = counters_;
-  c.queued = queue_.size();
-  return c;
-}
+StoreCounters PgStore::Counters() const { return queue_.Counters(); }
 
 }  // namespace kisgate::store

@@ -5,29 +5,31 @@
 // (table schema_version; all pending migrations in one transaction under an advisory lock, so
 // instances starting together migrate once).
 //
-// Writes go through a writer thread: each batch is de-duplicated (a key once, its last value) and
-// written in one transaction as one multi-row INSERT ... ON CONFLICT DO UPDATE per data set, so a
-// batch retried after a cut connection never duplicates a row. While the server is unreachable the
-// writer keeps its batch and retries with backoff (retry_min doubling to retry_max); new records
-// wait in a bounded buffer (max_buffered records, the batch included); beyond it the oldest queued
-// records are dropped and counted (StoreCounters::dropped), logged once per outage. The latest
-// record per (data set, code) is kept in memory, so readers see a write at once.
+// Schema version 2 adds the stream's tables (store/stream_rows.hpp).
+//
+// Writes go through a writer thread (store/write_queue.hpp): each batch is de-duplicated (a key
+// once, its last value; a trade once, its first) and written in one transaction as one multi-row
+// INSERT ... ON CONFLICT per table (DO UPDATE for records and snapshots, DO NOTHING for trades), so
+// a batch retried after a cut connection never duplicates a row. While the server is unreachable
+// the writer keeps its batch and retries with backoff (retry_min doubling to retry_max); new
+// records, trades and snapshots wait in a bounded buffer (max_buffered items, the batch
+// included); beyond it the oldest queued are dropped and counted (StoreCounters::dropped,
+// ticks_dropped, books_dropped), logged once per outage. The latest record per (data set, code),
+// trade and snapshot per code are kept in memory, so readers see a write at once.
 //
 // Thread-safety: every public method may be called from any thread.
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "store/latest_values.hpp"
 #include "store/store.hpp"
+#include "store/write_queue.hpp"
 
 struct pg_conn;
 
@@ -36,7 +38,7 @@ namespace kisgate::store {
 struct PgStoreOptions {
   // A libpq connection URI: "postgresql://user:pass@host:port/db", "?host=/socket/dir" allowed.
   std::string url;
-  std::size_t batch_size = 500;  // records per transaction at most
+  std::size_t batch_size = 500;  // records, trades and snapshots per transaction at most
   // Group commit, as SqliteStore: wait this long after the first record for more.
   std::chrono::milliseconds commit_delay{200};
   std::chrono::milliseconds retry_min{100};  // first wait after a failure; doubles each time
@@ -60,6 +62,8 @@ class PgStore final : public Store {
   PgStore& operator=(const PgStore&) = delete;
 
   void Write(std::vector<Record> records) override;
+  void WriteTicks(std::vector<kis::Tick> ticks) override;
+  void WriteBooks(std::vector<kis::BookSnapshot> books) override;
   bool Flush(std::chrono::milliseconds timeout) override;
 
   std::optional<Record> Latest(const std::string& dataset, const std::string& code) const override;
@@ -70,19 +74,27 @@ class PgStore final : public Store {
   std::vector<Record> Range(const std::string& dataset, const std::string& code,
                             const std::string& from, const std::string& to,
                             std::size_t limit) const override;
-  // 0 while the server is unreachable.
+  // Also "ticks" and "books"; 0 while the server is unreachable.
   std::int64_t Count(const std::string& dataset) const override;
   std::vector<Freshness> Ages(common::WallTime now) const override;
+  // The server's trades plus those still queued; only the queued ones while it is unreachable.
+  std::vector<kis::Tick> Ticks(const std::string& code, const std::string& date,
+                               const std::string& from_time, const std::string& to_time,
+                               std::size_t limit) const override;
+  std::optional<kis::Tick> LatestTick(const std::string& code) const override;
+  std::optional<kis::BookSnapshot> LatestBook(const std::string& code) const override;
+  std::vector<kis::Bar> MinuteBarsFromTicks(const std::string& code,
+                                            const std::string& date) const override;
   // "ok" when the server answers and every table of the schema is there, else what is wrong.
   std::string IntegrityCheck() const override;
   int SchemaVersion() const override;
   StoreCounters Counters() const override;
 
  private:
-  void WriterLoop();
   // Connects the writer and migrates once; false (error set) when the server cannot be used.
   bool EnsureWriter(std::string& error);
-  bool Commit(const std::vector<Record>& batch, std::string& error);
+  // The writer thread's: connects if needed, then one transaction for the batch.
+  bool Commit(const std::vector<WriteItem>& batch, std::string& error);
   // The reader's connection, (re)connected if needed; null when the server is unreachable.
   // Under read_mutex_.
   pg_conn* Reader() const;
@@ -96,18 +108,8 @@ class PgStore final : public Store {
   mutable std::atomic<bool> server_back_{false};  // the writer connected: readers may try now
   mutable std::mutex read_mutex_;
 
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  std::condition_variable drained_;
-  std::deque<Record> queue_;
-  std::vector<Record> writing_batch_;  // being committed (or retried) by the writer
-  int flushing_ = 0;
-  bool writing_ = false;
-  bool stopping_ = false;
-  bool drop_logged_ = false;  // this outage's drops are logged
-  StoreCounters counters_;
-  std::map<std::pair<std::string, std::string>, Record> latest_;
-  std::thread writer_;
+  LatestValues latest_;
+  WriteQueue queue_;
 };
 
 }  // namespace kisgate::store

@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <iterator>
+#include <limits>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
 #include <spdlog/spdlog.h>
+
+#include "store/stream_rows.hpp"
 
 namespace kisgate::store {
 
@@ -57,7 +59,81 @@ std::vector<std::string> Migrations() {
         "ALTER TABLE {0}_v2 RENAME TO {0};\n",
         dataset, columns, names);
   }
-  return {v1, v2};
+  // 3: the stream's trades and order-book snapshots (store/stream_rows.hpp), narrow typed rows.
+  const auto stream_table = [](std::string_view table, const std::vector<ColumnSpec>& specs) {
+    std::string columns;
+    std::string key;
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      columns += fmt::format("  {} {} NOT NULL,\n", specs[i].name, SqlType(specs[i].type));
+      if (i < kStreamKeyColumns) key += fmt::format("{}{}", i == 0 ? "" : ", ", specs[i].name);
+    }
+    return fmt::format("CREATE TABLE {} (\n{}  PRIMARY KEY ({})\n) WITHOUT ROWID;\n", table,
+                       columns, key);
+  };
+  const std::string v3 =
+      stream_table(kTicksTable, TickColumns()) + stream_table(kBooksTable, BookColumns());
+  return {v1, v2, v3};
+}
+
+// INSERT of one stream row; a trade already stored is left as it is, a snapshot rewritten.
+std::string StreamInsertSql(std::string_view table, const std::vector<ColumnSpec>& specs,
+                            bool update) {
+  std::string names;
+  std::string params;
+  std::string updates;
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    names += fmt::format("{}{}", i == 0 ? "" : ", ", specs[i].name);
+    params += i == 0 ? "?" : ", ?";
+    if (i >= kStreamKeyColumns) {
+      updates += fmt::format("{}{} = excluded.{}", updates.empty() ? "" : ", ", specs[i].name,
+                             specs[i].name);
+    }
+  }
+  return fmt::format("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT DO {}", table, names, params,
+                     update ? "UPDATE SET " + updates : std::string("NOTHING"));
+}
+
+// Binds a row's values (text without a copy: the row outlives the step).
+void BindRow(sqlite3_stmt* stmt, const std::vector<Value>& row) {
+  int i = 1;
+  for (const auto& value : row) {
+    if (const auto* v = std::get_if<std::int64_t>(&value)) {
+      sqlite3_bind_int64(stmt, i++, *v);
+    } else if (const auto* d = std::get_if<double>(&value)) {
+      sqlite3_bind_double(stmt, i++, *d);
+    } else {
+      const auto& text = std::get<std::string>(value);
+      sqlite3_bind_text(stmt, i++, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+    }
+  }
+}
+
+// Reads the current row's columns of the types `specs` gives.
+std::vector<Value> ReadRow(sqlite3_stmt* stmt, const std::vector<ColumnSpec>& specs) {
+  std::vector<Value> row;
+  row.reserve(specs.size());
+  for (int i = 0; i < static_cast<int>(specs.size()); ++i) {
+    switch (specs[static_cast<std::size_t>(i)].type) {
+      case ColumnSpec::kInteger:
+        row.emplace_back(static_cast<std::int64_t>(sqlite3_column_int64(stmt, i)));
+        break;
+      case ColumnSpec::kReal:
+        row.emplace_back(sqlite3_column_double(stmt, i));
+        break;
+      case ColumnSpec::kText: {
+        const auto* text = sqlite3_column_text(stmt, i);
+        row.emplace_back(std::string(text != nullptr ? reinterpret_cast<const char*>(text) : ""));
+        break;
+      }
+    }
+  }
+  return row;
+}
+
+std::string ColumnNames(const std::vector<ColumnSpec>& specs) {
+  std::string names;
+  for (const auto& c : specs) names += fmt::format("{}{}", names.empty() ? "" : ", ", c.name);
+  return names;
 }
 
 std::int64_t ToMillis(common::WallTime t) {
@@ -117,9 +193,20 @@ sqlite3* OpenConnection(const std::string& path, int flags,
   return db;
 }
 
+WriteQueueOptions QueueOptions(const StoreOptions& o) {
+  WriteQueueOptions q;
+  q.name = o.path;
+  q.batch_size = o.batch_size;
+  q.commit_delay = o.commit_delay;
+  q.retry_min = o.retry_after;
+  q.retry_max = o.retry_after;
+  return q;
+}
+
 }  // namespace
 
-SqliteStore::SqliteStore(StoreOptions options) : options_(std::move(options)) {
+SqliteStore::SqliteStore(StoreOptions options)
+    : options_(std::move(options)), queue_(QueueOptions(options_)) {
   std::error_code ec;
   const auto folder = std::filesystem::path(options_.path).parent_path();
   if (!folder.empty()) std::filesystem::create_directories(folder, ec);
@@ -159,101 +246,49 @@ SqliteStore::SqliteStore(StoreOptions options) : options_(std::move(options)) {
   }
   reader_ = OpenConnection(options_.path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
                            options_.busy_timeout);
-  writer_ = std::thread([this] { WriterLoop(); });
+  queue_.Start([this](const std::vector<WriteItem>& batch, std::string& error) {
+    return Commit(batch, error);
+  });
 }
 
 SqliteStore::~SqliteStore() {
-  Flush(options_.retry_after * 4);
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  writer_.join();
-  for (auto& [dataset, stmt] : upserts_) sqlite3_finalize(stmt);
-  if (!queue_.empty()) {
-    spdlog::error("store: {} records could not be written to {}: {}", queue_.size(), options_.path,
-                  counters_.last_error);
-  }
+  queue_.Stop(options_.retry_after * 4);
+  for (auto& [key, stmt] : statements_) sqlite3_finalize(stmt);
   sqlite3_close(reader_);
   sqlite3_close(db_);
 }
 
 void SqliteStore::Write(std::vector<Record> records) {
-  bool wake = false;
-  {
-    std::lock_guard lock(mutex_);
-    // The writer needs waking for the first record (it sleeps on an empty queue) and for a full
-    // batch (it may be waiting out commit_delay); in between, waking it would only cost a switch.
-    wake = queue_.empty() || queue_.size() + records.size() >= options_.batch_size;
-    for (auto& r : records) {
-      // The file keeps milliseconds: memory holds the same, so a value reads alike from both.
-      r.collected_at = std::chrono::floor<std::chrono::milliseconds>(r.collected_at);
-      auto& latest = latest_[{r.dataset, r.code}];
-      if (r.market_time >= latest.market_time) latest = r;
-      queue_.push_back(std::move(r));
-    }
+  latest_.Update(records);
+  queue_.Push(std::move(records));
+}
+
+void SqliteStore::WriteTicks(std::vector<kis::Tick> ticks) {
+  latest_.Update(ticks);
+  queue_.Push(std::move(ticks));
+}
+
+void SqliteStore::WriteBooks(std::vector<kis::BookSnapshot> books) {
+  latest_.Update(books);
+  queue_.Push(std::move(books));
+}
+
+bool SqliteStore::Flush(std::chrono::milliseconds timeout) { return queue_.Flush(timeout); }
+
+sqlite3_stmt* SqliteStore::Prepared(const std::string& key, const std::string& sql) {
+  auto& stmt = statements_[key];
+  if (stmt == nullptr && sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt,
+                                            nullptr) != SQLITE_OK) {
+    stmt = nullptr;
   }
-  if (wake) wake_.notify_one();
+  return stmt;
 }
 
-bool SqliteStore::Flush(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mutex_);
-  ++flushing_;
-  wake_.notify_all();
-  const bool drained =
-      drained_.wait_for(lock, timeout, [this] { return queue_.empty() && !writing_; });
-  --flushing_;
-  return drained;
-}
-
-void SqliteStore::WriterLoop() {
-  std::unique_lock lock(mutex_);
-  for (;;) {
-    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty() && stopping_) return;
-    wake_.wait_for(lock, options_.commit_delay, [this] {
-      return stopping_ || flushing_ > 0 || queue_.size() >= options_.batch_size;
-    });
-    // The batch stays readable (Range) while it is being committed: readers only read it, and the
-    // writer changes it only under the lock.
-    auto& batch = writing_batch_;
-    while (!queue_.empty() && batch.size() < options_.batch_size) {
-      batch.push_back(std::move(queue_.front()));
-      queue_.pop_front();
-    }
-    writing_ = true;
-    lock.unlock();
-    std::string error;
-    const bool ok = Commit(batch, error);
-    lock.lock();
-    writing_ = false;
-    if (ok) {
-      counters_.written += batch.size();
-      counters_.transactions++;
-      counters_.last_write_failed = false;
-      batch.clear();
-    } else {
-      // Keep the records, in order, for the next try; what is committed stays intact.
-      counters_.failed_transactions++;
-      counters_.last_error = error;
-      counters_.last_write_failed = true;
-      queue_.insert(queue_.begin(), std::make_move_iterator(batch.begin()),
-                    std::make_move_iterator(batch.end()));
-      spdlog::warn("store: writing {} records failed ({}); retrying", batch.size(), error);
-      batch.clear();
-      if (stopping_) return;
-      wake_.wait_for(lock, options_.retry_after, [this] { return stopping_; });
-    }
-    if (queue_.empty()) drained_.notify_all();
-  }
-}
-
-bool SqliteStore::Commit(const std::vector<Record>& batch, std::string& error) {
-  // Runs on the writer thread only: db_ is its connection.
+bool SqliteStore::Commit(const std::vector<WriteItem>& batch, std::string& error) {
+  // Runs on the writer thread only: db_ and statements_ are its own.
   auto fail = [&](const std::string& what) {
     error = fmt::format("{}: {}", what, sqlite3_errmsg(db_));
-    for (auto& [dataset, stmt] : upserts_) {
+    for (auto& [key, stmt] : statements_) {
       if (stmt != nullptr) sqlite3_reset(stmt);
     }
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -261,19 +296,43 @@ bool SqliteStore::Commit(const std::vector<Record>& batch, std::string& error) {
   };
   if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
     return fail("begin");
-  for (const auto& r : batch) {
+  // Prepared once per batch, reused for every row.
+  sqlite3_stmt* tick_insert = nullptr;
+  sqlite3_stmt* book_insert = nullptr;
+  const auto step_row = [&](sqlite3_stmt* stmt, const std::vector<Value>& row) {
+    sqlite3_reset(stmt);
+    BindRow(stmt, row);
+    const bool done = sqlite3_step(stmt) == SQLITE_DONE;
+    sqlite3_reset(stmt);
+    return done;
+  };
+  for (const auto& item : batch) {
+    if (const auto* t = std::get_if<kis::Tick>(&item)) {
+      if (tick_insert == nullptr) {
+        tick_insert = Prepared(std::string(kTicksTable),
+                               StreamInsertSql(kTicksTable, TickColumns(), /*update=*/false));
+        if (tick_insert == nullptr) return fail("prepare");
+      }
+      if (!step_row(tick_insert, TickRow(*t))) return fail("write");
+      continue;
+    }
+    if (const auto* b = std::get_if<kis::BookSnapshot>(&item)) {
+      if (book_insert == nullptr) {
+        book_insert = Prepared(std::string(kBooksTable),
+                               StreamInsertSql(kBooksTable, BookColumns(), /*update=*/true));
+        if (book_insert == nullptr) return fail("prepare");
+      }
+      if (!step_row(book_insert, BookRow(*b))) return fail("write");
+      continue;
+    }
+    const auto& r = std::get<Record>(item);
     const auto* columns = ColumnsOf(r.dataset);
     if (columns == nullptr) {
       spdlog::error("store: dropping a record of unknown data set '{}'", r.dataset);
       continue;
     }
-    auto& stmt = upserts_[r.dataset];
-    if (stmt == nullptr &&
-        sqlite3_prepare_v3(db_, UpsertSql(r.dataset).c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt,
-                           nullptr) != SQLITE_OK) {
-      stmt = nullptr;
-      return fail("prepare");
-    }
+    auto* stmt = Prepared(r.dataset, UpsertSql(r.dataset));
+    if (stmt == nullptr) return fail("prepare");
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);
     int i = 1;
@@ -304,18 +363,12 @@ bool SqliteStore::Commit(const std::vector<Record>& batch, std::string& error) {
 
 std::optional<Record> SqliteStore::Latest(const std::string& dataset,
                                           const std::string& code) const {
-  std::lock_guard lock(mutex_);
-  auto it = latest_.find({dataset, code});
-  if (it == latest_.end()) return std::nullopt;
-  return it->second;
+  return latest_.Latest(dataset, code);
 }
 
 std::optional<common::WallTime> SqliteStore::LatestCollectedAt(const std::string& dataset,
                                                                const std::string& code) const {
-  std::lock_guard lock(mutex_);
-  auto it = latest_.find({dataset, code});
-  if (it == latest_.end()) return std::nullopt;
-  return it->second.collected_at;
+  return latest_.CollectedAt(dataset, code);
 }
 
 std::string SqliteStore::LatestMarketTime(const std::string& dataset,
@@ -347,14 +400,12 @@ std::vector<Record> SqliteStore::Range(const std::string& dataset, const std::st
   {
     // Memory first, then the file: a record leaves the writer's batch only once committed, so
     // every record is seen in one of the two, and a queued one is newer than the file's row.
-    std::lock_guard lock(mutex_);
-    const auto take = [&](const Record& q) {
-      if (q.dataset == dataset && q.code == code && in_range(q.market_time)) {
-        rows.insert_or_assign(q.market_time, q);
+    queue_.ForEachPending([&](const WriteItem& item) {
+      const auto* q = std::get_if<Record>(&item);
+      if (q != nullptr && q->dataset == dataset && q->code == code && in_range(q->market_time)) {
+        rows.insert_or_assign(q->market_time, *q);
       }
-    };
-    for (const auto& q : writing_batch_) take(q);
-    for (const auto& q : queue_) take(q);
+    });
   }
   {
     std::lock_guard lock(read_mutex_);
@@ -408,20 +459,54 @@ std::vector<Record> SqliteStore::Range(const std::string& dataset, const std::st
   return out;
 }
 
-std::vector<Freshness> SqliteStore::Ages(common::WallTime now) const {
-  std::vector<Freshness> out;
-  std::lock_guard lock(mutex_);
-  for (const auto& [key, record] : latest_) {
-    out.push_back(Freshness{key.first, key.second, record.collected_at,
-                            std::chrono::duration<double>(now - record.collected_at).count()});
+std::vector<Freshness> SqliteStore::Ages(common::WallTime now) const { return latest_.Ages(now); }
+
+std::optional<kis::Tick> SqliteStore::LatestTick(const std::string& code) const {
+  return latest_.Tick(code);
+}
+
+std::optional<kis::BookSnapshot> SqliteStore::LatestBook(const std::string& code) const {
+  return latest_.Book(code);
+}
+
+std::vector<kis::Tick> SqliteStore::Ticks(const std::string& code, const std::string& date,
+                                          const std::string& from_time, const std::string& to_time,
+                                          std::size_t limit) const {
+  if (limit == 0) return {};
+  // Pending first, then the file: a trade leaves the writer's batch only once committed, so every
+  // trade is seen in one of the two.
+  auto pending = queue_.PendingTicks(code, date, from_time, to_time);
+  std::vector<kis::Tick> stored;
+  {
+    std::lock_guard lock(read_mutex_);
+    sqlite3_stmt* stmt = nullptr;
+    const auto sql = fmt::format(
+        "SELECT {} FROM {} WHERE code = ?1 AND date = ?2 AND time >= ?3 AND (?4 = '' OR time <= "
+        "?4) ORDER BY time, seq LIMIT ?5",
+        ColumnNames(TickColumns()), kTicksTable);
+    if (sqlite3_prepare_v2(reader_, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
+      sqlite3_bind_text(stmt, 1, code.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(stmt, 2, date.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(stmt, 3, from_time.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(stmt, 4, to_time.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(stmt, 5,
+                         static_cast<sqlite3_int64>(std::min<std::size_t>(
+                             limit, std::numeric_limits<sqlite3_int64>::max())));
+      while (sqlite3_step(stmt) == SQLITE_ROW)
+        stored.push_back(TickFromRow(ReadRow(stmt, TickColumns())));
+    }
+    sqlite3_finalize(stmt);
   }
-  std::sort(out.begin(), out.end(),
-            [](const Freshness& a, const Freshness& b) { return a.age_s > b.age_s; });
-  return out;
+  return MergeTicks(std::move(stored), std::move(pending), limit);
+}
+
+std::vector<kis::Bar> SqliteStore::MinuteBarsFromTicks(const std::string& code,
+                                                       const std::string& date) const {
+  return MinuteBarsOf(Ticks(code, date, "", "", std::numeric_limits<std::size_t>::max()));
 }
 
 std::int64_t SqliteStore::Count(const std::string& dataset) const {
-  if (ColumnsOf(dataset) == nullptr) return 0;
+  if (ColumnsOf(dataset) == nullptr && dataset != kTicksTable && dataset != kBooksTable) return 0;
   std::lock_guard lock(read_mutex_);
   return QueryInt(reader_, fmt::format("SELECT COUNT(*) FROM {}", dataset));
 }
@@ -444,11 +529,6 @@ int SqliteStore::SchemaVersion() const {
       QueryInt(reader_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
 }
 
-StoreCounters SqliteStore::Counters() const {
-  std::lock_guard lock(mutex_);
-  auto c = counters_;
-  c.queued = queue_.size();
-  return c;
-}
+StoreCounters SqliteStore::Counters() const { return queue_.Counters(); }
 
 }  // namespace kisgate::store

@@ -4,23 +4,24 @@
 // by a writer thread in batched transactions, so nothing blocks the network loop. Schema
 // migrations run at open, each in a transaction; the table schema_migrations records which ran.
 // collected_at is an INTEGER of milliseconds since the Unix epoch (UTC) (schema version 2; version
-// 1 held ISO 8601 text, converted when such a file is opened). The latest record per (data set,
-// code) is also kept in memory.
+// 1 held ISO 8601 text, converted when such a file is opened). Version 3 adds the stream's tables
+// (store/stream_rows.hpp), written through the same writer (store/write_queue.hpp) with a reused
+// prepared statement per table. The latest record per (data set, code), trade and order-book
+// snapshot per code are also kept in memory.
 //
 // Thread-safety: every public method may be called from any thread.
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "store/latest_values.hpp"
 #include "store/store.hpp"
+#include "store/write_queue.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -29,7 +30,7 @@ namespace kisgate::store {
 
 struct StoreOptions {
   std::string path;              // the database file; its folder is created
-  std::size_t batch_size = 500;  // records per transaction at most
+  std::size_t batch_size = 500;  // records, trades and snapshots per transaction at most
   // Group commit: after the first record arrives the writer waits this long for more before it
   // commits (a Flush or a full batch cuts the wait short). One transaction for a second's records
   // instead of one each: far less CPU, the same durability once Flush returns.
@@ -48,8 +49,10 @@ class SqliteStore final : public Store {
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
-  // Queues records for the writer and updates the in-memory latest values at once.
+  // Queue for the writer and update the in-memory latest values at once.
   void Write(std::vector<Record> records) override;
+  void WriteTicks(std::vector<kis::Tick> ticks) override;
+  void WriteBooks(std::vector<kis::BookSnapshot> books) override;
   // Waits at most `timeout` (e.g. for a full disk).
   bool Flush(std::chrono::milliseconds timeout) override;
 
@@ -61,34 +64,35 @@ class SqliteStore final : public Store {
   std::vector<Record> Range(const std::string& dataset, const std::string& code,
                             const std::string& from, const std::string& to,
                             std::size_t limit) const override;
+  // Also "ticks" and "books".
   std::int64_t Count(const std::string& dataset) const override;
   std::vector<Freshness> Ages(common::WallTime now) const override;
+  std::vector<kis::Tick> Ticks(const std::string& code, const std::string& date,
+                               const std::string& from_time, const std::string& to_time,
+                               std::size_t limit) const override;
+  std::optional<kis::Tick> LatestTick(const std::string& code) const override;
+  std::optional<kis::BookSnapshot> LatestBook(const std::string& code) const override;
+  std::vector<kis::Bar> MinuteBarsFromTicks(const std::string& code,
+                                            const std::string& date) const override;
   // PRAGMA integrity_check.
   std::string IntegrityCheck() const override;
   int SchemaVersion() const override;
   StoreCounters Counters() const override;
 
  private:
-  void WriterLoop();
-  bool Commit(const std::vector<Record>& batch, std::string& error);
+  // The writer thread's: one transaction for the batch.
+  bool Commit(const std::vector<WriteItem>& batch, std::string& error);
+  // The writer's statement for `sql`, prepared once and kept.
+  sqlite3_stmt* Prepared(const std::string& key, const std::string& sql);
 
   StoreOptions options_;
   sqlite3* db_ = nullptr;      // the writer's connection
   sqlite3* reader_ = nullptr;  // reads, under read_mutex_
   mutable std::mutex read_mutex_;
-
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  std::condition_variable drained_;
-  std::deque<Record> queue_;
-  std::vector<Record> writing_batch_;             // being committed by the writer
-  int flushing_ = 0;                              // Flush calls waiting: the writer commits at once
-  std::map<std::string, sqlite3_stmt*> upserts_;  // per data set; the writer's, kept prepared
-  bool writing_ = false;
-  bool stopping_ = false;
-  StoreCounters counters_;
-  std::map<std::pair<std::string, std::string>, Record> latest_;
-  std::thread writer_;
+  // Per data set and stream table; the writer's, kept prepared.
+  std::map<std::string, sqlite3_stmt*, std::less<>> statements_;
+  LatestValues latest_;
+  WriteQueue queue_;
 };
 
 }  // namespace kisgate::store

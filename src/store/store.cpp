@@ -1,5 +1,6 @@
 #include "store/store.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -39,6 +40,24 @@ std::string Masked(std::string_view url) {
                 (end == std::string::npos ? out.size() : end) - p - kPassword.size(), "***");
   }
   return out;
+}
+
+std::vector<kis::Bar> MinuteBarsOf(const std::vector<kis::Tick>& ticks) {
+  std::vector<kis::Bar> bars;
+  for (const auto& t : ticks) {
+    if (t.after_hours || t.time.size() < 4) continue;
+    const auto minute = t.time.substr(0, 4) + "00";
+    if (bars.empty() || bars.back().time != minute || bars.back().date != t.date) {
+      bars.push_back(kis::Bar{t.date, minute, t.price, t.price, t.price, t.price, 0, 0});
+    }
+    auto& bar = bars.back();
+    bar.high = std::max(bar.high, t.price);
+    bar.low = std::min(bar.low, t.price);
+    bar.close = t.price;
+    bar.volume += t.volume;
+    bar.traded_value += t.price * t.volume;
+  }
+  return bars;
 }
 
 std::unique_ptr<Store> Open(std::string_view url, std::size_t max_buffered) {

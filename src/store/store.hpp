@@ -1,7 +1,9 @@
 #pragma once
 // Storage as collect/ and api/ use it: records written idempotently (one row per data set, code
-// and market_time; writing a key again replaces its values) and read back typed. Which back end
-// holds them is chosen by the storage URL (store::Open); today SQLite (store/sqlite_store.hpp).
+// and market_time; writing a key again replaces its values) and read back typed; and the
+// real-time stream's trades and order-book snapshots (kis/realtime.hpp), in narrow typed tables,
+// from which minute bars are derived. Which back end holds them is chosen by the storage URL
+// (store::Open): SQLite (store/sqlite_store.hpp) or PostgreSQL (store/pg_store.hpp).
 //
 // Times: `collected_at` is a common::WallTime everywhere at this interface; how a back end keeps
 // it is its own affair (SQLite: integer milliseconds since the Unix epoch, UTC).
@@ -17,6 +19,8 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "kis/quotes.hpp"
+#include "kis/realtime.hpp"
 #include "store/record.hpp"
 
 namespace kisgate::store {
@@ -39,6 +43,12 @@ struct StoreCounters {
   // Records given up beyond the bounded write buffer while the back end was unreachable.
   std::uint64_t dropped = 0;
   bool connected = true;  // false while a server back end (PostgreSQL) cannot be reached
+  // The stream's trades and order-book snapshots: committed (a re-ingested one counts again,
+  // though it changes nothing), and given up beyond the write buffer as records are.
+  std::uint64_t ticks_written = 0;
+  std::uint64_t books_written = 0;
+  std::uint64_t ticks_dropped = 0;
+  std::uint64_t books_dropped = 0;
 };
 
 class Store {
@@ -70,6 +80,30 @@ class Store {
   virtual std::int64_t Count(const std::string& dataset) const = 0;
   // The age at `now` of every (data set, code) value held, oldest first (for metrics and logs).
   virtual std::vector<Freshness> Ages(common::WallTime now) const = 0;
+
+  // Queues trades for writing, in the same queue and transactions as records. (code, date, time,
+  // seq) names a trade: one already stored is left as it is, so re-ingesting after a reconnect
+  // changes nothing. LatestTick sees them at once.
+  virtual void WriteTicks(std::vector<kis::Tick> ticks) = 0;
+  // Queues order-book snapshots, keyed (code, date, time, received_at in milliseconds); writing
+  // one again writes the same values. LatestBook sees them at once.
+  virtual void WriteBooks(std::vector<kis::BookSnapshot> books) = 0;
+  // The trades of `code` on `date` (YYYYMMDD) with time (HHMMSS) in [from_time, to_time]
+  // (inclusive; "" = open end), oldest first by (time, seq), at most `limit`; every write made
+  // before the call is seen.
+  virtual std::vector<kis::Tick> Ticks(const std::string& code, const std::string& date,
+                                       const std::string& from_time, const std::string& to_time,
+                                       std::size_t limit) const = 0;
+  // The newest trade of `code` written since the store was opened (from memory: what
+  // /v1/stocks/{code}/price compares with the polled price to answer from the stream).
+  virtual std::optional<kis::Tick> LatestTick(const std::string& code) const = 0;
+  // The newest order-book snapshot of `code` written since the store was opened (from memory).
+  virtual std::optional<kis::BookSnapshot> LatestBook(const std::string& code) const = 0;
+  // The minute bars of `code` on `date` derived from its stored trades (MinuteBarsOf), oldest
+  // first; every write made before the call is seen.
+  virtual std::vector<kis::Bar> MinuteBarsFromTicks(const std::string& code,
+                                                    const std::string& date) const = 0;
+
   // "ok" when the database is sound, else what is wrong.
   virtual std::string IntegrityCheck() const = 0;
   // The number of schema migrations applied.
@@ -83,6 +117,14 @@ class Store {
 // records/s, 54,000 in 30 s; 100,000 covers about 55 s (some 50 MB of records with their raw
 // JSON). Several keys collecting at once need storage.max_buffered raised in proportion.
 inline constexpr std::size_t kDefaultMaxBuffered = 100'000;
+
+// The minute bars of one day's trades given oldest first by (time, seq), computed in C++ (one pass;
+// the back ends read the day's trades and call this, so queued trades count too): a bar per
+// minute with a trade, labelled by the minute's start (time "HHMM00", date the trades' date, as
+// KIS's minute bars), open = the first trade's price, close = the last's, high/low, volume = the
+// sum of the trades' volumes, traded_value = the sum of price x volume. After-hours trades
+// (Tick::after_hours) are left out: KIS's minute bars are the regular session's.
+std::vector<kis::Bar> MinuteBarsOf(const std::vector<kis::Tick>& ticks);
 
 // Opens the store a storage URL names: "sqlite://PATH" (the file and its folder are created; a
 // relative PATH is relative to the working directory; "sqlite:///abs/path" is absolute), or

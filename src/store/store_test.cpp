@@ -9,11 +9,13 @@
 #include <atomic>
 #include <filesystem>
 #include <thread>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "common/kst.hpp"
+#include "kis/realtime.hpp"
 #include "store/pg_store.hpp"
 #include "store/sqlite_store.hpp"
 #include "store/store.hpp"
@@ -28,6 +30,70 @@ using namespace std::chrono_literals;
 std::string CodeOf(int i) { return std::to_string(100000 + i); }
 
 const common::WallTime kCollectedAt = *common::ParseKstDateTime("2026-11-24 10:00:01");
+
+// A trade of 2026-11-24 with every field set, so a round trip shows each column.
+kis::Tick Trade(std::string code, std::string time, std::uint32_t seq, std::int64_t price,
+                std::int64_t volume) {
+  kis::Tick t;
+  t.code = std::move(code);
+  t.date = "20261124";
+  t.time = std::move(time);
+  t.seq = seq;
+  t.price = price;
+  t.sign = kis::Sign::kDown;
+  t.change = -500;
+  t.change_pct = -0.69;
+  t.vwap = 71234.56;
+  t.open = 71000;
+  t.high = 72000;
+  t.low = 70500;
+  t.best_ask = price + 100;
+  t.best_bid = price;
+  t.volume = volume;
+  t.cum_volume = 1000 + volume;
+  t.cum_value = 71000000 + price * volume;
+  t.received_at = kCollectedAt + 250ms + std::chrono::milliseconds(seq);
+  return t;
+}
+
+auto Fields(const kis::Tick& t) {
+  return std::tie(t.code, t.date, t.time, t.after_hours, t.price, t.sign, t.change, t.change_pct,
+                  t.vwap, t.open, t.high, t.low, t.best_ask, t.best_bid, t.volume, t.cum_volume,
+                  t.cum_value, t.received_at, t.seq);
+}
+
+kis::BookSnapshot Book(std::string code, std::string time, std::int64_t best_ask,
+                       common::WallTime received_at) {
+  kis::BookSnapshot b;
+  b.code = std::move(code);
+  b.date = "20261124";
+  b.time = std::move(time);
+  for (std::size_t i = 0; i < 10; ++i) {
+    const auto n = static_cast<std::int64_t>(i);
+    b.asks[i] = kis::BookLevel{best_ask + 100 * n, 1000 + n, 0};
+    b.bids[i] = kis::BookLevel{best_ask - 100 * (n + 1), 2000 + n, 0};
+  }
+  b.total_ask_quantity = 10045;
+  b.total_bid_quantity = 20045;
+  b.expected_price = best_ask - 50;
+  b.expected_volume = 77;
+  b.cum_volume = 123456;
+  b.received_at = received_at;
+  return b;
+}
+
+auto Fields(const kis::BookSnapshot& b) {
+  std::vector<std::int64_t> levels;
+  for (const auto* side : {&b.asks, &b.bids}) {
+    for (const auto& l : *side) {
+      levels.push_back(l.price);
+      levels.push_back(l.quantity);
+    }
+  }
+  return std::tuple(b.code, b.date, b.time, b.after_hours, levels, b.total_ask_quantity,
+                    b.total_bid_quantity, b.expected_price, b.expected_volume, b.cum_volume,
+                    b.received_at);
+}
 
 Record Price(std::string code, std::string market_time, std::int64_t price) {
   return Record{"price",
@@ -45,6 +111,23 @@ std::vector<Record> Cycle(const std::string& market_time, int codes, std::int64_
   return out;
 }
 
+std::string QueryText(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_stmt* stmt = nullptr;
+  std::string out;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      if (!out.empty()) out += ",";
+      const auto* text = sqlite3_column_text(stmt, 0);
+      out += text ? reinterpret_cast<const char*>(text) : "NULL";
+    }
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return out;
+}
+
 enum class Backend { kSqlite, kPostgres };
 
 // One fresh database per test: a new file, or a new database on the shared server.
@@ -53,16 +136,23 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
   void SetUp() override {
     if (GetParam() == Backend::kPostgres) {
       auto& pg = testing::SharedPgServer();
-      url_ = pg.Url(pg.CreateDatabase());
+      db_ = pg.CreateDatabase();
+      url_ = pg.Url(db_);
     } else {
       url_ = "sqlite://" + dir_.path() + "/data/kisgate.db";
     }
   }
+  // The first column of every row `sql` returns, joined by ",", read from the database directly.
+  std::string QueryDb(const std::string& sql) const {
+    if (GetParam() == Backend::kPostgres) return testing::SharedPgServer().Query(db_, sql);
+    return QueryText(dir_.path() + "/data/kisgate.db", sql);
+  }
   std::unique_ptr<Store> MakeStore() const { return Open(url_); }
   // SQLite's version 1 held text times; PostgreSQL started at SQLite's version 2.
-  static int CurrentSchemaVersion() { return GetParam() == Backend::kSqlite ? 2 : 1; }
+  static int CurrentSchemaVersion() { return GetParam() == Backend::kSqlite ? 3 : 2; }
 
   testing::TempDir dir_;
+  std::string db_;
   std::string url_;
 };
 
@@ -191,6 +281,134 @@ TEST_P(StoreTest, EveryDatasetRoundTripsAndABatchMayRepeatAKey) {
   EXPECT_EQ(store->IntegrityCheck(), "ok");
 }
 
+// Trades read back field for field, oldest first by (time, seq), from the queue before the writer
+// commits them and from the database after; the latest per code comes from memory.
+TEST_P(StoreTest, TicksRoundTripOldestFirstAndTheLatestIsInMemory) {
+  auto store = MakeStore();
+  const std::vector<kis::Tick> ticks = {
+      Trade("005930", "090000", 0, 71000, 10), Trade("005930", "090000", 1, 71100, 5),
+      Trade("005930", "090001", 0, 71200, 7), Trade("000660", "090000", 0, 182000, 3),
+      Trade("005930", "090105", 0, 70900, 20)};
+  store->WriteTicks({ticks[2], ticks[0], ticks[3]});
+  store->WriteTicks({ticks[4], ticks[1]});
+  const auto check = [&] {
+    const auto all = store->Ticks("005930", "20261124", "", "", 100);
+    ASSERT_EQ(all.size(), 4U);
+    EXPECT_EQ(Fields(all[0]), Fields(ticks[0]));
+    EXPECT_EQ(Fields(all[1]), Fields(ticks[1]));
+    EXPECT_EQ(Fields(all[2]), Fields(ticks[2]));
+    EXPECT_EQ(Fields(all[3]), Fields(ticks[4]));
+    const auto window = store->Ticks("005930", "20261124", "090000", "090059", 2);
+    ASSERT_EQ(window.size(), 2U);
+    EXPECT_EQ(window[1].seq, 1U);
+    EXPECT_EQ(store->Ticks("005930", "20261124", "090001", "", 100).size(), 2U);
+    EXPECT_TRUE(store->Ticks("005930", "20261125", "", "", 100).empty());
+    EXPECT_EQ(store->Ticks("000660", "20261124", "", "", 100).size(), 1U);
+  };
+  check();  // before the writer commits (commit_delay)
+  ASSERT_TRUE(store->Flush(5s));
+  check();
+  EXPECT_EQ(store->Count("ticks"), 5);
+  const auto latest = store->LatestTick("005930");
+  ASSERT_TRUE(latest);
+  EXPECT_EQ(Fields(*latest), Fields(ticks[4]));
+  EXPECT_FALSE(store->LatestTick("035420"));
+  EXPECT_EQ(store->Counters().ticks_written, 5U);
+  EXPECT_EQ(store->IntegrityCheck(), "ok");
+}
+
+// A reconnect re-delivers trades already stored (and a batch may hold one twice): (code, date,
+// time, seq) names a trade, so nothing changes: no new rows, the first values kept.
+TEST_P(StoreTest, ReingestingTradesChangesNothing) {
+  auto store = MakeStore();
+  std::vector<kis::Tick> first;
+  for (std::uint32_t i = 0; i < 200; ++i)
+    first.push_back(Trade(CodeOf(static_cast<int>(i % 4)), "100000", i / 4, 71000 + i, 1 + i));
+  store->WriteTicks(first);
+  ASSERT_TRUE(store->Flush(5s));
+  auto again = first;
+  for (auto& t : again) {
+    t.price += 1;
+    t.received_at += 3s;
+  }
+  again.push_back(again.front());
+  store->WriteTicks(again);
+  // Read before the rewrite is committed: the stored trade wins over its queued copy.
+  EXPECT_EQ(store->Ticks(CodeOf(0), "20261124", "", "", 1000).size(), 50U);
+  EXPECT_EQ(store->Ticks(CodeOf(0), "20261124", "", "", 1).at(0).price, 71000);
+  ASSERT_TRUE(store->Flush(5s));
+  EXPECT_EQ(store->Count("ticks"), 200);
+  const auto stored = store->Ticks(CodeOf(1), "20261124", "", "", 1000);
+  ASSERT_EQ(stored.size(), 50U);
+  for (std::size_t i = 0; i < stored.size(); ++i)
+    EXPECT_EQ(Fields(stored[i]), Fields(first[i * 4 + 1])) << i;
+  EXPECT_EQ(store->Counters().last_error, "");
+}
+
+// Order-book snapshots: every level and total round-trips, the latest per code is in memory, and
+// writing a snapshot again (same code, time and received millisecond) adds no row.
+TEST_P(StoreTest, BookSnapshotsRoundTripAndRewritingOneAddsNoRow) {
+  auto store = MakeStore();
+  const auto b1 = Book("005930", "090000", 71100, kCollectedAt);
+  const auto b2 = Book("005930", "090000", 71200, kCollectedAt + 400ms);
+  const auto b3 = Book("000660", "090001", 182500, kCollectedAt + 900ms);
+  store->WriteBooks({b1, b2, b3});
+  store->WriteBooks({b1, b1});
+  ASSERT_TRUE(store->Flush(5s));
+  EXPECT_EQ(store->Count("books"), 3);
+  const auto latest = store->LatestBook("005930");
+  ASSERT_TRUE(latest);
+  EXPECT_EQ(Fields(*latest), Fields(b2));
+  EXPECT_FALSE(store->LatestBook("035420"));
+  const auto counters = store->Counters();
+  EXPECT_EQ(counters.books_written, 5U);
+  EXPECT_EQ(counters.last_error, "");
+  // As the database holds them: every level of the rewritten snapshot, in order.
+  EXPECT_EQ(QueryDb("SELECT ask_price_1 || ':' || ask_quantity_10 || ':' || bid_price_10 || ':' || "
+                    "bid_quantity_1 || ':' || expected_volume FROM books ORDER BY code, "
+                    "received_at"),
+            "182500:1009:181500:2000:77,71100:1009:70100:2000:77,71200:1009:70200:2000:77");
+  // After a reopen memory starts empty; the rows stay.
+  store.reset();
+  store = MakeStore();
+  EXPECT_FALSE(store->LatestBook("005930"));
+  EXPECT_EQ(store->Count("books"), 3);
+}
+
+// Minute bars from the stored trades equal bars computed by hand: first/last trade's price, high,
+// low, summed volume and value, a bar per minute that had a trade, after-hours trades left out;
+// trades still queued count too.
+TEST_P(StoreTest, MinuteBarsFromTicksEqualHandComputedBars) {
+  auto store = MakeStore();
+  store->WriteTicks(
+      {Trade("005930", "090000", 0, 71000, 10), Trade("005930", "090010", 0, 71500, 4),
+       Trade("005930", "090010", 1, 70800, 6), Trade("005930", "090059", 0, 71100, 1),
+       Trade("000660", "090030", 0, 182000, 9), Trade("005930", "090300", 0, 71300, 2)});
+  ASSERT_TRUE(store->Flush(5s));
+  auto late = Trade("005930", "090359", 0, 71400, 3);
+  auto after_hours = Trade("005930", "161000", 0, 71900, 50);
+  after_hours.after_hours = true;
+  store->WriteTicks({late, after_hours, Trade("005930", "090000", 0, 99999, 99)});  // + a re-send
+  const auto bars = store->MinuteBarsFromTicks("005930", "20261124");
+  ASSERT_EQ(bars.size(), 2U);
+  const auto expect = [](const kis::Bar& bar, const char* time, std::int64_t open,
+                         std::int64_t high, std::int64_t low, std::int64_t close,
+                         std::int64_t volume, std::int64_t value) {
+    EXPECT_EQ(bar.date, "20261124");
+    EXPECT_EQ(bar.time, time);
+    EXPECT_EQ(std::tie(bar.open, bar.high, bar.low, bar.close, bar.volume, bar.traded_value),
+              std::tie(open, high, low, close, volume, value))
+        << time;
+  };
+  expect(bars[0], "090000", 71000, 71500, 70800, 71100, 21,
+         71000 * 10 + 71500 * 4 + 70800 * 6 + 71100 * 1);
+  expect(bars[1], "090300", 71300, 71400, 71300, 71400, 5, 71300 * 2 + 71400 * 3);
+  EXPECT_TRUE(store->MinuteBarsFromTicks("005930", "20261125").empty());
+  ASSERT_TRUE(store->Flush(5s));
+  EXPECT_EQ(store->MinuteBarsFromTicks("005930", "20261124").size(), 2U);
+  EXPECT_EQ(store->MinuteBarsFromTicks("000660", "20261124").at(0).volume, 9);
+}
+
 // What only the SQLite back end has: its file, its locks, its migration from version 1.
 class SqliteStoreTest : public ::testing::Test {
  protected:
@@ -282,23 +500,6 @@ void MakeFile(const std::string& path, const std::string& sql) {
   sqlite3_close(db);
 }
 
-std::string QueryText(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  sqlite3_open(path.c_str(), &db);
-  sqlite3_stmt* stmt = nullptr;
-  std::string out;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-      if (!out.empty()) out += ",";
-      const auto* text = sqlite3_column_text(stmt, 0);
-      out += text ? reinterpret_cast<const char*>(text) : "NULL";
-    }
-  }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return out;
-}
-
 // A file of schema version 1 (times as text, in two shapes) opens migrated: every row keeps its
 // values, its time reads back to the millisecond, new writes land in the migrated tables, and a
 // second open changes nothing.
@@ -308,7 +509,7 @@ TEST_F(SqliteStoreTest, MigratesAVersion1FileToMillisecondTimes) {
   const auto at_10_00_01 = *common::ParseKstDateTime("2026-11-24 10:00:01");
   const auto at_10_05_01_123 = *common::ParseKstDateTime("2026-11-24 10:05:01") + 123ms;
   const auto check = [&](const SqliteStore& store) {
-    EXPECT_EQ(store.SchemaVersion(), 2);
+    EXPECT_EQ(store.SchemaVersion(), 3);
     auto rows = store.Range("price", "005930", "", "", 10);
     ASSERT_EQ(rows.size(), 2U);
     EXPECT_EQ(rows[0].collected_at, at_10_05_01_123);
@@ -330,14 +531,39 @@ TEST_F(SqliteStoreTest, MigratesAVersion1FileToMillisecondTimes) {
     ASSERT_TRUE(store.Flush(5s));
     EXPECT_EQ(store.Count("price"), 3);
   }
-  EXPECT_EQ(QueryText(path, "SELECT version FROM schema_migrations ORDER BY version"), "1,2");
+  EXPECT_EQ(QueryText(path, "SELECT version FROM schema_migrations ORDER BY version"), "1,2,3");
   EXPECT_EQ(QueryText(path, "SELECT DISTINCT typeof(collected_at) FROM price"), "integer");
   EXPECT_EQ(QueryText(path, "SELECT collected_at FROM price WHERE market_time = '20261124100500'"),
             "1795482301123");
   SqliteStore again(Options());
   check(again);
   EXPECT_EQ(again.Count("price"), 3);
-  EXPECT_EQ(QueryText(path, "SELECT version FROM schema_migrations ORDER BY version"), "1,2");
+  EXPECT_EQ(QueryText(path, "SELECT version FROM schema_migrations ORDER BY version"), "1,2,3");
+}
+
+// A file of the version before the stream's tables (2) gains them when opened: its rows stay, and
+// trades are written and read back.
+TEST_F(SqliteStoreTest, MigratesAVersion2FileToTheStreamTables) {
+  const auto path = Options().path;
+  {
+    SqliteStore store(Options());
+    store.Write(Cycle("20261124100000", 10));
+  }
+  // Back to what a kisgate of schema version 2 left: no stream tables.
+  MakeFile(path,
+           "DROP TABLE ticks; DROP TABLE books; DELETE FROM schema_migrations WHERE version = 3;");
+  ASSERT_EQ(QueryText(path, "SELECT count(*) FROM sqlite_master WHERE name IN ('ticks', 'books')"),
+            "0");
+  SqliteStore store(Options());
+  EXPECT_EQ(store.SchemaVersion(), 3);
+  EXPECT_EQ(store.Count("price"), 10);
+  store.WriteTicks({Trade("005930", "090000", 0, 71000, 10)});
+  store.WriteBooks({Book("005930", "090000", 71100, kCollectedAt)});
+  ASSERT_TRUE(store.Flush(5s));
+  EXPECT_EQ(store.Count("ticks"), 1);
+  EXPECT_EQ(store.Count("books"), 1);
+  EXPECT_EQ(store.Ticks("005930", "20261124", "", "", 10).size(), 1U);
+  EXPECT_EQ(QueryText(path, "SELECT version FROM schema_migrations ORDER BY version"), "1,2,3");
 }
 
 // A migration that cannot finish (here: a time no one can read) rolls back whole: the file stays
@@ -367,7 +593,7 @@ TEST_F(SqliteStoreTest, OpenTakesSqliteUrlsAndNamesOthers) {
   store->Write({Price("005930", "20261124100000", 71500)});
   ASSERT_TRUE(store->Flush(5s));
   EXPECT_EQ(store->Count("price"), 1);
-  EXPECT_EQ(store->SchemaVersion(), 2);
+  EXPECT_EQ(store->SchemaVersion(), 3);
   const auto message = [](const std::string& url) {
     try {
       Open(url);
@@ -485,6 +711,65 @@ TEST_F(PgStoreTest, ServerRestartedMidWriteLosesAndDuplicatesNothing) {
   EXPECT_EQ(store.IntegrityCheck(), "ok");
 }
 
+// The same with trades, in the batches a stream session delivers: every trade is there exactly
+// once after a restart cut the writer's connection mid-write.
+TEST_F(PgStoreTest, ServerRestartedDuringTickWritesLosesNothing) {
+  PgStore store(Options());
+  constexpr int kBatches = 120;
+  constexpr int kPerBatch = 100;
+  std::atomic<int> batches_written{0};
+  std::thread writer([&] {
+    for (int batch = 0; batch < kBatches; ++batch) {
+      std::vector<kis::Tick> ticks;
+      for (int i = 0; i < kPerBatch; ++i) {
+        const int n = batch * kPerBatch + i;
+        ticks.push_back(Trade(CodeOf(n % 10), fmt::format("{:06}", 90000 + n / 10 / 5),
+                              static_cast<std::uint32_t>(n / 10 % 5), 70000 + n, 1 + n % 7));
+      }
+      store.WriteTicks(std::move(ticks));
+      batches_written = batch + 1;
+      std::this_thread::sleep_for(5ms);
+    }
+  });
+  WaitUntil([&] { return store.Counters().ticks_written > 0; });
+  pg_.Restart();
+  const int after_restart = batches_written + 1;
+  WaitUntil([&] { return batches_written >= std::min(after_restart, kBatches); });
+  writer.join();
+  ASSERT_TRUE(store.Flush(30s)) << store.Counters().last_error;
+  const auto counters = store.Counters();
+  EXPECT_GE(counters.failed_transactions, 1U);
+  EXPECT_FALSE(counters.last_write_failed);
+  EXPECT_EQ(counters.ticks_dropped, 0U);
+  EXPECT_EQ(counters.ticks_written, static_cast<std::uint64_t>(kBatches * kPerBatch));
+  EXPECT_EQ(store.Count("ticks"), kBatches * kPerBatch);
+  // Every trade holds its own price: n = (time - 090000) * 50 + seq * 10 + code.
+  EXPECT_EQ(pg_.Query(db_,
+                      "SELECT count(*) FROM ticks WHERE price <> 70000 + (time::int - 90000) * 50 "
+                      "+ seq * 10 + (code::int - 100000)"),
+            "0");
+}
+
+// A database of schema version 1 (before the stream's tables) gains them when opened; its rows
+// stay.
+TEST_F(PgStoreTest, MigratesAVersion1DatabaseToTheStreamTables) {
+  {
+    PgStore store(Options());
+    store.Write(Cycle(MarketTime(0), 10));
+  }
+  pg_.Query(db_,
+            "DROP TABLE ticks; DROP TABLE books; DELETE FROM schema_version WHERE version = 2");
+  ASSERT_EQ(pg_.Query(db_, "SELECT count(*) FROM pg_tables WHERE tablename IN ('ticks', 'books')"),
+            "0");
+  PgStore store(Options());
+  EXPECT_EQ(store.SchemaVersion(), 2);
+  EXPECT_EQ(store.Count("price"), 10);
+  store.WriteTicks({Trade("005930", "090000", 0, 71000, 10)});
+  ASSERT_TRUE(store.Flush(10s)) << store.Counters().last_error;
+  EXPECT_EQ(store.Count("ticks"), 1);
+  EXPECT_EQ(store.IntegrityCheck(), "ok");
+}
+
 // An outage longer than the buffer holds: what is beyond the bound is dropped and counted, the
 // store says it is disconnected meanwhile, and what was kept is written once the server is back.
 TEST_F(PgStoreTest, OutageBeyondTheBufferCountsDroppedRecords) {
@@ -525,7 +810,7 @@ TEST_F(PgStoreTest, ServerDownAtStartBuffersThenMigratesAndWrites) {
   pg_.Start();
   ASSERT_TRUE(store.Flush(30s)) << store.Counters().last_error;
   EXPECT_TRUE(store.Counters().connected);
-  EXPECT_EQ(store.SchemaVersion(), 1);
+  EXPECT_EQ(store.SchemaVersion(), 2);
   EXPECT_EQ(store.Count("price"), 20);
 }
 
@@ -573,9 +858,9 @@ TEST_F(PgStoreTest, InstancesStartingTogetherMigrateOnce) {
   for (auto& t : threads) t.join();
   for (std::size_t i = 0; i < stores.size(); ++i) {
     ASSERT_TRUE(stores[i]) << errors[i];
-    EXPECT_EQ(stores[i]->SchemaVersion(), 1);
+    EXPECT_EQ(stores[i]->SchemaVersion(), 2);
   }
-  EXPECT_EQ(pg_.Query(db_, "SELECT version FROM schema_version"), "1");
+  EXPECT_EQ(pg_.Query(db_, "SELECT version FROM schema_version ORDER BY version"), "1,2");
 }
 
 }  // namespace

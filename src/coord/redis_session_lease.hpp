@@ -1,0 +1,74 @@
+#pragma once
+// stream::SessionLease over Redis (issue 14 item 2): exactly one kisgate instance holds an app
+// key's KIS WebSocket session at a time, since KIS allows one session per key and answers a second
+// with OPSP8996.
+//
+//   <prefix>:{<key_id>}:ws-session   "<instance>/<nonce>" of the holder, expiring after `ttl`
+//
+// Acquire takes the lease when it is free (SET NX PX) or renews it when this lease object holds it
+// (compare the value, then PEXPIRE), in one Lua script: one round trip, and the answer that
+// refuses the lease names the holder. The nonce tells this object from another process configured
+// with the same instance name. Release deletes the key only while it is still ours (compare and
+// DEL). A holder that dies stops renewing: its lease expires after `ttl` and the next Acquire
+// elsewhere takes it.
+//
+// The holder calls Acquire again well within `ttl` (every ttl / 3, say) while connected, and
+// disconnects when it returns false.
+//
+// Redis away (a failed or late command, or the coordinator in fallback): Acquire returns true only
+// when this object holds the lease and its TTL, counted locally from when the last successful
+// Acquire was SENT, has not run out: Redis counted it from no earlier, so the key cannot have
+// expired there yet and no other instance can hold it. Otherwise false: without Redis nobody can
+// know that the slot is free, and a second session would only earn OPSP8996.
+//
+// Thread-safety: the coordinator's executor. The coordinator outlives the lease.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "common/clock.hpp"
+#include "stream/subscription.hpp"
+
+namespace kisgate::coord {
+
+class Coordinator;
+
+struct RedisSessionLeaseOptions {
+  std::chrono::milliseconds ttl{5000};  // the lease's life without renewal
+};
+
+struct RedisSessionLeaseStats {
+  std::uint64_t taken = 0;     // Acquire that took a free lease
+  std::uint64_t renewed = 0;   // Acquire that renewed ours
+  std::uint64_t refused = 0;   // Acquire that found another holder
+  std::uint64_t failures = 0;  // Acquire that could not ask Redis
+};
+
+class RedisSessionLease final : public stream::SessionLease {
+ public:
+  // `key_id`: Coordinator::KeyId of the app key.
+  RedisSessionLease(Coordinator& coordinator, const std::string& key_id,
+                    RedisSessionLeaseOptions options = {});
+
+  boost::asio::awaitable<bool> Acquire() override;
+  boost::asio::awaitable<void> Release() override;
+  std::string Holder() const override { return holder_; }
+
+  const std::string& key() const { return key_; }
+  const RedisSessionLeaseStats& stats() const { return stats_; }
+
+ private:
+  Coordinator& coordinator_;
+  std::string key_;
+  std::string value_;  // "<instance>/<nonce>"
+  RedisSessionLeaseOptions options_;
+  bool held_ = false;
+  common::SteadyTime held_until_{};  // local: the send time of the last successful Acquire + ttl
+  std::string holder_;
+  RedisSessionLeaseStats stats_;
+};
+
+}  // namespace kisgate::coord
