@@ -240,7 +240,10 @@
       token.valid ? undefined : 'bad');
     const stream = key.stream;
     if (stream && typeof stream === 'object') {
-      const used = isNum(stream.registrations_used) ? `${num(stream.registrations_used)} of ${num(stream.registrations_max)} registered` : '';
+      // kisgate's names (stream::Streams::KeyStatus); the older draft's as a fallback.
+      const registered = stream.registrations ?? stream.registrations_used;
+      const allowed = stream.max_registrations ?? stream.registrations_max;
+      const used = isNum(registered) ? `${num(registered)} of ${num(allowed)} registered` : '';
       fact(dl, 'stream session', [stream.state || '?', used,
         `${num(stream.reconnects)} reconnects`, `${num(stream.gaps)} gaps`].filter(Boolean).join(', '),
         stream.state === 'connected' ? undefined : 'warn');

@@ -175,8 +175,8 @@ asio::awaitable<http::Response> Service::Route(const http::Request& request, std
   const bool guarded = path.starts_with("/v1/") ||
                        (deps_.config->server.protect_all && !(deps_.assets && deps_.assets(path)));
   // EventSource cannot send headers: the event routes also take ?token= (constant time too).
-  const bool event_route =
-      route && (route->handler == Handler::kStream || route->handler == Handler::kWebSocket);
+  const bool event_route = route != nullptr && (route->handler == Handler::kStream ||
+                                                route->handler == Handler::kWebSocket);
   if (guarded && !deps_.config->server.api_token.empty() && !HasApiToken(request) &&
       !(event_route && SecretEquals(QueryToken(request), deps_.config->server.api_token))) {
     label = "unauthorized";

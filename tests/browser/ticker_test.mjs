@@ -63,7 +63,7 @@ function startStandIn() {
           in_flight: 0, in_flight_limit: 4, cooling_down: false, cooldowns: 0,
           token: { valid: true, expires_in_s: 80000, issued: 1 }, calls: 0, upstream: 0, ok: 0,
           retries: 0, failed: 0, lanes: [], errors: [],
-          stream: { state: 'connected', registrations_used: 3, registrations_max: 41, reconnects: 1,
+          stream: { state: 'connected', registrations: 3, max_registrations: 41, reconnects: 1,
             gaps: 0, streamed: 3, polled: 0 },
         }],
       });
