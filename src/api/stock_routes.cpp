@@ -386,7 +386,7 @@ std::optional<http::Response> Service::StreamedPrice(const StockContext& ctx) {
   }
   body["price"] = tick->price;
   body["change"] = tick->change;
-  body["change_sign"] = SignName(tick->sign);
+  body["change_sign"] = kis::Name(tick->sign);
   body["change_pct"] = tick->change_pct;
   body["open"] = tick->open;
   body["high"] = tick->high;

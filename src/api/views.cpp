@@ -38,28 +38,10 @@ std::string IsoKst(std::string_view ymd, std::string_view hms) {
                      hms.substr(4, 2));
 }
 
-std::string_view SignName(kis::Sign sign) {
-  switch (sign) {
-    case kis::Sign::kLimitUp:
-      return "limit_up";
-    case kis::Sign::kUp:
-      return "up";
-    case kis::Sign::kFlat:
-      return "flat";
-    case kis::Sign::kLimitDown:
-      return "limit_down";
-    case kis::Sign::kDown:
-      return "down";
-    case kis::Sign::kUnknown:
-      break;
-  }
-  return "unknown";
-}
-
 json::object PriceJson(const kis::PriceQuote& q) {
   return {{"price", q.price},
           {"change", q.change},
-          {"change_sign", SignName(q.sign)},
+          {"change_sign", kis::Name(q.sign)},
           {"change_pct", q.change_pct},
           {"open", q.open},
           {"high", q.high},
@@ -99,7 +81,7 @@ json::object InvestorDayJson(const kis::InvestorDay& d) {
   return {{"date", IsoDate(d.date)},
           {"close", d.close},
           {"change", d.change},
-          {"change_sign", SignName(d.sign)},
+          {"change_sign", kis::Name(d.sign)},
           {"individuals", Flow(d.individuals)},
           {"foreigners", Flow(d.foreigners)},
           {"institutions", Flow(d.institutions)}};
@@ -108,7 +90,7 @@ json::object InvestorDayJson(const kis::InvestorDay& d) {
 json::object OvertimeJson(const kis::OvertimePrice& p) {
   return {{"price", p.price},
           {"change", p.change},
-          {"change_sign", SignName(p.sign)},
+          {"change_sign", kis::Name(p.sign)},
           {"change_pct", p.change_pct},
           {"open", p.open},
           {"high", p.high},

@@ -31,6 +31,4 @@ std::string BarTime(const kis::Bar& b);
 // Header line plus one line per bar, oldest first (RFC 4180; no field needs quoting).
 std::string BarsCsv(const std::vector<kis::Bar>& bars);
 
-std::string_view SignName(kis::Sign sign);  // "up", "down", "flat", "limit_up", "limit_down"
-
 }  // namespace kisgate::api

@@ -8,6 +8,24 @@
 
 namespace kisgate::kis {
 
+std::string_view Name(Sign sign) {
+  switch (sign) {
+    case Sign::kLimitUp:
+      return "limit_up";
+    case Sign::kUp:
+      return "up";
+    case Sign::kFlat:
+      return "flat";
+    case Sign::kLimitDown:
+      return "limit_down";
+    case Sign::kDown:
+      return "down";
+    case Sign::kUnknown:
+      break;
+  }
+  return "unknown";
+}
+
 namespace json = boost::json;
 
 namespace {

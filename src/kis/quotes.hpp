@@ -16,6 +16,8 @@ namespace kisgate::kis {
 
 // prdy_vrss_sign: 1 limit-up, 2 up, 3 flat, 4 limit-down, 5 down.
 enum class Sign { kUnknown = 0, kLimitUp = 1, kUp = 2, kFlat = 3, kLimitDown = 4, kDown = 5 };
+// "up", "down", "flat", "limit_up", "limit_down", "unknown": the API's and the stream's word.
+std::string_view Name(Sign sign);
 
 struct PriceQuote {
   std::string code;

@@ -16,24 +16,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string_view SignName(kis::Sign sign) {
-  switch (sign) {
-    case kis::Sign::kLimitUp:
-      return "limit_up";
-    case kis::Sign::kUp:
-      return "up";
-    case kis::Sign::kFlat:
-      return "flat";
-    case kis::Sign::kLimitDown:
-      return "limit_down";
-    case kis::Sign::kDown:
-      return "down";
-    case kis::Sign::kUnknown:
-      break;
-  }
-  return "unknown";
-}
-
 // "2026-11-27T09:15:00+09:00" from KIS's YYYYMMDD and HHMMSS; "" when either is malformed.
 std::string IsoKst(std::string_view ymd, std::string_view hms) {
   if (ymd.size() != 8 || hms.size() != 6) return {};
@@ -57,7 +39,7 @@ json::object TickJson(const kis::Tick& t) {
           {"after_hours", t.after_hours},
           {"price", t.price},
           {"change", t.change},
-          {"change_sign", SignName(t.sign)},
+          {"change_sign", kis::Name(t.sign)},
           {"change_pct", t.change_pct},
           {"volume", t.volume},
           {"cum_volume", t.cum_volume},
@@ -90,7 +72,7 @@ json::object PriceJson(const kis::PriceQuote& q, common::WallTime as_of) {
           {"time", common::FormatIsoKst(as_of)},
           {"price", q.price},
           {"change", q.change},
-          {"change_sign", SignName(q.sign)},
+          {"change_sign", kis::Name(q.sign)},
           {"change_pct", q.change_pct},
           {"open", q.open},
           {"high", q.high},
