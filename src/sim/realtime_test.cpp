@@ -287,7 +287,9 @@ TEST_F(RealtimeTest, HeartbeatEchoKeepsTheSessionAndSilenceClosesIt) {
       if (o.close) closes.push_back(o);
       if (o.text.find("PINGPONG") != std::string::npos) pings++;
     }
-    if (i < 3) EXPECT_TRUE(closes.empty()) << i;
+    if (i < 3) {
+      EXPECT_TRUE(closes.empty()) << i;
+    }
   }
   EXPECT_EQ(pings, 3);
   ASSERT_EQ(closes.size(), 1u);

@@ -232,7 +232,9 @@ TEST_F(SimWebSocketTest, SecondConnectionOnAKeyGetsOpsp8996UntilTheHoldEnds) {
       auto retry = second->Write(Subscribe(approval, "H0STCNT0", "005930"));
       co_await std::move(retry);
       code = MsgCd(co_await NextAck(*second));
-      if (code != "OPSP0000") EXPECT_EQ(code, "OPSP8996");
+      if (code != "OPSP0000") {
+        EXPECT_EQ(code, "OPSP8996");
+      }
     }
     EXPECT_EQ(code, "OPSP0000");
     auto done = second->Close();
