@@ -181,7 +181,9 @@ async function run() {
   page.on('response', (response) => {
     if (!kisgateRunning) return;
     if (response.status() >= 400) problems.push(`HTTP ${response.status()} for ${response.url()}`);
-    if (new URL(response.url()).pathname.startsWith('/v1/')) {
+    // Every /v1/ reply is read for secrets, but the ticker's event stream, which never ends.
+    const path = new URL(response.url()).pathname;
+    if (path.startsWith('/v1/') && path !== '/v1/stream') {
       replies.push(response.text().then((body) => ({ url: response.url(), body }), () => null));
     }
   });
