@@ -11,7 +11,7 @@
 // calls Hub::Publish, server and clients share one thread); this one adds the simulator, the
 // WebSocket session and its parser, and keeps the clients off kisgate's thread.
 //
-//   stream_bench [--runs 3] [--seconds 15] [--per-code 98] [--speed 1]
+//   stream_bench [--runs 3] [--seconds 15] [--per-code 98] [--speeds 1,10]
 //                [--latency-clients 4] [--fanout-clients 1000] [--out FILE]
 #include <sys/resource.h>
 #include <ctime>
@@ -28,6 +28,7 @@
 #include <unordered_map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/as_tuple.hpp>
@@ -175,6 +176,12 @@ struct Scenario {
   std::string name;
   std::size_t clients = 0;
   bool all_codes = false;  // each client all 41 codes; else client i code i mod 41
+  double speed = 1;        // the simulator's market clock: a burst of trades every 1/speed s
+  // Trades asked of the simulator per code and real second (ws.trades_per_s x speed). A code's
+  // trades in a market second are at most its volume then, so thin seconds give fewer: 98 at
+  // speed 1 and 50 at speed 10 give about 2,000 trades/s over the 41 codes from 09:01 (the
+  // table says what was sent).
+  double per_code = 98;
 };
 
 struct Result {
@@ -189,11 +196,6 @@ struct Result {
 
 struct Options {
   int seconds = 15;
-  // Trades asked of the simulator per code and real second (ws.trades_per_s x speed). A code's
-  // trades in a market second are at most its volume then, so thin seconds give fewer: 98 gives
-  // about 2,000 trades/s over the 41 codes at 09:01 (the table says what was sent).
-  double per_code = 98;
-  double speed = 1;
 };
 
 Result RunOnce(const Scenario& scenario, const Options& opt, int run) {
@@ -204,10 +206,10 @@ Result RunOnce(const Scenario& scenario, const Options& opt, int run) {
   so.latency_ms = 1;
   so.latency_sigma = 0;
   so.clock = "2026-11-27T09:01:00";  // a Friday, the busy start of the regular session
-  so.speed = opt.speed;
+  so.speed = scenario.speed;
   so.seed = static_cast<std::uint64_t>(run + 1);
   // trades_per_s is per code and market second.
-  so.ws.trades_per_s = opt.per_code / opt.speed;
+  so.ws.trades_per_s = scenario.per_code / scenario.speed;
   so.ws.on_data_frame = [&sends](std::string_view frame, Clock::time_point at) {
     sends.OnFrame(frame, at);
   };
@@ -398,11 +400,16 @@ int main(int argc, char** argv) {
   std::string out = "bench/results/stream_e2e.md";
   app.add_option("--runs", runs, "runs of each scenario (medians are reported)");
   app.add_option("--seconds", opt.seconds, "measured seconds per run");
-  app.add_option("--per-code", opt.per_code,
-                 "trades per code and second asked of the simulator (at most the volume)");
-  app.add_option("--speed", opt.speed,
-                 "the simulator's market clock speed (trades of each market "
-                 "second are sent once it is over)");
+  std::vector<double> speeds = {1, 10};
+  app.add_option("--speeds", speeds,
+                 "the simulator's market clock speeds (the trades of each market second are sent "
+                 "once it is over: a burst every 1/speed s)")
+      ->delimiter(',');
+  std::vector<double> per_code = {98, 50};
+  app.add_option("--per-code", per_code,
+                 "for each speed, trades per code and second asked of the simulator (a code's "
+                 "trades are at most its volume)")
+      ->delimiter(',');
   app.add_option("--latency-clients", latency_clients, "clients of all 41 codes (0: skip)");
   app.add_option("--fanout-clients", fanout_clients, "clients of one code each (0: skip)");
   app.add_option("--out", out, "the Markdown report ('' for none)");
@@ -414,13 +421,21 @@ int main(int argc, char** argv) {
   setrlimit(RLIMIT_NOFILE, &files);
 
   std::vector<Scenario> scenarios;
-  if (latency_clients > 0) {
-    scenarios.push_back(
-        Scenario{fmt::format("{} clients x 41 codes", latency_clients), latency_clients, true});
+  if (per_code.size() != speeds.size()) {
+    std::cerr << "--per-code needs one value for each of --speeds\n";
+    return 2;
   }
-  if (fanout_clients > 0) {
-    scenarios.push_back(
-        Scenario{fmt::format("{} clients x 1 code", fanout_clients), fanout_clients, false});
+  for (std::size_t i = 0; i < speeds.size(); ++i) {
+    const double speed = speeds[i];
+    const auto every = fmt::format("bursts every {:.0f} ms", 1000 / speed);
+    if (latency_clients > 0) {
+      scenarios.push_back(Scenario{fmt::format("{} clients x 41 codes, {}", latency_clients, every),
+                                   latency_clients, true, speed, per_code[i]});
+    }
+    if (fanout_clients > 0) {
+      scenarios.push_back(Scenario{fmt::format("{} clients x 1 code, {}", fanout_clients, every),
+                                   fanout_clients, false, speed, per_code[i]});
+    }
   }
   const double load_before = LoadAverage();
   std::string rows;
@@ -477,8 +492,9 @@ int main(int argc, char** argv) {
          "measures the hub and /v1/stream alone, fed by a timer on the clients' own thread.\n\n"
       << fmt::format(
              "Command: `build/bench/stream_bench --runs {} --seconds {} --per-code {} "
-             "--speed {} --latency-clients {} --fanout-clients {}`\n\n",
-             runs, opt.seconds, opt.per_code, opt.speed, latency_clients, fanout_clients)
+             "--speeds {} --latency-clients {} --fanout-clients {}`\n\n",
+             runs, opt.seconds, fmt::join(per_code, ","), fmt::join(speeds, ","), latency_clients,
+             fanout_clients)
       << fmt::format(
              "Machine: {} cores, 1-minute load average {:.1f} before and {:.1f} after "
              "(other work shared the cores).\n\n",
