@@ -209,7 +209,7 @@ Result RunOnce(const Scenario& scenario, const Options& opt, int run) {
   so.latency_sigma = 0;
   so.clock = "2026-11-27T09:01:00";  // a Friday, the busy start of the regular session
   so.speed = scenario.speed;
-  so.seed = static_cast<std::uint64_t>(run + 1);
+  so.seed = static_cast<std::uint64_t>(run) + 1;
   // trades_per_s is per code and market second.
   so.ws.trades_per_s = scenario.per_code / scenario.speed;
   so.ws.on_data_frame = [&sends](std::string_view frame, Clock::time_point at) {
@@ -373,7 +373,8 @@ Result RunOnce(const Scenario& scenario, const Options& opt, int run) {
   const auto delivered = static_cast<double>(delivered_end - delivered_start);
   result.sent_per_s = static_cast<double>(sent_at.size()) / window;
   result.delivered_per_s = static_cast<double>(latencies.size()) / window;
-  result.due_pct = due > 0 ? 100.0 * static_cast<double>(latencies.size()) / due : 0;
+  result.due_pct =
+      due > 0 ? 100.0 * static_cast<double>(latencies.size()) / static_cast<double>(due) : 0;
   result.cut += receipts.ended;
   result.cpu_per_1000 = delivered > 0 ? 1000.0 * (cpu_end - cpu_start) / delivered * 1000.0 : 0;
   result.kisgate_busy = 100 * (cpu_end - cpu_start) / window;
@@ -397,9 +398,7 @@ double Median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   CLI::App app{"The real-time path end to end: simulator -> kisgate -> SSE clients"};
   int runs = 3;
   Options opt;
@@ -461,6 +460,7 @@ int main(int argc, char** argv) {
     }
     auto med = [&](double Result::*field) {
       std::vector<double> v;
+      v.reserve(results.size());
       for (const auto& r : results) v.push_back(r.*field);
       return Median(v);
     };
@@ -519,4 +519,17 @@ int main(int argc, char** argv) {
       << runs_detail;
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "stream_bench: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "stream_bench: an unknown exception\n";
+  }
+  return 1;
 }
