@@ -16,6 +16,9 @@ echo
 echo "== admission overhead per call: local budget vs shared through Redis (build/bench/admission_bench)"
 "$BUILD/bench/admission_bench" --runs "${RUNS:-3}" --out bench/results/admission.md
 echo
+echo "== the real-time path: simulator -> kisgate -> SSE clients at 2,000 trades/s (build/bench/stream_bench)"
+"$BUILD/bench/stream_bench" --runs "${RUNS:-3}" --seconds 10 --out bench/results/stream_e2e.md
+echo
 echo "== 3 instances on one key, shared through Redis and uncoordinated (bench/multi_bench.py)"
 /usr/bin/python3 bench/multi_bench.py "$BUILD/kisgate" --out bench/results/multi.md
 echo

@@ -28,6 +28,7 @@ struct RealtimeHub::Connection {
   bool done = false;                   // the reader saw the end of the connection
   std::optional<WsCloseReason> close;  // the core or the hub ended the session
   std::uint64_t control_seen = 0;
+  const WsOptions* options = nullptr;  // for on_data_frame
 };
 
 struct RealtimeHub::PumpState {
@@ -77,6 +78,7 @@ asio::awaitable<void> RealtimeHub::Serve(std::unique_ptr<http::WebSocket> ws) {
   auto c = std::make_shared<Connection>(co_await asio::this_coro::executor);
   c->ws = std::move(ws);
   c->id = core_.Open();
+  c->options = &core_.options();
   connections_[c->id] = c;
   auto loops = ReadLoop(c) && WriteLoop(c);
   co_await std::move(loops);
@@ -114,6 +116,9 @@ asio::awaitable<void> RealtimeHub::WriteLoop(std::shared_ptr<Connection> c) {
     }
     std::string text = std::move(c->queue.front());
     c->queue.pop_front();
+    if (c->options->on_data_frame && text.starts_with("0|")) {
+      c->options->on_data_frame(text, std::chrono::steady_clock::now());
+    }
     auto write = c->ws->Write(std::move(text));
     if (!co_await std::move(write)) {
       c->ws->Abort();

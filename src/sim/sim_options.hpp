@@ -4,8 +4,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sim/rate_window.hpp"
@@ -40,6 +42,10 @@ struct WsOptions {
   double trades_per_s = 2;          // trades per second per subscribed code, on average
   double fault_drop_per_min = 0;    // sessions dropped per minute (random, seeded)
   std::size_t queue_frames = 4096;  // frames waiting for a slow client before it is cut
+  // Benchmarks only (bench/stream_bench.cpp): called on the simulator's thread with each data
+  // frame as its connection's writer starts sending it. Empty otherwise.
+  std::function<void(std::string_view frame, std::chrono::steady_clock::time_point sent)>
+      on_data_frame;
 };
 
 struct SimOptions {
