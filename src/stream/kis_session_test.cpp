@@ -59,6 +59,9 @@ class FakeSocket final : public http::WebSocket {
   FakeSocket(asio::any_io_executor ex, FakeKis& kis) : wake_(ex), kis_(kis) {
     wake_.expires_at(asio::steady_timer::time_point::max());
   }
+  ~FakeSocket() override;
+  FakeSocket(const FakeSocket&) = delete;
+  FakeSocket& operator=(const FakeSocket&) = delete;
   asio::awaitable<std::optional<std::string>> Read() override {
     while (inbox_.empty() && !closed_) {
       wake_.expires_at(asio::steady_timer::time_point::max());
@@ -182,11 +185,17 @@ class FakeKis {
   bool held = false;
   int refuse_connects = 0;
   int connects = 0, subscribes = 0, unsubscribes = 0;
-  FakeSocket* live = nullptr;
+  FakeSocket* live = nullptr;  // null once the session has destroyed its socket
+  // Whether the session closed (or destroyed) the latest socket.
+  bool LiveClosed() const { return live == nullptr || live->closed(); }
 
  private:
   asio::any_io_executor ex_;
 };
+
+FakeSocket::~FakeSocket() {
+  if (kis_.live == this) kis_.live = nullptr;
+}
 
 asio::awaitable<bool> FakeSocket::Write(std::string text) {
   if (closed_) co_return false;
@@ -407,7 +416,7 @@ TEST_F(KisSessionTest, SubscribesReceivesTradesAndEchoesPingPong) {
   EXPECT_EQ(session->Status().parse_errors_by_kind.at("field_count"), 1u);
   Stop(*session);
   EXPECT_EQ(session->Status().state, SessionState::kStopped);
-  EXPECT_TRUE(kis.live->closed());
+  EXPECT_TRUE(kis.LiveClosed());
 }
 
 // The server drops the session: the session reconnects with a new approval key, subscribes
@@ -540,7 +549,7 @@ TEST_F(KisSessionTest, ConnectsOnlyWhileItHoldsTheLease) {
   ASSERT_TRUE(RunUntil([&] { return lease.acquires > renewed; }));
   lease.free = false;
   ASSERT_TRUE(RunUntil([&] { return session->Status().state == SessionState::kHeldElsewhere; }));
-  EXPECT_TRUE(kis.live->closed());
+  EXPECT_TRUE(kis.LiveClosed());
   EXPECT_GE(lease.releases, 1);
   lease.free = true;
   ASSERT_TRUE(RunUntil([&] { return kis.connects == 2 && kis.registered.size() == 1; }));
