@@ -492,6 +492,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       co_return;
     }
     counters.upgraded++;
+    // Stop() came during the handshake, before there was a connection to abort.
+    if (stopping) co_return;
     auto* raw = ws.get();
     slot->abort = [raw] { raw->Abort(); };
     auto running = answer.websocket(std::move(ws));
@@ -516,6 +518,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     co_await std::move(writing);
     if (ec) co_return;
     counters.streamed++;
+    if (stopping) co_return;  // Stop() came while the headers were written
     auto body =
         std::make_unique<ChunkedBody<Stream>>(std::move(stream), remote, options.write_timeout);
     auto* raw = body.get();
