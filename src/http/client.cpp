@@ -12,14 +12,15 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/ssl.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 
 #include "common/timer.hpp"
+#include "http/byte_stream.hpp"
 #include "http/message_reader.hpp"
 
 namespace kisgate::http {
@@ -61,12 +62,12 @@ std::string_view ToString(ClientErrorKind kind) { return common::Name(ToErrc(kin
 namespace {
 
 struct Connection {
-  std::unique_ptr<beast::tcp_stream> plain;
-  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
+  explicit Connection(ByteStream s) : stream(std::move(s)) {}
+  ByteStream stream;  // plain or TLS
   beast::flat_buffer buffer;
   Clock::time_point idle_since;
 
-  beast::tcp_stream& Lowest() { return plain ? *plain : beast::get_lowest_layer(*tls); }
+  beast::tcp_stream& Lowest() { return stream.lowest(); }
 
   void Close() {
     beast::error_code ignored;
@@ -238,13 +239,10 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       co_return Out{ClientError{ClientErrorKind::kResolve,
                                 fmt::format("cannot resolve {}: {}", host, ec.message())}};
     }
-    auto conn = std::make_unique<Connection>();
+    auto conn =
+        std::make_unique<Connection>(use_tls ? ByteStream::Tls(beast::tcp_stream(executor), *tls)
+                                             : ByteStream::Plain(beast::tcp_stream(executor)));
     const auto connect_deadline = std::min(deadline, Clock::now() + options.connect_timeout);
-    if (use_tls) {
-      conn->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(executor, *tls);
-    } else {
-      conn->plain = std::make_unique<beast::tcp_stream>(executor);
-    }
     auto& lowest = conn->Lowest();
     // Covers the TLS handshake too.
     Watchdog watchdog(executor, lowest, connect_deadline);
@@ -261,13 +259,13 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     counters.connections_opened++;
     if (use_tls) {
       // SNI and host-name verification: KIS serves a public certificate for its host name.
-      if (!SSL_set_tlsext_host_name(conn->tls->native_handle(), host.c_str())) {
+      if (!SSL_set_tlsext_host_name(static_cast<SSL*>(conn->stream.native_tls_handle()),
+                                    host.c_str())) {
         co_return Out{ClientError{ClientErrorKind::kTlsHandshake, "cannot set TLS server name"}};
       }
-      if (options.verify_tls)
-        conn->tls->set_verify_callback(asio::ssl::host_name_verification(host));
-      co_await conn->tls->async_handshake(asio::ssl::stream_base::client,
-                                          asio::redirect_error(asio::use_awaitable, ec));
+      if (options.verify_tls) conn->stream.VerifyHostName(host);
+      co_await conn->stream.async_handshake(asio::ssl::stream_base::client,
+                                            asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         co_return Out{
             ClientError{ClientErrorKind::kTlsHandshake,
@@ -277,8 +275,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     co_return Out{std::move(conn)};
   }
 
-  template <class Stream>
-  asio::awaitable<ClientResult> Exchange(Stream& stream, Connection& conn,
+  asio::awaitable<ClientResult> Exchange(ByteStream& stream, Connection& conn,
                                          bhttp::request<bhttp::string_body>& req,
                                          Clock::time_point deadline, bool& written,
                                          bool& keep_alive) {
@@ -380,13 +377,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       }
       bool written = false;
       bool keep_alive = false;
-      // Not a conditional expression: g++ 12 miscompiles co_await inside ?: (double destruction).
-      ClientResult result = ClientError{ClientErrorKind::kProtocol, "not sent"};
-      if (conn->tls) {
-        result = co_await Exchange(*conn->tls, *conn, req, request.deadline, written, keep_alive);
-      } else {
-        result = co_await Exchange(*conn->plain, *conn, req, request.deadline, written, keep_alive);
-      }
+      auto exchange = Exchange(conn->stream, *conn, req, request.deadline, written, keep_alive);
+      ClientResult result = co_await std::move(exchange);
       if (std::holds_alternative<Response>(result)) {
         Release(std::move(conn), keep_alive);
         co_return result;

@@ -13,12 +13,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/ssl.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 
+#include "http/byte_stream.hpp"
 #include "http/message_reader.hpp"
 #include "http/websocket_detail.hpp"
 
@@ -68,12 +68,11 @@ std::string Describe(const std::exception_ptr& e) {
   }
 }
 
-// Closes the underlying socket whatever the stream type.
-template <class Stream>
-void CloseSocket(Stream& stream) {
+// Closes the underlying socket, plain or TLS.
+void CloseSocket(ByteStream& stream) {
   beast::error_code ignored;
-  beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_both, ignored);
-  beast::get_lowest_layer(stream).socket().close(ignored);
+  stream.lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream.lowest().socket().close(ignored);
 }
 
 Request ToRequest(bhttp::request<bhttp::string_body>&& in, std::string remote) {
@@ -117,10 +116,9 @@ bhttp::response<bhttp::string_body> JsonError(bhttp::status status, std::string_
 }
 
 // A response body written chunk by chunk after its headers (BodyStream), owning the connection.
-template <class Stream>
 class ChunkedBody final : public BodyStream {
  public:
-  ChunkedBody(Stream stream, std::string remote, std::chrono::milliseconds write_timeout)
+  ChunkedBody(ByteStream stream, std::string remote, std::chrono::milliseconds write_timeout)
       : stream_(std::move(stream)), remote_(std::move(remote)), write_timeout_(write_timeout) {}
   ~ChunkedBody() override { Abort(); }
   ChunkedBody(const ChunkedBody&) = delete;
@@ -130,7 +128,7 @@ class ChunkedBody final : public BodyStream {
     if (closed_) co_return false;
     if (bytes.empty()) co_return true;  // an empty chunk would end the body
     beast::error_code ec;
-    beast::get_lowest_layer(stream_).expires_after(write_timeout_);  // the write timer only
+    stream_.lowest().expires_after(write_timeout_);  // the write timer only
     co_await asio::async_write(stream_, bhttp::make_chunk(asio::buffer(bytes)),
                                asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
@@ -144,7 +142,7 @@ class ChunkedBody final : public BodyStream {
     if (closed_) co_return;
     std::array<char, 512> sink{};
     beast::error_code ec;
-    beast::get_lowest_layer(stream_).expires_never();  // the request's read deadline is over
+    stream_.lowest().expires_never();  // the request's read deadline is over
     // A client of a streamed body has nothing more to say: any byte, the end or an error closes.
     co_await stream_.async_read_some(asio::buffer(sink),
                                      asio::redirect_error(asio::use_awaitable, ec));
@@ -160,7 +158,7 @@ class ChunkedBody final : public BodyStream {
   const std::string& remote() const override { return remote_; }
 
  private:
-  Stream stream_;
+  ByteStream stream_;
   std::string remote_;
   std::chrono::milliseconds write_timeout_;
   bool closed_ = false;
@@ -289,8 +287,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                        done);
       } else {
         asio::co_spawn(acceptor.get_executor(),
-                       Session(beast::tcp_stream(std::move(socket)), std::move(remote), slot,
-                               Clock::now() + options.read_timeout),
+                       Session(ByteStream::Plain(beast::tcp_stream(std::move(socket))),
+                               std::move(remote), slot, Clock::now() + options.read_timeout),
                        done);
       }
     }
@@ -325,9 +323,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   asio::awaitable<void> TlsSession(beast::tcp_stream tcp_stream, std::string remote, SlotIt slot) {
     auto self = shared_from_this();
     const auto first_deadline = Clock::now() + options.read_timeout;
-    beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp_stream), *tls);
-    slot->socket = &beast::get_lowest_layer(stream).socket();
-    beast::get_lowest_layer(stream).expires_at(first_deadline);
+    auto stream = ByteStream::Tls(std::move(tcp_stream), *tls);
+    slot->socket = &stream.lowest().socket();
+    stream.lowest().expires_at(first_deadline);
     beast::error_code ec;
     co_await stream.async_handshake(asio::ssl::stream_base::server,
                                     asio::redirect_error(asio::use_awaitable, ec));
@@ -343,11 +341,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   // Reads one request into `reader` under the deadlines: until `first_deadline` for the first
   // request of a connection, else the idle timeout until its first byte and read_timeout from that
   // byte on, header and body together. Returns false when the connection is to close unanswered.
-  template <class Stream>
-  asio::awaitable<bool> ReadRequest(Stream& stream, beast::flat_buffer& buffer,
+  asio::awaitable<bool> ReadRequest(ByteStream& stream, beast::flat_buffer& buffer,
                                     RequestReader& reader, SlotIt slot, bool first,
                                     Clock::time_point first_deadline) {
-    auto& lowest = beast::get_lowest_layer(stream);
+    auto& lowest = stream.lowest();
     bool started = buffer.size() > 0;  // pipelined bytes of this request are here already
     auto deadline = first ? first_deadline : Clock::now() + options.read_timeout;
     for (;;) {
@@ -401,11 +398,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
   }
 
-  template <class Stream>
-  asio::awaitable<void> Session(Stream stream, std::string remote, SlotIt slot,
+  asio::awaitable<void> Session(ByteStream stream, std::string remote, SlotIt slot,
                                 Clock::time_point first_deadline) {
     auto self = shared_from_this();
-    auto& lowest = beast::get_lowest_layer(stream);
+    auto& lowest = stream.lowest();
     slot->socket = &lowest.socket();
     const MessageLimits limits{options.max_header_bytes, options.max_body_bytes};
     beast::flat_buffer buffer(RequestReader::MaxBuffered(limits));
@@ -470,16 +466,15 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   };
 
   // Runs a long-lived answer on the connection `stream` until its function returns.
-  template <class Stream>
-  asio::awaitable<void> LongLived(Stream stream, Answered answer, std::string remote, SlotIt slot) {
+  asio::awaitable<void> LongLived(ByteStream stream, Answered answer, std::string remote,
+                                  SlotIt slot) {
     if (answer.websocket) {
       return RunWebSocket(std::move(stream), std::move(answer), std::move(remote), slot);
     }
     return RunStream(std::move(stream), std::move(answer), std::move(remote), slot);
   }
 
-  template <class Stream>
-  asio::awaitable<void> RunWebSocket(Stream stream, Answered answer, std::string remote,
+  asio::awaitable<void> RunWebSocket(ByteStream stream, Answered answer, std::string remote,
                                      SlotIt slot) {
     LongLivedGuard guard(this, slot);
     std::string error;
@@ -501,8 +496,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   }
 
   // An event stream: the headers now, chunked, and the body as the handler writes it.
-  template <class Stream>
-  asio::awaitable<void> RunStream(Stream stream, Answered answer, std::string remote, SlotIt slot) {
+  asio::awaitable<void> RunStream(ByteStream stream, Answered answer, std::string remote,
+                                  SlotIt slot) {
     LongLivedGuard guard(this, slot);
     bhttp::response<bhttp::empty_body> head{
         static_cast<bhttp::status>(answer.response.result_int()), answer.response.version()};
@@ -512,15 +507,14 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     head.chunked(true);
     bhttp::response_serializer<bhttp::empty_body> serializer{head};
     beast::error_code ec;
-    beast::get_lowest_layer(stream).expires_after(options.write_timeout);
+    stream.lowest().expires_after(options.write_timeout);
     auto writing = bhttp::async_write_header(stream, serializer,
                                              asio::redirect_error(asio::use_awaitable, ec));
     co_await std::move(writing);
     if (ec) co_return;
     counters.streamed++;
     if (stopping) co_return;  // Stop() came while the headers were written
-    auto body =
-        std::make_unique<ChunkedBody<Stream>>(std::move(stream), remote, options.write_timeout);
+    auto body = std::make_unique<ChunkedBody>(std::move(stream), remote, options.write_timeout);
     auto* raw = body.get();
     slot->abort = [raw] { raw->Abort(); };
     auto running = answer.stream(std::move(body));

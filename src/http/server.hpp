@@ -45,7 +45,8 @@ struct ServerOptions {
   WebSocketOptions websocket{.max_message_bytes = 64 * 1024,
                              .write_timeout = std::chrono::milliseconds(10'000),
                              .handshake_timeout = std::chrono::milliseconds(10'000),
-                             .idle_timeout = std::chrono::milliseconds(60'000)};
+                             .idle_timeout = std::chrono::milliseconds(60'000),
+                             .ca_file = {}};
 };
 
 struct Reply {

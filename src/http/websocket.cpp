@@ -1,22 +1,23 @@
 // Beast's websocket::stream behind http::WebSocket: the server side of an upgrade handed over by
 // server.cpp, and the client side of ConnectWebSocket. Every websocket template is instantiated
-// here, in this translation unit only.
+// here, in this translation unit only, and once: over ByteStream, whether the connection is plain
+// or TLS.
 
 #include "http/websocket.hpp"
 
 #include <fmt/format.h>
-#include <boost/asio/connect.hpp>
+#include <openssl/ssl.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/ssl.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/ssl.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 #include <boost/url/parse.hpp>
 
+#include "http/byte_stream.hpp"
 #include "http/websocket_detail.hpp"
 
 namespace kisgate::http {
@@ -28,12 +29,13 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-template <class Next>
+// Permessage-deflate is never offered nor accepted: its code is left out of the instantiation.
+using Ws = websocket::stream<ByteStream, false>;
+
 class BeastWebSocket final : public WebSocket {
  public:
-  BeastWebSocket(websocket::stream<Next> ws, std::string remote, const WebSocketOptions& options,
-                 std::shared_ptr<asio::ssl::context> tls = nullptr)
-      : tls_(std::move(tls)), ws_(std::move(ws)), remote_(std::move(remote)), options_(options) {
+  BeastWebSocket(Ws ws, std::string remote, const WebSocketOptions& options)
+      : ws_(std::move(ws)), remote_(std::move(remote)), options_(options) {
     ws_.read_message_max(options_.max_message_bytes);
     ws_.control_callback([this](websocket::frame_type, beast::string_view) { control_frames_++; });
   }
@@ -90,7 +92,7 @@ class BeastWebSocket final : public WebSocket {
   void Abort() override {
     closed_ = true;
     beast::error_code ignored;
-    auto& socket = beast::get_lowest_layer(ws_).socket();
+    auto& socket = ws_.next_layer().lowest().socket();
     if (!socket.is_open()) return;
     socket.shutdown(tcp::socket::shutdown_both, ignored);
     socket.close(ignored);
@@ -100,8 +102,7 @@ class BeastWebSocket final : public WebSocket {
   std::uint64_t control_frames() const override { return control_frames_; }
 
  private:
-  std::shared_ptr<asio::ssl::context> tls_;  // the client's TLS context outlives its stream
-  websocket::stream<Next> ws_;
+  Ws ws_;
   std::string remote_;
   WebSocketOptions options_;
   std::uint64_t control_frames_ = 0;
@@ -121,13 +122,15 @@ websocket::stream_base::timeout Timeouts(const WebSocketOptions& options) {
   return t;
 }
 
-template <class Next>
-asio::awaitable<std::unique_ptr<WebSocket>> Accept(Next stream, detail::UpgradeRequest request,
-                                                   Headers extra, std::string server_header,
-                                                   std::string remote, WebSocketOptions options,
-                                                   std::string& error) {
-  websocket::stream<Next> ws(std::move(stream));
-  beast::get_lowest_layer(ws).expires_never();  // the websocket's own timeouts take over
+}  // namespace
+
+namespace detail {
+
+asio::awaitable<std::unique_ptr<WebSocket>> AcceptWebSocket(
+    ByteStream stream, UpgradeRequest request, Headers extra, std::string server_header,
+    std::string remote, WebSocketOptions options, std::string& error) {
+  Ws ws(std::move(stream));
+  ws.next_layer().lowest().expires_never();  // the websocket's own timeouts take over
   ws.set_option(Timeouts(options));
   ws.set_option(websocket::stream_base::decorator(
       [extra = std::move(extra),
@@ -140,28 +143,10 @@ asio::awaitable<std::unique_ptr<WebSocket>> Accept(Next stream, detail::UpgradeR
   if (ec) {
     error = ec.message();
     beast::error_code ignored;
-    beast::get_lowest_layer(ws).socket().close(ignored);
+    ws.next_layer().lowest().socket().close(ignored);
     co_return nullptr;
   }
-  co_return std::make_unique<BeastWebSocket<Next>>(std::move(ws), std::move(remote), options);
-}
-
-}  // namespace
-
-namespace detail {
-
-asio::awaitable<std::unique_ptr<WebSocket>> AcceptWebSocket(
-    beast::tcp_stream stream, UpgradeRequest request, Headers extra, std::string server_header,
-    std::string remote, WebSocketOptions options, std::string& error) {
-  return Accept(std::move(stream), std::move(request), std::move(extra), std::move(server_header),
-                std::move(remote), options, error);
-}
-
-asio::awaitable<std::unique_ptr<WebSocket>> AcceptWebSocket(
-    beast::ssl_stream<beast::tcp_stream> stream, UpgradeRequest request, Headers extra,
-    std::string server_header, std::string remote, WebSocketOptions options, std::string& error) {
-  return Accept(std::move(stream), std::move(request), std::move(extra), std::move(server_header),
-                std::move(remote), options, error);
+  co_return std::make_unique<BeastWebSocket>(std::move(ws), std::move(remote), options);
 }
 
 }  // namespace detail
@@ -169,9 +154,7 @@ asio::awaitable<std::unique_ptr<WebSocket>> AcceptWebSocket(
 namespace {
 
 // The client's opening handshake over `ws` (TCP connected, TLS done); "" or why it failed.
-template <class Next>
-asio::awaitable<std::string> Handshake(websocket::stream<Next>& ws, const std::string& host,
-                                       const std::string& target) {
+asio::awaitable<std::string> Handshake(Ws& ws, const std::string& host, const std::string& target) {
   websocket::response_type response;
   beast::error_code ec;
   co_await ws.async_handshake(response, host, target,
@@ -211,7 +194,21 @@ asio::awaitable<std::unique_ptr<WebSocket>> ConnectWebSocket(asio::any_io_execut
   auto endpoints =
       co_await resolver.async_resolve(host, port, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return fail(fmt::format("cannot resolve '{}': {}", host, ec.message()));
-  beast::tcp_stream tcp_stream(executor);
+  auto tls =
+      secure ? std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client) : nullptr;
+  if (tls) {
+    tls->set_default_verify_paths(ec);
+    if (!options.ca_file.empty()) {
+      tls->load_verify_file(options.ca_file, ec);
+      if (ec) {
+        co_return fail(fmt::format("cannot load CA file '{}': {}", options.ca_file, ec.message()));
+      }
+    }
+    tls->set_verify_mode(asio::ssl::verify_peer);
+  }
+  auto stream = tls ? ByteStream::Tls(beast::tcp_stream(executor), *tls, tls)
+                    : ByteStream::Plain(beast::tcp_stream(executor));
+  auto& tcp_stream = stream.lowest();
   tcp_stream.expires_after(options.handshake_timeout);
   co_await tcp_stream.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {
@@ -222,33 +219,22 @@ asio::awaitable<std::unique_ptr<WebSocket>> ConnectWebSocket(asio::any_io_execut
   if (auto ep = tcp_stream.socket().remote_endpoint(ec); !ec) {
     remote = fmt::format("{}:{}", ep.address().to_string(), ep.port());
   }
-
-  if (!secure) {
-    websocket::stream<beast::tcp_stream> ws(std::move(tcp_stream));
-    beast::get_lowest_layer(ws).expires_never();
-    ws.set_option(Timeouts(options));
-    auto why = co_await Handshake(ws, host_header, target);
-    if (!why.empty()) co_return fail(why);
-    co_return std::make_unique<BeastWebSocket<beast::tcp_stream>>(std::move(ws), std::move(remote),
-                                                                  options);
+  if (tls) {
+    if (SSL_set_tlsext_host_name(static_cast<SSL*>(stream.native_tls_handle()), host.c_str()) !=
+        1) {
+      co_return fail("cannot set the TLS server name");
+    }
+    stream.VerifyHostName(host);
+    co_await stream.async_handshake(asio::ssl::stream_base::client,
+                                    asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return fail(fmt::format("TLS handshake failed: {}", ec.message()));
   }
-  auto tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
-  tls->set_default_verify_paths(ec);
-  tls->set_verify_mode(asio::ssl::verify_peer);
-  websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws(std::move(tcp_stream), *tls);
-  if (SSL_set_tlsext_host_name(ws.next_layer().native_handle(), host.c_str()) != 1) {
-    co_return fail("cannot set the TLS server name");
-  }
-  ws.next_layer().set_verify_callback(asio::ssl::host_name_verification(host));
-  co_await ws.next_layer().async_handshake(asio::ssl::stream_base::client,
-                                           asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return fail(fmt::format("TLS handshake failed: {}", ec.message()));
-  beast::get_lowest_layer(ws).expires_never();
+  tcp_stream.expires_never();
+  Ws ws(std::move(stream));
   ws.set_option(Timeouts(options));
   auto why = co_await Handshake(ws, host_header, target);
   if (!why.empty()) co_return fail(why);
-  co_return std::make_unique<BeastWebSocket<beast::ssl_stream<beast::tcp_stream>>>(
-      std::move(ws), std::move(remote), options, std::move(tls));
+  co_return std::make_unique<BeastWebSocket>(std::move(ws), std::move(remote), options);
 }
 
 }  // namespace kisgate::http

@@ -27,6 +27,9 @@ struct WebSocketOptions {
   // 0: none. Otherwise a protocol ping after half of it without a frame from the peer, and the
   // connection closed when nothing (a pong included) arrives by its end.
   std::chrono::milliseconds idle_timeout{0};
+  // Client over wss://: a PEM file of certificate authorities trusted besides the system's (a
+  // private CA, a test's self-signed certificate). The peer's name is always verified.
+  std::string ca_file;
 };
 
 class WebSocket {

@@ -7,11 +7,10 @@
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
+#include "http/byte_stream.hpp"
 #include "http/message.hpp"
 #include "http/websocket.hpp"
 
@@ -23,11 +22,7 @@ using UpgradeRequest = boost::beast::http::request<boost::beast::http::string_bo
 // answering 101 with `extra` headers and `server_header`. Returns null (and sets `error`) when the
 // handshake fails; the connection is then closed.
 boost::asio::awaitable<std::unique_ptr<WebSocket>> AcceptWebSocket(
-    boost::beast::tcp_stream stream, UpgradeRequest request, Headers extra,
-    std::string server_header, std::string remote, WebSocketOptions options, std::string& error);
-boost::asio::awaitable<std::unique_ptr<WebSocket>> AcceptWebSocket(
-    boost::beast::ssl_stream<boost::beast::tcp_stream> stream, UpgradeRequest request,
-    Headers extra, std::string server_header, std::string remote, WebSocketOptions options,
-    std::string& error);
+    ByteStream stream, UpgradeRequest request, Headers extra, std::string server_header,
+    std::string remote, WebSocketOptions options, std::string& error);
 
 }  // namespace kisgate::http::detail

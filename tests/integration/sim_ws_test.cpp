@@ -99,8 +99,10 @@ class SimWebSocketTest : public ::testing::Test {
 
   static asio::awaitable<std::unique_ptr<http::WebSocket>> Connect(const std::string& base) {
     std::string error;
-    auto connect = http::ConnectWebSocket(co_await asio::this_coro::executor, base + "/tryitout",
-                                          http::WebSocketOptions{}, error);
+    // The executor first: g++ 12 destroys the temporaries of a statement that has a co_await
+    // twice (the URL, the options).
+    const auto ex = co_await asio::this_coro::executor;
+    auto connect = http::ConnectWebSocket(ex, base + "/tryitout", http::WebSocketOptions{}, error);
     auto ws = co_await std::move(connect);
     EXPECT_TRUE(ws) << error;
     co_return ws;
@@ -273,8 +275,8 @@ TEST(SimWebSocketSlowClient, IsCutAndCounted) {
   // A named lambda: the coroutine reads its captures through it, so it must outlive io.run().
   auto slow_client = [&]() -> asio::awaitable<void> {
     std::string error;
-    auto connect = http::ConnectWebSocket(co_await asio::this_coro::executor,
-                                          sim.WsUrl() + "/tryitout", {}, error);
+    const auto ex = co_await asio::this_coro::executor;  // not in the call: see Connect above
+    auto connect = http::ConnectWebSocket(ex, sim.WsUrl() + "/tryitout", {}, error);
     auto ws = co_await std::move(connect);
     if (!ws) {
       ADD_FAILURE() << error;

@@ -17,6 +17,7 @@
 
 #include "http/server.hpp"
 #include "http/websocket.hpp"
+#include "support/test_client.hpp"
 
 namespace kisgate::http {
 namespace {
@@ -39,9 +40,17 @@ T RunClient(Make make) {
 
 class LongLivedFixture : public ::testing::Test {
  protected:
+  // The TLS fixture below serves the same routes over HTTPS / wss://.
+  virtual bool Tls() const { return false; }
+
   void SetUp() override {
     ServerOptions options;
     options.websocket.max_message_bytes = 1024;
+    if (Tls()) {
+      testing::WriteSelfSignedCert(dir_.path());
+      options.tls_cert_file = CertFile();
+      options.tls_key_file = dir_.path() + "/key.pem";
+    }
     server_ = std::make_unique<Server>(io_, options, [this](Request r) -> asio::awaitable<Reply> {
       Reply reply;
       if (r.Path() == "/echo") {
@@ -83,8 +92,10 @@ class LongLivedFixture : public ::testing::Test {
     if (thread_.joinable()) thread_.join();
   }
   std::string Url(std::string_view path) const {
-    return "ws://127.0.0.1:" + std::to_string(port_) + std::string(path);
+    return (Tls() ? "wss://127.0.0.1:" : "ws://127.0.0.1:") + std::to_string(port_) +
+           std::string(path);
   }
+  std::string CertFile() const { return dir_.path() + "/cert.pem"; }
   // Waits (at most 5 s) until the server's long-lived connections number `n`.
   std::uint64_t WaitLongLived(std::uint64_t n) const {
     for (int i = 0; i < 500 && server_->Counters().long_lived != n; ++i) {
@@ -93,6 +104,7 @@ class LongLivedFixture : public ::testing::Test {
     return server_->Counters().long_lived;
   }
 
+  testing::TempDir dir_;
   asio::io_context io_{1};
   std::unique_ptr<Server> server_;
   std::uint16_t port_ = 0;
@@ -106,7 +118,8 @@ TEST_F(LongLivedFixture, WebSocketEchoesAndClosesCleanly) {
       std::vector<std::string>>([this](asio::any_io_executor ex)
                                     -> asio::awaitable<std::vector<std::string>> {
     std::string error;
-    auto ws = co_await ConnectWebSocket(ex, Url("/echo"), {}, error);
+    auto connect = ConnectWebSocket(ex, Url("/echo"), {}, error);
+    auto ws = co_await std::move(connect);
     std::vector<std::string> out;
     if (!ws) {
       out.push_back("error " + error);
@@ -134,7 +147,8 @@ TEST_F(LongLivedFixture, MessageOverTheLimitClosesTheConnection) {
   auto reply =
       RunClient<std::string>([this](asio::any_io_executor ex) -> asio::awaitable<std::string> {
         std::string error;
-        auto ws = co_await ConnectWebSocket(ex, Url("/echo"), {}, error);
+        auto connect = ConnectWebSocket(ex, Url("/echo"), {}, error);
+        auto ws = co_await std::move(connect);
         if (!ws) co_return "error " + error;
         co_await ws->Write(std::string(1025, 'x'));
         co_return (co_await ws->Read()).value_or("<closed>");
@@ -147,7 +161,8 @@ TEST_F(LongLivedFixture, ConnectNamesTheUrlAndTheReason) {
   auto error =
       RunClient<std::string>([this](asio::any_io_executor ex) -> asio::awaitable<std::string> {
         std::string error;
-        auto ws = co_await ConnectWebSocket(ex, Url("/nothing-here"), {}, error);
+        auto connect = ConnectWebSocket(ex, Url("/nothing-here"), {}, error);
+        auto ws = co_await std::move(connect);
         co_return ws ? std::string("connected") : error;
       });
   EXPECT_NE(error.find(Url("/nothing-here")), std::string::npos) << error;
@@ -155,7 +170,8 @@ TEST_F(LongLivedFixture, ConnectNamesTheUrlAndTheReason) {
 
   error = RunClient<std::string>([](asio::any_io_executor ex) -> asio::awaitable<std::string> {
     std::string error;
-    auto ws = co_await ConnectWebSocket(ex, "http://127.0.0.1:1/", {}, error);
+    auto connect = ConnectWebSocket(ex, "http://127.0.0.1:1/", {}, error);
+    auto ws = co_await std::move(connect);
     co_return ws ? std::string("connected") : error;
   });
   EXPECT_NE(error.find("not a ws:// or wss:// URL"), std::string::npos) << error;
@@ -207,7 +223,8 @@ TEST_F(LongLivedFixture, StopEndsOpenWebSockets) {
   auto waiting = std::async(std::launch::async, [&] {
     return RunClient<std::string>([&](asio::any_io_executor ex) -> asio::awaitable<std::string> {
       std::string error;
-      auto ws = co_await ConnectWebSocket(ex, Url("/echo"), {}, error);
+      auto connect = ConnectWebSocket(ex, Url("/echo"), {}, error);
+      auto ws = co_await std::move(connect);
       connected.set_value();
       if (!ws) co_return "error " + error;
       co_return (co_await ws->Read()).value_or("<closed>");
@@ -218,6 +235,57 @@ TEST_F(LongLivedFixture, StopEndsOpenWebSockets) {
   asio::post(io_, [this] { server_->Stop(); });
   EXPECT_EQ(waiting.get(), "<closed>");
   EXPECT_EQ(WaitLongLived(0), 0u);
+}
+
+class TlsLongLivedFixture : public LongLivedFixture {
+ protected:
+  bool Tls() const override { return true; }
+};
+
+// The same echo over TLS on both sides: the server's upgrade of an HTTPS connection and a wss://
+// client that trusts the server's certificate through WebSocketOptions::ca_file.
+TEST_F(TlsLongLivedFixture, WebSocketOverTlsEchoesAndClosesCleanly) {
+  auto replies = RunClient<std::vector<std::string>>(
+      [this](asio::any_io_executor ex) -> asio::awaitable<std::vector<std::string>> {
+        WebSocketOptions options;
+        options.ca_file = CertFile();
+        std::string error;
+        auto connect = ConnectWebSocket(ex, Url("/echo"), options, error);
+        auto ws = co_await std::move(connect);
+        std::vector<std::string> out;
+        if (!ws) {
+          out.push_back("error " + error);
+          co_return out;
+        }
+        for (const std::string& m : std::vector<std::string>{"a", std::string(1000, 'x')}) {
+          co_await ws->Write(m);
+          out.push_back((co_await ws->Read()).value_or("<closed>"));
+        }
+        co_await ws->Write("close");
+        out.push_back((co_await ws->Read()).value_or("<closed>"));
+        co_return out;
+      });
+  ASSERT_EQ(replies.size(), 3u) << replies.front();
+  EXPECT_EQ(replies[0], "echo:a");
+  EXPECT_EQ(replies[1], "echo:" + std::string(1000, 'x'));
+  EXPECT_EQ(replies[2], "<closed>");
+  EXPECT_EQ(server_->Counters().upgraded, 1u);
+  EXPECT_EQ(WaitLongLived(0), 0u);
+  EXPECT_EQ(echo_ended_.load(), 1);
+}
+
+// A wss:// client verifies the peer: a self-signed certificate it was not told to trust fails the
+// handshake, and the error says so.
+TEST_F(TlsLongLivedFixture, WssRefusesAPeerItCannotVerify) {
+  auto error =
+      RunClient<std::string>([this](asio::any_io_executor ex) -> asio::awaitable<std::string> {
+        std::string error;
+        auto connect = ConnectWebSocket(ex, Url("/echo"), {}, error);
+        auto ws = co_await std::move(connect);
+        co_return ws ? std::string("connected") : error;
+      });
+  EXPECT_NE(error.find("TLS handshake failed"), std::string::npos) << error;
+  EXPECT_EQ(server_->Counters().upgraded, 0u);
 }
 
 }  // namespace
