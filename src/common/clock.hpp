@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 
 namespace kisgate::common {
 
@@ -20,6 +21,12 @@ class Clock {
   // Calendar time (UTC based), for timestamps that leave the process.
   virtual WallTime WallNow() const = 0;
 };
+
+// Milliseconds since the Unix epoch, as stored and as sent to Redis, and back.
+inline std::int64_t UnixMillis(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+inline WallTime FromUnixMillis(std::int64_t ms) { return WallTime{std::chrono::milliseconds(ms)}; }
 
 class SystemClock final : public Clock {
  public:

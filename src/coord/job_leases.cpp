@@ -118,9 +118,7 @@ JobLeases::~JobLeases() {
 }
 
 std::string JobLeases::Key(const config::JobConfig& job, common::WallTime start) const {
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(start.time_since_epoch()).count();
-  return state_->coordinator.Key({}, fmt::format("job:{}:{}", job.name, ms));
+  return state_->coordinator.Key({}, fmt::format("job:{}:{}", job.name, common::UnixMillis(start)));
 }
 
 std::chrono::milliseconds JobLeases::Ttl(const config::JobConfig& job) const {

@@ -68,7 +68,7 @@ return 1
 }
 
 // KEYS: inflight. ARGV: the lease's name.
-const Script& ReleaseScript() {
+const Script& ReleaseInflightScript() {
   static const Script script("return redis.call('ZREM', KEYS[1], ARGV[1])");
   return script;
 }
@@ -133,7 +133,7 @@ asio::awaitable<std::optional<gate::SlotGrant>> RedisKeyShare::Reserve(std::stri
 }
 
 void RedisKeyShare::Release(std::string call) {
-  coordinator_.Spawn("release", ReleaseScript(), {inflight_key_},
+  coordinator_.Spawn("release", ReleaseInflightScript(), {inflight_key_},
                      {fmt::format("{}:{}", coordinator_.instance(), call)});
 }
 

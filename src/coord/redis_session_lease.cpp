@@ -30,7 +30,7 @@ return {0, holder or ''}
 }
 
 // KEYS: the lease. ARGV: our value. Deletes the lease while it is ours.
-const Script& ReleaseScript() {
+const Script& ReleaseLeaseScript() {
   static const Script script(R"lua(
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -91,7 +91,7 @@ asio::awaitable<void> RedisSessionLease::Release() {
   if (!held_) co_return;
   held_ = false;
   holder_.clear();
-  auto op = coordinator_.EvalSha(ReleaseScript(), {key_}, {value_});
+  auto op = coordinator_.EvalSha(ReleaseLeaseScript(), {key_}, {value_});
   common::Result<Reply> reply = co_await std::move(op);
   // Not deleted (Redis away): the lease expires after its TTL.
   if (reply && reply->IsError())

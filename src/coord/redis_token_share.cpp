@@ -33,10 +33,6 @@ return 0
   return script;
 }
 
-std::int64_t UnixMillis(common::WallTime t) {
-  return duration_cast<milliseconds>(t.time_since_epoch()).count();
-}
-
 }  // namespace
 
 RedisTokenShare::RedisTokenShare(Coordinator& coordinator, std::string key_id)
@@ -79,9 +75,9 @@ asio::awaitable<void> RedisTokenShare::Publish(const kis::Token& token) {
   if (token.expires_at <= coordinator_.clock().WallNow()) co_return;
   json::object object;
   object["value"] = token.value;
-  object["expires_at"] = UnixMillis(token.expires_at);
+  object["expires_at"] = common::UnixMillis(token.expires_at);
   auto op = coordinator_.Command({"SET", token_key_, json::serialize(object), "PXAT",
-                                  std::to_string(UnixMillis(token.expires_at))});
+                                  std::to_string(common::UnixMillis(token.expires_at))});
   common::Result<Reply> reply = co_await std::move(op);
   if (reply && reply->IsError()) coordinator_.NoteFailure("SET of the token", Describe(*reply));
 }

@@ -16,7 +16,7 @@ using common::SteadyTime;
 using testing::Driver;
 using testing::MaxInWindow;
 
-constexpr SteadyTime kFar = SteadyTime{} + 1000h;
+using testing::kFar;
 
 CallSpec Batch(FlowId flow = 0, SteadyTime deadline = kFar) {
   return {Lane::kBatch, flow, deadline, false};

@@ -21,6 +21,9 @@ using namespace std::chrono_literals;
 using common::Duration;
 using common::SteadyTime;
 
+// A deadline no test reaches: the call never expires.
+inline constexpr SteadyTime kFar = SteadyTime{} + 1000h;
+
 struct Dispatched {
   CallId id;
   CallSpec spec;

@@ -8,6 +8,10 @@
 
 namespace kisgate::sim {
 
+// KRX's regular session, 09:00 to 15:30 KST.
+inline constexpr int kSessionMinutes = 390;
+inline constexpr int kSessionSeconds = kSessionMinutes * 60;
+
 class MarketClock {
  public:
   // `start` is "now" or a KST time "YYYY-MM-DDTHH:MM:SS" (validated by SimOptions::Validate).

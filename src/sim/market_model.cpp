@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "sim/market_clock.hpp"
 #include "sim/random.hpp"
 
 namespace kisgate::sim {
@@ -11,8 +12,6 @@ using namespace std::chrono;
 
 namespace {
 
-constexpr int kSessionMinutes = 390;  // 09:00 to 15:30
-constexpr int kSessionSeconds = kSessionMinutes * 60;
 constexpr std::size_t kPathCacheSize = 1024;
 
 // Salts that keep the random streams of different quantities apart.

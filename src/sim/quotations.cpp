@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/kst.hpp"
+#include "sim/kis_text.hpp"
 #include "sim/market_model.hpp"
 #include "sim/random.hpp"
 #include "sim/universe.hpp"
@@ -19,7 +20,6 @@ using std::chrono::seconds;
 namespace {
 
 std::string Num(std::int64_t v) { return std::to_string(v); }
-std::string Pct(double v) { return fmt::format("{:.2f}", v); }
 
 double ChangePct(std::int64_t price, std::int64_t base) {
   return base == 0 ? 0.0 : 100.0 * static_cast<double>(price - base) / static_cast<double>(base);

@@ -9,6 +9,7 @@
 
 #include "common/kst.hpp"
 #include "kis/realtime.hpp"
+#include "sim/kis_text.hpp"
 #include "sim/market_clock.hpp"
 #include "sim/universe.hpp"
 
@@ -19,7 +20,6 @@ using namespace std::chrono;
 
 namespace {
 
-constexpr int kSessionSeconds = 390 * 60;  // 09:00 to 15:30
 // A poll that finds more unsent seconds than this (a client subscribed long ago at a high
 // --speed, or a stalled timer) sends only the latest ones: a backlog is what a slow client gets
 // cut for, not what the simulator should build up itself.
@@ -89,8 +89,6 @@ char SignOf(std::int64_t price, std::int64_t base, std::int64_t upper, std::int6
   if (price < base) return '5';
   return '3';
 }
-
-std::string Pct(double x) { return fmt::format("{:.2f}", x); }
 
 double Ratio(std::int64_t a, std::int64_t b) {
   return b == 0 ? 0.0 : static_cast<double>(a) / static_cast<double>(b);

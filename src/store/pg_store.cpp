@@ -53,7 +53,7 @@ std::string OneLine(const char* message) {
 
 std::string Quoted(std::string_view identifier) { return fmt::format("\"{}\"", identifier); }
 
-std::string SqlType(ColumnSpec::Type type) {
+std::string PgType(ColumnSpec::Type type) {
   return type == ColumnSpec::kInteger ? "BIGINT"
          : type == ColumnSpec::kReal  ? "DOUBLE PRECISION"
                                       : "TEXT";
@@ -61,12 +61,12 @@ std::string SqlType(ColumnSpec::Type type) {
 
 // Migrations in order; schema_version records how many ran. Never edit one that shipped: add one.
 // Version 1 is SQLite's version 2 (collected_at in milliseconds): PostgreSQL never had text times.
-std::vector<std::string> Migrations() {
+std::vector<std::string> PgMigrations() {
   std::string v1;
   for (auto dataset : Datasets()) {
     std::string columns;
     for (const auto& c : *ColumnsOf(dataset))
-      columns += fmt::format("  {} {},\n", Quoted(c.name), SqlType(c.type));
+      columns += fmt::format("  {} {},\n", Quoted(c.name), PgType(c.type));
     // COLLATE "C": market_time and code compare byte-wise, as in SQLite, whatever the locale.
     v1 += fmt::format(
         "CREATE TABLE {} (\n  code TEXT COLLATE \"C\" NOT NULL,\n"
@@ -80,7 +80,7 @@ std::vector<std::string> Migrations() {
     std::string columns;
     std::string key;
     for (std::size_t i = 0; i < specs.size(); ++i) {
-      columns += fmt::format("  {} {}{} NOT NULL,\n", Quoted(specs[i].name), SqlType(specs[i].type),
+      columns += fmt::format("  {} {}{} NOT NULL,\n", Quoted(specs[i].name), PgType(specs[i].type),
                              specs[i].type == ColumnSpec::kText ? " COLLATE \"C\"" : "");
       if (i < kStreamKeyColumns)
         key += fmt::format("{}{}", i == 0 ? "" : ", ", Quoted(specs[i].name));
@@ -91,10 +91,6 @@ std::vector<std::string> Migrations() {
   const std::string v2 =
       stream_table(kTicksTable, TickColumns()) + stream_table(kBooksTable, BookColumns());
   return {v1, v2};
-}
-
-std::int64_t ToMillis(common::WallTime t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
 std::int64_t ParseInt(const char* text) {
@@ -149,7 +145,7 @@ std::string Migrate(pg_conn* conn, const std::string& where) {
   auto applied_result = Exec(conn, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
   if (!Ok(applied_result)) return fail(OneLine(PQresultErrorMessage(applied_result.get())));
   const auto applied = ParseInt(PQgetvalue(applied_result.get(), 0, 0));
-  const auto migrations = Migrations();
+  const auto migrations = PgMigrations();
   for (auto v = applied; v < static_cast<std::int64_t>(migrations.size()); ++v) {
     if (error = step(migrations[static_cast<std::size_t>(v)]); !error.empty())
       return fail(fmt::format("migration {}: {}", v + 1, error));
@@ -188,7 +184,7 @@ Upsert BuildUpsert(std::string_view dataset, const std::vector<const Record*>& r
   for (const auto* r : rows) {
     std::string tuple = add(r->code, false);
     tuple += ", " + add(r->market_time, false);
-    tuple += ", " + add(std::to_string(ToMillis(r->collected_at)), false);
+    tuple += ", " + add(std::to_string(common::UnixMillis(r->collected_at)), false);
     for (const auto& spec : specs) {
       const auto* v = r->Column(spec.name);
       if (v == nullptr) {

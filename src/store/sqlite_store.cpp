@@ -17,18 +17,18 @@ namespace kisgate::store {
 
 namespace {
 
-std::string SqlType(ColumnSpec::Type type) {
+std::string SqliteType(ColumnSpec::Type type) {
   return type == ColumnSpec::kInteger ? "INTEGER" : type == ColumnSpec::kReal ? "REAL" : "TEXT";
 }
 
 // Migrations in order; the database records how many ran. Never edit one that shipped: add one.
-std::vector<std::string> Migrations() {
+std::vector<std::string> SqliteMigrations() {
   // 1: one table per data set.
   std::string v1;
   for (auto dataset : Datasets()) {
     std::string columns;
     for (const auto& c : *ColumnsOf(dataset))
-      columns += fmt::format("  {} {},\n", c.name, SqlType(c.type));
+      columns += fmt::format("  {} {},\n", c.name, SqliteType(c.type));
     v1 += fmt::format(
         "CREATE TABLE {} (\n  code TEXT NOT NULL,\n  market_time TEXT NOT NULL,\n"
         "  collected_at TEXT NOT NULL,\n{}  raw TEXT NOT NULL,\n  PRIMARY KEY (code, market_time)\n"
@@ -45,7 +45,7 @@ std::vector<std::string> Migrations() {
     std::string columns;
     std::string names;
     for (const auto& c : *ColumnsOf(dataset)) {
-      columns += fmt::format("  {} {},\n", c.name, SqlType(c.type));
+      columns += fmt::format("  {} {},\n", c.name, SqliteType(c.type));
       names += fmt::format("{}, ", c.name);
     }
     v2 += fmt::format(
@@ -64,7 +64,7 @@ std::vector<std::string> Migrations() {
     std::string columns;
     std::string key;
     for (std::size_t i = 0; i < specs.size(); ++i) {
-      columns += fmt::format("  {} {} NOT NULL,\n", specs[i].name, SqlType(specs[i].type));
+      columns += fmt::format("  {} {} NOT NULL,\n", specs[i].name, SqliteType(specs[i].type));
       if (i < kStreamKeyColumns) key += fmt::format("{}{}", i == 0 ? "" : ", ", specs[i].name);
     }
     return fmt::format("CREATE TABLE {} (\n{}  PRIMARY KEY ({})\n) WITHOUT ROWID;\n", table,
@@ -134,14 +134,6 @@ std::string ColumnNames(const std::vector<ColumnSpec>& specs) {
   std::string names;
   for (const auto& c : specs) names += fmt::format("{}{}", names.empty() ? "" : ", ", c.name);
   return names;
-}
-
-std::int64_t ToMillis(common::WallTime t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-common::WallTime FromMillis(std::int64_t ms) {
-  return common::WallTime{std::chrono::milliseconds(ms)};
 }
 
 void Exec(sqlite3* db, const std::string& sql) {
@@ -223,7 +215,7 @@ SqliteStore::SqliteStore(StoreOptions options)
     Exec(db_,
          "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
          "applied_at TEXT NOT NULL DEFAULT (datetime('now')))");
-    const auto migrations = Migrations();
+    const auto migrations = SqliteMigrations();
     const auto applied = QueryInt(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
     for (auto v = applied; v < static_cast<std::int64_t>(migrations.size()); ++v) {
       // One transaction per migration: a failed one leaves the file at the previous version.
@@ -338,7 +330,7 @@ bool SqliteStore::Commit(const std::vector<WriteItem>& batch, std::string& error
     int i = 1;
     sqlite3_bind_text(stmt, i++, r.code.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(stmt, i++, r.market_time.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(stmt, i++, ToMillis(r.collected_at));
+    sqlite3_bind_int64(stmt, i++, common::UnixMillis(r.collected_at));
     for (const auto& spec : *columns) {
       auto it = std::find_if(r.columns.begin(), r.columns.end(),
                              [&](const auto& c) { return c.first == spec.name; });
@@ -426,7 +418,7 @@ std::vector<Record> SqliteStore::Range(const std::string& dataset, const std::st
         r.dataset = dataset;
         r.code = code;
         r.market_time = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-        r.collected_at = FromMillis(sqlite3_column_int64(stmt, 1));
+        r.collected_at = common::FromUnixMillis(sqlite3_column_int64(stmt, 1));
         r.raw = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 2));
         int i = 3;
         for (const auto& spec : *specs) {

@@ -11,14 +11,6 @@ namespace {
 
 using T = ColumnSpec;
 
-std::int64_t Millis(common::WallTime t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-common::WallTime FromMillis(std::int64_t ms) {
-  return common::WallTime{std::chrono::milliseconds(ms)};
-}
-
 // Readers of a row's values that tolerate a NULL read back as absent (a shorter row).
 struct RowReader {
   const std::vector<Value>& row;
@@ -99,7 +91,7 @@ std::vector<Value> TickRow(const kis::Tick& t) {
           Value{t.volume},
           Value{t.cum_volume},
           Value{t.cum_value},
-          Value{Millis(t.received_at)}};
+          Value{common::UnixMillis(t.received_at)}};
 }
 
 kis::Tick TickFromRow(const std::vector<Value>& row) {
@@ -123,7 +115,7 @@ kis::Tick TickFromRow(const std::vector<Value>& row) {
   t.volume = r.Int();
   t.cum_volume = r.Int();
   t.cum_value = r.Int();
-  t.received_at = FromMillis(r.Int());
+  t.received_at = common::FromUnixMillis(r.Int());
   return t;
 }
 
@@ -133,7 +125,7 @@ std::vector<Value> BookRow(const kis::BookSnapshot& b) {
   row.emplace_back(b.code);
   row.emplace_back(b.date);
   row.emplace_back(b.time);
-  row.emplace_back(Millis(b.received_at));
+  row.emplace_back(common::UnixMillis(b.received_at));
   row.emplace_back(std::int64_t{b.after_hours ? 1 : 0});
   for (const auto* side : {&b.asks, &b.bids}) {
     for (const auto& level : *side) {
@@ -154,7 +146,7 @@ kis::BookSnapshot BookFromRow(const std::vector<Value>& row) {
   b.code = r.Text();
   b.date = r.Text();
   b.time = r.Text();
-  b.received_at = FromMillis(r.Int());
+  b.received_at = common::FromUnixMillis(r.Int());
   b.after_hours = r.Int() != 0;
   for (auto* side : {&b.asks, &b.bids}) {
     for (auto& level : *side) {
