@@ -1,7 +1,10 @@
 # The front door. Every target installs what is missing first (scripts/bootstrap.sh, Debian
-# packages), so `make demo` and `make test` work on a fresh machine.
+# packages), so `make demo` and `make test` work on a fresh machine. Each builds only what it runs:
+# demo, sim and install the kisgate binary; test the binary, the tests and the fuzz replays; bench
+# the benchmarks.
 #
-#   make build              build/kisgate and the tests
+#   make kisgate            build/kisgate alone
+#   make build              build/kisgate, the tests and the fuzz corpus replays
 #   make test               build, then run the test suite (ctest)
 #   make test SANITIZE=1    the same with AddressSanitizer + UBSan, in build-asan/ (without the
 #                           browser test and the soak, whose RSS check ASan's quarantine defeats,
@@ -46,7 +49,7 @@ CTEST_ARGS ?=
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all deps configure build test soak demo sim bench install lint format clean
+.PHONY: all deps configure kisgate build test soak demo sim bench install lint format clean
 
 all: build
 
@@ -59,6 +62,9 @@ configure: deps
 	  -DKISGATE_TSAN=$(if $(filter 1,$(TSAN)),ON,OFF) -DKISGATE_SKIP_DIRS="$(SKIP_DIRS)" \
 	  -DKISGATE_WERROR=$(if $(filter 1,$(WERROR)),ON,OFF) -DCMAKE_INSTALL_PREFIX=$(PREFIX) > /dev/null
 
+kisgate: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target kisgate
+
 build: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS) --target $(BUILD_TARGETS)
 
@@ -69,18 +75,18 @@ soak: build
 	@ctest --test-dir $(BUILD_DIR) --output-on-failure -L soak $(CTEST_ARGS)
 
 DEMO_ARGS ?=
-demo: build
+demo: kisgate
 	@$(BUILD_DIR)/kisgate demo $(DEMO_ARGS)
 
-sim: build
+sim: kisgate
 	@$(BUILD_DIR)/kisgate sim --listen 127.0.0.1:9443
 
-bench: build
+bench: configure
 	@scripts/bootstrap.sh --bench
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target kisgate benchmarks
 	@bench/run.sh $(BUILD_DIR)
 
-install: configure
-	@cmake --build $(BUILD_DIR) -j $(JOBS) --target kisgate
+install: kisgate
 	@DESTDIR="$(DESTDIR)" cmake --install $(BUILD_DIR)
 
 lint: deps

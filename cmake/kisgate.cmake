@@ -11,8 +11,13 @@ endfunction()
 # kisgate_test(NAME SOURCES ... DEPS ... [TIMEOUT s] [LABELS ...]): one GoogleTest binary whose
 # test cases are registered with ctest one by one, as "<NAME>.<Suite>.<Case>" (so -R <NAME> selects
 # the binary's cases and ctest -j runs cases of one binary side by side).
-# Labels: "unit" for the tests beside the code in src/<module>/, "integration" for tests/integration;
-# tests named in KISGATE_THREADED_TESTS (the top-level CMakeLists) also get "threads".
+# Labels say what a test needs, beside it in its CMakeLists:
+#   threads          it runs code on more than one thread (a server on its own thread, the store's
+#                    writer): `make test TSAN=1` builds and runs these (target threaded_tests);
+#   redis, postgres  it starts a redis-server or a PostgreSQL server of its own;
+#   integration      several modules over real sockets.
+# A test under src/ that names none of redis, postgres or integration is "unit"; one under
+# tests/integration is "integration".
 # TIMEOUT is per case (default 60 s).
 function(kisgate_test name)
   cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
@@ -23,13 +28,20 @@ function(kisgate_test name)
     set(ARG_TIMEOUT 60)
   endif()
   file(RELATIVE_PATH dir ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR})
-  if(dir MATCHES "^src/")
+  set(kind_labels redis postgres integration)
+  set(has_kind OFF)
+  foreach(label ${ARG_LABELS})
+    if(label IN_LIST kind_labels)
+      set(has_kind ON)
+    endif()
+  endforeach()
+  if(dir MATCHES "^src/" AND NOT has_kind)
     list(APPEND ARG_LABELS unit)
-  elseif(dir MATCHES "^tests/integration")
+  elseif(dir MATCHES "^tests/integration" AND NOT "integration" IN_LIST ARG_LABELS)
     list(APPEND ARG_LABELS integration)
   endif()
-  if(name IN_LIST KISGATE_THREADED_TESTS)
-    list(APPEND ARG_LABELS threads)
+  if("threads" IN_LIST ARG_LABELS)
+    kisgate_threaded_test(${name})
   endif()
   # The case list is read when ctest runs (PRE_TEST), not at build time: under the sanitizers a
   # build would otherwise start every test binary once more.
@@ -46,4 +58,10 @@ function(kisgate_test name)
   file(WRITE ${labels_script}
        "if(${name}_TESTS)\n  set_tests_properties(\${${name}_TESTS} PROPERTIES LABELS \"${ARG_LABELS}\")\nendif()\n")
   set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${labels_script})
+endfunction()
+
+# kisgate_threaded_test(TARGET): a test binary labelled threads, for the target threaded_tests
+# (the top-level CMakeLists defines it from this list once every directory is read).
+function(kisgate_threaded_test target)
+  set_property(GLOBAL APPEND PROPERTY KISGATE_THREADED_TESTS ${target})
 endfunction()
