@@ -185,13 +185,11 @@ int RunDemo(const DemoFlags& flags) {
     int failed = 0;
     int dropped = 0;
     int calls = 0;
-    std::size_t rows = 0;
     for (const auto& r : round.reports) {
       ok += r.ok;
       failed += r.failed;
       dropped += r.dropped;
       calls += r.upstream_calls;
-      rows += r.rows;
     }
     store.Flush(std::chrono::seconds(5));
     auto stats = gateway.Stats().keys[0];

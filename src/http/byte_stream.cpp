@@ -56,14 +56,15 @@ class PlainImpl final : public ByteStream::Impl {
   beast::tcp_stream& Lowest() override { return stream_; }
   bool IsTls() const override { return false; }
   void* NativeTls() override { return nullptr; }
-  void VerifyHostName(const std::string&) override {}
+  void VerifyHostName(const std::string& /*host*/) override {}
   void Read(asio::mutable_buffer buffer, ByteStream::IoHandler handler) override {
     stream_.async_read_some(buffer, Bound(stream_.get_executor(), std::move(handler)));
   }
   void Write(ByteStream::IoHandler handler) override {
     stream_.async_write_some(WriteBuffers(), Bound(stream_.get_executor(), std::move(handler)));
   }
-  void Handshake(asio::ssl::stream_base::handshake_type, ByteStream::DoneHandler handler) override {
+  void Handshake(asio::ssl::stream_base::handshake_type /*type*/,
+                 ByteStream::DoneHandler handler) override {
     asio::post(stream_.get_executor(),
                [h = std::move(handler)]() mutable { std::move(h)(boost::system::error_code{}); });
   }

@@ -20,12 +20,14 @@
 #include <cstddef>
 #include <memory>
 #include <span>
+#include <string>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ssl/stream_base.hpp>
+#include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/role.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/system/error_code.hpp>
@@ -54,8 +56,8 @@ class ByteStream {
   static ByteStream Tls(boost::beast::tcp_stream stream, boost::asio::ssl::context& context,
                         std::shared_ptr<boost::asio::ssl::context> owned = nullptr);
 
-  ByteStream(ByteStream&&) noexcept;
-  ByteStream& operator=(ByteStream&&) noexcept;
+  ByteStream(ByteStream&& other) noexcept;
+  ByteStream& operator=(ByteStream&& other) noexcept;
   ~ByteStream();
 
   executor_type get_executor();
@@ -71,9 +73,8 @@ class ByteStream {
   auto async_read_some(const MutableBufferSequence& buffers, Token&& token) {
     // A read_some may fill only the first buffer of a sequence.
     boost::asio::mutable_buffer first;
-    for (auto it = boost::asio::buffer_sequence_begin(buffers);
-         it != boost::asio::buffer_sequence_end(buffers); ++it) {
-      first = boost::asio::mutable_buffer(*it);
+    for (boost::asio::mutable_buffer b : boost::beast::buffers_range_ref(buffers)) {
+      first = b;
       if (first.size() > 0) break;
     }
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
@@ -85,9 +86,8 @@ class ByteStream {
   auto async_write_some(const ConstBufferSequence& buffers, Token&& token) {
     std::array<boost::asio::const_buffer, kMaxWriteBuffers> gathered;
     std::size_t n = 0;
-    for (auto it = boost::asio::buffer_sequence_begin(buffers);
-         it != boost::asio::buffer_sequence_end(buffers) && n < gathered.size(); ++it) {
-      boost::asio::const_buffer b(*it);
+    for (boost::asio::const_buffer b : boost::beast::buffers_range_ref(buffers)) {
+      if (n == gathered.size()) break;
       if (b.size() > 0) gathered[n++] = b;
     }
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(

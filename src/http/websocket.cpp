@@ -34,8 +34,8 @@ using Ws = websocket::stream<ByteStream, false>;
 
 class BeastWebSocket final : public WebSocket {
  public:
-  BeastWebSocket(Ws ws, std::string remote, const WebSocketOptions& options)
-      : ws_(std::move(ws)), remote_(std::move(remote)), options_(options) {
+  BeastWebSocket(Ws ws, std::string remote, WebSocketOptions options)
+      : ws_(std::move(ws)), remote_(std::move(remote)), options_(std::move(options)) {
     ws_.read_message_max(options_.max_message_bytes);
     ws_.control_callback([this](websocket::frame_type, beast::string_view) { control_frames_++; });
   }

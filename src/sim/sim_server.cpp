@@ -57,8 +57,7 @@ http::Reply WebSocketReply(RealtimeHub* hub) {
 
 }  // namespace
 
-SimServer::SimServer(asio::io_context& io, SimOptions options, const common::Clock& clock)
-    : io_(io) {
+SimServer::SimServer(asio::io_context& io, SimOptions options, const common::Clock& clock) {
   if (auto problem = options.Validate()) throw std::runtime_error(*problem);
   auto server_options = ServerOptionsFor(options);
   const auto pump_period = PumpPeriod(options);

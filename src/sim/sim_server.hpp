@@ -43,7 +43,6 @@ class SimServer {
   Simulator& simulator() { return *simulator_; }
 
  private:
-  boost::asio::io_context& io_;
   std::unique_ptr<Simulator> simulator_;
   std::unique_ptr<RealtimeHub> hub_;  // before the servers: their sessions run on it
   std::unique_ptr<http::Server> server_;
