@@ -53,7 +53,7 @@ tidy_one() {
   case "$file" in
     */Unity/unity_*) args+=(--checks=-bugprone-suspicious-include) ;;
   esac
-  { time clang-tidy -p "$BUILD_DIR" "${args[@]}" "$file" > "$log" 2>&1; } 2> "$log.cpu" ||
+  { time clang-tidy -p "$TIDY_DB" "${args[@]}" "$file" > "$log" 2>&1; } 2> "$log.cpu" ||
     status=$?
   cpu=$(awk '{ printf "%d", $1 + $2 + 0.5 }' "$log.cpu")
   echo "$cpu" >> "$TIDY_OUT/cpu"
@@ -101,7 +101,12 @@ check_tidy() {
   fi
   TIDY_OUT=$(mktemp -d)
   TIDY_TOTAL=${#files[@]}
-  export TIDY_OUT TIDY_TOTAL BUILD_DIR
+  # A copy of the compile commands: a build configuring BUILD_DIR meanwhile (CI runs the tests
+  # beside this) may rewrite the file while clang-tidy reads it.
+  TIDY_DB="$TIDY_OUT/db"
+  mkdir "$TIDY_DB"
+  cp "$BUILD_DIR/compile_commands.json" "$TIDY_DB/"
+  export TIDY_OUT TIDY_TOTAL TIDY_DB
   export -f tidy_one
   trap 'rm -rf "$TIDY_OUT"' RETURN
   echo "lint: tidy: clang-tidy over $TIDY_TOTAL files, $JOBS at a time"
