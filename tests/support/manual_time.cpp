@@ -2,6 +2,10 @@
 
 #include <memory>
 #include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "common/kst.hpp"
 
 namespace kisgate::testing {
 
@@ -66,6 +70,22 @@ ManualTime::CaughtUp CountsMatch(std::function<std::int64_t()> sent,
     const auto r = received();
     if (!*deficit || gave_up || r + **deficit > s) *deficit = s - r;
     return r + **deficit >= s;
+  };
+}
+
+common::WallTime Kst(std::string_view moment) {
+  const auto parsed = common::ParseKstDateTime(moment);
+  if (!parsed) {
+    throw std::invalid_argument("not a KST moment (2026-11-24 11:00:00): " + std::string(moment));
+  }
+  return *parsed;
+}
+
+ManualTime::CaughtUp AllCaughtUp(std::vector<ManualTime::CaughtUp> all) {
+  return [all = std::move(all)](bool gave_up) {
+    bool caught_up = true;
+    for (const auto& one : all) caught_up = one(gave_up) && caught_up;  // every one asked
+    return caught_up;
   };
 }
 

@@ -15,8 +15,14 @@
 #include <cstdint>
 #include <functional>
 #include <future>
+#include <stdexcept>
+#include <string_view>
+#include <vector>
 
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
 
 #include "common/clock.hpp"
 #include "common/timer.hpp"
@@ -61,6 +67,20 @@ class ManualTime {
     return result.get();
   }
 
+  // Runs `task` on `io` on manual time until it completes, and returns what it returns (or
+  // rethrows what it throws); throws std::runtime_error when `limit` of manual time passed first.
+  template <class T>
+  T RunTask(boost::asio::io_context& io, boost::asio::awaitable<T> task,
+            CaughtUp caught_up = nullptr, common::Duration limit = std::chrono::minutes(10)) {
+    auto result = boost::asio::co_spawn(io, std::move(task), boost::asio::use_future);
+    const bool done = RunUntil(
+        io,
+        [&result] { return result.wait_for(std::chrono::seconds(0)) == std::future_status::ready; },
+        limit, std::move(caught_up));
+    if (!done) throw std::runtime_error("the task did not finish within its limit of manual time");
+    return result.get();
+  }
+
   static constexpr common::Duration kStep = std::chrono::milliseconds(10);
 
  private:
@@ -71,6 +91,11 @@ class ManualTime {
   common::ManualTimeScope scope_{clock_};
 };
 
+// A wall start for ManualTime on a market day: the KST moment "2026-11-24 11:00:00" (or with a
+// "T", as the simulator's SimOptions::clock is written), so the test's clock and the simulator's
+// market clock start together. Throws std::invalid_argument when malformed.
+common::WallTime Kst(std::string_view moment);
+
 // ManualTime::CaughtUp from two counters: requests this thread has sent (`sent`, e.g. the
 // gateway's upstream calls) and requests the server has received (`received`, e.g. the calls the
 // simulator counted). Caught up when received catches up with sent; requests that never arrive
@@ -78,5 +103,8 @@ class ManualTime {
 // baseline.
 ManualTime::CaughtUp CountsMatch(std::function<std::int64_t()> sent,
                                  std::function<std::int64_t()> received);
+
+// Caught up when every one of `all` is: each is asked every time (each keeps its own baseline).
+ManualTime::CaughtUp AllCaughtUp(std::vector<ManualTime::CaughtUp> all);
 
 }  // namespace kisgate::testing
