@@ -44,6 +44,8 @@ class CoordinatorTest : public ::testing::Test {
   static void TearDownTestSuite() { server_.reset(); }
   void SetUp() override {
     if (!server_->running()) server_->Start();
+    time_.SetCatchUpLimit(
+        std::chrono::seconds(1));  // a live Redis answers: a busy machine is waited for
     a_ = Make("a");
     b_ = Make("b");
     key_id_ = Coordinator::KeyId("mock", "test-app-key-" + std::to_string(++keys_));
@@ -93,7 +95,8 @@ class CoordinatorTest : public ::testing::Test {
   testing::ManualTime time_{std::chrono::system_clock::now()};
   asio::io_context io_;  // before the coordinators: they go first
   std::vector<const RedisClient*> clients_;
-  testing::ManualTime::CaughtUp caught_up_ = testing::RedisCaughtUp([this] { return clients_; });
+  testing::ManualTime::CaughtUp caught_up_ =
+      testing::RedisCaughtUp([this] { return clients_; }, [] { return server_->paused(); });
   std::unique_ptr<Coordinator> a_;
   std::unique_ptr<Coordinator> b_;
   std::string key_id_;

@@ -77,6 +77,7 @@ class JobLeasesTest : public ::testing::Test {
   void SetUp() override {
     if (!server_->running()) server_->Start();
     server_->Resume();
+    time_.SetCatchUpLimit(1s);  // a live Redis answers: a busy machine is waited for
   }
 
   // Each test's keys under its own prefix: the server is the suite's.
@@ -114,7 +115,8 @@ class JobLeasesTest : public ::testing::Test {
   testing::ManualTime time_;
   asio::io_context io_;
   std::vector<const RedisClient*> clients_;
-  testing::ManualTime::CaughtUp caught_up_ = testing::RedisCaughtUp([this] { return clients_; });
+  testing::ManualTime::CaughtUp caught_up_ =
+      testing::RedisCaughtUp([this] { return clients_; }, [] { return server_->paused(); });
 };
 
 std::unique_ptr<testing::RedisServer> JobLeasesTest::server_;

@@ -40,6 +40,8 @@ class RedisClientTest : public ::testing::Test {
   void SetUp() override {
     if (!server_->running()) server_->Start();
     server_->Resume();
+    time_.SetCatchUpLimit(
+        std::chrono::seconds(1));  // a live Redis answers: a busy machine is waited for
   }
 
   RedisClientOptions Options(int db = 0) {
@@ -67,7 +69,8 @@ class RedisClientTest : public ::testing::Test {
   testing::ManualTime time_;
   asio::io_context io_;
   std::vector<const RedisClient*> clients_;  // every client of the test
-  testing::ManualTime::CaughtUp caught_up_ = testing::RedisCaughtUp([this] { return clients_; });
+  testing::ManualTime::CaughtUp caught_up_ =
+      testing::RedisCaughtUp([this] { return clients_; }, [] { return server_->paused(); });
 };
 
 std::unique_ptr<testing::RedisServer> RedisClientTest::server_;
@@ -331,13 +334,15 @@ TEST_F(RedisClientTest, SelectsTheUrlsDatabase) {
 TEST(RedisClientAuth, AuthenticatesWithThePassword) {
   testing::RedisServer server("s3cret");
   testing::ManualTime time;
+  time.SetCatchUpLimit(std::chrono::seconds(1));
   asio::io_context io;
   RedisClientOptions options;
   options.url = *ParseRedisUrl("redis://:s3cret@127.0.0.1:" + std::to_string(server.port()) + "/1");
   options.timeout = std::chrono::milliseconds(500);
   RedisClient good(io.get_executor(), options);
   std::vector<const RedisClient*> clients{&good};
-  const auto caught_up = testing::RedisCaughtUp([&clients] { return clients; });
+  const auto caught_up =
+      testing::RedisCaughtUp([&clients] { return clients; }, [&server] { return server.paused(); });
   auto ping = time.RunTask(io, good.Command({"PING"}), caught_up);
   ASSERT_TRUE(ping) << good.last_error();
   EXPECT_TRUE(ping->IsStatus("PONG"));

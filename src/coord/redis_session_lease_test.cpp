@@ -53,7 +53,10 @@ class SessionLeaseTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { server_ = std::make_unique<testing::RedisServer>(); }
   static void TearDownTestSuite() { server_.reset(); }
-  void SetUp() override { server_->Resume(); }
+  void SetUp() override {
+    server_->Resume();
+    time_.SetCatchUpLimit(1s);  // a live Redis answers: a busy machine is waited for
+  }
 
   static std::string Prefix() {
     return std::string("test:") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
@@ -72,7 +75,8 @@ class SessionLeaseTest : public ::testing::Test {
   const common::Clock& clock_ = time_.clock();
   asio::io_context io_;
   std::vector<const RedisClient*> clients_;
-  testing::ManualTime::CaughtUp caught_up_ = testing::RedisCaughtUp([this] { return clients_; });
+  testing::ManualTime::CaughtUp caught_up_ =
+      testing::RedisCaughtUp([this] { return clients_; }, [] { return server_->paused(); });
 };
 
 std::unique_ptr<testing::RedisServer> SessionLeaseTest::server_;

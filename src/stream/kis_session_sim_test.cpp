@@ -65,6 +65,19 @@ class KisSessionSimTest : public ::testing::Test {
     config.keys.push_back(key);
     gateway = std::make_unique<gate::Gateway>(io.get_executor(), config, clock);
     gateways.push_back(gateway.get());
+    time.SetCatchUpLimit(1s);  // the simulator always answers: a busy machine is waited for
+    WatchSim();
+  }
+
+  // Manual time waits for the simulator now running (ManualTime::RunUntil).
+  void WatchSim() {
+    caught_up = testing::SimCaughtUp(
+        [this] {
+          std::int64_t sent = 0;
+          for (const auto* g : gateways) sent += testing::UpstreamCalls(*g);
+          return sent;
+        },
+        [this] { return sim.get(); });
   }
 
   void StartSim(std::string listen) {
@@ -88,6 +101,7 @@ class KisSessionSimTest : public ::testing::Test {
     const auto port = sim->Port();
     sim.reset();
     StartSim(fmt::format("127.0.0.1:{}", port));
+    WatchSim();
   }
 
   // The simulator's WebSocket counters (/_sim/stats "ws").
@@ -137,13 +151,7 @@ class KisSessionSimTest : public ::testing::Test {
   config::Config config;
   std::unique_ptr<gate::Gateway> gateway;
   std::vector<const gate::Gateway*> gateways;  // every gateway calling the simulator
-  testing::ManualTime::CaughtUp caught_up = testing::SimCaughtUp(
-      [this] {
-        std::int64_t sent = 0;
-        for (const auto* g : gateways) sent += testing::UpstreamCalls(*g);
-        return sent;
-      },
-      [this] { return sim.get(); });
+  testing::ManualTime::CaughtUp caught_up;
   Sink sink;
 };
 
@@ -218,6 +226,7 @@ TEST_F(KisSessionSimTest, SecondSessionOnTheKeyWaitsForTheFirst) {
   ASSERT_TRUE(Until([&] { return !sink.ticks.empty(); })) << first->Status().last_error;
   gate::Gateway other_gateway(io.get_executor(), config, clock);
   gateways.push_back(&other_gateway);
+  WatchSim();
   Sink other_sink;
   auto second = Session(other_gateway, other_sink);
   second->SetSubscriptions(Trades({"000660"}));

@@ -226,6 +226,7 @@ class KisSessionTest : public ::testing::Test {
   // One simulator for the suite (start-up is the costly part), on the suite's manual time.
   static void SetUpTestSuite() {
     time_ = new testing::ManualTime(testing::Kst(kMarketStart));
+    time_->SetCatchUpLimit(1s);  // the simulator always answers: a busy machine is waited for
     sim::SimOptions o;
     o.listen = "127.0.0.1:0";
     o.rate = 20;
@@ -253,6 +254,14 @@ class KisSessionTest : public ::testing::Test {
     key.rate = 20;
     config.keys.push_back(key);
     gateway = std::make_unique<gate::Gateway>(io.get_executor(), config, clock);
+    // The simulator has received every call of this test's gateways (ManualTime::RunUntil).
+    caught_up = testing::SimCaughtUp(
+        [this] {
+          std::int64_t sent = testing::UpstreamCalls(*gateway);
+          for (const auto* g : gateways) sent += testing::UpstreamCalls(*g);
+          return sent;
+        },
+        [] { return sim_; });
   }
 
   KisSessionOptions Options() {
@@ -302,15 +311,8 @@ class KisSessionTest : public ::testing::Test {
   const common::Clock& clock;
   config::Config config;
   std::unique_ptr<gate::Gateway> gateway;
-  std::vector<const gate::Gateway*> gateways;  // every gateway calling the simulator
-  // The simulator has received every call of this test's gateways (ManualTime::RunUntil).
-  testing::ManualTime::CaughtUp caught_up = testing::SimCaughtUp(
-      [this] {
-        std::int64_t sent = testing::UpstreamCalls(*gateway);
-        for (const auto* g : gateways) sent += testing::UpstreamCalls(*g);
-        return sent;
-      },
-      [] { return sim_; });
+  std::vector<const gate::Gateway*> gateways;  // other gateways calling the simulator
+  testing::ManualTime::CaughtUp caught_up;
   FakeKis kis;
   Sink sink;
 };

@@ -33,11 +33,16 @@ class PollerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     time_ = std::make_unique<testing::ManualTime>(testing::Kst(kMarketStart));
+    time_->SetCatchUpLimit(1s);  // the simulator always answers: a busy machine is waited for
     sim::SimOptions o;
     o.listen = "127.0.0.1:0";
     o.clock = kMarketStart;
     o.rate = 1000;
     o.max_in_flight_per_key = 20;
+    // Each reply 1 ms of manual time after its call: a poll's deadline (its interval) is never
+    // reached by chance.
+    o.latency_ms = 1;
+    o.latency_sigma = 0;
     sim_ = std::make_unique<sim::BackgroundSimulator>(o, time_->clock());
   }
   static void TearDownTestSuite() {
@@ -60,6 +65,8 @@ class PollerTest : public ::testing::Test {
     store_ = std::make_unique<store::SqliteStore>(so);
     poller_ = std::make_unique<Poller>(io_.get_executor(), *gateway_, store_.get(), time_->clock(),
                                        [this](const PolledValue& v) { values_.push_back(v); });
+    caught_up_ = testing::SimCaughtUp([this] { return testing::UpstreamCalls(*gateway_); },
+                                      [] { return sim_.get(); });
   }
 
   // Runs io on manual time until `done`, for at most a minute of it (then the caller's assertion
@@ -89,8 +96,7 @@ class PollerTest : public ::testing::Test {
   config::Config config_;
   asio::io_context io_;
   std::unique_ptr<gate::Gateway> gateway_;
-  testing::ManualTime::CaughtUp caught_up_ = testing::SimCaughtUp(
-      [this] { return testing::UpstreamCalls(*gateway_); }, [] { return sim_.get(); });
+  testing::ManualTime::CaughtUp caught_up_;  // the simulator has received the gateway's calls
   std::unique_ptr<store::SqliteStore> store_;
   std::vector<PolledValue> values_;
   std::unique_ptr<Poller> poller_;
@@ -122,7 +128,10 @@ TEST_F(PollerTest, PollsTheOverflowIntoTheStoreAndTheCallback) {
   EXPECT_FALSE(price->raw.empty());
   EXPECT_TRUE(store_->Latest("orderbook", "000660").has_value());
   EXPECT_GE(store_->Count("price"), 1);
-  EXPECT_EQ(poller_->stats().failed, 0u);
+  EXPECT_EQ(poller_->stats().failed, 0u)
+      << poller_->stats().failures.size() << " kinds, first "
+      << (poller_->stats().failures.empty() ? std::string()
+                                            : poller_->stats().failures.begin()->first);
 }
 
 // A new plan changes the poll set without a restart: the dropped code is never handed on again,

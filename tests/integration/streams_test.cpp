@@ -64,6 +64,8 @@ class StreamsTest : public ::testing::Test {
     config_.stream.poll_share = 0.5;
     gateway_ = std::make_unique<gate::Gateway>(io_.get_executor(), config_, clock_);
     gateways_.push_back(gateway_.get());
+    time_.SetCatchUpLimit(1s);  // the simulator always answers: a busy machine is waited for
+    WatchSim();
     store_ = store::Open("sqlite://" + dir_.path() + "/kisgate.db");
   }
 
@@ -88,6 +90,17 @@ class StreamsTest : public ::testing::Test {
     hooks.polled = [this](const PolledValue&) { polled_++; };
     return std::make_unique<Streams>(io_.get_executor(), config_, gateway, store, clock_, hooks,
                                      options);
+  }
+
+  // Manual time waits for the simulator (ManualTime::RunUntil).
+  void WatchSim() {
+    caught_up_ = testing::SimCaughtUp(
+        [this] {
+          std::int64_t sent = 0;
+          for (const auto* g : gateways_) sent += testing::UpstreamCalls(*g);
+          return sent;
+        },
+        [this] { return sim_.get(); });
   }
 
   // Runs the io_context on manual time until `done` holds (false after `limit` of it).
@@ -119,13 +132,7 @@ class StreamsTest : public ::testing::Test {
   config::Config config_;
   std::unique_ptr<gate::Gateway> gateway_;
   std::vector<const gate::Gateway*> gateways_;  // every gateway calling the simulator
-  testing::ManualTime::CaughtUp caught_up_ = testing::SimCaughtUp(
-      [this] {
-        std::int64_t sent = 0;
-        for (const auto* g : gateways_) sent += testing::UpstreamCalls(*g);
-        return sent;
-      },
-      [this] { return sim_.get(); });
+  testing::ManualTime::CaughtUp caught_up_;
   std::unique_ptr<store::Store> store_;
   std::size_t ticks_ = 0;
   std::size_t gaps_ = 0;
@@ -204,6 +211,7 @@ TEST_F(StreamsTest, ASecondInstanceOnTheKeyBacksOffOnOpsp8996) {
   ASSERT_TRUE(Until([&] { return ticks_ > 0; }));
   gate::Gateway other_gateway(io_.get_executor(), config_, clock_);
   gateways_.push_back(&other_gateway);
+  WatchSim();
   auto second = Make(other_gateway, nullptr);
   second->Start();
   ASSERT_TRUE(Until([&] {

@@ -46,6 +46,11 @@ class ManualTime {
   // refused): the predicate then counts it as lost.
   using CaughtUp = std::function<bool(bool gave_up)>;
 
+  // How long (real time) a step waits for `caught_up` before it gives up: 50 ms by default, so a
+  // lost request costs little. A test whose predicates know when nothing will come (a paused
+  // server) waits longer, so that a busy machine never lets manual time run past a reply.
+  void SetCatchUpLimit(std::chrono::steady_clock::duration limit) { catch_up_limit_ = limit; }
+
   // Runs `io` on manual time, `step` at a time, until `done()`; false when `limit` of manual time
   // passed first (a hang, reported by the test rather than by ctest's timeout).
   bool RunUntil(boost::asio::io_context& io, const std::function<bool()>& done,
@@ -89,6 +94,7 @@ class ManualTime {
 
   common::ManualClock clock_;
   common::ManualTimeScope scope_{clock_};
+  std::chrono::steady_clock::duration catch_up_limit_ = std::chrono::milliseconds(50);
 };
 
 // A wall start for ManualTime on a market day: the KST moment "2026-11-24 11:00:00" (or with a
@@ -98,8 +104,9 @@ common::WallTime Kst(std::string_view moment);
 
 // ManualTime::CaughtUp from two counters: requests this thread has sent (`sent`, e.g. the
 // gateway's upstream calls) and requests the server has received (`received`, e.g. the calls the
-// simulator counted). Caught up when received catches up with sent; requests that never arrive
-// (the driver gave up on them) and requests the server got from elsewhere are taken as the new
+// simulator counted). Caught up when received catches up with sent since the predicate was made
+// (the counts then are the baseline, so make it before sending); requests that never arrive (the
+// driver gave up on them) and requests the server got from elsewhere are taken as the new
 // baseline.
 ManualTime::CaughtUp CountsMatch(std::function<std::int64_t()> sent,
                                  std::function<std::int64_t()> received);

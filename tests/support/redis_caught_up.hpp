@@ -1,9 +1,9 @@
 #pragma once
 // ManualTime::CaughtUp for the tests of coord/ against a real redis-server (redis_server.hpp).
 // Redis answers in real time, so manual time moves on only once every command the clients sent
-// has been answered or has failed; a command that a paused server never answers fails at its
-// deadline in manual time, which the driver moves on to after a moment (CountsMatch). Key TTLs,
-// TIME in scripts and lease expiry stay on Redis's own clock, in real time.
+// has been answered or has failed, however long that takes (ManualTime::SetCatchUpLimit); while
+// the server is paused nothing is waited for, and its commands fail at their deadline in manual
+// time. Key TTLs, TIME in scripts and lease expiry stay on Redis's own clock, in real time.
 //
 // Header-only: for the tests that link kisgate_coord (the support libraries do not).
 
@@ -16,10 +16,11 @@
 
 namespace kisgate::testing {
 
-// `clients`: the Redis clients whose commands to wait for (asked each time).
+// `clients`: the Redis clients whose commands to wait for (asked each time); `away`: true while the
+// server cannot answer (paused): nothing is waited for then.
 inline ManualTime::CaughtUp RedisCaughtUp(
-    std::function<std::vector<const coord::RedisClient*>()> clients) {
-  return CountsMatch(
+    std::function<std::vector<const coord::RedisClient*>()> clients, std::function<bool()> away) {
+  auto answered = CountsMatch(
       [clients] {
         std::int64_t sent = 0;
         for (const auto* c : clients()) sent += static_cast<std::int64_t>(c->stats().commands);
@@ -32,6 +33,9 @@ inline ManualTime::CaughtUp RedisCaughtUp(
         }
         return done;
       });
+  return [answered = std::move(answered), away = std::move(away)](bool gave_up) {
+    return away() || answered(gave_up);
+  };
 }
 
 }  // namespace kisgate::testing
