@@ -9,10 +9,10 @@
 namespace kisgate::testing {
 
 namespace {
-// Real time: how long this thread listens for replies on their way before time moves on (and,
-// SetCatchUpLimit, how long a step waits for the other thread to receive what this one sent).
-// Neither is a threshold any result depends on: they only keep manual time from racing ahead of
-// the sockets.
+// Real time: how long this thread listens for replies on their way before time moves on. Not a
+// threshold any result depends on: like the catch-up limit (how long a step waits for the other
+// thread to receive what this one sent), it only keeps manual time from racing ahead of the
+// sockets.
 constexpr auto kQuiet = std::chrono::microseconds(300);
 }  // namespace
 
@@ -78,14 +78,6 @@ common::WallTime Kst(std::string_view moment) {
     throw std::invalid_argument("not a KST moment (2026-11-24 11:00:00): " + std::string(moment));
   }
   return *parsed;
-}
-
-ManualTime::CaughtUp AllCaughtUp(std::vector<ManualTime::CaughtUp> all) {
-  return [all = std::move(all)](bool gave_up) {
-    bool caught_up = true;
-    for (const auto& one : all) caught_up = one(gave_up) && caught_up;  // every one asked
-    return caught_up;
-  };
 }
 
 }  // namespace kisgate::testing

@@ -17,7 +17,6 @@
 #include <future>
 #include <stdexcept>
 #include <string_view>
-#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -110,8 +109,5 @@ common::WallTime Kst(std::string_view moment);
 // baseline.
 ManualTime::CaughtUp CountsMatch(std::function<std::int64_t()> sent,
                                  std::function<std::int64_t()> received);
-
-// Caught up when every one of `all` is: each is asked every time (each keeps its own baseline).
-ManualTime::CaughtUp AllCaughtUp(std::vector<ManualTime::CaughtUp> all);
 
 }  // namespace kisgate::testing
