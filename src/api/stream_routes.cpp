@@ -98,12 +98,12 @@ std::string StatusJson(const stream::Filter& filter, std::uint64_t last_id) {
                                       {"last_id", last_id}});
 }
 
-// The SSE connection: events as they come, a comment every `heartbeat` when none do, the final
-// event when the hub cuts the subscriber; ends when the client goes.
+// The SSE connection: events as they come, a comment every `heartbeat` of `clock` when none do,
+// the final event when the hub cuts the subscriber; ends when the client goes.
 asio::awaitable<void> PumpEvents(http::BodyStream& body, std::shared_ptr<stream::Subscriber> sub,
-                                 std::chrono::milliseconds heartbeat) {
+                                 const common::Clock& clock, std::chrono::milliseconds heartbeat) {
   for (;;) {
-    co_await sub->Wait(std::chrono::steady_clock::now() + heartbeat);
+    co_await sub->Wait(clock.Now() + heartbeat);
     if (sub->cut()) {
       auto last = body.Write(sub->cut_event()->sse);
       co_await std::move(last);
@@ -123,19 +123,21 @@ asio::awaitable<void> PumpEvents(http::BodyStream& body, std::shared_ptr<stream:
 
 asio::awaitable<void> RunEventStream(std::unique_ptr<http::BodyStream> body,
                                      std::shared_ptr<stream::Subscriber> sub, std::string hello,
+                                     const common::Clock& clock,
                                      std::chrono::milliseconds heartbeat) {
   // g++ 12 destroys temporaries of a co_await expression twice (STYLE.md): each awaitable is
   // made first, then awaited.
   auto first = body->Write(std::move(hello));
   if (!co_await std::move(first)) co_return;
-  auto both = PumpEvents(*body, sub, heartbeat) || body->WaitClosed();
+  auto both = PumpEvents(*body, sub, clock, heartbeat) || body->WaitClosed();
   co_await std::move(both);
 }
 
 asio::awaitable<void> PumpMessages(http::WebSocket& ws, std::shared_ptr<stream::Subscriber> sub,
+                                   const common::Clock& clock,
                                    std::chrono::milliseconds heartbeat) {
   for (;;) {
-    co_await sub->Wait(std::chrono::steady_clock::now() + heartbeat);
+    co_await sub->Wait(clock.Now() + heartbeat);
     if (sub->cut()) {
       auto last = ws.Write(sub->cut_event()->json);
       co_await std::move(last);
@@ -171,8 +173,9 @@ asio::awaitable<void> ReadChanges(http::WebSocket& ws, stream::Hub& hub,
 
 asio::awaitable<void> RunEventSocket(std::unique_ptr<http::WebSocket> ws, stream::Hub& hub,
                                      std::shared_ptr<stream::Subscriber> sub,
+                                     const common::Clock& clock,
                                      std::chrono::milliseconds heartbeat) {
-  auto both = PumpMessages(*ws, sub, heartbeat) || ReadChanges(*ws, hub, sub);
+  auto both = PumpMessages(*ws, sub, clock, heartbeat) || ReadChanges(*ws, hub, sub);
   co_await std::move(both);
   if (sub->cut()) {
     auto close = ws->Close("cut");
@@ -284,12 +287,13 @@ http::Response Service::EventStream(const http::Request& request, http::Reply& r
   auto sub = std::get<std::shared_ptr<stream::Subscriber>>(std::move(joined));
   const auto heartbeat = deps_.stream_heartbeat;
   auto* hub = deps_.hub;
+  const common::Clock* clock = deps_.clock;  // outlives the service and its connections
   http::Response r;
   if (websocket) {
     // The first message says what the client is subscribed to.
     sub->Push(stream::ControlEvent("status", StatusJson(sub->filter(), hub->LastId())));
-    reply.websocket = [hub, sub, heartbeat](std::unique_ptr<http::WebSocket> ws) {
-      return RunEventSocket(std::move(ws), *hub, sub, heartbeat);
+    reply.websocket = [hub, sub, clock, heartbeat](std::unique_ptr<http::WebSocket> ws) {
+      return RunEventSocket(std::move(ws), *hub, sub, *clock, heartbeat);
     };
     return r;
   }
@@ -299,8 +303,9 @@ http::Response Service::EventStream(const http::Request& request, http::Reply& r
   auto hello =
       fmt::format("retry: 3000\n\n{}",
                   stream::ControlEvent("status", StatusJson(sub->filter(), hub->LastId()))->sse);
-  reply.stream = [sub, heartbeat, hello = std::move(hello)](std::unique_ptr<http::BodyStream> b) {
-    return RunEventStream(std::move(b), sub, hello, heartbeat);
+  reply.stream = [sub, clock, heartbeat,
+                  hello = std::move(hello)](std::unique_ptr<http::BodyStream> b) {
+    return RunEventStream(std::move(b), sub, hello, *clock, heartbeat);
   };
   return r;
 }

@@ -1,6 +1,7 @@
 // /v1/stream, /v1/ws and what the hub adds to other routes: the query's errors, the token
 // (header or ?token=), the price from the stream, /v1/budget and /metrics; then both event routes
-// over real sockets, server and client on one io_context thread.
+// over real sockets, server and client on one io_context thread, on manual time (the heartbeat
+// follows the service's clock).
 #include "api/stream_routes.hpp"
 
 #include <fmt/format.h>
@@ -17,6 +18,7 @@
 #include <boost/json.hpp>
 
 #include "api/service.hpp"
+#include "common/timer.hpp"
 #include "gate/gateway.hpp"
 #include "http/server.hpp"
 #include "http/websocket.hpp"
@@ -132,6 +134,7 @@ class StreamService : public ::testing::Test {
 
   asio::io_context io_;
   common::ManualClock clock_;
+  common::ManualTimeScope scope_{clock_};  // the service's clock is the one its timers follow
   config::Config config_;
   std::unique_ptr<gate::Gateway> gateway_;
   std::unique_ptr<stream::Hub> hub_;
@@ -252,12 +255,11 @@ TEST_F(StreamService, ServesServerSentEventsOverASocket) {
         co_await until(again, "\"price\":400");
         resumed.assign(asio::buffers_begin(buffer.data()), asio::buffers_end(buffer.data()));
         server.Stop();
-        io_.stop();  // the gateway's timers would keep run_for() going
       },
       [](const std::exception_ptr& e) {
         if (e) std::rethrow_exception(e);
       });
-  io_.run_for(20s);
+  common::AdvanceAndRun(io_, clock_, 20s);  // the client is done well within it
   EXPECT_NE(seen.find("text/event-stream"), std::string::npos) << seen;
   EXPECT_NE(seen.find("retry: 3000"), std::string::npos) << seen;
   EXPECT_NE(
@@ -303,12 +305,11 @@ TEST_F(StreamService, ServesTheWebSocketAndItsChangeMessages) {
         auto close = ws->Close();
         co_await std::move(close);
         server.Stop();
-        io_.stop();  // the gateway's timers would keep run_for() going
       },
       [](const std::exception_ptr& e) {
         if (e) std::rethrow_exception(e);
       });
-  io_.run_for(20s);
+  common::AdvanceAndRun(io_, clock_, 20s);  // the client is done well within it
   ASSERT_EQ(messages.size(), 5u) << error;
   const auto status = json::parse(messages[0]).as_object();
   EXPECT_EQ(status.at("event").as_string(), "status");

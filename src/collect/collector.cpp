@@ -91,7 +91,7 @@ asio::awaitable<std::string> CollectOne(gate::Gateway& gateway, store::Store* st
   // The config has checked the lane's name.
   const gate::CallOptions options{gate::ParseLane(spec.job->lane).value_or(gate::Lane::kBatch),
                                   spec.flow, spec.deadline};
-  const auto collected_at = common::SystemClock::Instance().WallNow();
+  const auto collected_at = gateway.clock().WallNow();
   // Each reply's records go to the store as soon as the reply is in (writes are idempotent): a
   // paged walk cut by the deadline, a crash or a failed page keeps the pages it got.
   std::string conversion_error;

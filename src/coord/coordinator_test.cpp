@@ -6,19 +6,18 @@
 #include <chrono>
 #include <exception>
 #include <functional>
-#include <future>
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 
 #include "coord/redis_key_share.hpp"
 #include "kis/token_manager.hpp"
+#include "support/manual_time.hpp"
+#include "support/redis_caught_up.hpp"
 #include "support/redis_server.hpp"
 
 namespace kisgate::coord {
@@ -36,39 +35,24 @@ using std::chrono::milliseconds;
 using Status = gate::SlotGrant::Status;
 using Mode = gate::CoordinationStats::Mode;
 
-template <class T>
-T RunTask(asio::io_context& io, asio::awaitable<T> task) {
-  auto future = asio::co_spawn(io, std::move(task), asio::use_future);
-  io.restart();
-  while (future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) io.run_one();
-  return future.get();
-}
-
-// Runs `io` until `done` holds, for at most `limit` (then the caller's assertion fails).
-bool RunUntil(asio::io_context& io, const std::function<bool()>& done,
-              milliseconds limit = milliseconds(10000)) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  for (;;) {
-    if (done()) return true;  // once: `done` may change what it looks at
-    if (std::chrono::steady_clock::now() >= end) return false;
-    io.restart();
-    if (io.run_for(milliseconds(10)) == 0) std::this_thread::sleep_for(milliseconds(1));
-  }
-}
-
+// On manual time (testing::ManualTime): heartbeats, probes and the clients' deadlines follow it,
+// and it moves on only once Redis has answered what was sent (testing::RedisCaughtUp). Its wall
+// time starts at the real time: Redis keeps the token's expiry (PXAT) on its own clock.
 class CoordinatorTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { server_ = std::make_unique<testing::RedisServer>(); }
   static void TearDownTestSuite() { server_.reset(); }
   void SetUp() override {
     if (!server_->running()) server_->Start();
+    time_.SetCatchUpLimit(
+        std::chrono::seconds(1));  // a live Redis answers: a busy machine is waited for
     a_ = Make("a");
     b_ = Make("b");
     key_id_ = Coordinator::KeyId("mock", "test-app-key-" + std::to_string(++keys_));
   }
 
   std::unique_ptr<Coordinator> Make(const std::string& instance,
-                                    const common::Clock& clock = common::SystemClock::Instance(),
+                                    const common::Clock* clock = nullptr,
                                     milliseconds alive_window = milliseconds(5000)) {
     config::CoordinationConfig config;
     config.url = server_->Url();
@@ -79,22 +63,40 @@ class CoordinatorTest : public ::testing::Test {
     options.prefix = "test";
     options.heartbeat = milliseconds(50);
     options.alive_window = alive_window;
-    return std::make_unique<Coordinator>(io_.get_executor(), config, clock, options);
+    auto c = std::make_unique<Coordinator>(io_.get_executor(), config,
+                                           clock ? *clock : time_.clock(), options);
+    Watch(*c);
+    return c;
+  }
+  // Manual time waits for the commands of `c` too.
+  void Watch(Coordinator& c) { clients_.push_back(&c.client()); }
+
+  template <class T>
+  T RunTask(asio::awaitable<T> task) {
+    return time_.RunTask(io_, std::move(task), caught_up_);
+  }
+  // Runs io_ on manual time until `done` holds (false after a minute of it).
+  bool Until(const std::function<bool()>& done) {
+    return time_.RunUntil(io_, done, std::chrono::minutes(1), caught_up_);
   }
 
   std::optional<SharedGrant> Reserve(RedisKeyShare& share, const std::string& call,
                                      common::Duration interval, int cap, common::Duration lease) {
-    return RunTask(io_, share.ReserveSlot(call, interval, cap, lease));
+    return RunTask(share.ReserveSlot(call, interval, cap, lease));
   }
 
   // Waits for the fire-and-forget commands of `c` (Release, CoolDown, Withdraw) to be done.
   void Flush(Coordinator& c) {
-    ASSERT_TRUE(RunUntil(io_, [&] { return c.outstanding() == 0; }));
+    ASSERT_TRUE(Until([&] { return c.outstanding() == 0; }));
   }
 
   static std::unique_ptr<testing::RedisServer> server_;
   static int keys_;
+  testing::ManualTime time_{std::chrono::system_clock::now()};
   asio::io_context io_;  // before the coordinators: they go first
+  std::vector<const RedisClient*> clients_;
+  testing::ManualTime::CaughtUp caught_up_ =
+      testing::RedisCaughtUp([this] { return clients_; }, [] { return server_->paused(); });
   std::unique_ptr<Coordinator> a_;
   std::unique_ptr<Coordinator> b_;
   std::string key_id_;
@@ -133,7 +135,7 @@ TEST_F(CoordinatorTest, NamesAndKeys) {
   EXPECT_EQ(a_->Key("", "instances"), "test:instances");
   config::CoordinationConfig config;
   config.url = server_->Url();
-  Coordinator unnamed(io_.get_executor(), config, common::SystemClock::Instance());
+  Coordinator unnamed(io_.get_executor(), config, time_.clock());
   EXPECT_NE(unnamed.instance().find('-'), std::string::npos) << unnamed.instance();
   EXPECT_EQ(unnamed.Stats().mode, Mode::kShared);
   EXPECT_EQ(unnamed.Stats().instance, unnamed.instance());
@@ -172,7 +174,7 @@ TEST_F(CoordinatorTest, TwoInstancesShareOneSchedule) {
         },
         Rethrow);
   }
-  ASSERT_TRUE(RunUntil(io_, [&] { return done == 2 * kEach; }));
+  ASSERT_TRUE(Until([&] { return done == 2 * kEach; }));
   EXPECT_EQ(from_a, kEach);
   EXPECT_EQ(from_b, kEach);
   std::sort(slots.begin(), slots.end());
@@ -224,7 +226,8 @@ TEST_F(CoordinatorTest, UnreleasedLeaseExpires) {
   ASSERT_EQ(full->grant.status, Status::kInFlightFull);
   EXPECT_LE(full->grant.wait, lease);
   std::optional<SharedGrant> later;
-  ASSERT_TRUE(RunUntil(io_, [&] {
+  // Redis's own clock expires the lease: real time, waited for by asking Redis.
+  ASSERT_TRUE(Until([&] {
     later = Reserve(rb, "b", microseconds(1), 1, lease);
     return later && later->grant.status == Status::kGranted;
   }));
@@ -255,7 +258,8 @@ TEST_F(CoordinatorTest, CooldownIsSeenByTheOther) {
   auto& sb = dynamic_cast<RedisKeyShare&>(*short_b);
   EXPECT_EQ(Reserve(sb, "b", microseconds(1), 5, milliseconds(100))->grant.status,
             Status::kCoolingDown);
-  ASSERT_TRUE(RunUntil(io_, [&] {
+  // Redis's own clock ends the cooldown: real time, waited for by asking Redis.
+  ASSERT_TRUE(Until([&] {
     return Reserve(sb, "b", microseconds(1), 5, milliseconds(100))->grant.status ==
            Status::kGranted;
   }));
@@ -266,38 +270,38 @@ TEST_F(CoordinatorTest, CooldownIsSeenByTheOther) {
 TEST_F(CoordinatorTest, FallsBackWhenRedisStopsAndReturns) {
   a_->Start();
   b_->Start();
-  ASSERT_TRUE(
-      RunUntil(io_, [&] { return a_->Stats().instances == 2 && b_->Stats().instances == 2; }));
+  ASSERT_TRUE(Until([&] { return a_->Stats().instances == 2 && b_->Stats().instances == 2; }));
   auto share_a = a_->ShareKey(key_id_);
   EXPECT_TRUE(share_a->Shared());
-  auto granted = RunTask(io_, share_a->Reserve("x", microseconds(1), 5, milliseconds(100)));
+  auto granted = RunTask(share_a->Reserve("x", microseconds(1), 5, milliseconds(100)));
   ASSERT_TRUE(granted);
 
   server_->Stop();
-  auto failed = RunTask(io_, share_a->Reserve("y", microseconds(1), 5, milliseconds(100)));
+  auto failed = RunTask(share_a->Reserve("y", microseconds(1), 5, milliseconds(100)));
   EXPECT_FALSE(failed);
   EXPECT_FALSE(share_a->Shared());
   EXPECT_DOUBLE_EQ(share_a->FallbackShare(), 0.5);
   EXPECT_EQ(a_->Stats().mode, Mode::kFallback);
   EXPECT_EQ(a_->Stats().fallbacks, 1U);
   // While in fallback, Reserve answers at once without Redis; the episode is counted once.
-  auto again = RunTask(io_, share_a->Reserve("z", microseconds(1), 5, milliseconds(100)));
+  auto again = RunTask(share_a->Reserve("z", microseconds(1), 5, milliseconds(100)));
   EXPECT_FALSE(again);
-  ASSERT_TRUE(RunUntil(io_, [&] { return !b_->Shared(); }));  // b's heartbeat notices
+  ASSERT_TRUE(Until([&] { return !b_->Shared(); }));  // b's heartbeat notices
   EXPECT_DOUBLE_EQ(b_->FallbackShare(), 0.5);
-  io_.restart();
-  io_.run_for(milliseconds(200));  // several failed probes
+  const auto commands = a_->client().stats().commands;
+  time_.RunFor(io_, milliseconds(200), caught_up_);  // several failed probes
+  EXPECT_GE(a_->client().stats().commands, commands + 3);
   EXPECT_EQ(a_->Stats().fallbacks, 1U);
   EXPECT_EQ(b_->Stats().fallbacks, 1U);
 
   server_->Start();
-  ASSERT_TRUE(RunUntil(io_, [&] { return a_->Shared() && b_->Shared(); }));
+  ASSERT_TRUE(Until([&] { return a_->Shared() && b_->Shared(); }));
   EXPECT_EQ(a_->Stats().mode, Mode::kShared);
   EXPECT_EQ(a_->Stats().fallbacks, 1U);
   // The restarted Redis lost the list of instances; the count does not drop for that.
   EXPECT_EQ(a_->Stats().instances, 2);
   EXPECT_EQ(b_->Stats().instances, 2);
-  auto back = RunTask(io_, share_a->Reserve("w", microseconds(1), 5, milliseconds(100)));
+  auto back = RunTask(share_a->Reserve("w", microseconds(1), 5, milliseconds(100)));
   ASSERT_TRUE(back);
   EXPECT_EQ(back->status, Status::kGranted);
   a_->Stop();
@@ -306,27 +310,31 @@ TEST_F(CoordinatorTest, FallsBackWhenRedisStopsAndReturns) {
 
 // An instance that stops leaves the count at once; one that dies leaves it after the window.
 TEST_F(CoordinatorTest, InstancesThatLeaveAreNoLongerCounted) {
-  auto watcher = Make("watcher", common::SystemClock::Instance(), milliseconds(300));
+  auto watcher = Make("watcher", nullptr, milliseconds(300));
   auto leaving = Make("leaving");
   // The dying instance runs on an io_context of its own, which the test stops running: like
-  // kill -9, it just stops beating.
+  // kill -9, it just stops beating. (Manual time does not wait for it: its replies are read only
+  // when the test runs its io_context.)
   asio::io_context dying_io;
   config::CoordinationConfig config;
   config.url = server_->Url();
   config.instance = "dying";
+  config.timeout = milliseconds(1000);
   CoordinatorOptions options;
   options.prefix = "test";
   options.heartbeat = milliseconds(50);
-  Coordinator dying(dying_io.get_executor(), config, common::SystemClock::Instance(), options);
+  Coordinator dying(dying_io.get_executor(), config, time_.clock(), options);
   watcher->Start();
   leaving->Start();
   dying.Start();
-  ASSERT_TRUE(RunUntil(io_, [&] {
+  ASSERT_TRUE(Until([&] {
+    dying_io.restart();
     dying_io.poll();
     return watcher->Stats().instances == 3;
   }));
   leaving->Stop();
-  ASSERT_TRUE(RunUntil(io_, [&] { return watcher->Stats().instances == 1; }));
+  // The dying one is dropped once Redis's own clock has passed the window: real time.
+  ASSERT_TRUE(Until([&] { return watcher->Stats().instances == 1; }));
   EXPECT_DOUBLE_EQ(watcher->FallbackShare(), 1.0);
   watcher->Stop();
 }
@@ -337,10 +345,13 @@ TEST_F(CoordinatorTest, FallsBackWhenRedisHangs) {
   config.url = server_->Url();
   config.instance = "slow";
   config.timeout = milliseconds(50);
-  Coordinator c(io_.get_executor(), config, common::SystemClock::Instance());
+  Coordinator c(io_.get_executor(), config, time_.clock());
+  Watch(c);
   auto share = c.ShareKey(key_id_);
   server_->Pause();
-  auto failed = RunTask(io_, share->Reserve("x", microseconds(1), 5, milliseconds(100)));
+  const auto paused_at = time_.Now();
+  auto failed = RunTask(share->Reserve("x", microseconds(1), 5, milliseconds(100)));
+  EXPECT_LE(time_.Now() - paused_at, config.timeout + testing::ManualTime::kStep);  // its deadline
   server_->Resume();
   EXPECT_FALSE(failed);
   EXPECT_FALSE(share->Shared());
@@ -369,21 +380,22 @@ TEST_F(CoordinatorTest, TokenRightGoesToExactlyOne) {
         ++done;
       },
       Rethrow);
-  ASSERT_TRUE(RunUntil(io_, [&] { return done == 2; }));
+  ASSERT_TRUE(Until([&] { return done == 2; }));
   ASSERT_TRUE(got_a);
   ASSERT_TRUE(got_b);
   EXPECT_NE(*got_a, *got_b);
   // Nobody gets it again within the hold, not even the holder.
-  EXPECT_EQ(RunTask(io_, token_a->TryIssueRight(std::chrono::seconds(60))), false);
-  EXPECT_EQ(RunTask(io_, token_b->TryIssueRight(std::chrono::seconds(60))), false);
+  EXPECT_EQ(RunTask(token_a->TryIssueRight(std::chrono::seconds(60))), false);
+  EXPECT_EQ(RunTask(token_b->TryIssueRight(std::chrono::seconds(60))), false);
   // After the hold, once more exactly one.
   const std::string other = Coordinator::KeyId("mock", "short hold");
   auto short_a = a_->ShareToken(other);
   auto short_b = b_->ShareToken(other);
-  EXPECT_EQ(RunTask(io_, short_a->TryIssueRight(milliseconds(30))), true);
-  EXPECT_EQ(RunTask(io_, short_b->TryIssueRight(milliseconds(30))), false);
-  ASSERT_TRUE(RunUntil(io_, [&] {
-    return RunTask(io_, short_b->TryIssueRight(milliseconds(30))) == std::optional<bool>(true);
+  EXPECT_EQ(RunTask(short_a->TryIssueRight(milliseconds(30))), true);
+  EXPECT_EQ(RunTask(short_b->TryIssueRight(milliseconds(30))), false);
+  // Redis's own clock ends the hold: real time, waited for by asking Redis.
+  ASSERT_TRUE(Until([&] {
+    return RunTask(short_b->TryIssueRight(milliseconds(30))) == std::optional<bool>(true);
   }));
 }
 
@@ -391,40 +403,40 @@ TEST_F(CoordinatorTest, TokenRightGoesToExactlyOne) {
 TEST_F(CoordinatorTest, PublishReadWithdraw) {
   auto token_a = a_->ShareToken(key_id_);
   auto token_b = b_->ShareToken(key_id_);
-  EXPECT_FALSE(RunTask(io_, token_b->Read()));
+  EXPECT_FALSE(RunTask(token_b->Read()));
   kis::Token token;
   token.value = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.payload.sig";
-  token.expires_at = std::chrono::time_point_cast<milliseconds>(std::chrono::system_clock::now()) +
-                     std::chrono::hours(20);
-  RunTask(io_, token_a->Publish(token));
-  auto read = RunTask(io_, token_b->Read());
+  token.expires_at =
+      std::chrono::time_point_cast<milliseconds>(time_.clock().WallNow()) + std::chrono::hours(20);
+  RunTask(token_a->Publish(token));
+  auto read = RunTask(token_b->Read());
   ASSERT_TRUE(read);
   EXPECT_EQ(read->value, token.value);
   EXPECT_EQ(read->expires_at, token.expires_at);
-  auto ttl = RunTask(io_, a_->client().Command({"PTTL", a_->Key(key_id_, "token")}));
+  auto ttl = RunTask(a_->client().Command({"PTTL", a_->Key(key_id_, "token")}));
   ASSERT_TRUE(ttl);
   EXPECT_GT(ttl->integer, 19 * 3600 * 1000LL);  // the key expires with the token
 
   // An instance whose clock is past the expiry does not use it.
-  common::ManualClock late(std::chrono::system_clock::now() + std::chrono::hours(21));
-  auto c = Make("late", late);
-  EXPECT_FALSE(RunTask(io_, c->ShareToken(key_id_)->Read()));
+  common::ManualClock late(time_.clock().WallNow() + std::chrono::hours(21));
+  auto c = Make("late", &late);
+  EXPECT_FALSE(RunTask(c->ShareToken(key_id_)->Read()));
 
   // Withdrawing another token changes nothing; withdrawing this one removes it for everyone.
   token_b->Withdraw("some older token");
   Flush(*b_);
-  EXPECT_TRUE(RunTask(io_, token_a->Read()));
+  EXPECT_TRUE(RunTask(token_a->Read()));
   token_b->Withdraw(token.value);
   Flush(*b_);
-  EXPECT_FALSE(RunTask(io_, token_a->Read()));
+  EXPECT_FALSE(RunTask(token_a->Read()));
 }
 
 // With Redis gone the token share answers "unknown" (nullopt) rather than "no".
 TEST_F(CoordinatorTest, TokenShareWithoutRedis) {
   auto token_a = a_->ShareToken(key_id_);
   server_->Stop();
-  EXPECT_EQ(RunTask(io_, token_a->TryIssueRight(std::chrono::seconds(60))), std::nullopt);
-  EXPECT_FALSE(RunTask(io_, token_a->Read()));
+  EXPECT_EQ(RunTask(token_a->TryIssueRight(std::chrono::seconds(60))), std::nullopt);
+  EXPECT_FALSE(RunTask(token_a->Read()));
   EXPECT_FALSE(a_->Shared());
   server_->Start();
 }

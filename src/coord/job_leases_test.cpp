@@ -21,6 +21,8 @@
 
 #include "collect/schedule.hpp"
 #include "common/kst.hpp"
+#include "support/manual_time.hpp"
+#include "support/redis_caught_up.hpp"
 #include "support/redis_server.hpp"
 
 namespace kisgate::coord {
@@ -28,33 +30,6 @@ namespace {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
-
-// Runs `task` on `io` until it completes (renewals and the clients' connections keep `io` busy
-// after that).
-template <class T>
-T RunTask(asio::io_context& io, asio::awaitable<T> task) {
-  auto future = asio::co_spawn(io, std::move(task), asio::use_future);
-  io.restart();
-  while (future.wait_for(0s) != std::future_status::ready) io.run_one();
-  return future.get();
-}
-
-// Lets `io` run (renewals, real time) for `d`.
-void RunFor(asio::io_context& io, std::chrono::milliseconds d) {
-  io.restart();
-  io.run_for(d);
-}
-
-// Runs `io` until `done` holds, for at most 10 s (then the caller's assertion fails).
-bool RunUntil(asio::io_context& io, const std::function<bool()>& done) {
-  const auto end = std::chrono::steady_clock::now() + 10s;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= end) return false;
-    io.restart();
-    io.run_for(10ms);
-  }
-  return true;
-}
 
 config::JobConfig Job(const char* name, std::chrono::milliseconds every) {
   config::JobConfig j;
@@ -68,10 +43,10 @@ config::JobConfig Job(const char* name, std::chrono::milliseconds every) {
 // One kisgate instance's view: its own coordinator (its connection to Redis, its name) and its
 // own leases.
 struct Instance {
-  Instance(asio::io_context& io, const std::string& url, const std::string& name,
-           const std::string& prefix, std::chrono::milliseconds margin = 5s)
-      : coordinator(io.get_executor(), Config(url, name), common::SystemClock::Instance(),
-                    Options(prefix)),
+  Instance(asio::io_context& io, const common::Clock& clock, const std::string& url,
+           const std::string& name, const std::string& prefix,
+           std::chrono::milliseconds margin = 5s)
+      : coordinator(io.get_executor(), Config(url, name), clock, Options(prefix)),
         leases(std::make_unique<JobLeases>(coordinator, JobLeasesOptions{margin})) {}
 
   static config::CoordinationConfig Config(const std::string& url, const std::string& name) {
@@ -92,6 +67,9 @@ struct Instance {
   std::unique_ptr<JobLeases> leases;
 };
 
+// On manual time (testing::ManualTime): renewals, the scheduler, the coordinator's probes and the
+// clients' deadlines follow it, and it moves on only once Redis has answered what was sent
+// (testing::RedisCaughtUp). Leases expire on Redis's own clock, in real time.
 class JobLeasesTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { server_ = std::make_unique<testing::RedisServer>(); }
@@ -99,19 +77,46 @@ class JobLeasesTest : public ::testing::Test {
   void SetUp() override {
     if (!server_->running()) server_->Start();
     server_->Resume();
+    time_.SetCatchUpLimit(1s);  // a live Redis answers: a busy machine is waited for
   }
 
   // Each test's keys under its own prefix: the server is the suite's.
   static std::string Prefix() {
     return std::string("test:") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
   }
+  // An instance whose Redis commands manual time waits for.
+  std::unique_ptr<Instance> Make(const std::string& name, std::chrono::milliseconds margin = 5s) {
+    auto instance =
+        std::make_unique<Instance>(io_, time_.clock(), server_->Url(), name, Prefix(), margin);
+    clients_.push_back(&instance->coordinator.client());
+    return instance;
+  }
   common::Result<collect::Permission> Ask(Instance& who, const config::JobConfig& job,
                                           common::WallTime start) {
-    return RunTask(io_, who.leases->MayRun(job, start));
+    return time_.RunTask(io_, who.leases->MayRun(job, start), caught_up_);
+  }
+  // Runs io_ on manual time until `done` holds; false after `limit` of it (a real-time wait lets
+  // manual time run far ahead: its limit is larger).
+  bool Until(const std::function<bool()>& done, common::Duration limit = 1min) {
+    return time_.RunUntil(io_, done, limit, caught_up_);
+  }
+  // Redis's own clock expires a lease: real time, waited for by asking Redis whether it is gone.
+  bool Expired(Instance& who, const std::string& key) {
+    return Until(
+        [&] {
+          auto exists =
+              time_.RunTask(io_, who.coordinator.client().Command({"EXISTS", key}), caught_up_);
+          return exists && exists->integer == 0;
+        },
+        10min);
   }
 
   static std::unique_ptr<testing::RedisServer> server_;
+  testing::ManualTime time_;
   asio::io_context io_;
+  std::vector<const RedisClient*> clients_;
+  testing::ManualTime::CaughtUp caught_up_ =
+      testing::RedisCaughtUp([this] { return clients_; }, [] { return server_->paused(); });
 };
 
 std::unique_ptr<testing::RedisServer> JobLeasesTest::server_;
@@ -121,18 +126,19 @@ const common::WallTime kStart = *common::ParseKstDateTime("2026-11-24 10:00:00")
 // Two instances asking for the same cycle at once: exactly one runs it, and the other is told
 // which. Finished does not hand the cycle to a latecomer: the same start is never run twice.
 TEST_F(JobLeasesTest, ExactlyOneInstanceRunsEachCycle) {
-  Instance a(io_, server_->Url(), "kisgate-a", Prefix());
-  Instance b(io_, server_->Url(), "kisgate-b", Prefix());
+  auto a_instance = Make("kisgate-a");
+  auto b_instance = Make("kisgate-b");
+  Instance& a = *a_instance;
+  Instance& b = *b_instance;
   const auto job = Job("price", 10s);
   for (int i = 0; i < 5; ++i) {
     const auto start = kStart + i * 10s;
     auto fa = asio::co_spawn(io_, a.leases->MayRun(job, start), asio::use_future);
     auto fb = asio::co_spawn(io_, b.leases->MayRun(job, start), asio::use_future);
-    io_.restart();
-    while (fa.wait_for(0s) != std::future_status::ready ||
-           fb.wait_for(0s) != std::future_status::ready) {
-      io_.run_one();
-    }
+    ASSERT_TRUE(Until([&] {
+      return fa.wait_for(0s) == std::future_status::ready &&
+             fb.wait_for(0s) == std::future_status::ready;
+    }));
     const auto pa = fa.get();
     const auto pb = fb.get();
     ASSERT_TRUE(pa.has_value()) << pa.error().message();
@@ -153,23 +159,24 @@ TEST_F(JobLeasesTest, ExactlyOneInstanceRunsEachCycle) {
 // The instance holding a cycle dies (no Finished, no more renewals): the next start goes to
 // whoever asks first, and once its lease has expired, even its own start does.
 TEST_F(JobLeasesTest, HolderThatDiesLeavesTheNextStartToWhoeverAsks) {
-  Instance a(io_, server_->Url(), "kisgate-a", Prefix(), 300ms);
-  Instance b(io_, server_->Url(), "kisgate-b", Prefix(), 300ms);
+  auto a = Make("kisgate-a", 300ms);
+  auto b = Make("kisgate-b", 300ms);
   const auto job = Job("price", 1s);
-  auto first = Ask(a, job, kStart);
+  auto first = Ask(*a, job, kStart);
   ASSERT_TRUE(first.has_value());
   ASSERT_TRUE(first->run);
-  a.leases.reset();  // dies
-  auto held = Ask(b, job, kStart);
+  const auto key = a->leases->Key(job, kStart);
+  a->leases.reset();  // dies
+  auto held = Ask(*b, job, kStart);
   ASSERT_TRUE(held.has_value());
   EXPECT_FALSE(held->run);
   EXPECT_EQ(held->instance, "kisgate-a");
-  auto next = Ask(b, job, kStart + 1s);
+  auto next = Ask(*b, job, kStart + 1s);
   ASSERT_TRUE(next.has_value());
   EXPECT_TRUE(next->run);
   // The lease lasts 1.3 s from when it was taken; nobody renews it.
-  RunFor(io_, 2s);
-  auto again = Ask(b, job, kStart);
+  ASSERT_TRUE(Expired(*b, key));
+  auto again = Ask(*b, job, kStart);
   ASSERT_TRUE(again.has_value());
   EXPECT_TRUE(again->run);
 }
@@ -177,25 +184,29 @@ TEST_F(JobLeasesTest, HolderThatDiesLeavesTheNextStartToWhoeverAsks) {
 // A cycle that runs for several lease lifetimes keeps its lease by renewing it; after Finished
 // the renewals stop and the lease expires.
 TEST_F(JobLeasesTest, RenewalKeepsALongCyclesLease) {
-  Instance a(io_, server_->Url(), "kisgate-a", Prefix(), 500ms);
-  Instance b(io_, server_->Url(), "kisgate-b", Prefix(), 500ms);
-  const auto job = Job("price", 1s);  // a lease of 1.5 s, renewed every 0.5 s
-  EXPECT_EQ(a.leases->Ttl(job), 1500ms);
-  auto mine = Ask(a, job, kStart);
+  auto a = Make("kisgate-a", 200ms);
+  auto b = Make("kisgate-b", 200ms);
+  const auto job = Job("price", 400ms);  // a lease of 0.6 s, renewed every 0.2 s
+  EXPECT_EQ(a->leases->Ttl(job), 600ms);
+  auto mine = Ask(*a, job, kStart);
   ASSERT_TRUE(mine.has_value());
   ASSERT_TRUE(mine->run);
-  RunFor(io_, 4s);
-  EXPECT_GE(a.leases->stats().renewals, 2u);
-  EXPECT_EQ(a.leases->stats().lost, 0u);
-  auto held = Ask(b, job, kStart);
+  // The cycle runs (manual time, a renewal due every 0.2 s of it) for more than two lives of its
+  // lease on Redis's clock (real time): without its renewals the lease would be gone.
+  const auto taken = std::chrono::steady_clock::now();
+  ASSERT_TRUE(Until([&] { return std::chrono::steady_clock::now() - taken > 1600ms; }, 10min));
+  EXPECT_GE(a->leases->stats().renewals, 2u);
+  EXPECT_EQ(a->leases->stats().lost, 0u);
+  auto held = Ask(*b, job, kStart);
   ASSERT_TRUE(held.has_value());
   EXPECT_FALSE(held->run);
   EXPECT_EQ(held->instance, "kisgate-a");
-  a.leases->Finished(job, kStart);
-  const auto renewals = a.leases->stats().renewals;
-  RunFor(io_, 2500ms);
-  EXPECT_EQ(a.leases->stats().renewals, renewals);
-  auto expired = Ask(b, job, kStart);
+  a->leases->Finished(job, kStart);
+  const auto renewals = a->leases->stats().renewals;
+  time_.RunFor(io_, 1s, caught_up_);  // five renewals would have been due
+  EXPECT_EQ(a->leases->stats().renewals, renewals);
+  ASSERT_TRUE(Expired(*b, a->leases->Key(job, kStart)));
+  auto expired = Ask(*b, job, kStart);
   ASSERT_TRUE(expired.has_value());
   EXPECT_TRUE(expired->run);
 }
@@ -203,21 +214,22 @@ TEST_F(JobLeasesTest, RenewalKeepsALongCyclesLease) {
 // The scheduler gave up waiting for the answer and ran the cycle; it ended before the answer came
 // (Finished first): a lease taken then is not renewed, and expires.
 TEST_F(JobLeasesTest, LeaseTakenAfterItsCycleEndedIsNotRenewed) {
-  Instance a(io_, server_->Url(), "kisgate-a", Prefix(), 300ms);
-  Instance b(io_, server_->Url(), "kisgate-b", Prefix(), 300ms);
+  auto a = Make("kisgate-a", 300ms);
+  auto b = Make("kisgate-b", 300ms);
   const auto job = Job("price", 1s);  // a lease of 1.3 s, renewed every 433 ms if it were
-  auto asked = asio::co_spawn(io_, a.leases->MayRun(job, kStart), asio::use_future);
+  auto asked = asio::co_spawn(io_, a->leases->MayRun(job, kStart), asio::use_future);
   io_.restart();
   io_.poll_one();  // MayRun starts and waits for Redis's answer
   ASSERT_NE(asked.wait_for(0s), std::future_status::ready);
-  a.leases->Finished(job, kStart);
-  while (asked.wait_for(0s) != std::future_status::ready) io_.run_one();
+  a->leases->Finished(job, kStart);
+  ASSERT_TRUE(Until([&] { return asked.wait_for(0s) == std::future_status::ready; }));
   const auto late = asked.get();
   ASSERT_TRUE(late.has_value()) << late.error().message();
   EXPECT_TRUE(late->run);
-  RunFor(io_, 2s);
-  EXPECT_EQ(a.leases->stats().renewals, 0u);
-  auto expired = Ask(b, job, kStart);
+  time_.RunFor(io_, 2s, caught_up_);
+  EXPECT_EQ(a->leases->stats().renewals, 0u);
+  ASSERT_TRUE(Expired(*b, a->leases->Key(job, kStart)));
+  auto expired = Ask(*b, job, kStart);
   ASSERT_TRUE(expired.has_value());
   EXPECT_TRUE(expired->run);
 }
@@ -226,31 +238,33 @@ TEST_F(JobLeasesTest, LeaseTakenAfterItsCycleEndedIsNotRenewed) {
 // runs the cycle here; the coordinator is in fallback, where MayRun does not wait for Redis; when
 // Redis answers again (the coordinator's probe), the leases work again.
 TEST_F(JobLeasesTest, RedisNotAnsweringIsAnError) {
-  Instance a(io_, server_->Url(), "kisgate-a", Prefix());
-  a.coordinator.Start();
+  auto a = Make("kisgate-a");
+  a->coordinator.Start();
   const auto job = Job("price", 10s);
   server_->Pause();
-  auto paused = Ask(a, job, kStart);
+  auto paused = Ask(*a, job, kStart);
   ASSERT_FALSE(paused.has_value());
-  EXPECT_EQ(a.coordinator.Stats().mode, gate::CoordinationStats::Mode::kFallback);
-  auto fallback = Ask(a, job, kStart + 10s);
+  EXPECT_EQ(a->coordinator.Stats().mode, gate::CoordinationStats::Mode::kFallback);
+  auto fallback = Ask(*a, job, kStart + 10s);
   ASSERT_FALSE(fallback.has_value());
   EXPECT_EQ(fallback.error(), common::Errc::kCoordinationUnavailable);
-  EXPECT_EQ(a.leases->stats().failures, 2u);
+  EXPECT_EQ(a->leases->stats().failures, 2u);
   server_->Resume();
-  ASSERT_TRUE(RunUntil(io_, [&] { return a.coordinator.Shared(); }));
-  auto back = Ask(a, job, kStart + 20s);
+  ASSERT_TRUE(Until([&] { return a->coordinator.Shared(); }));
+  auto back = Ask(*a, job, kStart + 20s);
   ASSERT_TRUE(back.has_value()) << back.error().message();
   EXPECT_TRUE(back->run);
-  a.coordinator.Stop();
+  a->coordinator.Stop();
 }
 
 // Two schedulers (two instances) on one Redis, each with its leases: every start of the job runs
 // on exactly one of them, and each instance's board names the instance that ran each cycle.
 TEST_F(JobLeasesTest, TwoSchedulersRunEachCycleOnce) {
-  Instance a(io_, server_->Url(), "kisgate-a", Prefix());
-  Instance b(io_, server_->Url(), "kisgate-b", Prefix());
-  const auto& clock = common::SystemClock::Instance();
+  auto a_instance = Make("kisgate-a");
+  auto b_instance = Make("kisgate-b");
+  Instance& a = *a_instance;
+  Instance& b = *b_instance;
+  const auto& clock = time_.clock();
   common::MarketCalendar calendar;
   collect::Schedule schedule(calendar);
   std::map<common::WallTime, std::vector<std::string>> ran;  // start -> instances
@@ -274,14 +288,13 @@ TEST_F(JobLeasesTest, TwoSchedulersRunEachCycleOnce) {
   sb.Add(job, {"005930"});
   auto ra = asio::co_spawn(io_, sa.Run(), asio::use_future);
   auto rb = asio::co_spawn(io_, sb.Run(), asio::use_future);
-  RunFor(io_, 3500ms);
+  time_.RunFor(io_, 3500ms, caught_up_);
   sa.Stop(clock.Now());
   sb.Stop(clock.Now());
-  io_.restart();
-  while (ra.wait_for(0s) != std::future_status::ready ||
-         rb.wait_for(0s) != std::future_status::ready) {
-    io_.run_one();
-  }
+  ASSERT_TRUE(Until([&] {
+    return ra.wait_for(0s) == std::future_status::ready &&
+           rb.wait_for(0s) == std::future_status::ready;
+  }));
   ASSERT_FALSE(ran.empty());
   for (const auto& [start, who] : ran) {
     EXPECT_EQ(who.size(), 1u) << common::FormatKstDateTime(start);

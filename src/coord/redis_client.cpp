@@ -372,7 +372,7 @@ asio::awaitable<common::Result<Reply>> RedisClient::Command(std::vector<std::str
     Fail(conn, Errc::kTimeout, fmt::format("no reply within {} ms", options_.timeout.count()));
   }
   common::Result<Reply> result = std::move(*pending->result);
-  if (!result) stats_.failures++;
+  (result ? stats_.replies : stats_.failures)++;
   co_return result;
 }
 

@@ -85,6 +85,7 @@ struct RedisClientOptions {
 
 struct RedisClientStats {
   std::uint64_t commands = 0;     // commands sent or attempted
+  std::uint64_t replies = 0;      // commands answered (a server error reply included)
   std::uint64_t failures = 0;     // commands that failed (timeouts included)
   std::uint64_t timeouts = 0;     // commands whose deadline passed
   std::uint64_t connections = 0;  // connections opened (the first included)

@@ -2,9 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
-#include <future>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,10 +13,9 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/use_future.hpp>
 
+#include "support/manual_time.hpp"
+#include "support/redis_caught_up.hpp"
 #include "support/redis_server.hpp"
 
 namespace kisgate::coord {
@@ -31,20 +31,8 @@ namespace asio = boost::asio;
 using common::Errc;
 using common::Result;
 
-// Runs `task` on `io` until it completes (the client's connection keeps `io` busy after that).
-template <class T>
-T RunTask(asio::io_context& io, asio::awaitable<T> task) {
-  auto future = asio::co_spawn(io, std::move(task), asio::use_future);
-  io.restart();
-  while (future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) io.run_one();
-  return future.get();
-}
-
-asio::awaitable<void> Sleep(std::chrono::milliseconds d) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, d);
-  co_await timer.async_wait(asio::use_awaitable);
-}
-
+// On manual time (testing::ManualTime): the clients' deadlines and backoffs follow it, and it moves
+// on only once Redis has answered what was sent (testing::RedisCaughtUp).
 class RedisClientTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { server_ = std::make_unique<testing::RedisServer>(); }
@@ -52,6 +40,8 @@ class RedisClientTest : public ::testing::Test {
   void SetUp() override {
     if (!server_->running()) server_->Start();
     server_->Resume();
+    time_.SetCatchUpLimit(
+        std::chrono::seconds(1));  // a live Redis answers: a busy machine is waited for
   }
 
   RedisClientOptions Options(int db = 0) {
@@ -63,11 +53,24 @@ class RedisClientTest : public ::testing::Test {
   }
 
   Result<Reply> Run(RedisClient& client, std::vector<std::string> args) {
-    return RunTask(io_, client.Command(std::move(args)));
+    Watch(client);
+    return time_.RunTask(io_, client.Command(std::move(args)), caught_up_);
+  }
+  // Manual time waits for the commands of `client` too.
+  void Watch(const RedisClient& client) {
+    if (std::find(clients_.begin(), clients_.end(), &client) == clients_.end())
+      clients_.push_back(&client);
+  }
+  bool Until(const std::function<bool()>& done) {
+    return time_.RunUntil(io_, done, std::chrono::minutes(1), caught_up_);
   }
 
   static std::unique_ptr<testing::RedisServer> server_;
+  testing::ManualTime time_;
   asio::io_context io_;
+  std::vector<const RedisClient*> clients_;  // every client of the test
+  testing::ManualTime::CaughtUp caught_up_ =
+      testing::RedisCaughtUp([this] { return clients_; }, [] { return server_->paused(); });
 };
 
 std::unique_ptr<testing::RedisServer> RedisClientTest::server_;
@@ -165,6 +168,7 @@ TEST_F(RedisClientTest, ServerErrorIsAReply) {
 // Many coroutines with commands outstanding at once on one connection each get their own reply.
 TEST_F(RedisClientTest, PipelinedCommandsGetTheirOwnReplies) {
   RedisClient client(io_.get_executor(), Options());
+  Watch(client);
   constexpr int kTasks = 300;
   int matched = 0;
   int done = 0;
@@ -186,7 +190,7 @@ TEST_F(RedisClientTest, PipelinedCommandsGetTheirOwnReplies) {
         },
         Rethrow);
   }
-  while (done < kTasks) io_.run_one();
+  ASSERT_TRUE(Until([&] { return done == kTasks; }));
   EXPECT_EQ(matched, kTasks);
   EXPECT_EQ(client.stats().connections, 1U);
 }
@@ -194,8 +198,9 @@ TEST_F(RedisClientTest, PipelinedCommandsGetTheirOwnReplies) {
 // EVALSHA works on a server that never saw the script, and again after SCRIPT FLUSH.
 TEST_F(RedisClientTest, EvalShaLoadsTheScriptOnNoscript) {
   RedisClient client(io_.get_executor(), Options());
+  Watch(client);
   const Script script("return redis.call('INCRBY', KEYS[1], ARGV[1])");
-  auto first = RunTask(io_, client.EvalSha(script, {"counter"}, {"5"}));
+  auto first = time_.RunTask(io_, client.EvalSha(script, {"counter"}, {"5"}), caught_up_);
   ASSERT_TRUE(first);
   EXPECT_EQ(first->integer, 5) << Describe(*first);
   auto exists = Run(client, {"SCRIPT", "EXISTS", script.sha()});
@@ -203,12 +208,12 @@ TEST_F(RedisClientTest, EvalShaLoadsTheScriptOnNoscript) {
   ASSERT_EQ(exists->elements.size(), 1U);
   EXPECT_EQ(exists->elements[0].integer, 1);  // our SHA-1 is the server's
   ASSERT_TRUE(Run(client, {"SCRIPT", "FLUSH"}));
-  auto after_flush = RunTask(io_, client.EvalSha(script, {"counter"}, {"2"}));
+  auto after_flush = time_.RunTask(io_, client.EvalSha(script, {"counter"}, {"2"}), caught_up_);
   ASSERT_TRUE(after_flush);
   EXPECT_EQ(after_flush->integer, 7) << Describe(*after_flush);
   // A script error stays a reply.
   const Script broken("return redis.call('NOSUCH')");
-  auto error = RunTask(io_, client.EvalSha(broken, {}, {}));
+  auto error = time_.RunTask(io_, client.EvalSha(broken, {}, {}), caught_up_);
   ASSERT_TRUE(error);
   EXPECT_TRUE(error->IsError());
 }
@@ -227,7 +232,7 @@ TEST_F(RedisClientTest, TimeoutResetsTheConnection) {
   EXPECT_EQ(late.error(), Errc::kTimeout);
   EXPECT_EQ(client.stats().timeouts, 1U);
   server_->Resume();
-  RunTask(io_, Sleep(options.backoff_max));
+  time_.RunFor(io_, options.backoff_max, caught_up_);
   auto b = Run(client, {"GET", "b"});
   ASSERT_TRUE(b) << b.error().message();
   EXPECT_EQ(b->str, "2");
@@ -241,6 +246,7 @@ TEST_F(RedisClientTest, TimeoutFailsEveryOutstandingCommand) {
   RedisClient client(io_.get_executor(), options);
   ASSERT_TRUE(Run(client, {"PING"}));
   server_->Pause();
+  const auto paused_at = time_.Now();
   int failed = 0;
   int done = 0;
   for (int i = 0; i < 10; ++i) {
@@ -254,9 +260,10 @@ TEST_F(RedisClientTest, TimeoutFailsEveryOutstandingCommand) {
         },
         Rethrow);
   }
-  while (done < 10) io_.run_one();
+  ASSERT_TRUE(Until([&] { return done == 10; }));
   server_->Resume();
   EXPECT_EQ(failed, 10);
+  EXPECT_LE(time_.Now() - paused_at, options.timeout + testing::ManualTime::kStep);
 }
 
 // The server closing the connection fails the commands on it at once (not at their deadline),
@@ -267,6 +274,7 @@ TEST_F(RedisClientTest, ClosedConnectionFailsItsCommands) {
   RedisClient victim(io_.get_executor(), options);
   RedisClient killer(io_.get_executor(), options);
   ASSERT_TRUE(Run(victim, {"PING"}));
+  const auto sent_at = time_.Now();
   std::optional<Result<Reply>> blocked;
   asio::co_spawn(
       io_,
@@ -278,12 +286,12 @@ TEST_F(RedisClientTest, ClosedConnectionFailsItsCommands) {
   auto killed = Run(killer, {"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
   ASSERT_TRUE(killed);
   EXPECT_GE(killed->integer, 1) << Describe(*killed);
-  io_.restart();
-  while (!blocked) io_.run_one();
+  ASSERT_TRUE(Until([&] { return blocked.has_value(); }));
   ASSERT_FALSE(*blocked);
   EXPECT_EQ(blocked->error(), Errc::kClosedWithoutResponse);
   EXPECT_EQ(victim.stats().timeouts, 0U);
-  RunTask(io_, Sleep(options.backoff_max));
+  EXPECT_LT(time_.Now() - sent_at, options.timeout);  // at once, not at the deadline
+  time_.RunFor(io_, options.backoff_max, caught_up_);
   auto ping = Run(victim, {"PING"});
   ASSERT_TRUE(ping) << victim.last_error();
   EXPECT_TRUE(ping->IsStatus("PONG"));
@@ -302,7 +310,7 @@ TEST_F(RedisClientTest, ReconnectsAfterTheServerRestarts) {
   server_->Start();
   Result<Reply> up = Errc::kConnectRefused;
   for (int i = 0; i < 100 && !up; ++i) {
-    RunTask(io_, Sleep(std::chrono::milliseconds(20)));
+    time_.RunFor(io_, std::chrono::milliseconds(20), caught_up_);  // the client's backoff
     up = Run(client, {"GET", "x"});
   }
   ASSERT_TRUE(up) << client.last_error();
@@ -325,18 +333,24 @@ TEST_F(RedisClientTest, SelectsTheUrlsDatabase) {
 // The password is sent with AUTH; a wrong one fails the commands and says why.
 TEST(RedisClientAuth, AuthenticatesWithThePassword) {
   testing::RedisServer server("s3cret");
+  testing::ManualTime time;
+  time.SetCatchUpLimit(std::chrono::seconds(1));
   asio::io_context io;
   RedisClientOptions options;
   options.url = *ParseRedisUrl("redis://:s3cret@127.0.0.1:" + std::to_string(server.port()) + "/1");
   options.timeout = std::chrono::milliseconds(500);
   RedisClient good(io.get_executor(), options);
-  auto ping = RunTask(io, good.Command({"PING"}));
+  std::vector<const RedisClient*> clients{&good};
+  const auto caught_up =
+      testing::RedisCaughtUp([&clients] { return clients; }, [&server] { return server.paused(); });
+  auto ping = time.RunTask(io, good.Command({"PING"}), caught_up);
   ASSERT_TRUE(ping) << good.last_error();
   EXPECT_TRUE(ping->IsStatus("PONG"));
 
   options.url.password = "wrong";
   RedisClient bad(io.get_executor(), options);
-  auto refused = RunTask(io, bad.Command({"PING"}));
+  clients.push_back(&bad);
+  auto refused = time.RunTask(io, bad.Command({"PING"}), caught_up);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error(), Errc::kConnectRefused);
   EXPECT_NE(bad.last_error().find("AUTH"), std::string::npos) << bad.last_error();
@@ -344,7 +358,8 @@ TEST(RedisClientAuth, AuthenticatesWithThePassword) {
   options.url.password.clear();
   options.url.db = 0;
   RedisClient none(io.get_executor(), options);
-  auto noauth = RunTask(io, none.Command({"PING"}));
+  clients.push_back(&none);
+  auto noauth = time.RunTask(io, none.Command({"PING"}), caught_up);
   ASSERT_TRUE(noauth);
   EXPECT_TRUE(noauth->IsError());  // NOAUTH: the server's answer, not a transport failure
 }

@@ -543,4 +543,6 @@ std::string_view ModeName(CoordinationStats::Mode mode) {
 
 std::size_t Gateway::key_count() const { return impl_->keys.size(); }
 
+const common::Clock& Gateway::clock() const { return impl_->clock; }
+
 }  // namespace kisgate::gate

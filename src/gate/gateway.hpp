@@ -126,6 +126,8 @@ class Gateway {
 
   GatewayStats Stats() const;
   std::size_t key_count() const;
+  // The clock the gateway was given: its calls' deadlines are in its time.
+  const common::Clock& clock() const;
 
   struct Impl;
 

@@ -609,7 +609,11 @@ std::vector<WsOutgoing> Realtime::Poll() {
 
 WsStats Realtime::Stats() const {
   std::lock_guard lock(mutex_);
-  return stats_;
+  WsStats s = stats_;
+  for (const auto& [id, session] : sessions_) {
+    if (session.open) s.pings_unanswered += session.unanswered;
+  }
+  return s;
 }
 
 void Realtime::ResetStats() {
@@ -632,6 +636,7 @@ std::string Realtime::StatsJson() const {
   o["pings_sent"] = s.pings_sent;
   o["pings_answered_text"] = s.pings_answered_text;
   o["pings_answered_pong"] = s.pings_answered_pong;
+  o["pings_unanswered"] = s.pings_unanswered;
   json::object acks;
   for (const auto& [code, n] : s.acks) acks[code] = n;
   o["acks"] = std::move(acks);

@@ -58,9 +58,10 @@ struct WsStats {
   std::uint64_t frames_sent = 0;   // data frames
   std::uint64_t records_sent = 0;  // records in them
   std::uint64_t pings_sent = 0;
-  std::uint64_t pings_answered_text = 0;      // PINGPONG echoed as a text frame
-  std::uint64_t pings_answered_pong = 0;      // a protocol-level pong (not counted in strict mode)
-  std::map<std::string, std::uint64_t> acks;  // msg_cd -> count
+  std::uint64_t pings_answered_text = 0;  // PINGPONG echoed as a text frame
+  std::uint64_t pings_answered_pong = 0;  // a protocol-level pong (not counted in strict mode)
+  std::uint64_t pings_unanswered = 0;     // now: PINGPONGs the open sessions have not answered yet
+  std::map<std::string, std::uint64_t> acks;    // msg_cd -> count
   std::map<std::string, std::uint64_t> closes;  // reason -> count
 };
 

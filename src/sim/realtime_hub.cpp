@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "common/spawn.hpp"
+#include "common/timer.hpp"
 #include "http/websocket.hpp"
 
 namespace kisgate::sim {
@@ -33,7 +34,7 @@ struct RealtimeHub::Connection {
 
 struct RealtimeHub::PumpState {
   explicit PumpState(asio::io_context& io) : timer(io) {}
-  asio::steady_timer timer;
+  common::Timer timer;  // the clock the core reads (manual time in tests)
   bool stopped = false;
 };
 

@@ -30,7 +30,8 @@ namespace kisgate::sim {
 class RealtimeHub {
  public:
   // `period`: how often the pump polls the core (short enough for the PINGPONG interval and for
-  // one market second at the simulator's --speed).
+  // one market second at the simulator's --speed), on common::Timer: a test on manual time moves
+  // the pump with the core's clock.
   RealtimeHub(boost::asio::io_context& io, Realtime& core, std::chrono::milliseconds period);
   ~RealtimeHub();
   RealtimeHub(const RealtimeHub&) = delete;

@@ -278,6 +278,7 @@ TEST_F(RealtimeTest, HeartbeatEchoKeepsTheSessionAndSilenceClosesIt) {
     auto header = json::parse(ping).at("header").as_object();
     EXPECT_EQ(header.at("datetime").as_string().size(), 14u);
     EXPECT_TRUE(rt().OnText(s, ping).empty());  // the echo gets no reply
+    EXPECT_EQ(rt().Stats().pings_unanswered, 0u);
   }
   // Silence: pings at +1, +2, +3 s go unanswered; the session is closed when the next falls due.
   std::vector<WsOutgoing> closes;
@@ -289,8 +290,10 @@ TEST_F(RealtimeTest, HeartbeatEchoKeepsTheSessionAndSilenceClosesIt) {
     }
     if (i < 3) {
       EXPECT_TRUE(closes.empty()) << i;
+      EXPECT_EQ(rt().Stats().pings_unanswered, static_cast<std::uint64_t>(i + 1));
     }
   }
+  EXPECT_EQ(rt().Stats().pings_unanswered, 0u);  // only open sessions' count
   EXPECT_EQ(pings, 3);
   ASSERT_EQ(closes.size(), 1u);
   EXPECT_EQ(closes[0].reason, WsCloseReason::kPingMissed);

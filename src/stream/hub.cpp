@@ -126,7 +126,7 @@ Subscriber::~Subscriber() {
   if (hub_ != nullptr && !cut()) hub_->Remove(*this);
 }
 
-asio::awaitable<void> Subscriber::Wait(std::chrono::steady_clock::time_point deadline) {
+asio::awaitable<void> Subscriber::Wait(common::SteadyTime deadline) {
   if (!queue_.empty() || cut()) co_return;
   timer_.expires_at(deadline);
   waiting_ = true;

@@ -11,7 +11,6 @@
 // Thread-safety: one io_context thread; Hub, its subscribers and their consumers all live on it.
 // Knobs: HubOptions (ring size, queue size, codes per client).
 
-#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -28,9 +27,9 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "common/clock.hpp"
+#include "common/timer.hpp"
 #include "kis/quotes.hpp"
 #include "kis/realtime.hpp"
 #include "stream/subscription.hpp"
@@ -88,8 +87,9 @@ class Subscriber {
   Subscriber(const Subscriber&) = delete;
   Subscriber& operator=(const Subscriber&) = delete;
 
-  // Completes when events are queued, the subscriber is cut, or at `deadline` (a heartbeat).
-  boost::asio::awaitable<void> Wait(std::chrono::steady_clock::time_point deadline);
+  // Completes when events are queued, the subscriber is cut, or at `deadline` (a heartbeat), a
+  // time of the clock common::Timer follows (the injected clock's Now()).
+  boost::asio::awaitable<void> Wait(common::SteadyTime deadline);
   // Everything queued, oldest first (counted as delivered).
   std::vector<EventPtr> Take();
   // Cut by the hub: the final event to send (event "status", saying why), then end.
@@ -106,7 +106,7 @@ class Subscriber {
   Hub* hub_;
   Filter filter_;
   std::deque<EventPtr> queue_;
-  boost::asio::steady_timer timer_;
+  common::Timer timer_;
   bool waiting_ = false;
   EventPtr cut_;
 };

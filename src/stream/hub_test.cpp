@@ -6,6 +6,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
+#include "common/timer.hpp"
+
 namespace kisgate::stream {
 namespace {
 
@@ -149,35 +151,51 @@ TEST(Hub, ReportsDemandAndBoundsCodesPerClient) {
   EXPECT_EQ(hub.Counters().subscribers, 0u);
 }
 
-// A consumer waiting for events wakes when one is published, and at its deadline otherwise.
+// A consumer waiting for events wakes at its deadline (a heartbeat) when none come, not before,
+// and at once when one is published. On manual time: the wait follows the injected clock.
 TEST(Hub, WaitWakesOnPublishOrDeadline) {
+  using namespace std::chrono_literals;
+  common::ManualClock clock;
+  common::ManualTimeScope scope(clock);
   asio::io_context io;
   Hub hub(io.get_executor(), {});
   auto s = Join(hub, {{"005930"}});
+  constexpr auto kHeartbeat = 15s;
   std::vector<std::uint64_t> seen;
+  std::vector<common::SteadyTime> woke;  // when each wait ended
   int heartbeats = 0;
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
         while (seen.size() < 2) {
-          co_await s->Wait(std::chrono::steady_clock::now() + std::chrono::milliseconds(1));
+          co_await s->Wait(clock.Now() + kHeartbeat);
+          woke.push_back(clock.Now());
           auto got = s->Take();
-          if (got.empty()) {
-            heartbeats++;
-            if (heartbeats == 1) {  // publish once the consumer has waited past one deadline
-              const std::vector<kis::Tick> ticks{TickOf("005930", 1), TickOf("005930", 2)};
-              hub.Publish(ticks);
-            }
-          }
+          if (got.empty()) heartbeats++;
           for (auto& e : got) seen.push_back(e->id);
         }
       },
       [](const std::exception_ptr& e) {
         if (e) std::rethrow_exception(e);
       });
-  io.run();
+  io.poll();  // the consumer starts waiting
+  const auto start = clock.Now();
+  common::AdvanceAndRun(io, clock, kHeartbeat - 10ms);
+  EXPECT_TRUE(woke.empty());  // nothing came and the deadline is not there yet
+  common::AdvanceAndRun(io, clock, 10ms);
+  ASSERT_EQ(woke.size(), 1u);
+  EXPECT_EQ(woke[0], start + kHeartbeat);
+  EXPECT_EQ(heartbeats, 1);
+  // Waiting again: a publish wakes it without time moving on.
+  common::AdvanceAndRun(io, clock, 1s);
+  const std::vector<kis::Tick> ticks{TickOf("005930", 1), TickOf("005930", 2)};
+  hub.Publish(ticks);
+  io.restart();
+  io.poll();
   EXPECT_EQ(seen, (std::vector<std::uint64_t>{1, 2}));
-  EXPECT_GE(heartbeats, 1);
+  ASSERT_EQ(woke.size(), 2u);
+  EXPECT_EQ(woke[1], start + kHeartbeat + 1s);
+  EXPECT_EQ(heartbeats, 1);
 }
 
 // A thousand subscribers, a hundred codes: every event reaches exactly the subscribers of its code.

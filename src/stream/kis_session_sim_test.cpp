@@ -1,6 +1,8 @@
 // stream::KisSession against the simulator's real-time WebSocket over real sockets: the
 // simulator's market model streams the trades, keeps KIS's one-session-per-key rule and its hold,
-// and a restart of the simulator drops the session.
+// and a restart of the simulator drops the session. On manual time (testing::ManualTime): the
+// session, the gate and the simulator's market, holds and PINGPONGs read one clock, which moves
+// on only once the simulator has caught up (testing::SimCaughtUp).
 #include <algorithm>
 #include <functional>
 #include <optional>
@@ -18,6 +20,8 @@
 #include "store/sqlite_store.hpp"
 #include "stream/gap_filler.hpp"
 #include "stream/kis_session.hpp"
+#include "support/manual_time.hpp"
+#include "support/sim_caught_up.hpp"
 #include "support/test_client.hpp"
 
 namespace kisgate::stream {
@@ -26,25 +30,10 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-constexpr const char* kMarketStart = "2026-11-24 11:00:00";
+// The simulator's market day and the test's wall clock start here together.
+constexpr const char* kMarketStart = "2026-11-24T11:00:00";
 constexpr const char* kAppKey = "PSsessionSIMkey000000000000000000001";
 constexpr const char* kSecret = "session-sim-secret";
-
-// Steady time as it is; wall time from the simulator's market start, advancing with it.
-class MarketClock final : public common::Clock {
- public:
-  MarketClock()
-      : start_(*common::ParseKstDateTime(kMarketStart)),
-        steady_start_(std::chrono::steady_clock::now()) {}
-  common::SteadyTime Now() const override { return std::chrono::steady_clock::now(); }
-  common::WallTime WallNow() const override {
-    return start_ + std::chrono::duration_cast<common::WallTime::duration>(Now() - steady_start_);
-  }
-
- private:
-  common::WallTime start_;
-  common::SteadyTime steady_start_;
-};
 
 struct Sink final : SessionSink {
   void OnTicks(std::span<const kis::Tick> t) override {
@@ -75,6 +64,20 @@ class KisSessionSimTest : public ::testing::Test {
     key.rate = 20;
     config.keys.push_back(key);
     gateway = std::make_unique<gate::Gateway>(io.get_executor(), config, clock);
+    gateways.push_back(gateway.get());
+    time.SetCatchUpLimit(1s);  // the simulator always answers: a busy machine is waited for
+    WatchSim();
+  }
+
+  // Manual time waits for the simulator now running (ManualTime::RunUntil).
+  void WatchSim() {
+    caught_up = testing::SimCaughtUp(
+        [this] {
+          std::int64_t sent = 0;
+          for (const auto* g : gateways) sent += testing::UpstreamCalls(*g);
+          return sent;
+        },
+        [this] { return sim.get(); });
   }
 
   void StartSim(std::string listen) {
@@ -84,20 +87,21 @@ class KisSessionSimTest : public ::testing::Test {
     o.rate = 20;
     o.latency_ms = 1;
     o.latency_sigma = 0;
-    o.clock = "2026-11-24T11:00:00";
+    o.clock = kMarketStart;
     o.ws.hold = 300ms;
     o.ws.trades_per_s = 20;
     // Heartbeats often, answered by a text echo only, and a close after three missed.
     o.ws.ping_interval = 100ms;
     o.ws.ping_missed = 3;
     o.ws.strict_pingpong = true;
-    sim = std::make_unique<sim::BackgroundSimulator>(o);
+    sim = std::make_unique<sim::BackgroundSimulator>(o, clock);
   }
   // The simulator stops (every session with it) and starts again on the same port.
   void RestartSim() {
     const auto port = sim->Port();
     sim.reset();
     StartSim(fmt::format("127.0.0.1:{}", port));
+    WatchSim();
   }
 
   // The simulator's WebSocket counters (/_sim/stats "ws").
@@ -122,15 +126,8 @@ class KisSessionSimTest : public ::testing::Test {
     return std::make_unique<KisSession>(io.get_executor(), g, clock, Options(), s);
   }
 
-  bool RunUntil(const std::function<bool()>& done) {
-    const auto give_up = std::chrono::steady_clock::now() + 30s;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > give_up) return false;
-      io.restart();
-      io.run_for(5ms);
-    }
-    return true;
-  }
+  // Runs the io_context on manual time until `done` holds (false after two minutes of it).
+  bool Until(const std::function<bool()>& done) { return time.RunUntil(io, done, 2min, caught_up); }
 
   void Stop(KisSession& session) {
     bool stopped = false;
@@ -138,7 +135,7 @@ class KisSessionSimTest : public ::testing::Test {
       if (e) std::rethrow_exception(e);
       stopped = true;
     });
-    ASSERT_TRUE(RunUntil([&] { return stopped; }));
+    ASSERT_TRUE(Until([&] { return stopped; }));
   }
 
   static std::vector<Subscription> Trades(std::initializer_list<const char*> codes) {
@@ -147,11 +144,14 @@ class KisSessionSimTest : public ::testing::Test {
     return s;
   }
 
-  MarketClock clock;
+  testing::ManualTime time{testing::Kst(kMarketStart)};
+  const common::Clock& clock = time.clock();
   asio::io_context io;
   std::unique_ptr<sim::BackgroundSimulator> sim;
   config::Config config;
   std::unique_ptr<gate::Gateway> gateway;
+  std::vector<const gate::Gateway*> gateways;  // every gateway calling the simulator
+  testing::ManualTime::CaughtUp caught_up;
   Sink sink;
 };
 
@@ -161,7 +161,7 @@ TEST_F(KisSessionSimTest, SubscribesAndReceivesTradesAndBooks) {
   wanted.push_back(Subscription{std::string(kis::kBookTr), "005930"});
   session->SetSubscriptions(wanted);
   session->Start();
-  ASSERT_TRUE(RunUntil([&] {
+  ASSERT_TRUE(Until([&] {
     return sink.TicksOf("005930") > 0 && sink.TicksOf("000660") > 0 && !sink.books.empty();
   })) << session->Status().last_error;
   const auto status = session->Status();
@@ -177,8 +177,10 @@ TEST_F(KisSessionSimTest, SubscribesAndReceivesTradesAndBooks) {
   EXPECT_GT(sink.books[0].asks[0].price, sink.books[0].bids[0].price);
   // PINGPONGs echoed as text keep the session: the simulator receives more echoes than it lets go
   // unanswered, and the session is never closed.
-  ASSERT_TRUE(RunUntil([&] { return SimWs().at("pings_answered_text").to_number<int>() >= 10; }));
-  EXPECT_EQ(SimWs().at("sessions_opened").to_number<int>(), 1);
+  ASSERT_TRUE(Until([&] { return sim->simulator().realtime().Stats().pings_answered_text >= 10; }));
+  const auto ws = SimWs();
+  EXPECT_GE(ws.at("pings_answered_text").to_number<int>(), 10);
+  EXPECT_EQ(ws.at("sessions_opened").to_number<int>(), 1);
   EXPECT_EQ(session->Status().reconnects, 0u);
   EXPECT_GE(session->Status().pings, 10u);
   Stop(*session);
@@ -190,9 +192,9 @@ TEST_F(KisSessionSimTest, ReconnectsAfterADropAndTheGapIsFilled) {
   auto session = Session(*gateway, sink);
   session->SetSubscriptions(Trades({"005930"}));
   session->Start();
-  ASSERT_TRUE(RunUntil([&] { return !sink.ticks.empty(); })) << session->Status().last_error;
+  ASSERT_TRUE(Until([&] { return !sink.ticks.empty(); })) << session->Status().last_error;
   RestartSim();
-  ASSERT_TRUE(RunUntil([&] { return !sink.gaps.empty(); })) << session->Status().last_error;
+  ASSERT_TRUE(Until([&] { return !sink.gaps.empty(); })) << session->Status().last_error;
   const auto status = session->Status();
   EXPECT_EQ(status.reconnects, 1u);
   EXPECT_EQ(status.registrations, 1u);
@@ -206,7 +208,7 @@ TEST_F(KisSessionSimTest, ReconnectsAfterADropAndTheGapIsFilled) {
   store::SqliteStore store(so);
   GapFiller filler(io.get_executor(), *gateway, store, clock);
   filler.Enqueue(gap);
-  ASSERT_TRUE(RunUntil([&] { return filler.Recent().size() == 1; }));
+  ASSERT_TRUE(Until([&] { return filler.Recent().size() == 1; }));
   const GapFill& fill = filler.Recent()[0];
   EXPECT_TRUE(fill.filled) << fill.why_not;
   EXPECT_GE(fill.bars, 1u);
@@ -221,17 +223,19 @@ TEST_F(KisSessionSimTest, SecondSessionOnTheKeyWaitsForTheFirst) {
   auto first = Session(*gateway, sink);
   first->SetSubscriptions(Trades({"005930"}));
   first->Start();
-  ASSERT_TRUE(RunUntil([&] { return !sink.ticks.empty(); })) << first->Status().last_error;
+  ASSERT_TRUE(Until([&] { return !sink.ticks.empty(); })) << first->Status().last_error;
   gate::Gateway other_gateway(io.get_executor(), config, clock);
+  gateways.push_back(&other_gateway);
+  WatchSim();
   Sink other_sink;
   auto second = Session(other_gateway, other_sink);
   second->SetSubscriptions(Trades({"000660"}));
   second->Start();
-  ASSERT_TRUE(RunUntil([&] { return second->Status().held_elsewhere >= 1; }));
+  ASSERT_TRUE(Until([&] { return second->Status().held_elsewhere >= 1; }));
   EXPECT_TRUE(other_sink.ticks.empty());
   EXPECT_NE(second->Status().last_error.find("OPSP8996"), std::string::npos);
   Stop(*first);
-  ASSERT_TRUE(RunUntil([&] { return other_sink.TicksOf("000660") > 0; }))
+  ASSERT_TRUE(Until([&] { return other_sink.TicksOf("000660") > 0; }))
       << second->Status().last_error;
   EXPECT_EQ(second->Status().state, SessionState::kConnected);
   Stop(*second);
@@ -242,9 +246,9 @@ TEST_F(KisSessionSimTest, SetSubscriptionsSwapsWithoutReconnecting) {
   auto session = Session(*gateway, sink);
   session->SetSubscriptions(Trades({"005930", "000660"}));
   session->Start();
-  ASSERT_TRUE(RunUntil([&] { return sink.TicksOf("000660") > 0; })) << session->Status().last_error;
+  ASSERT_TRUE(Until([&] { return sink.TicksOf("000660") > 0; })) << session->Status().last_error;
   session->SetSubscriptions(Trades({"005930", "035420"}));
-  ASSERT_TRUE(RunUntil([&] { return sink.TicksOf("035420") > 0; })) << session->Status().last_error;
+  ASSERT_TRUE(Until([&] { return sink.TicksOf("035420") > 0; })) << session->Status().last_error;
   const auto status = session->Status();
   EXPECT_EQ(status.reconnects, 0u);
   EXPECT_EQ(status.connects, 1u);

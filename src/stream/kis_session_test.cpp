@@ -1,6 +1,7 @@
 // stream::KisSession and stream::GapFiller with the real simulator's REST API (approval keys and
-// minute bars through the real gateway) and, until the simulator speaks WebSocket, a scripted KIS
-// WebSocket in memory (FakeKis) that answers subscribe frames as kis-api.md §8 says KIS does.
+// minute bars through the real gateway) and a scripted KIS WebSocket in memory (FakeKis) that
+// answers subscribe frames as kis-api.md §8 says KIS does. On manual time (testing::ManualTime):
+// the session's backoffs, holds and lease renewals, the gate and the simulator read one clock.
 #include "stream/kis_session.hpp"
 
 #include <deque>
@@ -24,6 +25,8 @@
 #include "sim/universe.hpp"
 #include "store/sqlite_store.hpp"
 #include "stream/gap_filler.hpp"
+#include "support/manual_time.hpp"
+#include "support/sim_caught_up.hpp"
 #include "support/test_client.hpp"
 
 namespace kisgate::stream {
@@ -33,22 +36,8 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-// Steady time as it is; wall time starting at a chosen KST moment (the simulator's market day).
-class ShiftedClock final : public common::Clock {
- public:
-  explicit ShiftedClock(common::WallTime start)
-      : start_(start), steady_start_(std::chrono::steady_clock::now()) {}
-  common::SteadyTime Now() const override { return std::chrono::steady_clock::now(); }
-  common::WallTime WallNow() const override {
-    return start_ + std::chrono::duration_cast<common::WallTime::duration>(Now() - steady_start_);
-  }
-
- private:
-  common::WallTime start_;
-  common::SteadyTime steady_start_;
-};
-
-constexpr const char* kMarketStart = "2026-11-24 11:00:00";
+// The simulator's market day and the test's wall clock start here together.
+constexpr const char* kMarketStart = "2026-11-24T11:00:00";
 
 // ---- A KIS WebSocket in memory -------------------------------------------------------------
 
@@ -234,24 +223,29 @@ struct FakeLease final : SessionLease {
 
 class KisSessionTest : public ::testing::Test {
  protected:
+  // One simulator for the suite (start-up is the costly part), on the suite's manual time.
   static void SetUpTestSuite() {
+    time_ = new testing::ManualTime(testing::Kst(kMarketStart));
+    time_->SetCatchUpLimit(1s);  // the simulator always answers: a busy machine is waited for
     sim::SimOptions o;
     o.listen = "127.0.0.1:0";
     o.rate = 20;
     o.latency_ms = 1;
     o.latency_sigma = 0;
-    o.clock = "2026-11-24T11:00:00";
+    o.clock = kMarketStart;
     // A key per test: KIS (and the simulator) issue one approval key per second per key.
     for (int i = 0; i < kKeys; ++i)
       o.keys.push_back(sim::SimKey{AppKey(i), "secret", sim::Environment::kReal});
-    sim_ = new sim::BackgroundSimulator(o);
+    sim_ = new sim::BackgroundSimulator(o, time_->clock());
   }
   static void TearDownTestSuite() {
     delete sim_;
     sim_ = nullptr;
+    delete time_;
+    time_ = nullptr;
   }
 
-  KisSessionTest() : clock(*common::ParseKstDateTime(kMarketStart)), kis(io.get_executor()) {
+  KisSessionTest() : clock(time_->clock()), kis(io.get_executor()) {
     config::KeyConfig key;
     key.name = "main";
     key.base_url = sim_->BaseUrl();
@@ -260,6 +254,14 @@ class KisSessionTest : public ::testing::Test {
     key.rate = 20;
     config.keys.push_back(key);
     gateway = std::make_unique<gate::Gateway>(io.get_executor(), config, clock);
+    // The simulator has received every call of this test's gateways (ManualTime::RunUntil).
+    caught_up = testing::SimCaughtUp(
+        [this] {
+          std::int64_t sent = testing::UpstreamCalls(*gateway);
+          for (const auto* g : gateways) sent += testing::UpstreamCalls(*g);
+          return sent;
+        },
+        [] { return sim_; });
   }
 
   KisSessionOptions Options() {
@@ -278,15 +280,10 @@ class KisSessionTest : public ::testing::Test {
                                         lease, kis.Connector());
   }
 
-  // Runs the io_context until `done` holds (false after 20 s: the test fails, it does not hang).
-  bool RunUntil(const std::function<bool()>& done) {
-    const auto give_up = std::chrono::steady_clock::now() + 20s;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > give_up) return false;
-      io.restart();
-      io.run_for(5ms);
-    }
-    return true;
+  // Runs the io_context on manual time until `done` holds (false after a minute of it: the test
+  // fails, it does not hang).
+  bool Until(const std::function<bool()>& done) {
+    return time_->RunUntil(io, done, 1min, caught_up);
   }
 
   void Stop(KisSession& session) {
@@ -295,7 +292,7 @@ class KisSessionTest : public ::testing::Test {
       if (e) std::rethrow_exception(e);
       stopped = true;
     });
-    ASSERT_TRUE(RunUntil([&] { return stopped; }));
+    ASSERT_TRUE(Until([&] { return stopped; }));
   }
 
   static std::vector<Subscription> Trades(std::initializer_list<const char*> codes) {
@@ -307,16 +304,20 @@ class KisSessionTest : public ::testing::Test {
   static constexpr int kKeys = 16;
   static std::string AppKey(int i) { return fmt::format("PSsessionTESTkey{:020}", i); }
 
+  static testing::ManualTime* time_;
   static sim::BackgroundSimulator* sim_;
   static int next_key_;
   asio::io_context io;
-  ShiftedClock clock;
+  const common::Clock& clock;
   config::Config config;
   std::unique_ptr<gate::Gateway> gateway;
+  std::vector<const gate::Gateway*> gateways;  // other gateways calling the simulator
+  testing::ManualTime::CaughtUp caught_up;
   FakeKis kis;
   Sink sink;
 };
 
+testing::ManualTime* KisSessionTest::time_ = nullptr;
 sim::BackgroundSimulator* KisSessionTest::sim_ = nullptr;
 int KisSessionTest::next_key_ = 0;
 
@@ -335,7 +336,7 @@ TEST_F(KisSessionTest, ApprovalKeyIsOneCallThroughTheKeysGate) {
       [](const std::exception_ptr& e) {
         if (e) std::rethrow_exception(e);
       });
-  ASSERT_TRUE(RunUntil([&] { return result.has_value(); }));
+  ASSERT_TRUE(Until([&] { return result.has_value(); }));
   ASSERT_TRUE(std::holds_alternative<std::string>(*result))
       << std::get<kis::Classification>(*result).message;
   EXPECT_EQ(std::get<std::string>(*result).size(), 36u);
@@ -350,6 +351,7 @@ TEST_F(KisSessionTest, ApprovalKeyIsOneCallThroughTheKeysGate) {
 TEST_F(KisSessionTest, ApprovalKeyErrorsAreClassified) {
   config.keys[0].app_secret = "wrong";
   gate::Gateway wrong(io.get_executor(), config, clock);
+  gateways.push_back(&wrong);
   std::optional<std::variant<std::string, kis::Classification>> result;
   asio::co_spawn(
       io,
@@ -361,7 +363,7 @@ TEST_F(KisSessionTest, ApprovalKeyErrorsAreClassified) {
       [](const std::exception_ptr& e) {
         if (e) std::rethrow_exception(e);
       });
-  ASSERT_TRUE(RunUntil([&] { return result.has_value(); }));
+  ASSERT_TRUE(Until([&] { return result.has_value(); }));
   ASSERT_TRUE(std::holds_alternative<kis::Classification>(*result));
   const auto& c = std::get<kis::Classification>(*result);
   EXPECT_EQ(c.action, kis::Action::kFail);
@@ -387,7 +389,7 @@ TEST_F(KisSessionTest, SubscribesReceivesTradesAndEchoesPingPong) {
   session->SetSubscriptions(Trades({"005930", "000660"}));
   session->Start();
   ASSERT_TRUE(
-      RunUntil([&] { return session->Status().registrations == 2 && kis.registered.size() == 2; }));
+      Until([&] { return session->Status().registrations == 2 && kis.registered.size() == 2; }));
   EXPECT_EQ(session->Status().state, SessionState::kConnected);
   EXPECT_EQ(kis.urls.at(0), WsUrlFor(config.keys[0]));
   // One approval key for the connection, used in every subscribe frame.
@@ -398,7 +400,7 @@ TEST_F(KisSessionTest, SubscribesReceivesTradesAndEchoesPingPong) {
   kis.Trade("005930", "110001", 71600);
   const std::string ping = R"({"header":{"tr_id":"PINGPONG","datetime":"20261124110002"}})";
   kis.live->Push(ping);
-  ASSERT_TRUE(RunUntil([&] { return sink.ticks.size() == 2 && kis.echoed.size() == 1; }));
+  ASSERT_TRUE(Until([&] { return sink.ticks.size() == 2 && kis.echoed.size() == 1; }));
   EXPECT_EQ(sink.ticks[0].price, 71500);
   EXPECT_EQ(sink.ticks[0].seq, 0u);
   EXPECT_EQ(sink.ticks[1].seq, 1u);  // the same second: the next rank
@@ -411,7 +413,7 @@ TEST_F(KisSessionTest, SubscribesReceivesTradesAndEchoesPingPong) {
   // A frame KIS garbled is counted and described; the session goes on.
   kis.live->Push("0|H0STCNT0|002|005930^1");
   kis.Trade("000660", "110003", 182000);
-  ASSERT_TRUE(RunUntil([&] { return sink.ticks.size() == 3; }));
+  ASSERT_TRUE(Until([&] { return sink.ticks.size() == 3; }));
   EXPECT_EQ(session->Status().parse_errors, 1u);
   EXPECT_EQ(session->Status().parse_errors_by_kind.at("field_count"), 1u);
   Stop(*session);
@@ -426,18 +428,18 @@ TEST_F(KisSessionTest, ReconnectsResubscribesAndRecordsTheGap) {
   auto session = Session(Options());
   session->SetSubscriptions(Trades({"005930", "000660"}));
   session->Start();
-  ASSERT_TRUE(RunUntil([&] { return kis.registered.size() == 2; }));
+  ASSERT_TRUE(Until([&] { return kis.registered.size() == 2; }));
   kis.Trade("005930", "110001", 71500);
-  ASSERT_TRUE(RunUntil([&] { return sink.ticks.size() == 1; }));
+  ASSERT_TRUE(Until([&] { return sink.ticks.size() == 1; }));
   const auto last_before = sink.ticks[0].received_at;
   kis.Drop();
   kis.refuse_connects = 1;  // and the first reconnect fails: one gap all the same
-  ASSERT_TRUE(RunUntil([&] { return kis.connects == 2 && kis.registered.size() == 2; }));
+  ASSERT_TRUE(Until([&] { return kis.connects == 2 && kis.registered.size() == 2; }));
   EXPECT_EQ(session->Status().registrations, 2u);
   EXPECT_TRUE(session->Status().refused.empty());
   EXPECT_TRUE(sink.gaps.empty());  // no data yet after the reconnect
   kis.Trade("000660", "110009", 182000);
-  ASSERT_TRUE(RunUntil([&] { return sink.ticks.size() == 2; }));
+  ASSERT_TRUE(Until([&] { return sink.ticks.size() == 2; }));
   ASSERT_EQ(sink.gaps.size(), 1u);
   const Gap& gap = sink.gaps[0];
   EXPECT_EQ(gap.id, 1u);
@@ -462,11 +464,11 @@ TEST_F(KisSessionTest, BacksOffOnHeldElsewhereThenConnects) {
   auto session = Session(Options());
   session->SetSubscriptions(Trades({"005930"}));
   session->Start();
-  ASSERT_TRUE(RunUntil([&] { return session->Status().held_elsewhere >= 1; }));
+  ASSERT_TRUE(Until([&] { return session->Status().held_elsewhere >= 1; }));
   EXPECT_EQ(session->Status().state, SessionState::kHeldElsewhere);
   EXPECT_NE(session->Status().last_error.find("OPSP8996"), std::string::npos);
   kis.held = false;
-  ASSERT_TRUE(RunUntil([&] { return kis.registered.size() == 1; }));
+  ASSERT_TRUE(Until([&] { return kis.registered.size() == 1; }));
   EXPECT_EQ(session->Status().state, SessionState::kConnected);
   EXPECT_EQ(session->Status().registrations, 1u);
   Stop(*session);
@@ -478,11 +480,11 @@ TEST_F(KisSessionTest, SetSubscriptionsSwapsWithoutReconnecting) {
   auto session = Session(Options());
   session->SetSubscriptions(Trades({"005930", "000660"}));
   session->Start();
-  ASSERT_TRUE(RunUntil([&] { return kis.registered.size() == 2; }));
+  ASSERT_TRUE(Until([&] { return kis.registered.size() == 2; }));
   auto next = Trades({"005930", "035420"});
   next.push_back(Subscription{std::string(kis::kBookTr), "005930"});
   session->SetSubscriptions(next);
-  ASSERT_TRUE(RunUntil([&] {
+  ASSERT_TRUE(Until([&] {
     return kis.registered.size() == 3 && session->Status().registrations == 3 &&
            kis.unsubscribes == 1;
   }));
@@ -501,13 +503,13 @@ TEST_F(KisSessionTest, RemovedAndAddedAgainBeforeTheAcksStaysSubscribed) {
   auto session = Session(Options());
   session->SetSubscriptions(Trades({"005930"}));
   session->Start();
-  ASSERT_TRUE(RunUntil([&] { return kis.registered.size() == 1; }));
+  ASSERT_TRUE(Until([&] { return kis.registered.size() == 1; }));
   // No turn of the io_context between the three: no frame has been sent or answered yet.
   session->SetSubscriptions(Trades({"005930", "000660"}));
   session->SetSubscriptions(Trades({"005930"}));
   session->SetSubscriptions(Trades({"005930", "000660"}));
-  ASSERT_TRUE(RunUntil([&] { return kis.subscribes == 3 && kis.unsubscribes == 1; }));
-  ASSERT_TRUE(RunUntil([&] { return kis.registered.size() == 2; }));
+  ASSERT_TRUE(Until([&] { return kis.subscribes == 3 && kis.unsubscribes == 1; }));
+  ASSERT_TRUE(Until([&] { return kis.registered.size() == 2; }));
   EXPECT_EQ(session->Status().registrations, 2u);
   Stop(*session);
 }
@@ -521,8 +523,7 @@ TEST_F(KisSessionTest, RefusedRegistrationsAreReported) {
   auto session = Session(o);
   session->SetSubscriptions(Trades({"000001", "000002", "000003", "000004"}));
   session->Start();
-  ASSERT_TRUE(
-      RunUntil([&] { return session->Status().refused.size() == 2 && kis.subscribes == 3; }));
+  ASSERT_TRUE(Until([&] { return session->Status().refused.size() == 2 && kis.subscribes == 3; }));
   const auto status = session->Status();
   EXPECT_EQ(status.registrations, 2u);
   EXPECT_EQ(status.refused,
@@ -538,21 +539,21 @@ TEST_F(KisSessionTest, ConnectsOnlyWhileItHoldsTheLease) {
   auto session = Session(Options(), &lease);
   session->SetSubscriptions(Trades({"005930"}));
   session->Start();
-  ASSERT_TRUE(RunUntil([&] { return lease.acquires >= 2; }));
+  ASSERT_TRUE(Until([&] { return lease.acquires >= 2; }));
   EXPECT_EQ(kis.connects, 0);
   EXPECT_EQ(session->Status().state, SessionState::kHeldElsewhere);
   EXPECT_NE(session->Status().last_error.find("instance-b"), std::string::npos);
   lease.free = true;
-  ASSERT_TRUE(RunUntil([&] { return kis.registered.size() == 1; }));
+  ASSERT_TRUE(Until([&] { return kis.registered.size() == 1; }));
   // Renewed while connected; lost to another instance: disconnect and wait.
   const int renewed = lease.acquires;
-  ASSERT_TRUE(RunUntil([&] { return lease.acquires > renewed; }));
+  ASSERT_TRUE(Until([&] { return lease.acquires > renewed; }));
   lease.free = false;
-  ASSERT_TRUE(RunUntil([&] { return session->Status().state == SessionState::kHeldElsewhere; }));
+  ASSERT_TRUE(Until([&] { return session->Status().state == SessionState::kHeldElsewhere; }));
   EXPECT_TRUE(kis.LiveClosed());
   EXPECT_GE(lease.releases, 1);
   lease.free = true;
-  ASSERT_TRUE(RunUntil([&] { return kis.connects == 2 && kis.registered.size() == 1; }));
+  ASSERT_TRUE(Until([&] { return kis.connects == 2 && kis.registered.size() == 1; }));
   const int releases = lease.releases;
   Stop(*session);
   EXPECT_EQ(lease.releases, releases + 1);
@@ -580,7 +581,7 @@ TEST_F(KisSessionTest, GapFillerWritesTheGapsMinuteBars) {
   late.to = *common::ParseKstDateTime("2026-11-24 16:05:00");
   filler.Enqueue(gap);
   filler.Enqueue(late);
-  ASSERT_TRUE(RunUntil([&] { return filler.Recent().size() == 2; }));
+  ASSERT_TRUE(Until([&] { return filler.Recent().size() == 2; }));
   const GapFill& filled = filler.Recent()[0];
   EXPECT_TRUE(filled.filled) << filled.why_not;
   EXPECT_EQ(filled.gap_id, 7u);

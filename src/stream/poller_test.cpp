@@ -1,5 +1,6 @@
 // stream::Poller against the real simulator (kisgate sim on a free port) through a real gateway,
-// into a SQLite file in a temp dir.
+// into a SQLite file in a temp dir. On manual time (testing::ManualTime): the poll timer, the gate
+// and the simulator read one clock.
 #include "stream/poller.hpp"
 
 #include <chrono>
@@ -13,6 +14,8 @@
 
 #include "sim/sim_server.hpp"
 #include "store/sqlite_store.hpp"
+#include "support/manual_time.hpp"
+#include "support/sim_caught_up.hpp"
 #include "support/test_client.hpp"
 
 namespace kisgate::stream {
@@ -21,18 +24,31 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-// One simulator for the suite (start-up is the costly part); each test its gateway and store.
+// A regular session: the simulator's market day and the test's wall clock start here together.
+constexpr const char* kMarketStart = "2026-11-24T11:00:00";
+
+// One simulator for the suite (start-up is the costly part), on the suite's manual time; each
+// test its gateway and store.
 class PollerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    time_ = std::make_unique<testing::ManualTime>(testing::Kst(kMarketStart));
+    time_->SetCatchUpLimit(1s);  // the simulator always answers: a busy machine is waited for
     sim::SimOptions o;
     o.listen = "127.0.0.1:0";
-    o.clock = "2026-11-24T11:00:00";  // a regular session
+    o.clock = kMarketStart;
     o.rate = 1000;
     o.max_in_flight_per_key = 20;
-    sim_ = std::make_unique<sim::BackgroundSimulator>(o);
+    // Each reply 1 ms of manual time after its call: a poll's deadline (its interval) is never
+    // reached by chance.
+    o.latency_ms = 1;
+    o.latency_sigma = 0;
+    sim_ = std::make_unique<sim::BackgroundSimulator>(o, time_->clock());
   }
-  static void TearDownTestSuite() { sim_.reset(); }
+  static void TearDownTestSuite() {
+    sim_.reset();
+    time_.reset();
+  }
 
   void SetUp() override {
     config::KeyConfig key;
@@ -43,25 +59,20 @@ class PollerTest : public ::testing::Test {
     key.rate = 1000;
     key.max_in_flight = 20;
     config_.keys.push_back(key);
-    gateway_ = std::make_unique<gate::Gateway>(io_.get_executor(), config_,
-                                               common::SystemClock::Instance());
+    gateway_ = std::make_unique<gate::Gateway>(io_.get_executor(), config_, time_->clock());
     store::StoreOptions so;
     so.path = dir_.path() + "/kisgate.db";
     store_ = std::make_unique<store::SqliteStore>(so);
-    poller_ = std::make_unique<Poller>(io_.get_executor(), *gateway_, store_.get(),
-                                       common::SystemClock::Instance(),
+    poller_ = std::make_unique<Poller>(io_.get_executor(), *gateway_, store_.get(), time_->clock(),
                                        [this](const PolledValue& v) { values_.push_back(v); });
+    caught_up_ = testing::SimCaughtUp([this] { return testing::UpstreamCalls(*gateway_); },
+                                      [] { return sim_.get(); });
   }
 
-  // Runs io until `done`, for at most 10 s (then the caller's assertion fails).
-  bool RunUntil(const std::function<bool()>& done) {
-    const auto end = std::chrono::steady_clock::now() + 10s;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() >= end) return false;
-      io_.restart();
-      io_.run_for(10ms);
-    }
-    return true;
+  // Runs io on manual time until `done`, for at most a minute of it (then the caller's assertion
+  // fails).
+  bool Until(const std::function<bool()>& done) {
+    return time_->RunUntil(io_, done, 1min, caught_up_);
   }
 
   std::size_t Count(const std::string& code, StreamData data, std::size_t from = 0) const {
@@ -79,16 +90,19 @@ class PollerTest : public ::testing::Test {
     return plan;
   }
 
+  static std::unique_ptr<testing::ManualTime> time_;
   static std::unique_ptr<sim::BackgroundSimulator> sim_;
   testing::TempDir dir_;
   config::Config config_;
   asio::io_context io_;
   std::unique_ptr<gate::Gateway> gateway_;
+  testing::ManualTime::CaughtUp caught_up_;  // the simulator has received the gateway's calls
   std::unique_ptr<store::SqliteStore> store_;
   std::vector<PolledValue> values_;
   std::unique_ptr<Poller> poller_;
 };
 
+std::unique_ptr<testing::ManualTime> PollerTest::time_;
 std::unique_ptr<sim::BackgroundSimulator> PollerTest::sim_;
 
 // The overflow is polled again and again: a trade code as price, a book code as orderbook; each
@@ -98,7 +112,7 @@ TEST_F(PollerTest, PollsTheOverflowIntoTheStoreAndTheCallback) {
                              Want{StreamData::kOrderBook, "000660", "client 'a'"}},
                             200ms));
   poller_->Start();
-  ASSERT_TRUE(RunUntil([&] {
+  ASSERT_TRUE(Until([&] {
     return Count("005930", StreamData::kTrades) >= 3 &&
            Count("000660", StreamData::kOrderBook) >= 3;
   }));
@@ -114,7 +128,10 @@ TEST_F(PollerTest, PollsTheOverflowIntoTheStoreAndTheCallback) {
   EXPECT_FALSE(price->raw.empty());
   EXPECT_TRUE(store_->Latest("orderbook", "000660").has_value());
   EXPECT_GE(store_->Count("price"), 1);
-  EXPECT_EQ(poller_->stats().failed, 0u);
+  EXPECT_EQ(poller_->stats().failed, 0u)
+      << poller_->stats().failures.size() << " kinds, first "
+      << (poller_->stats().failures.empty() ? std::string()
+                                            : poller_->stats().failures.begin()->first);
 }
 
 // A new plan changes the poll set without a restart: the dropped code is never handed on again,
@@ -123,20 +140,19 @@ TEST_F(PollerTest, ANewPlanChangesThePollSetInPlace) {
   poller_->SetPlan(Overflow(
       {Want{StreamData::kTrades, "005930", "a"}, Want{StreamData::kTrades, "000660", "a"}}, 200ms));
   poller_->Start();
-  ASSERT_TRUE(RunUntil([&] { return Count("000660", StreamData::kTrades) >= 2; }));
+  ASSERT_TRUE(Until([&] { return Count("000660", StreamData::kTrades) >= 2; }));
   poller_->SetPlan(Overflow(
       {Want{StreamData::kTrades, "005930", "a"}, Want{StreamData::kTrades, "035420", "b"}}, 200ms));
   EXPECT_EQ(poller_->polling(), 2u);
   const std::size_t mark = values_.size();
-  ASSERT_TRUE(RunUntil([&] { return Count("035420", StreamData::kTrades, mark) >= 3; }));
+  ASSERT_TRUE(Until([&] { return Count("035420", StreamData::kTrades, mark) >= 3; }));
   EXPECT_EQ(Count("000660", StreamData::kTrades, mark), 0u);
   EXPECT_GE(Count("005930", StreamData::kTrades, mark), 2u);
   // A plan with nothing to poll (everything fits the sessions) stops the polls.
   poller_->SetPlan(Plan{});
   EXPECT_EQ(poller_->polling(), 0u);
   const auto calls = poller_->stats().calls;
-  io_.restart();
-  io_.run_for(500ms);
+  time_->RunFor(io_, 500ms, caught_up_);  // more than two poll intervals
   EXPECT_EQ(poller_->stats().calls, calls);
   poller_->Stop();
 }

@@ -163,6 +163,7 @@ TEST(Collect, SeedWorkloadOverlappingJobsAllSucceed) {
   testing::ManualTime time;
   World w(time,
           "2026-11-24T16:30:00");  // after the close: investor rows for today, after-hours live
+  const auto started = time.clock().WallNow();
   auto reports = w.Run({Job("price"), Job("orderbook"), Job("investors"), Job("overtime_price")},
                        "2026-11-24 16:30:00");
   for (const auto& r : reports) {
@@ -183,6 +184,9 @@ TEST(Collect, SeedWorkloadOverlappingJobsAllSucceed) {
   ASSERT_TRUE(latest);
   auto raw_price = json::parse(latest->raw).at("output").at("stck_prpr").as_string();
   EXPECT_EQ(std::to_string(std::get<std::int64_t>(latest->columns[0].second)), raw_price);
+  // Stamped by the clock the collection runs on.
+  EXPECT_GE(latest->collected_at, started);
+  EXPECT_LE(latest->collected_at, time.clock().WallNow());
   EXPECT_EQ(w.store->IntegrityCheck(), "ok");
   // The same cycle again (a retry or a restart): no new rows.
   w.Run({Job("price"), Job("investors")}, "2026-11-24 16:30:00");

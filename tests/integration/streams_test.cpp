@@ -1,7 +1,9 @@
 // stream::Streams end to end against the simulator over real sockets (issue 14 item 6): 60 codes
 // wanted on one key stream 41 and poll 19; the simulator drops the session and the gap is
 // recorded, resubscribed and filled from minute bars; a second instance on the same key backs off
-// on OPSP8996. Trades, books and polled values land in a SQLite store.
+// on OPSP8996. Trades, books and polled values land in a SQLite store. On manual time
+// (testing::ManualTime): the sessions, the poller, the gate and the simulator's market, faults,
+// holds and PINGPONGs read one clock, which moves on only once the simulator has caught up.
 #include <algorithm>
 #include <functional>
 
@@ -18,6 +20,8 @@
 #include "sim/universe.hpp"
 #include "store/store.hpp"
 #include "stream/streams.hpp"
+#include "support/manual_time.hpp"
+#include "support/sim_caught_up.hpp"
 #include "support/test_client.hpp"
 
 namespace kisgate::stream {
@@ -27,26 +31,11 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-constexpr const char* kMarketStart = "2026-11-24 11:00:00";
+// The simulator's market day and the test's wall clock start here together (the gap filler asks
+// KIS for the minute bars of the gap's day and minutes).
+constexpr const char* kMarketStart = "2026-11-24T11:00:00";
 constexpr const char* kAppKey = "PSstreamsTESTkey0000000000000000001";
 constexpr const char* kSecret = "streams-test-secret";
-
-// Steady time as it is; wall time from the simulator's market start, advancing with it (the gap
-// filler asks KIS for the minute bars of the gap's day and minutes).
-class MarketClock final : public common::Clock {
- public:
-  MarketClock()
-      : start_(*common::ParseKstDateTime(kMarketStart)),
-        steady_start_(std::chrono::steady_clock::now()) {}
-  common::SteadyTime Now() const override { return std::chrono::steady_clock::now(); }
-  common::WallTime WallNow() const override {
-    return start_ + std::chrono::duration_cast<common::WallTime::duration>(Now() - steady_start_);
-  }
-
- private:
-  common::WallTime start_;
-  common::SteadyTime steady_start_;
-};
 
 class StreamsTest : public ::testing::Test {
  protected:
@@ -57,12 +46,12 @@ class StreamsTest : public ::testing::Test {
     o.rate = 20;
     o.latency_ms = 1;
     o.latency_sigma = 0;
-    o.clock = "2026-11-24T11:00:00";
+    o.clock = kMarketStart;
     o.ws.hold = 300ms;
     o.ws.trades_per_s = 5;
     o.ws.ping_interval = 500ms;
     o.ws.fault_drop_per_min = fault_drop_per_min;
-    sim_ = std::make_unique<sim::BackgroundSimulator>(o);
+    sim_ = std::make_unique<sim::BackgroundSimulator>(o, clock_);
 
     config::KeyConfig key;
     key.name = "main";
@@ -74,6 +63,9 @@ class StreamsTest : public ::testing::Test {
     config_.stream.hold = 400ms;
     config_.stream.poll_share = 0.5;
     gateway_ = std::make_unique<gate::Gateway>(io_.get_executor(), config_, clock_);
+    gateways_.push_back(gateway_.get());
+    time_.SetCatchUpLimit(1s);  // the simulator always answers: a busy machine is waited for
+    WatchSim();
     store_ = store::Open("sqlite://" + dir_.path() + "/kisgate.db");
   }
 
@@ -100,14 +92,20 @@ class StreamsTest : public ::testing::Test {
                                      options);
   }
 
-  bool RunUntil(const std::function<bool()>& done, std::chrono::seconds limit = 30s) {
-    const auto give_up = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > give_up) return false;
-      io_.restart();
-      io_.run_for(5ms);
-    }
-    return true;
+  // Manual time waits for the simulator (ManualTime::RunUntil).
+  void WatchSim() {
+    caught_up_ = testing::SimCaughtUp(
+        [this] {
+          std::int64_t sent = 0;
+          for (const auto* g : gateways_) sent += testing::UpstreamCalls(*g);
+          return sent;
+        },
+        [this] { return sim_.get(); });
+  }
+
+  // Runs the io_context on manual time until `done` holds (false after `limit` of it).
+  bool Until(const std::function<bool()>& done, common::Duration limit = 2min) {
+    return time_.RunUntil(io_, done, limit, caught_up_);
   }
 
   void Stop(Streams& streams) {
@@ -116,7 +114,7 @@ class StreamsTest : public ::testing::Test {
       if (e) std::rethrow_exception(e);
       stopped = true;
     });
-    ASSERT_TRUE(RunUntil([&] { return stopped; }));
+    ASSERT_TRUE(Until([&] { return stopped; }));
   }
 
   json::value SimWsStats() {
@@ -127,11 +125,14 @@ class StreamsTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  MarketClock clock_;
+  testing::ManualTime time_{testing::Kst(kMarketStart)};
+  const common::Clock& clock_ = time_.clock();
   asio::io_context io_;
   std::unique_ptr<sim::BackgroundSimulator> sim_;
   config::Config config_;
   std::unique_ptr<gate::Gateway> gateway_;
+  std::vector<const gate::Gateway*> gateways_;  // every gateway calling the simulator
+  testing::ManualTime::CaughtUp caught_up_;
   std::unique_ptr<store::Store> store_;
   std::size_t ticks_ = 0;
   std::size_t gaps_ = 0;
@@ -148,7 +149,7 @@ TEST_F(StreamsTest, SixtyCodesOnOneKeyStreamFortyOneAndPollNineteen) {
   EXPECT_EQ(plan.streamed, 41u);
   EXPECT_EQ(plan.overflow.size(), 19u);
   EXPECT_FALSE(plan.fits);
-  ASSERT_TRUE(RunUntil([&] {
+  ASSERT_TRUE(Until([&] {
     const auto s = streams->Sessions();
     return !s.empty() && s[0].state == SessionState::kConnected && s[0].registrations == 41 &&
            ticks_ > 100 && streams->poller().stats().ok >= 19;
@@ -184,15 +185,11 @@ TEST_F(StreamsTest, ADroppedSessionReconnectsResubscribesAndItsGapIsFilled) {
   WantTrades(3);
   auto streams = Make(*gateway_, store_.get());
   streams->Start();
-  ASSERT_TRUE(RunUntil(
-      [&] {
-        const auto* filler = streams->gap_filler();
-        return gaps_ >= 1 && filler != nullptr && !filler->Recent().empty() && ticks_ > 0 &&
-               !streams->Sessions().empty() &&
-               streams->Sessions()[0].state == SessionState::kConnected;
-      },
-      60s))
-      << json::serialize(streams->KeyStatus("main"));
+  ASSERT_TRUE(Until([&] {
+    const auto* filler = streams->gap_filler();
+    return gaps_ >= 1 && filler != nullptr && !filler->Recent().empty() && ticks_ > 0 &&
+           !streams->Sessions().empty() && streams->Sessions()[0].state == SessionState::kConnected;
+  })) << json::serialize(streams->KeyStatus("main"));
   const auto status = streams->KeyStatus("main");
   EXPECT_GE(status.at("reconnects").to_number<std::uint64_t>(), 1u);
   EXPECT_GE(status.at("gaps").to_number<std::uint64_t>(), 1u);
@@ -211,11 +208,13 @@ TEST_F(StreamsTest, ASecondInstanceOnTheKeyBacksOffOnOpsp8996) {
   WantTrades(2);
   auto first = Make(*gateway_, store_.get());
   first->Start();
-  ASSERT_TRUE(RunUntil([&] { return ticks_ > 0; }));
+  ASSERT_TRUE(Until([&] { return ticks_ > 0; }));
   gate::Gateway other_gateway(io_.get_executor(), config_, clock_);
+  gateways_.push_back(&other_gateway);
+  WatchSim();
   auto second = Make(other_gateway, nullptr);
   second->Start();
-  ASSERT_TRUE(RunUntil([&] {
+  ASSERT_TRUE(Until([&] {
     const auto s = second->Sessions();
     return !s.empty() && s[0].held_elsewhere >= 1;
   })) << json::serialize(second->KeyStatus("main"));

@@ -1,15 +1,18 @@
 #include "support/manual_time.hpp"
 
 #include <memory>
-#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "common/kst.hpp"
 
 namespace kisgate::testing {
 
 namespace {
-// Real time: how long a step waits for the other thread to receive what this one sent, and how
-// long this thread listens for replies on their way before time moves on. Neither is a threshold
-// any result depends on: they only keep manual time from racing ahead of the sockets.
-constexpr auto kMaxCatchUp = std::chrono::milliseconds(50);
+// Real time: how long this thread listens for replies on their way before time moves on. Not a
+// threshold any result depends on: like the catch-up limit (how long a step waits for the other
+// thread to receive what this one sent), it only keeps manual time from racing ahead of the
+// sockets.
 constexpr auto kQuiet = std::chrono::microseconds(300);
 }  // namespace
 
@@ -20,7 +23,7 @@ void ManualTime::Settle(boost::asio::io_context& io, const CaughtUp& caught_up) 
   while (io.poll() > 0) {
   }
   if (caught_up) {
-    const auto give_up_at = std::chrono::steady_clock::now() + kMaxCatchUp;
+    const auto give_up_at = std::chrono::steady_clock::now() + catch_up_limit_;
     while (!caught_up(false)) {
       if (std::chrono::steady_clock::now() >= give_up_at) {
         caught_up(true);
@@ -60,13 +63,21 @@ void ManualTime::RunFor(boost::asio::io_context& io, common::Duration d, CaughtU
 
 ManualTime::CaughtUp CountsMatch(std::function<std::int64_t()> sent,
                                  std::function<std::int64_t()> received) {
-  auto deficit = std::make_shared<std::optional<std::int64_t>>();
+  auto deficit = std::make_shared<std::int64_t>(sent() - received());
   return [sent = std::move(sent), received = std::move(received), deficit](bool gave_up) {
     const auto s = sent();
     const auto r = received();
-    if (!*deficit || gave_up || r + **deficit > s) *deficit = s - r;
-    return r + **deficit >= s;
+    if (gave_up || r + *deficit > s) *deficit = s - r;
+    return r + *deficit >= s;
   };
+}
+
+common::WallTime Kst(std::string_view moment) {
+  const auto parsed = common::ParseKstDateTime(moment);
+  if (!parsed) {
+    throw std::invalid_argument("not a KST moment (2026-11-24 11:00:00): " + std::string(moment));
+  }
+  return *parsed;
 }
 
 }  // namespace kisgate::testing

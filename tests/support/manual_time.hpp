@@ -15,8 +15,13 @@
 #include <cstdint>
 #include <functional>
 #include <future>
+#include <stdexcept>
+#include <string_view>
 
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
 
 #include "common/clock.hpp"
 #include "common/timer.hpp"
@@ -40,6 +45,11 @@ class ManualTime {
   // refused): the predicate then counts it as lost.
   using CaughtUp = std::function<bool(bool gave_up)>;
 
+  // How long (real time) a step waits for `caught_up` before it gives up: 50 ms by default, so a
+  // lost request costs little. A test whose predicates know when nothing will come (a paused
+  // server) waits longer, so that a busy machine never lets manual time run past a reply.
+  void SetCatchUpLimit(std::chrono::steady_clock::duration limit) { catch_up_limit_ = limit; }
+
   // Runs `io` on manual time, `step` at a time, until `done()`; false when `limit` of manual time
   // passed first (a hang, reported by the test rather than by ctest's timeout).
   bool RunUntil(boost::asio::io_context& io, const std::function<bool()>& done,
@@ -61,6 +71,20 @@ class ManualTime {
     return result.get();
   }
 
+  // Runs `task` on `io` on manual time until it completes, and returns what it returns (or
+  // rethrows what it throws); throws std::runtime_error when `limit` of manual time passed first.
+  template <class T>
+  T RunTask(boost::asio::io_context& io, boost::asio::awaitable<T> task,
+            CaughtUp caught_up = nullptr, common::Duration limit = std::chrono::minutes(10)) {
+    auto result = boost::asio::co_spawn(io, std::move(task), boost::asio::use_future);
+    const bool done = RunUntil(
+        io,
+        [&result] { return result.wait_for(std::chrono::seconds(0)) == std::future_status::ready; },
+        limit, std::move(caught_up));
+    if (!done) throw std::runtime_error("the task did not finish within its limit of manual time");
+    return result.get();
+  }
+
   static constexpr common::Duration kStep = std::chrono::milliseconds(10);
 
  private:
@@ -69,12 +93,19 @@ class ManualTime {
 
   common::ManualClock clock_;
   common::ManualTimeScope scope_{clock_};
+  std::chrono::steady_clock::duration catch_up_limit_ = std::chrono::milliseconds(50);
 };
+
+// A wall start for ManualTime on a market day: the KST moment "2026-11-24 11:00:00" (or with a
+// "T", as the simulator's SimOptions::clock is written), so the test's clock and the simulator's
+// market clock start together. Throws std::invalid_argument when malformed.
+common::WallTime Kst(std::string_view moment);
 
 // ManualTime::CaughtUp from two counters: requests this thread has sent (`sent`, e.g. the
 // gateway's upstream calls) and requests the server has received (`received`, e.g. the calls the
-// simulator counted). Caught up when received catches up with sent; requests that never arrive
-// (the driver gave up on them) and requests the server got from elsewhere are taken as the new
+// simulator counted). Caught up when received catches up with sent since the predicate was made
+// (the counts then are the baseline, so make it before sending); requests that never arrive (the
+// driver gave up on them) and requests the server got from elsewhere are taken as the new
 // baseline.
 ManualTime::CaughtUp CountsMatch(std::function<std::int64_t()> sent,
                                  std::function<std::int64_t()> received);

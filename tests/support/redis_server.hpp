@@ -33,6 +33,7 @@ class RedisServer {
   void Stop();    // SIGTERM and wait; its data is gone
   void Start();   // again, on the same port (after Stop)
   bool running() const { return pid_ > 0; }
+  bool paused() const { return paused_; }
 
  private:
   TempDir dir_;
