@@ -23,12 +23,6 @@
 namespace kisgate::coord {
 namespace {
 
-// The completion of the coroutines a test spawns: an exception leaves io.run() and fails the test
-// (never lost in a detached completion).
-void Rethrow(const std::exception_ptr& e) {
-  if (e) std::rethrow_exception(e);
-}
-
 namespace asio = boost::asio;
 using std::chrono::microseconds;
 using std::chrono::milliseconds;
@@ -172,7 +166,7 @@ TEST_F(CoordinatorTest, TwoInstancesShareOneSchedule) {
           }
           ++done;
         },
-        Rethrow);
+        testing::Rethrow);
   }
   ASSERT_TRUE(Until([&] { return done == 2 * kEach; }));
   EXPECT_EQ(from_a, kEach);
@@ -372,14 +366,14 @@ TEST_F(CoordinatorTest, TokenRightGoesToExactlyOne) {
         got_a = co_await token_a->TryIssueRight(std::chrono::seconds(60));
         ++done;
       },
-      Rethrow);
+      testing::Rethrow);
   asio::co_spawn(
       io_,
       [&]() -> asio::awaitable<void> {
         got_b = co_await token_b->TryIssueRight(std::chrono::seconds(60));
         ++done;
       },
-      Rethrow);
+      testing::Rethrow);
   ASSERT_TRUE(Until([&] { return done == 2; }));
   ASSERT_TRUE(got_a);
   ASSERT_TRUE(got_b);

@@ -21,12 +21,6 @@
 namespace kisgate::coord {
 namespace {
 
-// The completion of the coroutines a test spawns: an exception leaves io.run() and fails the test
-// (never lost in a detached completion).
-void Rethrow(const std::exception_ptr& e) {
-  if (e) std::rethrow_exception(e);
-}
-
 namespace asio = boost::asio;
 using common::Errc;
 using common::Result;
@@ -188,7 +182,7 @@ TEST_F(RedisClientTest, PipelinedCommandsGetTheirOwnReplies) {
             ++matched;
           ++done;
         },
-        Rethrow);
+        testing::Rethrow);
   }
   ASSERT_TRUE(Until([&] { return done == kTasks; }));
   EXPECT_EQ(matched, kTasks);
@@ -258,7 +252,7 @@ TEST_F(RedisClientTest, TimeoutFailsEveryOutstandingCommand) {
           if (!reply) ++failed;
           ++done;
         },
-        Rethrow);
+        testing::Rethrow);
   }
   ASSERT_TRUE(Until([&] { return done == 10; }));
   server_->Resume();
@@ -282,7 +276,7 @@ TEST_F(RedisClientTest, ClosedConnectionFailsItsCommands) {
         auto op = victim.Command({"BLPOP", "never-pushed", "0"});
         blocked = co_await std::move(op);
       },
-      Rethrow);
+      testing::Rethrow);
   auto killed = Run(killer, {"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
   ASSERT_TRUE(killed);
   EXPECT_GE(killed->integer, 1) << Describe(*killed);

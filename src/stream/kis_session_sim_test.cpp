@@ -20,6 +20,7 @@
 #include "store/sqlite_store.hpp"
 #include "stream/gap_filler.hpp"
 #include "stream/kis_session.hpp"
+#include "stream/test_sink.hpp"
 #include "support/manual_time.hpp"
 #include "support/sim_caught_up.hpp"
 #include "support/test_client.hpp"
@@ -30,27 +31,10 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-// The simulator's market day and the test's wall clock start here together.
-constexpr const char* kMarketStart = "2026-11-24T11:00:00";
+using testing::kMarketStart;
+using Sink = testing::SessionRecorder;
 constexpr const char* kAppKey = "PSsessionSIMkey000000000000000000001";
 constexpr const char* kSecret = "session-sim-secret";
-
-struct Sink final : SessionSink {
-  void OnTicks(std::span<const kis::Tick> t) override {
-    ticks.insert(ticks.end(), t.begin(), t.end());
-  }
-  void OnBooks(std::span<const kis::BookSnapshot> b) override {
-    books.insert(books.end(), b.begin(), b.end());
-  }
-  void OnGap(const Gap& gap) override { gaps.push_back(gap); }
-  std::size_t TicksOf(std::string_view code) const {
-    return static_cast<std::size_t>(std::count_if(
-        ticks.begin(), ticks.end(), [&](const kis::Tick& t) { return t.code == code; }));
-  }
-  std::vector<kis::Tick> ticks;
-  std::vector<kis::BookSnapshot> books;
-  std::vector<Gap> gaps;
-};
 
 class KisSessionSimTest : public ::testing::Test {
  protected:

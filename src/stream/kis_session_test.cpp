@@ -25,6 +25,7 @@
 #include "sim/universe.hpp"
 #include "store/sqlite_store.hpp"
 #include "stream/gap_filler.hpp"
+#include "stream/test_sink.hpp"
 #include "support/manual_time.hpp"
 #include "support/sim_caught_up.hpp"
 #include "support/test_client.hpp"
@@ -37,7 +38,8 @@ namespace json = boost::json;
 using namespace std::chrono_literals;
 
 // The simulator's market day and the test's wall clock start here together.
-constexpr const char* kMarketStart = "2026-11-24T11:00:00";
+using testing::kMarketStart;
+using Sink = testing::SessionRecorder;
 
 // ---- A KIS WebSocket in memory -------------------------------------------------------------
 
@@ -191,19 +193,6 @@ asio::awaitable<bool> FakeSocket::Write(std::string text) {
   kis_.OnClientFrame(*this, text);
   co_return true;
 }
-
-struct Sink final : SessionSink {
-  void OnTicks(std::span<const kis::Tick> t) override {
-    ticks.insert(ticks.end(), t.begin(), t.end());
-  }
-  void OnBooks(std::span<const kis::BookSnapshot> b) override {
-    books.insert(books.end(), b.begin(), b.end());
-  }
-  void OnGap(const Gap& gap) override { gaps.push_back(gap); }
-  std::vector<kis::Tick> ticks;
-  std::vector<kis::BookSnapshot> books;
-  std::vector<Gap> gaps;
-};
 
 struct FakeLease final : SessionLease {
   asio::awaitable<bool> Acquire() override {

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <future>
 #include <stdexcept>
@@ -100,6 +101,12 @@ class ManualTime {
 // "T", as the simulator's SimOptions::clock is written), so the test's clock and the simulator's
 // market clock start together. Throws std::invalid_argument when malformed.
 common::WallTime Kst(std::string_view moment);
+
+// The completion of the coroutines a test spawns: an exception leaves io.run() and fails the test
+// (never lost in a detached completion).
+inline void Rethrow(const std::exception_ptr& e) {
+  if (e) std::rethrow_exception(e);
+}
 
 // ManualTime::CaughtUp from two counters: requests this thread has sent (`sent`, e.g. the
 // gateway's upstream calls) and requests the server has received (`received`, e.g. the calls the
