@@ -38,7 +38,7 @@ http::Request Get(std::string target) {
   return r;
 }
 
-StreamQueryError ErrorOf(const std::string& target, std::size_t max_codes = 3) {
+StreamQueryError StreamErrorOf(const std::string& target, std::size_t max_codes = 3) {
   auto parsed = ParseStreamQuery(Get(target), max_codes);
   EXPECT_TRUE(std::holds_alternative<StreamQueryError>(parsed)) << target;
   return std::holds_alternative<StreamQueryError>(parsed) ? std::get<StreamQueryError>(parsed)
@@ -62,12 +62,12 @@ TEST(StreamQuery, ParsesCodesDataAndTheLastEventId) {
 }
 
 TEST(StreamQuery, EveryProblemIsNamed) {
-  EXPECT_EQ(ErrorOf("/v1/stream").code, "missing_codes");
-  EXPECT_EQ(ErrorOf("/v1/stream?codes=00593").code, "invalid_stock_code");
-  EXPECT_EQ(ErrorOf("/v1/stream?codes=005930&data=quotes").code, "bad_data");
-  EXPECT_EQ(ErrorOf("/v1/stream?codes=005930&last_event_id=x").code, "bad_last_event_id");
-  EXPECT_EQ(ErrorOf("/v1/stream?codes=005930&limit=3").code, "unknown_parameter");
-  const auto over = ErrorOf("/v1/stream?codes=000001,000002,000003,000004");
+  EXPECT_EQ(StreamErrorOf("/v1/stream").code, "missing_codes");
+  EXPECT_EQ(StreamErrorOf("/v1/stream?codes=00593").code, "invalid_stock_code");
+  EXPECT_EQ(StreamErrorOf("/v1/stream?codes=005930&data=quotes").code, "bad_data");
+  EXPECT_EQ(StreamErrorOf("/v1/stream?codes=005930&last_event_id=x").code, "bad_last_event_id");
+  EXPECT_EQ(StreamErrorOf("/v1/stream?codes=005930&limit=3").code, "unknown_parameter");
+  const auto over = StreamErrorOf("/v1/stream?codes=000001,000002,000003,000004");
   EXPECT_EQ(over.code, "too_many_codes");
   EXPECT_NE(over.message.find("at most 3 (max_codes_per_client)"), std::string::npos);
   EXPECT_TRUE(std::holds_alternative<StreamQueryError>(ParseStreamChange("[1]", 3)));

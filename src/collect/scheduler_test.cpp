@@ -20,8 +20,8 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-common::WallTime At(const char* kst) { return *common::ParseKstDateTime(kst); }
-std::string Kst(common::WallTime t) { return common::FormatKstDateTime(t); }
+common::WallTime KstTime(const char* kst) { return *common::ParseKstDateTime(kst); }
+std::string KstText(common::WallTime t) { return common::FormatKstDateTime(t); }
 
 config::JobConfig Job(const char* name, common::Duration every,
                       std::vector<std::string> sessions = {"always"}) {
@@ -158,7 +158,8 @@ class Permit final : public JobPermit {
 };
 
 struct World {
-  explicit World(const char* kst_start) : clock(At(kst_start)), scope(clock), schedule(calendar) {}
+  explicit World(const char* kst_start)
+      : clock(KstTime(kst_start)), scope(clock), schedule(calendar) {}
 
   void Make(SchedulerHooks hooks = {}, JobPermit* permit = nullptr) {
     scheduler = std::make_unique<Scheduler>(io.get_executor(), clock, schedule, cycles.Runner(),
@@ -182,7 +183,7 @@ struct World {
   std::vector<std::string> Starts(const std::string& job) const {
     std::vector<std::string> out;
     for (const auto& c : cycles.calls) {
-      if (c.job == job) out.push_back(Kst(c.start));
+      if (c.job == job) out.push_back(KstText(c.start));
     }
     return out;
   }
@@ -208,7 +209,7 @@ TEST(Scheduler, StartsOnBoundariesInsideSessionsOnTradingDays) {
   w.Advance(1s);
   EXPECT_TRUE(w.cycles.calls.empty());
   ASSERT_TRUE(w.Status(0).next_run);
-  EXPECT_EQ(Kst(*w.Status(0).next_run), "2026-11-27 15:15:00");
+  EXPECT_EQ(KstText(*w.Status(0).next_run), "2026-11-27 15:15:00");
   EXPECT_FALSE(w.Status(0).running);
   w.Advance(3min - 13s - 1s + 500ms, 50ms);  // half a second into the 15:15 cycle
   ASSERT_EQ(w.cycles.calls.size(), 1u);
@@ -218,7 +219,7 @@ TEST(Scheduler, StartsOnBoundariesInsideSessionsOnTradingDays) {
   EXPECT_EQ(w.Status(0).totals.cycles, 1u);
   EXPECT_EQ(w.Status(0).recent.back().ok, 2);
   // The regular session ends at 15:20: the next start is Monday's open, past the weekend.
-  EXPECT_EQ(Kst(*w.Status(0).next_run), "2026-11-30 09:00:00");
+  EXPECT_EQ(KstText(*w.Status(0).next_run), "2026-11-30 09:00:00");
   w.Advance(65h + 43min, 1min);  // to Monday 08:58
   EXPECT_EQ(w.cycles.calls.size(), 1u);
   w.Advance(11min, 1s);  // to 09:09
@@ -227,8 +228,8 @@ TEST(Scheduler, StartsOnBoundariesInsideSessionsOnTradingDays) {
                                       "2026-11-30 09:05:00"}));
   // Each cycle began at its start (within one step of manual time).
   for (const auto& c : w.cycles.calls) {
-    EXPECT_GE(c.began, w.SteadyFor(c.start)) << Kst(c.start);
-    EXPECT_LE(c.began - w.SteadyFor(c.start), 1s) << Kst(c.start);
+    EXPECT_GE(c.began, w.SteadyFor(c.start)) << KstText(c.start);
+    EXPECT_LE(c.began - w.SteadyFor(c.start), 1s) << KstText(c.start);
   }
   w.scheduler->Stop(w.clock.Now());
   w.Advance(1s);
@@ -243,13 +244,13 @@ TEST(Scheduler, DeadlineIsTheNextStart) {
   w.StartRun();
   w.Advance(4min, 1s);
   ASSERT_EQ(w.cycles.calls.size(), 1u);
-  EXPECT_EQ(Kst(w.cycles.calls[0].start), "2026-11-24 15:10:00");
-  EXPECT_EQ(w.cycles.calls[0].deadline, w.SteadyFor(At("2026-11-24 15:15:00")));
+  EXPECT_EQ(KstText(w.cycles.calls[0].start), "2026-11-24 15:10:00");
+  EXPECT_EQ(w.cycles.calls[0].deadline, w.SteadyFor(KstTime("2026-11-24 15:15:00")));
   w.Advance(5min, 1s);
   ASSERT_EQ(w.cycles.calls.size(), 2u);
   // The session's last start: its deadline is the next session's first.
-  EXPECT_EQ(Kst(w.cycles.calls[1].start), "2026-11-24 15:15:00");
-  EXPECT_EQ(w.cycles.calls[1].deadline, w.SteadyFor(At("2026-11-25 09:00:00")));
+  EXPECT_EQ(KstText(w.cycles.calls[1].start), "2026-11-24 15:15:00");
+  EXPECT_EQ(w.cycles.calls[1].deadline, w.SteadyFor(KstTime("2026-11-25 09:00:00")));
   w.scheduler->Stop(w.clock.Now());
   w.Advance(1s);
   EXPECT_TRUE(w.ended);
@@ -261,12 +262,13 @@ TEST(Scheduler, CycleEndingAtTheBoundaryIsNotAnOverrun) {
   common::MarketCalendar calendar;
   Schedule schedule(calendar);
   config::JobConfig job = Job("price", 10s);
-  const auto following = At("2026-11-24 11:00:10");
+  const auto following = KstTime("2026-11-24 11:00:10");
   EXPECT_EQ(NextAfterCycle(schedule, job, following, following), following);
   EXPECT_EQ(NextAfterCycle(schedule, job, following, following + 3ms), following);
   EXPECT_EQ(NextAfterCycle(schedule, job, following, following - 4s), following);
   // Held up well past the boundary: the missed start is skipped, not stacked.
-  EXPECT_EQ(NextAfterCycle(schedule, job, following, following + 3s), At("2026-11-24 11:00:20"));
+  EXPECT_EQ(NextAfterCycle(schedule, job, following, following + 3s),
+            KstTime("2026-11-24 11:00:20"));
 }
 
 // The same through a running job: every cycle's calls hang past the 1-s boundary, each cycle
@@ -306,7 +308,7 @@ TEST(Scheduler, CycleRunningPastTheNextStartSkipsTheMissedStarts) {
   w.Advance(30500ms, 100ms);  // to 11:00:35.5: the first cycle (from 11:00:10) has ended
   EXPECT_EQ(w.cycles.calls.size(), 1u);
   EXPECT_EQ(w.Status(0).totals.skipped_starts, 2u);  // 11:00:20 and 11:00:30
-  EXPECT_EQ(Kst(*w.Status(0).next_run), "2026-11-24 11:00:40");
+  EXPECT_EQ(KstText(*w.Status(0).next_run), "2026-11-24 11:00:40");
   w.Advance(20s, 100ms);  // to 11:00:55.5
   EXPECT_EQ(w.Starts("price"),
             (std::vector<std::string>{"2026-11-24 11:00:10", "2026-11-24 11:00:40",
@@ -361,7 +363,7 @@ TEST(Scheduler, StopWhileWaitingEndsAtOnce) {
 TEST(Scheduler, PermitSayingNoSkipsTheCycle) {
   World w("2026-11-24 11:00:05");
   Permit permit;
-  permit.holders[At("2026-11-24 11:00:20")] = "b";
+  permit.holders[KstTime("2026-11-24 11:00:20")] = "b";
   w.Make({}, &permit);
   w.scheduler->Add(Job("price", 10s), {"005930"});
   w.StartRun();
@@ -371,7 +373,7 @@ TEST(Scheduler, PermitSayingNoSkipsTheCycle) {
                                       "2026-11-24 11:00:40"}));
   ASSERT_EQ(permit.asked.size(), 4u);
   ASSERT_EQ(permit.finished.size(), 2u);  // 11:00:40 still runs
-  EXPECT_EQ(Kst(permit.finished[1]), "2026-11-24 11:00:30");
+  EXPECT_EQ(KstText(permit.finished[1]), "2026-11-24 11:00:30");
   EXPECT_EQ(w.Status(0).totals.cycles, 2u);
   EXPECT_EQ(w.Status(0).totals.skipped_starts, 0u);
   w.scheduler->Stop(w.clock.Now());
@@ -386,8 +388,8 @@ TEST(Scheduler, CycleHeldByAnotherInstanceIsOnTheBoardWithItsName) {
   World w("2026-11-24 11:00:05");
   Permit permit;
   permit.instance = "kisgate-a";
-  permit.holders[At("2026-11-24 11:00:20")] = "kisgate-b";
-  permit.holders[At("2026-11-24 11:00:30")] = "";
+  permit.holders[KstTime("2026-11-24 11:00:20")] = "kisgate-b";
+  permit.holders[KstTime("2026-11-24 11:00:30")] = "";
   w.Make({}, &permit);
   w.scheduler->Add(Job("price", 10s), {"005930"});
   w.StartRun();
@@ -395,7 +397,7 @@ TEST(Scheduler, CycleHeldByAnotherInstanceIsOnTheBoardWithItsName) {
   EXPECT_EQ(w.Starts("price"),
             (std::vector<std::string>{"2026-11-24 11:00:10", "2026-11-24 11:00:40"}));
   ASSERT_EQ(permit.finished.size(), 2u);
-  EXPECT_EQ(Kst(permit.finished[1]), "2026-11-24 11:00:40");
+  EXPECT_EQ(KstText(permit.finished[1]), "2026-11-24 11:00:40");
   EXPECT_EQ(w.Status(0).totals.cycles, 2u);
   EXPECT_EQ(w.Status(0).totals.elsewhere, 2u);
   const auto doc = w.scheduler->board().Json(w.clock.WallNow(), {});
@@ -424,10 +426,10 @@ TEST(Scheduler, CycleHeldByAnotherInstanceIsOnTheBoardWithItsName) {
 TEST(Scheduler, PermitThatCannotTellRunsTheCycleHere) {
   World w("2026-11-24 11:00:05");
   Permit permit;
-  permit.troubles[At("2026-11-24 11:00:10")] = Permit::Trouble::kError;
-  permit.troubles[At("2026-11-24 11:00:20")] = Permit::Trouble::kThrow;
-  permit.troubles[At("2026-11-24 11:00:30")] = Permit::Trouble::kLate;
-  permit.holders[At("2026-11-24 11:00:50")] = "kisgate-b";
+  permit.troubles[KstTime("2026-11-24 11:00:10")] = Permit::Trouble::kError;
+  permit.troubles[KstTime("2026-11-24 11:00:20")] = Permit::Trouble::kThrow;
+  permit.troubles[KstTime("2026-11-24 11:00:30")] = Permit::Trouble::kLate;
+  permit.holders[KstTime("2026-11-24 11:00:50")] = "kisgate-b";
   w.Make({}, &permit);
   w.scheduler->Add(Job("price", 10s), {"005930"});
   w.StartRun();
@@ -440,7 +442,7 @@ TEST(Scheduler, PermitThatCannotTellRunsTheCycleHere) {
   EXPECT_EQ(PermitWait(Job("price", 10s)), 2s);
   EXPECT_GE(late.began - w.SteadyFor(late.start), 2s);
   EXPECT_LE(late.began - w.SteadyFor(late.start), 2s + 100ms);
-  EXPECT_EQ(late.deadline, w.SteadyFor(At("2026-11-24 11:00:40")));
+  EXPECT_EQ(late.deadline, w.SteadyFor(KstTime("2026-11-24 11:00:40")));
   EXPECT_EQ(permit.finished.size(), 4u);
   EXPECT_EQ(w.Status(0).totals.cycles, 4u);
   EXPECT_EQ(w.Status(0).totals.elsewhere, 1u);
@@ -456,7 +458,7 @@ TEST(Scheduler, PermitThatCannotTellRunsTheCycleHere) {
 TEST(Scheduler, StopWhileAskingHandsBackTheCycle) {
   World w("2026-11-24 11:00:05");
   Permit permit;
-  permit.troubles[At("2026-11-24 11:00:10")] = Permit::Trouble::kSlow;
+  permit.troubles[KstTime("2026-11-24 11:00:10")] = Permit::Trouble::kSlow;
   w.Make({}, &permit);
   w.scheduler->Add(Job("price", 10s), {"005930"});
   w.StartRun();
@@ -467,7 +469,7 @@ TEST(Scheduler, StopWhileAskingHandsBackTheCycle) {
   EXPECT_TRUE(w.ended);
   EXPECT_TRUE(w.cycles.calls.empty());
   ASSERT_EQ(permit.finished.size(), 1u);
-  EXPECT_EQ(Kst(permit.finished[0]), "2026-11-24 11:00:10");
+  EXPECT_EQ(KstText(permit.finished[0]), "2026-11-24 11:00:10");
 }
 
 // Run-once: every job's cycle at once, now, each with a deadline one interval of its job away;
@@ -496,7 +498,7 @@ TEST(Scheduler, RunOnceReturnsEveryReport) {
   ASSERT_EQ(w.cycles.calls.size(), 2u);
   for (const auto& c : w.cycles.calls) {
     EXPECT_EQ(c.began, start);
-    EXPECT_EQ(Kst(c.start), "2026-11-24 11:00:07");
+    EXPECT_EQ(KstText(c.start), "2026-11-24 11:00:07");
   }
   EXPECT_EQ(w.cycles.calls[0].deadline, start + 20s);
   EXPECT_EQ(w.cycles.calls[1].deadline, start + 5min);
@@ -554,13 +556,13 @@ TEST(Scheduler, RoundsStartAnIntervalApart) {
   std::vector<Round> rounds;
   bool ended = false;
   asio::co_spawn(w.io,
-                 w.scheduler->RunRounds(RoundOptions{20s, 3, {}},
-                                        [&](const Round& r) {
-                                          rounds.push_back(r);
-                                          EXPECT_EQ(
-                                              Kst(*w.Status(0).next_run),
-                                              Kst(At("2026-11-24 11:00:07") + (r.number * 20s)));
-                                        }),
+                 w.scheduler->RunRounds(
+                     RoundOptions{20s, 3, {}},
+                     [&](const Round& r) {
+                       rounds.push_back(r);
+                       EXPECT_EQ(KstText(*w.Status(0).next_run),
+                                 KstText(KstTime("2026-11-24 11:00:07") + (r.number * 20s)));
+                     }),
                  [&](std::exception_ptr e) {
                    EXPECT_FALSE(e);
                    ended = true;

@@ -22,9 +22,9 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 // One kisgate instance: its coordinator (its own connection and name) and its lease on the key.
-struct Instance {
-  Instance(asio::io_context& io, const std::string& url, const std::string& name,
-           const std::string& prefix, const common::Clock& clock, std::chrono::milliseconds ttl)
+struct LeaseHolder {
+  LeaseHolder(asio::io_context& io, const std::string& url, const std::string& name,
+              const std::string& prefix, const common::Clock& clock, std::chrono::milliseconds ttl)
       : coordinator(io.get_executor(), Config(url, name), clock, Options(prefix)),
         lease(std::make_unique<RedisSessionLease>(
             coordinator, Coordinator::KeyId("real", "PSappkey"), RedisSessionLeaseOptions{ttl})) {}
@@ -62,13 +62,13 @@ class SessionLeaseTest : public ::testing::Test {
     return std::string("test:") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
   }
   // An instance whose Redis commands manual time waits for.
-  std::unique_ptr<Instance> Make(const std::string& name, std::chrono::milliseconds ttl) {
-    auto instance = std::make_unique<Instance>(io_, server_->Url(), name, Prefix(), clock_, ttl);
+  std::unique_ptr<LeaseHolder> Make(const std::string& name, std::chrono::milliseconds ttl) {
+    auto instance = std::make_unique<LeaseHolder>(io_, server_->Url(), name, Prefix(), clock_, ttl);
     clients_.push_back(&instance->coordinator.client());
     return instance;
   }
-  bool Acquire(Instance& who) { return time_.RunTask(io_, who.lease->Acquire(), caught_up_); }
-  void Release(Instance& who) { time_.RunTask(io_, who.lease->Release(), caught_up_); }
+  bool Acquire(LeaseHolder& who) { return time_.RunTask(io_, who.lease->Acquire(), caught_up_); }
+  void Release(LeaseHolder& who) { time_.RunTask(io_, who.lease->Release(), caught_up_); }
 
   static std::unique_ptr<testing::RedisServer> server_;
   testing::ManualTime time_;

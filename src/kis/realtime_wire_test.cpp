@@ -8,7 +8,7 @@
 namespace kisgate::kis {
 namespace {
 
-const common::WallTime kAt{std::chrono::hours(24 * 365 * 56)};
+const common::WallTime kReceivedAt{std::chrono::hours(24 * 365 * 56)};
 
 // One record of `count` fields, each "0" unless `set` names it (0-based).
 std::string Record(std::size_t count, std::vector<std::pair<std::size_t, std::string>> set) {
@@ -48,7 +48,9 @@ T As(const RealtimeFrame& f) {
   return std::get<T>(f);
 }
 
-RealtimeFrame Parse(std::string_view text) { return ParseRealtimeFrame(text, kAt, "20261124"); }
+RealtimeFrame Parse(std::string_view text) {
+  return ParseRealtimeFrame(text, kReceivedAt, "20261124");
+}
 
 TEST(RealtimeWire, LayoutsHaveTheOfficialFieldCounts) {
   EXPECT_EQ(RealtimeFieldCount(kTradesTr), 46u);
@@ -119,7 +121,7 @@ TEST(RealtimeWire, TradesFrameOfSeveralRecords) {
   EXPECT_EQ(t.volume, 15);
   EXPECT_EQ(t.cum_volume, 1234567);
   EXPECT_EQ(t.cum_value, 88400000000);
-  EXPECT_EQ(t.received_at, kAt);
+  EXPECT_EQ(t.received_at, kReceivedAt);
   EXPECT_EQ(data.ticks[1].price, 71600);
   EXPECT_EQ(data.ticks[2].code, "000660");
   EXPECT_EQ(data.ticks[2].price, -1);

@@ -14,6 +14,7 @@
 
 #include "sim/sim_server.hpp"
 #include "store/sqlite_store.hpp"
+#include "stream/test_sink.hpp"
 #include "support/manual_time.hpp"
 #include "support/sim_caught_up.hpp"
 #include "support/test_client.hpp"
@@ -25,7 +26,7 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 // A regular session: the simulator's market day and the test's wall clock start here together.
-constexpr const char* kMarketStart = "2026-11-24T11:00:00";
+using testing::kMarketStart;
 
 // One simulator for the suite (start-up is the costly part), on the suite's manual time; each
 // test its gateway and store.
