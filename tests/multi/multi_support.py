@@ -129,21 +129,30 @@ class Redis:
         return subprocess.run([REDIS_CLI, "-p", str(self.port), *args], capture_output=True, text=True,
                               timeout=5, check=True).stdout
 
+    # One round trip per probe (a script, not SCAN + TIME + a ZRANGE per key from three redis-cli
+    # processes): a lease lives for one call at the simulator (about 60 ms), so a slow probe on a
+    # loaded machine misses most of them.
+    LIVE_LEASES_SCRIPT = (
+        "local t = redis.call('TIME') "
+        "local now = tonumber(t[1]) * 1000000 + tonumber(t[2]) "
+        "local keys = redis.call('KEYS', ARGV[1]) "
+        "if #keys == 0 then return false end "
+        "local out = {} "
+        "for _, k in ipairs(keys) do "
+        "  for _, member in ipairs(redis.call('ZRANGE', k, string.format('%d', now), '+inf', 'BYSCORE')) do "
+        "    out[#out + 1] = member "
+        "  end "
+        "end "
+        "return out")
+
     def live_leases(self):
         """{instance: in-flight leases not yet expired} over every key's in-flight set, as
         src/coord/redis_key_share.hpp lays them out ("kisgate:{<key_id>}:inflight", a ZSET of
         "<instance>:<call>" -> expiry in µs of Redis time); None when no such set exists."""
-        keys = [k for k in self.cli("--scan", "--pattern", "kisgate:*:inflight").split() if k]
-        if not keys:
+        reply = self.cli("EVAL", self.LIVE_LEASES_SCRIPT, "0", "kisgate:*:inflight")
+        if not reply.strip():
             return None
-        seconds, micros = self.cli("TIME").split()
-        now_us = int(seconds) * 1_000_000 + int(micros)
-        out = collections.Counter()
-        for key in keys:
-            members = self.cli("ZRANGE", key, str(now_us), "+inf", "BYSCORE").split()
-            for member in members:
-                out[member.split(":", 1)[0]] += 1
-        return out
+        return collections.Counter(member.split(":", 1)[0] for member in reply.split())
 
     def stop(self, timeout=15):
         self.proc.send_signal(signal.SIGTERM)

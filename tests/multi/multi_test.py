@@ -405,12 +405,13 @@ def main():
         redis_down = []
         runner_name = watch.latest_runner() or instances[0].name
         victim = next(x for x in instances if x.name == runner_name)
-        bursts = [Burst(x.base_url, BURST_RATE, 4).start() for x in instances]
+        # The burst spans a whole cycle period, so a cycle of the victim starts inside it.
+        bursts = [Burst(x.base_url, BURST_RATE, every_s + 3).start() for x in instances]
         time.sleep(1)
         m.wait_until(lambda: any(j["running"] for j in victim.jobs()), 2 * every_s, step=0.05)
         held = None
         if multi:  # the victim holds in-flight leases in Redis when it dies
-            held = m.wait_until(lambda: (redis.live_leases() or {}).get(victim.name), 3, step=0.02)
+            held = m.wait_until(lambda: (redis.live_leases() or {}).get(victim.name), every_s, step=0.01)
             problems.check(held, f"(b) no in-flight lease of {victim.name} seen in Redis before the kill "
                                  f"(leases: {redis.live_leases()})")
         killed_at = time.time()
