@@ -145,8 +145,8 @@ asio::awaitable<void> Client(std::uint16_t port, std::string codes, Receipts& r)
       if (end == std::string::npos) break;
       const std::string_view line(pending.data() + line_at, end - line_at);
       if (r.recording && line.find("\"event\":\"trade\"") != std::string_view::npos) {
-        r.got.emplace_back(
-            TradeKey(JsonField(line, "\"code\":"), JsonField(line, "\"cum_volume\":")), now);
+        r.got.emplace_back(TradeKey(JsonField(line, "\"code\":"), JsonField(line, "\"volume\":")),
+                           now);
       }
       at = end;
     }

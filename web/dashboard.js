@@ -640,7 +640,7 @@
     cells.change.textContent = isNum(e.change) ? (e.change > 0 ? '+' : '') + num(e.change) : '—';
     cells.pct.textContent = isNum(e.change_pct) ? `${e.change_pct > 0 ? '+' : ''}${e.change_pct.toFixed(2)}%` : '—';
     for (const c of [cells.price, cells.change, cells.pct]) c.className = `num ${direction}`;
-    cells.volume.textContent = num(e.cum_volume);
+    cells.volume.textContent = num(e.volume);
     cells.time.textContent = typeof e.time === 'string' ? e.time.slice(11, 19) : '—';
     cells.via.textContent = e.event === 'price' ? 'polled' : 'stream';
     if (entry.price !== null && entry.price !== e.price) {

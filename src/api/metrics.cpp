@@ -372,6 +372,10 @@ std::string RenderMetrics(const MetricsInput& in) {
       }
     }
     w.Sample("kisgate_kis_malformed_replies_total", {}, static_cast<double>(malformed));
+    w.Family("kisgate_api_unreadable_values_total", "counter",
+             "Stored values the API could not read (answered 502).");
+    w.Sample("kisgate_api_unreadable_values_total", {},
+             static_cast<double>(in.api->unreadable_values));
     w.Family("kisgate_passthrough_requests_total", "counter", "Passthrough requests by outcome.");
     for (const auto& [outcome, n] : in.api->passthrough)
       w.Sample("kisgate_passthrough_requests_total", {{"outcome", outcome}},

@@ -31,12 +31,13 @@ struct RouteStats {
 };
 
 struct ApiCounters {
-  std::map<std::string, RouteStats> routes;        // by route template ("/v1/stocks/{code}/price")
-  std::map<std::string, std::uint64_t> by_source;  // cache, store, kis
-  std::uint64_t stale = 0;                         // answered with a stale value
-  std::uint64_t malformed_replies = 0;             // KIS replies that could not be read
-  std::uint64_t handler_exceptions = 0;            // requests whose handler threw (answered 500)
-  std::uint64_t recent_values = 0;  // gauge: values held for codes outside the universe
+  std::map<std::string, RouteStats> routes;  // by route template ("/v1/stocks/{code}/price")
+  std::map<std::string, std::uint64_t, std::less<>> by_source;  // cache, stream, store, kis
+  std::uint64_t stale = 0;                                      // answered with a stale value
+  std::uint64_t malformed_replies = 0;   // KIS replies that could not be read
+  std::uint64_t unreadable_values = 0;   // stored values that could not be read (502)
+  std::uint64_t handler_exceptions = 0;  // requests whose handler threw (answered 500)
+  std::uint64_t recent_values = 0;       // gauge: values held for codes outside the universe
   std::map<std::string, std::uint64_t> passthrough;  // forwarded, refused, unauthorized, tokens
 
   void Record(const std::string& route, int status, double seconds);

@@ -9,9 +9,9 @@
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 
-#include "api/json_text.hpp"
 #include "common/kst.hpp"
 #include "http/message.hpp"
+#include "views/json_text.hpp"
 
 namespace kisgate::api {
 
@@ -34,8 +34,8 @@ http::Response KisStyle(int status, std::string_view msg_cd, std::string_view me
   http::Response r;
   r.status = status;
   r.SetHeader(kContentType, kJson);
-  r.body = json::serialize(
-      json::object{{"rt_cd", "1"}, {"msg_cd", ValidUtf8(msg_cd)}, {"msg1", ValidUtf8(message)}});
+  r.body = json::serialize(json::object{
+      {"rt_cd", "1"}, {"msg_cd", views::ValidUtf8(msg_cd)}, {"msg1", views::ValidUtf8(message)}});
   return r;
 }
 
@@ -45,7 +45,7 @@ http::Response TokenError(int status, std::string_view code, std::string_view de
   r.status = status;
   r.SetHeader(kContentType, kJson);
   r.body = json::serialize(
-      json::object{{"error_code", code}, {"error_description", ValidUtf8(description)}});
+      json::object{{"error_code", code}, {"error_description", views::ValidUtf8(description)}});
   return r;
 }
 

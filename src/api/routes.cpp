@@ -4,8 +4,6 @@
 #include <cctype>
 
 #include "api/service.hpp"
-#include "api/stock_routes.hpp"
-#include "kis/tr_catalogue.hpp"
 
 namespace kisgate::api {
 
@@ -183,20 +181,6 @@ std::vector<RouteInfo> Routes() {
                       std::string(route.summary)});
   }
   return routes;
-}
-
-const std::vector<StockKind>& StockKinds() {
-  static const std::vector<StockKind> kinds = [] {
-    constexpr std::string_view kPrefix = "/v1/stocks/{code}/";
-    std::vector<StockKind> out;
-    for (const auto& route : Table()) {
-      if (!route.dataset) continue;
-      out.push_back({route.pattern.substr(kPrefix.size()), *route.dataset,
-                     kis::TrInfoFor(*route.dataset).tr, route.pattern, route.query});
-    }
-    return out;
-  }();
-  return kinds;
 }
 
 }  // namespace kisgate::api

@@ -41,19 +41,25 @@ TEST(Vocabulary, EveryDatasetHasATrATableARouteAndAMaxAge) {
   EXPECT_EQ(api.max_age.size(), common::kAllDatasets.size());
 }
 
-// What a stock route's URL asks for is its data set: the parsed query names it and its TR.
-TEST(Vocabulary, StockKindsComeFromTheRouteTable) {
+// What a stock route's URL asks for is its data set: the route matched hands it on, and the
+// parsed query names it and its TR.
+TEST(Vocabulary, EveryStockRouteHandsOnItsDataSet) {
   std::set<common::Dataset> seen;
-  for (const auto& kind : StockKinds()) {
-    EXPECT_TRUE(seen.insert(kind.dataset).second) << kind.name;
-    EXPECT_EQ(kis::TrInfoFor(kind.tr).dataset, kind.dataset);
+  for (const auto& route : RouteTable()) {
+    if (!route.dataset) continue;
+    EXPECT_TRUE(seen.insert(*route.dataset).second) << route.pattern;
     http::Request r;
     r.method = "GET";
-    r.target = "/v1/stocks/005930/" + std::string(kind.name);
-    auto parsed = ParseStockQuery(r, config::ApiConfig{}, "20261124");
+    r.target = "/v1/stocks/005930/" +
+               std::string(route.pattern.substr(std::string_view("/v1/stocks/{code}/").size()));
+    ASSERT_EQ(MatchRoute(r.Path()), &route) << r.target;
+    auto parsed = ParseStockQuery(r, route, config::ApiConfig{}, "20261124");
     ASSERT_TRUE(std::holds_alternative<StockQuery>(parsed)) << r.target;
-    EXPECT_EQ(std::get<StockQuery>(parsed).dataset, common::Name(kind.dataset));
-    EXPECT_EQ(MatchRoute(r.Path()), StockRoute(kind.dataset));
+    const auto& q = std::get<StockQuery>(parsed);
+    EXPECT_EQ(q.dataset, *route.dataset);
+    EXPECT_EQ(q.dataset_name, common::Name(*route.dataset));
+    EXPECT_EQ(kis::TrInfoFor(q.tr).dataset, *route.dataset);
+    EXPECT_EQ(q.code, "005930");
   }
   EXPECT_EQ(seen.size(), common::kAllDatasets.size());
 }

@@ -6,13 +6,14 @@
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
-#include "api/json_text.hpp"
 #include "api/passthrough.hpp"
 #include "api/routes.hpp"
+#include "api/stock_routes.hpp"
 #include "api/stream_routes.hpp"
 #include "common/error.hpp"
 #include "common/kst.hpp"
 #include "http/message.hpp"
+#include "views/json_text.hpp"
 
 namespace kisgate::api {
 
@@ -30,15 +31,15 @@ http::Response JsonTextResponse(int status, std::string text) {
 }
 
 http::Response JsonResponse(int status, const json::value& body) {
-  return JsonTextResponse(status, ToJsonText(body));
+  return JsonTextResponse(status, views::ToJsonText(body));
 }
 
 http::Response JsonError(int status, std::string_view code, std::string_view message,
                          std::string_view hint) {
   // Messages quote what the client sent (a path, a code): kept valid UTF-8, so the reply is JSON.
   json::object error{
-      {"status", status}, {"code", ValidUtf8(code)}, {"message", ValidUtf8(message)}};
-  if (!hint.empty()) error["hint"] = ValidUtf8(hint);
+      {"status", status}, {"code", views::ValidUtf8(code)}, {"message", views::ValidUtf8(message)}};
+  if (!hint.empty()) error["hint"] = views::ValidUtf8(hint);
   return JsonResponse(status, json::object{{"error", std::move(error)}});
 }
 
@@ -91,7 +92,11 @@ gate::FlowId ClientFlow(std::string_view remote, gate::FlowId base) {
 
 Service::Service(ServiceDeps deps)
     : deps_(std::move(deps)),
-      recent_(deps_.recent_values),
+      stock_(std::make_unique<StockHandler>(StockDeps{deps_.config, deps_.gateway, deps_.store,
+                                                      deps_.clock, deps_.universe,
+                                                      deps_.recent_values, deps_.hub, &counters_})),
+      stream_(std::make_unique<StreamHandler>(
+          StreamDeps{deps_.hub, deps_.clock, deps_.stream_heartbeat})),
       started_(deps_.clock->Now()),
       passthrough_(
           std::make_unique<Passthrough>(*deps_.config, *deps_.gateway, *deps_.clock, counters_)) {}
@@ -120,8 +125,8 @@ asio::awaitable<http::Reply> Service::Handle(http::Request request) {
   if (failure) {
     reply = http::Reply{};
     counters_.handler_exceptions++;
-    spdlog::error("api: {} {} failed: {}", ValidUtf8(request.method), ValidUtf8(request.Path()),
-                  *failure);
+    spdlog::error("api: {} {} failed: {}", views::ValidUtf8(request.method),
+                  views::ValidUtf8(request.Path()), *failure);
     const auto* matched = MatchRoute(request.Path());
     if (matched && matched->access == Access::kOwnCredentials) {  // KIS's error format
       response = http::Response{};
@@ -262,11 +267,10 @@ asio::awaitable<http::Response> Service::Call(const api::Route& route, const htt
       co_return JsonResponse(200, budget);
     }
     case Handler::kStream:
-      co_return EventStream(request, reply, false);
     case Handler::kWebSocket:
-      co_return EventStream(request, reply, true);
+      co_return stream_->Handle(request, route, reply);
     case Handler::kStock: {
-      auto stock = Stock(request, label);
+      auto stock = stock_->Handle(request, route);
       co_return co_await std::move(stock);
     }
     case Handler::kDashboard:

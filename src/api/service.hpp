@@ -21,21 +21,20 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "api/metrics.hpp"
-#include "api/recent_values.hpp"
 #include "api/status.hpp"
 #include "collect/jobs_board.hpp"
 #include "common/clock.hpp"
 #include "config/config.hpp"
 #include "gate/gateway.hpp"
 #include "http/server.hpp"
-#include "kis/quotes.hpp"
 #include "store/store.hpp"
 #include "stream/hub.hpp"
 
 namespace kisgate::api {
 
-struct Provenance;
 struct Route;
+class StockHandler;
+class StreamHandler;
 
 // A static file for a path ("/" included), or nullopt.
 using AssetLookup = std::function<std::optional<http::Response>(std::string_view path)>;
@@ -94,41 +93,16 @@ class Service {
                                                http::Reply& reply);
   boost::asio::awaitable<http::Response> Call(const api::Route& route, const http::Request& request,
                                               std::string& label, http::Reply& reply);
-  // /v1/stream and /v1/ws (stream_routes.cpp): the headers, and the connection's function in
-  // `reply`; or a JSON error.
-  http::Response EventStream(const http::Request& request, http::Reply& reply, bool websocket);
   // Whether the request carries the bearer token of server.api_token (any case of "Bearer").
   bool HasApiToken(const http::Request& request) const;
 
-  // /v1/stocks/... (stock_routes.cpp)
-  struct StockContext;
-  boost::asio::awaitable<http::Response> Stock(const http::Request& request, std::string& route);
-  boost::asio::awaitable<http::Response> SingleValue(const StockContext& ctx);
-  // A price from the hub's latest trade when it is fresher than the held value (source "stream").
-  std::optional<http::Response> StreamedPrice(const StockContext& ctx);
-  boost::asio::awaitable<http::Response> MinuteBars(const StockContext& ctx);
-  boost::asio::awaitable<http::Response> DailyBars(const StockContext& ctx);
-  // Stores (or holds) the records of KIS replies and returns them; nullopt when one is unreadable.
-  std::optional<std::vector<store::Record>> Keep(const StockContext& ctx,
-                                                 const std::vector<std::string>& bodies,
-                                                 kis::Classification& problem);
-  http::Response Answer(const StockContext& ctx, boost::json::object body, const Provenance& p);
-  void CountAnswer(const std::string& source, bool stale);
-  http::Response BarsResponse(const StockContext& ctx, const std::vector<kis::Bar>& bars,
-                              const Provenance& p, const std::string& label);
   http::Response Ready() const;
   http::Response Metrics() const;
 
   ServiceDeps deps_;
   ApiCounters counters_;
-  // The JSON of each single value served, without its trailing provenance fields, for as long as
-  // it is the latest: a cached read then costs a lookup and a copy, not a parse and a render.
-  struct Rendered {
-    common::WallTime collected_at;
-    std::string prefix;  // "{...,\"code\":\"005930\"" (no closing brace)
-  };
-  std::unordered_map<std::string, Rendered> rendered_;
-  RecentValues recent_;
+  std::unique_ptr<StockHandler> stock_;    // /v1/stocks/... (stock_routes.hpp)
+  std::unique_ptr<StreamHandler> stream_;  // /v1/stream, /v1/ws (stream_routes.hpp)
   Sampler sampler_;
   common::SteadyTime started_;
   std::unique_ptr<Passthrough> passthrough_;

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "common/kst.hpp"
+#include "views/market.hpp"
 
 namespace kisgate::api {
 
@@ -110,7 +111,7 @@ json::object BudgetJson(const config::Config& config, const gate::GatewayStats& 
                                 {"errors", std::move(errors)},
                                 {"lanes", std::move(lanes)}});
   }
-  return {{"time", common::FormatIsoKst(now)},
+  return {{"time", views::Time(now)},
           {"uptime_s", uptime_s},
           {"coalesced", stats.coalesced},
           {"retry_budget_exhausted", stats.retry_budget_exhausted},

@@ -2,25 +2,23 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <boost/json.hpp>
 
-#include "api/json_text.hpp"
 #include "api/service.hpp"
-#include "api/views.hpp"
 #include "common/kst.hpp"
 #include "common/stock_code.hpp"
 #include "gate/paging.hpp"
-#include "kis/quotes.hpp"
 #include "kis/records.hpp"
 #include "kis/request.hpp"
+#include "views/json_writer.hpp"
+#include "views/market.hpp"
 
 namespace kisgate::api {
 
 namespace asio = boost::asio;
-namespace json = boost::json;
 using namespace std::chrono_literals;
 
 std::optional<std::string> ParseDateParam(std::string_view v) {
@@ -42,75 +40,67 @@ std::string DaysBefore(const std::string& ymd, int days) {
 }  // namespace
 
 std::variant<StockQuery, QueryError> ParseStockQuery(const http::Request& request,
+                                                     const Route& route,
                                                      const config::ApiConfig& api,
                                                      const std::string& today) {
-  const auto path = request.Path().substr(std::string_view("/v1/stocks/").size());
-  const auto slash = path.find('/');
+  constexpr std::string_view kPrefix = "/v1/stocks/";
   StockQuery q;
-  q.code = std::string(path.substr(0, slash));
-  const std::string_view kind_name =
-      slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
-  for (const auto& k : StockKinds()) {
-    if (k.name == kind_name) q.kind = &k;
+  q.route = &route;
+  q.dataset = route.dataset.value_or(common::Dataset::kPrice);
+  q.tr = kis::TrInfoFor(q.dataset).tr;
+  q.dataset_name = std::string(common::Name(q.dataset));
+  const auto path = request.Path();
+  if (path.starts_with(kPrefix)) {
+    const auto rest = path.substr(kPrefix.size());
+    q.code = std::string(rest.substr(0, rest.find('/')));
   }
-  if (q.kind == nullptr) {
-    std::vector<std::string_view> names;
-    for (const auto& k : StockKinds()) names.push_back(k.name);
-    return QueryError{404, "not_found", fmt::format("no stock data '{}'", kind_name),
-                      fmt::format("use {}", fmt::join(names, ", ")), "not_found"};
-  }
-  const std::string route(q.kind->route);
-  auto fail = [&](int status, std::string code, std::string message, std::string hint = {}) {
-    return QueryError{status, std::move(code), std::move(message), std::move(hint), route};
+  auto fail = [](int status, std::string code, std::string message, std::string hint = {}) {
+    return QueryError{status, std::move(code), std::move(message), std::move(hint)};
   };
   if (!common::IsStockCode(q.code)) {
     return fail(400, "invalid_stock_code", fmt::format("'{}' is not a stock code", q.code),
                 "use six digits or capital letters, e.g. 005930");
   }
-  auto query = http::ParseQuery(request.Query());
-  if (!query) return fail(400, "bad_query", "the query string has a malformed %-escape");
-  std::map<std::string, std::string> params;
-  for (auto& [name, value] : *query) {
-    if (std::find(q.kind->params.begin(), q.kind->params.end(), name) == q.kind->params.end()) {
-      return fail(400, "unknown_parameter", fmt::format("unknown query parameter '{}'", name),
-                  fmt::format("{} takes: {}", route, fmt::join(q.kind->params, ", ")));
-    }
-    params[name] = std::move(value);
-  }
-  q.dataset = std::string(common::Name(q.kind->dataset));
-  const auto configured = api.max_age.find(q.dataset);
+  const auto configured = api.max_age.find(q.dataset_name);
   q.max_age = std::chrono::duration_cast<common::Duration>(
       configured != api.max_age.end() ? configured->second
-                                      : config::ApiConfig::DefaultMaxAge(q.kind->dataset));
-  if (auto it = params.find("max_age"); it != params.end()) {
-    char* end = nullptr;
-    const double seconds = std::strtod(it->second.c_str(), &end);
-    if (it->second.empty() || end != it->second.c_str() + it->second.size() ||
-        !std::isfinite(seconds) || seconds < 0 || seconds > 1e7) {
-      return fail(400, "bad_max_age",
-                  fmt::format("max_age '{}' is not a number of seconds", it->second),
-                  "e.g. max_age=0 (always ask KIS) or max_age=30");
-    }
-    q.max_age =
-        std::chrono::duration_cast<common::Duration>(std::chrono::duration<double>(seconds));
+                                      : config::ApiConfig::DefaultMaxAge(q.dataset));
+  if (request.Query().empty()) {
+    if (q.dataset != common::Dataset::kDailyBars) return q;  // the common case: nothing to read
   }
-  if (auto it = params.find("format"); it != params.end()) {
-    if (it->second != "csv" && it->second != "json") {
-      return fail(400, "bad_format", fmt::format("format '{}' is not json or csv", it->second));
+  auto query = http::ParseQuery(request.Query());
+  if (!query) return fail(400, "bad_query", "the query string has a malformed %-escape");
+  for (auto& [name, value] : *query) {
+    if (std::find(route.query.begin(), route.query.end(), name) == route.query.end()) {
+      return fail(400, "unknown_parameter", fmt::format("unknown query parameter '{}'", name),
+                  fmt::format("{} takes: {}", route.pattern, fmt::join(route.query, ", ")));
     }
-    q.csv = it->second == "csv";
-  }
-  // Dates: each parameter checked, then the range.
-  for (auto [name, out] : {std::pair{"date", &q.date}, {"from", &q.from}, {"to", &q.to}}) {
-    if (auto it = params.find(name); it != params.end()) {
-      auto parsed = ParseDateParam(it->second);
-      if (!parsed)
+    if (name == "max_age") {
+      char* end = nullptr;
+      const double seconds = std::strtod(value.c_str(), &end);
+      if (value.empty() || end != value.c_str() + value.size() || !std::isfinite(seconds) ||
+          seconds < 0 || seconds > 1e7) {
+        return fail(400, "bad_max_age",
+                    fmt::format("max_age '{}' is not a number of seconds", value),
+                    "e.g. max_age=0 (always ask KIS) or max_age=30");
+      }
+      q.max_age =
+          std::chrono::duration_cast<common::Duration>(std::chrono::duration<double>(seconds));
+    } else if (name == "format") {
+      if (value != "csv" && value != "json") {
+        return fail(400, "bad_format", fmt::format("format '{}' is not json or csv", value));
+      }
+      q.csv = value == "csv";
+    } else {  // date, from, to
+      auto parsed = ParseDateParam(value);
+      if (!parsed) {
         return fail(400, "bad_date",
-                    fmt::format("{} '{}' is not a date like 2026-11-24", name, it->second));
-      *out = *parsed;
+                    fmt::format("{} '{}' is not a date like 2026-11-24", name, value));
+      }
+      (name == "date" ? q.date : name == "from" ? q.from : q.to) = *parsed;
     }
   }
-  if (q.kind->tr == kis::Tr::kDailyBars) {
+  if (q.dataset == common::Dataset::kDailyBars) {
     if (q.to.empty()) q.to = today;
     if (q.from.empty()) q.from = DaysBefore(q.to, 140);
     if (q.from > q.to)
@@ -123,13 +113,6 @@ std::variant<StockQuery, QueryError> ParseStockQuery(const http::Request& reques
 }
 
 namespace {
-
-std::string IsoMillis(common::WallTime t) {
-  const auto iso = common::FormatIsoKst(t);  // "...T10:00:01+09:00"
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
-  return fmt::format("{}.{:03}+09:00", iso.substr(0, 19), ms);
-}
 
 std::vector<kis::Bar> OldestFirst(std::vector<kis::Bar> bars) {
   std::sort(bars.begin(), bars.end(),
@@ -149,124 +132,52 @@ http::Response UpstreamError(const kis::Classification& c) {
 
 }  // namespace
 
-// Where an answer came from and how old it is.
+// Where an answer of rows (investor days, bars) came from and how old it is.
 struct Provenance {
-  std::string source;                     // cache | store | kis
+  std::string_view source;                // cache | store | kis
   std::optional<common::WallTime> as_of;  // when the value was fetched from KIS
-  double age_ms = 0;
+  common::WallTime now;
   bool stale = false;
   std::string stale_reason;
 };
 
-// What is held for one request: newest records first (one for single-value data sets).
-struct Held {
-  std::vector<store::Record> records;
-  std::string source;
-  std::optional<common::WallTime> collected;  // the newest collected_at among them
-};
-
-// One stock request on its way: the query, the clock reading it is judged by, and its call options.
-struct Service::StockContext {
-  StockQuery query;
-  common::WallTime now;
-  std::string today;              // KST YYYYMMDD
-  gate::CallOptions options;      // interactive lane, this client's flow, the API deadline
-  common::WallTime collected_at;  // stamped on what this request fetches (whole milliseconds)
-  // Where values of this code are kept: the store for codes of the universe, null for any other
-  // code, whose single values are held only in the service's bounded RecentValues (so asking for
-  // arbitrary codes grows neither the store nor the memory, nor ages the freshness figures).
-  store::Store* store = nullptr;
-
-  bool Fresh(const Held& h) const {
-    return !h.records.empty() && h.collected && now - *h.collected <= query.max_age;
-  }
-  Provenance Of(const Held& h) const {
-    Provenance p;
-    p.source = h.source;
-    if (!h.records.empty()) p.as_of = h.records.front().collected_at;
-    if (h.collected)
-      p.age_ms = std::chrono::duration<double, std::milli>(now - *h.collected).count();
-    return p;
-  }
-  Provenance Stale(const Held& h, const kis::Classification& why) const {
-    auto p = Of(h);
-    p.stale = true;
-    p.stale_reason = fmt::format("{}: {}", why.code, why.message);
-    return p;
-  }
-  Provenance Fetched() const { return Provenance{"kis", collected_at, 0, false, {}}; }
-};
-
 namespace {
 
-// The data sets that are one value per code (the latest reply), as opposed to rows of days or bars.
-bool IsOneValue(kis::Tr tr) {
-  return tr == kis::Tr::kPrice || tr == kis::Tr::kOrderBook || tr == kis::Tr::kOvertimePrice ||
-         tr == kis::Tr::kOvertimeOrderBook;
+// ,"as_of":"...","age_ms":N,"source":"...","stale":false} after an object's own fields.
+void AppendProvenance(std::string& out, const Provenance& p) {
+  out += ",\"as_of\":\"";
+  if (p.as_of) views::AppendTime(out, *p.as_of);
+  out += "\",\"age_ms\":";
+  const auto age =
+      p.as_of ? std::chrono::duration<double, std::milli>(p.now - *p.as_of).count() : 0;
+  views::AppendNumber(out, static_cast<std::int64_t>(std::llround(std::max(0.0, age))));
+  out += ",\"source\":";
+  views::AppendString(out, p.source);
+  out += p.stale ? ",\"stale\":true" : ",\"stale\":false";
+  if (p.stale) {
+    out += ",\"stale_reason\":";
+    views::AppendString(out, p.stale_reason);
+  }
+  out += "}\n";
 }
+
+// What is held of a data set of rows: newest first.
+struct Held {
+  std::vector<store::Record> records;
+  std::string_view source = "store";
+  std::optional<common::WallTime> collected;  // the newest collected_at among them
+};
 
 Held Lookup(store::Store* store, const std::string& dataset, const std::string& code,
             const std::string& from, const std::string& to, std::size_t limit) {
   Held h;
   if (store == nullptr) return h;
-  auto latest = store->Latest(dataset, code);
-  h.source = latest ? "cache" : "store";
-  if (latest && limit == 1 && from.empty() && to.empty()) {
-    h.records.push_back(std::move(*latest));  // the newest value is the one held in memory
-  } else {
-    h.records = store->Range(dataset, code, from, to, limit);
-  }
+  if (store->LatestCollectedAt(dataset, code)) h.source = "cache";
+  h.records = store->Range(dataset, code, from, to, limit);
   for (const auto& r : h.records) {
     if (!h.collected || r.collected_at > *h.collected) h.collected = r.collected_at;
   }
   return h;
-}
-
-// The typed JSON of a single value (one record) or of investor days (a record per day, newest
-// first); nullopt when a record cannot be read.
-std::optional<json::object> SingleValueJson(kis::Tr tr, const std::vector<store::Record>& records,
-                                            const std::string& day) {
-  if (records.empty()) return std::nullopt;
-  json::object out;
-  const auto merge = [&](const json::object& o) {
-    for (const auto& [k, v] : o) out[k] = v;
-  };
-  switch (tr) {
-    case kis::Tr::kPrice: {
-      auto q = kis::PriceOf(records.front());
-      if (std::holds_alternative<kis::Classification>(q)) return std::nullopt;
-      merge(PriceJson(std::get<kis::PriceQuote>(q)));
-      break;
-    }
-    case kis::Tr::kOrderBook: {
-      auto b = kis::OrderBookOf(records.front());
-      if (std::holds_alternative<kis::Classification>(b)) return std::nullopt;
-      merge(OrderBookJson(std::get<kis::OrderBook>(b), day));
-      break;
-    }
-    case kis::Tr::kOvertimePrice: {
-      auto o = kis::OvertimePriceOf(records.front());
-      if (std::holds_alternative<kis::Classification>(o)) return std::nullopt;
-      merge(OvertimeJson(std::get<kis::OvertimePrice>(o)));
-      break;
-    }
-    case kis::Tr::kOvertimeOrderBook: {
-      auto b = kis::OvertimeBookOf(records.front());
-      if (std::holds_alternative<kis::Classification>(b)) return std::nullopt;
-      merge(OvertimeBookJson(std::get<kis::OvertimeBook>(b), day));
-      break;
-    }
-    default: {
-      json::array days;
-      for (const auto& r : records) {
-        auto d = kis::InvestorDayOf(r);
-        if (std::holds_alternative<kis::Classification>(d)) return std::nullopt;
-        days.push_back(InvestorDayJson(std::get<kis::InvestorDay>(d)));
-      }
-      out["days"] = std::move(days);
-    }
-  }
-  return out;
 }
 
 std::vector<kis::Bar> StoredBars(const Held& held) {
@@ -276,31 +187,83 @@ std::vector<kis::Bar> StoredBars(const Held& held) {
   return OldestFirst(std::move(bars));
 }
 
+// A trade moves the price fields of the held quote; the rest (limits, PER, ...) stays.
+void ApplyTrade(kis::PriceQuote& q, const kis::Tick& t) {
+  q.code = t.code;
+  q.price = t.price;
+  q.change = t.change;
+  q.sign = t.sign;
+  q.change_pct = t.change_pct;
+  q.open = t.open;
+  q.high = t.high;
+  q.low = t.low;
+  q.volume = t.cum_volume;
+  q.traded_value = t.cum_value;
+}
+
+std::string_view SourceOf(const LatestValue& v) {
+  return v.streamed ? "stream" : v.from_table ? "store" : "cache";
+}
+
 }  // namespace
 
-asio::awaitable<http::Response> Service::Stock(const http::Request& request, std::string& route) {
+// One stock request on its way: the query, the clock reading it is judged by, and its call options.
+struct StockHandler::Context {
+  StockQuery query;
+  common::WallTime now;
+  std::string today;              // KST YYYYMMDD
+  gate::CallOptions options;      // interactive lane, this client's flow, the API deadline
+  common::WallTime collected_at;  // stamped on what this request fetches (whole milliseconds)
+  // Where values of this code are kept: the store for codes of the universe, null for any other
+  // code, whose single values are held only in the latest-value cache (so asking for arbitrary
+  // codes grows neither the store nor the memory, nor ages the freshness figures).
+  store::Store* store = nullptr;
+
+  bool Fresh(const Held& h) const {
+    return !h.records.empty() && h.collected && now - *h.collected <= query.max_age;
+  }
+  Provenance Of(const Held& h) const {
+    return Provenance{h.source, h.records.empty() ? std::nullopt : h.collected, now, false, {}};
+  }
+  Provenance Stale(const Held& h, const kis::Classification& why) const {
+    auto p = Of(h);
+    p.stale = true;
+    p.stale_reason = fmt::format("{}: {}", why.code, why.message);
+    return p;
+  }
+  Provenance Fetched() const { return Provenance{"kis", collected_at, now, false, {}}; }
+};
+
+StockHandler::StockHandler(StockDeps deps) : deps_(std::move(deps)), latest_(deps_.recent_values) {}
+
+asio::awaitable<http::Response> StockHandler::Handle(const http::Request& request,
+                                                     const Route& route) {
   const auto now = deps_.clock->WallNow();
-  const auto today = common::FormatYmd(common::ToKst(now).date);
-  auto parsed = ParseStockQuery(request, deps_.config->api, today);
+  // KST's today, for the routes whose answer depends on the day (not a cached read's).
+  const bool by_day =
+      route.dataset == common::Dataset::kMinuteBars || route.dataset == common::Dataset::kDailyBars;
+  auto today = by_day ? common::FormatYmd(common::ToKst(now).date) : std::string();
+  auto parsed = ParseStockQuery(request, route, deps_.config->api, today);
   if (auto* e = std::get_if<QueryError>(&parsed)) {
-    route = e->route;
     co_return JsonError(e->status, e->code, e->message, e->hint);
   }
-  StockContext ctx{
-      std::get<StockQuery>(std::move(parsed)), now, today,
-      gate::CallOptions{gate::Lane::kInteractive, ClientFlow(request.remote, 1'000'000),
-                        deps_.clock->Now() + deps_.config->api.deadline},
-      std::chrono::floor<std::chrono::milliseconds>(now)};
+  Context ctx{std::get<StockQuery>(std::move(parsed)), now, std::move(today),
+              gate::CallOptions{gate::Lane::kInteractive, ClientFlow(request.remote, 1'000'000),
+                                deps_.clock->Now() + deps_.config->api.deadline},
+              std::chrono::floor<std::chrono::milliseconds>(now)};
   if (!deps_.universe || deps_.universe->contains(ctx.query.code)) ctx.store = deps_.store;
-  route = std::string(ctx.query.kind->route);
-  switch (ctx.query.kind->tr) {
-    case kis::Tr::kMinuteBars: {
+  switch (ctx.query.dataset) {
+    case common::Dataset::kMinuteBars: {
       auto bars = MinuteBars(ctx);
       co_return co_await std::move(bars);
     }
-    case kis::Tr::kDailyBars: {
+    case common::Dataset::kDailyBars: {
       auto bars = DailyBars(ctx);
       co_return co_await std::move(bars);
+    }
+    case common::Dataset::kInvestors: {
+      auto days = Investors(ctx);
+      co_return co_await std::move(days);
     }
     default: {
       auto value = SingleValue(ctx);
@@ -309,169 +272,193 @@ asio::awaitable<http::Response> Service::Stock(const http::Request& request, std
   }
 }
 
-std::optional<std::vector<store::Record>> Service::Keep(const StockContext& ctx,
-                                                        const std::vector<std::string>& bodies,
-                                                        kis::Classification& problem) {
+std::optional<std::vector<store::Record>> StockHandler::Keep(const Context& ctx,
+                                                             const std::vector<std::string>& bodies,
+                                                             kis::Classification& problem) {
   // Stored, so the next reader finds it; a reply that cannot be read is counted and logged, and
   // the request then fails as if KIS had not answered.
   std::vector<store::Record> records;
   for (const auto& body : bodies) {
-    auto converted = kis::ToRecords(ctx.query.kind->tr, ctx.query.code, body,
+    auto converted = kis::ToRecords(ctx.query.tr, ctx.query.code, body,
                                     common::FormatCompactKst(ctx.now), ctx.collected_at);
     if (auto* c = std::get_if<kis::Classification>(&converted)) {
-      counters_.malformed_replies++;
-      spdlog::warn("api: unreadable KIS reply for {} {}: {}", ctx.query.dataset, ctx.query.code,
-                   c->message);
+      deps_.counters->malformed_replies++;
+      spdlog::warn("api: unreadable KIS reply for {} {}: {}", ctx.query.dataset_name,
+                   ctx.query.code, c->message);
       problem = *c;
       return std::nullopt;
     }
     auto& more = std::get<std::vector<store::Record>>(converted);
     std::move(more.begin(), more.end(), std::back_inserter(records));
   }
-  const auto tr = ctx.query.kind->tr;
-  if (ctx.store) {
-    ctx.store->Write(records);
-  } else if (records.size() == 1 && IsOneValue(tr)) {
-    recent_.Put(ctx.query.dataset + "/" + ctx.query.code, records.front());
-    counters_.recent_values = recent_.size();
-  }
+  if (ctx.store) ctx.store->Write(records);
   return records;
 }
 
-void Service::CountAnswer(const std::string& source, bool stale) {
-  counters_.by_source[source]++;
-  if (stale) counters_.stale++;
-}
-
-http::Response Service::Answer(const StockContext& ctx, json::object body, const Provenance& p) {
-  body["code"] = ctx.query.code;
-  const auto tr = ctx.query.kind->tr;
-  if (ctx.store && !p.stale && p.as_of && IsOneValue(tr) && p.source != "stream") {
-    if (rendered_.size() >= 100'000)
-      rendered_.clear();  // bounds memory; refilled on the next reads
-    auto prefix = ToJsonText(body);
-    prefix.pop_back();  // the closing brace: provenance fields follow
-    rendered_[ctx.query.dataset + "/" + ctx.query.code] = Rendered{*p.as_of, std::move(prefix)};
-  }
-  body["as_of"] = p.as_of ? IsoMillis(*p.as_of) : std::string();
-  body["age_ms"] = static_cast<std::int64_t>(std::llround(p.age_ms));
-  body["source"] = p.source;
-  body["stale"] = p.stale;
-  if (p.stale) body["stale_reason"] = p.stale_reason;
-  CountAnswer(p.source, p.stale);
-  auto r = JsonResponse(200, body);
-  r.SetHeader("x-kisgate-source", p.source);
+http::Response StockHandler::Answer(const Context& /*ctx*/, std::string body,
+                                    std::string_view source, bool stale) {
+  auto counted = deps_.counters->by_source.find(source);
+  if (counted == deps_.counters->by_source.end())
+    counted = deps_.counters->by_source.emplace(std::string(source), 0).first;
+  counted->second++;
+  if (stale) deps_.counters->stale++;
+  http::Response r;
+  r.headers.reserve(3);
+  r.SetHeader("content-type", "application/json; charset=utf-8");
+  r.SetHeader("cache-control", "no-store");
+  r.SetHeader("x-kisgate-source", std::string(source));
+  r.body = std::move(body);
   return r;
 }
 
-std::optional<http::Response> Service::StreamedPrice(const StockContext& ctx) {
-  const auto* tick = deps_.hub ? deps_.hub->LatestTick(ctx.query.code) : nullptr;
-  if (tick == nullptr || ctx.now - tick->received_at > ctx.query.max_age) return std::nullopt;
-  // The held value, if any: the trade answers only when it is the newer of the two, and lends the
-  // fields a trade does not carry (limits, PER, ...) from it.
-  std::optional<store::Record> held;
+const LatestValue* StockHandler::Latest(const Context& ctx, bool& unreadable) {
+  const auto& q = ctx.query;
+  const LatestValue* entry = latest_.Find(q.dataset, q.code);
   if (ctx.store) {
-    held = ctx.store->Latest(ctx.query.dataset, ctx.query.code);
-  } else if (const auto* r = recent_.Find(ctx.query.dataset + "/" + ctx.query.code)) {
-    held = *r;
+    // The store's latest value, if this is not its rendering already.
+    std::optional<store::Record> record;
+    bool from_table = false;
+    if (const auto stored_at = ctx.store->LatestCollectedAt(q.dataset_name, q.code)) {
+      if (!entry || entry->from_table || entry->stored_at != *stored_at)
+        record = ctx.store->Latest(q.dataset_name, q.code);
+    } else if (!entry || !entry->from_table) {
+      // Nothing written since the store was opened: the newest row of its table, if any.
+      auto rows = ctx.store->Range(q.dataset_name, q.code, "", "", 1);
+      if (!rows.empty()) {
+        record = std::move(rows.front());
+        from_table = true;
+      }
+    }
+    if (record) {
+      auto value = kis::SingleValueOf(q.tr, *record);
+      if (auto* c = std::get_if<kis::Classification>(&value)) {
+        deps_.counters->unreadable_values++;
+        spdlog::error("api: the stored {} of {} cannot be read: {}", q.dataset_name, q.code,
+                      c->message);
+        unreadable = true;
+        return nullptr;
+      }
+      entry = &latest_.Put(q.dataset, q.code,
+                           LatestValue{std::get<kis::SingleValue>(std::move(value)),
+                                       record->collected_at, record->collected_at, from_table},
+                           false);
+    }
   }
-  if (held && held->collected_at >= tick->received_at) return std::nullopt;
-  json::object body;
-  if (held) {
-    if (auto json = SingleValueJson(kis::Tr::kPrice, {*held}, ctx.today)) body = std::move(*json);
+  // A price moves with the stream's trades: the newest trade, when it is newer than the value.
+  const auto* tick = deps_.hub != nullptr && q.dataset == common::Dataset::kPrice
+                         ? deps_.hub->LatestTick(q.code)
+                         : nullptr;
+  if (tick != nullptr && (entry == nullptr || tick->received_at > entry->as_of)) {
+    kis::PriceQuote quote;
+    common::WallTime stored_at{};
+    bool from_table = false;
+    if (entry != nullptr) {
+      if (const auto* held = std::get_if<kis::PriceQuote>(&entry->value)) quote = *held;
+      stored_at = entry->stored_at;
+      from_table = entry->from_table;
+    }
+    ApplyTrade(quote, *tick);
+    LatestValue moved{std::move(quote), tick->received_at, stored_at, from_table};
+    moved.streamed = true;
+    entry = &latest_.Put(q.dataset, q.code, std::move(moved), ctx.store == nullptr);
   }
-  if (body.empty()) {  // nothing held: the fields of a price, those a trade has not left at 0
-    kis::PriceQuote none;
-    body = PriceJson(none);
-  }
-  body["price"] = tick->price;
-  body["change"] = tick->change;
-  body["change_sign"] = kis::Name(tick->sign);
-  body["change_pct"] = tick->change_pct;
-  body["open"] = tick->open;
-  body["high"] = tick->high;
-  body["low"] = tick->low;
-  body["volume"] = tick->cum_volume;
-  body["traded_value_krw"] = tick->cum_value;
-  Provenance p{
-      "stream",
-      tick->received_at,
-      std::max(0.0, std::chrono::duration<double, std::milli>(ctx.now - tick->received_at).count()),
-      false,
-      {}};
-  return Answer(ctx, std::move(body), p);
+  return entry;
 }
 
-asio::awaitable<http::Response> Service::SingleValue(const StockContext& ctx) {
-  const auto tr = ctx.query.kind->tr;
-  const bool list = tr == kis::Tr::kInvestors;  // 30 days, stored one row per day
-  if (tr == kis::Tr::kPrice) {
-    if (auto streamed = StreamedPrice(ctx)) co_return std::move(*streamed);
+asio::awaitable<http::Response> StockHandler::SingleValue(const Context& ctx) {
+  const auto& q = ctx.query;
+  bool unreadable = false;
+  const LatestValue* held = Latest(ctx, unreadable);
+  if (unreadable) {
+    co_return JsonError(502, "unreadable_value",
+                        fmt::format("the stored {} of {} cannot be read", q.dataset_name, q.code),
+                        "it is logged and counted (kisgate_api_unreadable_values_total); the next "
+                        "value collected replaces it");
   }
-  if (!list && ctx.store) {
-    // The fast path of a cached read: the latest value is fresh and already rendered.
-    const auto collected = ctx.store->LatestCollectedAt(ctx.query.dataset, ctx.query.code);
-    auto it = rendered_.find(ctx.query.dataset + "/" + ctx.query.code);
-    if (collected && ctx.now - *collected <= ctx.query.max_age && it != rendered_.end() &&
-        it->second.collected_at == *collected) {
-      const auto age_ms =
-          std::llround(std::chrono::duration<double, std::milli>(ctx.now - *collected).count());
-      auto r = JsonTextResponse(
-          200, fmt::format(R"({},"as_of":"{}","age_ms":{},"source":"cache","stale":false}})",
-                           it->second.prefix, IsoMillis(*collected), age_ms));
-      r.SetHeader("x-kisgate-source", "cache");
-      CountAnswer("cache", false);
-      co_return r;
-    }
+  // The fast path of a cached read: the latest value is fresh and already rendered.
+  if (held != nullptr && ctx.now - held->as_of <= q.max_age) {
+    const auto source = SourceOf(*held);
+    co_return Answer(ctx, LatestCache::Body(*held, ctx.now, source), source, false);
   }
-  const Held held = [&] {
-    if (ctx.store || list)
-      return Lookup(ctx.store, ctx.query.dataset, ctx.query.code, "", "", list ? 30 : 1);
-    // A code outside the universe: what memory holds of it, if anything.
-    Held h;
-    if (const auto* r = recent_.Find(ctx.query.dataset + "/" + ctx.query.code)) {
-      h.records.push_back(*r);
-      h.source = "cache";
-      h.collected = r->collected_at;
-    }
-    return h;
-  }();
-  // An order book's time is a time of day; its day is the day it was fetched.
-  const auto day_of = [&](const Provenance& p) {
-    return p.as_of ? common::FormatYmd(common::ToKst(*p.as_of).date) : ctx.today;
-  };
-  if (ctx.Fresh(held)) {
-    const auto p = ctx.Of(held);
-    if (auto body = SingleValueJson(tr, held.records, day_of(p)))
-      co_return Answer(ctx, std::move(*body), p);
-  }
-  auto call = deps_.gateway->Call(kis::QuoteRequest(tr, ctx.query.code), ctx.options);
+  // Kept as the stale answer if KIS cannot give a new one (the entry may be replaced below).
+  std::optional<LatestValue> before;
+  if (held != nullptr) before = *held;
+  auto call = deps_.gateway->Call(kis::QuoteRequest(q.tr, q.code), ctx.options);
   gate::CallResult result = co_await std::move(call);
   kis::Classification problem = result.error;
   if (result.ok) {
-    if (auto kept = Keep(ctx, {result.body}, problem)) {
-      if (auto body = SingleValueJson(tr, *kept, ctx.today))
-        co_return Answer(ctx, std::move(*body), ctx.Fetched());
+    auto converted = kis::ToSingleValue(q.tr, q.code, result.body,
+                                        common::FormatCompactKst(ctx.now), ctx.collected_at);
+    if (auto* c = std::get_if<kis::Classification>(&converted)) {
+      deps_.counters->malformed_replies++;
+      spdlog::warn("api: unreadable KIS reply for {} {}: {}", q.dataset_name, q.code, c->message);
+      problem = *c;
+    } else {
+      auto& fetched = std::get<kis::SingleValueRecord>(converted);
+      if (ctx.store) ctx.store->Write({fetched.record});
+      const auto& entry = latest_.Put(
+          q.dataset, q.code,
+          LatestValue{std::move(fetched.value), ctx.collected_at, ctx.collected_at, false},
+          ctx.store == nullptr);
+      deps_.counters->recent_values = latest_.outside();
+      co_return Answer(ctx, LatestCache::Body(entry, ctx.now, "kis"), "kis", false);
     }
   }
-  // KIS could not answer in time (or not sensibly): the last stored value, marked stale.
-  if (!held.records.empty() && UpstreamStatus(problem) != 400) {
-    const auto p = ctx.Stale(held, problem);
-    if (auto body = SingleValueJson(tr, held.records, day_of(p)))
-      co_return Answer(ctx, std::move(*body), p);
+  // KIS could not answer in time (or not sensibly): the last value held, marked stale.
+  if (before && UpstreamStatus(problem) != 400) {
+    const auto source = SourceOf(*before);
+    co_return Answer(ctx,
+                     LatestCache::Body(*before, ctx.now, source, true,
+                                       fmt::format("{}: {}", problem.code, problem.message)),
+                     source, true);
   }
   co_return UpstreamError(problem);
 }
 
-asio::awaitable<http::Response> Service::MinuteBars(const StockContext& ctx) {
+asio::awaitable<http::Response> StockHandler::Investors(const Context& ctx) {
+  const auto& q = ctx.query;
+  // 30 days, stored one row per day; a code outside the universe is asked of KIS each time.
+  const Held held = Lookup(ctx.store, q.dataset_name, q.code, "", "", 30);
+  const auto render = [&](const std::vector<store::Record>& records,
+                          const Provenance& p) -> std::optional<http::Response> {
+    std::string out;
+    views::JsonWriter w(out);
+    w.Begin().Key("days").BeginArray();
+    for (const auto& r : records) {
+      auto day = kis::InvestorDayOf(r);
+      if (std::holds_alternative<kis::Classification>(day)) return std::nullopt;
+      views::InvestorDay(w, std::get<kis::InvestorDay>(day));
+    }
+    w.EndArray().Field("code", q.code);  // the object stays open: the provenance follows
+    AppendProvenance(out, p);
+    return Answer(ctx, std::move(out), p.source, p.stale);
+  };
+  if (ctx.Fresh(held)) {
+    if (auto r = render(held.records, ctx.Of(held))) co_return std::move(*r);
+  }
+  auto call = deps_.gateway->Call(kis::QuoteRequest(q.tr, q.code), ctx.options);
+  gate::CallResult result = co_await std::move(call);
+  kis::Classification problem = result.error;
+  if (result.ok) {
+    if (auto kept = Keep(ctx, {result.body}, problem)) {
+      if (auto r = render(*kept, ctx.Fetched())) co_return std::move(*r);
+    }
+  }
+  if (!held.records.empty() && UpstreamStatus(problem) != 400) {
+    if (auto r = render(held.records, ctx.Stale(held, problem))) co_return std::move(*r);
+  }
+  co_return UpstreamError(problem);
+}
+
+asio::awaitable<http::Response> StockHandler::MinuteBars(const Context& ctx) {
   std::string date = ctx.query.date.empty() ? ctx.today : ctx.query.date;
   if (ctx.query.date.empty() && ctx.store) {
     // Without a date: the latest day held (the market's "today", which a simulator may move).
-    const auto last = ctx.store->LatestMarketTime(ctx.query.dataset, ctx.query.code);
+    const auto last = ctx.store->LatestMarketTime(ctx.query.dataset_name, ctx.query.code);
     if (last.size() >= 8) date = last.substr(0, 8);
   }
-  const Held held =
-      Lookup(ctx.store, ctx.query.dataset, ctx.query.code, date + "000000", date + "235959", 1000);
+  const Held held = Lookup(ctx.store, ctx.query.dataset_name, ctx.query.code, date + "000000",
+                           date + "235959", 1000);
   // KIS serves only today's minute bars: another day is what the store holds, or nothing.
   const bool today_asked = ctx.query.date.empty() || date == ctx.today;
   if (ctx.Fresh(held) || (!today_asked && !held.records.empty())) {
@@ -505,9 +492,9 @@ asio::awaitable<http::Response> Service::MinuteBars(const StockContext& ctx) {
   co_return BarsResponse(ctx, StoredBars(held), ctx.Stale(held, problem), date);
 }
 
-asio::awaitable<http::Response> Service::DailyBars(const StockContext& ctx) {
+asio::awaitable<http::Response> StockHandler::DailyBars(const Context& ctx) {
   const auto& q = ctx.query;
-  const Held held = Lookup(ctx.store, q.dataset, q.code, q.from, q.to, 5000);
+  const Held held = Lookup(ctx.store, q.dataset_name, q.code, q.from, q.to, 5000);
   // Complete when a bar is held for every trading day up to today; a range that reaches today
   // must also be fresh.
   common::MarketCalendar calendar(deps_.config->calendar.holidays);
@@ -534,29 +521,28 @@ asio::awaitable<http::Response> Service::DailyBars(const StockContext& ctx) {
   co_return BarsResponse(ctx, StoredBars(held), ctx.Stale(held, problem), label);
 }
 
-http::Response Service::BarsResponse(const StockContext& ctx, const std::vector<kis::Bar>& bars,
-                                     const Provenance& p, const std::string& label) {
+http::Response StockHandler::BarsResponse(const Context& ctx, const std::vector<kis::Bar>& bars,
+                                          const Provenance& p, const std::string& label) {
   if (ctx.query.csv) {
-    CountAnswer(p.source, p.stale);
-    http::Response r;
+    auto r = Answer(ctx, views::BarsCsv(bars), p.source, p.stale);
     r.SetHeader("content-type", "text/csv; charset=utf-8");
     r.SetHeader("content-disposition", fmt::format("inline; filename=\"{}_{}_{}.csv\"",
-                                                   ctx.query.code, ctx.query.dataset, label));
-    r.SetHeader("x-kisgate-source", p.source);
-    r.SetHeader("x-kisgate-as-of", p.as_of ? IsoMillis(*p.as_of) : std::string());
+                                                   ctx.query.code, ctx.query.dataset_name, label));
+    r.SetHeader("x-kisgate-as-of", p.as_of ? views::Time(*p.as_of) : std::string());
     r.SetHeader("x-kisgate-stale", p.stale ? "true" : "false");
-    r.body = BarsCsv(bars);
     return r;
   }
-  json::array rows;
-  for (const auto& b : bars) rows.push_back(BarJson(b));
-  json::object out;
-  if (ctx.query.kind->tr == kis::Tr::kMinuteBars && label.size() == 8) {
-    out["date"] =
-        fmt::format("{}-{}-{}", label.substr(0, 4), label.substr(4, 2), label.substr(6, 2));
+  std::string out;
+  views::JsonWriter w(out);
+  w.Begin();
+  if (ctx.query.dataset == common::Dataset::kMinuteBars && label.size() == 8) {
+    w.Field("date", views::Date(label));
   }
-  out["bars"] = std::move(rows);
-  return Answer(ctx, std::move(out), p);
+  w.Key("bars").BeginArray();
+  for (const auto& b : bars) views::Bar(w, b);
+  w.EndArray().Field("code", ctx.query.code);  // the object stays open: the provenance follows
+  AppendProvenance(out, p);
+  return Answer(ctx, std::move(out), p.source, p.stale);
 }
 
 }  // namespace kisgate::api

@@ -7,11 +7,14 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// The query of `target` as the route table matches it; a 404 error when no stock route does.
 std::variant<StockQuery, QueryError> Parse(const std::string& target) {
   http::Request r;
   r.method = "GET";
   r.target = target;
-  return ParseStockQuery(r, config::ApiConfig{}, "20261124");
+  const auto* route = MatchRoute(r.Path());
+  if (route == nullptr || !route->dataset) return QueryError{404, "not_found", target, {}};
+  return ParseStockQuery(r, *route, config::ApiConfig{}, "20261124");
 }
 
 QueryError ErrorOf(const std::string& target) {
@@ -23,14 +26,16 @@ QueryError ErrorOf(const std::string& target) {
 TEST(StockQuery, DefaultsFromTheConfigAndOverrides) {
   auto q = std::get<StockQuery>(Parse("/v1/stocks/005930/price"));
   EXPECT_EQ(q.code, "005930");
-  EXPECT_EQ(q.dataset, "price");
+  EXPECT_EQ(q.dataset, common::Dataset::kPrice);
+  EXPECT_EQ(q.dataset_name, "price");
+  EXPECT_EQ(q.route, StockRoute(common::Dataset::kPrice));
   EXPECT_EQ(q.max_age, 5s);  // [api.max_age] price
   q = std::get<StockQuery>(Parse("/v1/stocks/005930/orderbook?max_age=0.25"));
   EXPECT_EQ(q.max_age, 250ms);
   q = std::get<StockQuery>(Parse("/v1/stocks/0000J0/overtime"));  // letters are valid in codes
-  EXPECT_EQ(q.dataset, "overtime_price");
+  EXPECT_EQ(q.dataset_name, "overtime_price");
   q = std::get<StockQuery>(Parse("/v1/stocks/005930/overtime-orderbook"));
-  EXPECT_EQ(q.dataset, "overtime_orderbook");
+  EXPECT_EQ(q.dataset_name, "overtime_orderbook");
   EXPECT_EQ(q.max_age, 5s);  // [api.max_age] overtime_orderbook
   q = std::get<StockQuery>(Parse("/v1/stocks/005930/bars/daily?to=2026-11-20&format=csv"));
   EXPECT_TRUE(q.csv);
@@ -46,9 +51,8 @@ TEST(StockQuery, EveryProblemIsNamed) {
   auto e = ErrorOf("/v1/stocks/abc/price");
   EXPECT_EQ(e.status, 400);
   EXPECT_EQ(e.code, "invalid_stock_code");
-  EXPECT_EQ(e.route, "/v1/stocks/{code}/price");
   EXPECT_EQ(ErrorOf("/v1/stocks/0059301/price").code, "invalid_stock_code");
-  EXPECT_EQ(ErrorOf("/v1/stocks/005930/quote").status, 404);
+  EXPECT_EQ(ErrorOf("/v1/stocks/005930/quote").status, 404);  // no route: the table's 404
   EXPECT_EQ(ErrorOf("/v1/stocks/005930").status, 404);
   EXPECT_EQ(ErrorOf("/v1/stocks/005930/price?max_age=-1").code, "bad_max_age");
   EXPECT_EQ(ErrorOf("/v1/stocks/005930/price?max_age=nan").code, "bad_max_age");

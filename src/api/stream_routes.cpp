@@ -7,9 +7,9 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/json.hpp>
 
-#include "api/json_text.hpp"
 #include "api/service.hpp"
 #include "common/stock_code.hpp"
+#include "views/json_text.hpp"
 
 namespace kisgate::api {
 
@@ -28,7 +28,7 @@ std::optional<StreamQueryError> SetCodes(stream::Filter& filter,
   for (const auto& code : codes) {
     if (!common::IsStockCode(code)) {
       return StreamQueryError{400, "invalid_stock_code",
-                              fmt::format("'{}' is not a stock code", ValidUtf8(code)),
+                              fmt::format("'{}' is not a stock code", views::ValidUtf8(code)),
                               "use six digits or capital letters, e.g. 005930"};
     }
     if (std::find(filter.codes.begin(), filter.codes.end(), code) == filter.codes.end()) {
@@ -56,9 +56,10 @@ std::optional<StreamQueryError> SetData(stream::Filter& filter,
   for (const auto& name : names) {
     const auto data = stream::ParseStreamData(name);
     if (!data) {
-      return StreamQueryError{400, "bad_data",
-                              fmt::format("data '{}' is not trades or orderbook", ValidUtf8(name)),
-                              std::string(kCodesHint)};
+      return StreamQueryError{
+          400, "bad_data",
+          fmt::format("data '{}' is not trades or orderbook", views::ValidUtf8(name)),
+          std::string(kCodesHint)};
     }
     (*data == stream::StreamData::kTrades ? filter.trades : filter.orderbook) = true;
   }
@@ -213,7 +214,7 @@ std::variant<StreamQuery, StreamQueryError> ParseStreamQuery(const http::Request
       last = value;
     } else if (name != "token") {
       return StreamQueryError{400, "unknown_parameter",
-                              fmt::format("unknown query parameter '{}'", ValidUtf8(name)),
+                              fmt::format("unknown query parameter '{}'", views::ValidUtf8(name)),
                               "this route takes: codes, data, last_event_id, token"};
     }
   }
@@ -227,7 +228,7 @@ std::variant<StreamQuery, StreamQueryError> ParseStreamQuery(const http::Request
     if (!q.last_event_id) {
       return StreamQueryError{
           400, "bad_last_event_id",
-          fmt::format("Last-Event-ID '{}' is not an event id", ValidUtf8(*last)),
+          fmt::format("Last-Event-ID '{}' is not an event id", views::ValidUtf8(*last)),
           "send back the id: of the last event received"};
     }
   }
@@ -267,8 +268,11 @@ std::variant<stream::Filter, StreamQueryError> ParseStreamChange(std::string_vie
   return filter;
 }
 
-http::Response Service::EventStream(const http::Request& request, http::Reply& reply,
-                                    bool websocket) {
+StreamHandler::StreamHandler(StreamDeps deps) : deps_(deps) {}
+
+http::Response StreamHandler::Handle(const http::Request& request, const Route& route,
+                                     http::Reply& reply) {
+  const bool websocket = route.handler == Handler::kWebSocket;
   if (deps_.hub == nullptr) {
     return JsonError(503, "no_stream", "this kisgate has no real-time data",
                      "the real-time hub is not running in this process");
@@ -285,7 +289,7 @@ http::Response Service::EventStream(const http::Request& request, http::Reply& r
   auto joined = deps_.hub->Subscribe(std::move(q.filter), q.last_event_id);
   if (auto* e = std::get_if<std::string>(&joined)) return JsonError(400, "bad_request", *e);
   auto sub = std::get<std::shared_ptr<stream::Subscriber>>(std::move(joined));
-  const auto heartbeat = deps_.stream_heartbeat;
+  const auto heartbeat = deps_.heartbeat;
   auto* hub = deps_.hub;
   const common::Clock* clock = deps_.clock;  // outlives the service and its connections
   http::Response r;

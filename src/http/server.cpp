@@ -3,7 +3,6 @@
 #include <array>
 #include <charconv>
 #include <list>
-#include <sstream>
 #include <stdexcept>
 #include <string_view>
 
@@ -15,6 +14,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
@@ -103,15 +103,42 @@ bhttp::response<bhttp::string_body> ToBeast(Response&& in, unsigned version, boo
   return out;
 }
 
-bhttp::response<bhttp::string_body> JsonError(bhttp::status status, std::string_view message,
-                                              const std::string& server_header, bool keep_alive) {
-  bhttp::response<bhttp::string_body> out{status, 11};
-  out.set(bhttp::field::server, server_header);
-  out.set(bhttp::field::content_type, "application/json; charset=utf-8");
-  // The messages are ours (fixed text and Beast's error names): nothing to escape.
-  out.body() = fmt::format(R"({{"error":"{}"}})", message);
-  out.keep_alive(keep_alive);
-  out.prepare_payload();
+// The status line and headers of an ordinary reply, written here rather than by Beast's serializer:
+// for a reply of the API (a status, a few headers, a body of a few hundred bytes) the serializer
+// cost more than the kernel's send of the reply on loopback (each field allocated, then the lot
+// walked as a concatenation of buffers per write). Names and values are the handler's, never a
+// peer's bytes; CR and LF in them are dropped all the same, so no header can be split.
+// Content-Length and Connection are this function's: the handler's own are left out.
+std::string WriteHead(int status, unsigned version, const Headers& headers,
+                      const std::string& server_header, std::size_t content_length,
+                      bool keep_alive) {
+  const auto clean = [](std::string& out, std::string_view text) {
+    for (const char c : text) {
+      if (c != '\r' && c != '\n') out.push_back(c);
+    }
+  };
+  std::string out;
+  out.reserve(160 + 64 * headers.size());
+  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  fmt::format_to(std::back_inserter(out), "{} ", status);
+  clean(out, bhttp::obsolete_reason(static_cast<bhttp::status>(status)));
+  out += "\r\nServer: ";
+  clean(out, server_header);
+  out += "\r\n";
+  for (const auto& [name, value] : headers) {
+    if (EqualsIgnoreCase(name, "content-length") || EqualsIgnoreCase(name, "connection")) continue;
+    clean(out, name);
+    out += ": ";
+    clean(out, value);
+    out += "\r\n";
+  }
+  // RFC 9110 8.6: no Content-Length on 1xx and 204; on 304 it would have to be the GET's.
+  if (status >= 200 && status != 204 && status != 304) {
+    fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", content_length);
+  }
+  if (version == 10 && keep_alive) out += "Connection: keep-alive\r\n";
+  if (version != 10 && !keep_alive) out += "Connection: close\r\n";
+  out += "\r\n";
   return out;
 }
 
@@ -422,8 +449,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       }
       beast::error_code ec;
       lowest.expires_after(options.write_timeout);
-      co_await bhttp::async_write(stream, answer.response,
-                                  asio::redirect_error(asio::use_awaitable, ec));
+      const std::array<asio::const_buffer, 2> reply{asio::buffer(answer.head),
+                                                    asio::buffer(answer.body)};
+      co_await asio::async_write(stream, reply, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (ec == beast::error::timeout) counters.timeouts++;
         break;
@@ -433,14 +461,19 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         co_await std::move(linger);
         break;
       }
-      if (!answer.response.keep_alive()) break;
+      if (!answer.keep_alive) break;
     }
     CloseSocket(stream);
   }
 
   struct Answered {
-    bhttp::response<bhttp::string_body> response;  // keep_alive() says whether to read on
-    bool drop = false;                             // close without answering
+    // An ordinary reply: its status line and headers (WriteHead) and its body, in one write.
+    std::string head;
+    std::string body;
+    bool keep_alive = false;  // read on after writing it
+    // A long-lived answer's status and headers (Reply::stream).
+    bhttp::response<bhttp::string_body> response;
+    bool drop = false;  // close without answering
     // A long-lived answer (Reply::websocket, Reply::stream) and what it needs.
     std::function<asio::awaitable<void>(std::unique_ptr<WebSocket>)> websocket;
     std::function<asio::awaitable<void>(std::unique_ptr<BodyStream>)> stream;
@@ -529,8 +562,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     Answered out;
     if (reader.error() != ReadError::kNone) {
       counters.malformed++;
-      out.response = JsonError(static_cast<bhttp::status>(reader.ErrorStatus()),
-                               reader.error_message(), options.server_header, false);
+      // The messages are ours (fixed text and Beast's error names): nothing to escape.
+      const Headers headers{{"Content-Type", "application/json; charset=utf-8"}};
+      out.body = fmt::format(R"({{"error":"{}"}})", reader.error_message());
+      out.head = WriteHead(reader.ErrorStatus(), 11, headers, options.server_header,
+                           out.body.size(), false);
       co_return out;
     }
     counters.requests++;
@@ -582,8 +618,16 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     // The handler may ask to close after this reply; a stopping server closes too.
     keep_alive = keep_alive && !stopping &&
                  !EqualsIgnoreCase(reply.response.Header("connection").value_or(""), "close");
-    out.response =
-        ToBeast(std::move(reply.response), version, keep_alive, options.server_header, head);
+    if (out.stream) {
+      out.response =
+          ToBeast(std::move(reply.response), version, keep_alive, options.server_header, head);
+      co_return out;
+    }
+    out.keep_alive = keep_alive;
+    out.head = WriteHead(reply.response.status, version, reply.response.headers,
+                         options.server_header, reply.response.body.size(), keep_alive);
+    // HEAD: the headers GET would get, Content-Length included, and no body (RFC 9110 9.3.2).
+    if (!head) out.body = std::move(reply.response.body);
     co_return out;
   }
 
@@ -658,10 +702,9 @@ std::string ServeBytes(const ServerOptions& options, const Handler& handler,
       auto answering = impl->Answer(reader, "bytes");
       auto answer = co_await std::move(answering);
       if (answer.drop) co_return;
-      std::ostringstream written;
-      written << answer.response;
-      out += written.str();
-      if (!answer.response.keep_alive()) co_return;
+      out += answer.head;
+      out += answer.body;
+      if (!answer.keep_alive) co_return;
     }
   };
   asio::co_spawn(io, serve(), [](const std::exception_ptr& e) {

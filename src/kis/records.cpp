@@ -45,6 +45,60 @@ Result Convert(const Parsed<T>& parsed, Fn fn) {
   return fn(std::get<T>(parsed));
 }
 
+// The typed columns kept beside a single value's reply.
+std::vector<std::pair<std::string, Value>> Columns(const PriceQuote& q) {
+  using V = Value;
+  return {{"price", V{q.price}},
+          {"change", V{q.change}},
+          {"change_pct", V{q.change_pct}},
+          {"open", V{q.open}},
+          {"high", V{q.high}},
+          {"low", V{q.low}},
+          {"volume", V{q.volume}},
+          {"traded_value", V{q.traded_value}}};
+}
+std::vector<std::pair<std::string, Value>> Columns(const OrderBook& b) {
+  using V = Value;
+  return {{"best_ask", V{b.asks[0].price}},
+          {"best_bid", V{b.bids[0].price}},
+          {"total_ask_quantity", V{b.total_ask_quantity}},
+          {"total_bid_quantity", V{b.total_bid_quantity}},
+          {"expected_price", V{b.expected_price}}};
+}
+std::vector<std::pair<std::string, Value>> Columns(const OvertimePrice& p) {
+  using V = Value;
+  return {{"price", V{p.price}}, {"change", V{p.change}}, {"volume", V{p.volume}}};
+}
+std::vector<std::pair<std::string, Value>> Columns(const OvertimeBook& b) {
+  using V = Value;
+  return {{"best_ask", V{b.asks[0].price}},
+          {"best_bid", V{b.bids[0].price}},
+          {"total_ask_quantity", V{b.total_ask_quantity}},
+          {"total_bid_quantity", V{b.total_bid_quantity}}};
+}
+
+template <class T>
+Parsed<SingleValue> Widen(Parsed<T> parsed) {
+  if (auto* c = std::get_if<Classification>(&parsed)) return *c;
+  return SingleValue{std::get<T>(std::move(parsed))};
+}
+
+Parsed<SingleValue> ParseSingleValue(Tr tr, std::string_view body) {
+  switch (tr) {
+    case Tr::kPrice:
+      return Widen(ParsePrice(body));
+    case Tr::kOrderBook:
+      return Widen(ParseOrderBook(body));
+    case Tr::kOvertimePrice:
+      return Widen(ParseOvertimePrice(body));
+    case Tr::kOvertimeOrderBook:
+      return Widen(ParseOvertimeBook(body));
+    default:
+      return Classification::Own(common::Errc::kMalformedReply, Action::kFail,
+                                 "not a single-value TR", "");
+  }
+}
+
 }  // namespace
 
 Result ToRecords(Tr tr, const std::string& code, const std::string& body,
@@ -52,43 +106,13 @@ Result ToRecords(Tr tr, const std::string& code, const std::string& body,
   using V = Value;
   switch (tr) {
     case Tr::kPrice:
-      return Convert(ParsePrice(body), [&](const PriceQuote& q) {
-        auto r = Make(tr, code, market_time, collected_at, body);
-        r.columns = {{"price", V{q.price}},
-                     {"change", V{q.change}},
-                     {"change_pct", V{q.change_pct}},
-                     {"open", V{q.open}},
-                     {"high", V{q.high}},
-                     {"low", V{q.low}},
-                     {"volume", V{q.volume}},
-                     {"traded_value", V{q.traded_value}}};
-        return Records{std::move(r)};
-      });
     case Tr::kOrderBook:
-      return Convert(ParseOrderBook(body), [&](const OrderBook& b) {
-        auto r = Make(tr, code, market_time, collected_at, body);
-        r.columns = {{"best_ask", V{b.asks[0].price}},
-                     {"best_bid", V{b.bids[0].price}},
-                     {"total_ask_quantity", V{b.total_ask_quantity}},
-                     {"total_bid_quantity", V{b.total_bid_quantity}},
-                     {"expected_price", V{b.expected_price}}};
-        return Records{std::move(r)};
-      });
     case Tr::kOvertimePrice:
-      return Convert(ParseOvertimePrice(body), [&](const OvertimePrice& p) {
-        auto r = Make(tr, code, market_time, collected_at, body);
-        r.columns = {{"price", V{p.price}}, {"change", V{p.change}}, {"volume", V{p.volume}}};
-        return Records{std::move(r)};
-      });
-    case Tr::kOvertimeOrderBook:
-      return Convert(ParseOvertimeBook(body), [&](const OvertimeBook& b) {
-        auto r = Make(tr, code, market_time, collected_at, body);
-        r.columns = {{"best_ask", V{b.asks[0].price}},
-                     {"best_bid", V{b.bids[0].price}},
-                     {"total_ask_quantity", V{b.total_ask_quantity}},
-                     {"total_bid_quantity", V{b.total_bid_quantity}}};
-        return Records{std::move(r)};
-      });
+    case Tr::kOvertimeOrderBook: {
+      auto single = ToSingleValue(tr, code, body, market_time, collected_at);
+      if (auto* c = std::get_if<Classification>(&single)) return *c;
+      return Records{std::move(std::get<SingleValueRecord>(single).record)};
+    }
     case Tr::kInvestors:
       return Convert(ParseInvestors(body), [&](const std::vector<InvestorDay>& days) {
         auto raw = RawRows(body, "output");
@@ -153,5 +177,30 @@ Parsed<OvertimePrice> OvertimePriceOf(const Record& record) {
   return ParseOvertimePrice(record.raw);
 }
 Parsed<OvertimeBook> OvertimeBookOf(const Record& record) { return ParseOvertimeBook(record.raw); }
+
+}  // namespace kisgate::kis
+
+namespace kisgate::kis {
+
+bool IsSingleValue(Tr tr) {
+  return tr == Tr::kPrice || tr == Tr::kOrderBook || tr == Tr::kOvertimePrice ||
+         tr == Tr::kOvertimeOrderBook;
+}
+
+Parsed<SingleValue> SingleValueOf(Tr tr, const Record& record) {
+  return ParseSingleValue(tr, record.raw);
+}
+
+std::variant<SingleValueRecord, Classification> ToSingleValue(Tr tr, const std::string& code,
+                                                              const std::string& body,
+                                                              const std::string& market_time,
+                                                              common::WallTime collected_at) {
+  auto parsed = ParseSingleValue(tr, body);
+  if (auto* c = std::get_if<Classification>(&parsed)) return *c;
+  auto value = std::get<SingleValue>(std::move(parsed));
+  auto record = Make(tr, code, market_time, collected_at, body);
+  record.columns = std::visit([](const auto& v) { return Columns(v); }, value);
+  return SingleValueRecord{std::move(record), std::move(value)};
+}
 
 }  // namespace kisgate::kis

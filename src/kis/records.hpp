@@ -39,4 +39,21 @@ Parsed<OrderBook> OrderBookOf(const Record& record);
 Parsed<OvertimePrice> OvertimePriceOf(const Record& record);
 Parsed<OvertimeBook> OvertimeBookOf(const Record& record);
 
+// A single value (price, order book, after-hours price or book), typed: what the API keeps of the
+// latest value of a code.
+using SingleValue = std::variant<PriceQuote, OrderBook, OvertimePrice, OvertimeBook>;
+bool IsSingleValue(Tr tr);
+// The typed value of a stored single value of `tr`'s data set ("malformed_reply" when it cannot
+// be read, or when `tr` is not a single value).
+Parsed<SingleValue> SingleValueOf(Tr tr, const Record& record);
+// A reply of a single-value TR read once: its record (as ToRecords makes it) and its typed value.
+struct SingleValueRecord {
+  Record record;
+  SingleValue value;
+};
+std::variant<SingleValueRecord, Classification> ToSingleValue(Tr tr, const std::string& code,
+                                                              const std::string& body,
+                                                              const std::string& market_time,
+                                                              common::WallTime collected_at);
+
 }  // namespace kisgate::kis

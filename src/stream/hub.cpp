@@ -7,7 +7,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
-#include "common/kst.hpp"
+#include "views/json_text.hpp"
+#include "views/json_writer.hpp"
+#include "views/market.hpp"
 
 namespace kisgate::stream {
 
@@ -16,84 +18,17 @@ namespace json = boost::json;
 
 namespace {
 
-// "2026-11-27T09:15:00+09:00" from KIS's YYYYMMDD and HHMMSS; "" when either is malformed.
-std::string IsoKst(std::string_view ymd, std::string_view hms) {
-  if (ymd.size() != 8 || hms.size() != 6) return {};
-  return fmt::format("{}-{}-{}T{}:{}:{}+09:00", ymd.substr(0, 4), ymd.substr(4, 2),
-                     ymd.substr(6, 2), hms.substr(0, 2), hms.substr(2, 2), hms.substr(4, 2));
-}
-
-json::array Levels(const std::array<kis::BookLevel, 10>& levels) {
-  json::array out;
-  for (const auto& l : levels) {
-    if (l.price == 0 && l.quantity == 0) break;
-    out.push_back(json::object{{"price", l.price}, {"quantity", l.quantity}});
-  }
-  return out;
-}
-
-json::object TickJson(const kis::Tick& t) {
-  return {{"code", t.code},
-          {"time", IsoKst(t.date, t.time)},
-          {"seq", t.seq},
-          {"after_hours", t.after_hours},
-          {"price", t.price},
-          {"change", t.change},
-          {"change_sign", kis::Name(t.sign)},
-          {"change_pct", t.change_pct},
-          {"volume", t.volume},
-          {"cum_volume", t.cum_volume},
-          {"cum_value_krw", t.cum_value},
-          {"open", t.open},
-          {"high", t.high},
-          {"low", t.low},
-          {"vwap", t.vwap},
-          {"best_ask", t.best_ask},
-          {"best_bid", t.best_bid},
-          {"received_at", common::FormatIsoKst(t.received_at)}};
-}
-
-json::object BookJson(const kis::BookSnapshot& b) {
-  return {{"code", b.code},
-          {"time", IsoKst(b.date, b.time)},
-          {"after_hours", b.after_hours},
-          {"asks", Levels(b.asks)},
-          {"bids", Levels(b.bids)},
-          {"total_ask_quantity", b.total_ask_quantity},
-          {"total_bid_quantity", b.total_bid_quantity},
-          {"expected_price", b.expected_price},
-          {"expected_volume", b.expected_volume},
-          {"cum_volume", b.cum_volume},
-          {"received_at", common::FormatIsoKst(b.received_at)}};
-}
-
-json::object PriceJson(const kis::PriceQuote& q, common::WallTime as_of) {
-  return {{"code", q.code},
-          {"time", common::FormatIsoKst(as_of)},
-          {"price", q.price},
-          {"change", q.change},
-          {"change_sign", kis::Name(q.sign)},
-          {"change_pct", q.change_pct},
-          {"open", q.open},
-          {"high", q.high},
-          {"low", q.low},
-          {"cum_volume", q.volume},
-          {"cum_value_krw", q.traded_value},
-          {"polled", true}};
-}
-
-// {"id":N,"event":kind,<body's fields>}: the prefix is written by hand so the body is serialized
-// once, without copying it into a new object.
-std::string Render(std::uint64_t id, std::string_view kind, const json::object& body) {
-  auto fields = json::serialize(body);  // "{...}"
-  std::string out = id != 0 ? fmt::format(R"({{"id":{},"event":"{}")", id, kind)
-                            : fmt::format(R"({{"event":"{}")", kind);
-  if (fields.size() > 2) {
-    out += ',';
-    out.append(fields, 1, std::string::npos);
-  } else {
-    out += '}';
-  }
+// {"id":N,"event":kind,<the value's fields>}, written once per event.
+template <class Fields>
+std::string Render(std::uint64_t id, std::string_view kind, Fields fields) {
+  std::string out;
+  out.reserve(512);
+  views::JsonWriter w(out);
+  w.Begin();
+  if (id != 0) w.Field("id", id);
+  w.Field("event", kind);
+  fields(w);
+  w.End();
   return out;
 }
 
@@ -112,7 +47,11 @@ EventPtr ControlEvent(std::string_view kind, std::string_view json_fields) {
   e->kind = kind;
   // `json_fields` is an object; "event" goes first like in numbered events.
   const auto parsed = json::parse(json_fields).as_object();
-  e->json = Render(0, kind, parsed);
+  e->json = Render(0, kind, [&](views::JsonWriter& w) {
+    for (const auto& [key, value] : parsed) {
+      w.Key(std::string_view(key.data(), key.size())).Raw(views::ToJsonText(value));
+    }
+  });
   e->sse = SseFrame(0, kind, e->json);
   return e;
 }
@@ -177,20 +116,23 @@ void Hub::Publish(std::span<const kis::Tick> ticks) {
   for (const auto& t : ticks) {
     auto& latest = latest_tick_[t.code];
     latest = t;
-    Emit("trade", t.code, StreamData::kTrades, Render(next_id_, "trade", TickJson(t)));
+    Emit("trade", t.code, StreamData::kTrades,
+         Render(next_id_, "trade", [&](views::JsonWriter& w) { views::TradeFields(w, t); }));
   }
 }
 
 void Hub::Publish(std::span<const kis::BookSnapshot> books) {
   for (const auto& b : books) {
     latest_book_[b.code] = b;
-    Emit("book", b.code, StreamData::kOrderBook, Render(next_id_, "book", BookJson(b)));
+    Emit("book", b.code, StreamData::kOrderBook,
+         Render(next_id_, "book", [&](views::JsonWriter& w) { views::BookFields(w, b); }));
   }
 }
 
 void Hub::PublishPrice(const kis::PriceQuote& quote, common::WallTime as_of) {
   Emit("price", quote.code, StreamData::kTrades,
-       Render(next_id_, "price", PriceJson(quote, as_of)));
+       Render(next_id_, "price",
+              [&](views::JsonWriter& w) { views::PolledPriceFields(w, quote, as_of); }));
 }
 
 void Hub::Emit(std::string kind, const std::string& code, StreamData data, std::string body) {

@@ -54,7 +54,7 @@ TEST(Hub, DeliversOnlyWhatTheFilterTakesRenderedOnceWithIncreasingIds) {
   EXPECT_EQ(first.at("event").as_string(), "trade");
   EXPECT_EQ(first.at("id").as_int64(), 1);
   EXPECT_EQ(first.at("price").as_int64(), 71000);
-  EXPECT_EQ(first.at("time").as_string(), "2026-11-27T09:15:00+09:00");
+  EXPECT_EQ(first.at("time").as_string(), "2026-11-27T09:15:00.000+09:00");
   EXPECT_EQ(got[0]->sse.substr(0, 21), "id: 1\nevent: trade\nda");
   EXPECT_TRUE(got[0]->sse.ends_with("}\n\n"));
 

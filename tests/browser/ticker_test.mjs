@@ -80,7 +80,7 @@ function startStandIn() {
           const id = nextId++;
           const change = n % 2 === 0 ? 100 : -100;
           const event = { id, event: 'trade', code, time: '2026-11-27T10:00:00+09:00', price: 70000 + change,
-            change, change_sign: change > 0 ? 'up' : 'down', change_pct: change / 700, cum_volume: 1000 * n };
+            change, change_sign: change > 0 ? 'up' : 'down', change_pct: change / 700, volume: 1000 * n };
           res.write(`id: ${id}\nevent: trade\ndata: ${JSON.stringify(event)}\n\n`);
         }
       }, 150);

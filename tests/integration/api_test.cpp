@@ -19,7 +19,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 
-#include "api/json_text.hpp"
 #include "api/service.hpp"
 #include "collect/collector.hpp"
 #include "common/clock.hpp"
@@ -29,6 +28,7 @@
 #include "store/sqlite_store.hpp"
 #include "support/manual_time.hpp"
 #include "support/test_client.hpp"
+#include "views/json_text.hpp"
 
 namespace kisgate::api {
 namespace {
@@ -269,7 +269,7 @@ TEST_F(ApiTest, CacheThenMaxAgeRefreshThroughTheInteractiveLane) {
   // 09:00 to 10:59 at the simulated 11:00, and the 11:00 bar as it forms.
   EXPECT_GE(minute.at("bars").as_array().size(), 120u);
   EXPECT_LE(minute.at("bars").as_array().size(), 121u);
-  EXPECT_EQ(minute.at("bars").at(0).at("time").as_string(), "2026-11-24T09:00:00+09:00");
+  EXPECT_EQ(minute.at("bars").at(0).at("time").as_string(), "2026-11-24T09:00:00.000+09:00");
   auto daily = GetJson(c, "/v1/stocks/005930/bars/daily?from=2026-10-01&to=2026-10-31");
   // October 2026's KRX trading days: 22 weekdays less Oct 5 (substitute holiday) and Oct 9.
   EXPECT_EQ(daily.at("bars").as_array().size(), 20u);
@@ -280,7 +280,7 @@ TEST_F(ApiTest, CacheThenMaxAgeRefreshThroughTheInteractiveLane) {
   ASSERT_TRUE(csv);
   EXPECT_EQ(csv->Header("content-type").value_or(""), "text/csv; charset=utf-8");
   EXPECT_TRUE(csv->body.starts_with(
-      "time,open,high,low,close,volume,traded_value_krw\r\n2026-11-24T09:00:00+09:00,"));
+      "time,open,high,low,close,volume,traded_value_krw\r\n2026-11-24T09:00:00.000+09:00,"));
 }
 
 // After hours (the single-price session has matched at 16:10, 16:20 and 16:30 by 16:35), the
@@ -300,7 +300,7 @@ TEST_F(ApiTest, OvertimeOrderBookStraddlesTheAfterHoursPrice) {
   EXPECT_EQ(book.at("source").as_string(), "kis");
   EXPECT_FALSE(book.at("stale").as_bool());
   EXPECT_FALSE(book.at("as_of").as_string().empty());
-  EXPECT_TRUE(std::string(book.at("time").as_string()).ends_with("T16:30:00+09:00"))
+  EXPECT_TRUE(std::string(book.at("time").as_string()).ends_with("T16:30:00.000+09:00"))
       << book.at("time");
   EXPECT_FALSE(book.contains("expected_price"));  // KIS sends none for the after-hours book
   const auto& asks = book.at("asks").as_array();
@@ -799,11 +799,11 @@ TEST_F(ApiTest, ErrorsStayJsonBearerInAnyCaseAndTokensRevoke) {
     auto parsed = json::parse(r->body, ec);
     EXPECT_FALSE(ec) << "not JSON: " << r->body;
     // No byte of it outside UTF-8 either (U+FFFD stands in for each bad byte).
-    EXPECT_EQ(ValidUtf8(r->body), r->body);
+    EXPECT_EQ(views::ValidUtf8(r->body), r->body);
   }
   auto refused = c.Get("/uapi/domestic-stock/v1/quotations/\xff", {{"tr_id", "FHKST01010100"}});
   ASSERT_TRUE(refused);
-  EXPECT_EQ(ValidUtf8(refused->body), refused->body);
+  EXPECT_EQ(views::ValidUtf8(refused->body), refused->body);
   for (const char* scheme : {"Bearer", "bearer", "BEARER", "bEaReR"}) {
     GetJson(c, "/v1/budget", 200, {{"authorization", fmt::format("{} api-token-123", scheme)}});
   }
