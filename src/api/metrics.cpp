@@ -63,8 +63,10 @@ std::string EscapeLabel(std::string_view value) {
   return out;
 }
 
-void ApiCounters::Record(const std::string& route, int status, double seconds) {
-  auto& r = routes[route];
+void ApiCounters::Record(std::string_view route, int status, double seconds) {
+  auto it = routes.find(route);
+  if (it == routes.end()) it = routes.emplace(std::string(route), RouteStats{}).first;
+  auto& r = it->second;
   r.by_status[status]++;
   r.count++;
   r.latency_sum_s += seconds;

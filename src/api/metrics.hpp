@@ -31,7 +31,8 @@ struct RouteStats {
 };
 
 struct ApiCounters {
-  std::map<std::string, RouteStats> routes;  // by route template ("/v1/stocks/{code}/price")
+  std::map<std::string, RouteStats, std::less<>>
+      routes;  // by route template ("/v1/stocks/{code}/price")
   std::map<std::string, std::uint64_t, std::less<>> by_source;  // cache, stream, store, kis
   std::uint64_t stale = 0;                                      // answered with a stale value
   std::uint64_t malformed_replies = 0;   // KIS replies that could not be read
@@ -40,7 +41,7 @@ struct ApiCounters {
   std::uint64_t recent_values = 0;       // gauge: values held for codes outside the universe
   std::map<std::string, std::uint64_t> passthrough;  // forwarded, refused, unauthorized, tokens
 
-  void Record(const std::string& route, int status, double seconds);
+  void Record(std::string_view route, int status, double seconds);
 };
 
 struct ProcessStats {

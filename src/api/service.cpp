@@ -90,6 +90,8 @@ gate::FlowId ClientFlow(std::string_view remote, gate::FlowId base) {
   return base + std::hash<std::string_view>{}(ClientHost(remote)) % 1'000'000;
 }
 
+asio::awaitable<http::Response> AnswerNow(http::Response response) { co_return response; }
+
 Service::Service(ServiceDeps deps)
     : deps_(std::move(deps)),
       stock_(std::make_unique<StockHandler>(StockDeps{deps_.config, deps_.gateway, deps_.store,
@@ -107,7 +109,7 @@ void Service::Sample() { sampler_.Sample(deps_.gateway->Stats(), deps_.clock->No
 
 asio::awaitable<http::Reply> Service::Handle(http::Request request) {
   const auto started = std::chrono::steady_clock::now();
-  std::string route = "other";  // the metric label: the route table's, or a fixed name
+  std::string_view route = "other";  // the metric label: the route table's, or a fixed name
   http::Response response;
   // The API handler boundary (STYLE.md "Errors"): whatever throws below answers 500 in the
   // caller's format, is logged and counted, and the connection and the server go on.
@@ -150,14 +152,13 @@ asio::awaitable<http::Reply> Service::Handle(http::Request request) {
   co_return reply;
 }
 
-asio::awaitable<http::Response> Service::Route(const http::Request& request, std::string& label,
-                                               http::Reply& reply) {
+asio::awaitable<http::Response> Service::Route(const http::Request& request,
+                                               std::string_view& label, http::Reply& reply) {
   const auto path = request.Path();
   const auto* route = MatchRoute(path);
   if (route && route->access == Access::kOwnCredentials) {
     label = route->label;  // its own credentials: KIS's appkey/appsecret or a tokenP token
-    auto answer = Call(*route, request, label, reply);
-    co_return co_await std::move(answer);
+    return Call(*route, request, label, reply);
   }
   const std::string_view allowed = route ? route->method : std::string_view("GET");
   if (request.method != allowed) {
@@ -166,12 +167,11 @@ asio::awaitable<http::Response> Service::Route(const http::Request& request, std
         JsonError(405, "method_not_allowed",
                   fmt::format("{} is not allowed on {}; use {}", request.method, path, allowed));
     r.SetHeader("allow", std::string(allowed));
-    co_return r;
+    return AnswerNow(std::move(r));
   }
   if (route && route->access == Access::kOpen) {
     label = route->label;
-    auto answer = Call(*route, request, label, reply);
-    co_return co_await std::move(answer);
+    return Call(*route, request, label, reply);
   }
   // /v1/ always needs server.api_token when one is set; with server.protect_all so do /metrics,
   // /readyz and /openapi.json (they show key names, token expiry and traffic). /healthz stays open
@@ -190,56 +190,54 @@ asio::awaitable<http::Response> Service::Route(const http::Request& request, std
                                    path.starts_with("/v1/") ? "/v1/" : "everything but /healthz"),
                        "send the header 'Authorization: Bearer <server.api_token>'");
     r.SetHeader("www-authenticate", "Bearer");
-    co_return r;
+    return AnswerNow(std::move(r));
   }
   if (route) {
     label = route->label;
-    auto answer = Call(*route, request, label, reply);
-    co_return co_await std::move(answer);
+    return Call(*route, request, label, reply);
   }
   if (path.starts_with("/v1/")) {
     label = "not_found";
-    co_return JsonError(
-        404, "not_found", fmt::format("no route {}", path),
-        fmt::format("the routes under /v1/: {} (see /openapi.json)", RouteList("/v1/")));
+    return AnswerNow(
+        JsonError(404, "not_found", fmt::format("no route {}", path),
+                  fmt::format("the routes under /v1/: {} (see /openapi.json)", RouteList("/v1/"))));
   }
   // The dashboard's static files beside its page ("/", a route).
   if (deps_.assets) {
     if (auto asset = deps_.assets(path)) {
       label = "dashboard";
-      co_return *asset;
+      return AnswerNow(std::move(*asset));
     }
   }
   label = "not_found";
-  co_return JsonError(404, "not_found", fmt::format("no route {}", path),
-                      "see /openapi.json for the routes");
+  return AnswerNow(JsonError(404, "not_found", fmt::format("no route {}", path),
+                             "see /openapi.json for the routes"));
 }
 
 asio::awaitable<http::Response> Service::Call(const api::Route& route, const http::Request& request,
-                                              std::string& label, http::Reply& reply) {
+                                              std::string_view& label, http::Reply& reply) {
   switch (route.handler) {
     case Handler::kPassthrough: {
-      auto forwarded = passthrough_->Handle(request);
-      co_return co_await std::move(forwarded);
+      return passthrough_->Handle(request);
     }
     case Handler::kHealth:
-      co_return JsonResponse(200, json::object{{"status", "ok"}});
+      return AnswerNow(JsonResponse(200, json::object{{"status", "ok"}}));
     case Handler::kReady:
-      co_return Ready();
+      return AnswerNow(ReadyDocument());
     case Handler::kMetrics:
-      co_return Metrics();
+      return AnswerNow(Metrics());
     case Handler::kOpenApi: {
       http::Response r;
       r.SetHeader("content-type", "application/json; charset=utf-8");
       r.body = std::string(OpenApiDocument());
-      co_return r;
+      return AnswerNow(std::move(r));
     }
     case Handler::kJobs: {
       const auto ages =
           deps_.store ? deps_.store->Ages(deps_.clock->WallNow()) : std::vector<store::Freshness>{};
-      co_return JsonResponse(200, deps_.jobs
-                                      ? deps_.jobs->Json(deps_.clock->WallNow(), ages)
-                                      : collect::JobsBoard{}.Json(deps_.clock->WallNow(), ages));
+      return AnswerNow(
+          JsonResponse(200, deps_.jobs ? deps_.jobs->Json(deps_.clock->WallNow(), ages)
+                                       : collect::JobsBoard{}.Json(deps_.clock->WallNow(), ages)));
     }
     case Handler::kBudget: {
       const double uptime = std::chrono::duration<double>(deps_.clock->Now() - started_).count();
@@ -264,25 +262,24 @@ asio::awaitable<http::Response> Service::Call(const api::Route& route, const htt
           }
         }
       }
-      co_return JsonResponse(200, budget);
+      return AnswerNow(JsonResponse(200, budget));
     }
     case Handler::kStream:
     case Handler::kWebSocket:
-      co_return stream_->Handle(request, route, reply);
-    case Handler::kStock: {
-      auto stock = stock_->Handle(request, route);
-      co_return co_await std::move(stock);
-    }
+      return AnswerNow(stream_->Handle(request, route, reply));
+    case Handler::kStock:
+      return stock_->Handle(request, route);
     case Handler::kDashboard:
       if (deps_.assets) {
-        if (auto asset = deps_.assets(request.Path())) co_return *asset;
+        if (auto asset = deps_.assets(request.Path())) return AnswerNow(std::move(*asset));
       }
       label = "not_found";
-      co_return JsonError(404, "not_found", fmt::format("no route {}", request.Path()),
-                          "this kisgate serves no dashboard; see /openapi.json for the routes");
+      return AnswerNow(
+          JsonError(404, "not_found", fmt::format("no route {}", request.Path()),
+                    "this kisgate serves no dashboard; see /openapi.json for the routes"));
   }
   label = "other";  // unreachable: the switch covers every handler
-  co_return JsonError(500, "internal_error", "no handler for this route");
+  return AnswerNow(JsonError(500, "internal_error", "no handler for this route"));
 }
 
 bool Service::HasApiToken(const http::Request& request) const {
@@ -294,7 +291,7 @@ bool Service::HasApiToken(const http::Request& request) const {
          SecretEquals(auth.substr(kScheme.size()), deps_.config->server.api_token);
 }
 
-http::Response Service::Ready() const {
+http::Response Service::ReadyDocument() const {
   json::array problems;
   const auto stats = deps_.gateway->Stats();
   bool any_token = false;

@@ -87,16 +87,18 @@ class Service {
   struct Passthrough;
 
  private:
-  // Dispatch by the route table (routes.hpp); `label` gets the metric label of the answer.
-  // `reply` gets a long-lived connection's function (/v1/stream, /v1/ws).
-  boost::asio::awaitable<http::Response> Route(const http::Request& request, std::string& label,
-                                               http::Reply& reply);
+  // Dispatch by the route table (routes.hpp): the answer of the route's handler, whose awaitable
+  // is returned as it is (no coroutine frame of the dispatch's own between the server and the
+  // handler). `label` gets the metric label of the answer; `reply` a long-lived connection's
+  // function (/v1/stream, /v1/ws).
+  boost::asio::awaitable<http::Response> Route(const http::Request& request,
+                                               std::string_view& label, http::Reply& reply);
   boost::asio::awaitable<http::Response> Call(const api::Route& route, const http::Request& request,
-                                              std::string& label, http::Reply& reply);
+                                              std::string_view& label, http::Reply& reply);
   // Whether the request carries the bearer token of server.api_token (any case of "Bearer").
   bool HasApiToken(const http::Request& request) const;
 
-  http::Response Ready() const;
+  http::Response ReadyDocument() const;
   http::Response Metrics() const;
 
   ServiceDeps deps_;
@@ -113,6 +115,8 @@ class Service {
 http::Response JsonError(int status, std::string_view code, std::string_view message,
                          std::string_view hint = {});
 http::Response JsonResponse(int status, const boost::json::value& body);
+// An answer already made, as the awaitable every route's handler returns.
+boost::asio::awaitable<http::Response> AnswerNow(http::Response response);
 // The same for JSON text already written (a kept rendering).
 http::Response JsonTextResponse(int status, std::string text);
 

@@ -245,30 +245,23 @@ asio::awaitable<http::Response> StockHandler::Handle(const http::Request& reques
   auto today = by_day ? common::FormatYmd(common::ToKst(now).date) : std::string();
   auto parsed = ParseStockQuery(request, route, deps_.config->api, today);
   if (auto* e = std::get_if<QueryError>(&parsed)) {
-    co_return JsonError(e->status, e->code, e->message, e->hint);
+    return AnswerNow(JsonError(e->status, e->code, e->message, e->hint));
   }
   Context ctx{std::get<StockQuery>(std::move(parsed)), now, std::move(today),
               gate::CallOptions{gate::Lane::kInteractive, ClientFlow(request.remote, 1'000'000),
                                 deps_.clock->Now() + deps_.config->api.deadline},
               std::chrono::floor<std::chrono::milliseconds>(now)};
   if (!deps_.universe || deps_.universe->contains(ctx.query.code)) ctx.store = deps_.store;
+  // The answering coroutine takes the context by value: this function returns before it runs.
   switch (ctx.query.dataset) {
-    case common::Dataset::kMinuteBars: {
-      auto bars = MinuteBars(ctx);
-      co_return co_await std::move(bars);
-    }
-    case common::Dataset::kDailyBars: {
-      auto bars = DailyBars(ctx);
-      co_return co_await std::move(bars);
-    }
-    case common::Dataset::kInvestors: {
-      auto days = Investors(ctx);
-      co_return co_await std::move(days);
-    }
-    default: {
-      auto value = SingleValue(ctx);
-      co_return co_await std::move(value);
-    }
+    case common::Dataset::kMinuteBars:
+      return MinuteBars(std::move(ctx));
+    case common::Dataset::kDailyBars:
+      return DailyBars(std::move(ctx));
+    case common::Dataset::kInvestors:
+      return Investors(std::move(ctx));
+    default:
+      return SingleValue(std::move(ctx));
   }
 }
 
@@ -365,7 +358,7 @@ const LatestValue* StockHandler::Latest(const Context& ctx, bool& unreadable) {
   return entry;
 }
 
-asio::awaitable<http::Response> StockHandler::SingleValue(const Context& ctx) {
+asio::awaitable<http::Response> StockHandler::SingleValue(Context ctx) {
   const auto& q = ctx.query;
   bool unreadable = false;
   const LatestValue* held = Latest(ctx, unreadable);
@@ -415,7 +408,7 @@ asio::awaitable<http::Response> StockHandler::SingleValue(const Context& ctx) {
   co_return UpstreamError(problem);
 }
 
-asio::awaitable<http::Response> StockHandler::Investors(const Context& ctx) {
+asio::awaitable<http::Response> StockHandler::Investors(Context ctx) {
   const auto& q = ctx.query;
   // 30 days, stored one row per day; a code outside the universe is asked of KIS each time.
   const Held held = Lookup(ctx.store, q.dataset_name, q.code, "", "", 30);
@@ -450,7 +443,7 @@ asio::awaitable<http::Response> StockHandler::Investors(const Context& ctx) {
   co_return UpstreamError(problem);
 }
 
-asio::awaitable<http::Response> StockHandler::MinuteBars(const Context& ctx) {
+asio::awaitable<http::Response> StockHandler::MinuteBars(Context ctx) {
   std::string date = ctx.query.date.empty() ? ctx.today : ctx.query.date;
   if (ctx.query.date.empty() && ctx.store) {
     // Without a date: the latest day held (the market's "today", which a simulator may move).
@@ -492,7 +485,7 @@ asio::awaitable<http::Response> StockHandler::MinuteBars(const Context& ctx) {
   co_return BarsResponse(ctx, StoredBars(held), ctx.Stale(held, problem), date);
 }
 
-asio::awaitable<http::Response> StockHandler::DailyBars(const Context& ctx) {
+asio::awaitable<http::Response> StockHandler::DailyBars(Context ctx) {
   const auto& q = ctx.query;
   const Held held = Lookup(ctx.store, q.dataset_name, q.code, q.from, q.to, 5000);
   // Complete when a bar is held for every trading day up to today; a range that reaches today

@@ -81,10 +81,10 @@ class StockHandler {
 
  private:
   struct Context;
-  boost::asio::awaitable<http::Response> SingleValue(const Context& ctx);
-  boost::asio::awaitable<http::Response> Investors(const Context& ctx);
-  boost::asio::awaitable<http::Response> MinuteBars(const Context& ctx);
-  boost::asio::awaitable<http::Response> DailyBars(const Context& ctx);
+  boost::asio::awaitable<http::Response> SingleValue(Context ctx);
+  boost::asio::awaitable<http::Response> Investors(Context ctx);
+  boost::asio::awaitable<http::Response> MinuteBars(Context ctx);
+  boost::asio::awaitable<http::Response> DailyBars(Context ctx);
   // The latest value of a single-value data set as it stands (the store's, with the stream's
   // newest trade on a price), rendered once per change; null when nothing is held.
   // `unreadable`: the stored value cannot be read (counted and logged).
