@@ -18,7 +18,7 @@
 
 namespace kisgate::api {
 
-boost::json::object JobsDocument(const common::JobsSnapshot& jobs, common::WallTime now,
+boost::json::object JobsDocument(const common::JobsSnapshot& snapshot, common::WallTime now,
                                  const std::vector<store::DatasetFreshness>& freshness);
 
 }  // namespace kisgate::api

@@ -54,20 +54,21 @@ ApiServer::ApiServer(asio::io_context& io, const config::Config& config, gate::G
   deps.store = store;
   deps.clock = &common::SystemClock::Instance();
   // /metrics: each module's families, from the stats it owns (the HTTP server's once it exists).
-  deps.metrics.push_back([&config, &gateway](common::MetricsWriter& w) {
+  deps.metrics.emplace_back([&config, &gateway](common::MetricsWriter& w) {
     gate::WriteMetrics(w, gateway.Stats(), config);
   });
   if (jobs != nullptr) {
     deps.jobs = [jobs] { return jobs->Snapshot(); };
-    deps.metrics.push_back([jobs](common::MetricsWriter& w) { collect::WriteMetrics(w, *jobs); });
+    deps.metrics.emplace_back(
+        [jobs](common::MetricsWriter& w) { collect::WriteMetrics(w, *jobs); });
   }
-  deps.metrics.push_back([store, clock = deps.clock](common::MetricsWriter& w) {
+  deps.metrics.emplace_back([store, clock = deps.clock](common::MetricsWriter& w) {
     store::WriteFreshnessMetrics(w, store != nullptr
                                         ? store::SummariseFreshness(store->Ages(clock->WallNow()))
                                         : std::vector<store::DatasetFreshness>{});
   });
   if (store != nullptr) {
-    deps.metrics.push_back(
+    deps.metrics.emplace_back(
         [store](common::MetricsWriter& w) { store::WriteMetrics(w, store->Counters()); });
   }
   deps.assets = Asset;
@@ -76,7 +77,7 @@ ApiServer::ApiServer(asio::io_context& io, const config::Config& config, gate::G
   if (realtime != nullptr) {
     deps.hub = &realtime->hub();
     deps.stream_status = realtime->StatusOf();
-    deps.metrics.push_back(
+    deps.metrics.emplace_back(
         [hub = deps.hub](common::MetricsWriter& w) { stream::WriteMetrics(w, hub->Counters()); });
   }
   impl_ = std::make_unique<Impl>(io, std::move(deps));
