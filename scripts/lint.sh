@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Checks the code against the repo's .clang-format and .clang-tidy; exits non-zero on any finding.
+# Checks the code against the module rules, the repo's .clang-format and .clang-tidy; exits non-zero
+# on any finding.
 #
-#   scripts/lint.sh               format, then tidy
-#   scripts/lint.sh format        clang-format --dry-run --Werror over src tests bench fuzz
+#   scripts/lint.sh               modules, format, then tidy
+#   scripts/lint.sh modules       the module rules: no module includes or links one it may not
+#                                 depend on (scripts/check_modules.py)
+#   scripts/lint.sh format        the module rules, then clang-format --dry-run --Werror over src
+#                                 tests bench fuzz
 #   scripts/lint.sh tidy [FILE…]  clang-tidy over src/'s non-test .cpp files (or the FILEs given),
 #                                 with BUILD_DIR/compile_commands.json (configured when missing)
 #   scripts/lint.sh reformat      clang-format -i over the same files as `format` (make format)
@@ -85,6 +89,15 @@ for e in entries:
 EOF
 }
 
+check_modules() {
+  echo "lint: modules: scripts/check_modules.py"
+  if /usr/bin/python3 scripts/check_modules.py; then
+    return 0
+  fi
+  echo "lint: modules: FAILED (the table of what each module may use is in scripts/check_modules.py)"
+  return 1
+}
+
 check_tidy() {
   local start=$SECONDS files
   if [ ! -f "$BUILD_DIR/compile_commands.json" ]; then
@@ -136,15 +149,22 @@ mode=${1:-all}
 case "$mode" in
   all)
     status=0
+    check_modules || status=1
     check_format || status=1
     check_tidy || status=1
     exit $status
     ;;
-  format) check_format ;;
+  modules) check_modules ;;
+  format)
+    status=0
+    check_modules || status=1
+    check_format || status=1
+    exit $status
+    ;;
   tidy) check_tidy "$@" ;;
   reformat) format_files | xargs clang-format -i ;;
   *)
-    echo "lint: unknown mode '$mode' (known: format, tidy, reformat)" >&2
+    echo "lint: unknown mode '$mode' (known: modules, format, tidy, reformat)" >&2
     exit 2
     ;;
 esac

@@ -1,21 +1,19 @@
 #pragma once
-// GET /metrics: Prometheus text exposition format 0.0.4 of the gate, collection, freshness, store,
-// API and process. Names follow Prometheus conventions: a kisgate_ prefix, base units (seconds,
-// bytes) in the name, _total on counters. Written by hand: it is a line format with one escaping
-// rule, and no Debian package provides a C++ client for it.
+// GET /metrics: the API's own counters and the process's, and how the other modules' families
+// reach the handler. Each module writes the families of the stats it owns into one
+// common::MetricsWriter (gate/metrics.hpp, collect/metrics.hpp, store/metrics.hpp,
+// http/metrics.hpp, stream/metrics.hpp); the app hands the service one MetricsSource per module
+// (ServiceDeps::metrics), so the API names none of the modules it does not call.
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
-#include <utility>
 #include <vector>
 
-#include "api/status.hpp"
-#include "collect/jobs_board.hpp"
-#include "http/server.hpp"
-#include "store/store.hpp"
-#include "stream/hub.hpp"
+#include "common/metrics_writer.hpp"
+#include "gate/gateway.hpp"
 
 namespace kisgate::api {
 
@@ -52,21 +50,14 @@ struct ProcessStats {
 };
 ProcessStats ReadProcessStats();  // from /proc/self; zeros where unreadable
 
-struct MetricsInput {
-  const config::Config* config = nullptr;
-  const gate::GatewayStats* gate = nullptr;
-  const collect::JobsBoard* jobs = nullptr;
-  const std::vector<store::Freshness>* ages = nullptr;
-  const store::StoreCounters* store = nullptr;
-  const ApiCounters* api = nullptr;
-  const http::ServerCounters* http = nullptr;
-  const stream::HubCounters* hub = nullptr;  // null: no real-time fan-out in this process
-  ProcessStats process;
-};
+// Writes one module's families of /metrics, read at the time of the scrape.
+using MetricsSource = std::function<void(common::MetricsWriter&)>;
 
-std::string RenderMetrics(const MetricsInput& in);
-
-// Label value escaping of the text format: backslash, double quote and newline.
-std::string EscapeLabel(std::string_view value);
+// kisgate_api_*, kisgate_passthrough_requests_total and kisgate_kis_malformed_replies_total: the
+// replies the gate classified as malformed (`gate`) plus the ones the API could not read after an
+// ok.
+void WriteMetrics(common::MetricsWriter& w, const ApiCounters& api, const gate::GatewayStats& gate);
+// kisgate_process_*.
+void WriteMetrics(common::MetricsWriter& w, const ProcessStats& process);
 
 }  // namespace kisgate::api

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
+#include "api/jobs_document.hpp"
 #include "api/passthrough.hpp"
 #include "api/routes.hpp"
 #include "api/stock_routes.hpp"
@@ -13,6 +14,7 @@
 #include "common/error.hpp"
 #include "common/kst.hpp"
 #include "http/message.hpp"
+#include "store/freshness.hpp"
 #include "views/json_text.hpp"
 
 namespace kisgate::api {
@@ -233,11 +235,11 @@ asio::awaitable<http::Response> Service::Call(const api::Route& route, const htt
       return AnswerNow(std::move(r));
     }
     case Handler::kJobs: {
-      const auto ages =
-          deps_.store ? deps_.store->Ages(deps_.clock->WallNow()) : std::vector<store::Freshness>{};
-      return AnswerNow(
-          JsonResponse(200, deps_.jobs ? deps_.jobs->Json(deps_.clock->WallNow(), ages)
-                                       : collect::JobsBoard{}.Json(deps_.clock->WallNow(), ages)));
+      const auto now = deps_.clock->WallNow();
+      const auto ages = deps_.store ? deps_.store->Ages(now) : std::vector<store::Freshness>{};
+      return AnswerNow(JsonResponse(
+          200, JobsDocument(deps_.jobs ? deps_.jobs() : common::JobsSnapshot{}, now,
+                            store::SummariseFreshness(ages))));
     }
     case Handler::kBudget: {
       const double uptime = std::chrono::duration<double>(deps_.clock->Now() - started_).count();
@@ -298,7 +300,7 @@ http::Response Service::ReadyDocument() const {
   for (const auto& k : stats.keys) any_token = any_token || k.token_valid;
   if (!any_token) problems.push_back(json::string("no key holds a valid KIS access token yet"));
   if (deps_.jobs) {
-    for (auto& problem : deps_.jobs->Problems()) problems.push_back(json::string(problem));
+    for (auto& problem : deps_.jobs().problems) problems.push_back(json::string(problem));
   }
   if (deps_.store) {
     const auto c = deps_.store->Counters();
@@ -323,25 +325,13 @@ http::Response Service::ReadyDocument() const {
 }
 
 http::Response Service::Metrics() const {
-  const auto gate = deps_.gateway->Stats();
-  const auto ages =
-      deps_.store ? deps_.store->Ages(deps_.clock->WallNow()) : std::vector<store::Freshness>{};
-  const auto store_counters = deps_.store ? deps_.store->Counters() : store::StoreCounters{};
-  const auto http_counters = deps_.http_counters ? deps_.http_counters() : http::ServerCounters{};
-  MetricsInput in;
-  in.config = deps_.config;
-  in.gate = &gate;
-  in.jobs = deps_.jobs;
-  in.ages = &ages;
-  in.store = deps_.store ? &store_counters : nullptr;
-  in.api = &counters_;
-  in.http = deps_.http_counters ? &http_counters : nullptr;
-  const auto hub_counters = deps_.hub ? deps_.hub->Counters() : stream::HubCounters{};
-  in.hub = deps_.hub ? &hub_counters : nullptr;
-  in.process = ReadProcessStats();
+  common::MetricsWriter w;
+  for (const auto& source : deps_.metrics) source(w);
+  WriteMetrics(w, counters_, deps_.gateway->Stats());
+  WriteMetrics(w, ReadProcessStats());
   http::Response r;
   r.SetHeader("content-type", "text/plain; version=0.0.4; charset=utf-8");
-  r.body = RenderMetrics(in);
+  r.body = w.Take();
   return r;
 }
 

@@ -22,8 +22,8 @@
 
 #include "api/metrics.hpp"
 #include "api/status.hpp"
-#include "collect/jobs_board.hpp"
 #include "common/clock.hpp"
+#include "common/jobs_snapshot.hpp"
 #include "config/config.hpp"
 #include "gate/gateway.hpp"
 #include "http/server.hpp"
@@ -42,11 +42,15 @@ using AssetLookup = std::function<std::optional<http::Response>(std::string_view
 struct ServiceDeps {
   const config::Config* config = nullptr;
   gate::Gateway* gateway = nullptr;
-  store::Store* store = nullptr;       // may be null: then nothing is cached or stored
-  collect::JobsBoard* jobs = nullptr;  // may be null: /v1/jobs lists none
+  store::Store* store = nullptr;  // may be null: then nothing is cached or stored
+  // The scheduled jobs' state for /v1/jobs and /readyz, taken at each request; may be empty:
+  // /v1/jobs then lists none.
+  std::function<common::JobsSnapshot()> jobs;
   const common::Clock* clock = nullptr;
-  std::function<http::ServerCounters()> http_counters;  // may be empty
-  AssetLookup assets;                                   // may be empty: "/" is then a 404
+  // The other modules' families of /metrics (gate, jobs, store, ...), in this order, before the
+  // API's own and the process's; may be empty.
+  std::vector<MetricsSource> metrics;
+  AssetLookup assets;  // may be empty: "/" is then a 404
   // The codes whose values /v1/stocks/ keeps in the store (the configured universe); a value of
   // any other code is fetched from KIS for each request and not kept. Null: every code is kept.
   std::shared_ptr<const std::unordered_set<std::string>> universe;
@@ -77,10 +81,9 @@ class Service {
 
   // Takes one snapshot of the gate for /v1/budget's rates; the app calls it every second.
   void Sample();
-  // The HTTP server's counters for /metrics (the server is made after the service it calls).
-  void SetHttpCounters(std::function<http::ServerCounters()> counters) {
-    deps_.http_counters = std::move(counters);
-  }
+  // One more source of /metrics families, after those of ServiceDeps::metrics: the HTTP
+  // server's (the server is made after the service it calls).
+  void AddMetrics(MetricsSource source) { deps_.metrics.push_back(std::move(source)); }
 
   const ApiCounters& counters() const { return counters_; }
 

@@ -1,7 +1,8 @@
 #pragma once
 // What /v1/budget, /metrics and the dashboard show of the gate: its recent rates and waits
 // (Sampler, one snapshot a second: counters are cumulative, so calls/s and wait percentiles come
-// from differences). The jobs' side (/v1/jobs) is collect::JobsBoard, the scheduler's state.
+// from differences). The jobs' side (/v1/jobs) is api/jobs_document.hpp, from the scheduler's
+// state.
 //
 // Thread-safety: none; it lives on the io_context's thread, like the gateway.
 

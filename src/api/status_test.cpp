@@ -1,12 +1,14 @@
 #include "api/status.hpp"
 
 #include <algorithm>
+#include <sstream>
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
 #include "api/metrics.hpp"
 #include "common/kst.hpp"
+#include "gate/metrics.hpp"
 
 namespace kisgate::api {
 namespace {
@@ -64,8 +66,16 @@ TEST(Status, SamplerRatesFromDifferences) {
   EXPECT_FALSE(sampler.recent()[0].lanes[0].wait_p50_ms);  // nothing interactive admitted
 }
 
-TEST(Metrics, TextFormatFamiliesAndEscaping) {
-  EXPECT_EQ(EscapeLabel("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+// The gate's families and the API's, as /metrics writes them one after the other.
+std::string GateAndApiMetrics(const config::Config& c, const gate::GatewayStats& stats,
+                              const ApiCounters& api) {
+  common::MetricsWriter w;
+  gate::WriteMetrics(w, stats, c);
+  WriteMetrics(w, api, stats);
+  return w.Take();
+}
+
+TEST(Metrics, TextFormatFamiliesAndProcessStats) {
   config::Config c;
   c.keys.push_back(config::KeyConfig{});
   c.keys[0].name = "main";
@@ -74,15 +84,15 @@ TEST(Metrics, TextFormatFamiliesAndEscaping) {
   ApiCounters api;
   api.Record("/v1/stocks/{code}/price", 200, 0.0004);
   api.Record("/v1/stocks/{code}/price", 400, 0.002);
-  MetricsInput in;
-  in.config = &c;
-  in.gate = &stats;
-  in.api = &api;
-  in.process = ReadProcessStats();
-  EXPECT_GT(in.process.resident_bytes, 0u);
-  EXPECT_GT(in.process.start_time_s, 1.6e9);  // a unix time, not seconds since boot
-  EXPECT_GE(in.process.open_fds, 3u);         // stdin, stdout, stderr at least
-  const auto text = RenderMetrics(in);
+  const auto process = ReadProcessStats();
+  EXPECT_GT(process.resident_bytes, 0u);
+  EXPECT_GT(process.start_time_s, 1.6e9);  // a unix time, not seconds since boot
+  EXPECT_GE(process.open_fds, 3u);         // stdin, stdout, stderr at least
+  common::MetricsWriter w;
+  gate::WriteMetrics(w, stats, c);
+  WriteMetrics(w, api, stats);
+  WriteMetrics(w, process);
+  const auto text = w.Take();
   EXPECT_NE(text.find("# TYPE kisgate_gate_upstream_requests_total "
                       "counter\nkisgate_gate_upstream_requests_total{key=\"main\"} 10\n"),
             std::string::npos);
@@ -100,6 +110,8 @@ TEST(Metrics, TextFormatFamiliesAndEscaping) {
             std::string::npos);
   EXPECT_NE(text.find("kisgate_api_request_duration_seconds_bucket{route=\"/v1/stocks/{code}/"
                       "price\",le=\"0.0025\"} 2"),
+            std::string::npos);
+  EXPECT_NE(text.find("# TYPE kisgate_process_open_fds gauge\nkisgate_process_open_fds "),
             std::string::npos);
   // Every sample line belongs to a family declared with # TYPE before it.
   std::string family;
@@ -128,11 +140,7 @@ TEST(Metrics, ErrorCodesBoundedAndMalformedRepliesAgree) {
   stats.keys[0].errors["ZZZ00002"] = 4;
   ApiCounters api;
   api.malformed_replies = 1;
-  MetricsInput in;
-  in.config = &c;
-  in.gate = &stats;
-  in.api = &api;
-  const auto text = RenderMetrics(in);
+  const auto text = GateAndApiMetrics(c, stats, api);
   EXPECT_NE(text.find("kisgate_gate_errors_total{key=\"main\",code=\"other\"} 5"),
             std::string::npos)
       << text;
@@ -142,45 +150,18 @@ TEST(Metrics, ErrorCodesBoundedAndMalformedRepliesAgree) {
   EXPECT_NE(text.find("kisgate_kis_malformed_replies_total 4\n"), std::string::npos);
 }
 
-// Each job's counters are exported, the starts it skipped (a cycle ran past them) among them.
-TEST(Metrics, JobCountersExported) {
-  config::JobConfig job;
-  job.name = "bars";
-  job.dataset = "bars_minute";
-  collect::JobsBoard board;
-  board.Register(job, 2);
-  collect::CycleReport r;
-  r.job = "bars";
-  r.planned = 2;
-  r.ok = 2;
-  r.rows = 7;
-  board.Finished(r, common::WallTime{});
-  board.Skipped("bars", 2);
-  MetricsInput in;
-  in.jobs = &board;
-  const auto text = RenderMetrics(in);
-  EXPECT_NE(
-      text.find("kisgate_collect_skipped_starts_total{job=\"bars\",dataset=\"bars_minute\"} 2\n"),
-      std::string::npos)
+// A key name is a label value: written escaped, so a quote in it cannot break the text.
+TEST(Metrics, KeyNamesAreEscaped) {
+  config::Config c;
+  c.keys.push_back(config::KeyConfig{});
+  c.keys[0].name = "a\"b";
+  c.keys[0].rate = 18;
+  auto stats = Stats(1, 1, 0, 1);
+  stats.keys[0].name = "a\"b";
+  const auto text = GateAndApiMetrics(c, stats, ApiCounters{});
+  EXPECT_NE(text.find("kisgate_gate_rate_limit_calls_per_second{key=\"a\\\"b\"} 18\n"),
+            std::string::npos)
       << text;
-  EXPECT_NE(text.find("kisgate_collect_cycles_total{job=\"bars\",dataset=\"bars_minute\"} 1\n"),
-            std::string::npos);
-  EXPECT_NE(text.find("kisgate_collect_rows_total{job=\"bars\",dataset=\"bars_minute\"} 7\n"),
-            std::string::npos);
-}
-
-// The HTTP server's own counters (connections evicted at the cap, handler exceptions) are exported.
-TEST(Metrics, HttpServerCountersExported) {
-  http::ServerCounters server;
-  server.evicted_idle = 3;
-  server.handler_exceptions = 2;
-  server.session_exceptions = 1;
-  MetricsInput in;
-  in.http = &server;
-  const auto text = RenderMetrics(in);
-  EXPECT_NE(text.find("kisgate_http_connections_evicted_total 3\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("kisgate_http_handler_exceptions_total 2\n"), std::string::npos);
-  EXPECT_NE(text.find("kisgate_http_session_exceptions_total 1\n"), std::string::npos);
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "gate/gateway.hpp"
 #include "http/server.hpp"
 #include "http/websocket.hpp"
+#include "stream/metrics.hpp"
 
 namespace kisgate::api {
 namespace {
@@ -101,6 +102,9 @@ class StreamService : public ::testing::Test {
     deps.gateway = gateway_.get();
     deps.clock = &clock_;
     deps.hub = hub_.get();
+    // The hub's families of /metrics, as the app wires them.
+    deps.metrics.push_back(
+        [this](common::MetricsWriter& w) { stream::WriteMetrics(w, hub_->Counters()); });
     deps.stream_heartbeat = 50ms;
     deps.stream_status = [](const std::string& key) {
       return json::object{{"state", "connected"}, {"key", key}, {"registrations_used", 3}};

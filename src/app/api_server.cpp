@@ -9,8 +9,13 @@
 #include <spdlog/spdlog.h>
 
 #include "app/realtime.hpp"
+#include "collect/metrics.hpp"
 #include "common/spawn.hpp"
+#include "gate/metrics.hpp"
+#include "http/metrics.hpp"
 #include "http/server.hpp"
+#include "store/metrics.hpp"
+#include "stream/metrics.hpp"
 #include "web_assets/web_assets.hpp"
 
 namespace kisgate::app {
@@ -47,14 +52,33 @@ ApiServer::ApiServer(asio::io_context& io, const config::Config& config, gate::G
   deps.config = &config;
   deps.gateway = &gateway;
   deps.store = store;
-  deps.jobs = jobs;
   deps.clock = &common::SystemClock::Instance();
+  // /metrics: each module's families, from the stats it owns (the HTTP server's once it exists).
+  deps.metrics.emplace_back([&config, &gateway](common::MetricsWriter& w) {
+    gate::WriteMetrics(w, gateway.Stats(), config);
+  });
+  if (jobs != nullptr) {
+    deps.jobs = [jobs] { return jobs->Snapshot(); };
+    deps.metrics.emplace_back(
+        [jobs](common::MetricsWriter& w) { collect::WriteMetrics(w, *jobs); });
+  }
+  deps.metrics.emplace_back([store, clock = deps.clock](common::MetricsWriter& w) {
+    store::WriteFreshnessMetrics(w, store != nullptr
+                                        ? store::SummariseFreshness(store->Ages(clock->WallNow()))
+                                        : std::vector<store::DatasetFreshness>{});
+  });
+  if (store != nullptr) {
+    deps.metrics.emplace_back(
+        [store](common::MetricsWriter& w) { store::WriteMetrics(w, store->Counters()); });
+  }
   deps.assets = Asset;
   deps.universe =
       std::make_shared<const std::unordered_set<std::string>>(universe.begin(), universe.end());
   if (realtime != nullptr) {
     deps.hub = &realtime->hub();
     deps.stream_status = realtime->StatusOf();
+    deps.metrics.emplace_back(
+        [hub = deps.hub](common::MetricsWriter& w) { stream::WriteMetrics(w, hub->Counters()); });
   }
   impl_ = std::make_unique<Impl>(io, std::move(deps));
   http::ServerOptions options;
@@ -73,7 +97,8 @@ ApiServer::ApiServer(asio::io_context& io, const config::Config& config, gate::G
                     e.what()));
   }
   // The service reads the server's counters for /metrics; both live as long as this object.
-  impl->service.SetHttpCounters([impl] { return impl->server->Counters(); });
+  impl->service.AddMetrics(
+      [impl](common::MetricsWriter& w) { http::WriteMetrics(w, impl->server->Counters()); });
   impl->server->Start();
   asio::co_spawn(
       io,

@@ -54,6 +54,10 @@ struct Wiring {
     auto loaded = config::LoadConfig(path);
     if (auto* e = std::get_if<config::ConfigError>(&loaded)) throw std::runtime_error(e->message);
     config = std::get<config::Config>(loaded);
+    // What the config cannot check alone: each job's data set against KIS's TR catalogue.
+    if (auto problem = collect::CheckJobs(config)) {
+      throw std::runtime_error(fmt::format("{}: {}", path, *problem));
+    }
     if (auto e = config::PrepareDataDir(config)) throw std::runtime_error(e->message);
     // A config without jobs runs the API and passthrough alone and needs no universe (without one,
     // the API keeps no values: it fetches each from KIS).

@@ -1,5 +1,7 @@
 #include "collect/collector.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -275,6 +277,24 @@ asio::awaitable<CycleReport> RunCycle(gate::Gateway& gateway, store::Store* stor
   auto join = RunEachCode(codes, std::move(report), spec.deadline, std::move(task),
                           std::move(progress), spec.control);
   co_return co_await std::move(join);
+}
+
+std::optional<std::string> CheckJobs(const config::Config& config) {
+  // With a real key in the pool the gateway routes real-only calls there.
+  const bool any_real = std::any_of(config.keys.begin(), config.keys.end(), [](const auto& k) {
+    return k.environment == config::KisEnvironment::kReal;
+  });
+  if (any_real || config.keys.empty()) return std::nullopt;
+  for (std::size_t i = 0; i < config.jobs.size(); ++i) {
+    const auto& job = config.jobs[i];
+    const auto* info = kis::FindTrByDataset(job.dataset);
+    if (info == nullptr || !info->real_only) continue;
+    return fmt::format(
+        "jobs[{}] '{}': data set {} ({}) is real-only, and key '{}' is a mock key (KIS answers "
+        "EGW02006): add a real key to [[kis.keys]] or remove the job",
+        i, job.name, job.dataset, info->tr_id, config.keys.front().name);
+  }
+  return std::nullopt;
 }
 
 Plan PlanBudget(const config::Config& config, std::size_t codes) {

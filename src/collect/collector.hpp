@@ -92,4 +92,12 @@ struct Plan {
 };
 Plan PlanBudget(const config::Config& config, std::size_t codes);
 
+// The config's jobs against KIS's catalogue of TRs, which config/ does not see: a job on a
+// real-only TR (the after-hours prices) with only mock keys would be answered EGW02006 for every
+// code of every cycle. The commands that run jobs call it right after loading the config and
+// refuse to start on a problem, which names the job's config key ("jobs[0] 'after': data set
+// overtime_price (FHPST02300000) is real-only, and key 'paper' is a mock key ..."); nullopt when
+// every job can work.
+std::optional<std::string> CheckJobs(const config::Config& config);
+
 }  // namespace kisgate::collect

@@ -7,72 +7,54 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <boost/json/array.hpp>
 
 #include "common/kst.hpp"
 
 namespace kisgate::collect {
 
-namespace json = boost::json;
-
 namespace {
 
-// A cycle's KST "YYYYMMDDHHMMSS" as "YYYY-MM-DDTHH:MM:SS+09:00" (the date alone without a time of
-// day), as the API writes market times.
-std::string CycleTimeIso(std::string_view t) {
-  const auto ymd = t.substr(0, 8);
-  const auto hms = t.substr(std::min<std::size_t>(8, t.size()));
-  std::string date = ymd.size() == 8 ? fmt::format("{}-{}-{}", ymd.substr(0, 4), ymd.substr(4, 2),
-                                                   ymd.substr(6, 2))
-                                     : std::string(ymd);
-  if (hms.size() != 6) return date;
-  return fmt::format("{}T{}:{}:{}+09:00", date, hms.substr(0, 2), hms.substr(2, 2),
-                     hms.substr(4, 2));
+common::CycleSnapshot Ours(const CycleReport& r) {
+  common::CycleSnapshot c;
+  c.cycle_time = r.cycle_time;
+  c.seconds = r.seconds;
+  c.planned = r.planned;
+  c.ok = r.ok;
+  c.failed = r.failed;
+  c.dropped = r.dropped;
+  c.rows = r.rows;
+  c.upstream_calls = r.upstream_calls;
+  c.failures = r.failures;
+  return c;
 }
 
-// One of this instance's cycles; `instance` (its name) only when instances share jobs.
-json::object CycleJson(const CycleReport& r, const std::string& instance) {
-  json::object failures;
-  for (const auto& [code, n] : r.failures) failures[code] = n;
-  json::object out{{"cycle_time", CycleTimeIso(r.cycle_time)},
-                   {"seconds", r.seconds},
-                   {"planned", r.planned},
-                   {"ok", r.ok},
-                   {"failed", r.failed},
-                   {"dropped", r.dropped},
-                   {"rows", r.rows},
-                   {"upstream_calls", r.upstream_calls},
-                   {"failures", std::move(failures)}};
-  if (!instance.empty()) out["instance"] = instance;
-  return out;
+common::CycleSnapshot Theirs(const ElsewhereCycle& e) {
+  common::CycleSnapshot c;
+  c.cycle_time = e.cycle_time;
+  c.elsewhere = true;
+  c.instance = e.instance;
+  return c;
 }
 
-// A cycle another instance held: no figures of ours, only who held it (null when unknown).
-json::object ElsewhereJson(const ElsewhereCycle& c) {
-  return {{"cycle_time", CycleTimeIso(c.cycle_time)},
-          {"instance", c.instance.empty() ? json::value(nullptr) : json::value(c.instance)}};
-}
-
-// The last kRecent cycles of `j`, this instance's and others', oldest first (by start; at equal
+// The last `keep` cycles of `j`, this instance's and others', oldest first (by start; at equal
 // starts this instance's first).
-json::array RecentJson(const JobStatus& j, const std::string& instance, std::size_t keep) {
-  std::vector<json::object> merged;
+std::vector<common::CycleSnapshot> Recent(const JobStatus& j, std::size_t keep) {
+  std::vector<common::CycleSnapshot> merged;
+  merged.reserve(j.recent.size() + j.elsewhere.size());
   auto ours = j.recent.begin();
   auto theirs = j.elsewhere.begin();
   while (ours != j.recent.end() || theirs != j.elsewhere.end()) {
     if (theirs == j.elsewhere.end() ||
         (ours != j.recent.end() && ours->cycle_time <= theirs->cycle_time)) {
-      merged.push_back(CycleJson(*ours++, instance));
+      merged.push_back(Ours(*ours++));
     } else {
-      merged.push_back(ElsewhereJson(*theirs++));
+      merged.push_back(Theirs(*theirs++));
     }
   }
-  json::array out;
-  const auto skip = merged.size() > keep ? merged.size() - keep : 0;
-  for (auto it = merged.begin() + static_cast<std::ptrdiff_t>(skip); it != merged.end(); ++it) {
-    out.push_back(std::move(*it));
+  if (merged.size() > keep) {
+    merged.erase(merged.begin(), merged.end() - static_cast<std::ptrdiff_t>(keep));
   }
-  return out;
+  return merged;
 }
 
 }  // namespace
@@ -145,50 +127,25 @@ std::vector<std::string> JobsBoard::Problems() const {
   return out;
 }
 
-std::vector<DatasetFreshness> SummariseFreshness(const std::vector<store::Freshness>& ages) {
-  std::map<std::string, std::vector<double>> by_dataset;
-  for (const auto& a : ages) by_dataset[a.dataset].push_back(a.age_s);
-  std::vector<DatasetFreshness> out;
-  for (auto& [dataset, values] : by_dataset) {
-    std::sort(values.begin(), values.end());
-    out.push_back(
-        {dataset, values.size(), values.back(), values[values.size() / 2], values.front()});
-  }
-  return out;
-}
-
-json::object JobsBoard::Json(common::WallTime now,
-                             const std::vector<store::Freshness>& ages) const {
-  json::array jobs;
+common::JobsSnapshot JobsBoard::Snapshot() const {
+  common::JobsSnapshot out;
+  out.instance = instance_;
   for (const auto& j : jobs_) {
-    json::array recent = RecentJson(j, instance_, kRecent);
-    json::object job{{"name", j.job.name},
-                     {"dataset", j.job.dataset},
-                     {"lane", j.job.lane},
-                     {"every_s", std::chrono::duration<double>(j.job.every).count()},
-                     {"codes", j.codes},
-                     {"running", j.running},
-                     {"next_run", j.next_run ? json::value(common::FormatIsoKst(*j.next_run))
-                                             : json::value(nullptr)},
-                     {"cycles", j.totals.cycles}};
-    if (!instance_.empty()) job["cycles_elsewhere"] = j.totals.elsewhere;
-    job["last"] = recent.empty() ? json::value(nullptr) : recent.back();
-    job["recent"] = std::move(recent);
-    jobs.push_back(std::move(job));
+    common::JobSnapshot job;
+    job.name = j.job.name;
+    job.dataset = j.job.dataset;
+    job.lane = j.job.lane;
+    job.every = j.job.every;
+    job.codes = j.codes;
+    job.running = j.running;
+    job.next_run = j.next_run;
+    job.cycles = j.totals.cycles;
+    job.cycles_elsewhere = j.totals.elsewhere;
+    job.recent = Recent(j, kRecent);
+    out.jobs.push_back(std::move(job));
   }
-  json::array freshness;
-  for (const auto& f : SummariseFreshness(ages)) {
-    freshness.push_back(json::object{{"dataset", f.dataset},
-                                     {"values", f.values},
-                                     {"oldest_age_s", f.oldest_s},
-                                     {"median_age_s", f.median_s},
-                                     {"newest_age_s", f.newest_s}});
-  }
-  json::object doc{{"time", common::FormatIsoKst(now)}};
-  if (!instance_.empty()) doc["instance"] = instance_;
-  doc["jobs"] = std::move(jobs);
-  doc["freshness"] = std::move(freshness);
-  return doc;
+  out.problems = Problems();
+  return out;
 }
 
 }  // namespace kisgate::collect

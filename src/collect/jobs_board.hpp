@@ -1,13 +1,14 @@
 #pragma once
 // The scheduler's state as /v1/jobs, /readyz, /metrics and the dashboard show it: each registered
 // job, its next run, whether a cycle runs now, its totals and its recent cycles. The Scheduler
-// writes it; the API reads it (by pointer).
+// writes it; the API reads a plain copy (Snapshot: common/jobs_snapshot.hpp) through a function
+// the app gives it, and /metrics gets the jobs' families from collect/metrics.hpp.
 //
 // Several instances sharing jobs (issue 13): each cycle runs on one instance. The board then
 // carries this instance's name (SetInstance) beside each cycle it ran, and records each cycle
 // another instance held (RanElsewhere: its start and that instance's name, no rows of ours), so
 // /v1/jobs on any instance says which instance ran each cycle. With no name set (one instance)
-// the document is what it was before.
+// the snapshot has no instance and every cycle is this one's.
 //
 // Thread-safety: none; it lives on the io_context's thread, like the scheduler and the API.
 
@@ -18,12 +19,10 @@
 #include <string>
 #include <vector>
 
-#include <boost/json/object.hpp>
-
 #include "collect/collector.hpp"
 #include "common/clock.hpp"
+#include "common/jobs_snapshot.hpp"
 #include "config/config.hpp"
-#include "store/store.hpp"
 
 namespace kisgate::collect {
 
@@ -72,24 +71,15 @@ class JobsBoard {
   // all failed every code (a dead key, a refused token), named with its most frequent error.
   static constexpr std::size_t kDeadCycles = 3;
   std::vector<std::string> Problems() const;
-  // The /v1/jobs document; freshness per data set from the store's ages. With an instance name
-  // set, the document names it ("instance"), each job counts the cycles other instances held
-  // ("cycles_elsewhere"), and "recent" and "last" merge both kinds of cycle in order of start,
-  // each with its "instance" (an other instance's cycle has only "cycle_time" and "instance").
-  boost::json::object Json(common::WallTime now, const std::vector<store::Freshness>& ages) const;
+  // A copy for /v1/jobs and /readyz: each job's "recent" merges this instance's cycles and the
+  // ones other instances held, in order of start (at equal starts this instance's first), the
+  // newest kRecent of them; and Problems().
+  common::JobsSnapshot Snapshot() const;
 
  private:
   JobStatus* Find(const std::string& name);
   std::vector<JobStatus> jobs_;
   std::string instance_;
 };
-
-// Freshness of one data set: how many values are held and how old they are.
-struct DatasetFreshness {
-  std::string dataset;
-  std::size_t values = 0;
-  double oldest_s = 0, median_s = 0, newest_s = 0;
-};
-std::vector<DatasetFreshness> SummariseFreshness(const std::vector<store::Freshness>& ages);
 
 }  // namespace kisgate::collect

@@ -1,8 +1,12 @@
 #include "collect/jobs_board.hpp"
 
-#include <gtest/gtest.h>
-#include <boost/json.hpp>
+#include <map>
+#include <string>
+#include <vector>
 
+#include <gtest/gtest.h>
+
+#include "collect/metrics.hpp"
 #include "common/kst.hpp"
 
 namespace kisgate::collect {
@@ -30,21 +34,18 @@ TEST(JobsBoard, KeepsRecentCyclesAndTotals) {
     r.failures["EGW00201"] = 1;
     board.Finished(r, now);
   }
-  std::vector<store::Freshness> ages = {
-      {"price", "005930", {}, 3}, {"price", "000660", {}, 1}, {"price", "035420", {}, 2}};
-  auto doc = board.Json(now, ages);
-  const auto& j = doc.at("jobs").as_array()[0];
-  EXPECT_EQ(j.at("cycles").as_uint64(), 25u);
-  EXPECT_FALSE(j.at("running").as_bool());
-  EXPECT_EQ(j.at("recent").as_array().size(), JobsBoard::kRecent);
-  EXPECT_EQ(j.at("last").at("cycle_time").as_string(), "2026-11-24T10:00:00+09:00");
-  EXPECT_EQ(j.at("last").at("failures").at("EGW00201").as_int64(), 1);
-  EXPECT_EQ(j.at("next_run").as_string(), "2026-11-24T10:01:00+09:00");
-  const auto& f = doc.at("freshness").as_array()[0];
-  EXPECT_EQ(f.at("values").as_uint64(), 3u);
-  EXPECT_DOUBLE_EQ(f.at("oldest_age_s").as_double(), 3);
-  EXPECT_DOUBLE_EQ(f.at("median_age_s").as_double(), 2);
-  EXPECT_DOUBLE_EQ(f.at("newest_age_s").as_double(), 1);
+  const auto snapshot = board.Snapshot();
+  EXPECT_TRUE(snapshot.instance.empty());
+  ASSERT_EQ(snapshot.jobs.size(), 1u);
+  const auto& j = snapshot.jobs[0];
+  EXPECT_EQ(j.cycles, 25u);
+  EXPECT_FALSE(j.running);
+  EXPECT_EQ(j.codes, 53u);
+  ASSERT_EQ(j.recent.size(), JobsBoard::kRecent);
+  EXPECT_EQ(j.recent.back().cycle_time, "20261124100000");
+  EXPECT_FALSE(j.recent.back().elsewhere);
+  EXPECT_EQ(j.recent.back().failures.at("EGW00201"), 1);
+  EXPECT_EQ(j.next_run, now + 30s);
 }
 
 // /readyz must not say ready while collection is dead (issue 11: the API re-issued the token while
@@ -73,19 +74,20 @@ TEST(JobsBoard, NamesDeadJobs) {
   ASSERT_EQ(board.Problems().size(), 1u);
   EXPECT_EQ(board.Problems()[0],
             "job price: its last 3 cycles collected nothing (mostly EGW00133)");
+  EXPECT_EQ(board.Snapshot().problems, board.Problems());  // what /readyz reads
   cycle(1, "timeout");
   EXPECT_TRUE(board.Problems().empty());
 }
 
-// The /v1/jobs document byte for byte, as the dashboard and API clients read it (it was api's
-// before the board moved to collect/; this is that version's output).
-TEST(JobsBoard, JsonDocumentIsStable) {
+// The snapshot /v1/jobs is written from (api/jobs_document.cpp): each job's settings and totals,
+// and its cycles with their figures, oldest first.
+TEST(JobsBoard, SnapshotCopiesJobsAndCycles) {
   JobsBoard board;
   config::JobConfig a;
   a.name = "price";
   a.dataset = "price";
   a.every = 30s;
-  a.lane = "batch";
+  a.lane = "interactive";
   config::JobConfig b;
   b.name = "bars";
   b.dataset = "bars_minute";
@@ -95,7 +97,7 @@ TEST(JobsBoard, JsonDocumentIsStable) {
   const auto now = *common::ParseKstDateTime("2026-11-24 10:00:30");
   board.Scheduled("price", now + 30s);
   board.Started("bars");
-  for (const char* cycle_time : {"20261124100000", "20261124", "2026112410"}) {
+  for (const char* cycle_time : {"20261124100000", "20261124"}) {
     CycleReport r;
     r.job = "price";
     r.cycle_time = cycle_time;
@@ -103,50 +105,75 @@ TEST(JobsBoard, JsonDocumentIsStable) {
     r.ok = 50;
     r.failed = 2;
     r.dropped = 1;
-    r.failures["EGW00201"] = 1;
-    r.failures["timeout"] = 1;
-    r.rows = 50;
+    r.failures["timeout"] = 2;
+    r.rows = 49;
     r.upstream_calls = 55;
     r.seconds = 12.25;
     board.Finished(r, now);
   }
-  std::vector<store::Freshness> ages = {
-      {"price", "005930", {}, 3.5}, {"price", "000660", {}, 1}, {"bars_minute", "005930", {}, 2}};
-  EXPECT_EQ(
-      boost::json::serialize(board.Json(now, ages)),
-      R"json({"time":"2026-11-24T10:00:30+09:00","jobs":[{"name":"price","dataset":"price","lane":"batch","every_s":3E1,"codes":53,"running":false,"next_run":"2026-11-24T10:01:00+09:00","cycles":3,"last":{"cycle_time":"2026-11-24","seconds":1.225E1,"planned":53,"ok":50,"failed":2,"dropped":1,"rows":50,"upstream_calls":55,"failures":{"EGW00201":1,"timeout":1}},"recent":[{"cycle_time":"2026-11-24T10:00:00+09:00","seconds":1.225E1,"planned":53,"ok":50,"failed":2,"dropped":1,"rows":50,"upstream_calls":55,"failures":{"EGW00201":1,"timeout":1}},{"cycle_time":"2026-11-24","seconds":1.225E1,"planned":53,"ok":50,"failed":2,"dropped":1,"rows":50,"upstream_calls":55,"failures":{"EGW00201":1,"timeout":1}},{"cycle_time":"2026-11-24","seconds":1.225E1,"planned":53,"ok":50,"failed":2,"dropped":1,"rows":50,"upstream_calls":55,"failures":{"EGW00201":1,"timeout":1}}]},{"name":"bars","dataset":"bars_minute","lane":"batch","every_s":1.5E0,"codes":2,"running":true,"next_run":null,"cycles":0,"last":null,"recent":[]}],"freshness":[{"dataset":"bars_minute","values":1,"oldest_age_s":2E0,"median_age_s":2E0,"newest_age_s":2E0},{"dataset":"price","values":2,"oldest_age_s":3.5E0,"median_age_s":3.5E0,"newest_age_s":1E0}]})json");
+  const auto s = board.Snapshot();
+  ASSERT_EQ(s.jobs.size(), 2u);
+  const auto& price = s.jobs[0];
+  EXPECT_EQ(price.name, "price");
+  EXPECT_EQ(price.dataset, "price");
+  EXPECT_EQ(price.lane, "interactive");
+  EXPECT_EQ(price.every, 30s);
+  EXPECT_EQ(price.codes, 53u);
+  EXPECT_FALSE(price.running);
+  EXPECT_EQ(price.next_run, now + 30s);
+  EXPECT_EQ(price.cycles, 2u);
+  ASSERT_EQ(price.recent.size(), 2u);
+  EXPECT_EQ(price.recent[0].cycle_time, "20261124100000");
+  EXPECT_EQ(price.recent[1].cycle_time, "20261124");
+  const auto& c = price.recent[1];
+  EXPECT_FALSE(c.elsewhere);
+  EXPECT_EQ(c.planned, 53);
+  EXPECT_EQ(c.ok, 50);
+  EXPECT_EQ(c.failed, 2);
+  EXPECT_EQ(c.dropped, 1);
+  EXPECT_EQ(c.rows, 49u);
+  EXPECT_EQ(c.upstream_calls, 55);
+  EXPECT_DOUBLE_EQ(c.seconds, 12.25);
+  EXPECT_EQ(c.failures, (std::map<std::string, int>{{"timeout", 2}}));
+  const auto& bars = s.jobs[1];
+  EXPECT_TRUE(bars.running);
+  EXPECT_FALSE(bars.next_run);
+  EXPECT_EQ(bars.every, 1500ms);
+  EXPECT_TRUE(bars.recent.empty());
 }
 
-// The same document when instances share jobs: it names this instance, each job counts the
-// cycles others held, and "recent" interleaves this instance's cycles (with its name) and the
-// others' (their name, or null when unknown) by start, the newest being "last".
-TEST(JobsBoard, JsonDocumentNamesTheInstanceOfEachCycle) {
+// When instances share jobs the snapshot names this instance, counts the cycles others held, and
+// "recent" interleaves this instance's cycles and the others' (their name, or "" when unknown) by
+// start.
+TEST(JobsBoard, SnapshotNamesTheInstanceOfEachCycle) {
   JobsBoard board;
   board.SetInstance("kisgate-a");
   config::JobConfig a;
   a.name = "price";
   a.dataset = "price";
-  a.every = 30s;
-  a.lane = "batch";
   board.Register(a, 53);
   const auto now = *common::ParseKstDateTime("2026-11-24 10:01:40");
-  board.Scheduled("price", now + 20s);
   for (const char* cycle_time : {"20261124100000", "20261124100100"}) {
     CycleReport r;
     r.job = "price";
     r.cycle_time = cycle_time;
-    r.planned = 53;
     r.ok = 53;
-    r.rows = 53;
-    r.upstream_calls = 53;
-    r.seconds = 2.5;
     board.Finished(r, now);
   }
   board.RanElsewhere("price", *common::ParseKstDateTime("2026-11-24 10:00:30"), "kisgate-b");
   board.RanElsewhere("price", *common::ParseKstDateTime("2026-11-24 10:01:30"), "");
-  EXPECT_EQ(
-      boost::json::serialize(board.Json(now, {})),
-      R"json({"time":"2026-11-24T10:01:40+09:00","instance":"kisgate-a","jobs":[{"name":"price","dataset":"price","lane":"batch","every_s":3E1,"codes":53,"running":false,"next_run":"2026-11-24T10:02:00+09:00","cycles":2,"cycles_elsewhere":2,"last":{"cycle_time":"2026-11-24T10:01:30+09:00","instance":null},"recent":[{"cycle_time":"2026-11-24T10:00:00+09:00","seconds":2.5E0,"planned":53,"ok":53,"failed":0,"dropped":0,"rows":53,"upstream_calls":53,"failures":{},"instance":"kisgate-a"},{"cycle_time":"2026-11-24T10:00:30+09:00","instance":"kisgate-b"},{"cycle_time":"2026-11-24T10:01:00+09:00","seconds":2.5E0,"planned":53,"ok":53,"failed":0,"dropped":0,"rows":53,"upstream_calls":53,"failures":{},"instance":"kisgate-a"},{"cycle_time":"2026-11-24T10:01:30+09:00","instance":null}]}],"freshness":[]})json");
+  const auto s = board.Snapshot();
+  EXPECT_EQ(s.instance, "kisgate-a");
+  const auto& j = s.jobs.at(0);
+  EXPECT_EQ(j.cycles, 2u);
+  EXPECT_EQ(j.cycles_elsewhere, 2u);
+  std::vector<std::string> who;
+  for (const auto& c : j.recent) {
+    who.push_back(c.cycle_time + " " + (c.elsewhere ? c.instance : "ours"));
+  }
+  EXPECT_EQ(who, (std::vector<std::string>{"20261124100000 ours", "20261124100030 kisgate-b",
+                                           "20261124100100 ours", "20261124100130 "}));
+  EXPECT_EQ(j.recent[2].ok, 53);
 }
 
 // "recent" stays the last kRecent cycles whoever ran them.
@@ -168,15 +195,45 @@ TEST(JobsBoard, RecentKeepsTheNewestCyclesOfEveryInstance) {
       board.RanElsewhere("price", t, "kisgate-b");
     }
   }
-  const auto doc = board.Json(t, {});
-  const auto& j = doc.at("jobs").as_array()[0];
-  const auto& recent = j.at("recent").as_array();
-  ASSERT_EQ(recent.size(), JobsBoard::kRecent);
-  EXPECT_EQ(recent.front().at("cycle_time").as_string(), "2026-11-24T10:01:40+09:00");
-  EXPECT_EQ(j.at("last").at("cycle_time").as_string(), "2026-11-24T10:04:50+09:00");
-  EXPECT_EQ(j.at("last").at("instance").as_string(), "kisgate-b");
-  EXPECT_EQ(j.at("cycles").as_uint64(), 10u);
-  EXPECT_EQ(j.at("cycles_elsewhere").as_uint64(), 20u);
+  const auto s = board.Snapshot();
+  const auto& j = s.jobs.at(0);
+  ASSERT_EQ(j.recent.size(), JobsBoard::kRecent);
+  EXPECT_EQ(j.recent.front().cycle_time, "20261124100140");
+  EXPECT_EQ(j.recent.back().cycle_time, "20261124100450");
+  EXPECT_TRUE(j.recent.back().elsewhere);
+  EXPECT_EQ(j.recent.back().instance, "kisgate-b");
+  EXPECT_EQ(j.cycles, 10u);
+  EXPECT_EQ(j.cycles_elsewhere, 20u);
+}
+
+// Each job's counters are exported, the starts it skipped (a cycle ran past them) among them.
+TEST(JobsBoard, MetricsExportEachJobsCounters) {
+  config::JobConfig job;
+  job.name = "bars";
+  job.dataset = "bars_minute";
+  JobsBoard board;
+  board.Register(job, 2);
+  CycleReport r;
+  r.job = "bars";
+  r.planned = 2;
+  r.ok = 2;
+  r.rows = 7;
+  board.Finished(r, common::WallTime{});
+  board.Skipped("bars", 2);
+  common::MetricsWriter w;
+  WriteMetrics(w, board);
+  const auto& text = w.text();
+  EXPECT_NE(
+      text.find("kisgate_collect_skipped_starts_total{job=\"bars\",dataset=\"bars_minute\"} 2\n"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(text.find("kisgate_collect_cycles_total{job=\"bars\",dataset=\"bars_minute\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("kisgate_collect_rows_total{job=\"bars\",dataset=\"bars_minute\"} 7\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("kisgate_collect_calls_total{job=\"bars\",dataset=\"bars_minute\","
+                      "result=\"ok\"} 2\n"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -400,21 +400,19 @@ TEST(Scheduler, CycleHeldByAnotherInstanceIsOnTheBoardWithItsName) {
   EXPECT_EQ(KstText(permit.finished[1]), "2026-11-24 11:00:40");
   EXPECT_EQ(w.Status(0).totals.cycles, 2u);
   EXPECT_EQ(w.Status(0).totals.elsewhere, 2u);
-  const auto doc = w.scheduler->board().Json(w.clock.WallNow(), {});
-  EXPECT_EQ(doc.at("instance").as_string(), "kisgate-a");
-  const auto& job = doc.at("jobs").as_array().at(0);
-  EXPECT_EQ(job.at("cycles_elsewhere").as_uint64(), 2u);
+  const auto snapshot = w.scheduler->board().Snapshot();
+  EXPECT_EQ(snapshot.instance, "kisgate-a");
+  const auto& job = snapshot.jobs.at(0);
+  EXPECT_EQ(job.cycles_elsewhere, 2u);
   std::vector<std::string> who;
-  for (const auto& c : job.at("recent").as_array()) {
-    const auto& instance = c.at("instance");
-    who.push_back(fmt::format("{} {}", c.at("cycle_time").as_string().c_str(),
-                              instance.is_null() ? "?" : instance.as_string().c_str()));
+  for (const auto& c : job.recent) {
+    const auto& instance = c.elsewhere ? c.instance : snapshot.instance;
+    who.push_back(fmt::format("{} {}", c.cycle_time, instance.empty() ? "?" : instance));
   }
-  EXPECT_EQ(who, (std::vector<std::string>{
-                     "2026-11-24T11:00:10+09:00 kisgate-a", "2026-11-24T11:00:20+09:00 kisgate-b",
-                     "2026-11-24T11:00:30+09:00 ?", "2026-11-24T11:00:40+09:00 kisgate-a"}));
-  EXPECT_EQ(job.at("last").at("instance").as_string(), "kisgate-a");
-  EXPECT_EQ(job.at("last").at("ok").as_int64(), 1);
+  EXPECT_EQ(who, (std::vector<std::string>{"20261124110010 kisgate-a", "20261124110020 kisgate-b",
+                                           "20261124110030 ?", "20261124110040 kisgate-a"}));
+  EXPECT_FALSE(job.recent.back().elsewhere);
+  EXPECT_EQ(job.recent.back().ok, 1);
   w.scheduler->Stop(w.clock.Now());
   w.Advance(2s);
   EXPECT_TRUE(w.ended);

@@ -20,7 +20,6 @@
 #include "common/duration.hpp"
 #include "common/kst.hpp"
 #include "common/stock_code.hpp"
-#include "kis/tr_catalogue.hpp"
 
 namespace kisgate::config {
 
@@ -571,21 +570,6 @@ Config Read(const toml::table& root, const EnvLookup& env) {
   if (c.data_dir.empty()) throw Problem{"data_dir: must name a folder (e.g. \"./data\")"};
   if (c.storage.url.empty()) {
     c.storage.url = "sqlite://" + (std::filesystem::path(c.data_dir) / "kisgate.db").string();
-  }
-  // A real-only TR on the mock host is answered EGW02006 for every code of every cycle. With a real
-  // key in the pool the gateway routes such calls there; without one the job cannot work.
-  const auto real = std::find_if(c.keys.begin(), c.keys.end(), [](const KeyConfig& k) {
-    return k.environment == KisEnvironment::kReal;
-  });
-  if (real == c.keys.end()) {
-    for (std::size_t i = 0; i < c.jobs.size(); ++i) {
-      const auto* info = kis::FindTrByDataset(c.jobs[i].dataset);
-      if (info == nullptr || !info->real_only) continue;
-      throw Problem{fmt::format(
-          "jobs[{}] '{}': data set {} ({}) is real-only, and key '{}' is a mock key (KIS answers "
-          "EGW02006): add a real key to [[kis.keys]] or remove the job",
-          i, c.jobs[i].name, c.jobs[i].dataset, info->tr_id, c.keys.front().name)};
-    }
   }
   return c;
 }

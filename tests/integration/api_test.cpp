@@ -21,10 +21,13 @@
 
 #include "api/service.hpp"
 #include "collect/collector.hpp"
+#include "collect/metrics.hpp"
 #include "common/clock.hpp"
 #include "gate/gateway.hpp"
+#include "gate/metrics.hpp"
 #include "http/server.hpp"
 #include "sim/sim_server.hpp"
+#include "store/metrics.hpp"
 #include "store/sqlite_store.hpp"
 #include "support/manual_time.hpp"
 #include "support/test_client.hpp"
@@ -86,8 +89,17 @@ class Stack {
     deps.config = &config_;
     deps.gateway = gateway_.get();
     deps.store = store_.get();
-    deps.jobs = &jobs_;
+    deps.jobs = [this] { return jobs_.Snapshot(); };
     deps.clock = &Clock();
+    // /metrics as the app wires it (src/app/api_server.cpp), the HTTP server's and the hub's aside.
+    deps.metrics = {
+        [this](common::MetricsWriter& w) { gate::WriteMetrics(w, gateway_->Stats(), config_); },
+        [this](common::MetricsWriter& w) { collect::WriteMetrics(w, jobs_); },
+        [this](common::MetricsWriter& w) {
+          store::WriteFreshnessMetrics(w,
+                                       store::SummariseFreshness(store_->Ages(Clock().WallNow())));
+        },
+        [this](common::MetricsWriter& w) { store::WriteMetrics(w, store_->Counters()); }};
     if (extra.universe) {
       deps.universe = std::make_shared<const std::unordered_set<std::string>>(
           extra.universe->begin(), extra.universe->end());
