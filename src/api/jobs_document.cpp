@@ -50,15 +50,15 @@ json::object JobsDocument(const common::JobsSnapshot& snapshot, common::WallTime
   for (const auto& j : snapshot.jobs) {
     json::array recent;
     for (const auto& c : j.recent) recent.push_back(CycleJson(c, snapshot.instance));
-    json::object job{{"name", j.name},
-                     {"dataset", j.dataset},
-                     {"lane", j.lane},
-                     {"every_s", std::chrono::duration<double>(j.every).count()},
-                     {"codes", j.codes},
-                     {"running", j.running},
-                     {"next_run", j.next_run ? json::value(views::Time(*j.next_run))
-                                             : json::value(nullptr)},
-                     {"cycles", j.cycles}};
+    json::object job{
+        {"name", j.name},
+        {"dataset", j.dataset},
+        {"lane", j.lane},
+        {"every_s", std::chrono::duration<double>(j.every).count()},
+        {"codes", j.codes},
+        {"running", j.running},
+        {"next_run", j.next_run ? json::value(views::Time(*j.next_run)) : json::value(nullptr)},
+        {"cycles", j.cycles}};
     if (!snapshot.instance.empty()) job["cycles_elsewhere"] = j.cycles_elsewhere;
     job["last"] = recent.empty() ? json::value(nullptr) : recent.back();
     job["recent"] = std::move(recent);

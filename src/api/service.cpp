@@ -6,15 +6,14 @@
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
-#include "api/jobs_document.hpp"
 #include "api/passthrough.hpp"
 #include "api/routes.hpp"
+#include "api/status.hpp"
 #include "api/stock_routes.hpp"
 #include "api/stream_routes.hpp"
 #include "common/error.hpp"
 #include "common/kst.hpp"
 #include "http/message.hpp"
-#include "store/freshness.hpp"
 #include "views/json_text.hpp"
 
 namespace kisgate::api {
@@ -101,13 +100,15 @@ Service::Service(ServiceDeps deps)
                                                       deps_.recent_values, deps_.hub, &counters_})),
       stream_(std::make_unique<StreamHandler>(
           StreamDeps{deps_.hub, deps_.clock, deps_.stream_heartbeat})),
-      started_(deps_.clock->Now()),
+      status_(std::make_unique<StatusHandler>(
+          StatusDeps{deps_.config, deps_.gateway, deps_.store, deps_.jobs, deps_.clock,
+                     &deps_.metrics, &counters_, deps_.hub, deps_.stream_status})),
       passthrough_(
           std::make_unique<Passthrough>(*deps_.config, *deps_.gateway, *deps_.clock, counters_)) {}
 
 Service::~Service() = default;
 
-void Service::Sample() { sampler_.Sample(deps_.gateway->Stats(), deps_.clock->Now()); }
+void Service::Sample() { status_->Sample(); }
 
 asio::awaitable<http::Reply> Service::Handle(http::Request request) {
   const auto started = std::chrono::steady_clock::now();
@@ -223,49 +224,12 @@ asio::awaitable<http::Response> Service::Call(const api::Route& route, const htt
       return passthrough_->Handle(request);
     }
     case Handler::kHealth:
-      return AnswerNow(JsonResponse(200, json::object{{"status", "ok"}}));
     case Handler::kReady:
-      return AnswerNow(ReadyDocument());
     case Handler::kMetrics:
-      return AnswerNow(Metrics());
-    case Handler::kOpenApi: {
-      http::Response r;
-      r.SetHeader("content-type", "application/json; charset=utf-8");
-      r.body = std::string(OpenApiDocument());
-      return AnswerNow(std::move(r));
-    }
-    case Handler::kJobs: {
-      const auto now = deps_.clock->WallNow();
-      const auto ages = deps_.store ? deps_.store->Ages(now) : std::vector<store::Freshness>{};
-      return AnswerNow(JsonResponse(
-          200, JobsDocument(deps_.jobs ? deps_.jobs() : common::JobsSnapshot{}, now,
-                            store::SummariseFreshness(ages))));
-    }
-    case Handler::kBudget: {
-      const double uptime = std::chrono::duration<double>(deps_.clock->Now() - started_).count();
-      auto budget = BudgetJson(*deps_.config, deps_.gateway->Stats(), sampler_.recent(),
-                               deps_.clock->WallNow(), uptime);
-      if (deps_.hub) {  // the fan-out to API clients (its presence tells the dashboard too)
-        const auto c = deps_.hub->Counters();
-        budget["stream"] = json::object{{"subscribers", c.subscribers},
-                                        {"events_published", c.published},
-                                        {"events_delivered", c.delivered},
-                                        {"clients_cut", c.cut},
-                                        {"last_event_id", deps_.hub->LastId()}};
-      }
-      if (deps_.stream_status) {
-        // Each key's real-time session, as the app reports it.
-        if (auto* keys = budget.if_contains("keys"); keys && keys->is_array()) {
-          for (auto& key : keys->as_array()) {
-            auto& k = key.as_object();
-            if (const auto* name = k.if_contains("name"); name && name->is_string()) {
-              k["stream"] = deps_.stream_status(std::string(name->as_string()));
-            }
-          }
-        }
-      }
-      return AnswerNow(JsonResponse(200, budget));
-    }
+    case Handler::kOpenApi:
+    case Handler::kJobs:
+    case Handler::kBudget:
+      return AnswerNow(status_->Handle(route));
     case Handler::kStream:
     case Handler::kWebSocket:
       return AnswerNow(stream_->Handle(request, route, reply));
@@ -291,48 +255,6 @@ bool Service::HasApiToken(const http::Request& request) const {
   return auth.size() > kScheme.size() &&
          http::EqualsIgnoreCase(auth.substr(0, kScheme.size()), kScheme) &&
          SecretEquals(auth.substr(kScheme.size()), deps_.config->server.api_token);
-}
-
-http::Response Service::ReadyDocument() const {
-  json::array problems;
-  const auto stats = deps_.gateway->Stats();
-  bool any_token = false;
-  for (const auto& k : stats.keys) any_token = any_token || k.token_valid;
-  if (!any_token) problems.push_back(json::string("no key holds a valid KIS access token yet"));
-  if (deps_.jobs) {
-    for (auto& problem : deps_.jobs().problems) problems.push_back(json::string(problem));
-  }
-  if (deps_.store) {
-    const auto c = deps_.store->Counters();
-    if (c.last_write_failed)
-      problems.push_back(json::string(fmt::format("the store cannot write: {}", c.last_error)));
-    if (c.dropped > 0) {
-      problems.push_back(json::string(
-          fmt::format("the store gave up {} records beyond its write buffer while the database was "
-                      "unreachable",
-                      c.dropped)));
-    }
-  }
-  // Falling back is not a reason to take the instance out of service (every instance would be,
-  // while Redis is down): it is shown, not counted as a problem.
-  const auto& co = stats.coordination;
-  json::object coordination{{"mode", gate::ModeName(co.mode)}, {"instances", co.instances}};
-  if (!co.instance.empty()) coordination["instance"] = co.instance;
-  json::object body{{"ready", problems.empty()},
-                    {"problems", std::move(problems)},
-                    {"coordination", std::move(coordination)}};
-  return JsonResponse(body.at("ready").as_bool() ? 200 : 503, body);
-}
-
-http::Response Service::Metrics() const {
-  common::MetricsWriter w;
-  for (const auto& source : deps_.metrics) source(w);
-  WriteMetrics(w, counters_, deps_.gateway->Stats());
-  WriteMetrics(w, ReadProcessStats());
-  http::Response r;
-  r.SetHeader("content-type", "text/plain; version=0.0.4; charset=utf-8");
-  r.body = w.Take();
-  return r;
 }
 
 }  // namespace kisgate::api

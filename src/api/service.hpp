@@ -35,6 +35,7 @@ namespace kisgate::api {
 struct Route;
 class StockHandler;
 class StreamHandler;
+class StatusHandler;
 
 // A static file for a path ("/" included), or nullopt.
 using AssetLookup = std::function<std::optional<http::Response>(std::string_view path)>;
@@ -101,15 +102,11 @@ class Service {
   // Whether the request carries the bearer token of server.api_token (any case of "Bearer").
   bool HasApiToken(const http::Request& request) const;
 
-  http::Response ReadyDocument() const;
-  http::Response Metrics() const;
-
   ServiceDeps deps_;
   ApiCounters counters_;
   std::unique_ptr<StockHandler> stock_;    // /v1/stocks/... (stock_routes.hpp)
   std::unique_ptr<StreamHandler> stream_;  // /v1/stream, /v1/ws (stream_routes.hpp)
-  Sampler sampler_;
-  common::SteadyTime started_;
+  std::unique_ptr<StatusHandler> status_;  // /readyz, /v1/budget, /v1/jobs, /metrics (status.hpp)
   std::unique_ptr<Passthrough> passthrough_;
 };
 

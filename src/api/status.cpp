@@ -4,7 +4,11 @@
 
 #include <fmt/format.h>
 
+#include "api/jobs_document.hpp"
+#include "api/routes.hpp"
+#include "api/service.hpp"
 #include "common/kst.hpp"
+#include "store/freshness.hpp"
 #include "views/market.hpp"
 
 namespace kisgate::api {
@@ -116,6 +120,106 @@ json::object BudgetJson(const config::Config& config, const gate::GatewayStats& 
           {"coalesced", stats.coalesced},
           {"retry_budget_exhausted", stats.retry_budget_exhausted},
           {"keys", std::move(keys)}};
+}
+
+StatusHandler::StatusHandler(StatusDeps deps)
+    : deps_(std::move(deps)), started_(deps_.clock->Now()) {}
+
+void StatusHandler::Sample() { sampler_.Sample(deps_.gateway->Stats(), deps_.clock->Now()); }
+
+http::Response StatusHandler::Handle(const Route& route) {
+  switch (route.handler) {
+    case Handler::kHealth:
+      return JsonResponse(200, json::object{{"status", "ok"}});
+    case Handler::kReady:
+      return Ready();
+    case Handler::kMetrics:
+      return Metrics();
+    case Handler::kOpenApi: {
+      http::Response r;
+      r.SetHeader("content-type", "application/json; charset=utf-8");
+      r.body = std::string(OpenApiDocument());
+      return r;
+    }
+    case Handler::kJobs: {
+      const auto now = deps_.clock->WallNow();
+      const auto ages = deps_.store ? deps_.store->Ages(now) : std::vector<store::Freshness>{};
+      return JsonResponse(200, JobsDocument(deps_.jobs ? deps_.jobs() : common::JobsSnapshot{}, now,
+                                            store::SummariseFreshness(ages)));
+    }
+    case Handler::kBudget:
+      return Budget();
+    default:
+      return JsonError(500, "internal_error", "not a status route");
+  }
+}
+
+http::Response StatusHandler::Budget() const {
+  const double uptime = std::chrono::duration<double>(deps_.clock->Now() - started_).count();
+  auto budget = BudgetJson(*deps_.config, deps_.gateway->Stats(), sampler_.recent(),
+                           deps_.clock->WallNow(), uptime);
+  if (deps_.hub) {  // the fan-out to API clients (its presence tells the dashboard too)
+    const auto c = deps_.hub->Counters();
+    budget["stream"] = json::object{{"subscribers", c.subscribers},
+                                    {"events_published", c.published},
+                                    {"events_delivered", c.delivered},
+                                    {"clients_cut", c.cut},
+                                    {"last_event_id", deps_.hub->LastId()}};
+  }
+  if (deps_.stream_status) {
+    // Each key's real-time session, as the app reports it.
+    if (auto* keys = budget.if_contains("keys"); keys && keys->is_array()) {
+      for (auto& key : keys->as_array()) {
+        auto& k = key.as_object();
+        if (const auto* name = k.if_contains("name"); name && name->is_string()) {
+          k["stream"] = deps_.stream_status(std::string(name->as_string()));
+        }
+      }
+    }
+  }
+  return JsonResponse(200, budget);
+}
+
+http::Response StatusHandler::Ready() const {
+  json::array problems;
+  const auto stats = deps_.gateway->Stats();
+  bool any_token = false;
+  for (const auto& k : stats.keys) any_token = any_token || k.token_valid;
+  if (!any_token) problems.push_back(json::string("no key holds a valid KIS access token yet"));
+  if (deps_.jobs) {
+    for (auto& problem : deps_.jobs().problems) problems.push_back(json::string(problem));
+  }
+  if (deps_.store) {
+    const auto c = deps_.store->Counters();
+    if (c.last_write_failed)
+      problems.push_back(json::string(fmt::format("the store cannot write: {}", c.last_error)));
+    if (c.dropped > 0) {
+      problems.push_back(json::string(
+          fmt::format("the store gave up {} records beyond its write buffer while the database was "
+                      "unreachable",
+                      c.dropped)));
+    }
+  }
+  // Falling back is not a reason to take the instance out of service (every instance would be,
+  // while Redis is down): it is shown, not counted as a problem.
+  const auto& co = stats.coordination;
+  json::object coordination{{"mode", gate::ModeName(co.mode)}, {"instances", co.instances}};
+  if (!co.instance.empty()) coordination["instance"] = co.instance;
+  json::object body{{"ready", problems.empty()},
+                    {"problems", std::move(problems)},
+                    {"coordination", std::move(coordination)}};
+  return JsonResponse(body.at("ready").as_bool() ? 200 : 503, body);
+}
+
+http::Response StatusHandler::Metrics() const {
+  common::MetricsWriter w;
+  for (const auto& source : *deps_.metrics) source(w);
+  WriteMetrics(w, *deps_.counters, deps_.gateway->Stats());
+  WriteMetrics(w, ReadProcessStats());
+  http::Response r;
+  r.SetHeader("content-type", "text/plain; version=0.0.4; charset=utf-8");
+  r.body = w.Take();
+  return r;
 }
 
 }  // namespace kisgate::api
