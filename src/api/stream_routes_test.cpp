@@ -4,6 +4,10 @@
 // follows the service's clock).
 #include "api/stream_routes.hpp"
 
+#include <unistd.h>
+
+#include <filesystem>
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <boost/asio/as_tuple.hpp>
@@ -22,6 +26,8 @@
 #include "gate/gateway.hpp"
 #include "http/server.hpp"
 #include "http/websocket.hpp"
+#include "kis/records.hpp"
+#include "store/sqlite_store.hpp"
 #include "stream/metrics.hpp"
 
 namespace kisgate::api {
@@ -95,11 +101,26 @@ class StreamService : public ::testing::Test {
         io_.get_executor(),
         stream::HubOptions{.ring_events = 100, .queue_events = 50, .max_codes_per_client = 3});
   }
+  void TearDown() override {
+    service_.reset();
+    store_.reset();
+    if (!folder_.empty()) std::filesystem::remove_all(folder_);
+  }
+  // A SQLite store in a folder of its own, for the tests of held values.
+  store::SqliteStore& Store() {
+    folder_ = std::filesystem::temp_directory_path() /
+              fmt::format("kisgate-stream-routes-{}-{}", ::getpid(), ++made_);
+    store::StoreOptions so;
+    so.path = (folder_ / "kisgate.db").string();
+    store_ = std::make_unique<store::SqliteStore>(so);
+    return *store_;
+  }
   void MakeService(std::string token = {}) {
     config_.server.api_token = std::move(token);
     ServiceDeps deps;
     deps.config = &config_;
     deps.gateway = gateway_.get();
+    deps.store = store_.get();
     deps.clock = &clock_;
     deps.hub = hub_.get();
     // The hub's families of /metrics, as the app wires them.
@@ -142,8 +163,83 @@ class StreamService : public ::testing::Test {
   config::Config config_;
   std::unique_ptr<gate::Gateway> gateway_;
   std::unique_ptr<stream::Hub> hub_;
+  std::filesystem::path folder_;
+  int made_ = 0;
+  std::unique_ptr<store::SqliteStore> store_;
   std::unique_ptr<Service> service_;
 };
+
+// A price as KIS gives it (FHKST01010100's output, fields as strings), stored as a collection
+// cycle would, `age` ago.
+void StorePrice(store::Store& store, common::WallTime at) {
+  auto records = kis::ToRecords(
+      kis::Tr::kPrice, "005930",
+      R"({"rt_cd":"0","output":{"stck_prpr":"71000","prdy_vrss":"0","prdy_vrss_sign":"3",)"
+      R"("stck_oprc":"71000","stck_hgpr":"71200","stck_lwpr":"70800","acml_vol":"1000",)"
+      R"("acml_tr_pbmn":"71000000","stck_mxpr":"92300","stck_llam":"49700","per":"12.5",)"
+      R"("bstp_kor_isnm":"전기·전자"}})",
+      "20261124095500", at);
+  store.Write(std::get<std::vector<kis::Record>>(std::move(records)));
+}
+
+// One latest value: a trade moves the price fields of the stored quote and never zeroes the rest
+// (limits, PER, sector); the same trade as a stream event and as the REST price shows the same
+// figures under the same names and in the same format.
+TEST_F(StreamService, ATradeMovesTheStoredPriceAndBothViewsAgree) {
+  StorePrice(Store(), clock_.WallNow() - 2s);
+  MakeService();
+  auto first = json::parse(Handle(Get("/v1/stocks/005930/price")).response.body).as_object();
+  EXPECT_EQ(first.at("source").as_string(), "cache");
+  EXPECT_EQ(first.at("price").as_int64(), 71'000);
+  auto listening = hub_->Subscribe(stream::Filter{{"005930"}, true, false});
+  auto sub = std::get<std::shared_ptr<stream::Subscriber>>(std::move(listening));
+  auto t = Tick("005930", 71'500);
+  t.open = 71'000;
+  t.high = 71'600;
+  t.low = 70'800;
+  t.change_pct = 0.7;
+  t.cum_volume = 1'500;
+  t.cum_value = 106'750'000;
+  hub_->Publish(std::span<const kis::Tick>(&t, 1));
+  const auto r = Handle(Get("/v1/stocks/005930/price"));
+  ASSERT_EQ(r.response.status, 200) << r.response.body;
+  const auto rest = json::parse(r.response.body).as_object();
+  EXPECT_EQ(rest.at("source").as_string(), "stream");
+  EXPECT_EQ(rest.at("price").as_int64(), 71'500);
+  EXPECT_EQ(rest.at("upper_limit").as_int64(), 92'300);  // kept from the stored quote
+  EXPECT_EQ(rest.at("lower_limit").as_int64(), 49'700);
+  EXPECT_DOUBLE_EQ(rest.at("per").as_double(), 12.5);
+  EXPECT_EQ(rest.at("sector").as_string(), "전기·전자");
+  const auto events = sub->Take();
+  ASSERT_EQ(events.size(), 1u);
+  const auto event = json::parse(events[0]->json).as_object();
+  EXPECT_EQ(event.at("event").as_string(), "trade");
+  for (const auto* field : {"price", "change", "change_sign", "change_pct", "open", "high", "low",
+                            "volume", "traded_value_krw"}) {
+    ASSERT_TRUE(event.contains(field) && rest.contains(field)) << field;
+    EXPECT_EQ(json::serialize(event.at(field)), json::serialize(rest.at(field))) << field;
+  }
+  // The same number text in both bodies (not "7E-1" in one of them).
+  EXPECT_NE(events[0]->json.find(R"("change_pct":0.7,)"), std::string::npos) << events[0]->json;
+  EXPECT_NE(r.response.body.find(R"("change_pct":0.7,)"), std::string::npos) << r.response.body;
+  // The trade's moment is the answer's as_of, in the one time format.
+  EXPECT_EQ(rest.at("as_of"), event.at("received_at"));
+  EXPECT_EQ(gateway_->Stats().keys.at(0).calls, 0u);
+}
+
+// A stored value that cannot be read is counted and answered 502 with a clear error, whole.
+TEST_F(StreamService, AnUnreadableStoredValueIsA502) {
+  auto& store = Store();
+  kis::Record broken{"price", "005930", "20261124095500", clock_.WallNow(), {}, "{not json"};
+  store.Write({broken});
+  MakeService();
+  const auto r = Handle(Get("/v1/stocks/005930/price"));
+  EXPECT_EQ(r.response.status, 502);
+  const auto body = json::parse(r.response.body).as_object();
+  EXPECT_EQ(body.at("error").at("code").as_string(), "unreadable_value");
+  EXPECT_EQ(service_->counters().unreadable_values, 1u);
+  EXPECT_EQ(gateway_->Stats().keys.at(0).calls, 0u);
+}
 
 TEST_F(StreamService, AnswersErrorsAsJsonAndStreamsWithTheRightHeaders) {
   MakeService();
