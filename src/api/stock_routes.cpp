@@ -187,20 +187,6 @@ std::vector<kis::Bar> StoredBars(const Held& held) {
   return OldestFirst(std::move(bars));
 }
 
-// A trade moves the price fields of the held quote; the rest (limits, PER, ...) stays.
-void ApplyTrade(kis::PriceQuote& q, const kis::Tick& t) {
-  q.code = t.code;
-  q.price = t.price;
-  q.change = t.change;
-  q.sign = t.sign;
-  q.change_pct = t.change_pct;
-  q.open = t.open;
-  q.high = t.high;
-  q.low = t.low;
-  q.volume = t.cum_volume;
-  q.traded_value = t.cum_value;
-}
-
 std::string_view SourceOf(const LatestValue& v) {
   return v.streamed ? "stream" : v.from_table ? "store" : "cache";
 }
@@ -350,7 +336,7 @@ const LatestValue* StockHandler::Latest(const Context& ctx, bool& unreadable) {
       stored_at = entry->stored_at;
       from_table = entry->from_table;
     }
-    ApplyTrade(quote, *tick);
+    kis::ApplyTrade(quote, *tick);
     LatestValue moved{std::move(quote), tick->received_at, stored_at, from_table};
     moved.streamed = true;
     entry = &latest_.Put(q.dataset, q.code, std::move(moved), ctx.store == nullptr);

@@ -57,4 +57,19 @@ struct BookSnapshot {
   common::WallTime received_at{};
 };
 
+// A trade moves the price fields of a quote (price, change and its sign and percentage, open,
+// high, low, the day's volume and traded value) and leaves the rest (limits, PER, sector, ...).
+inline void ApplyTrade(PriceQuote& quote, const Tick& trade) {
+  quote.code = trade.code;
+  quote.price = trade.price;
+  quote.change = trade.change;
+  quote.sign = trade.sign;
+  quote.change_pct = trade.change_pct;
+  quote.open = trade.open;
+  quote.high = trade.high;
+  quote.low = trade.low;
+  quote.volume = trade.cum_volume;
+  quote.traded_value = trade.cum_value;
+}
+
 }  // namespace kisgate::kis

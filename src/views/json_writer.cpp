@@ -97,31 +97,35 @@ void JsonWriter::Separate() {
   }
 }
 
-JsonWriter& JsonWriter::Begin() {
+void JsonWriter::Open(char bracket) {
   Separate();
-  out_.push_back('{');
+  out_.push_back(bracket);
   ++depth_;  // nesting deeper than 64 is not a market value
   empty_ |= std::uint64_t{1} << (depth_ - 1);
+}
+
+void JsonWriter::Close(char bracket) {
+  --depth_;
+  out_.push_back(bracket);
+}
+
+JsonWriter& JsonWriter::Begin() {
+  Open('{');
   return *this;
 }
 
 JsonWriter& JsonWriter::End() {
-  --depth_;
-  out_.push_back('}');
+  Close('}');
   return *this;
 }
 
 JsonWriter& JsonWriter::BeginArray() {
-  Separate();
-  out_.push_back('[');
-  ++depth_;
-  empty_ |= std::uint64_t{1} << (depth_ - 1);
+  Open('[');
   return *this;
 }
 
 JsonWriter& JsonWriter::EndArray() {
-  --depth_;
-  out_.push_back(']');
+  Close(']');
   return *this;
 }
 

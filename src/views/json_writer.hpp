@@ -47,6 +47,8 @@ class JsonWriter {
  private:
   JsonWriter& Int(std::int64_t v);
   void Separate();
+  void Open(char bracket);
+  void Close(char bracket);
 
   std::string& out_;
   std::uint64_t empty_ = 0;  // bit d: the container at depth d has no element yet

@@ -76,16 +76,7 @@ TEST(Views, AStreamTradeAndARestPriceShowTheSameFiguresAlike) {
   t.cum_value = 88400000000;
   t.received_at = At("2026-11-24 09:30:05") + std::chrono::milliseconds(120);
   kis::PriceQuote q;
-  q.code = t.code;
-  q.price = t.price;
-  q.change = t.change;
-  q.sign = t.sign;
-  q.change_pct = t.change_pct;
-  q.open = t.open;
-  q.high = t.high;
-  q.low = t.low;
-  q.volume = t.cum_volume;
-  q.traded_value = t.cum_value;
+  kis::ApplyTrade(q, t);  // the quote a trade makes: its price fields
   const auto trade = Written([&](JsonWriter& w) { TradeFields(w, t); });
   const auto price = Written([&](JsonWriter& w) { PriceFields(w, q); });
   const auto polled = Written([&](JsonWriter& w) { PolledPriceFields(w, q, t.received_at); });
