@@ -117,10 +117,16 @@ std::string WriteHead(int status, unsigned version, const Headers& headers,
       if (c != '\r' && c != '\n') out.push_back(c);
     }
   };
+  const auto number = [](std::string& out, std::size_t n) {
+    std::array<char, 24> digits{};
+    const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), n).ptr;
+    out.append(digits.data(), end);
+  };
   std::string out;
   out.reserve(160 + 64 * headers.size());
   out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  fmt::format_to(std::back_inserter(out), "{} ", status);
+  number(out, static_cast<std::size_t>(status));
+  out.push_back(' ');
   clean(out, bhttp::obsolete_reason(static_cast<bhttp::status>(status)));
   out += "\r\nServer: ";
   clean(out, server_header);
@@ -134,7 +140,9 @@ std::string WriteHead(int status, unsigned version, const Headers& headers,
   }
   // RFC 9110 8.6: no Content-Length on 1xx and 204; on 304 it would have to be the GET's.
   if (status >= 200 && status != 204 && status != 304) {
-    fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", content_length);
+    out += "Content-Length: ";
+    number(out, content_length);
+    out += "\r\n";
   }
   if (version == 10 && keep_alive) out += "Connection: keep-alive\r\n";
   if (version != 10 && !keep_alive) out += "Connection: close\r\n";
