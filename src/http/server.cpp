@@ -303,6 +303,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       while (active > peak && !counters.peak_active.compare_exchange_weak(peak, active)) {
       }
       socket.set_option(tcp::no_delay(true), ec);
+      socket.non_blocking(true, ec);  // a reply is first written at once (Session)
       std::string remote = RemoteOf(socket);
       slots.emplace_front();
       auto slot = slots.begin();
@@ -456,10 +457,23 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         co_return;
       }
       beast::error_code ec;
-      lowest.expires_after(options.write_timeout);
       const std::array<asio::const_buffer, 2> reply{asio::buffer(answer.head),
-                                                    asio::buffer(answer.body)};
-      co_await asio::async_write(stream, reply, asio::redirect_error(asio::use_awaitable, ec));
+                                              asio::buffer(answer.body)};
+      // On a plain connection the reply goes out at once when the socket can take it all (it
+      // almost always can): no write timer to arm and cancel, no asynchronous operation. What it
+      // cannot take is written as usual, under write_timeout.
+      std::size_t sent = 0;
+      if (!stream.is_tls()) {
+        sent = lowest.socket().write_some(reply, ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+      }
+      const std::size_t total = answer.head.size() + answer.body.size();
+      if (!ec && sent < total) {
+        lowest.expires_after(options.write_timeout);
+        beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(reply);
+        rest.consume(sent);
+        co_await asio::async_write(stream, rest, asio::redirect_error(asio::use_awaitable, ec));
+      }
       if (ec) {
         if (ec == beast::error::timeout) counters.timeouts++;
         break;
