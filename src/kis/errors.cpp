@@ -72,43 +72,43 @@ class TopLevelFields {
   }
   bool has_code() const { return fields_[kCode].present; }
 
-  bool on_document_begin(json::error_code&) { return true; }
-  bool on_document_end(json::error_code&) { return true; }
-  bool on_object_begin(json::error_code&) {
+  static bool on_document_begin(json::error_code& /*ec*/) { return true; }
+  static bool on_document_end(json::error_code& /*ec*/) { return true; }
+  bool on_object_begin(json::error_code& /*ec*/) {
     if (depth_ == 0) root_is_object_ = true;
     NotAString();
     ++depth_;
     return true;
   }
-  bool on_object_end(std::size_t, json::error_code&) {
+  bool on_object_end(std::size_t /*n*/, json::error_code& /*ec*/) {
     --depth_;
     return true;
   }
-  bool on_array_begin(json::error_code&) {
+  bool on_array_begin(json::error_code& /*ec*/) {
     NotAString();
     ++depth_;
     return true;
   }
-  bool on_array_end(std::size_t, json::error_code&) {
+  bool on_array_end(std::size_t /*n*/, json::error_code& /*ec*/) {
     --depth_;
     return true;
   }
-  bool on_key_part(json::string_view s, std::size_t, json::error_code&) {
+  bool on_key_part(json::string_view s, std::size_t /*n*/, json::error_code& /*ec*/) {
     if (depth_ == 1) key_.append(s.data(), s.size());
     return true;
   }
-  bool on_key(json::string_view s, std::size_t, json::error_code&) {
+  bool on_key(json::string_view s, std::size_t /*n*/, json::error_code& /*ec*/) {
     if (depth_ != 1) return true;
     key_.append(s.data(), s.size());
     current_ = Slot(key_);
     key_.clear();
     return true;
   }
-  bool on_string_part(json::string_view s, std::size_t, json::error_code&) {
+  bool on_string_part(json::string_view s, std::size_t /*n*/, json::error_code& /*ec*/) {
     if (depth_ == 1 && current_ != kNone) string_.append(s.data(), s.size());
     return true;
   }
-  bool on_string(json::string_view s, std::size_t, json::error_code&) {
+  bool on_string(json::string_view s, std::size_t /*n*/, json::error_code& /*ec*/) {
     if (depth_ == 1 && current_ != kNone) {
       string_.append(s.data(), s.size());
       auto& f = fields_[current_];
@@ -118,14 +118,20 @@ class TopLevelFields {
     }
     return true;
   }
-  bool on_number_part(json::string_view, json::error_code&) { return true; }
-  bool on_int64(std::int64_t, json::string_view, json::error_code&) { return NotAString(); }
-  bool on_uint64(std::uint64_t, json::string_view, json::error_code&) { return NotAString(); }
-  bool on_double(double, json::string_view, json::error_code&) { return NotAString(); }
-  bool on_bool(bool, json::error_code&) { return NotAString(); }
-  bool on_null(json::error_code&) { return NotAString(); }
-  bool on_comment_part(json::string_view, json::error_code&) { return true; }
-  bool on_comment(json::string_view, json::error_code&) { return true; }
+  static bool on_number_part(json::string_view /*s*/, json::error_code& /*ec*/) { return true; }
+  bool on_int64(std::int64_t /*i*/, json::string_view /*s*/, json::error_code& /*ec*/) {
+    return NotAString();
+  }
+  bool on_uint64(std::uint64_t /*u*/, json::string_view /*s*/, json::error_code& /*ec*/) {
+    return NotAString();
+  }
+  bool on_double(double /*d*/, json::string_view /*s*/, json::error_code& /*ec*/) {
+    return NotAString();
+  }
+  bool on_bool(bool /*b*/, json::error_code& /*ec*/) { return NotAString(); }
+  bool on_null(json::error_code& /*ec*/) { return NotAString(); }
+  static bool on_comment_part(json::string_view /*s*/, json::error_code& /*ec*/) { return true; }
+  static bool on_comment(json::string_view /*s*/, json::error_code& /*ec*/) { return true; }
 
  private:
   enum Index : std::size_t {

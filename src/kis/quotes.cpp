@@ -115,9 +115,9 @@ template <class T, class Fn>
 Parsed<T> Guarded(std::string_view body, Fn fn) {
   // A day of investor flows (30 rows) is about 17 KB of JSON and 60 KB of document.
   constexpr std::size_t kBufferBytes = 256 * 1024;
-  thread_local const std::unique_ptr<unsigned char[]> buffer(new unsigned char[kBufferBytes]);
+  thread_local const auto buffer = std::make_unique<std::array<unsigned char, kBufferBytes>>();
   try {
-    json::monotonic_resource memory(buffer.get(), kBufferBytes);
+    json::monotonic_resource memory(buffer->data(), buffer->size());
     json::error_code ec;
     auto v = json::parse(body, ec, &memory);
     if (ec || !v.is_object()) throw Malformed{"reply is not a JSON object"};
