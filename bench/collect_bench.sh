@@ -102,7 +102,7 @@ done
 {
   echo "# Collection against kisgate sim"
   echo
-  echo "$(date -u +%Y-%m-%d), $(nproc) cores; \`kisgate collect --once\` in its own process against \`kisgate sim\`"
+  echo "$(date -u +%Y-%m-%d), commit $(git log -1 --format=%h), $(nproc) cores; \`kisgate collect --once\` in its own process against \`kisgate sim\`"
   echo "(18 calls/s per key, sliding window, median delay 40 ms, burst rules on: 10 in flight per key,"
   echo "40 connections). ${RUNS} runs, median (min–max)."
   echo

@@ -31,11 +31,12 @@ packages=(
 if ! command -v npm > /dev/null; then
   packages+=(npm)
 fi
+# linux-perf: bench/collect_profile.sh's PERF=1 (the collection path's profile).
 # tests/multi starts its own redis-server and PostgreSQL 15 (initdb/pg_ctl in a temporary folder).
 packages+=(redis-server postgresql)
 for arg in "$@"; do
   case "$arg" in
-    --bench) packages+=(wrk gnuplot-nox util-linux time python3-httpx nginx) ;;
+    --bench) packages+=(wrk gnuplot-nox util-linux time python3-httpx nginx linux-perf) ;;
     *) echo "bootstrap: unknown option '$arg' (known: --bench)" >&2; exit 2 ;;
   esac
 done

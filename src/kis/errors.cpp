@@ -4,7 +4,9 @@
 #include <optional>
 
 #include <fmt/format.h>
-#include <boost/json.hpp>
+#include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/error.hpp>
+#include <boost/json/parse_options.hpp>
 
 namespace kisgate::kis {
 
@@ -40,9 +42,140 @@ constexpr auto kRules = std::to_array<ErrorRule>({
     {"OPSQ0002", Action::kFail, "unknown service code (tr_id)", "check the tr_id for this path"},
 });
 
-std::string_view Text(const json::object& o, std::string_view key) {
-  if (const auto* v = o.if_contains(key); v != nullptr && v->is_string()) return v->get_string();
-  return {};
+// The top-level fields a classification reads, from one pass over the reply without building it:
+// every reply is classified, and most are then read once more, in full, by the caller. The pass
+// validates the whole document exactly as json::parse does (same options, same errors), so what
+// is malformed here is malformed there.
+class TopLevelFields {
+ public:
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+
+  // A top-level field: absent, present but not a string, or a string (json::parse keeps the last
+  // of duplicate keys, and so does this).
+  struct Field {
+    bool present = false;
+    bool is_string = false;
+    std::string text;
+  };
+
+  bool root_is_object() const { return root_is_object_; }
+  const Field& error_code() const { return fields_[kErrorCode]; }
+  const Field& error_description() const { return fields_[kErrorDescription]; }
+  const Field& rt_cd() const { return fields_[kRtCd]; }
+  const Field& msg_cd() const { return fields_[kMsgCd]; }
+  const Field& msg1() const { return fields_[kMsg1]; }
+  bool has_token_or_key() const {
+    return fields_[kAccessToken].present || fields_[kApprovalKey].present;
+  }
+  bool has_code() const { return fields_[kCode].present; }
+
+  static bool on_document_begin(json::error_code& /*ec*/) { return true; }
+  static bool on_document_end(json::error_code& /*ec*/) { return true; }
+  bool on_object_begin(json::error_code& /*ec*/) {
+    if (depth_ == 0) root_is_object_ = true;
+    NotAString();
+    ++depth_;
+    return true;
+  }
+  bool on_object_end(std::size_t /*n*/, json::error_code& /*ec*/) {
+    --depth_;
+    return true;
+  }
+  bool on_array_begin(json::error_code& /*ec*/) {
+    NotAString();
+    ++depth_;
+    return true;
+  }
+  bool on_array_end(std::size_t /*n*/, json::error_code& /*ec*/) {
+    --depth_;
+    return true;
+  }
+  bool on_key_part(json::string_view s, std::size_t /*n*/, json::error_code& /*ec*/) {
+    if (depth_ == 1) key_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(json::string_view s, std::size_t /*n*/, json::error_code& /*ec*/) {
+    if (depth_ != 1) return true;
+    key_.append(s.data(), s.size());
+    current_ = Slot(key_);
+    key_.clear();
+    return true;
+  }
+  bool on_string_part(json::string_view s, std::size_t /*n*/, json::error_code& /*ec*/) {
+    if (depth_ == 1 && current_ != kNone) string_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_string(json::string_view s, std::size_t /*n*/, json::error_code& /*ec*/) {
+    if (depth_ == 1 && current_ != kNone) {
+      string_.append(s.data(), s.size());
+      auto& f = fields_[current_];
+      f = Field{true, true, std::move(string_)};
+      string_.clear();
+      current_ = kNone;
+    }
+    return true;
+  }
+  static bool on_number_part(json::string_view /*s*/, json::error_code& /*ec*/) { return true; }
+  bool on_int64(std::int64_t /*i*/, json::string_view /*s*/, json::error_code& /*ec*/) {
+    return NotAString();
+  }
+  bool on_uint64(std::uint64_t /*u*/, json::string_view /*s*/, json::error_code& /*ec*/) {
+    return NotAString();
+  }
+  bool on_double(double /*d*/, json::string_view /*s*/, json::error_code& /*ec*/) {
+    return NotAString();
+  }
+  bool on_bool(bool /*b*/, json::error_code& /*ec*/) { return NotAString(); }
+  bool on_null(json::error_code& /*ec*/) { return NotAString(); }
+  static bool on_comment_part(json::string_view /*s*/, json::error_code& /*ec*/) { return true; }
+  static bool on_comment(json::string_view /*s*/, json::error_code& /*ec*/) { return true; }
+
+ private:
+  enum Index : std::size_t {
+    kErrorCode,
+    kErrorDescription,
+    kRtCd,
+    kMsgCd,
+    kMsg1,
+    kAccessToken,
+    kApprovalKey,
+    kCode,
+    kNone
+  };
+
+  static Index Slot(std::string_view key) {
+    static constexpr std::array<std::string_view, kNone> kNames = {
+        "error_code", "error_description", "rt_cd",        "msg_cd",
+        "msg1",       "access_token",      "approval_key", "code"};
+    for (std::size_t i = 0; i < kNames.size(); ++i) {
+      if (kNames[i] == key) return static_cast<Index>(i);
+    }
+    return kNone;
+  }
+
+  // A value that is not a string starts (a scalar, or an object or array at its start): a field
+  // of the root object that is present and not a string.
+  bool NotAString() {
+    if (depth_ == 1 && current_ != kNone) {
+      fields_[current_] = Field{true, false, {}};
+      current_ = kNone;
+    }
+    return true;
+  }
+
+  std::size_t depth_ = 0;
+  bool root_is_object_ = false;
+  Index current_ = kNone;
+  std::string key_;
+  std::string string_;
+  std::array<Field, kNone> fields_;
+};
+
+std::string_view Text(const TopLevelFields::Field& f) {
+  return f.is_string ? std::string_view(f.text) : std::string_view();
 }
 
 Classification FromCode(std::string code, std::string message, int http_status) {
@@ -129,8 +262,11 @@ const ErrorRule* FindErrorRule(std::string_view code) {
 
 Classification Classify(int http_status, std::string_view body) {
   json::error_code ec;
-  json::value v = json::parse(body, ec);
-  if (ec || !v.is_object()) {
+  json::basic_parser<TopLevelFields> parser(json::parse_options{});
+  const auto used = parser.write_some(false, body.data(), body.size(), ec);
+  if (!ec && used < body.size()) ec = json::error::extra_data;
+  const TopLevelFields& o = parser.handler();
+  if (ec || !o.root_is_object()) {
     if (auto overload = FromOverloadStatus(http_status, body.size())) return *overload;
     // A gateway in trouble sends HTML or truncated bodies; worth another try later. A 2xx that is
     // not JSON is a broken reply, not a transient state.
@@ -141,30 +277,28 @@ Classification Classify(int http_status, std::string_view body) {
                     body.size(), ec ? ", " + ec.message() : std::string()),
         transient ? "" : "the upstream is not speaking the KIS wire format");
   }
-  const auto& o = v.get_object();
   // Token endpoints: {"error_code": ..., "error_description": ...}.
-  if (auto code = Text(o, "error_code"); !code.empty()) {
-    return FromCode(std::string(code), std::string(Text(o, "error_description")), http_status);
+  if (auto code = Text(o.error_code()); !code.empty()) {
+    return FromCode(std::string(code), std::string(Text(o.error_description())), http_status);
   }
-  auto rt_cd = Text(o, "rt_cd");
+  auto rt_cd = Text(o.rt_cd());
   if (rt_cd.empty()) {
-    if (http_status == 200 && (o.contains("access_token") || o.contains("approval_key"))) {
+    if (http_status == 200 && o.has_token_or_key()) {
       return Classification{Action::kSuccess, "", "", ""};
     }
-    if (http_status == 200 && o.contains("code"))
-      return Classification{Action::kSuccess, "", "", ""};
+    if (http_status == 200 && o.has_code()) return Classification{Action::kSuccess, "", "", ""};
     if (auto overload = FromOverloadStatus(http_status, body.size())) return *overload;
     return Classification::Own(common::Errc::kMalformedReply,
                                http_status >= 500 ? Action::kRetryWithBackoff : Action::kFail,
                                fmt::format("HTTP {} without rt_cd or error_code", http_status));
   }
   if (rt_cd == "0" && http_status == 200) {
-    return Classification{Action::kSuccess, std::string(Text(o, "msg_cd")),
-                          std::string(Text(o, "msg1")), ""};
+    return Classification{Action::kSuccess, std::string(Text(o.msg_cd())),
+                          std::string(Text(o.msg1())), ""};
   }
-  auto code = Text(o, "msg_cd");
+  auto code = Text(o.msg_cd());
   return FromCode(code.empty() ? fmt::format("rt_cd_{}", rt_cd) : std::string(code),
-                  std::string(Text(o, "msg1")), http_status);
+                  std::string(Text(o.msg1())), http_status);
 }
 
 }  // namespace kisgate::kis

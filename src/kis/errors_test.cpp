@@ -49,6 +49,32 @@ TEST(Classify, TransientAndConfigurationErrors) {
   EXPECT_EQ(Classify(200, R"({"rt_cd":"7","msg_cd":"APBK0001","msg1":"x"})").action, Action::kFail);
 }
 
+// Classification reads the reply's top level as json::parse reads it: the last of duplicate keys,
+// a field that is not a string reads as absent, the same names inside nested objects (output) are
+// not the envelope's, and trailing bytes or nesting deeper than 32 make the reply malformed.
+TEST(Classify, ReadsTheTopLevelAsTheJsonDocumentHasIt) {
+  auto last = Classify(500, R"({"rt_cd":"1","msg_cd":"EGW00002","msg_cd":"EGW00201","msg1":"x"})");
+  EXPECT_EQ(last.code, "EGW00201");
+  EXPECT_EQ(last.action, Action::kRetryLater);
+  auto number = Classify(500, R"({"rt_cd":"1","msg_cd":201,"msg1":"x"})");
+  EXPECT_EQ(number.code, "rt_cd_1");
+  auto nested = Classify(
+      200, R"({"output":{"rt_cd":"1","msg_cd":"EGW00201","error_code":"EGW00133"},"rt_cd":"0"})");
+  EXPECT_EQ(nested.action, Action::kSuccess);
+  EXPECT_EQ(nested.code, "");
+  auto replaced = Classify(200, R"({"rt_cd":"1","rt_cd":{"a":"0"},"code":[1]})");
+  EXPECT_EQ(replaced.action, Action::kSuccess);  // rt_cd is not a string: a "code" reply
+  auto escaped = Classify(500, R"({"rt_cd":"1","msg\u005fcd":"EGW0020\u0031","msg1":"a\"b"})");
+  EXPECT_EQ(escaped.code, "EGW00201");
+  EXPECT_EQ(escaped.message, "a\"b");
+  EXPECT_EQ(Classify(200, R"({"rt_cd":"0"} x)").code, "malformed_reply");
+  std::string deep = R"({"rt_cd":"0","x":)";
+  for (int i = 0; i < 40; ++i) deep += "[";
+  for (int i = 0; i < 40; ++i) deep += "]";
+  deep += "}";
+  EXPECT_EQ(Classify(200, deep).code, "malformed_reply");
+}
+
 // Whatever comes back, classification never throws and says the reply was malformed.
 TEST(Classify, MalformedRepliesAreClassifiedNotThrown) {
   for (auto body : {"", "<html>502 Bad Gateway</html>", R"({"rt_cd":"0","output":{)", "[1,2,3]",

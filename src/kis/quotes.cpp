@@ -1,7 +1,10 @@
 #include "kis/quotes.hpp"
 
+#include <array>
 #include <charconv>
+#include <cstddef>
 #include <cstdlib>
+#include <memory>
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
@@ -92,13 +95,6 @@ class Row {
   std::string_view where_;
 };
 
-json::object ParseBody(std::string_view body) {
-  json::error_code ec;
-  auto v = json::parse(body, ec);
-  if (ec || !v.is_object()) throw Malformed{"reply is not a JSON object"};
-  return std::move(v.get_object());
-}
-
 const json::object& ObjectField(const json::object& body, std::string_view key) {
   const auto* v = body.if_contains(key);
   if (v == nullptr || !v->is_object())
@@ -112,38 +108,74 @@ const json::array& ArrayField(const json::object& body, std::string_view key) {
   return v->get_array();
 }
 
+// Parses the body once into this thread's parse buffer, reused from reply to reply (a reply's
+// document takes no allocation of its own unless it outgrows the buffer, and then only a few), and
+// reads it with `fn`. Nothing of the document outlives the call, so one buffer per thread will do.
 template <class T, class Fn>
 Parsed<T> Guarded(std::string_view body, Fn fn) {
+  // A day of investor flows (30 rows) is about 17 KB of JSON and 60 KB of document.
+  constexpr std::size_t kBufferBytes = 256 * 1024;
+  thread_local const auto buffer = std::make_unique<std::array<unsigned char, kBufferBytes>>();
   try {
-    return fn(ParseBody(body));
+    json::monotonic_resource memory(buffer->data(), buffer->size());
+    json::error_code ec;
+    auto v = json::parse(body, ec, &memory);
+    if (ec || !v.is_object()) throw Malformed{"reply is not a JSON object"};
+    return fn(v.get_object());
   } catch (const Malformed& m) {
     return ToClassification(m);
   }
 }
 
+// Field names with a number in them, made once: the order book's ten levels and an investor
+// group's six figures.
+template <std::size_t N>
+std::array<std::string, N> Numbered(std::string_view pattern) {
+  std::array<std::string, N> names;
+  for (std::size_t i = 0; i < N; ++i) names[i] = fmt::format(fmt::runtime(pattern), i + 1);
+  return names;
+}
+
 template <class Levels>
-void ReadLevels(const Row& r, Levels& asks, Levels& bids, std::string_view prefix) {
-  for (int i = 0; i < 10; ++i) {
-    auto n = std::to_string(i + 1);
-    auto& a = asks[static_cast<std::size_t>(i)];
-    auto& b = bids[static_cast<std::size_t>(i)];
-    a.price = r.Int(fmt::format("{}askp{}", prefix, n));
-    b.price = r.Int(fmt::format("{}bidp{}", prefix, n));
-    a.quantity = r.Int(fmt::format("{}askp_rsqn{}", prefix, n));
-    b.quantity = r.Int(fmt::format("{}bidp_rsqn{}", prefix, n));
-    a.quantity_change = r.Int(fmt::format("{}askp_rsqn_icdc{}", prefix, n));
-    b.quantity_change = r.Int(fmt::format("{}bidp_rsqn_icdc{}", prefix, n));
+void ReadLevels(const Row& r, Levels& asks, Levels& bids) {
+  static const auto askp = Numbered<10>("askp{}");
+  static const auto bidp = Numbered<10>("bidp{}");
+  static const auto askp_rsqn = Numbered<10>("askp_rsqn{}");
+  static const auto bidp_rsqn = Numbered<10>("bidp_rsqn{}");
+  static const auto askp_rsqn_icdc = Numbered<10>("askp_rsqn_icdc{}");
+  static const auto bidp_rsqn_icdc = Numbered<10>("bidp_rsqn_icdc{}");
+  for (std::size_t i = 0; i < 10; ++i) {
+    auto& a = asks[i];
+    auto& b = bids[i];
+    a.price = r.Int(askp[i]);
+    b.price = r.Int(bidp[i]);
+    a.quantity = r.Int(askp_rsqn[i]);
+    b.quantity = r.Int(bidp_rsqn[i]);
+    a.quantity_change = r.Int(askp_rsqn_icdc[i]);
+    b.quantity_change = r.Int(bidp_rsqn_icdc[i]);
   }
 }
 
-InvestorFlow Flow(const Row& r, std::string_view who) {
+// An investor group's figures: prsn (individuals), frgn (foreigners), orgn (institutions).
+struct FlowKeys {
+  explicit FlowKeys(std::string_view who)
+      : net_quantity(fmt::format("{}_ntby_qty", who)),
+        net_value(fmt::format("{}_ntby_tr_pbmn", who)),
+        buy_quantity(fmt::format("{}_shnu_vol", who)),
+        buy_value(fmt::format("{}_shnu_tr_pbmn", who)),
+        sell_quantity(fmt::format("{}_seln_vol", who)),
+        sell_value(fmt::format("{}_seln_tr_pbmn", who)) {}
+  std::string net_quantity, net_value, buy_quantity, buy_value, sell_quantity, sell_value;
+};
+
+InvestorFlow Flow(const Row& r, const FlowKeys& k) {
   InvestorFlow f;
-  f.net_quantity = r.Int(fmt::format("{}_ntby_qty", who));
-  f.net_value = r.Int(fmt::format("{}_ntby_tr_pbmn", who));
-  f.buy_quantity = r.Int(fmt::format("{}_shnu_vol", who));
-  f.buy_value = r.Int(fmt::format("{}_shnu_tr_pbmn", who));
-  f.sell_quantity = r.Int(fmt::format("{}_seln_vol", who));
-  f.sell_value = r.Int(fmt::format("{}_seln_tr_pbmn", who));
+  f.net_quantity = r.Int(k.net_quantity);
+  f.net_value = r.Int(k.net_value);
+  f.buy_quantity = r.Int(k.buy_quantity);
+  f.buy_value = r.Int(k.buy_value);
+  f.sell_quantity = r.Int(k.sell_quantity);
+  f.sell_value = r.Int(k.sell_value);
   return f;
 }
 
@@ -188,7 +220,7 @@ Parsed<OrderBook> ParseOrderBook(std::string_view body) {
     Row r(ObjectField(o, "output1"), "output1");
     OrderBook b;
     b.time = std::string(r.Str("aspr_acpt_hour"));
-    ReadLevels(r, b.asks, b.bids, "");
+    ReadLevels(r, b.asks, b.bids);
     b.total_ask_quantity = r.Int("total_askp_rsqn");
     b.total_bid_quantity = r.Int("total_bidp_rsqn");
     if (const auto* out2 = o.if_contains("output2"); out2 != nullptr && out2->is_object()) {
@@ -213,22 +245,30 @@ InvestorDay ReadInvestorDay(const json::object& row) {
   d.close = r.Int("stck_clpr");
   d.change = r.Int("prdy_vrss");
   d.sign = r.SignOf("prdy_vrss_sign");
-  d.individuals = Flow(r, "prsn");
-  d.foreigners = Flow(r, "frgn");
-  d.institutions = Flow(r, "orgn");
+  static const FlowKeys individuals("prsn");
+  static const FlowKeys foreigners("frgn");
+  static const FlowKeys institutions("orgn");
+  d.individuals = Flow(r, individuals);
+  d.foreigners = Flow(r, foreigners);
+  d.institutions = Flow(r, institutions);
   return d;
 }
 
 }  // namespace
 
-Parsed<std::vector<InvestorDay>> ParseInvestors(std::string_view body) {
-  return Guarded<std::vector<InvestorDay>>(body, [](const json::object& o) {
+Parsed<std::vector<InvestorDay>> ParseInvestors(std::string_view body,
+                                                std::vector<std::string>* rows) {
+  return Guarded<std::vector<InvestorDay>>(body, [rows](const json::object& o) {
     std::vector<InvestorDay> days;
+    std::vector<std::string> raw;
     for (const auto& item : ArrayField(o, "output")) {
       if (!item.is_object()) throw Malformed{"output[] holds a non-object"};
       auto d = ReadInvestorDay(item.get_object());
-      if (!d.date.empty()) days.push_back(std::move(d));
+      if (d.date.empty()) continue;
+      days.push_back(std::move(d));
+      if (rows) raw.push_back(json::serialize(item));
     }
+    if (rows) *rows = std::move(raw);
     return days;
   });
 }
@@ -270,13 +310,15 @@ Parsed<OvertimeBook> ParseOvertimeBook(std::string_view body) {
     Row r(ObjectField(o, "output"), "output");
     OvertimeBook b;
     b.time = std::string(r.Str("ovtm_untp_last_hour"));
-    for (int i = 0; i < 10; ++i) {
-      auto n = i + 1;
-      auto idx = static_cast<std::size_t>(i);
-      b.asks[idx].price = r.Int(fmt::format("ovtm_untp_askp{}", n));
-      b.bids[idx].price = r.Int(fmt::format("ovtm_untp_bidp{}", n));
-      b.asks[idx].quantity = r.Int(fmt::format("ovtm_untp_askp_rsqn{}", n));
-      b.bids[idx].quantity = r.Int(fmt::format("ovtm_untp_bidp_rsqn{}", n));
+    static const auto askp = Numbered<10>("ovtm_untp_askp{}");
+    static const auto bidp = Numbered<10>("ovtm_untp_bidp{}");
+    static const auto askp_rsqn = Numbered<10>("ovtm_untp_askp_rsqn{}");
+    static const auto bidp_rsqn = Numbered<10>("ovtm_untp_bidp_rsqn{}");
+    for (std::size_t idx = 0; idx < 10; ++idx) {
+      b.asks[idx].price = r.Int(askp[idx]);
+      b.bids[idx].price = r.Int(bidp[idx]);
+      b.asks[idx].quantity = r.Int(askp_rsqn[idx]);
+      b.bids[idx].quantity = r.Int(bidp_rsqn[idx]);
     }
     b.total_ask_quantity = r.Int("ovtm_untp_total_askp_rsqn");
     b.total_bid_quantity = r.Int("ovtm_untp_total_bidp_rsqn");
@@ -286,8 +328,9 @@ Parsed<OvertimeBook> ParseOvertimeBook(std::string_view body) {
 
 namespace {
 
-std::vector<Bar> ReadBars(const json::object& o, bool minute) {
+std::vector<Bar> ReadBars(const json::object& o, bool minute, std::vector<std::string>* rows) {
   std::vector<Bar> bars;
+  std::vector<std::string> raw;
   for (const auto& item : ArrayField(o, "output2")) {
     if (!item.is_object()) throw Malformed{"output2[] holds a non-object"};
     Row r(item.get_object(), "output2[]");
@@ -302,18 +345,22 @@ std::vector<Bar> ReadBars(const json::object& o, bool minute) {
     b.volume = r.Int(minute ? "cntg_vol" : "acml_vol");
     b.traded_value = r.Int("acml_tr_pbmn");
     bars.push_back(std::move(b));
+    if (rows) raw.push_back(json::serialize(item));
   }
+  if (rows) *rows = std::move(raw);
   return bars;
 }
 
 }  // namespace
 
-Parsed<std::vector<Bar>> ParseMinuteBars(std::string_view body) {
-  return Guarded<std::vector<Bar>>(body, [](const json::object& o) { return ReadBars(o, true); });
+Parsed<std::vector<Bar>> ParseMinuteBars(std::string_view body, std::vector<std::string>* rows) {
+  return Guarded<std::vector<Bar>>(
+      body, [rows](const json::object& o) { return ReadBars(o, true, rows); });
 }
 
-Parsed<std::vector<Bar>> ParseDailyBars(std::string_view body) {
-  return Guarded<std::vector<Bar>>(body, [](const json::object& o) { return ReadBars(o, false); });
+Parsed<std::vector<Bar>> ParseDailyBars(std::string_view body, std::vector<std::string>* rows) {
+  return Guarded<std::vector<Bar>>(
+      body, [rows](const json::object& o) { return ReadBars(o, false, rows); });
 }
 
 }  // namespace kisgate::kis

@@ -103,11 +103,17 @@ using Parsed = std::variant<T, Classification>;
 // Classification with code "malformed_reply". Never throws.
 Parsed<PriceQuote> ParsePrice(std::string_view body);
 Parsed<OrderBook> ParseOrderBook(std::string_view body);
-Parsed<std::vector<InvestorDay>> ParseInvestors(std::string_view body);
+// The row parsers also give, when `rows` is not null, each parsed row's own JSON object
+// (serialized, one per returned element, in the same order), from the same single parse.
+Parsed<std::vector<InvestorDay>> ParseInvestors(std::string_view body,
+                                                std::vector<std::string>* rows = nullptr);
 Parsed<OvertimePrice> ParseOvertimePrice(std::string_view body);
 Parsed<OvertimeBook> ParseOvertimeBook(std::string_view body);
-Parsed<std::vector<Bar>> ParseMinuteBars(std::string_view body);  // newest first, as sent
-Parsed<std::vector<Bar>> ParseDailyBars(std::string_view body);   // newest first, as sent
+// Newest first, as sent.
+Parsed<std::vector<Bar>> ParseMinuteBars(std::string_view body,
+                                         std::vector<std::string>* rows = nullptr);
+Parsed<std::vector<Bar>> ParseDailyBars(std::string_view body,
+                                        std::vector<std::string>* rows = nullptr);
 // One row of ParseInvestors' `output` array on its own (as the store keeps it).
 Parsed<InvestorDay> ParseInvestorRow(std::string_view row);
 

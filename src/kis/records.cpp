@@ -1,10 +1,6 @@
 #include "kis/records.hpp"
 
-#include <boost/json.hpp>
-
 namespace kisgate::kis {
-
-namespace json = boost::json;
 
 namespace {
 
@@ -19,24 +15,6 @@ Record Make(Tr tr, const std::string& code, std::string market_time, common::Wal
                 collected_at,
                 {},
                 std::move(raw)};
-}
-
-// The JSON rows of output2 (or output), one per bar or day, to keep beside each record; rows
-// without a date are KIS's padding and are skipped, exactly as the parsers skip them.
-std::vector<std::string> RawRows(const std::string& body, const char* field) {
-  std::vector<std::string> rows;
-  json::error_code ec;
-  auto v = json::parse(body, ec);
-  if (ec || !v.is_object()) return rows;
-  if (auto* a = v.get_object().if_contains(field); a && a->is_array()) {
-    for (const auto& row : a->get_array()) {
-      const auto* o = row.if_object();
-      const auto* date = o ? o->if_contains("stck_bsop_date") : nullptr;
-      if (date && date->is_string() && !date->get_string().empty())
-        rows.push_back(json::serialize(row));
-    }
-  }
-  return rows;
 }
 
 template <class T, class Fn>
@@ -113,14 +91,15 @@ Result ToRecords(Tr tr, const std::string& code, const std::string& body,
       if (auto* c = std::get_if<Classification>(&single)) return *c;
       return Records{std::move(std::get<SingleValueRecord>(single).record)};
     }
-    case Tr::kInvestors:
-      return Convert(ParseInvestors(body), [&](const std::vector<InvestorDay>& days) {
-        auto raw = RawRows(body, "output");
+    case Tr::kInvestors: {
+      // Each row keeps its own JSON object, from the parse that read it.
+      std::vector<std::string> raw;
+      return Convert(ParseInvestors(body, &raw), [&](const std::vector<InvestorDay>& days) {
         Records out;
+        out.reserve(days.size());
         for (std::size_t i = 0; i < days.size(); ++i) {
           const auto& d = days[i];
-          auto r =
-              Make(tr, code, d.date, collected_at, i < raw.size() ? raw[i] : std::string("{}"));
+          auto r = Make(tr, code, d.date, collected_at, std::move(raw[i]));
           r.columns = {{"close", V{d.close}},
                        {"individuals_net", V{d.individuals.net_quantity}},
                        {"foreigners_net", V{d.foreigners.net_quantity}},
@@ -129,16 +108,18 @@ Result ToRecords(Tr tr, const std::string& code, const std::string& body,
         }
         return out;
       });
+    }
     case Tr::kMinuteBars:
     case Tr::kDailyBars: {
-      auto parsed = tr == Tr::kMinuteBars ? ParseMinuteBars(body) : ParseDailyBars(body);
+      std::vector<std::string> raw;
+      auto parsed =
+          tr == Tr::kMinuteBars ? ParseMinuteBars(body, &raw) : ParseDailyBars(body, &raw);
       return Convert(parsed, [&](const std::vector<Bar>& bars) {
-        auto raw = RawRows(body, "output2");
         Records out;
+        out.reserve(bars.size());
         for (std::size_t i = 0; i < bars.size(); ++i) {
           const auto& b = bars[i];
-          auto r = Make(tr, code, b.date + b.time, collected_at,
-                        i < raw.size() ? raw[i] : std::string("{}"));
+          auto r = Make(tr, code, b.date + b.time, collected_at, std::move(raw[i]));
           r.columns = {{"open", V{b.open}},     {"high", V{b.high}},
                        {"low", V{b.low}},       {"close", V{b.close}},
                        {"volume", V{b.volume}}, {"traded_value", V{b.traded_value}}};

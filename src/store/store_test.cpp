@@ -8,10 +8,12 @@
 
 #include <atomic>
 #include <filesystem>
+#include <sstream>
 #include <thread>
 #include <tuple>
 
 #include <fmt/format.h>
+
 #include <gtest/gtest.h>
 
 #include "common/kst.hpp"
@@ -539,6 +541,44 @@ TEST_F(SqliteStoreTest, MigratesAVersion1FileToMillisecondTimes) {
   check(again);
   EXPECT_EQ(again.Count("price"), 3);
   EXPECT_EQ(QueryText(path, "SELECT version FROM schema_migrations ORDER BY version"), "1,2,3");
+}
+
+// A new file gets the migrations' schema in one go: every table has the columns, types, NOT NULLs
+// and key that a version-1 file has once migrated, and the same versions are recorded.
+TEST_F(SqliteStoreTest, NewFileHasTheSchemaTheMigrationsMake) {
+  const auto migrated = dir_.path() + "/migrated/kisgate.db";
+  MakeFile(migrated, kVersion1Schema);
+  StoreOptions o = Options();
+  { SqliteStore fresh(o); }
+  o.path = migrated;
+  { SqliteStore old(o); }
+  const auto shape = [](const std::string& path) {
+    std::string out;
+    const auto tables =
+        QueryText(path, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
+    std::stringstream names(tables);
+    for (std::string table; std::getline(names, table, ',');) {
+      out +=
+          table + ": " +
+          QueryText(path,
+                    "SELECT name || ' ' || type || ' ' || \"notnull\" || ' ' || pk FROM "
+                    "pragma_table_info('" +
+                        table + "')") +
+          "; " +
+          QueryText(path, "SELECT (sql LIKE '%WITHOUT ROWID%') FROM sqlite_master WHERE name = '" +
+                              table + "'") +
+          "\n";
+    }
+    return out;
+  };
+  EXPECT_EQ(shape(Options().path), shape(migrated));
+  EXPECT_NE(shape(Options().path)
+                .find("price: code TEXT 1 1,market_time TEXT 1 2,collected_at "
+                      "INTEGER 1 0"),
+            std::string::npos)
+      << shape(Options().path);
+  EXPECT_EQ(QueryText(Options().path, "SELECT version FROM schema_migrations ORDER BY version"),
+            "1,2,3");
 }
 
 // A file of the version before the stream's tables (2) gains them when opened: its rows stay, and
