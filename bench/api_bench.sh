@@ -233,7 +233,7 @@ run_ratios=$(paste -d' ' <(printf '%s\n' ${every[kisgate]}) <(printf '%s\n' ${ev
 csv() { printf '%s\n' "$@" | paste -sd,; }
 # shellcheck disable=SC2086
 cached_metrics=(
-  "cached_ratio=$ratio:$run_ratios"
+  "cached_ratio=$(awk -v k="$k_rps" -v n="$n_rps" 'BEGIN {printf "%.3f", k / n}'):$run_ratios"
   "cached_rps_kisgate=$k_rps:$(csv ${rps[kisgate]})"
   "cached_rps_nginx=$n_rps:$(csv ${rps[nginx]})"
   "cached_p99_ms_kisgate=$(median ${p99[kisgate]}):$(csv ${p99[kisgate]})"

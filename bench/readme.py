@@ -252,6 +252,17 @@ def render(text, data):
     return text
 
 
+def update(readme=README, summary_path=summary.PATH):
+    """Re-renders README.md's blocks; returns whether it changed."""
+    with open(readme) as f:
+        old = f.read()
+    new = render(old, summary.load(summary_path))
+    if new != old:
+        with open(readme, "w") as f:
+            f.write(new)
+    return new != old
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--check", action="store_true", help="only compare; exit 1 on a difference")

@@ -10,7 +10,8 @@ forms with these entries, and bench/readme.py renders the README's performance t
 records the entry NAME (replacing the previous one): its metrics from FILE.json (an object
 {"metric": {"value": v, "runs": [...]}} or {"metric": v}) and from the arguments (VALUE the median,
 RUNS the single runs when given). The commit is `git rev-parse --short HEAD`, marked "+changes"
-when src/ or bench/ have uncommitted changes; the date is now (UTC).
+when src/ or bench/ have uncommitted changes; the date is now (UTC). Recording an entry re-renders
+the README's performance blocks (bench/readme.py), so that they stay those of summary.json.
 
 An entry: {"measured_by": "...", "report": "bench/results/x.md", "commit": "abc1234",
 "date": "2026-12-07T23:00Z", "build": "RelWithDebInfo", "note": "...", "metrics": {NAME: {"value": v,
@@ -111,6 +112,8 @@ def record(name, report, metrics, measured_by, build_dir=None, note=None, path=P
         entry["note"] = note
     data[name] = entry
     save(data, path)
+    if path == PATH:
+        rerender()
     return entry
 
 
@@ -125,8 +128,12 @@ def main():
     r.add_argument("--from", dest="from_file", help="a JSON object of metrics")
     r.add_argument("--note")
     r.add_argument("--summary", default=PATH, help="the summary file (default: %(default)s)")
-    r.add_argument("metric", nargs="*")
-    args = p.parse_args()
+    # METRIC=VALUE arguments may follow the options: argparse would give a "*" positional only
+    # those before the first option.
+    args, extra = p.parse_known_args()
+    args.metric = [x for x in extra if "=" in x and not x.startswith("-")]
+    if len(args.metric) != len(extra):
+        p.error(f"unrecognized arguments: {' '.join(x for x in extra if x not in args.metric)}")
     metrics = {}
     if args.from_file:
         with open(args.from_file) as f:
@@ -139,6 +146,17 @@ def main():
                    args.summary)
     print(f"summary: {args.name} recorded in {os.path.relpath(args.summary, ROOT)} "
           f"(commit {entry['commit']}, {entry['date']}, {len(metrics)} figures)", file=sys.stderr)
+
+
+def rerender():
+    """README.md's performance blocks from the summary just written (bench/readme.py)."""
+    import readme  # here: readme imports this module
+    try:
+        if readme.update():
+            print("summary: README.md's performance blocks re-rendered (commit them with the report)",
+                  file=sys.stderr)
+    except (KeyError, SystemExit) as e:
+        print(f"summary: README.md not re-rendered: {e}", file=sys.stderr)
 
 
 if __name__ == "__main__":
