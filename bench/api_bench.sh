@@ -229,7 +229,7 @@ half=$(awk -v n="$n_rps" 'BEGIN {printf "%d", n / 2}')
 # Each run's kisgate / nginx (the last attempt of each, contended or not): the ratio's own spread.
 # shellcheck disable=SC2086
 run_ratios=$(paste -d' ' <(printf '%s\n' ${every[kisgate]}) <(printf '%s\n' ${every[nginx]}) |
-  awk '{printf "%s%.3f", NR > 1 ? "," : "", $1 / $2}')
+  awk '{printf "%s%.3f", (NR > 1 ? "," : ""), $1 / $2}')
 csv() { printf '%s\n' "$@" | paste -sd,; }
 # shellcheck disable=SC2086
 cached_metrics=(

@@ -113,7 +113,7 @@ for run in $(seq "$RUNS"); do
   kill "$sim_pid"; wait "$sim_pid" 2>/dev/null || true; sim_pid=""
 done
 
-ratio() { printf '%s\n' "$@" | awk '{printf "%s%.3f", NR > 1 ? "," : "", $1 / (212 / 18)}'; }
+ratio() { printf '%s\n' "$@" | awk '{printf "%s%.3f", (NR > 1 ? "," : ""), $1 / (212 / 18)}'; }
 join() { local IFS=,; echo "$*"; }
 seed_metrics=(
   "seed_cycle_s=$(median "${seed_s[@]}"):$(join "${seed_s[@]}")"
@@ -145,7 +145,7 @@ fi
   echo "| whole market: 2,700 codes x price, 4 keys | $(median "${market_rate[@]}") calls/s ($(range "${market_rate[@]}")); $(awk -v r="$(median "${market_rate[@]}")" 'BEGIN {printf "%.3f", r / 72}') of 72/s | >= 0.95 | $(median "${market_failed[@]}") | $(median "${market_busiest[@]}") |"
   echo "| whole market: peak RSS of kisgate | $(median "${market_rss[@]}") MB ($(range "${market_rss[@]}")) | <= 64 MB | | |"
 } | tee "$out"
-market_ratio() { printf '%s\n' "$@" | awk '{printf "%s%.3f", NR > 1 ? "," : "", $1 / 72}'; }
+market_ratio() { printf '%s\n' "$@" | awk '{printf "%s%.3f", (NR > 1 ? "," : ""), $1 / 72}'; }
 /usr/bin/python3 bench/summary.py record collect --report "$out" --measured-by "bench/collect_bench.sh (RUNS=$RUNS)" \
   --build "$BUILD" "${seed_metrics[@]}" \
   "market_calls_per_s=$(median "${market_rate[@]}"):$(join "${market_rate[@]}")" \
