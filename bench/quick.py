@@ -18,9 +18,13 @@ way whatever its length:
            1,000 clients of one code each; kisgate's thread CPU per 1,000 events and the latency.
 
 A figure regresses when it is worse than the baseline by more than its tolerance:
-    tolerance = max(floor, spread now + spread of the baseline),
+    tolerance = max(floor, spread now + spread of the baseline) + busy,
 a spread being (max - min) / median of a figure's runs (the report's range where it gave no runs),
-capped at 50 % (a figure noisier than that is flagged "noisy" and still judged at 50 %). Floors:
+and busy the share of the machine's cores that other processes used while the part ran (this
+machine is shared: builds beside a benchmark slow the servers and the load generators unequally
+and inflate CPU per unit of work; a part during which they took more than 0.25 cores is marked
+"busy"). The tolerance is capped at 50 % (a figure noisier than that is flagged "noisy" and still
+judged at 50 %, which a real slowdown of the kind worth stopping for exceeds). Floors:
 15 % for throughput ratios, 20-25 % for CPU costs and latencies, 5 % for figures pinned to a rate
 limit (utilisation, cycle / limit), whose noise is small and whose regressions are too. Figures
 that must be zero (failures, EGW00201, errors) or within a limit (busiest second <= 18) are checked
@@ -45,6 +49,7 @@ import summary  # noqa: E402
 
 ROOT = summary.ROOT
 CAP = 0.5
+BUSY = 0.25  # cores used by other processes above which a part is marked busy
 
 # (label, entry in summary.json, metric, kind, floor). Kinds: "higher"/"lower" is better, judged
 # with the tolerance; "zero" must be 0; ("max", n) must be <= n; ("min", n) must be >= n; "info"
@@ -139,7 +144,20 @@ def fmt(v):
     return f"{v:.3f}"
 
 
-def judge(kind, floor, base, now):
+def machine_cpu_seconds():
+    """CPU-seconds the whole machine has spent busy (user, nice, system, irq, softirq)."""
+    with open("/proc/stat") as f:
+        fields = f.readline().split()
+    return sum(int(x) for x in (fields[1:4] + fields[6:8])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds():
+    """CPU-seconds of this process and its finished children (the benchmarks, waited for)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def judge(kind, floor, base, now, busy=0.0):
     """(verdict, tolerance or None, change or None); verdict in ok, better, REGRESSED, no baseline."""
     value = now["value"]
     if kind == "zero":
@@ -154,7 +172,7 @@ def judge(kind, floor, base, now):
     change = (value - b) / abs(b) if b else 0.0
     if kind == "info":
         return "info", None, change
-    tol = max(floor, summary.spread(now) + summary.spread(base))
+    tol = max(floor, summary.spread(now) + summary.spread(base)) + busy
     noisy = tol > CAP
     tol = min(tol, CAP)
     worse = -change if kind == "higher" else change
@@ -187,10 +205,11 @@ def main():
             sys.exit(f"bench-quick: {args.build}/{exe} is missing: `make bench-quick` builds it")
     baseline = summary.load(args.summary)
     started = time.monotonic()
-    now = {}
+    now, others = {}, {}
+    cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as tmp:
         for part in parts:
-            t0 = time.monotonic()
+            t0, m0, c0 = time.monotonic(), machine_cpu_seconds(), own_cpu_seconds()
             progress(f"== bench-quick: {part} ({args.runs} short runs)")
             try:
                 with open(RUNNERS[part](build, args.runs, tmp)) as f:
@@ -198,7 +217,9 @@ def main():
             except (subprocess.CalledProcessError, OSError, ValueError) as e:
                 progress(f"bench-quick: the {part} benchmark failed: {e}")
                 return 2
-            progress(f"   {time.monotonic() - t0:.0f} s")
+            wall = time.monotonic() - t0
+            others[part] = max(0.0, (machine_cpu_seconds() - m0 - (own_cpu_seconds() - c0)) / wall)
+            progress(f"   {wall:.0f} s; other processes used {others[part]:.2f} of {cores} cores meanwhile")
     elapsed = time.monotonic() - started
     if args.json:
         with open(args.json, "w") as f:
@@ -206,13 +227,16 @@ def main():
 
     rows, regressions = [], []
     for part in parts:
+        busy = others[part] / cores if others[part] > BUSY else 0.0
         for label, entry, metric, kind, floor in CHECKS[part]:
             cur = now[part].get(metric)
             if cur is None:
                 regressions.append(f"{label}: the short run did not report {metric}")
                 continue
             base = baseline.get(entry, {}).get("metrics", {}).get(metric)
-            verdict, tol, change = judge(kind, floor, base, cur)
+            verdict, tol, change = judge(kind, floor, base, cur, busy)
+            if busy and tol is not None:
+                verdict += " (busy)"
             spread = summary.spread(cur)
             rows.append([
                 label,
@@ -242,6 +266,9 @@ def main():
         else:
             print(f"  {entry}: no entry (run the full benchmark)")
     print(f"  now: commit {summary.commit()}, {summary.now()}; 'now' is the median ± half the range")
+    print("  other processes' CPU while each part ran (cores of " + str(cores) + "): "
+          + ", ".join(f"{p} {others[p]:.2f}" for p in parts)
+          + f" (above {BUSY}: the tolerance grows by their share of the machine)")
     print()
     head = ["figure", "baseline (commit)", "now", "change", "tolerance", "verdict"]
     widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
