@@ -31,6 +31,7 @@ PROBE_SECONDS=${PROBE_SECONDS:-30}
 IDLE_SECONDS=${IDLE_SECONDS:-15}
 BATCH_CODES=${BATCH_CODES:-800}
 out=bench/results/api.md
+at=$(/usr/bin/python3 bench/summary.py commit)  # HEAD may move while this runs
 plot=bench/results/api_interactive.png
 NGINX=${NGINX:-/usr/sbin/nginx}
 
@@ -365,7 +366,7 @@ verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN {ok = (op == ">=") ? v >= 
 {
   echo "# HTTP API benchmarks"
   echo
-  echo "$(date -u +%Y-%m-%d), $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p' | head -1)), \`bench/api_bench.sh\` at commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$([ -n "$(git status --porcelain src 2>/dev/null)" ] && echo ' with local changes in src/'),"
+  echo "$(date -u +%Y-%m-%d), $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p' | head -1)), \`bench/api_bench.sh\` at commit $at (+changes: with uncommitted changes to the code),"
   echo "$("$BUILD/kisgate" version) ($(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt" 2>/dev/null || echo '?') build of $(date -u -r "$BUILD/kisgate" '+%Y-%m-%d %H:%M UTC')), ${elapsed} s in all. Load average (1 min) at the start"
   echo "$load_start, after the cached reads $load_cached, at the end $load_end. The machine is shared: each cached-read run"
   echo "also measures the CPU that processes other than the server and the load generator used on the 2 cores,"
@@ -427,7 +428,7 @@ verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN {ok = (op == ">=") ? v >= 
   echo "![interactive latency](api_interactive.png)"
 } | tee "$out"
 # shellcheck disable=SC2086
-/usr/bin/python3 bench/summary.py record api --report "$out" \
+/usr/bin/python3 bench/summary.py record api --report "$out" --commit "$at" \
   --measured-by "bench/api_bench.sh (RUNS=$RUNS WRK_SECONDS=$WRK_SECONDS CONNECTIONS=$CONNECTIONS)" --build "$BUILD" \
   "${cached_metrics[@]}" \
   "paced_half_nginx_rate=$half" \

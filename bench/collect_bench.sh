@@ -17,6 +17,7 @@ RUNS=${RUNS:-3}
 quick=""
 if [ "${2:-}" = --quick ]; then quick=${3:?"--quick needs a file"}; fi
 out=bench/results/collect.md
+at=$(/usr/bin/python3 bench/summary.py commit)  # HEAD may move while this runs
 tmp=$(mktemp -d)
 sim_pid=""
 trap '[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -134,7 +135,7 @@ fi
 {
   echo "# Collection against kisgate sim"
   echo
-  echo "$(date -u +%Y-%m-%d), $(nproc) cores, \`bench/collect_bench.sh\` at commit $(/usr/bin/python3 -c 'import sys; sys.path.insert(0, "bench"); import summary; print(summary.commit())'); \`kisgate collect --once\` in its own process against \`kisgate sim\`"
+  echo "$(date -u +%Y-%m-%d), $(nproc) cores, \`bench/collect_bench.sh\` at commit $at; \`kisgate collect --once\` in its own process against \`kisgate sim\`"
   echo "(18 calls/s per key, sliding window, median delay 40 ms, burst rules on: 10 in flight per key,"
   echo "40 connections). ${RUNS} runs, median (min–max)."
   echo
@@ -146,7 +147,7 @@ fi
   echo "| whole market: peak RSS of kisgate | $(median "${market_rss[@]}") MB ($(range "${market_rss[@]}")) | <= 64 MB | | |"
 } | tee "$out"
 market_ratio() { printf '%s\n' "$@" | awk '{printf "%s%.3f", (NR > 1 ? "," : ""), $1 / 72}'; }
-/usr/bin/python3 bench/summary.py record collect --report "$out" --measured-by "bench/collect_bench.sh (RUNS=$RUNS)" \
+/usr/bin/python3 bench/summary.py record collect --report "$out" --commit "$at" --measured-by "bench/collect_bench.sh (RUNS=$RUNS)" \
   --build "$BUILD" "${seed_metrics[@]}" \
   "market_calls_per_s=$(median "${market_rate[@]}"):$(join "${market_rate[@]}")" \
   "market_over_limit=$(market_ratio "$(median "${market_rate[@]}")"):$(market_ratio "${market_rate[@]}")" \

@@ -69,6 +69,7 @@ def main():
     parser.add_argument("kisgate")
     parser.add_argument("--out", default="bench/results/multi.md")
     args = parser.parse_args()
+    at = summary.commit()  # HEAD may move while this runs
     workdir = tempfile.mkdtemp(prefix="kisgate-multi-bench-")
     rows = [run(args.kisgate, workdir, True), run(args.kisgate, workdir, False)]
     table = (f"3 instances on one key, {LOAD_PER_INSTANCE} passthrough calls/s into each for {SECONDS} s "
@@ -96,7 +97,7 @@ def main():
                             f"{key}_busiest_1s": r["busiest"], f"{key}_egw00201": r["egw00201"],
                             f"{key}_tokens": r["tokens"], f"{key}_ok": r["ok"], f"{key}_sent": r["sent"]})
         summary.record("multi", "bench/results/multi.md", {k: {"value": v} for k, v in metrics.items()},
-                       "bench/multi_bench.py", os.path.dirname(os.path.abspath(args.kisgate)))
+                       "bench/multi_bench.py", os.path.dirname(os.path.abspath(args.kisgate)), at=at)
     m.cleanup()
 
 

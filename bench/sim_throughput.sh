@@ -12,6 +12,7 @@ RUNS=${RUNS:-3}
 DURATION=${DURATION:-5}
 CONNECTIONS=${CONNECTIONS:-"1 8 32 128"}
 out=bench/results/sim_throughput.md
+at=$(/usr/bin/python3 bench/summary.py commit)  # HEAD may move while this runs
 tmp=$(mktemp -d)
 trap 'kill "$sim_pid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
@@ -73,5 +74,5 @@ printf '\n' >&2
   echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
   printf '%s\n' "${rows[@]}"
 } | tee "$out"
-/usr/bin/python3 bench/summary.py record sim_throughput --report "$out" --build "$BUILD" \
+/usr/bin/python3 bench/summary.py record sim_throughput --report "$out" --commit "$at" --build "$BUILD" \
   --measured-by "bench/sim_throughput.sh (RUNS=$RUNS DURATION=$DURATION)" "${figures[@]}"

@@ -5,12 +5,14 @@ Each full benchmark (bench/run.sh) records its entry here beside its Markdown re
 commit and the date it was measured at; `make bench-quick` (bench/quick.py) compares the short
 forms with these entries, and bench/readme.py renders the README's performance tables from them.
 
-  summary.py record NAME --report PATH [--build DIR] [--from FILE.json] [METRIC=VALUE[:RUN,RUN,...]]...
+  summary.py record NAME --report PATH [--commit C] [--build DIR] [--from FILE.json] [METRIC=VALUE[:RUN,RUN,...]]...
+  summary.py commit        the commit to record, as below: take it when a benchmark starts
 
 records the entry NAME (replacing the previous one): its metrics from FILE.json (an object
 {"metric": {"value": v, "runs": [...]}} or {"metric": v}) and from the arguments (VALUE the median,
-RUNS the single runs when given). The commit is `git rev-parse --short HEAD`, marked "+changes"
-when src/ or bench/ have uncommitted changes; the date is now (UTC). Recording an entry re-renders
+RUNS the single runs when given). The commit (--commit, taken when the benchmark started: HEAD
+may move while it runs; by default now) is `git rev-parse --short HEAD`, marked "+changes" when
+src/ or bench/ have uncommitted changes; the date is now (UTC). Recording an entry re-renders
 the README's performance blocks (bench/readme.py), so that they stay those of summary.json.
 
 An entry: {"measured_by": "...", "report": "bench/results/x.md", "commit": "abc1234",
@@ -102,9 +104,10 @@ def parse_metric(text):
     return name, metric
 
 
-def record(name, report, metrics, measured_by, build_dir=None, note=None, path=PATH):
+def record(name, report, metrics, measured_by, build_dir=None, note=None, path=PATH, at=None):
+    """Records entry NAME; `at` is the commit the benchmark started at (default: now's)."""
     data = load(path)
-    entry = {"measured_by": measured_by, "report": report, "commit": commit(), "date": now(),
+    entry = {"measured_by": measured_by, "report": report, "commit": at or commit(), "date": now(),
              "metrics": metrics}
     if build_dir:
         entry["build"] = build_type(build_dir)
@@ -127,10 +130,15 @@ def main():
     r.add_argument("--build", help="the build directory (its build type is recorded)")
     r.add_argument("--from", dest="from_file", help="a JSON object of metrics")
     r.add_argument("--note")
+    r.add_argument("--commit", help="the commit measured (summary.py commit when it started)")
+    sub.add_parser("commit", help="print the commit a benchmark starting now measures")
     r.add_argument("--summary", default=PATH, help="the summary file (default: %(default)s)")
     # METRIC=VALUE arguments may follow the options: argparse would give a "*" positional only
     # those before the first option.
     args, extra = p.parse_known_args()
+    if args.command == "commit":
+        print(commit())
+        return
     args.metric = [x for x in extra if "=" in x and not x.startswith("-")]
     if len(args.metric) != len(extra):
         p.error(f"unrecognized arguments: {' '.join(x for x in extra if x not in args.metric)}")
@@ -143,7 +151,7 @@ def main():
         k, v = parse_metric(text)
         metrics[k] = v
     entry = record(args.name, args.report, metrics, args.measured_by, args.build, args.note,
-                   args.summary)
+                   args.summary, args.commit)
     print(f"summary: {args.name} recorded in {os.path.relpath(args.summary, ROOT)} "
           f"(commit {entry['commit']}, {entry['date']}, {len(metrics)} figures)", file=sys.stderr)
 

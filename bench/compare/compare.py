@@ -894,6 +894,7 @@ def main():
             f.write("\n".join(universe(n)) + "\n")
     commit = subprocess.run(["git", "-C", ROOT, "log", "-1", "--format=%h %s"], capture_output=True,
                             text=True).stdout.strip()[:100]  # the tree at the start: others may commit meanwhile
+    at = summary.commit()
     started = time.monotonic()
     load_start = os.getloadavg()
     ticks_start = cpu_ticks()
@@ -980,7 +981,7 @@ def main():
     write_report(out, results, sc_map, args.runs, info, pngs, finished - started, notes)
     if out == os.path.join(ROOT, "bench", "results", "REPORT.md") and not args.quick:
         summary.record("compare", "bench/results/REPORT.md", summary_metrics(results),
-                       f"bench/compare/compare.py --runs {args.runs} --scenarios {args.scenarios}", build)
+                       f"bench/compare/compare.py --runs {args.runs} --scenarios {args.scenarios}", build, at=at)
     shutil.rmtree(tmp, ignore_errors=True)
     print(f"compare: report {os.path.relpath(out, ROOT) if out.startswith(ROOT) else out} "
           f"({finished - started:.0f} s)", flush=True)
