@@ -15,15 +15,15 @@
 #   bench/api_bench.sh [BUILD_DIR]     writes bench/results/api.md, bench/results/api_interactive.png
 #                                      and its entry in bench/results/summary.json
 #   bench/api_bench.sh BUILD_DIR --quick FILE.json
-#                                      (1)'s saturating wrk runs alone (no constant-rate runs, no
-#                                      retries of contended runs unless RETRIES is set), their
-#                                      figures to FILE.json (for bench/quick.py), no report
+#                                      (1)'s saturating wrk runs alone (no constant-rate runs; a
+#                                      contended run retried once unless RETRIES says otherwise),
+#                                      their figures to FILE.json (for bench/quick.py), no report
 #   RUNS=3 WRK_SECONDS=10 CONNECTIONS=32 PROBE_SECONDS=30 (environment, defaults shown)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 quick=""
-if [ "${2:-}" = --quick ]; then quick=${3:?"--quick needs a file"}; RETRIES=${RETRIES:-0}; fi
+if [ "${2:-}" = --quick ]; then quick=${3:?"--quick needs a file"}; RETRIES=${RETRIES:-1}; fi
 RUNS=${RUNS:-3}
 WRK_SECONDS=${WRK_SECONDS:-10}
 CONNECTIONS=${CONNECTIONS:-32}
@@ -190,10 +190,10 @@ cmp -s <(curl -sf "http://127.0.0.1:$nport$path") "$tmp/nginx/www/price.json"
 kisgate_headers=$(curl -s -o /dev/null -D - "http://127.0.0.1:$kport$path" | wc -c)
 nginx_headers=$(curl -s -o /dev/null -D - "http://127.0.0.1:$nport$path" | wc -c)
 
-declare -A rps p50 p99 errs oth rps_c p50_c p99_c clean every
+declare -A rps p50 p99 errs oth rps_c p50_c p99_c clean every alone
 for name in nginx kisgate; do
   rps[$name]=""; p50[$name]=""; p99[$name]=""; errs[$name]=0; oth[$name]=""; rps_c[$name]=""; p50_c[$name]=""; p99_c[$name]=""
-  every[$name]=""
+  every[$name]=""; alone[$name]=""
 done
 for run in $(seq "$RUNS"); do
   # Alternate the order so that neither server always runs first.
@@ -217,6 +217,7 @@ for run in $(seq "$RUNS"); do
       rps[$name]+=" $r"; p50[$name]+=" $a"; p99[$name]+=" $b"
     fi
     errs[$name]=$((errs[$name] + e)); oth[$name]+=" $others"; every[$name]+=" $r"
+    alone[$name]+=" $(contended && echo 0 || echo 1)"
   done
 done
 for name in nginx kisgate; do
@@ -227,10 +228,13 @@ done
 { k_rps=$(median ${rps[kisgate]}); n_rps=$(median ${rps[nginx]}); }
 ratio=$(awk -v k="$k_rps" -v n="$n_rps" 'BEGIN {printf "%.2f", k / n}')
 half=$(awk -v n="$n_rps" 'BEGIN {printf "%d", n / 2}')
-# Each run's kisgate / nginx (the last attempt of each, contended or not): the ratio's own spread.
+# Each run's kisgate / nginx (the last attempts): the ratio's own spread, from the runs where both
+# were left alone when two or more were, else from all.
 # shellcheck disable=SC2086
-run_ratios=$(paste -d' ' <(printf '%s\n' ${every[kisgate]}) <(printf '%s\n' ${every[nginx]}) |
-  awk '{printf "%s%.3f", (NR > 1 ? "," : ""), $1 / $2}')
+run_ratios=$(paste -d' ' <(printf '%s\n' ${every[kisgate]}) <(printf '%s\n' ${every[nginx]}) \
+  <(printf '%s\n' ${alone[kisgate]}) <(printf '%s\n' ${alone[nginx]}) |
+  awk '{r[NR] = $1 / $2; a[NR] = $3 && $4; n += a[NR]}
+       END {for (i = 1; i <= NR; i++) if (n < 2 || a[i]) {printf "%s%.3f", (s++ ? "," : ""), r[i]}}')
 csv() { printf '%s\n' "$@" | paste -sd,; }
 # shellcheck disable=SC2086
 cached_metrics=(
