@@ -93,7 +93,7 @@ bench: configure
 bench-quick: configure
 	@scripts/bootstrap.sh --bench
 	@cmake --build $(BUILD_DIR) -j $(JOBS) --target kisgate gate_bench stream_bench
-	@/usr/bin/python3 bench/quick.py --build $(BUILD_DIR)
+	@/usr/bin/python3 bench/quick.py --build $(BUILD_DIR) --json $(BUILD_DIR)/bench-quick.json
 
 install: kisgate
 	@DESTDIR="$(DESTDIR)" cmake --install $(BUILD_DIR)
