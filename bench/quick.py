@@ -228,7 +228,8 @@ def main():
     elapsed = time.monotonic() - started
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(now, f, indent=1)
+            json.dump({"commit": summary.commit(), "date": summary.now(), "figures": now,
+                       "other_processes_cores": others}, f, indent=1)
 
     rows, regressions, busy_only = [], [], []
     for part in parts:
