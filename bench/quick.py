@@ -8,7 +8,8 @@ Each short form runs --runs times and is compared by quantities the full form me
 way whatever its length:
   api      bench/api_bench.sh --quick: wrk against kisgate's cached GET /v1/stocks/005930/price and
            against nginx serving the same bytes, 3-s runs (10 s in the full form), alternating:
-           kisgate's requests/s over nginx's, so that the machine's speed and load cancel out.
+           kisgate's requests/s over nginx's, so that the machine's speed cancels out (its load
+           only partly: builds beside it cost nginx more than kisgate, see busy below).
   gate     gate_bench --scenarios probe,4keys --scale 0.34: a third of the full scenarios' calls;
            the utilisation of the keys' rate and the interactive gate wait.
   collect  bench/collect_bench.sh --quick: the seed workload (53 codes x 4 data sets against
@@ -35,9 +36,13 @@ are the noise.
 
 Exit status 0 when no figure regressed, 1 when one did (each named, loudly), 2 when a benchmark
 could not run. A figure within its tolerance only thanks to the busy share is marked "ok only" and
-listed after the table: the run passes, but says to run again on a quieter machine. Re-baseline by re-running the full benchmarks (`make bench`, or the one script:
-bench/api_bench.sh, bench/collect_bench.sh, or bench/run.sh's gate_bench / stream_bench lines),
-which record their entries in bench/results/summary.json.
+listed after the table: the run passes, but says to run again on a quieter machine.
+
+Re-baseline by re-running the full benchmarks (`make bench`, or the one script: bench/api_bench.sh,
+bench/collect_bench.sh, or bench/run.sh's gate_bench / stream_bench lines), which record their
+entries in bench/results/summary.json; after a change of host too: CPU per unit of work is the
+host's as much as the code's (this shared VM's store_bench trades per CPU-second went from 231,000
+on 2026-11-27 to 126,000 on 2026-12-08 with the store's code unchanged).
 """
 import argparse
 import json
