@@ -42,7 +42,7 @@ Re-baseline by re-running the full benchmarks (`make bench`, or the one script: 
 bench/collect_bench.sh, or bench/run.sh's gate_bench / stream_bench lines), which record their
 entries in bench/results/summary.json; after a change of host too: CPU per unit of work is the
 host's as much as the code's (this shared VM's store_bench trades per CPU-second went from 231,000
-on 2026-11-27 to 126,000 on 2026-12-08 with the store's code unchanged).
+on 2026-11-27 to 126,000 on 2026-12-08, the store's code nearly unchanged).
 """
 import argparse
 import json
