@@ -14,7 +14,11 @@
 #   make soak               the fault soak and the kill -9 test alone (ctest label "soak")
 #   make demo               the seed workload through the gate against the built-in simulator
 #   make sim                just the simulator, on 127.0.0.1:9443 with the demo key
-#   make bench              the benchmarks under bench/, with their reports
+#   make bench              the benchmarks under bench/, with their reports, their figures in
+#                           bench/results/summary.json and the README's tables rendered from it
+#   make bench-quick        short forms of the API, gate, collection and stream benchmarks (about
+#                           3 minutes), compared with bench/results/summary.json: fails naming each
+#                           figure that regressed beyond its noise (bench/quick.py)
 #   make install            build/kisgate, the example configs, the systemd units, the alert rules
 #                           and the Grafana dashboard under PREFIX (/usr/local), an empty data
 #                           directory; DESTDIR=/tmp/root stages it (README "Deploying")
@@ -49,7 +53,7 @@ CTEST_ARGS ?=
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all deps configure kisgate build test soak demo sim bench install lint format clean
+.PHONY: all deps configure kisgate build test soak demo sim bench bench-quick install lint format clean
 
 all: build
 
@@ -85,6 +89,11 @@ bench: configure
 	@scripts/bootstrap.sh --bench
 	@cmake --build $(BUILD_DIR) -j $(JOBS) --target kisgate benchmarks
 	@bench/run.sh $(BUILD_DIR)
+
+bench-quick: configure
+	@scripts/bootstrap.sh --bench
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target kisgate gate_bench stream_bench
+	@/usr/bin/python3 bench/quick.py --build $(BUILD_DIR) --json $(BUILD_DIR)/bench-quick.json
 
 install: kisgate
 	@DESTDIR="$(DESTDIR)" cmake --install $(BUILD_DIR)

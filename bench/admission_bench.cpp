@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -106,6 +107,9 @@ int main(int argc, char** argv) {
   app.add_option("--calls", calls, "admissions per run")->capture_default_str();
   app.add_option("--runs", runs, "runs per mode (the table shows medians)")->capture_default_str();
   app.add_option("--out", out, "report file (markdown)")->capture_default_str();
+  std::string json_out;
+  app.add_option("--json", json_out,
+                 "the figures and their runs, as JSON (local_p50_us, shared_p99_us, ...)");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
 
@@ -139,6 +143,21 @@ int main(int argc, char** argv) {
       "\nSharing adds {:.0f} µs at the median: {:.2f}% of one slot of the key's rate.\n", extra,
       100.0 * extra / 57'300.0);
   fmt::print("{}", table);
+  if (!json_out.empty()) {
+    // {"local_p50_us": {"value": median, "runs": [...]}, ...}: bench/summary.py records it.
+    std::vector<std::string> figures;
+    const auto put = [&](const char* name, const std::vector<double>& v) {
+      figures.push_back(fmt::format("\"{}\": {{\"value\": {:.2f}, \"runs\": [{:.2f}]}}", name,
+                                    Median(v), fmt::join(v, ", ")));
+    };
+    put("local_p50_us", rows[0].p50);
+    put("local_p99_us", rows[0].p99);
+    put("local_mean_us", rows[0].mean);
+    put("shared_p50_us", rows[1].p50);
+    put("shared_p99_us", rows[1].p99);
+    put("shared_mean_us", rows[1].mean);
+    std::ofstream(json_out) << "{" << fmt::format("{}", fmt::join(figures, ", ")) << "}\n";
+  }
   if (!out.empty()) {
     std::ofstream file(out);
     file << "# Admission overhead: local vs Redis\n\n"

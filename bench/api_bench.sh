@@ -12,11 +12,18 @@
 #       0 failures. Run twice: with the simulator's log-normal delay (median 40 ms) and with a
 #       constant 40 ms delay, where every request's added wait is exact.
 #
-#   bench/api_bench.sh [BUILD_DIR]     writes bench/results/api.md and bench/results/api_interactive.png
+#   bench/api_bench.sh [BUILD_DIR]     writes bench/results/api.md, bench/results/api_interactive.png
+#                                      and its entry in bench/results/summary.json
+#   bench/api_bench.sh BUILD_DIR --quick FILE.json
+#                                      (1)'s saturating wrk runs alone (no constant-rate runs; a
+#                                      contended run retried once unless RETRIES says otherwise),
+#                                      their figures to FILE.json (for bench/quick.py), no report
 #   RUNS=3 WRK_SECONDS=10 CONNECTIONS=32 PROBE_SECONDS=30 (environment, defaults shown)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
+quick=""
+if [ "${2:-}" = --quick ]; then quick=${3:?"--quick needs a file"}; RETRIES=${RETRIES:-1}; fi
 RUNS=${RUNS:-3}
 WRK_SECONDS=${WRK_SECONDS:-10}
 CONNECTIONS=${CONNECTIONS:-32}
@@ -24,6 +31,7 @@ PROBE_SECONDS=${PROBE_SECONDS:-30}
 IDLE_SECONDS=${IDLE_SECONDS:-15}
 BATCH_CODES=${BATCH_CODES:-800}
 out=bench/results/api.md
+at=$(/usr/bin/python3 bench/summary.py commit)  # HEAD may move while this runs
 plot=bench/results/api_interactive.png
 NGINX=${NGINX:-/usr/sbin/nginx}
 
@@ -61,7 +69,7 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
   server_cpu=(taskset -c 0); client_cpu=(taskset -c 1)
   pinning="server (kisgate or nginx) on CPU 0, wrk/paced_get and the simulator on CPU 1"
 fi
-g++ -O2 -std=c++20 -o "$tmp/paced_get" bench/api/paced_get.cpp
+[ -n "$quick" ] || g++ -O2 -std=c++20 -o "$tmp/paced_get" bench/api/paced_get.cpp
 
 # Other processes on the machine (it is shared) skew these numbers. measured SERVER_PIDS -- CMD...
 # runs the load generator and sets $others: the CPU (in cores) that neither the server nor the load
@@ -182,9 +190,10 @@ cmp -s <(curl -sf "http://127.0.0.1:$nport$path") "$tmp/nginx/www/price.json"
 kisgate_headers=$(curl -s -o /dev/null -D - "http://127.0.0.1:$kport$path" | wc -c)
 nginx_headers=$(curl -s -o /dev/null -D - "http://127.0.0.1:$nport$path" | wc -c)
 
-declare -A rps p50 p99 errs oth rps_c p50_c p99_c clean
+declare -A rps p50 p99 errs oth rps_c p50_c p99_c clean every alone
 for name in nginx kisgate; do
   rps[$name]=""; p50[$name]=""; p99[$name]=""; errs[$name]=0; oth[$name]=""; rps_c[$name]=""; p50_c[$name]=""; p99_c[$name]=""
+  every[$name]=""; alone[$name]=""
 done
 for run in $(seq "$RUNS"); do
   # Alternate the order so that neither server always runs first.
@@ -207,7 +216,8 @@ for run in $(seq "$RUNS"); do
     else
       rps[$name]+=" $r"; p50[$name]+=" $a"; p99[$name]+=" $b"
     fi
-    errs[$name]=$((errs[$name] + e)); oth[$name]+=" $others"
+    errs[$name]=$((errs[$name] + e)); oth[$name]+=" $others"; every[$name]+=" $r"
+    alone[$name]+=" $(contended && echo 0 || echo 1)"
   done
 done
 for name in nginx kisgate; do
@@ -218,6 +228,33 @@ done
 { k_rps=$(median ${rps[kisgate]}); n_rps=$(median ${rps[nginx]}); }
 ratio=$(awk -v k="$k_rps" -v n="$n_rps" 'BEGIN {printf "%.2f", k / n}')
 half=$(awk -v n="$n_rps" 'BEGIN {printf "%d", n / 2}')
+# Each run's kisgate / nginx (the last attempts): the ratio's own spread, from the runs where both
+# were left alone when two or more were, else from all.
+# shellcheck disable=SC2086
+run_ratios=$(paste -d' ' <(printf '%s\n' ${every[kisgate]}) <(printf '%s\n' ${every[nginx]}) \
+  <(printf '%s\n' ${alone[kisgate]}) <(printf '%s\n' ${alone[nginx]}) |
+  awk '{r[NR] = $1 / $2; a[NR] = $3 && $4; n += a[NR]}
+       END {for (i = 1; i <= NR; i++) if (n < 2 || a[i]) {printf "%s%.3f", (s++ ? "," : ""), r[i]}}')
+csv() { printf '%s\n' "$@" | paste -sd,; }
+# shellcheck disable=SC2086
+cached_metrics=(
+  "cached_ratio=$(awk -v k="$k_rps" -v n="$n_rps" 'BEGIN {printf "%.3f", k / n}'):$run_ratios"
+  "cached_rps_kisgate=$k_rps:$(csv ${rps[kisgate]})"
+  "cached_rps_nginx=$n_rps:$(csv ${rps[nginx]})"
+  "cached_p99_ms_kisgate=$(median ${p99[kisgate]}):$(csv ${p99[kisgate]})"
+  "cached_p99_ms_nginx=$(median ${p99[nginx]}):$(csv ${p99[nginx]})"
+  "cached_errors=$((errs[kisgate]))"
+  "cached_clean_runs_kisgate=${clean[kisgate]}"
+  "cached_clean_runs_nginx=${clean[nginx]}"
+)
+if [ -n "$quick" ]; then
+  /usr/bin/python3 -c '
+import json, sys
+sys.path.insert(0, "bench")
+import summary
+print(json.dumps(dict(summary.parse_metric(m) for m in sys.argv[1:])))' "${cached_metrics[@]}" >"$quick"
+  exit 0
+fi
 
 # Open-loop runs at a constant rate: half of nginx's throughput (the issue's target), and half of
 # kisgate's own (where kisgate is not overloaded whatever nginx does).
@@ -333,7 +370,7 @@ verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN {ok = (op == ">=") ? v >= 
 {
   echo "# HTTP API benchmarks"
   echo
-  echo "$(date -u +%Y-%m-%d), $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p' | head -1)), \`bench/api_bench.sh\` at commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$([ -n "$(git status --porcelain src 2>/dev/null)" ] && echo ' with local changes in src/'),"
+  echo "$(date -u +%Y-%m-%d), $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p' | head -1)), \`bench/api_bench.sh\` at commit $at (+changes: with uncommitted changes to the code),"
   echo "$("$BUILD/kisgate" version) ($(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt" 2>/dev/null || echo '?') build of $(date -u -r "$BUILD/kisgate" '+%Y-%m-%d %H:%M UTC')), ${elapsed} s in all. Load average (1 min) at the start"
   echo "$load_start, after the cached reads $load_cached, at the end $load_end. The machine is shared: each cached-read run"
   echo "also measures the CPU that processes other than the server and the load generator used on the 2 cores,"
@@ -394,3 +431,19 @@ verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN {ok = (op == ">=") ? v >= 
   echo
   echo "![interactive latency](api_interactive.png)"
 } | tee "$out"
+# shellcheck disable=SC2086
+/usr/bin/python3 bench/summary.py record api --report "$out" --commit "$at" \
+  --measured-by "bench/api_bench.sh (RUNS=$RUNS WRK_SECONDS=$WRK_SECONDS CONNECTIONS=$CONNECTIONS)" --build "$BUILD" \
+  "${cached_metrics[@]}" \
+  "paced_half_nginx_rate=$half" \
+  "paced_half_nginx_p99_ms_kisgate=$(median ${c_p99[half-nginx-kisgate]}):$(csv ${c_p99[half-nginx-kisgate]})" \
+  "paced_half_nginx_p99_ms_nginx=$(median ${c_p99[half-nginx-nginx]}):$(csv ${c_p99[half-nginx-nginx]})" \
+  "paced_half_kisgate_rate=$half_k" \
+  "paced_half_kisgate_p99_ms_kisgate=$(median ${c_p99[half-kisgate-kisgate]}):$(csv ${c_p99[half-kisgate-kisgate]})" \
+  "paced_half_kisgate_p99_ms_nginx=$(median ${c_p99[half-kisgate-nginx]}):$(csv ${c_p99[half-kisgate-nginx]})" \
+  "interactive_requests=$((requests[lognormal] + requests[constant]))" \
+  "interactive_failed=$((failed[lognormal] + failed[constant]))" \
+  "interactive_added_p50_ms=${add_p50[constant]}" \
+  "interactive_added_p99_ms=${add_p99[constant]}" \
+  "interactive_busiest_1s=$(printf '%s\n' "${sim_busiest[lognormal]}" "${sim_busiest[constant]}" | sort -g | tail -1)" \
+  "interactive_egw00201=$((sim_egw[lognormal] + sim_egw[constant]))"

@@ -5,12 +5,19 @@
 #           at 18/s, the simulator's burst rules on. Physical limit 212 / 18 = 11.8 s; target 12.4 s.
 #   market: 2,700 codes x price over 4 keys (72 calls/s). Target >= 0.95 x 72/s, peak RSS <= 64 MB.
 #
-#   bench/collect_bench.sh [BUILD_DIR]     writes bench/results/collect.md
+#   bench/collect_bench.sh [BUILD_DIR]     writes bench/results/collect.md and its entry in
+#                                          bench/results/summary.json
+#   bench/collect_bench.sh BUILD_DIR --quick FILE.json
+#                                          the seed workload alone, its figures to FILE.json
+#                                          (for bench/quick.py), no report
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 RUNS=${RUNS:-3}
+quick=""
+if [ "${2:-}" = --quick ]; then quick=${3:?"--quick needs a file"}; fi
 out=bench/results/collect.md
+at=$(/usr/bin/python3 bench/summary.py commit)  # HEAD may move while this runs
 tmp=$(mktemp -d)
 sim_pid=""
 trap '[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -67,31 +74,39 @@ for n in (53, 2700):
         f.write("\n".join(codes[:n]) + "\n")
 PY
 
-run_collect() {  # prints "seconds rss_kb exit_code summary_file"
+run_collect() {  # prints "seconds rss_kb user_s system_s exit_code"
   local log="$tmp/collect.log"
   set +e
-  /usr/bin/time -f "%e %M" -o "$tmp/time.txt" "$BUILD/kisgate" collect --once --config "$tmp/kisgate.toml" >"$log" 2>"$tmp/collect.err"
+  /usr/bin/time -f "%e %M %U %S" -o "$tmp/time.txt" "$BUILD/kisgate" collect --once --config "$tmp/kisgate.toml" >"$log" 2>"$tmp/collect.err"
   local rc=$?
   set -e
   echo "$(cat "$tmp/time.txt") $rc"
 }
 
-seed_s=(); seed_failed=(); seed_busiest=(); market_rate=(); market_rss=(); market_failed=(); market_busiest=()
+sim_calls() { curl -sf "http://127.0.0.1:$port/_sim/stats" | /usr/bin/python3 -c 'import json,sys; print(sum(k["calls"] for k in json.load(sys.stdin)["keys"]))'; }
+
+seed_s=(); seed_failed=(); seed_busiest=(); seed_cpu=(); market_rate=(); market_rss=(); market_failed=(); market_busiest=()
 for run in $(seq "$RUNS"); do
   printf '  seed workload, run %d/%d ...\n' "$run" "$RUNS" >&2
   start_sim 1
   write_config "$port" 1 53 price orderbook investors overtime_price
-  read -r secs rss rc < <(run_collect)
+  read -r secs rss user sys rc < <(run_collect)
+  # CPU of the whole kisgate process (user + system, start-up and shutdown included) per 1,000
+  # calls the simulator answered (the token and the quotations).
+  seed_cpu+=("$(awk -v u="$user" -v s="$sys" -v n="$(sim_calls)" 'BEGIN {printf "%.3f", (u + s) / n * 1000}')")
   # Cycle time: the longest of the four jobs (collect --once runs them at once, sharing the key).
   seed_s+=("$(awk 'NR>1 && $1!="limit:" && $1!="freshness:" && $6+0>s {s=$6+0} END {printf "%.2f", s}' "$tmp/collect.log")")
   seed_failed+=("$(awk 'NR>1 && $1!="limit:" && $1!="freshness:" {f+=$4+$5} END {print f+0}' "$tmp/collect.log")")
   seed_busiest+=("$(curl -sf "http://127.0.0.1:$port/_sim/stats" | /usr/bin/python3 -c 'import json,sys; print(max(k["max_calls_in_1s"] for k in json.load(sys.stdin)["keys"]))')")
   kill "$sim_pid"; wait "$sim_pid" 2>/dev/null || true; sim_pid=""
+  printf '    cycle %s s, %s failed, busiest 1 s %s, %s CPU-s per 1,000 calls\n' "${seed_s[-1]}" \
+    "${seed_failed[-1]}" "${seed_busiest[-1]}" "${seed_cpu[-1]}" >&2
+  [ -n "$quick" ] && continue
 
   printf '  whole market (2,700 codes x price, 4 keys), run %d/%d ...\n' "$run" "$RUNS" >&2
   start_sim 4
   write_config "$port" 4 2700 price
-  read -r secs rss rc < <(run_collect)
+  read -r secs rss _ _ rc < <(run_collect)
   market_rate+=("$(awk 'NR==2 {printf "%.2f", $3/$6}' "$tmp/collect.log")")
   market_rss+=("$(awk -v k="$rss" 'BEGIN {printf "%.1f", k/1024}')")
   market_failed+=("$(awk 'NR==2 {print $4+$5}' "$tmp/collect.log")")
@@ -99,16 +114,43 @@ for run in $(seq "$RUNS"); do
   kill "$sim_pid"; wait "$sim_pid" 2>/dev/null || true; sim_pid=""
 done
 
+ratio() { printf '%s\n' "$@" | awk '{printf "%s%.3f", (NR > 1 ? "," : ""), $1 / (212 / 18)}'; }
+join() { local IFS=,; echo "$*"; }
+seed_metrics=(
+  "seed_cycle_s=$(median "${seed_s[@]}"):$(join "${seed_s[@]}")"
+  "seed_cycle_over_limit=$(ratio "$(median "${seed_s[@]}")"):$(ratio "${seed_s[@]}")"
+  "seed_cpu_s_per_1000_calls=$(median "${seed_cpu[@]}"):$(join "${seed_cpu[@]}")"
+  "seed_failed=$(median "${seed_failed[@]}"):$(join "${seed_failed[@]}")"
+  "seed_busiest_1s=$(median "${seed_busiest[@]}"):$(join "${seed_busiest[@]}")"
+)
+if [ -n "$quick" ]; then
+  /usr/bin/python3 -c '
+import json, sys
+sys.path.insert(0, "bench")
+import summary
+print(json.dumps(dict(summary.parse_metric(m) for m in sys.argv[1:])))' "${seed_metrics[@]}" >"$quick"
+  exit 0
+fi
+
 {
   echo "# Collection against kisgate sim"
   echo
-  echo "$(date -u +%Y-%m-%d), commit $(git log -1 --format=%h), $(nproc) cores; \`kisgate collect --once\` in its own process against \`kisgate sim\`"
+  echo "$(date -u +%Y-%m-%d), $(nproc) cores, \`bench/collect_bench.sh\` at commit $at; \`kisgate collect --once\` in its own process against \`kisgate sim\`"
   echo "(18 calls/s per key, sliding window, median delay 40 ms, burst rules on: 10 in flight per key,"
   echo "40 connections). ${RUNS} runs, median (min–max)."
   echo
   echo "| workload | result | target | failed or dropped | busiest 1 s at the simulator (per key) |"
   echo "|---|---:|---:|---:|---:|"
   echo "| seed: 53 codes x 4 data sets, 1 key | $(median "${seed_s[@]}") s ($(range "${seed_s[@]}")); $(awk -v s="$(median "${seed_s[@]}")" 'BEGIN {printf "%.3f", s / (212 / 18)}') x the 11.8 s limit | <= 12.4 s | $(median "${seed_failed[@]}") | $(median "${seed_busiest[@]}") |"
+  echo "| seed: CPU of the kisgate process (user + system) per 1,000 calls at the simulator | $(median "${seed_cpu[@]}") s ($(range "${seed_cpu[@]}")) | <= 0.1 s | | |"
   echo "| whole market: 2,700 codes x price, 4 keys | $(median "${market_rate[@]}") calls/s ($(range "${market_rate[@]}")); $(awk -v r="$(median "${market_rate[@]}")" 'BEGIN {printf "%.3f", r / 72}') of 72/s | >= 0.95 | $(median "${market_failed[@]}") | $(median "${market_busiest[@]}") |"
   echo "| whole market: peak RSS of kisgate | $(median "${market_rss[@]}") MB ($(range "${market_rss[@]}")) | <= 64 MB | | |"
 } | tee "$out"
+market_ratio() { printf '%s\n' "$@" | awk '{printf "%s%.3f", (NR > 1 ? "," : ""), $1 / 72}'; }
+/usr/bin/python3 bench/summary.py record collect --report "$out" --commit "$at" --measured-by "bench/collect_bench.sh (RUNS=$RUNS)" \
+  --build "$BUILD" "${seed_metrics[@]}" \
+  "market_calls_per_s=$(median "${market_rate[@]}"):$(join "${market_rate[@]}")" \
+  "market_over_limit=$(market_ratio "$(median "${market_rate[@]}")"):$(market_ratio "${market_rate[@]}")" \
+  "market_failed=$(median "${market_failed[@]}"):$(join "${market_failed[@]}")" \
+  "market_busiest_1s=$(median "${market_busiest[@]}"):$(join "${market_busiest[@]}")" \
+  "market_rss_mb=$(median "${market_rss[@]}"):$(join "${market_rss[@]}")"

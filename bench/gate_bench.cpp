@@ -3,9 +3,13 @@
 // key, (3) the same batch load over four keys. The simulator runs with its burst rules on and its
 // default service delay (median 40 ms, long tail), so every failure mode of production is armed.
 //
-//   build/bench/gate_bench [--runs N] [--out bench/results/gate.md] [--data DIR]
+//   build/bench/gate_bench [--runs N] [--out bench/results/gate.md] [--data DIR] [--json FILE]
+//                          [--scenarios batch,probe,4keys] [--scale S]
 //
-// Prints a table (medians over the runs, min–max) and writes per-second CSVs for the plots.
+// Prints a table (medians over the runs, min–max) and writes per-second CSVs for the plots, and
+// with --json each scenario's figures and their runs (bench/summary.py records them in
+// bench/results/summary.json; bench/quick.py reads them). --scale shortens every scenario (its
+// batch calls and probe time times S): `make bench-quick` runs --scale 0.34.
 
 #include <algorithm>
 #include <cstdio>
@@ -165,23 +169,45 @@ int main(int argc, char** argv) {
   int runs = 3;
   std::string out = "bench/results/gate.md";
   std::string data = "bench/results/data";
+  std::string json_out;
+  std::vector<std::string> only;
+  double scale = 1;
   app.add_option("--runs", runs, "runs per scenario (median reported)")->capture_default_str();
   app.add_option("--out", out, "report file")->capture_default_str();
-  app.add_option("--data", data, "folder for the CSVs behind the plots")->capture_default_str();
+  app.add_option("--data", data, "folder for the CSVs behind the plots ('' for none)")
+      ->capture_default_str();
+  app.add_option("--json", json_out, "each scenario's figures and runs, as JSON");
+  app.add_option("--scenarios", only, "run only these of batch, probe, 4keys")->delimiter(',');
+  app.add_option("--scale", scale, "batch calls and probe time times this")
+      ->check(CLI::Range(0.05, 1.0))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
-  std::filesystem::create_directories(data);
+  if (!data.empty()) std::filesystem::create_directories(data);
 
   struct Scenario {
+    std::string id;  // the name --scenarios and the JSON use
     std::string name;
     int keys;
     int batch;
     double probe_every_s, probe_for_s;
   };
-  const std::vector<Scenario> scenarios = {
-      {"batch only, 1 key", 1, 300, 0, 0},
-      {"batch + interactive probe every 250 ms, 1 key", 1, 400, 0.25, 12},
-      {"batch only, 4 keys", 4, 1200, 0, 0},
+  std::vector<Scenario> scenarios;
+  for (const Scenario& sc : {
+           Scenario{"batch", "batch only, 1 key", 1, 300, 0, 0},
+           Scenario{"probe", "batch + interactive probe every 250 ms, 1 key", 1, 400, 0.25, 12},
+           Scenario{"4keys", "batch only, 4 keys", 4, 1200, 0, 0},
+       }) {
+    if (!only.empty() && std::find(only.begin(), only.end(), sc.id) == only.end()) continue;
+    scenarios.push_back(sc);
+    scenarios.back().batch = static_cast<int>(sc.batch * scale);
+    scenarios.back().probe_for_s = sc.probe_for_s * scale;
+  }
+  json::object figures;
+  auto put = [&](const std::string& name, const std::vector<double>& runs) {
+    json::array a;
+    for (double v : runs) a.emplace_back(v);
+    figures[name] = json::object{{"value", Percentile(runs, 0.5)}, {"runs", std::move(a)}};
   };
   std::string table =
       "| scenario | limit (calls/s) | calls/s served | utilisation | interactive gate wait p50 / "
@@ -206,7 +232,7 @@ int main(int argc, char** argv) {
       egw.push_back(static_cast<double>(run.egw00201));
       busiest.push_back(static_cast<double>(run.busiest_second));
       drops.push_back(static_cast<double>(run.dropped));
-      if (r == 0) {
+      if (r == 0 && !data.empty()) {
         // Completions per second and interactive waits over time, for the plots.
         std::map<int, std::array<int, 2>> per_second;
         for (const auto& s : run.samples)
@@ -225,6 +251,16 @@ int main(int argc, char** argv) {
       }
     }
     const bool probe = sc.probe_every_s > 0;
+    put(sc.id + "_calls_per_s", rates);
+    put(sc.id + "_utilisation", utils);
+    if (probe) {
+      put(sc.id + "_wait_p50_ms", p50s);
+      put(sc.id + "_wait_p99_ms", p99s);
+    }
+    put(sc.id + "_failed", failed);
+    put(sc.id + "_egw00201", egw);
+    put(sc.id + "_busiest_1s", busiest);
+    put(sc.id + "_dropped", drops);
     table +=
         fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", sc.name, 18 * sc.keys,
                     MedianRange(rates, "{:.2f}"), MedianRange(utils, "{:.3f}"),
@@ -243,7 +279,8 @@ int main(int argc, char** argv) {
       "calls "
       "wait; its gate wait target is p99 <= 60 ms (about one rate slot).\n\n{}",
       runs, runs, table);
-  std::ofstream(out) << report;
+  if (!out.empty()) std::ofstream(out) << report;
+  if (!json_out.empty()) std::ofstream(json_out) << json::serialize(figures) << "\n";
   fmt::print("{}", report);
   return 0;
 }

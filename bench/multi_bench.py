@@ -15,7 +15,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "multi"))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "soak"))
+sys.path.insert(0, HERE)
 import multi_support as m  # noqa: E402
+import summary  # noqa: E402  (bench/results/summary.json)
 import multi_test as mt  # noqa: E402
 import soak_support as s  # noqa: E402
 
@@ -67,6 +69,7 @@ def main():
     parser.add_argument("kisgate")
     parser.add_argument("--out", default="bench/results/multi.md")
     args = parser.parse_args()
+    at = summary.commit()  # HEAD may move while this runs
     workdir = tempfile.mkdtemp(prefix="kisgate-multi-bench-")
     rows = [run(args.kisgate, workdir, True), run(args.kisgate, workdir, False)]
     table = (f"3 instances on one key, {LOAD_PER_INSTANCE} passthrough calls/s into each for {SECONDS} s "
@@ -86,6 +89,15 @@ def main():
     with open(args.out, "w") as f:
         f.write("# Several instances on one key\n\n`/usr/bin/python3 bench/multi_bench.py build/kisgate`\n\n")
         f.write(table)
+    if os.path.abspath(args.out) == os.path.join(summary.ROOT, "bench", "results", "multi.md"):
+        metrics = {}
+        for r, key in zip(rows, ("shared", "alone")):
+            metrics.update({f"{key}_calls_per_s": r["calls_per_s"],
+                            f"{key}_over_planned": r["calls_per_s"] / (LIMIT * 0.97),
+                            f"{key}_busiest_1s": r["busiest"], f"{key}_egw00201": r["egw00201"],
+                            f"{key}_tokens": r["tokens"], f"{key}_ok": r["ok"], f"{key}_sent": r["sent"]})
+        summary.record("multi", "bench/results/multi.md", {k: {"value": v} for k, v in metrics.items()},
+                       "bench/multi_bench.py", os.path.dirname(os.path.abspath(args.kisgate)), at=at)
     m.cleanup()
 
 

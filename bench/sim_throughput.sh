@@ -3,7 +3,8 @@
 # keep-alive, measured by wrk (Debian) on the other core. The simulator must never be the
 # bottleneck of a benchmark: the target is >= 5,000 calls/s, against KIS's own 18 calls/s per key.
 #
-#   bench/sim_throughput.sh [BUILD_DIR]     writes bench/results/sim_throughput.md
+#   bench/sim_throughput.sh [BUILD_DIR]     writes bench/results/sim_throughput.md and its entry in
+#                                           bench/results/summary.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -11,6 +12,7 @@ RUNS=${RUNS:-3}
 DURATION=${DURATION:-5}
 CONNECTIONS=${CONNECTIONS:-"1 8 32 128"}
 out=bench/results/sim_throughput.md
+at=$(/usr/bin/python3 bench/summary.py commit)  # HEAD may move while this runs
 tmp=$(mktemp -d)
 trap 'kill "$sim_pid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
@@ -31,7 +33,7 @@ url="http://127.0.0.1:$port/uapi/domestic-stock/v1/quotations/inquire-price?FID_
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$sim_pid/stat"; }
 hz=$(getconf CLK_TCK)
 
-rows=()
+rows=(); figures=()
 for c in $CONNECTIONS; do
   rates=(); p50s=(); p99s=(); cpus=()
   for run in $(seq "$RUNS"); do
@@ -54,6 +56,7 @@ for c in $CONNECTIONS; do
   median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
   minmax() { printf '%s\n' "$@" | sort -g | awk 'NR==1{lo=$1} {hi=$1} END {printf "%.0f–%.0f", lo, hi}'; }
   rate=$(median "${rates[@]}")
+  figures+=("calls_per_s_${c}_connections=$rate:$(printf '%s\n' "${rates[@]}" | paste -sd,)")
   rows+=("$(printf '| %d | %.0f | %s | %s | %s | %s | %.2f× | %.0f× |' "$c" "$rate" "$(minmax "${rates[@]}")" \
     "$(median "${p50s[@]}")" "$(median "${p99s[@]}")" "$(median "${cpus[@]}")" \
     "$(awk -v r="$rate" 'BEGIN {print r / 5000}')" "$(awk -v r="$rate" 'BEGIN {print r / 18}')")")
@@ -71,3 +74,5 @@ printf '\n' >&2
   echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
   printf '%s\n' "${rows[@]}"
 } | tee "$out"
+/usr/bin/python3 bench/summary.py record sim_throughput --report "$out" --commit "$at" --build "$BUILD" \
+  --measured-by "bench/sim_throughput.sh (RUNS=$RUNS DURATION=$DURATION)" "${figures[@]}"

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
@@ -230,6 +231,8 @@ int Main(int argc, char** argv) {
   app.add_option("--trades", trades, "trades written per run")->capture_default_str();
   app.add_option("--batch", batch, "trades per WriteTicks call")->capture_default_str();
   app.add_option("--out", out, "report file")->capture_default_str();
+  std::string json_out;
+  app.add_option("--json", json_out, "the figures and their runs, as JSON");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
 
@@ -327,6 +330,21 @@ int Main(int argc, char** argv) {
       median(column(sqlite_trades, &TradeRun::trades_per_s)) / median(backends[0].rates));
   std::cout << report;
   std::ofstream(out) << report;
+  if (!json_out.empty()) {
+    // {"sqlite_rows_per_s": {"value": median, "runs": [...]}, ...}: bench/summary.py records it.
+    std::vector<std::string> figures;
+    const auto put = [&](const char* name, const std::vector<double>& v) {
+      figures.push_back(fmt::format("\"{}\": {{\"value\": {:.1f}, \"runs\": [{:.1f}]}}", name,
+                                    median(v), fmt::join(v, ", ")));
+    };
+    put("sqlite_rows_per_s", backends[0].rates);
+    put("postgres_rows_per_s", backends[1].rates);
+    put("sqlite_trades_per_s", column(sqlite_trades, &TradeRun::trades_per_s));
+    put("sqlite_trades_per_cpu_s", column(sqlite_trades, &TradeRun::trades_per_cpu_s));
+    put("postgres_trades_per_s", column(pg_trades, &TradeRun::trades_per_s));
+    put("postgres_trades_per_cpu_s", column(pg_trades, &TradeRun::trades_per_cpu_s));
+    std::ofstream(json_out) << "{" << fmt::format("{}", fmt::join(figures, ", ")) << "}\n";
+  }
   return 0;
 }
 

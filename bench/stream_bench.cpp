@@ -12,7 +12,11 @@
 // WebSocket session and its parser, and keeps the clients off kisgate's thread.
 //
 //   stream_bench [--runs 3] [--seconds 10] [--per-code 98,50,40] [--speeds 1,10,40]
-//                [--latency-clients 4] [--fanout-clients 1000] [--out FILE]
+//                [--latency-clients 4] [--fanout-clients 1000] [--out FILE] [--json FILE]
+//
+// --json writes each scenario's figures and runs, named "latency_<ms>ms_<figure>" (the clients of
+// all 41 codes) and "fanout_<ms>ms_<figure>" (one code each), <ms> the bursts' period
+// (bench/summary.py records them in bench/results/summary.json; bench/quick.py reads them).
 #include <sys/resource.h>
 #include <ctime>
 
@@ -40,6 +44,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/json.hpp>
 
 #include "api/service.hpp"
 #include "app/realtime.hpp"
@@ -174,6 +179,7 @@ double Percentile(std::vector<double>& v, double p) {
 
 struct Scenario {
   std::string name;
+  std::string id;  // the JSON's prefix
   std::size_t clients = 0;
   bool all_codes = false;  // each client all 41 codes; else client i code i mod 41
   double speed = 1;        // the simulator's market clock: a burst of trades every 1/speed s
@@ -405,6 +411,7 @@ int Main(int argc, char** argv) {
   std::size_t latency_clients = 4;
   std::size_t fanout_clients = 1000;
   std::string out = "bench/results/stream_e2e.md";
+  std::string json_out;
   app.add_option("--runs", runs, "runs of each scenario (medians are reported)");
   app.add_option("--seconds", opt.seconds, "measured seconds per run");
   std::vector<double> speeds = {1, 10, 40};
@@ -420,6 +427,7 @@ int Main(int argc, char** argv) {
   app.add_option("--latency-clients", latency_clients, "clients of all 41 codes (0: skip)");
   app.add_option("--fanout-clients", fanout_clients, "clients of one code each (0: skip)");
   app.add_option("--out", out, "the Markdown report ('' for none)");
+  app.add_option("--json", json_out, "each scenario's figures and runs, as JSON");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
   rlimit files{};
@@ -437,16 +445,19 @@ int Main(int argc, char** argv) {
     const auto every = fmt::format("bursts every {:.0f} ms", 1000 / speed);
     if (latency_clients > 0) {
       scenarios.push_back(Scenario{fmt::format("{} clients x 41 codes, {}", latency_clients, every),
-                                   latency_clients, true, speed, per_code[i]});
+                                   fmt::format("latency_{:.0f}ms", 1000 / speed), latency_clients,
+                                   true, speed, per_code[i]});
     }
     if (fanout_clients > 0) {
       scenarios.push_back(Scenario{fmt::format("{} clients x 1 code, {}", fanout_clients, every),
-                                   fanout_clients, false, speed, per_code[i]});
+                                   fmt::format("fanout_{:.0f}ms", 1000 / speed), fanout_clients,
+                                   false, speed, per_code[i]});
     }
   }
   const double load_before = LoadAverage();
   std::string rows;
   std::string runs_detail;
+  boost::json::object figures;
   for (const auto& scenario : scenarios) {
     std::vector<Result> results;
     for (int run = 0; run < runs; ++run) {
@@ -466,6 +477,23 @@ int Main(int argc, char** argv) {
     };
     std::size_t cut = 0;
     for (const auto& r : results) cut += r.cut;
+    auto put = [&](const char* figure, double Result::*field) {
+      boost::json::array runs_of;
+      for (const auto& r : results) runs_of.emplace_back(r.*field);
+      figures[scenario.id + "_" + figure] =
+          boost::json::object{{"value", med(field)}, {"runs", std::move(runs_of)}};
+    };
+    put("sent_per_s", &Result::sent_per_s);
+    put("delivered_per_s", &Result::delivered_per_s);
+    put("due_pct", &Result::due_pct);
+    put("p50_ms", &Result::p50);
+    put("p90_ms", &Result::p90);
+    put("p99_ms", &Result::p99);
+    put("max_ms", &Result::max);
+    put("cpu_ms_per_1000_events", &Result::cpu_per_1000);
+    put("kisgate_busy_pct", &Result::kisgate_busy);
+    put("clients_busy_pct", &Result::clients_busy);
+    figures[scenario.id + "_cut"] = boost::json::object{{"value", cut}};
     const double p99 = med(&Result::p99);
     rows += fmt::format(
         "| {} | {:.0f} | {:.0f} | {:.1f}% | {} | {:.2f} | {:.2f} | {:.2f} | {:.2f} | {:.2f} | "
@@ -483,6 +511,7 @@ int Main(int argc, char** argv) {
       "|:---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---|\n";
   const std::string table = header + rows;
   std::cout << table;
+  if (!json_out.empty()) std::ofstream(json_out) << boost::json::serialize(figures) << "\n";
   if (!out.empty()) {
     std::ofstream f(out);
     f << "# The real-time path end to end: simulator -> kisgate -> SSE clients\n\n"

@@ -29,6 +29,8 @@ import time
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+import summary  # noqa: E402  (bench/results/summary.json)
 BASELINE = os.path.join(ROOT, "bench", "baseline", "kis_baseline.py")
 PYTHON = "/usr/bin/python3"  # Debian's, which sees python3-httpx
 
@@ -644,6 +646,33 @@ def targets(results, sc_map):
     return rows
 
 
+def summary_metrics(results):
+    """The figures bench/results/summary.json keeps ("compare"): for each scenario and contender,
+    "<S>_<contender>_<field>" (contender with underscores) = the median and the runs of each field
+    of the summary table; "S3_<contender>_calls_per_s"; and the CPU comparison of the targets."""
+    fields = ["cycle_s", "ratio", "failed", "planned", "busiest_1s", "sim_egw00201", "sim_refused",
+              "sim_dropped", "probe_p50", "probe_p99", "probe_failed", "probe_n", "cpu_per_1k", "rss_mb"]
+    metrics = {}
+    for name, by_label in results.items():
+        for label, runs in by_label.items():
+            for field in fields + (["calls_per_s"] if name == "S3" else []):
+                if field == "calls_per_s":
+                    v = [r["ok"] / r["cycle_s"] for r in runs if r.get("cycle_s")]
+                else:
+                    v = [r.get(field) for r in runs]
+                    v = [x for x in v if x is not None and not (isinstance(x, float) and math.isnan(x))]
+                if v:
+                    metrics[f"{name}_{slug(label)}_{field}"] = {"value": statistics.median(v), "runs": v}
+    k3 = [r["cpu_per_1k"] for r in results.get("S3", {}).get("kisgate 1 key", [])]
+    b3 = [r["cpu_per_1k"] for lab in ("baseline before", "baseline after")
+          for r in results.get("S3", {}).get(lab, [])]
+    if k3 and b3 and statistics.median(k3):
+        metrics["S3_cpu_per_1k_kisgate_1_key"] = {"value": statistics.median(k3)}
+        metrics["S3_cpu_per_1k_baselines"] = {"value": statistics.median(b3)}
+        metrics["S3_cpu_baselines_over_kisgate"] = {"value": statistics.median(b3) / statistics.median(k3)}
+    return metrics
+
+
 def write_report(path, results, sc_map, runs_per, info, pngs, elapsed, notes):
     L = []
     L.append("# kisgate against the design it replaces (issue 6)")
@@ -865,6 +894,7 @@ def main():
             f.write("\n".join(universe(n)) + "\n")
     commit = subprocess.run(["git", "-C", ROOT, "log", "-1", "--format=%h %s"], capture_output=True,
                             text=True).stdout.strip()[:100]  # the tree at the start: others may commit meanwhile
+    at = summary.commit()
     started = time.monotonic()
     load_start = os.getloadavg()
     ticks_start = cpu_ticks()
@@ -949,6 +979,9 @@ def main():
                    "results": rounded(results)}, f, separators=(",", ":"), default=str)
     pngs = write_data_and_plots(results, sc_map, data_dir, results_dir)
     write_report(out, results, sc_map, args.runs, info, pngs, finished - started, notes)
+    if out == os.path.join(ROOT, "bench", "results", "REPORT.md") and not args.quick:
+        summary.record("compare", "bench/results/REPORT.md", summary_metrics(results),
+                       f"bench/compare/compare.py --runs {args.runs} --scenarios {args.scenarios}", build, at=at)
     shutil.rmtree(tmp, ignore_errors=True)
     print(f"compare: report {os.path.relpath(out, ROOT) if out.startswith(ROOT) else out} "
           f"({finished - started:.0f} s)", flush=True)
