@@ -1,11 +1,14 @@
 #pragma once
-// kisgate's HTTP surface (DESIGN.md "Interfaces"), one handler behind http::Server:
-//   /v1/stocks/{code}/{price|orderbook|investors|overtime|bars/minute|bars/daily}
-//       fresh collected data when there is some, else a call to KIS on the interactive lane
-//       (identical requests share it), else the last stored value marked stale;
-//   /v1/jobs, /v1/budget, /metrics, /healthz, /readyz, /openapi.json;
-//   /uapi/... and /oauth2/tokenP: the KIS wire format through the gate (passthrough.cpp);
-//   the dashboard's static files (supplied by the app).
+// kisgate's HTTP surface (DESIGN.md "Interfaces"), one handler behind http::Server. Service is the
+// boundary: it matches the route table (routes.hpp), checks the API token, counts each answer by
+// route and status, turns an exception into a 500 in the caller's format, and hands the matched
+// route to the handler class of its kind, each with only its own dependencies:
+//   StockHandler (stock_routes.hpp): /v1/stocks/{code}/... from the latest-value cache, the
+//       store, or KIS on the interactive lane (identical requests share a call), else stale;
+//   StreamHandler (stream_routes.hpp): /v1/stream and /v1/ws;
+//   Passthrough (passthrough.hpp): /uapi/... and /oauth2/..., KIS's wire format through the gate;
+//   StatusHandler (status.hpp): /healthz, /readyz, /v1/budget, /v1/jobs, /metrics, /openapi.json;
+// and the dashboard's static files (supplied by the app).
 // Every error is JSON naming the problem; secrets never appear in a reply.
 //
 // Thread-safety: one io_context thread, like the gateway it calls.
