@@ -113,8 +113,10 @@ std::string WriteHead(int status, unsigned version, const Headers& headers,
                       const std::string& server_header, std::size_t content_length,
                       bool keep_alive) {
   const auto clean = [](std::string& out, std::string_view text) {
-    for (const char c : text) {
-      if (c != '\r' && c != '\n') out.push_back(c);
+    for (std::size_t at = 0; at < text.size();) {
+      const auto stop = std::min(text.find_first_of("\r\n", at), text.size());
+      out.append(text.substr(at, stop - at));
+      at = stop + 1;
     }
   };
   const auto number = [](std::string& out, std::size_t n) {
@@ -458,7 +460,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       }
       beast::error_code ec;
       const std::array<asio::const_buffer, 2> reply{asio::buffer(answer.head),
-                                              asio::buffer(answer.body)};
+                                                    asio::buffer(answer.body)};
       // On a plain connection the reply goes out at once when the socket can take it all (it
       // almost always can): no write timer to arm and cancel, no asynchronous operation. What it
       // cannot take is written as usual, under write_timeout.
