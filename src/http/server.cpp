@@ -121,7 +121,7 @@ std::string WriteHead(int status, unsigned version, const Headers& headers,
   };
   const auto number = [](std::string& out, std::size_t n) {
     std::array<char, 24> digits{};
-    const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), n).ptr;
+    auto* const end = std::to_chars(digits.data(), digits.data() + digits.size(), n).ptr;
     out.append(digits.data(), end);
   };
   std::string out;
