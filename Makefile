@@ -6,9 +6,9 @@
 #   make kisgate            build/kisgate alone
 #   make build              build/kisgate, the tests and the fuzz corpus replays
 #   make test               build, then run the test suite (ctest)
-#   make test SANITIZE=1    the same with AddressSanitizer + UBSan, in build-asan/ (without the
-#                           browser test and the soak, whose RSS check ASan's quarantine defeats,
-#                           nor the several-instances tests, whose 5-s cycles ASan would slow)
+#   make test SANITIZE=1    with AddressSanitizer + UBSan, in build-asan/: the tests of the code
+#                           that parses outside input (label parsers, and the fuzz corpus replays
+#                           of those parsers; target sanitized_tests)
 #   make test TSAN=1        the tests that use threads (ctest label "threads"), ThreadSanitizer,
 #                           in build-tsan/; builds only those tests
 #   make soak               the fault soak and the kill -9 test alone (ctest label "soak")
@@ -36,7 +36,10 @@ SKIP_DIRS ?=
 ifeq ($(SANITIZE),1)
 BUILD_DIR ?= build-asan
 BUILD_TYPE := Debug
-TEST_SELECT := -LE 'browser|soak|multi'
+# The code that parses input from outside (label parsers, fuzz corpus replays included: target
+# sanitized_tests); the code that uses threads is TSan's.
+BUILD_TARGETS := sanitized_tests
+TEST_SELECT := -L parsers
 SKIP_DIRS := bench
 else ifeq ($(TSAN),1)
 BUILD_DIR ?= build-tsan

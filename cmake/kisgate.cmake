@@ -22,6 +22,10 @@ endfunction()
 # Labels say what a test needs, beside it in its CMakeLists:
 #   threads          it runs code on more than one thread (a server on its own thread, the store's
 #                    writer): `make test TSAN=1` builds and runs these (target threaded_tests);
+#   parsers          it feeds input from outside (KIS replies and frames, HTTP requests, config
+#                    files, simulator requests, JSON) to the code that parses it: `make test
+#                    SANITIZE=1` builds and runs these and the matching fuzz corpus replays under
+#                    ASan and UBSan (target sanitized_tests);
 #   redis, postgres  it starts a redis-server or a PostgreSQL server of its own;
 #   integration      several modules over real sockets.
 # A test under src/ that names none of redis, postgres or integration is "unit"; one under
@@ -51,6 +55,9 @@ function(kisgate_test name)
   endif()
   if("threads" IN_LIST ARG_LABELS)
     kisgate_threaded_test(${name})
+  endif()
+  if("parsers" IN_LIST ARG_LABELS)
+    set_property(GLOBAL APPEND PROPERTY KISGATE_PARSER_TESTS ${name})
   endif()
   # The case list is read when ctest runs (PRE_TEST), not at build time: under the sanitizers a
   # build would otherwise start every test binary once more.
