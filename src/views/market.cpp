@@ -21,6 +21,17 @@ void Levels(JsonWriter& w, const std::array<kis::BookLevel, 10>& levels, bool wi
   w.EndArray();
 }
 
+// What every book shows: its moment, its two sides best first, and their totals.
+void Sides(JsonWriter& w, const std::string& time, const std::array<kis::BookLevel, 10>& asks,
+           const std::array<kis::BookLevel, 10>& bids, bool with_change, std::int64_t total_ask,
+           std::int64_t total_bid) {
+  w.Field("time", time).Key("asks");
+  Levels(w, asks, with_change);
+  w.Key("bids");
+  Levels(w, bids, with_change);
+  w.Field("total_ask_quantity", total_ask).Field("total_bid_quantity", total_bid);
+}
+
 void Flow(JsonWriter& w, std::string_view name, const kis::InvestorFlow& f) {
   w.Key(name)
       .Begin()
@@ -101,13 +112,9 @@ void PriceFields(JsonWriter& w, const kis::PriceQuote& q) {
 }
 
 void OrderBookFields(JsonWriter& w, const kis::OrderBook& b, std::string_view date) {
-  w.Field("time", MarketTime(date, b.time)).Key("asks");
-  Levels(w, b.asks, true);
-  w.Key("bids");
-  Levels(w, b.bids, true);
-  w.Field("total_ask_quantity", b.total_ask_quantity)
-      .Field("total_bid_quantity", b.total_bid_quantity)
-      .Field("expected_price", b.expected_price)
+  Sides(w, MarketTime(date, b.time), b.asks, b.bids, true, b.total_ask_quantity,
+        b.total_bid_quantity);
+  w.Field("expected_price", b.expected_price)
       .Field("expected_volume", b.expected_volume)
       .Field("expected_change", b.expected_change)
       .Field("expected_change_pct", b.expected_change_pct);
@@ -126,12 +133,8 @@ void OvertimeFields(JsonWriter& w, const kis::OvertimePrice& p) {
 }
 
 void OvertimeBookFields(JsonWriter& w, const kis::OvertimeBook& b, std::string_view date) {
-  w.Field("time", MarketTime(date, b.time)).Key("asks");
-  Levels(w, b.asks, false);
-  w.Key("bids");
-  Levels(w, b.bids, false);
-  w.Field("total_ask_quantity", b.total_ask_quantity)
-      .Field("total_bid_quantity", b.total_bid_quantity);
+  Sides(w, MarketTime(date, b.time), b.asks, b.bids, false, b.total_ask_quantity,
+        b.total_bid_quantity);
 }
 
 void InvestorDay(JsonWriter& w, const kis::InvestorDay& d) {
@@ -175,15 +178,10 @@ void TradeFields(JsonWriter& w, const kis::Tick& t) {
 }
 
 void BookFields(JsonWriter& w, const kis::BookSnapshot& b) {
-  w.Field("code", b.code)
-      .Field("time", MarketTime(b.date, b.time))
-      .Field("after_hours", b.after_hours)
-      .Key("asks");
-  Levels(w, b.asks, false);
-  w.Key("bids");
-  Levels(w, b.bids, false);
-  w.Field("total_ask_quantity", b.total_ask_quantity)
-      .Field("total_bid_quantity", b.total_bid_quantity)
+  w.Field("code", b.code);
+  Sides(w, MarketTime(b.date, b.time), b.asks, b.bids, false, b.total_ask_quantity,
+        b.total_bid_quantity);
+  w.Field("after_hours", b.after_hours)
       .Field("expected_price", b.expected_price)
       .Field("expected_volume", b.expected_volume)
       .Field("volume", b.cum_volume)
