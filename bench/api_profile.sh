@@ -6,6 +6,7 @@
 # UNIVERSE=0 runs it without a [universe] (every code kept: the setup of the issue's first check).
 #
 #   bench/api_profile.sh [BUILD_DIR] [RUNS]       prints a line per run; PERF=1 also the profile
+#   KEEP_PERF=FILE keeps the last run's perf.data there
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -57,6 +58,7 @@ for run in $(seq "$RUNS"); do
   rps=$(awk '/Requests\/sec/ {print $2}' "$tmp/wrk.txt")
   if [ "${PERF:-0}" = 1 ]; then
     echo "run $run: $rps requests/s; profile of the server:"
+    if [ -n "${KEEP_PERF:-}" ]; then cp "$tmp/perf.data" "$KEEP_PERF"; fi
     perf report -i "$tmp/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -5
     perf report -i "$tmp/perf.data" --no-children --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -20 | cut -c1-140
   else
