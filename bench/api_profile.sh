@@ -47,7 +47,7 @@ for run in $(seq "$RUNS"); do
   url="http://127.0.0.1:$port/v1/stocks/005930/price?max_age=100000"
   curl -sf "$url" >/dev/null  # from KIS: cached from now on
   if [ "${PERF:-0}" = 1 ]; then
-    perf record -F 2000 -g -p "$serve" -o "$tmp/perf.data" -- sleep 5 >/dev/null 2>&1 &
+    perf record -F 2000 ${PERF_CALLGRAPH:--g} -p "$serve" -o "$tmp/perf.data" -- sleep 5 >/dev/null 2>&1 &
   else
     perf stat -e task-clock -p "$serve" -o "$tmp/stat.txt" -- sleep 5 >/dev/null 2>&1 &
   fi

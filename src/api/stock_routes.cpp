@@ -1,6 +1,7 @@
 #include "api/stock_routes.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <map>
 
@@ -76,10 +77,10 @@ std::variant<StockQuery, QueryError> ParseStockQuery(const http::Request& reques
                   fmt::format("{} takes: {}", route.pattern, fmt::join(route.query, ", ")));
     }
     if (name == "max_age") {
-      char* end = nullptr;
-      const double seconds = std::strtod(value.c_str(), &end);
-      if (value.empty() || end != value.c_str() + value.size() || !std::isfinite(seconds) ||
-          seconds < 0 || seconds > 1e7) {
+      double seconds = 0;
+      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+      if (value.empty() || ec != std::errc{} || end != value.data() + value.size() ||
+          !std::isfinite(seconds) || seconds < 0 || seconds > 1e7) {
         return fail(400, "bad_max_age",
                     fmt::format("max_age '{}' is not a number of seconds", value),
                     "e.g. max_age=0 (always ask KIS) or max_age=30");

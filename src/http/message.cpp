@@ -84,11 +84,42 @@ std::optional<std::string_view> Response::Header(std::string_view name) const {
   return FindHeader(headers, name);
 }
 
+namespace {
+
+// Characters a query may hold that no decoding changes: RFC 3986's unreserved ones, the separators
+// '&' and '=', and ',' and ':' (code lists, times).
+bool IsPlainQueryChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~' || c == '&' || c == '=' || c == ',' || c == ':';
+}
+
+}  // namespace
+
 std::optional<std::vector<std::pair<std::string, std::string>>> ParseQuery(std::string_view query) {
   std::vector<std::pair<std::string, std::string>> out;
   // An absent query may be a null view; Boost.URL would take its null pointer for a C string
   // (found by fuzz/sim_request_fuzz).
   if (query.empty()) return out;
+  // The common query (`max_age=30`, `codes=005930,000660`) has nothing to decode: split it here,
+  // the same way as below (a part without '=' is a name with an empty value, empty parts are
+  // skipped). Written by hand because Boost.URL's validation and decoding views were a few percent
+  // of a cached read's CPU; anything else goes to Boost.URL.
+  if (std::all_of(query.begin(), query.end(), IsPlainQueryChar)) {
+    while (!query.empty()) {
+      const auto amp = query.find('&');
+      const auto part = query.substr(0, amp);
+      query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+      if (part.empty()) continue;
+      const auto eq = part.find('=');
+      if (eq == std::string_view::npos) {
+        out.emplace_back(std::string(part), std::string());
+      } else {
+        if (eq == 0 && part.size() == 1) continue;  // "=": an empty name and value
+        out.emplace_back(std::string(part.substr(0, eq)), std::string(part.substr(eq + 1)));
+      }
+    }
+    return out;
+  }
   const boost::core::string_view text(query.data(), query.size());
   // Validate first: the decoding view below throws on a malformed query.
   if (!boost::urls::parse_query(text)) return std::nullopt;

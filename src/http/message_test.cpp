@@ -1,5 +1,6 @@
 #include "http/message.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "http/server.hpp"
@@ -43,6 +44,35 @@ TEST(Message, ParseQueryOfAbsentQueryIsEmpty) {
   ASSERT_TRUE(q.has_value());
   EXPECT_TRUE(q->empty());
   EXPECT_TRUE(ParseQuery(std::string_view{})->empty());
+}
+
+// A query with nothing to decode is split by hand; the same query with every character escaped
+// goes through Boost.URL: both must give the same pairs.
+TEST(Message, ParseQueryPlainAndEscapedAgree) {
+  const std::vector<std::string> queries = {"max_age=30",
+                                            "codes=005930,000660&data=trades",
+                                            "a=1&&b=&=c&d",
+                                            "a=b=c",
+                                            "=",
+                                            "&",
+                                            "a&b",
+                                            "x=&=",
+                                            "from=2026-10-01&to=2026-10-31&format=csv"};
+  for (const auto& plain : queries) {
+    std::string escaped;
+    for (char c : plain) {
+      escaped += (c == '&' || c == '=') ? std::string(1, c) : fmt::format("%{:02X}", c);
+    }
+    const auto fast = ParseQuery(plain);
+    const auto decoded = ParseQuery(escaped);
+    ASSERT_TRUE(fast.has_value()) << plain;
+    ASSERT_TRUE(decoded.has_value()) << escaped;
+    EXPECT_EQ(*fast, *decoded) << plain << " vs " << escaped;
+  }
+  const auto q = ParseQuery("a=b=c&&d");
+  ASSERT_EQ(q->size(), 2u);
+  EXPECT_EQ((*q)[0], (std::pair<std::string, std::string>{"a", "b=c"}));
+  EXPECT_EQ((*q)[1], (std::pair<std::string, std::string>{"d", ""}));
 }
 
 TEST(Message, ParseQueryRejectsBrokenEscape) {
