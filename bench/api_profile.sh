@@ -6,7 +6,8 @@
 # UNIVERSE=0 runs it without a [universe] (every code kept: the setup of the issue's first check).
 #
 #   bench/api_profile.sh [BUILD_DIR] [RUNS]       prints a line per run; PERF=1 also the profile
-#   KEEP_PERF=FILE keeps the last run's perf.data there
+#   KEEP_PERF=FILE keeps the last run's perf.data there; PERF_CALLGRAPH='--call-graph dwarf,8192'
+#   records inclusive costs (the default is -g, frame pointers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
