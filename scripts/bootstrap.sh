@@ -4,6 +4,8 @@
 #
 #   scripts/bootstrap.sh            build + test dependencies
 #   scripts/bootstrap.sh --bench    also what `make bench` needs
+#   scripts/bootstrap.sh --clients  also what tests/clients/real_clients.py runs the public KIS
+#                                   clients with
 set -euo pipefail
 
 packages=(
@@ -37,7 +39,11 @@ packages+=(redis-server postgresql)
 for arg in "$@"; do
   case "$arg" in
     --bench) packages+=(wrk gnuplot-nox util-linux time python3-httpx nginx linux-perf) ;;
-    *) echo "bootstrap: unknown option '$arg' (known: --bench)" >&2; exit 2 ;;
+    # tests/clients/real_clients.py: what KIS's official samples and python-kis import.
+    --clients) packages+=(python3-pandas python3-yaml python3-requests python3-websockets
+                          python3-pycryptodome python3-websocket python3-cryptography
+                          python3-colorlog python3-typing-extensions) ;;
+    *) echo "bootstrap: unknown option '$arg' (known: --bench, --clients)" >&2; exit 2 ;;
   esac
 done
 

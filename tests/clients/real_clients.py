@@ -24,9 +24,10 @@ CI has no network to fetch them, so it is run by hand (a checkout of each at any
   no base-URL setting: the program sets `pykis.kis.REAL_DOMAIN`, the way its users point it
   elsewhere; its key file is written with `KisAuth.save` and the token kept with keep_token=True.
 
-Debian packages only (no PyPI): python3-pandas python3-yaml python3-requests python3-websockets
-python3-pycryptodome (the samples) and python3-websocket python3-cryptography python3-colorlog
-python3-typing-extensions (python-kis); run it with Debian's /usr/bin/python3. Two gaps between
+Debian packages only (no PyPI; `scripts/bootstrap.sh --clients` installs them): python3-pandas
+python3-yaml python3-requests python3-websockets python3-pycryptodome (the samples) and
+python3-websocket python3-cryptography python3-colorlog python3-typing-extensions (python-kis);
+run it with Debian's /usr/bin/python3. Two gaps between
 Debian 12 and what the clients import are bridged outside their code, in a folder put first on
 PYTHONPATH: `Crypto` names Debian's `Cryptodome` (the same pycryptodome), and
 `typing_extensions.deprecated` (4.5+, Debian 12 has 4.4) is a no-op decorator when missing
