@@ -46,7 +46,10 @@ Streams::Streams(asio::any_io_executor executor, const config::Config& config,
     slot->key = &key;
     keys_.push_back(std::move(slot));
   }
-  poller_ = std::make_unique<Poller>(executor_, gateway_, store_, clock_, hooks_.polled);
+  PollerOptions poller_options;
+  poller_options.stored_codes = options_.stored_codes;
+  poller_ =
+      std::make_unique<Poller>(executor_, gateway_, store_, clock_, hooks_.polled, poller_options);
   if (store_ != nullptr) {
     filler_ = std::make_unique<GapFiller>(executor_, gateway_, *store_, clock_);
   }
