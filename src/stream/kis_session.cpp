@@ -123,6 +123,7 @@ struct KisSession::Impl : std::enable_shared_from_this<KisSession::Impl> {
         done(executor) {
     status.key_name = options.key_name;
     status.max_registrations = options.max_registrations;
+    calendar = options.calendar ? options.calendar : std::make_shared<common::MarketCalendar>();
     if (!connect) {
       connect = [ex = executor](
                     std::string url,
@@ -139,6 +140,7 @@ struct KisSession::Impl : std::enable_shared_from_this<KisSession::Impl> {
   KisSessionOptions options;
   SessionSink& sink;
   SessionLease* lease;
+  std::shared_ptr<const common::MarketCalendar> calendar;
   Connector connect;
   gate::Rng rng;
   common::Timer sleep;  // the run loop's waits; Stop cancels it
@@ -159,6 +161,8 @@ struct KisSession::Impl : std::enable_shared_from_this<KisSession::Impl> {
   // Gaps: the time of the last data frame, and the start of the gap not yet closed by a frame.
   std::optional<common::WallTime> last_data_at;
   std::optional<common::WallTime> gap_from;
+  // Per code: its last order-book snapshot (a repeated one is dropped).
+  std::map<std::string, kis::BookSnapshot, std::less<>> last_book;
   // Per code: the date and time of its last trade and how many trades had them (Tick::seq).
   std::map<std::string, std::pair<std::string, std::uint32_t>, std::less<>> last_second;
 
@@ -561,6 +565,40 @@ struct KisSession::Impl : std::enable_shared_from_this<KisSession::Impl> {
     return it != registrations.end() && it->second.first != RegState::kRefused;
   }
 
+  // A book's frame has no date: the session's trading day, unless its time is later than now (by
+  // more than a minute of clock skew), when it is the book of the trading day before.
+  void DateBook(kis::BookSnapshot& book, common::WallTime received_at) const {
+    const auto time = common::ParseHms(book.time);
+    const auto now = common::ToKst(received_at);
+    if (!time || *time <= now.time_of_day + std::chrono::minutes(1)) return;
+    book.date = common::FormatYmd(calendar->PreviousTradingDay(now.date));
+  }
+
+  // Equal to the last snapshot of its code in everything but when it arrived.
+  bool Repeated(const kis::BookSnapshot& book) {
+    const auto same_levels = [](const auto& a, const auto& b) {
+      return std::equal(a.begin(), a.end(), b.begin(), [](const auto& x, const auto& y) {
+        return x.price == y.price && x.quantity == y.quantity;
+      });
+    };
+    auto [it, first] = last_book.try_emplace(book.code, book);
+    if (first) return false;
+    const auto& last = it->second;
+    const bool same =
+        last.date == book.date && last.time == book.time && last.after_hours == book.after_hours &&
+        same_levels(last.asks, book.asks) && same_levels(last.bids, book.bids) &&
+        last.total_ask_quantity == book.total_ask_quantity &&
+        last.total_bid_quantity == book.total_bid_quantity &&
+        last.expected_price == book.expected_price &&
+        last.expected_volume == book.expected_volume && last.cum_volume == book.cum_volume;
+    if (same) {
+      status.books_repeated++;
+      return true;
+    }
+    it->second = book;
+    return false;
+  }
+
   void OnData(kis::RealtimeData& data, common::WallTime received_at) {
     // Data KIS sends for what this session did not register is dropped: it would be stored and
     // kept per code without bound.
@@ -604,7 +642,11 @@ struct KisSession::Impl : std::enable_shared_from_this<KisSession::Impl> {
       }
       sink.OnTicks(data.ticks);
     }
-    if (!data.books.empty()) sink.OnBooks(data.books);
+    if (!data.books.empty()) {
+      for (auto& book : data.books) DateBook(book, received_at);
+      std::erase_if(data.books, [&](const kis::BookSnapshot& book) { return Repeated(book); });
+      if (!data.books.empty()) sink.OnBooks(data.books);
+    }
   }
 
   asio::awaitable<void> Stop() {

@@ -15,6 +15,8 @@
 // subscription KIS leaves unanswered for `ack_timeout` is reported as refused (and tried again with
 // the next change), and PINGPONG echoes are not queued behind more than `max_outbox` frames a
 // peer does not read. The backoff is reset only by a connection that stayed up `healthy_after`.
+// An order-book snapshot equal to the code's last one (KIS sends the current book again after a
+// reconnect) is dropped, not stored twice.
 //
 // Parsed trades and books go to a SessionSink in batches (one per data frame), gaps too.
 //
@@ -36,6 +38,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "common/clock.hpp"
+#include "common/kst.hpp"
 #include "config/config.hpp"
 #include "kis/realtime.hpp"
 #include "stream/subscription.hpp"
@@ -101,6 +104,7 @@ struct SessionStatus {
   std::uint64_t unanswered = 0;            // subscriptions KIS did not answer in ack_timeout
   std::uint64_t pings_dropped = 0;         // PINGPONGs not echoed: the outbox was full
   std::uint64_t changes_coalesced = 0;     // demand changes folded into a later one
+  std::uint64_t books_repeated = 0;        // snapshots equal to the code's last one, dropped
   std::string last_error;                  // valid UTF-8 (bytes of a frame are replaced)
   common::WallTime connected_since{};      // when state is kConnected
 };
@@ -126,6 +130,10 @@ struct KisSessionOptions {
   common::Duration healthy_after = std::chrono::seconds(60);
   // Frames waiting to be written; beyond it, PINGPONG echoes are dropped (counted).
   std::size_t max_outbox = 256;
+  // KRX trading days, to date an order book whose time is later than the moment it arrived (the
+  // after-hours book of the evening before, sent again after a reconnect in the morning) with the
+  // trading day before. Null: the built-in holidays.
+  std::shared_ptr<const common::MarketCalendar> calendar;
   common::Duration approval_timeout = std::chrono::seconds(10);
   // KIS issues one approval key per second per key (its refusal would also slow the key's REST
   // calls, as EGW00201 does): reconnects wait for this since the last one, with a margin.

@@ -165,6 +165,12 @@ class FakeKis {
     f[0] = code, f[1] = time, f[2] = std::to_string(price), f[12] = "1", f[33] = "20261124";
     if (live) live->Push(fmt::format("0|H0STCNT0|001|{}", fmt::join(f, "^")));
   }
+  // An order-book frame (H0STASP0) of `code` at `time` with the best ask at `ask`.
+  void Book(const std::string& code, const std::string& time, std::int64_t ask) {
+    std::vector<std::string> f(59, "0");
+    f[0] = code, f[1] = time, f[3] = std::to_string(ask);
+    if (live) live->Push(fmt::format("0|H0STASP0|001|{}", fmt::join(f, "^")));
+  }
   // The server closes the connection.
   void Drop() {
     if (live) live->Abort();
@@ -599,6 +605,34 @@ TEST_F(KisSessionTest, UpstreamDataIsBoundedAndChecked) {
   for (int i = 0; i < 2'000; ++i) kis.live->Push(ping);
   ASSERT_TRUE(Until([&] { return session->Status().pings == 2'000; }));
   EXPECT_GE(session->Status().pings_dropped, 2'000u - 257u);
+  Stop(*session);
+}
+
+// KIS sends the current order book again after a reconnect: the same snapshot is not a second
+// row. A book whose time is later than its arrival (the after-hours book of the evening before,
+// sent in the morning) is dated the trading day before, not today.
+TEST_F(KisSessionTest, ARepeatedBookIsDroppedAndAnEveningBookKeepsItsDay) {
+  auto session = Session(Options());
+  session->SetSubscriptions({Subscription{std::string(kis::kBookTr), "005930"}});
+  session->Start();
+  ASSERT_TRUE(Until([&] { return kis.registered.size() == 1; }));
+  const auto now = common::ToKst(clock.WallNow());
+  const auto earlier = common::FormatHms(now.time_of_day - std::chrono::seconds(5));
+  kis.Book("005930", earlier, 71500);
+  kis.Book("005930", earlier, 71500);
+  kis.Book("005930", earlier, 71600);
+  ASSERT_TRUE(Until([&] { return session->Status().frames >= 4; }));  // an ack and three books
+  ASSERT_EQ(sink.books.size(), 2u);
+  EXPECT_EQ(sink.books[0].date, common::FormatYmd(now.date));
+  kis.Drop();
+  ASSERT_TRUE(Until([&] { return kis.connects == 2 && kis.registered.size() == 1; }));
+  kis.Book("005930", earlier, 71600);  // sent again after the reconnect
+  kis.Book("005930", "235959", 71700);
+  ASSERT_TRUE(Until([&] { return sink.books.size() >= 2 && session->Status().frames >= 7; }));
+  ASSERT_EQ(sink.books.size(), 3u);
+  EXPECT_EQ(session->Status().books_repeated, 2u);
+  EXPECT_EQ(sink.books[2].date,
+            common::FormatYmd(common::MarketCalendar{}.PreviousTradingDay(now.date)));
   Stop(*session);
 }
 

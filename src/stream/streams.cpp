@@ -41,6 +41,9 @@ Streams::Streams(asio::any_io_executor executor, const config::Config& config,
       return calendar->SessionAt(c->WallNow()) == common::Session::kAfterHours;
     };
   }
+  if (!options_.session.calendar) {
+    options_.session.calendar = std::make_shared<common::MarketCalendar>(config.calendar.holidays);
+  }
   for (const auto& key : config_.keys) {
     auto slot = std::make_unique<KeySlot>();
     slot->key = &key;
@@ -207,6 +210,7 @@ json::object Streams::KeyStatus(const std::string& key_name) const {
   out["unanswered"] = s.unanswered;
   out["pings_dropped"] = s.pings_dropped;
   out["changes_coalesced"] = s.changes_coalesced;
+  out["books_repeated"] = s.books_repeated;
   if (!s.last_error.empty()) out["last_error"] = s.last_error;
   if (slot->lease) out["holder"] = slot->lease->Holder();
   return out;
