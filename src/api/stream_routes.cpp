@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <unordered_set>
 
 #include <fmt/format.h>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -21,30 +22,43 @@ namespace {
 
 constexpr std::string_view kCodesHint = "e.g. codes=005930,000660&data=trades,orderbook";
 
+// At most this much of a value a client sent is quoted back in an error: an answer never grows
+// with the input.
+constexpr std::size_t kQuoteBytes = 24;
+
+std::string Quote(std::string_view s) {
+  if (s.size() <= kQuoteBytes) return views::ValidUtf8(s);
+  return fmt::format("{}... ({} bytes)", views::ValidUtf8(s.substr(0, kQuoteBytes)), s.size());
+}
+
+// Distinct codes, in the order asked. The list is cut off as soon as it asks for more than
+// `max_codes`, and distinct codes are found with a set: a list's cost is linear in its length
+// (this runs on the io thread).
 std::optional<StreamQueryError> SetCodes(stream::Filter& filter,
                                          const std::vector<std::string>& codes,
                                          std::size_t max_codes) {
   filter.codes.clear();
+  std::unordered_set<std::string_view> seen;
   for (const auto& code : codes) {
     if (!common::IsStockCode(code)) {
       return StreamQueryError{400, "invalid_stock_code",
-                              fmt::format("'{}' is not a stock code", views::ValidUtf8(code)),
+                              fmt::format("'{}' is not a stock code", Quote(code)),
                               "use six digits or capital letters, e.g. 005930"};
     }
-    if (std::find(filter.codes.begin(), filter.codes.end(), code) == filter.codes.end()) {
-      filter.codes.push_back(code);
+    if (!seen.insert(code).second) continue;
+    if (seen.size() > max_codes) {
+      return StreamQueryError{
+          400, "too_many_codes",
+          fmt::format("more than {0} codes asked for; a client may ask for at most {0} "
+                      "(max_codes_per_client)",
+                      max_codes),
+          "open another stream for the rest, or ask for fewer codes"};
     }
+    filter.codes.push_back(code);
   }
   if (filter.codes.empty()) {
     return StreamQueryError{400, "missing_codes", "no stock codes asked for",
                             std::string(kCodesHint)};
-  }
-  if (filter.codes.size() > max_codes) {
-    return StreamQueryError{
-        400, "too_many_codes",
-        fmt::format("{} codes asked for; a client may ask for at most {} (max_codes_per_client)",
-                    filter.codes.size(), max_codes),
-        "open another stream for the rest, or ask for fewer codes"};
   }
   return std::nullopt;
 }
@@ -56,10 +70,9 @@ std::optional<StreamQueryError> SetData(stream::Filter& filter,
   for (const auto& name : names) {
     const auto data = stream::ParseStreamData(name);
     if (!data) {
-      return StreamQueryError{
-          400, "bad_data",
-          fmt::format("data '{}' is not trades or orderbook", views::ValidUtf8(name)),
-          std::string(kCodesHint)};
+      return StreamQueryError{400, "bad_data",
+                              fmt::format("data '{}' is not trades or orderbook", Quote(name)),
+                              std::string(kCodesHint)};
     }
     (*data == stream::StreamData::kTrades ? filter.trades : filter.orderbook) = true;
   }
@@ -214,7 +227,7 @@ std::variant<StreamQuery, StreamQueryError> ParseStreamQuery(const http::Request
       last = value;
     } else if (name != "token") {
       return StreamQueryError{400, "unknown_parameter",
-                              fmt::format("unknown query parameter '{}'", views::ValidUtf8(name)),
+                              fmt::format("unknown query parameter '{}'", Quote(name)),
                               "this route takes: codes, data, last_event_id, token"};
     }
   }
@@ -226,10 +239,9 @@ std::variant<StreamQuery, StreamQueryError> ParseStreamQuery(const http::Request
   if (last && !last->empty()) {
     q.last_event_id = ParseId(*last);
     if (!q.last_event_id) {
-      return StreamQueryError{
-          400, "bad_last_event_id",
-          fmt::format("Last-Event-ID '{}' is not an event id", views::ValidUtf8(*last)),
-          "send back the id: of the last event received"};
+      return StreamQueryError{400, "bad_last_event_id",
+                              fmt::format("Last-Event-ID '{}' is not an event id", Quote(*last)),
+                              "send back the id: of the last event received"};
     }
   }
   return q;

@@ -84,6 +84,25 @@ TEST(StreamQuery, EveryProblemIsNamed) {
   EXPECT_FALSE(std::get<stream::Filter>(change).trades);
 }
 
+// A list is cut off as soon as it asks for more codes than a client may have (not deduplicated
+// in full first: that cost O(N^2) on the io thread), and a bad value is quoted by a short prefix
+// only, so an answer never grows with what the client sent.
+TEST(StreamQuery, LongListsStopAtTheLimitAndBadValuesAreQuotedShort) {
+  std::string codes;
+  for (int i = 1; i <= 2'000; ++i) codes += fmt::format("{:06},", i);
+  codes += "bad";
+  const auto over = StreamErrorOf("/v1/stream?codes=" + codes);
+  EXPECT_EQ(over.code, "too_many_codes");
+  EXPECT_NE(over.message.find("at most 3 (max_codes_per_client)"), std::string::npos);
+  const std::string huge(60'000, 'A');
+  auto change = ParseStreamChange(fmt::format(R"({{"codes":["{}"]}})", huge), 3);
+  ASSERT_TRUE(std::holds_alternative<StreamQueryError>(change));
+  const auto& e = std::get<StreamQueryError>(change);
+  EXPECT_EQ(e.code, "invalid_stock_code");
+  EXPECT_LT(e.message.size(), 100u);
+  EXPECT_NE(e.message.find("60000 bytes"), std::string::npos);
+}
+
 // The service with a hub, without sockets (Handle on a fresh io_context) and, for the socket
 // tests, behind a real server on port 0.
 class StreamService : public ::testing::Test {

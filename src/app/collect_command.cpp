@@ -216,7 +216,7 @@ int RunServe(const CollectFlags& flags) {
   w.MakeScheduler(io, jobs, std::move(hooks));
   // [[streams]] and API clients' demand over the keys' KIS WebSocket sessions; a key gets a
   // session only once something is to be registered on it.
-  Realtime realtime(io, w.config, *w.gateway, w.store.get(), w.coordinator.get());
+  Realtime realtime(io, w.config, *w.gateway, w.store.get(), w.coordinator.get(), {}, w.codes);
   ApiServer api(io, w.config, *w.gateway, w.store.get(), &w.scheduler->board(), w.codes, &realtime);
   realtime.Start();
   spdlog::info(

@@ -12,7 +12,8 @@ namespace asio = boost::asio;
 
 Realtime::Realtime(asio::io_context& io, const config::Config& config, gate::Gateway& gateway,
                    store::Store* store, coord::Coordinator* coordinator,
-                   std::function<bool()> after_hours) {
+                   std::function<bool()> after_hours,
+                   std::optional<std::vector<std::string>> universe) {
   stream::HubOptions hub_options;
   hub_options.max_codes_per_client = static_cast<std::size_t>(config.stream.max_codes_per_client);
   hub_ = std::make_unique<stream::Hub>(io.get_executor(), hub_options);
@@ -32,6 +33,10 @@ Realtime::Realtime(asio::io_context& io, const config::Config& config, gate::Gat
   };
   stream::StreamsOptions options;
   options.after_hours = std::move(after_hours);
+  if (universe) {
+    options.stored_codes =
+        std::make_shared<const std::unordered_set<std::string>>(universe->begin(), universe->end());
+  }
   if (coordinator != nullptr) {
     options.lease = [coordinator](const config::KeyConfig& key) {
       const auto id = coord::Coordinator::KeyId(

@@ -6,7 +6,9 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -25,10 +27,12 @@ namespace kisgate::app {
 class Realtime {
  public:
   // `coordinator` may be null (this instance alone holds every key's session). `after_hours` may be
-  // empty (from the system clock and the calendar): the demo passes its simulator's.
+  // empty (from the system clock and the calendar): the demo passes its simulator's. `universe`:
+  // the codes whose polled values are stored (nullopt: every code, as the demo does).
   Realtime(boost::asio::io_context& io, const config::Config& config, gate::Gateway& gateway,
            store::Store* store, coord::Coordinator* coordinator,
-           std::function<bool()> after_hours = {});
+           std::function<bool()> after_hours = {},
+           std::optional<std::vector<std::string>> universe = std::nullopt);
   ~Realtime();
   Realtime(const Realtime&) = delete;
   Realtime& operator=(const Realtime&) = delete;

@@ -37,7 +37,8 @@ namespace kisgate::coord {
 class Coordinator;
 
 struct RedisSessionLeaseOptions {
-  std::chrono::milliseconds ttl{5000};  // the lease's life without renewal
+  // The lease's life without renewal; the session renews it every stream::kSessionLeaseRenew.
+  std::chrono::milliseconds ttl = stream::kSessionLeaseTtl;
 };
 
 struct RedisSessionLeaseStats {

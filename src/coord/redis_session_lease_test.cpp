@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "coord/coordinator.hpp"
+#include "stream/kis_session.hpp"
 #include "support/manual_time.hpp"
 #include "support/redis_caught_up.hpp"
 #include "support/redis_server.hpp"
@@ -152,6 +153,16 @@ TEST_F(SessionLeaseTest, RedisAwayKeepsOnlyAHolderWithinItsTtl) {
   EXPECT_FALSE(Acquire(*a));  // the local TTL has run out
   EXPECT_EQ(a->lease->Holder(), "");
   server_->Resume();
+}
+
+// The lease's life and the session's renewal are one period defined once (stream/subscription.hpp):
+// the session renews twice within the lease's life (its default was 10 s for a lease of 5 s, and
+// the streams set 2 s in a third place).
+TEST(SessionLeasePeriod, TheSessionRenewsWellWithinTheLeasesLife) {
+  const RedisSessionLeaseOptions lease;
+  const stream::KisSessionOptions session;
+  EXPECT_EQ(lease.ttl, stream::kSessionLeaseTtl);
+  EXPECT_LE(session.lease_renew * 2, lease.ttl);
 }
 
 }  // namespace

@@ -19,6 +19,10 @@ void WriteMetrics(common::MetricsWriter& w, const ServerCounters& counters) {
       "kisgate_http_connections_evicted_total",
       "Connections waiting for a request closed to admit a new one at server.max_connections.",
       static_cast<double>(counters.evicted_idle));
+  w.Counter("kisgate_http_streams_refused_total",
+            "Event streams and WebSockets answered 503: the room for long-lived connections "
+            "(server.max_connections less an eighth) was full.",
+            static_cast<double>(counters.refused_long_lived));
   w.Counter("kisgate_http_handler_exceptions_total",
             "Requests whose handler threw past the API's own boundary (answered 500).",
             static_cast<double>(counters.handler_exceptions));

@@ -54,7 +54,7 @@ struct AtomicCounters {
   std::atomic<std::uint64_t> accepted{0}, rejected_over_cap{0}, active{0}, peak_active{0},
       requests{0}, malformed{0}, timeouts{0}, dropped{0}, tls_handshake_failures{0},
       evicted_idle{0}, handler_exceptions{0}, session_exceptions{0}, upgraded{0}, streamed{0},
-      long_lived{0};
+      long_lived{0}, refused_long_lived{0};
 };
 
 // What an exception_ptr holds, for a log line.
@@ -453,6 +453,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       auto answering = Answer(reader, remote);  // remote is copied; the session keeps its own
       auto answer = co_await std::move(answering);
       if (answer.drop) break;
+      if ((answer.websocket || answer.stream) && LongLivedFull()) RefuseLongLived(answer);
       if (answer.websocket || answer.stream) {
         auto long_lived = LongLived(std::move(stream), std::move(answer), remote, slot);
         co_await std::move(long_lived);
@@ -504,6 +505,31 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     detail::UpgradeRequest upgrade_request;
     Headers extra_headers;
   };
+
+  // Whether another long-lived connection would eat into the room kept for ordinary requests.
+  bool LongLivedFull() const {
+    std::size_t cap = options.max_long_lived;
+    if (cap == 0) {
+      if (options.max_connections == 0) return false;
+      cap = options.max_connections - std::max<std::size_t>(options.max_connections / 8, 1);
+    }
+    return counters.long_lived.load() >= cap;
+  }
+
+  // Turns a long-lived answer into a 503 that says why (its handler's state goes with it).
+  void RefuseLongLived(Answered& answer) {
+    counters.refused_long_lived++;
+    answer.websocket = nullptr;
+    answer.stream = nullptr;
+    answer.body =
+        "{\"error\":\"too_many_streams\",\"message\":\"this kisgate holds as many event "
+        "streams and WebSockets as it may: server.max_connections keeps an eighth for other "
+        "requests\",\"hint\":\"retry later, or share one stream between clients\"}";
+    const Headers headers{{"Content-Type", "application/json; charset=utf-8"},
+                          {"Retry-After", "10"}};
+    answer.head = WriteHead(503, 11, headers, options.server_header, answer.body.size(), false);
+    answer.keep_alive = false;
+  }
 
   // Counts a long-lived connection while it lasts, and forgets how to abort it when it ends.
   struct LongLivedGuard {
@@ -771,7 +797,8 @@ ServerCounters Server::Counters() const {
                         c.session_exceptions.load(),
                         c.upgraded.load(),
                         c.streamed.load(),
-                        c.long_lived.load()};
+                        c.long_lived.load(),
+                        c.refused_long_lived.load()};
 }
 
 }  // namespace kisgate::http

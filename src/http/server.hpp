@@ -40,6 +40,10 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{10'000};
   // Connections beyond this many at once are closed right after accept. 0 = no cap.
   std::size_t max_connections = 0;
+  // Long-lived connections (WebSocket upgrades, streamed bodies) beyond this many at once are
+  // answered 503: the rest of max_connections stays for ordinary requests (/healthz, /metrics).
+  // 0 = max_connections less an eighth of it (at least one).
+  std::size_t max_long_lived = 0;
   std::string server_header = "kisgate";
   // Upgraded connections (Reply::websocket). A server finds dead peers by pings.
   WebSocketOptions websocket{.max_message_bytes = 64 * 1024,
@@ -81,6 +85,7 @@ struct ServerCounters {
   std::uint64_t upgraded = 0;            // WebSocket upgrades accepted
   std::uint64_t streamed = 0;            // responses whose body was streamed (event streams)
   std::uint64_t long_lived = 0;          // upgraded or streaming connections open now
+  std::uint64_t refused_long_lived = 0;  // answered 503: max_long_lived were open
 };
 
 class Server {

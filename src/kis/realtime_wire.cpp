@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
+#include "common/stock_code.hpp"
+
 namespace kisgate::kis {
 
 namespace json = boost::json;
@@ -55,6 +57,22 @@ class Fields {
       : f_(f), tr_id_(tr_id), record_(record) {}
 
   std::string_view Str(std::size_t i) const { return f_[i]; }
+
+  // A stock code (six digits or capital letters): a record of another shape names no stock.
+  std::string_view Code(std::size_t i) const {
+    if (!common::IsStockCode(f_[i])) Fail(i, "a stock code");
+    return f_[i];
+  }
+
+  // Exactly `n` digits (a date YYYYMMDD, a time HHMMSS).
+  std::string_view Digits(std::size_t i, std::size_t n) const {
+    const auto s = f_[i];
+    if (s.size() != n ||
+        !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      Fail(i, n == 8 ? "a date (YYYYMMDD)" : "a time (HHMMSS)");
+    }
+    return s;
+  }
 
   std::int64_t Int(std::size_t i) const {
     std::string_view s = f_[i];
@@ -105,9 +123,9 @@ class Fields {
 Tick TickOf(const Fields& f, bool after_hours, common::WallTime received_at) {
   using namespace trade;
   Tick t;
-  t.code = std::string(f.Str(kCode));
-  t.date = std::string(f.Str(kDate));
-  t.time = std::string(f.Str(kTime));
+  t.code = std::string(f.Code(kCode));
+  t.date = std::string(f.Digits(kDate, 8));
+  t.time = std::string(f.Digits(kTime, 6));
   t.after_hours = after_hours;
   t.price = f.Int(kPrice);
   t.sign = f.SignAt(kSign);
@@ -129,9 +147,9 @@ Tick TickOf(const Fields& f, bool after_hours, common::WallTime received_at) {
 BookSnapshot BookOf(const Fields& f, const BookLayout& layout, bool after_hours,
                     std::string_view trading_day, common::WallTime received_at) {
   BookSnapshot b;
-  b.code = std::string(f.Str(0));
+  b.code = std::string(f.Code(0));
   b.date = std::string(trading_day);
-  b.time = std::string(f.Str(1));
+  b.time = std::string(f.Digits(1, 6));
   b.after_hours = after_hours;
   const std::size_t n = layout.levels;
   for (std::size_t i = 0; i < n; ++i) {

@@ -252,6 +252,27 @@ TEST(RealtimeWire, MalformedFramesAreDescribedErrors) {
   }
 }
 
+// A record must name a stock and a moment: 46 empty fields are not a trade of code "" (they were
+// stored as one), nor is a code of another shape or a time that is not HHMMSS.
+TEST(RealtimeWire, RecordsWithoutACodeOrTimeAreBadValues) {
+  using K = RealtimeError::Kind;
+  const std::string cases[] = {
+      "0|H0STCNT0|001|" + std::string(45, '^'),
+      "0|H0STCNT0|001|" + Trade("", "100501", "71500"),
+      "0|H0STCNT0|001|" + Trade("05930", "100501", "71500"),
+      "0|H0STCNT0|001|" + Trade("005930", "", "71500"),
+      "0|H0STCNT0|001|" + Trade("005930", "1005", "71500"),
+      "0|H0STASP0|001|" + std::string(58, '^'),
+  };
+  for (const auto& text : cases) {
+    const auto frame = Parse(text);
+    ASSERT_TRUE(std::holds_alternative<RealtimeError>(frame)) << text;
+    EXPECT_EQ(Name(std::get<RealtimeError>(frame).kind), Name(K::kBadValue)) << text;
+  }
+  EXPECT_TRUE(std::holds_alternative<RealtimeData>(
+      Parse("0|H0STCNT0|001|" + Trade("005930", "100501", "71500"))));
+}
+
 TEST(RealtimeWire, ErrorMessagesNameTheProblem) {
   const auto frame = Parse("0|H0STCNT0|002|" + Trade("005930", "100501", "71500"));
   EXPECT_EQ(std::get<RealtimeError>(frame).message,

@@ -1,6 +1,7 @@
 #include "stream/hub.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include <fmt/format.h>
 #include <boost/asio/as_tuple.hpp>
@@ -37,6 +38,20 @@ std::string SseFrame(std::uint64_t id, std::string_view kind, std::string_view d
   out.reserve(data.size() + 40);
   if (id != 0) fmt::format_to(std::back_inserter(out), "id: {}\n", id);
   fmt::format_to(std::back_inserter(out), "event: {}\ndata: {}\n\n", kind, data);
+  return out;
+}
+
+// What an event weighs in a subscriber's queue.
+std::size_t Size(const Event& e) { return e.json.size() + e.sse.size(); }
+
+// Distinct codes, in the order asked, in O(N log N): a client's list is checked after this.
+std::vector<std::string> Distinct(const std::vector<std::string>& codes) {
+  std::vector<std::string> out;
+  std::set<std::string_view> seen;
+  out.reserve(codes.size());
+  for (const auto& c : codes) {
+    if (seen.insert(c).second) out.push_back(c);
+  }
   return out;
 }
 
@@ -77,12 +92,30 @@ std::vector<EventPtr> Subscriber::Take() {
   std::vector<EventPtr> out(std::make_move_iterator(queue_.begin()),
                             std::make_move_iterator(queue_.end()));
   queue_.clear();
+  queued_bytes_ = 0;
   if (hub_ != nullptr) hub_->counters_.delivered += out.size();
   return out;
 }
 
-void Subscriber::Push(EventPtr event) {
+bool Subscriber::Fits(const Event& event, const HubOptions& options) const {
+  return queue_.size() < options.queue_events && queued_bytes_ + Size(event) <= options.queue_bytes;
+}
+
+void Subscriber::Queue(EventPtr event) {
+  queued_bytes_ += Size(*event);
   queue_.push_back(std::move(event));
+}
+
+void Subscriber::Push(EventPtr event) {
+  if (cut()) return;
+  if (hub_ != nullptr && !Fits(*event, hub_->options_)) {
+    // Answers to a client that sends faster than it reads count like events it does not take.
+    hub_->Cut(*this, fmt::format("the client did not keep up: {} events ({} bytes) were waiting "
+                                 "to be sent",
+                                 queue_.size(), queued_bytes_));
+    return;
+  }
+  Queue(std::move(event));
   Wake();
 }
 
@@ -153,18 +186,20 @@ void Hub::Emit(std::string kind, const std::string& code, StreamData data, std::
   // (cutting edits the index being walked).
   for (auto* s : it->second) {
     if (!s->filter_.Takes(data)) continue;
-    if (s->queue_.size() >= options_.queue_events) {
+    if (!s->Fits(*event, options_)) {
       to_cut_.push_back(s);
       continue;
     }
-    s->Push(event);
+    s->Queue(event);
+    s->Wake();
   }
   if (!to_cut_.empty()) {
     auto cut = std::move(to_cut_);
     to_cut_.clear();
     for (auto* s : cut) {
-      Cut(*s, fmt::format("the client did not keep up: {} events were waiting to be sent",
-                          options_.queue_events));
+      Cut(*s, fmt::format("the client did not keep up: {} events ({} bytes) were waiting to be "
+                          "sent",
+                          s->queue_.size(), s->queued_bytes_));
     }
   }
 }
@@ -181,19 +216,14 @@ std::optional<std::string> Hub::Check(const Filter& filter) const {
 
 std::variant<std::shared_ptr<Subscriber>, std::string> Hub::Subscribe(
     Filter filter, std::optional<std::uint64_t> last_event_id) {
-  // Distinct codes, in the order asked.
-  std::vector<std::string> codes;
-  for (auto& c : filter.codes) {
-    if (std::find(codes.begin(), codes.end(), c) == codes.end()) codes.push_back(std::move(c));
-  }
-  filter.codes = std::move(codes);
+  filter.codes = Distinct(filter.codes);
   if (auto error = Check(filter)) return *error;
   auto s = std::make_shared<Subscriber>(this, executor_, std::move(filter));
   if (last_event_id) {
     const std::uint64_t last = *last_event_id;
     const std::uint64_t oldest = ring_.empty() ? next_id_ : ring_.front()->id;
     if (last >= next_id_) {
-      s->queue_.push_back(ControlEvent(
+      s->Queue(ControlEvent(
           "gap", json::serialize(json::object{
                      {"after", last},
                      {"last_id", LastId()},
@@ -201,7 +231,7 @@ std::variant<std::shared_ptr<Subscriber>, std::string> Hub::Subscribe(
                                              "kisgate (it restarted): what came after it is gone",
                                              last)}})));
     } else if (last + 1 < oldest) {
-      s->queue_.push_back(ControlEvent(
+      s->Queue(ControlEvent(
           "gap", json::serialize(json::object{
                      {"after", last},
                      {"missing_from", last + 1},
@@ -213,7 +243,7 @@ std::variant<std::shared_ptr<Subscriber>, std::string> Hub::Subscribe(
     for (const auto& e : ring_) {
       if (e->id <= last || !s->filter_.Takes(e->data)) continue;
       const auto& want = s->filter_.codes;
-      if (std::find(want.begin(), want.end(), e->code) != want.end()) s->queue_.push_back(e);
+      if (std::find(want.begin(), want.end(), e->code) != want.end()) s->Queue(e);
     }
   }
   Add(*s);
@@ -221,11 +251,7 @@ std::variant<std::shared_ptr<Subscriber>, std::string> Hub::Subscribe(
 }
 
 std::optional<std::string> Hub::Change(Subscriber& subscriber, Filter filter) {
-  std::vector<std::string> codes;
-  for (auto& c : filter.codes) {
-    if (std::find(codes.begin(), codes.end(), c) == codes.end()) codes.push_back(std::move(c));
-  }
-  filter.codes = std::move(codes);
+  filter.codes = Distinct(filter.codes);
   if (auto error = Check(filter)) return error;
   if (subscriber.cut()) return "this subscriber was cut";
   Remove(subscriber);
@@ -261,6 +287,7 @@ void Hub::Cut(Subscriber& s, std::string reason, bool overflow) {
   if (s.cut()) return;
   Remove(s);
   s.queue_.clear();
+  s.queued_bytes_ = 0;
   s.cut_ =
       ControlEvent("status", json::serialize(json::object{
                                  {"state", "closed"}, {"reason", reason}, {"last_id", LastId()}}));

@@ -9,7 +9,7 @@
 // to a callback, for the subscription planner.
 //
 // Thread-safety: one io_context thread; Hub, its subscribers and their consumers all live on it.
-// Knobs: HubOptions (ring size, queue size, codes per client).
+// Knobs: HubOptions (ring size, queue size in events and bytes, codes per client).
 
 #include <cstdint>
 #include <deque>
@@ -39,6 +39,7 @@ namespace kisgate::stream {
 struct HubOptions {
   std::size_t ring_events = 10'000;        // kept for Last-Event-ID resume
   std::size_t queue_events = 2'000;        // per subscriber; one more and it is cut
+  std::size_t queue_bytes = 8 << 20;       // per subscriber, rendered bytes; more and it is cut
   std::size_t max_codes_per_client = 100;  // codes one subscriber may ask for
 };
 
@@ -73,7 +74,7 @@ struct HubCounters {
   std::uint64_t subscribers = 0;  // now
   std::uint64_t published = 0;    // events numbered since start
   std::uint64_t delivered = 0;    // events handed to subscribers' consumers
-  std::uint64_t cut = 0;          // subscribers cut for a full queue
+  std::uint64_t cut = 0;          // subscribers cut for a full queue (events or bytes)
 };
 
 class Hub;
@@ -96,16 +97,20 @@ class Subscriber {
   bool cut() const { return cut_ != nullptr; }
   const EventPtr& cut_event() const { return cut_; }
   const Filter& filter() const { return filter_; }
-  // Queues an event for this subscriber alone (an answer to its own request) and wakes it.
+  // Queues an event for this subscriber alone (an answer to its own request) and wakes it; a
+  // subscriber whose queue is full (queue_events or queue_bytes) is cut instead, like in Publish.
   void Push(EventPtr event);
 
  private:
   friend class Hub;
   void Wake();
+  void Queue(EventPtr event);
+  bool Fits(const Event& event, const HubOptions& options) const;
 
   Hub* hub_;
   Filter filter_;
   std::deque<EventPtr> queue_;
+  std::size_t queued_bytes_ = 0;
   common::Timer timer_;
   bool waiting_ = false;
   EventPtr cut_;

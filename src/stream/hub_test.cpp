@@ -95,6 +95,37 @@ TEST(Hub, CutsASlowSubscriberWithoutLosingEventsForOthers) {
   EXPECT_EQ(hub.Counters().subscribers, 1u);
 }
 
+// Answers pushed to one subscriber (a /v1/ws client's own requests) are bounded like published
+// events, by count and by bytes: a client that sends faster than it reads is cut and counted, and
+// its queue never holds more than queue_bytes.
+TEST(Hub, PushedAnswersAreBoundedInBytesAndCutTheClient) {
+  asio::io_context io;
+  Hub hub(io.get_executor(), {.ring_events = 100,
+                              .queue_events = 1'000,
+                              .queue_bytes = 64 * 1024,
+                              .max_codes_per_client = 10});
+  auto chatty = Join(hub, {{"005930"}});
+  auto other = Join(hub, {{"005930"}});
+  const std::string big(10'000, 'A');
+  int pushed = 0;
+  while (!chatty->cut() && pushed < 1'000) {
+    chatty->Push(ControlEvent("status", json::serialize(json::object{{"message", big}})));
+    ++pushed;
+  }
+  ASSERT_TRUE(chatty->cut());
+  EXPECT_LE(pushed, 5);  // 64 KB hold three answers of 2 x 10 KB rendered
+  EXPECT_TRUE(chatty->Take().empty());
+  const auto why = json::parse(chatty->cut_event()->json).as_object();
+  EXPECT_NE(why.at("reason").as_string().find("did not keep up"), json::string::npos);
+  EXPECT_EQ(hub.Counters().cut, 1u);
+  // Pushing to a cut subscriber does nothing; the others go on.
+  chatty->Push(ControlEvent("status", R"({"state":"error"})"));
+  EXPECT_TRUE(chatty->Take().empty());
+  const auto t = TickOf("005930", 1000);
+  hub.Publish(std::span<const kis::Tick>(&t, 1));
+  EXPECT_EQ(other->Take().size(), 1u);
+}
+
 TEST(Hub, ResumesFromTheRingAndSaysWhenEventsAreGone) {
   asio::io_context io;
   Hub hub(io.get_executor(), {.ring_events = 5, .queue_events = 100, .max_codes_per_client = 10});

@@ -22,6 +22,7 @@
 #include "gate/rng.hpp"
 #include "http/websocket.hpp"
 #include "kis/realtime_wire.hpp"
+#include "views/json_writer.hpp"
 
 namespace kisgate::stream {
 
@@ -91,16 +92,21 @@ struct KisSession::Impl : std::enable_shared_from_this<KisSession::Impl> {
 
   // One live WebSocket connection and the tasks that serve it.
   struct Connection {
-    explicit Connection(const asio::any_io_executor& ex) : wake(ex), tick(ex), tasks_done(ex) {}
+    explicit Connection(const asio::any_io_executor& ex)
+        : wake(ex), tick(ex), apply(ex), tasks_done(ex) {}
     std::shared_ptr<http::WebSocket> socket;
     std::deque<std::string> outbox;
     common::Timer wake;        // the writer waits on it for the outbox
     common::Timer tick;        // the watchdog's period
+    common::Timer apply;       // a coalesced change waits on it for change_interval
     common::Timer tasks_done;  // cancelled when the last helper task ends
     int tasks = 0;
     bool closed = false;
     bool held_elsewhere = false;  // OPSP8996 on this connection, or the lease was lost
     common::SteadyTime last_frame{};
+    common::SteadyTime connected_at{};
+    common::SteadyTime last_apply{};  // when registration changes last went out
+    bool apply_pending = false;       // a change waits for change_interval
   };
 
   Impl(asio::any_io_executor ex, gate::Gateway& g, const common::Clock& c, KisSessionOptions o,
@@ -117,6 +123,7 @@ struct KisSession::Impl : std::enable_shared_from_this<KisSession::Impl> {
         done(executor) {
     status.key_name = options.key_name;
     status.max_registrations = options.max_registrations;
+    calendar = options.calendar ? options.calendar : std::make_shared<common::MarketCalendar>();
     if (!connect) {
       connect = [ex = executor](
                     std::string url,
@@ -133,6 +140,7 @@ struct KisSession::Impl : std::enable_shared_from_this<KisSession::Impl> {
   KisSessionOptions options;
   SessionSink& sink;
   SessionLease* lease;
+  std::shared_ptr<const common::MarketCalendar> calendar;
   Connector connect;
   gate::Rng rng;
   common::Timer sleep;  // the run loop's waits; Stop cancels it
@@ -141,17 +149,20 @@ struct KisSession::Impl : std::enable_shared_from_this<KisSession::Impl> {
   bool running = false;
   bool stopping = false;
   std::optional<common::SteadyTime> last_approval;  // when the last approval key was asked for
-  int failures = 0;  // consecutive connections that failed before an accepted subscription
+  int failures = 0;  // consecutive connections that failed or ended before healthy_after
 
   std::set<Subscription, SubscriptionLess> wanted;
   std::map<Subscription, std::pair<RegState, std::string>, SubscriptionLess>
-      registrations;  // on `conn`
+      registrations;                                                            // on `conn`
+  std::map<Subscription, common::SteadyTime, SubscriptionLess> subscribe_sent;  // not yet answered
   std::shared_ptr<Connection> conn;
   std::string approval_key;
   SessionStatus status;
   // Gaps: the time of the last data frame, and the start of the gap not yet closed by a frame.
   std::optional<common::WallTime> last_data_at;
   std::optional<common::WallTime> gap_from;
+  // Per code: its last order-book snapshot (a repeated one is dropped).
+  std::map<std::string, kis::BookSnapshot, std::less<>> last_book;
   // Per code: the date and time of its last trade and how many trades had them (Tick::seq).
   std::map<std::string, std::pair<std::string, std::uint32_t>, std::less<>> last_second;
 
@@ -176,6 +187,8 @@ struct KisSession::Impl : std::enable_shared_from_this<KisSession::Impl> {
   }
 
   void Fail(std::string error) {
+    // Messages may quote what KIS sent: JSON (/v1/budget) needs valid UTF-8.
+    error = views::ValidUtf8(error);
     spdlog::warn("stream session '{}': {}", options.key_name, error);
     status.last_error = std::move(error);
   }
@@ -253,6 +266,8 @@ struct KisSession::Impl : std::enable_shared_from_this<KisSession::Impl> {
     auto c = std::make_shared<Connection>(executor);
     c->socket = socket;
     c->last_frame = clock.Now();
+    c->connected_at = clock.Now();
+    c->last_apply = clock.Now();
     conn = c;
     status.connects++;
     if (status.connects > 1) status.reconnects++;
@@ -261,6 +276,7 @@ struct KisSession::Impl : std::enable_shared_from_this<KisSession::Impl> {
     spdlog::info("stream session '{}': connected to {} ({} registrations)", options.key_name,
                  options.ws_url, wanted.size());
     registrations.clear();
+    subscribe_sent.clear();
     for (const auto& s : wanted) Subscribe(s);
     c->tasks = 2;
     Spawn(Writer(c), "writer");
@@ -276,13 +292,18 @@ struct KisSession::Impl : std::enable_shared_from_this<KisSession::Impl> {
     socket->Abort();
     c->wake.cancel();
     c->tick.cancel();
+    c->apply.cancel();
     while (c->tasks > 0) {
       c->tasks_done.expires_at(common::SteadyTime::max());
       co_await WaitOn(c->tasks_done);
     }
     conn.reset();
     registrations.clear();
+    subscribe_sent.clear();
     status.registrations = 0;
+    // Only a connection that stayed up resets the backoff: KIS accepting the subscriptions and
+    // then dropping the connection must not make a reconnect loop.
+    if (clock.Now() - c->connected_at >= options.healthy_after) failures = 0;
     // Data stops here: the gap runs from the last frame until the first one after a reconnect
     // (one gap across several failed reconnects).
     if (!gap_from && last_data_at) gap_from = last_data_at;
@@ -324,6 +345,7 @@ struct KisSession::Impl : std::enable_shared_from_this<KisSession::Impl> {
       co_await WaitOn(c->tick);
       if (c->closed) break;
       const auto now = clock.Now();
+      ExpireUnanswered(now);
       if (now - c->last_frame >= options.idle_timeout) {
         Fail(fmt::format(
             "no frame from KIS for {} s",
@@ -346,6 +368,62 @@ struct KisSession::Impl : std::enable_shared_from_this<KisSession::Impl> {
     TaskEnded(*c);
   }
 
+  // Subscriptions KIS has not answered in ack_timeout: reported as refused (the next change tries
+  // them again), so a silent KIS does not look like a working session.
+  void ExpireUnanswered(common::SteadyTime now) {
+    bool expired = false;
+    for (auto it = subscribe_sent.begin(); it != subscribe_sent.end();) {
+      auto reg = registrations.find(it->first);
+      if (reg == registrations.end() || reg->second.first != RegState::kSubscribing) {
+        it = subscribe_sent.erase(it);
+        continue;
+      }
+      if (now - it->second < options.ack_timeout) {
+        ++it;
+        continue;
+      }
+      reg->second = {
+          RegState::kRefused,
+          fmt::format(
+              "no answer from KIS in {} s",
+              std::chrono::duration_cast<std::chrono::seconds>(options.ack_timeout).count())};
+      status.unanswered++;
+      if (!expired) {
+        Fail(fmt::format("{} {}: {}", it->first.tr_id, it->first.code, reg->second.second));
+      }
+      expired = true;
+      it = subscribe_sent.erase(it);
+    }
+    if (expired) UpdateCounts();
+  }
+
+  // A change of the wanted set: applied now when the last change went out change_interval ago,
+  // otherwise once that much has passed, with whatever is wanted then.
+  void Changed() {
+    if (!conn || conn->closed) return;  // a connection subscribes everything wanted
+    if (conn->apply_pending) {
+      status.changes_coalesced++;
+      return;
+    }
+    const auto at = conn->last_apply + options.change_interval;
+    if (clock.Now() >= at) {
+      Apply();
+      return;
+    }
+    conn->apply_pending = true;
+    conn->tasks++;
+    Spawn(ApplyLater(conn, at), "registration change");
+  }
+
+  asio::awaitable<void> ApplyLater(std::shared_ptr<Connection> c, common::SteadyTime at) {
+    auto self = shared_from_this();
+    c->apply.expires_at(at);
+    co_await WaitOn(c->apply);
+    c->apply_pending = false;
+    if (!c->closed && conn == c) Apply();
+    TaskEnded(*c);
+  }
+
   static void TaskEnded(Connection& c) {
     if (--c.tasks == 0) c.tasks_done.cancel();
   }
@@ -354,6 +432,16 @@ struct KisSession::Impl : std::enable_shared_from_this<KisSession::Impl> {
     if (!conn || conn->closed) return;
     conn->outbox.push_back(std::move(text));
     conn->wake.cancel();
+  }
+
+  // A peer that sends PINGPONGs and does not read our writes must not fill memory with echoes.
+  void Echo(std::string text) {
+    if (!conn || conn->closed) return;
+    if (conn->outbox.size() >= options.max_outbox) {
+      status.pings_dropped++;
+      return;
+    }
+    Send(std::move(text));
   }
 
   std::size_t Used() const {
@@ -370,6 +458,7 @@ struct KisSession::Impl : std::enable_shared_from_this<KisSession::Impl> {
                                                           options.max_registrations)};
     } else {
       registrations[s] = {RegState::kSubscribing, ""};
+      subscribe_sent[s] = clock.Now();
       Send(kis::SubscriptionFrame(approval_key, s.tr_id, s.code, true));
     }
     UpdateCounts();
@@ -377,6 +466,7 @@ struct KisSession::Impl : std::enable_shared_from_this<KisSession::Impl> {
 
   void Apply() {
     if (!conn || conn->closed) return;
+    conn->last_apply = clock.Now();
     // Unsubscribe first: KIS handles frames in order, so the freed places serve the added ones.
     for (auto it = registrations.begin(); it != registrations.end();) {
       auto& [s, reg] = *it;
@@ -423,7 +513,7 @@ struct KisSession::Impl : std::enable_shared_from_this<KisSession::Impl> {
     auto frame = kis::ParseRealtimeFrame(text, received_at, TradingDay());
     if (auto* ping = std::get_if<kis::PingPong>(&frame)) {
       status.pings++;
-      Send(std::move(ping->text));
+      Echo(std::move(ping->text));
     } else if (auto* ack = std::get_if<kis::RealtimeAck>(&frame)) {
       OnAck(c, *ack);
     } else if (auto* data = std::get_if<kis::RealtimeData>(&frame)) {
@@ -432,10 +522,10 @@ struct KisSession::Impl : std::enable_shared_from_this<KisSession::Impl> {
       const auto& error = std::get<kis::RealtimeError>(frame);
       status.parse_errors++;
       status.parse_errors_by_kind[std::string(kis::Name(error.kind))]++;
-      status.last_error = error.message;
+      status.last_error = views::ValidUtf8(error.message);
       // The first of each kind is worth a line; the counters tell the rest.
       if (status.parse_errors_by_kind[std::string(kis::Name(error.kind))] == 1) {
-        spdlog::warn("stream session '{}': {}", options.key_name, error.message);
+        spdlog::warn("stream session '{}': {}", options.key_name, status.last_error);
       }
     }
   }
@@ -461,7 +551,6 @@ struct KisSession::Impl : std::enable_shared_from_this<KisSession::Impl> {
       if (reg.first == RegState::kUnsubscribing) registrations.erase(it);
     } else if (ack.ok || ack.msg_cd == kAlreadySubscribed) {
       reg = {RegState::kActive, ""};
-      failures = 0;  // KIS accepted this connection
     } else {
       reg = {RegState::kRefused, fmt::format("{} {}", ack.msg_cd, ack.msg1)};
       Fail(fmt::format("{} {} refused: {} {}", ack.tr_id, ack.tr_key, ack.msg_cd, ack.msg1));
@@ -469,8 +558,57 @@ struct KisSession::Impl : std::enable_shared_from_this<KisSession::Impl> {
     UpdateCounts();
   }
 
+  // Whether data of (tr_id, code) is ours: registered on this connection (or being subscribed or
+  // unsubscribed, when KIS may still send it).
+  bool Registered(const std::string& tr_id, const std::string& code) const {
+    const auto it = registrations.find(Subscription{tr_id, code});
+    return it != registrations.end() && it->second.first != RegState::kRefused;
+  }
+
+  // A book's frame has no date: the session's trading day, unless its time is later than now (by
+  // more than a minute of clock skew), when it is the book of the trading day before.
+  void DateBook(kis::BookSnapshot& book, common::WallTime received_at) const {
+    const auto time = common::ParseHms(book.time);
+    const auto now = common::ToKst(received_at);
+    if (!time || *time <= now.time_of_day + std::chrono::minutes(1)) return;
+    book.date = common::FormatYmd(calendar->PreviousTradingDay(now.date));
+  }
+
+  // Equal to the last snapshot of its code in everything but when it arrived.
+  bool Repeated(const kis::BookSnapshot& book) {
+    const auto same_levels = [](const auto& a, const auto& b) {
+      return std::equal(a.begin(), a.end(), b.begin(), [](const auto& x, const auto& y) {
+        return x.price == y.price && x.quantity == y.quantity;
+      });
+    };
+    auto [it, first] = last_book.try_emplace(book.code, book);
+    if (first) return false;
+    const auto& last = it->second;
+    const bool same =
+        last.date == book.date && last.time == book.time && last.after_hours == book.after_hours &&
+        same_levels(last.asks, book.asks) && same_levels(last.bids, book.bids) &&
+        last.total_ask_quantity == book.total_ask_quantity &&
+        last.total_bid_quantity == book.total_bid_quantity &&
+        last.expected_price == book.expected_price &&
+        last.expected_volume == book.expected_volume && last.cum_volume == book.cum_volume;
+    if (same) {
+      status.books_repeated++;
+      return true;
+    }
+    it->second = book;
+    return false;
+  }
+
   void OnData(kis::RealtimeData& data, common::WallTime received_at) {
-    status.records += data.records;
+    // Data KIS sends for what this session did not register is dropped: it would be stored and
+    // kept per code without bound.
+    const auto unregistered = [&](const auto& record) {
+      return !Registered(data.tr_id, record.code);
+    };
+    status.unregistered_records += std::erase_if(data.ticks, unregistered);
+    status.unregistered_records += std::erase_if(data.books, unregistered);
+    if (data.ticks.empty() && data.books.empty()) return;
+    status.records += data.ticks.size() + data.books.size();
     if (gap_from) {
       Gap gap;
       gap.id = ++status.gaps;
@@ -504,7 +642,11 @@ struct KisSession::Impl : std::enable_shared_from_this<KisSession::Impl> {
       }
       sink.OnTicks(data.ticks);
     }
-    if (!data.books.empty()) sink.OnBooks(data.books);
+    if (!data.books.empty()) {
+      for (auto& book : data.books) DateBook(book, received_at);
+      std::erase_if(data.books, [&](const kis::BookSnapshot& book) { return Repeated(book); });
+      if (!data.books.empty()) sink.OnBooks(data.books);
+    }
   }
 
   asio::awaitable<void> Stop() {
@@ -555,9 +697,11 @@ asio::awaitable<void> KisSession::Stop() {
 }
 
 void KisSession::SetSubscriptions(const std::vector<Subscription>& wanted) {
-  impl_->wanted = {wanted.begin(), wanted.end()};
+  std::set<Subscription, SubscriptionLess> next(wanted.begin(), wanted.end());
+  if (next == impl_->wanted) return;
+  impl_->wanted = std::move(next);
   impl_->status.wanted = impl_->wanted.size();
-  impl_->Apply();
+  impl_->Changed();
 }
 
 SessionStatus KisSession::Status() const { return impl_->status; }

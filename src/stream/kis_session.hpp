@@ -6,9 +6,17 @@
 // session is held elsewhere). After a reconnect everything is subscribed again (OPSP0002 counts as
 // subscribed) and the stretch without data, from the last frame before the drop to the first
 // after, is reported as a Gap. SetSubscriptions swaps registrations on the live connection
-// (unsubscribe the removed, subscribe the added), never by reconnecting. With a SessionLease it
-// connects only while it holds the lease, renews it while connected and releases it when it stops
-// or disconnects.
+// (unsubscribe the removed, subscribe the added), never by reconnecting, and at most once per
+// `change_interval`: changes of demand in between are coalesced, so clients that churn their codes
+// cannot make the session churn KIS's registrations. With a SessionLease it connects only while it
+// holds the lease, renews it while connected and releases it when it stops or disconnects.
+//
+// What KIS sends is bounded: data for a (TR, code) not registered is dropped and counted, a
+// subscription KIS leaves unanswered for `ack_timeout` is reported as refused (and tried again with
+// the next change), and PINGPONG echoes are not queued behind more than `max_outbox` frames a
+// peer does not read. The backoff is reset only by a connection that stayed up `healthy_after`.
+// An order-book snapshot equal to the code's last one (KIS sends the current book again after a
+// reconnect) is dropped, not stored twice.
 //
 // Parsed trades and books go to a SessionSink in batches (one per data frame), gaps too.
 //
@@ -30,6 +38,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "common/clock.hpp"
+#include "common/kst.hpp"
 #include "config/config.hpp"
 #include "kis/realtime.hpp"
 #include "stream/subscription.hpp"
@@ -91,8 +100,13 @@ struct SessionStatus {
   std::uint64_t pings = 0;      // PINGPONGs echoed
   std::uint64_t parse_errors = 0;
   std::map<std::string, std::uint64_t> parse_errors_by_kind;  // kis::Name(RealtimeError::Kind)
-  std::string last_error;
-  common::WallTime connected_since{};  // when state is kConnected
+  std::uint64_t unregistered_records = 0;  // trades and books of a (TR, code) not registered
+  std::uint64_t unanswered = 0;            // subscriptions KIS did not answer in ack_timeout
+  std::uint64_t pings_dropped = 0;         // PINGPONGs not echoed: the outbox was full
+  std::uint64_t changes_coalesced = 0;     // demand changes folded into a later one
+  std::uint64_t books_repeated = 0;        // snapshots equal to the code's last one, dropped
+  std::string last_error;                  // valid UTF-8 (bytes of a frame are replaced)
+  common::WallTime connected_since{};      // when state is kConnected
 };
 
 struct KisSessionOptions {
@@ -105,8 +119,21 @@ struct KisSessionOptions {
   common::Duration hold = std::chrono::seconds(60);
   // No frame at all (KIS pings every 10 s) for this long: the connection is dead, reconnect.
   common::Duration idle_timeout = std::chrono::seconds(35);
-  // Renewal period of the lease while connected.
-  common::Duration lease_renew = std::chrono::seconds(10);
+  // Renewal period of the lease while connected (the lease lives kSessionLeaseTtl).
+  common::Duration lease_renew = kSessionLeaseRenew;
+  // Registration changes go to KIS at most once per this; changes in between are coalesced.
+  common::Duration change_interval = std::chrono::seconds(1);
+  // A subscribe KIS has not answered after this is reported as refused.
+  common::Duration ack_timeout = std::chrono::seconds(10);
+  // A connection that stayed up this long resets the reconnect backoff; a shorter one (KIS
+  // accepting the subscriptions, then dropping the connection) counts as a failure.
+  common::Duration healthy_after = std::chrono::seconds(60);
+  // Frames waiting to be written; beyond it, PINGPONG echoes are dropped (counted).
+  std::size_t max_outbox = 256;
+  // KRX trading days, to date an order book whose time is later than the moment it arrived (the
+  // after-hours book of the evening before, sent again after a reconnect in the morning) with the
+  // trading day before. Null: the built-in holidays.
+  std::shared_ptr<const common::MarketCalendar> calendar;
   common::Duration approval_timeout = std::chrono::seconds(10);
   // KIS issues one approval key per second per key (its refusal would also slow the key's REST
   // calls, as EGW00201 does): reconnects wait for this since the last one, with a margin.

@@ -29,6 +29,7 @@
 #include "support/manual_time.hpp"
 #include "support/sim_caught_up.hpp"
 #include "support/test_client.hpp"
+#include "views/json_writer.hpp"
 
 namespace kisgate::stream {
 namespace {
@@ -47,7 +48,7 @@ class FakeKis;
 
 class FakeSocket final : public http::WebSocket {
  public:
-  FakeSocket(asio::any_io_executor ex, FakeKis& kis) : wake_(ex), kis_(kis) {
+  FakeSocket(asio::any_io_executor ex, FakeKis& kis) : wake_(ex), unstall_(ex), kis_(kis) {
     wake_.expires_at(asio::steady_timer::time_point::max());
   }
   ~FakeSocket() override;
@@ -72,6 +73,7 @@ class FakeSocket final : public http::WebSocket {
   void Abort() override {
     closed_ = true;
     wake_.cancel();
+    unstall_.cancel();
   }
   const std::string& remote() const override { return remote_; }
   std::uint64_t control_frames() const override { return 0; }
@@ -86,6 +88,7 @@ class FakeSocket final : public http::WebSocket {
 
  private:
   asio::steady_timer wake_;
+  asio::steady_timer unstall_;
   FakeKis& kis_;
   std::deque<std::string> inbox_;
   bool closed_ = false;
@@ -125,6 +128,7 @@ class FakeKis {
     const std::string tr_id(v.at("body").at("input").at("tr_id").as_string());
     const std::string tr_key(v.at("body").at("input").at("tr_key").as_string());
     const bool subscribe = v.at("header").at("tr_type").as_string() == "1";
+    if (silent) return;  // KIS never answers
     approval_keys.insert(std::string(v.at("header").at("approval_key").as_string()));
     std::string code = "OPSP0000", msg = "SUBSCRIBE SUCCESS", rt = "0";
     const auto pair = std::make_pair(tr_id, tr_key);
@@ -161,6 +165,12 @@ class FakeKis {
     f[0] = code, f[1] = time, f[2] = std::to_string(price), f[12] = "1", f[33] = "20261124";
     if (live) live->Push(fmt::format("0|H0STCNT0|001|{}", fmt::join(f, "^")));
   }
+  // An order-book frame (H0STASP0) of `code` at `time` with the best ask at `ask`.
+  void Book(const std::string& code, const std::string& time, std::int64_t ask) {
+    std::vector<std::string> f(59, "0");
+    f[0] = code, f[1] = time, f[3] = std::to_string(ask);
+    if (live) live->Push(fmt::format("0|H0STASP0|001|{}", fmt::join(f, "^")));
+  }
   // The server closes the connection.
   void Drop() {
     if (live) live->Abort();
@@ -174,6 +184,8 @@ class FakeKis {
   std::set<std::pair<std::string, std::string>> ever;        // KIS's memory across reconnects
   std::size_t max_subs = 41;
   bool held = false;
+  bool silent = false;        // no answer to any subscribe frame
+  bool stall_writes = false;  // the session's writes wait: the peer does not read
   int refuse_connects = 0;
   int connects = 0, subscribes = 0, unsubscribes = 0;
   FakeSocket* live = nullptr;  // null once the session has destroyed its socket
@@ -189,6 +201,11 @@ FakeSocket::~FakeSocket() {
 }
 
 asio::awaitable<bool> FakeSocket::Write(std::string text) {
+  while (kis_.stall_writes && !closed_) {  // a peer that does not read: until the socket closes
+    unstall_.expires_at(asio::steady_timer::time_point::max());
+    boost::system::error_code ec;
+    co_await unstall_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
   if (closed_) co_return false;
   kis_.OnClientFrame(*this, text);
   co_return true;
@@ -489,7 +506,9 @@ TEST_F(KisSessionTest, SetSubscriptionsSwapsWithoutReconnecting) {
 // A registration removed and wanted again before KIS answered is subscribed again, not lost with
 // the answer to its unsubscribe.
 TEST_F(KisSessionTest, RemovedAndAddedAgainBeforeTheAcksStaysSubscribed) {
-  auto session = Session(Options());
+  auto o = Options();
+  o.change_interval = 0ms;  // every change goes out at once (no coalescing)
+  auto session = Session(o);
   session->SetSubscriptions(Trades({"005930"}));
   session->Start();
   ASSERT_TRUE(Until([&] { return kis.registered.size() == 1; }));
@@ -500,6 +519,137 @@ TEST_F(KisSessionTest, RemovedAndAddedAgainBeforeTheAcksStaysSubscribed) {
   ASSERT_TRUE(Until([&] { return kis.subscribes == 3 && kis.unsubscribes == 1; }));
   ASSERT_TRUE(Until([&] { return kis.registered.size() == 2; }));
   EXPECT_EQ(session->Status().registrations, 2u);
+  Stop(*session);
+}
+
+// One client changing its code thousands of times must not churn KIS's registrations: changes
+// within change_interval are coalesced into one swap with the set wanted at its end.
+TEST_F(KisSessionTest, DemandChurnIsCoalescedIntoFewFrames) {
+  auto o = Options();
+  o.change_interval = 1s;
+  auto session = Session(o);
+  session->SetSubscriptions(Trades({"005930"}));
+  session->Start();
+  ASSERT_TRUE(Until([&] { return kis.registered.size() == 1; }));
+  const int before = kis.subscribes + kis.unsubscribes;
+  for (int i = 0; i < 3'000; ++i) {
+    session->SetSubscriptions(
+        {Subscription{std::string(kis::kTradesTr), fmt::format("{:06}", 100'000 + i)}});
+    io.poll();  // the writer runs between two changes
+  }
+  ASSERT_TRUE(Until([&] {
+    return kis.registered.size() == 1 && kis.registered.contains({"H0STCNT0", "102999"});
+  }));
+  const int frames = kis.subscribes + kis.unsubscribes - before;
+  EXPECT_LE(frames, 4);  // at most two swaps of one unsubscribe and one subscribe
+  EXPECT_GE(session->Status().changes_coalesced, 2'990u);
+  EXPECT_EQ(session->Status().registrations, 1u);
+  EXPECT_EQ(kis.connects, 1);
+  Stop(*session);
+}
+
+// KIS accepting the subscriptions and then dropping the connection is a failure like any other:
+// the backoff grows (it was reset by the first accepted subscription: a reconnect every 1.1 s).
+TEST_F(KisSessionTest, ABriefConnectionDoesNotResetTheBackoff) {
+  auto o = Options();
+  o.backoff_base = 1s;
+  o.backoff_cap = 60s;
+  o.healthy_after = 60s;
+  auto session = Session(o);
+  session->SetSubscriptions(Trades({"005930"}));
+  session->Start();
+  std::vector<common::SteadyTime> connected;
+  for (int i = 1; i <= 5; ++i) {
+    ASSERT_TRUE(Until([&] { return kis.connects == i && kis.registered.size() == 1; }));
+    connected.push_back(clock.Now());
+    kis.Drop();
+  }
+  // After four brief connections the fourth wait is 4-8 s, not the 1.1 s between approval keys.
+  EXPECT_GE(connected[4] - connected[3], 4s);
+  // A connection that stays up healthy_after resets it.
+  ASSERT_TRUE(Until([&] { return kis.connects == 6 && kis.registered.size() == 1; }));
+  for (int i = 0; i < 7; ++i) {  // KIS pings every 10 s
+    kis.live->Push(R"({"header":{"tr_id":"PINGPONG","datetime":"20261124110002"}})");
+    time_->RunFor(io, 9s, caught_up);
+  }
+  const auto at = clock.Now();
+  kis.Drop();
+  ASSERT_TRUE(Until([&] { return kis.connects == 7 && kis.registered.size() == 1; }));
+  EXPECT_LT(clock.Now() - at, 2s);
+  Stop(*session);
+}
+
+// What KIS sends is bounded: data of a code not registered is dropped (counted), a record of no
+// stock code is a parse error, and echoes of PINGPONGs a peer sends without reading ours do not
+// pile up. Bytes that are not UTF-8 never reach the status as such.
+TEST_F(KisSessionTest, UpstreamDataIsBoundedAndChecked) {
+  auto session = Session(Options());
+  session->SetSubscriptions(Trades({"005930"}));
+  session->Start();
+  ASSERT_TRUE(Until([&] { return kis.registered.size() == 1; }));
+  for (int i = 0; i < 100; ++i) kis.Trade(fmt::format("{:06}", 200'000 + i), "110001", 1000);
+  kis.Trade("005930", "110001", 71500);
+  ASSERT_TRUE(Until([&] { return sink.ticks.size() == 1; }));
+  EXPECT_EQ(sink.ticks[0].code, "005930");
+  EXPECT_EQ(session->Status().unregistered_records, 100u);
+  kis.live->Push(fmt::format("0|H0STCNT0|001|{}", std::string(45, '^')));
+  kis.live->Push("0|\xba\xff\xfe|001|1");
+  ASSERT_TRUE(Until([&] { return session->Status().parse_errors == 2; }));
+  EXPECT_EQ(session->Status().parse_errors_by_kind.at("bad_value"), 1u);
+  const auto error = session->Status().last_error;
+  EXPECT_EQ(views::ValidUtf8(error), error);
+  EXPECT_TRUE(sink.ticks.size() == 1);
+
+  kis.stall_writes = true;
+  const std::string ping = R"({"header":{"tr_id":"PINGPONG","datetime":"20261124110002"}})";
+  for (int i = 0; i < 2'000; ++i) kis.live->Push(ping);
+  ASSERT_TRUE(Until([&] { return session->Status().pings == 2'000; }));
+  EXPECT_GE(session->Status().pings_dropped, 2'000u - 257u);
+  Stop(*session);
+}
+
+// KIS sends the current order book again after a reconnect: the same snapshot is not a second
+// row. A book whose time is later than its arrival (the after-hours book of the evening before,
+// sent in the morning) is dated the trading day before, not today.
+TEST_F(KisSessionTest, ARepeatedBookIsDroppedAndAnEveningBookKeepsItsDay) {
+  auto session = Session(Options());
+  session->SetSubscriptions({Subscription{std::string(kis::kBookTr), "005930"}});
+  session->Start();
+  ASSERT_TRUE(Until([&] { return kis.registered.size() == 1; }));
+  const auto now = common::ToKst(clock.WallNow());
+  const auto earlier = common::FormatHms(now.time_of_day - std::chrono::seconds(5));
+  kis.Book("005930", earlier, 71500);
+  kis.Book("005930", earlier, 71500);
+  kis.Book("005930", earlier, 71600);
+  ASSERT_TRUE(Until([&] { return session->Status().frames >= 4; }));  // an ack and three books
+  ASSERT_EQ(sink.books.size(), 2u);
+  EXPECT_EQ(sink.books[0].date, common::FormatYmd(now.date));
+  kis.Drop();
+  ASSERT_TRUE(Until([&] { return kis.connects == 2 && kis.registered.size() == 1; }));
+  kis.Book("005930", earlier, 71600);  // sent again after the reconnect
+  kis.Book("005930", "235959", 71700);
+  ASSERT_TRUE(Until([&] { return sink.books.size() >= 2 && session->Status().frames >= 7; }));
+  ASSERT_EQ(sink.books.size(), 3u);
+  EXPECT_EQ(session->Status().books_repeated, 2u);
+  EXPECT_EQ(sink.books[2].date,
+            common::FormatYmd(common::MarketCalendar{}.PreviousTradingDay(now.date)));
+  Stop(*session);
+}
+
+// A subscription KIS never answers does not stay "subscribed" for ever: after ack_timeout it is
+// reported as refused, with the reason, and counted.
+TEST_F(KisSessionTest, UnansweredSubscriptionsTimeOut) {
+  kis.silent = true;
+  auto o = Options();
+  o.ack_timeout = 10s;
+  auto session = Session(o);
+  session->SetSubscriptions(Trades({"005930", "000660"}));
+  session->Start();
+  ASSERT_TRUE(Until([&] { return session->Status().refused.size() == 2; }));
+  const auto status = session->Status();
+  EXPECT_EQ(status.registrations, 0u);
+  EXPECT_EQ(status.unanswered, 2u);
+  EXPECT_NE(status.last_error.find("no answer from KIS"), std::string::npos);
   Stop(*session);
 }
 

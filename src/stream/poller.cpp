@@ -94,7 +94,12 @@ asio::awaitable<void> PollOne(std::shared_ptr<Poller::State> state, Item item, b
     for (const auto& record : records)
       state->on_value(PolledValue{item.first, item.second, record});
   }
-  if (state->store != nullptr) state->store->Write(std::move(records));
+  // Only the universe's values are stored: a client's codes must not grow the store nor age the
+  // freshness figures (README).
+  const auto& stored = state->options.stored_codes;
+  if (state->store != nullptr && (!stored || stored->contains(item.second))) {
+    state->store->Write(std::move(records));
+  }
 }
 
 // Polls each value of the set when it is due, then sets it due again an interval later. SetPlan

@@ -25,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_set>
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -49,11 +50,14 @@ struct PollerOptions {
   // The poller's flow in its lane (jobs use their index, API clients 1,000,000 and up, the
   // passthrough 2,000,000 and up).
   gate::FlowId flow = 3'000'000;
+  // The codes whose polled values are stored (the [universe]: they count in the freshness
+  // figures); null: every code. The others are handed to the callback only.
+  std::shared_ptr<const std::unordered_set<std::string>> stored_codes;
 };
 
 struct PollerStats {
   std::uint64_t calls = 0;  // polls started
-  std::uint64_t ok = 0;     // polls whose reply was stored
+  std::uint64_t ok = 0;     // polls answered (stored when the code is in stored_codes)
   std::uint64_t failed = 0;
   std::map<std::string, std::uint64_t> failures;  // by error code
 };

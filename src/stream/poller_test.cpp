@@ -135,6 +135,28 @@ TEST_F(PollerTest, PollsTheOverflowIntoTheStoreAndTheCallback) {
                                             : poller_->stats().failures.begin()->first);
 }
 
+// Only the universe's codes are stored: a code an API client asked for is polled and handed on,
+// but never written (it would grow the store and the freshness figures).
+TEST_F(PollerTest, OnlyTheUniversesCodesAreStored) {
+  PollerOptions options;
+  options.stored_codes = std::make_shared<const std::unordered_set<std::string>>(
+      std::unordered_set<std::string>{"005930"});
+  Poller poller(
+      io_.get_executor(), *gateway_, store_.get(), time_->clock(),
+      [this](const PolledValue& v) { values_.push_back(v); }, options);
+  poller.SetPlan(Overflow({Want{StreamData::kTrades, "005930", "streams 'hot'"},
+                           Want{StreamData::kTrades, "000660", "client 'a'"}},
+                          200ms));
+  poller.Start();
+  ASSERT_TRUE(Until([&] {
+    return Count("005930", StreamData::kTrades) >= 2 && Count("000660", StreamData::kTrades) >= 2;
+  }));
+  poller.Stop();
+  ASSERT_TRUE(store_->Flush(5s));
+  EXPECT_TRUE(store_->Latest("price", "005930").has_value());
+  EXPECT_FALSE(store_->Latest("price", "000660").has_value());
+}
+
 // A new plan changes the poll set without a restart: the dropped code is never handed on again,
 // the new one is polled.
 TEST_F(PollerTest, ANewPlanChangesThePollSetInPlace) {

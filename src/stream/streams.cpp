@@ -41,12 +41,18 @@ Streams::Streams(asio::any_io_executor executor, const config::Config& config,
       return calendar->SessionAt(c->WallNow()) == common::Session::kAfterHours;
     };
   }
+  if (!options_.session.calendar) {
+    options_.session.calendar = std::make_shared<common::MarketCalendar>(config.calendar.holidays);
+  }
   for (const auto& key : config_.keys) {
     auto slot = std::make_unique<KeySlot>();
     slot->key = &key;
     keys_.push_back(std::move(slot));
   }
-  poller_ = std::make_unique<Poller>(executor_, gateway_, store_, clock_, hooks_.polled);
+  PollerOptions poller_options;
+  poller_options.stored_codes = options_.stored_codes;
+  poller_ =
+      std::make_unique<Poller>(executor_, gateway_, store_, clock_, hooks_.polled, poller_options);
   if (store_ != nullptr) {
     filler_ = std::make_unique<GapFiller>(executor_, gateway_, *store_, clock_);
   }
@@ -104,10 +110,8 @@ void Streams::Replan() {
           static_cast<std::size_t>(config_.stream.max_registrations);
       session_options.hold = config_.stream.hold;
       if (options_.lease) {
+        // Renewed every kSessionLeaseRenew (session_options.lease_renew), the lease's own period.
         slot->lease = options_.lease(*slot->key);
-        // A shared lease lives a few seconds unrenewed (coord::RedisSessionLease: 5 s).
-        session_options.lease_renew =
-            std::min<common::Duration>(session_options.lease_renew, std::chrono::seconds(2));
       }
       slot->session = std::make_unique<KisSession>(executor_, gateway_, clock_, session_options,
                                                    *this, slot->lease.get());
@@ -202,6 +206,11 @@ json::object Streams::KeyStatus(const std::string& key_name) const {
   out["gaps_filled"] = filled;
   out["records"] = s.records;
   out["parse_errors"] = s.parse_errors;
+  out["unregistered_records"] = s.unregistered_records;
+  out["unanswered"] = s.unanswered;
+  out["pings_dropped"] = s.pings_dropped;
+  out["changes_coalesced"] = s.changes_coalesced;
+  out["books_repeated"] = s.books_repeated;
   if (!s.last_error.empty()) out["last_error"] = s.last_error;
   if (slot->lease) out["holder"] = slot->lease->Holder();
   return out;

@@ -14,6 +14,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -53,6 +54,8 @@ struct StreamsOptions {
   std::function<bool()> after_hours;
   // How often the session of the market is checked.
   common::Duration session_check = std::chrono::seconds(15);
+  // The codes whose polled values are stored (the [universe]); null: every code.
+  std::shared_ptr<const std::unordered_set<std::string>> stored_codes;
   // Each key's session's options; key_name, ws_url, max_registrations and hold are filled in.
   KisSessionOptions session;
 };

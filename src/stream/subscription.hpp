@@ -3,6 +3,7 @@
 // session is, the data a stream carries, and the seam that lets exactly one instance hold a key's
 // session when several share the key through Redis.
 
+#include <chrono>
 #include <compare>
 #include <cstdint>
 #include <optional>
@@ -25,6 +26,12 @@ struct Subscription {
   std::string code;   // six characters
   auto operator<=>(const Subscription&) const = default;
 };
+
+// The life of a session lease without renewal, and how often its holder renews it while
+// connected (and asks again while another holds it): one period for both sides of the seam, the
+// lease (coord) and the session, with two renewals' room before it could expire.
+inline constexpr std::chrono::milliseconds kSessionLeaseTtl{5'000};
+inline constexpr std::chrono::milliseconds kSessionLeaseRenew = kSessionLeaseTtl * 2 / 5;
 
 // Who holds the KIS WebSocket session of one key. Alone, this instance always does (no lease);
 // with coordination (Redis), one instance at a time, which renews its lease while connected.

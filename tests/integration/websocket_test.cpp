@@ -42,10 +42,12 @@ class LongLivedFixture : public ::testing::Test {
  protected:
   // The TLS fixture below serves the same routes over HTTPS / wss://.
   virtual bool Tls() const { return false; }
+  virtual std::size_t MaxConnections() const { return 0; }
 
   void SetUp() override {
     ServerOptions options;
     options.websocket.max_message_bytes = 1024;
+    options.max_connections = MaxConnections();
     if (Tls()) {
       testing::WriteSelfSignedCert(dir_.path());
       options.tls_cert_file = CertFile();
@@ -235,6 +237,32 @@ TEST_F(LongLivedFixture, StopEndsOpenWebSockets) {
   asio::post(io_, [this] { server_->Stop(); });
   EXPECT_EQ(waiting.get(), "<closed>");
   EXPECT_EQ(WaitLongLived(0), 0u);
+}
+
+class CappedLongLivedFixture : public LongLivedFixture {
+ protected:
+  std::size_t MaxConnections() const override { return 8; }
+};
+
+// Event streams never fill server.max_connections: past 7 of 8 (an eighth is kept) a stream is
+// answered 503, and ordinary requests are still served while the streams stay open.
+TEST_F(CappedLongLivedFixture, StreamsLeaveRoomForOrdinaryRequests) {
+  asio::io_context client;
+  std::vector<std::unique_ptr<asio::ip::tcp::socket>> streams;
+  for (int i = 0; i < 7; ++i) {
+    auto s = std::make_unique<asio::ip::tcp::socket>(client);
+    s->connect({asio::ip::make_address("127.0.0.1"), port_});
+    asio::write(*s, asio::buffer(std::string("GET /events HTTP/1.1\r\nHost: x\r\n\r\n")));
+    streams.push_back(std::move(s));
+  }
+  ASSERT_EQ(WaitLongLived(7), 7u);
+  const auto refused = Exchange(port_, "GET /events HTTP/1.1\r\nHost: x\r\n\r\n", "}");
+  EXPECT_EQ(refused.rfind("HTTP/1.1 503", 0), 0u) << refused;
+  EXPECT_NE(refused.find("too_many_streams"), std::string::npos) << refused;
+  const auto plain = Exchange(port_, "GET /plain HTTP/1.1\r\nHost: x\r\n\r\n", "none");
+  EXPECT_EQ(plain.rfind("HTTP/1.1 404", 0), 0u) << plain;
+  EXPECT_EQ(server_->Counters().refused_long_lived, 1u);
+  EXPECT_EQ(server_->Counters().long_lived, 7u);
 }
 
 class TlsLongLivedFixture : public LongLivedFixture {
