@@ -67,6 +67,11 @@ bool PassTokens::Valid(std::string_view token, common::WallTime now) const {
   return it != tokens_.end() && it->second.expires > now;
 }
 
+const std::string* PassTokens::KeyOf(std::string_view token, common::WallTime now) const {
+  auto it = tokens_.find(std::string(token));
+  return it != tokens_.end() && it->second.expires > now ? &it->second.key_name : nullptr;
+}
+
 bool PassTokens::Revoke(std::string_view token, std::string_view key_name) {
   auto it = tokens_.find(std::string(token));
   if (it == tokens_.end() || it->second.key_name != key_name) return false;

@@ -29,6 +29,8 @@ class PassTokens {
                     common::WallTime expires);
   // Whether `token` was issued here and is still valid at `now`.
   bool Valid(std::string_view token, common::WallTime now) const;
+  // The key `token` was issued for, when it was issued here and is still valid at `now`; else null.
+  const std::string* KeyOf(std::string_view token, common::WallTime now) const;
   // Removes `token` if it was issued for `key_name`; true when it was.
   bool Revoke(std::string_view token, std::string_view key_name);
 

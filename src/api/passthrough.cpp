@@ -11,6 +11,7 @@
 
 #include "common/kst.hpp"
 #include "http/message.hpp"
+#include "kis/tr_catalogue.hpp"
 #include "views/json_text.hpp"
 
 namespace kisgate::api {
@@ -129,12 +130,6 @@ bool IsPathChar(char c) {
          c == '_' || c == '.' || c == '/';
 }
 
-// KIS's order and account TRs start with T (real) or V (mock): TTTC8434R, VTTC0802U, TTTS3018R.
-bool IsOrderOrAccountTr(std::string_view tr_id) {
-  return !tr_id.empty() &&
-         (tr_id[0] == 'T' || tr_id[0] == 't' || tr_id[0] == 'V' || tr_id[0] == 'v');
-}
-
 }  // namespace
 
 const std::vector<std::string_view>* QuotationTrIds(std::string_view name) {
@@ -203,7 +198,7 @@ PathDecision CheckPassthroughCall(const config::PassthroughConfig& config, std::
     }
   }
   if (extra) {
-    if (IsOrderOrAccountTr(tr_id)) {
+    if (kis::IsOrderOrAccountTrId(tr_id)) {
       return {false,
               fmt::format("tr_id {} is an order or account TR: kisgate refuses it on {} unless "
                           "passthrough.allow_trading = true",
@@ -219,34 +214,37 @@ PathDecision CheckPassthroughCall(const config::PassthroughConfig& config, std::
 }
 
 Service::Passthrough::Passthrough(const config::Config& config, gate::Gateway& gateway,
-                                  const common::Clock& clock, ApiCounters& counters)
+                                  store::Store* store, const common::Clock& clock,
+                                  ApiCounters& counters)
     : config_(config),
       gateway_(gateway),
+      store_(store),
       clock_(clock),
       counters_(counters),
       tokens_(kMaxTokensPerClient, kMaxTokens) {}
 
-bool Service::Passthrough::Authorized(const http::Request& request, std::string& why) const {
+std::optional<std::string> Service::Passthrough::Authenticate(const http::Request& request,
+                                                              std::string& why) const {
   const auto app_key = request.Header("appkey").value_or("");
   const auto app_secret = request.Header("appsecret").value_or("");
   for (const auto& key : config_.keys) {
     if (!app_key.empty() && SecretEquals(app_key, key.app_key) &&
         SecretEquals(app_secret, key.app_secret))
-      return true;
+      return key.name;
   }
   auto auth = request.Header("authorization").value_or("");
   if (auth.size() > 7 && http::EqualsIgnoreCase(auth.substr(0, 7), "bearer ")) {
     const auto bearer = auth.substr(7);
+    if (const auto* key_name = tokens_.KeyOf(bearer, clock_.WallNow())) return *key_name;
     if (!config_.server.api_token.empty() && SecretEquals(bearer, config_.server.api_token))
-      return true;
-    if (tokens_.Valid(bearer, clock_.WallNow())) return true;
+      return std::string();
   }
   why =
       app_key.empty()
           ? "send the appkey and appsecret headers of a key configured in kisgate, or a token from "
             "kisgate's /oauth2/tokenP"
           : "the appkey/appsecret pair is not one of kisgate's configured keys";
-  return false;
+  return std::nullopt;
 }
 
 namespace {
@@ -344,6 +342,42 @@ http::Response Service::Passthrough::RevokeToken(const http::Request& request) {
   return r;
 }
 
+void Service::Passthrough::Audit(const http::Request& request, std::string_view path,
+                                 std::string_view tr_id, const gate::CallResult& result) {
+  store::AuditEntry entry;
+  entry.at = clock_.WallNow();
+  entry.method = request.method;
+  entry.path = std::string(path);
+  entry.tr_id = std::string(tr_id);
+  entry.key_name = result.key_name;
+  entry.http_status = result.http_status;
+  entry.client = request.remote;
+  if (result.http_status != 0) {
+    // KIS's envelope and order number (output.ODNO); nothing else of the reply is kept.
+    json::error_code ec;
+    const auto reply = json::parse(result.body, ec);
+    if (const auto* o = ec ? nullptr : reply.if_object()) {
+      const auto text = [](const json::object& from, std::string_view name) {
+        const auto* v = from.if_contains(name);
+        return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+      };
+      entry.rt_cd = text(*o, "rt_cd");
+      entry.msg_cd = text(*o, "msg_cd");
+      if (const auto* output = o->if_contains("output"); output && output->is_object())
+        entry.order_no = text(output->get_object(), "ODNO");
+    }
+  } else {
+    entry.error = result.error.code;
+  }
+  spdlog::info(
+      "passthrough: account call {} {} tr_id {} from {} on key '{}': HTTP {} rt_cd '{}' msg_cd "
+      "'{}'{}{}",
+      entry.method, entry.path, entry.tr_id, entry.client, entry.key_name, entry.http_status,
+      entry.rt_cd, entry.msg_cd, entry.order_no.empty() ? "" : " order " + entry.order_no,
+      entry.error.empty() ? "" : " error " + entry.error);
+  if (store_ != nullptr) store_->WriteAudit(std::move(entry));
+}
+
 asio::awaitable<http::Response> Service::Passthrough::Handle(const http::Request& request) {
   const auto raw_path = request.Path();
   if ((raw_path == "/oauth2/tokenP" || raw_path == "/oauth2/revokeP") && request.method == "POST") {
@@ -371,15 +405,48 @@ asio::awaitable<http::Response> Service::Passthrough::Handle(const http::Request
     co_return KisStyle(403, "KISGATE403", "kisgate: " + decision.reason);
   }
   std::string why;
-  if (!Authorized(request, why)) {
+  const auto identity = Authenticate(request, why);
+  if (!identity) {
     counters_.passthrough["unauthorized"]++;
     auto r = KisStyle(401, "EGW00121", "유효하지 않은 token 입니다. (kisgate: " + why + ")");
     r.SetHeader("WWW-Authenticate", "Bearer");
     co_return r;
   }
+  // An order or account call acts on the account of the key it is sent with: only the key the
+  // client proved it holds will do.
+  const bool account_bound = kis::IsAccountBound(request.method, path, tr_id);
+  if (account_bound && identity->empty()) {
+    counters_.passthrough["refused"]++;
+    co_return KisStyle(
+        403, "KISGATE403",
+        fmt::format("kisgate: {} (tr_id {}) is an order or account call, which goes out only on "
+                    "the key whose account it is, and this client proved no key (the server's "
+                    "api_token names none): get a token from kisgate's POST /oauth2/tokenP with "
+                    "that key's appkey and appsecret, or send them as the appkey and appsecret "
+                    "headers",
+                    path, tr_id));
+  }
+  if (account_bound) {
+    // A client that names one key in its appkey header and holds a token of another: which
+    // account it means is unclear, so nothing is sent.
+    const auto app_key = request.Header("appkey").value_or("");
+    for (const auto& key : config_.keys) {
+      if (!app_key.empty() && SecretEquals(app_key, key.app_key) && key.name != *identity) {
+        counters_.passthrough["refused"]++;
+        co_return KisStyle(
+            403, "KISGATE403",
+            fmt::format("kisgate: the appkey header names key '{}' but the token was issued for "
+                        "key '{}': an order or account call goes out only on one key; send that "
+                        "key's token (POST /oauth2/tokenP with its appkey and appsecret)",
+                        key.name, *identity));
+      }
+    }
+  }
   const auto lane_header = request.Header("x-kisgate-lane");
-  const auto lane = lane_header && !lane_header->empty() ? gate::ParseLane(*lane_header)
-                                                         : gate::Lane::kInteractive;
+  // Account-bound calls go first: the interactive lane whatever the header says.
+  const auto lane = account_bound || !lane_header || lane_header->empty()
+                        ? std::optional<gate::Lane>(gate::Lane::kInteractive)
+                        : gate::ParseLane(*lane_header);
   if (!lane) {
     counters_.passthrough["bad_request"]++;
     co_return KisStyle(400, "KISGATE400",
@@ -399,12 +466,15 @@ asio::awaitable<http::Response> Service::Passthrough::Handle(const http::Request
   for (const auto* name : {"hashkey", "gt_uid"}) {
     if (auto v = request.Header(name)) forwarded.headers.emplace_back(name, *v);
   }
-  const auto flow = ClientFlow(request.remote, 2'000'000);
+  // A client's account calls are a flow of their own: its quotations do not hold them up.
+  const auto flow = ClientFlow(request.remote, account_bound ? 3'000'000 : 2'000'000);
   auto call =
       gateway_.Call(std::move(forwarded),
-                    gate::CallOptions{*lane, flow, clock_.Now() + config_.gate.default_deadline});
+                    gate::CallOptions{*lane, flow, clock_.Now() + config_.gate.default_deadline,
+                                      account_bound ? *identity : std::string()});
   gate::CallResult result = co_await std::move(call);
   counters_.passthrough[result.ok ? "forwarded" : "forwarded_error"]++;
+  if (account_bound) Audit(request, path, tr_id, result);
   if (result.http_status != 0) {
     // KIS answered (successfully or with its own error): hand the reply over as it came.
     http::Response r;

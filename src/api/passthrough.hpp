@@ -17,6 +17,14 @@
 // samples): an account TR on a quotation path is refused. passthrough.allow_paths adds prefixes
 // (their tr_id must not be an order/account TR); passthrough.allow_trading forwards any /uapi/
 // call.
+//
+// Account-bound calls (orders and account calls, kis::IsAccountBound), with allow_trading: the
+// account is the key's, so such a call goes out only on the key the client proved it holds (its
+// appkey/appsecret headers, or a token tokenP issued for that key), never shared with another
+// call, never sent twice once it may have reached KIS, on the interactive lane; a client that
+// proved no key (server.api_token) is refused with 403. Each one forwarded is recorded in the
+// store's audit table (store/audit.hpp): method, path, tr_id, key, status, KIS's codes and order
+// number, the client's address; never a secret or the body.
 
 #include <optional>
 #include <string>
@@ -55,19 +63,25 @@ inline constexpr std::string_view kQuotationPrefix = "/uapi/domestic-stock/v1/qu
 const std::vector<std::string_view>* QuotationTrIds(std::string_view name);
 
 struct Service::Passthrough {
-  Passthrough(const config::Config& config, gate::Gateway& gateway, const common::Clock& clock,
-              ApiCounters& counters);
+  // `store` may be null: account-bound calls are then only logged.
+  Passthrough(const config::Config& config, gate::Gateway& gateway, store::Store* store,
+              const common::Clock& clock, ApiCounters& counters);
 
   boost::asio::awaitable<http::Response> Handle(const http::Request& request);
 
  private:
   http::Response IssueToken(const http::Request& request);
   http::Response RevokeToken(const http::Request& request);
-  // Which configured key the client proved it holds, or why it is refused (401).
-  bool Authorized(const http::Request& request, std::string& why) const;
+  // Who the client proved it is: the name of the configured key it holds, "" for no key (the
+  // server's api_token), or nullopt with why it is refused (401).
+  std::optional<std::string> Authenticate(const http::Request& request, std::string& why) const;
+  // Records an account-bound call that was handed to the gateway (the store's audit table).
+  void Audit(const http::Request& request, std::string_view path, std::string_view tr_id,
+             const gate::CallResult& result);
 
   const config::Config& config_;
   gate::Gateway& gateway_;
+  store::Store* store_;
   const common::Clock& clock_;
   ApiCounters& counters_;
   PassTokens tokens_;

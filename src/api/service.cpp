@@ -103,8 +103,8 @@ Service::Service(ServiceDeps deps)
       status_(std::make_unique<StatusHandler>(
           StatusDeps{deps_.config, deps_.gateway, deps_.store, deps_.jobs, deps_.clock,
                      &deps_.metrics, &counters_, deps_.hub, deps_.stream_status})),
-      passthrough_(
-          std::make_unique<Passthrough>(*deps_.config, *deps_.gateway, *deps_.clock, counters_)) {}
+      passthrough_(std::make_unique<Passthrough>(*deps_.config, *deps_.gateway, deps_.store,
+                                                 *deps_.clock, counters_)) {}
 
 Service::~Service() = default;
 

@@ -305,6 +305,16 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
           nullptr);
     }
     const bool idempotent = request.method == "GET";
+    // An account-bound call stays on its key (the account is the key's) and is sent once.
+    std::optional<std::size_t> bound;
+    if (!call.bound_key.empty()) {
+      for (std::size_t k = 0; k < keys.size(); ++k) {
+        if (keys[k]->config.name == call.bound_key) bound = k;
+      }
+      if (!bound) {
+        throw std::invalid_argument(fmt::format("no kis.keys entry is named '{}'", call.bound_key));
+      }
+    }
     const std::string target = kis::TargetOf(request);
     CallResult result;
     bool refreshed = false;
@@ -317,8 +327,9 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
                                                 "the call's deadline passed"),
                        key);
       }
-      // A stateless quotation may go to any key: the one that can take it soonest.
-      const std::size_t k = PickKey(flight->lane, real_only);
+      // A stateless quotation may go to any key: the one that can take it soonest. An
+      // account-bound call goes to its own key only.
+      const std::size_t k = bound ? *bound : PickKey(flight->lane, real_only);
       key = keys[k].get();
       // Counted as the key's until it is queued there (after the token): calls picked at the same
       // moment must not all see the same empty queue.
@@ -337,7 +348,8 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
       auto token = co_await key->tokens->Get(call.deadline);
       if (auto* no_token = std::get_if<kis::Classification>(&token)) {
         // This key cannot have a token for a while (KIS's one-per-minute rule): another key may.
-        if (no_token->action == kis::Action::kTokenThrottled && reroutes + 1 < keys.size()) {
+        if (no_token->action == kis::Action::kTokenThrottled && !bound &&
+            reroutes + 1 < keys.size()) {
           ++reroutes;
           --attempt;  // not an attempt: nothing was sent
           continue;
@@ -381,8 +393,21 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
 
       kis::Classification c;
       Outcome outcome = Outcome::kOk;
+      // Whether sending it again cannot make KIS act on it twice.
+      bool may_resend = idempotent && !bound;
       if (auto* e = std::get_if<http::ClientError>(&reply)) {
         std::tie(c, outcome) = FromTransport(*e);
+        if (bound) {
+          may_resend = !e->maybe_delivered;
+          result.maybe_delivered = e->maybe_delivered;
+          if (e->maybe_delivered) {
+            c.message += fmt::format(
+                ": the {} {} call was sent and no reply came, so KIS may have carried it out; its "
+                "fate is unknown and kisgate does not send an order or account call twice (check "
+                "the account, e.g. the day's orders, before sending it again)",
+                request.method, path);
+          }
+        }
       } else {
         auto& response = std::get<http::Response>(reply);
         c = kis::Classify(response.status, response.body);
@@ -401,6 +426,12 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
           result.error = {};
           co_return result;
         case kis::Action::kRefreshToken:
+          if (bound) {
+            // KIS refused the token, but the call reached KIS: not sent again. The next call
+            // gets a fresh token.
+            key->tokens->Invalidate(access_token);
+            co_return Fail(std::move(result), c, key);
+          }
           if (refreshed) co_return Fail(std::move(result), c, key);
           // The token expired or was revoked: one re-issue, then replay.
           key->tokens->Invalidate(access_token);
@@ -413,7 +444,7 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
         case kis::Action::kRetryWithBackoff:
           break;  // retried below, when the call may be and the budgets allow
       }
-      if (!idempotent || attempt + 1 >= options.max_attempts) {
+      if (!may_resend || attempt + 1 >= options.max_attempts) {
         co_return Fail(std::move(result), c, key);
       }
       if (!key->retry.TryConsumeRetry(clock.Now())) {
@@ -433,9 +464,10 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
     }
   }
 
-  std::string FlightKey(const KisRequest& r) {
-    // A POST is never shared: two orders are two orders.
-    if (r.method != "GET") return fmt::format("unshared|{}", ++unshared);
+  std::string FlightKey(const KisRequest& r, const CallOptions& options) {
+    // A POST is never shared: two orders are two orders; nor is any account-bound call.
+    if (r.method != "GET" || !options.bound_key.empty())
+      return fmt::format("unshared|{}", ++unshared);
     return fmt::format("{}|{}|{}|{}", kis::PathOf(r), kis::TrIdOf(r), kis::EncodeQuery(r.params),
                        r.tr_cont);
   }
@@ -448,7 +480,7 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
       bad.error = std::move(*refused);
       co_return bad;
     }
-    const std::string flight_key = FlightKey(request);
+    const std::string flight_key = FlightKey(request, options);
     if (auto it = flights.find(flight_key); it != flights.end()) {
       // The same call is already on its way: wait for its result instead of spending budget.
       auto joined = it->second;

@@ -40,6 +40,12 @@ struct CallOptions {
   Lane lane = Lane::kBatch;
   FlowId flow = 0;  // job or API client, for round-robin inside the lane
   common::SteadyTime deadline;
+  // Non-empty: an account-bound call (an order or an account call, kis::IsAccountBound) of the
+  // key with this name, whose account it acts on. It goes out on that key only, is never shared
+  // with an identical call, and is never sent twice once it may have reached KIS: only a failure
+  // before the request was written (a refused connection) is tried again. Call() throws
+  // std::invalid_argument when no key has that name.
+  std::string bound_key{};
 };
 
 struct CallResult {
@@ -51,6 +57,9 @@ struct CallResult {
   kis::Classification error;  // when !ok: code, message, hint
   std::string key_name;       // the key that served it
   int attempts = 0;
+  // The request was written and no reply came: KIS may have acted on it (set for account-bound
+  // calls, which are then not sent again).
+  bool maybe_delivered = false;
   bool coalesced = false;        // shared another caller's upstream call
   common::Duration gate_wait{};  // time spent queued in the gate (all attempts)
 };

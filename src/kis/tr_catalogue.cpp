@@ -68,4 +68,22 @@ const TrInfo* FindTrByDataset(std::string_view dataset) {
   return parsed ? &TrInfoFor(*parsed) : nullptr;
 }
 
+bool IsOrderOrAccountTrId(std::string_view tr_id) {
+  return !tr_id.empty() &&
+         (tr_id[0] == 'T' || tr_id[0] == 't' || tr_id[0] == 'V' || tr_id[0] == 'v');
+}
+
+bool IsAccountBound(std::string_view method, std::string_view path, std::string_view tr_id) {
+  if (method != "GET" || IsOrderOrAccountTrId(tr_id)) return true;
+  // A "trading" segment anywhere: the path is canonical by the time this is asked.
+  std::string_view rest = path;
+  while (!rest.empty()) {
+    const auto slash = rest.find('/');
+    if (rest.substr(0, slash) == "trading") return true;
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+  }
+  return false;
+}
+
 }  // namespace kisgate::kis

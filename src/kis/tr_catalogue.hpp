@@ -45,4 +45,14 @@ const TrInfo& TrInfoFor(common::Dataset dataset);
 // The TR of the data set named `dataset` (common::ParseDataset); null for any other text.
 const TrInfo* FindTrByDataset(std::string_view dataset);
 
+// KIS's order and account TRs start with T (real) or V (mock): TTTC0802U (buy), TTTC8434R
+// (balance), VTTC0802U, TTTS3018R (overseas unfilled orders).
+bool IsOrderOrAccountTrId(std::string_view tr_id);
+// A call that acts on, or reads, the account of the app key it is sent with: an order or account
+// TR, any path with a "trading" segment (/uapi/domestic-stock/v1/trading/order-cash,
+// /uapi/overseas-stock/v1/trading/inquire-balance, ...), or any method but GET (KIS's quotations
+// are all GETs; a POST may place an order). Such a call must go out on the key the caller holds,
+// once.
+bool IsAccountBound(std::string_view method, std::string_view path, std::string_view tr_id);
+
 }  // namespace kisgate::kis

@@ -51,5 +51,22 @@ TEST(TrCatalogue, MatchesKisSpec) {
   EXPECT_EQ(FindTrByDataset("prices"), nullptr);
 }
 
+// Orders and account calls are recognised by tr_id, by path and by method, so that none of them
+// is sent on another account's key; every quotation of the catalogue is not.
+TEST(TrCatalogue, AccountBoundCallsAreRecognised) {
+  const std::string_view order = "/uapi/domestic-stock/v1/trading/order-cash";
+  EXPECT_TRUE(IsAccountBound("POST", order, "TTTC0802U"));
+  EXPECT_TRUE(IsAccountBound("POST", order, ""));
+  EXPECT_TRUE(IsAccountBound("GET", "/uapi/domestic-stock/v1/trading/inquire-balance", ""));
+  EXPECT_TRUE(IsAccountBound("GET", "/uapi/overseas-stock/v1/trading/inquire-balance", "x"));
+  EXPECT_TRUE(
+      IsAccountBound("GET", "/uapi/domestic-stock/v1/quotations/inquire-price", "VTTC8434R"));
+  EXPECT_TRUE(IsAccountBound("POST", "/uapi/hashkey", ""));
+  EXPECT_FALSE(IsAccountBound("GET", "/uapi/domestic-stock/v1/quotations/trading-volume", "F"));
+  for (const auto& info : AllTrs()) {
+    EXPECT_FALSE(IsAccountBound("GET", info.path, info.tr_id)) << info.path;
+  }
+}
+
 }  // namespace
 }  // namespace kisgate::kis

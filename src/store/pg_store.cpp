@@ -17,6 +17,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "store/audit.hpp"
 #include "store/stream_rows.hpp"
 
 namespace kisgate::store {
@@ -90,7 +91,9 @@ std::vector<std::string> PgMigrations() {
   };
   const std::string v2 =
       stream_table(kTicksTable, TickColumns()) + stream_table(kBooksTable, BookColumns());
-  return {v1, v2};
+  // 3: the audit trail of account-bound calls (store/audit.hpp).
+  const std::string v3 = AuditTableSql(/*postgres=*/true);
+  return {v1, v2, v3};
 }
 
 std::int64_t ParseInt(const char* text) {
@@ -448,6 +451,7 @@ bool PgStore::Commit(const std::vector<WriteItem>& batch, std::string& error) {
   std::vector<std::vector<Value>> books;
   std::unordered_map<std::string, std::size_t> tick_index;
   std::unordered_map<std::string, std::size_t> book_index;
+  std::vector<const AuditEntry*> audits;
   const auto key_of = [](const std::vector<Value>& row) {
     std::string key;
     for (std::size_t i = 0; i < kStreamKeyColumns; ++i)
@@ -455,6 +459,10 @@ bool PgStore::Commit(const std::vector<WriteItem>& batch, std::string& error) {
     return key;
   };
   for (const auto& item : batch) {
+    if (const auto* a = std::get_if<AuditEntry>(&item)) {
+      audits.push_back(a);
+      continue;
+    }
     if (const auto* t = std::get_if<kis::Tick>(&item)) {
       auto row = TickRow(*t);
       if (tick_index.try_emplace(key_of(row), ticks.size()).second) ticks.push_back(std::move(row));
@@ -546,6 +554,23 @@ bool PgStore::Commit(const std::vector<WriteItem>& batch, std::string& error) {
     const auto insert = BuildStreamInsert(kBooksTable, BookColumns(), books, first,
                                           std::min(books.size(), first + chunk), /*update=*/true);
     if (auto r = execute(insert.sql, insert.texts, insert.null); !Ok(r)) return fail("write", r);
+  }
+  for (const auto* a : audits) {
+    std::vector<std::string> texts;
+    for (const auto& value : AuditRow(*a)) {
+      texts.push_back(std::visit(
+          [](const auto& v) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::string>) {
+              return v;
+            } else {
+              return fmt::format("{}", v);
+            }
+          },
+          value));
+    }
+    const std::vector<bool> null(texts.size(), false);
+    if (auto r = execute(AuditInsertSql(/*postgres=*/true), texts, null); !Ok(r))
+      return fail("write", r);
   }
   if (auto r = Exec(writer_conn_, "COMMIT"); !Ok(r)) return fail("commit", r);
   return true;
@@ -688,6 +713,25 @@ std::vector<kis::Tick> PgStore::Ticks(const std::string& code, const std::string
     }
   }
   return MergeTicks(std::move(stored), std::move(pending), limit);
+}
+
+void PgStore::WriteAudit(AuditEntry entry) {
+  if (entry.id.empty()) entry.id = NewAuditId();
+  queue_.Push(std::vector<AuditEntry>{std::move(entry)});
+}
+
+std::vector<AuditEntry> PgStore::Audit(std::size_t limit) const {
+  std::vector<AuditEntry> out;
+  std::lock_guard lock(read_mutex_);
+  const auto limit_text =
+      std::to_string(std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
+  auto r =
+      Read([this] { return Reader(); }, AuditSelectSql(/*postgres=*/true), {limit_text.c_str()});
+  if (r && Ok(r)) {
+    for (int row = 0; row < PQntuples(r.get()); ++row)
+      out.push_back(AuditFromRow(ReadValues(r.get(), row, AuditColumns())));
+  }
+  return out;
 }
 
 std::vector<kis::Bar> PgStore::MinuteBarsFromTicks(const std::string& code,

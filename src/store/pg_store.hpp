@@ -90,6 +90,8 @@ class PgStore final : public Store {
   std::vector<kis::Bar> MinuteBarsFromTicks(const std::string& code,
                                             const std::string& date) const override;
   // "ok" when the server answers and every table of the schema is there, else what is wrong.
+  void WriteAudit(AuditEntry entry) override;
+  std::vector<AuditEntry> Audit(std::size_t limit) const override;
   std::string IntegrityCheck() const override;
   int SchemaVersion() const override;
   StoreCounters Counters() const override;

@@ -11,6 +11,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "store/audit.hpp"
 #include "store/stream_rows.hpp"
 
 namespace kisgate::store {
@@ -72,7 +73,9 @@ std::vector<std::string> SqliteMigrations() {
   };
   const std::string v3 =
       stream_table(kTicksTable, TickColumns()) + stream_table(kBooksTable, BookColumns());
-  return {v1, v2, v3};
+  // 4: the audit trail of account-bound calls (store/audit.hpp).
+  const std::string v4 = AuditTableSql(/*postgres=*/false);
+  return {v1, v2, v3, v4};
 }
 
 // The schema the migrations arrive at, made directly in a new file: one transaction of plain
@@ -307,6 +310,27 @@ void SqliteStore::WriteBooks(std::vector<kis::BookSnapshot> books) {
 
 bool SqliteStore::Flush(std::chrono::milliseconds timeout) { return queue_.Flush(timeout); }
 
+void SqliteStore::WriteAudit(AuditEntry entry) {
+  if (entry.id.empty()) entry.id = NewAuditId();
+  queue_.Push(std::vector<AuditEntry>{std::move(entry)});
+}
+
+std::vector<AuditEntry> SqliteStore::Audit(std::size_t limit) const {
+  std::vector<AuditEntry> out;
+  std::lock_guard lock(read_mutex_);
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(reader_, AuditSelectSql(/*postgres=*/false).c_str(), -1, &stmt, nullptr) ==
+      SQLITE_OK) {
+    sqlite3_bind_int64(stmt, 1,
+                       static_cast<sqlite3_int64>(std::min<std::size_t>(
+                           limit, std::numeric_limits<sqlite3_int64>::max())));
+    while (sqlite3_step(stmt) == SQLITE_ROW)
+      out.push_back(AuditFromRow(ReadRow(stmt, AuditColumns())));
+  }
+  sqlite3_finalize(stmt);
+  return out;
+}
+
 sqlite3_stmt* SqliteStore::Prepared(const std::string& key, const std::string& sql) {
   auto& stmt = statements_[key];
   if (stmt == nullptr && sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt,
@@ -346,6 +370,12 @@ bool SqliteStore::Commit(const std::vector<WriteItem>& batch, std::string& error
         if (tick_insert == nullptr) return fail("prepare");
       }
       if (!step_row(tick_insert, TickRow(*t))) return fail("write");
+      continue;
+    }
+    if (const auto* a = std::get_if<AuditEntry>(&item)) {
+      auto* insert = Prepared(std::string(kAuditTable), AuditInsertSql(/*postgres=*/false));
+      if (insert == nullptr) return fail("prepare");
+      if (!step_row(insert, AuditRow(*a))) return fail("write");
       continue;
     }
     if (const auto* b = std::get_if<kis::BookSnapshot>(&item)) {

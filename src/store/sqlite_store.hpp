@@ -76,6 +76,8 @@ class SqliteStore final : public Store {
   std::optional<kis::BookSnapshot> LatestBook(const std::string& code) const override;
   std::vector<kis::Bar> MinuteBarsFromTicks(const std::string& code,
                                             const std::string& date) const override;
+  void WriteAudit(AuditEntry entry) override;
+  std::vector<AuditEntry> Audit(std::size_t limit) const override;
   // PRAGMA integrity_check.
   std::string IntegrityCheck() const override;
   int SchemaVersion() const override;

@@ -21,6 +21,7 @@
 #include "common/clock.hpp"
 #include "kis/quotes.hpp"
 #include "kis/realtime.hpp"
+#include "store/audit.hpp"
 #include "store/record.hpp"
 
 namespace kisgate::store {
@@ -104,6 +105,12 @@ class Store {
   // first; every write made before the call is seen.
   virtual std::vector<kis::Bar> MinuteBarsFromTicks(const std::string& code,
                                                     const std::string& date) const = 0;
+
+  // The audit trail of account-bound calls (store/audit.hpp): queued with the other writes (an
+  // empty id gets a fresh one). Audit reads the committed rows, newest first, at most `limit`; it
+  // waits for the database: not for the io thread.
+  virtual void WriteAudit(AuditEntry entry) = 0;
+  virtual std::vector<AuditEntry> Audit(std::size_t limit) const = 0;
 
   // "ok" when the database is sound, else what is wrong.
   virtual std::string IntegrityCheck() const = 0;

@@ -151,7 +151,7 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
   }
   std::unique_ptr<Store> MakeStore() const { return Open(url_); }
   // SQLite's version 1 held text times; PostgreSQL started at SQLite's version 2.
-  static int CurrentSchemaVersion() { return GetParam() == Backend::kSqlite ? 3 : 2; }
+  static int CurrentSchemaVersion() { return GetParam() == Backend::kSqlite ? 4 : 3; }
 
   testing::TempDir dir_;
   std::string db_;
@@ -347,6 +347,56 @@ TEST_P(StoreTest, ReingestingTradesChangesNothing) {
   EXPECT_EQ(store->Counters().last_error, "");
 }
 
+// The audit trail of account-bound calls: every field round-trips, rows come back newest first,
+// each write is one row (ids are made unique), and a row written again with its id adds nothing.
+TEST_P(StoreTest, AuditRowsRoundTripNewestFirst) {
+  auto store = MakeStore();
+  AuditEntry order;
+  order.at = kCollectedAt;
+  order.method = "POST";
+  order.path = "/uapi/domestic-stock/v1/trading/order-cash";
+  order.tr_id = "TTTC0802U";
+  order.key_name = "main";
+  order.http_status = 200;
+  order.rt_cd = "0";
+  order.msg_cd = "APBK0013";
+  order.order_no = "0000012345";
+  order.client = "127.0.0.1:50123";
+  AuditEntry lost = order;
+  lost.at = kCollectedAt + 1500ms;
+  lost.http_status = 0;
+  lost.rt_cd = lost.msg_cd = lost.order_no = "";
+  lost.error = "closed_without_response";
+  store->WriteAudit(order);
+  store->WriteAudit(lost);
+  store->WriteAudit(order);  // the same call audited twice is two rows: two ids
+  ASSERT_TRUE(store->Flush(10s)) << store->Counters().last_error;
+  auto rows = store->Audit(10);
+  ASSERT_EQ(rows.size(), 3U);
+  EXPECT_EQ(rows[0].error, "closed_without_response");
+  EXPECT_EQ(rows[0].http_status, 0);
+  EXPECT_EQ(rows[0].at, kCollectedAt + 1500ms);
+  for (const auto* row : {&rows[1], &rows[2]}) {
+    EXPECT_EQ(row->at, kCollectedAt);
+    EXPECT_EQ(row->method, "POST");
+    EXPECT_EQ(row->path, order.path);
+    EXPECT_EQ(row->tr_id, "TTTC0802U");
+    EXPECT_EQ(row->key_name, "main");
+    EXPECT_EQ(row->http_status, 200);
+    EXPECT_EQ(row->rt_cd, "0");
+    EXPECT_EQ(row->msg_cd, "APBK0013");
+    EXPECT_EQ(row->order_no, "0000012345");
+    EXPECT_EQ(row->client, "127.0.0.1:50123");
+    EXPECT_EQ(row->error, "");
+  }
+  EXPECT_NE(rows[1].id, rows[2].id);
+  EXPECT_EQ(store->Audit(1).size(), 1U);
+  store->WriteAudit(rows[1]);  // a batch written again: its rows are stored once
+  ASSERT_TRUE(store->Flush(10s));
+  EXPECT_EQ(store->Audit(10).size(), 3U);
+  EXPECT_EQ(store->Counters().last_error, "");
+}
+
 // Order-book snapshots: every level and total round-trips, the latest per code is in memory, and
 // writing a snapshot again (same code, time and received millisecond) adds no row.
 TEST_P(StoreTest, BookSnapshotsRoundTripAndRewritingOneAddsNoRow) {
@@ -511,7 +561,7 @@ TEST_F(SqliteStoreTest, MigratesAVersion1FileToMillisecondTimes) {
   const auto at_10_00_01 = *common::ParseKstDateTime("2026-11-24 10:00:01");
   const auto at_10_05_01_123 = *common::ParseKstDateTime("2026-11-24 10:05:01") + 123ms;
   const auto check = [&](const SqliteStore& store) {
-    EXPECT_EQ(store.SchemaVersion(), 3);
+    EXPECT_EQ(store.SchemaVersion(), 4);
     auto rows = store.Range("price", "005930", "", "", 10);
     ASSERT_EQ(rows.size(), 2U);
     EXPECT_EQ(rows[0].collected_at, at_10_05_01_123);
@@ -533,14 +583,14 @@ TEST_F(SqliteStoreTest, MigratesAVersion1FileToMillisecondTimes) {
     ASSERT_TRUE(store.Flush(5s));
     EXPECT_EQ(store.Count("price"), 3);
   }
-  EXPECT_EQ(QueryText(path, "SELECT version FROM schema_migrations ORDER BY version"), "1,2,3");
+  EXPECT_EQ(QueryText(path, "SELECT version FROM schema_migrations ORDER BY version"), "1,2,3,4");
   EXPECT_EQ(QueryText(path, "SELECT DISTINCT typeof(collected_at) FROM price"), "integer");
   EXPECT_EQ(QueryText(path, "SELECT collected_at FROM price WHERE market_time = '20261124100500'"),
             "1795482301123");
   SqliteStore again(Options());
   check(again);
   EXPECT_EQ(again.Count("price"), 3);
-  EXPECT_EQ(QueryText(path, "SELECT version FROM schema_migrations ORDER BY version"), "1,2,3");
+  EXPECT_EQ(QueryText(path, "SELECT version FROM schema_migrations ORDER BY version"), "1,2,3,4");
 }
 
 // A new file gets the migrations' schema in one go: every table has the columns, types, NOT NULLs
@@ -578,7 +628,7 @@ TEST_F(SqliteStoreTest, NewFileHasTheSchemaTheMigrationsMake) {
             std::string::npos)
       << shape(Options().path);
   EXPECT_EQ(QueryText(Options().path, "SELECT version FROM schema_migrations ORDER BY version"),
-            "1,2,3");
+            "1,2,3,4");
 }
 
 // A file of the version before the stream's tables (2) gains them when opened: its rows stay, and
@@ -591,11 +641,12 @@ TEST_F(SqliteStoreTest, MigratesAVersion2FileToTheStreamTables) {
   }
   // Back to what a kisgate of schema version 2 left: no stream tables.
   MakeFile(path,
-           "DROP TABLE ticks; DROP TABLE books; DELETE FROM schema_migrations WHERE version = 3;");
+           "DROP TABLE ticks; DROP TABLE books; DROP TABLE audit; DELETE FROM schema_migrations "
+           "WHERE version >= 3;");
   ASSERT_EQ(QueryText(path, "SELECT count(*) FROM sqlite_master WHERE name IN ('ticks', 'books')"),
             "0");
   SqliteStore store(Options());
-  EXPECT_EQ(store.SchemaVersion(), 3);
+  EXPECT_EQ(store.SchemaVersion(), 4);
   EXPECT_EQ(store.Count("price"), 10);
   store.WriteTicks({Trade("005930", "090000", 0, 71000, 10)});
   store.WriteBooks({Book("005930", "090000", 71100, kCollectedAt)});
@@ -603,7 +654,7 @@ TEST_F(SqliteStoreTest, MigratesAVersion2FileToTheStreamTables) {
   EXPECT_EQ(store.Count("ticks"), 1);
   EXPECT_EQ(store.Count("books"), 1);
   EXPECT_EQ(store.Ticks("005930", "20261124", "", "", 10).size(), 1U);
-  EXPECT_EQ(QueryText(path, "SELECT version FROM schema_migrations ORDER BY version"), "1,2,3");
+  EXPECT_EQ(QueryText(path, "SELECT version FROM schema_migrations ORDER BY version"), "1,2,3,4");
 }
 
 // A migration that cannot finish (here: a time no one can read) rolls back whole: the file stays
@@ -633,7 +684,7 @@ TEST_F(SqliteStoreTest, OpenTakesSqliteUrlsAndNamesOthers) {
   store->Write({Price("005930", "20261124100000", 71500)});
   ASSERT_TRUE(store->Flush(5s));
   EXPECT_EQ(store->Count("price"), 1);
-  EXPECT_EQ(store->SchemaVersion(), 3);
+  EXPECT_EQ(store->SchemaVersion(), 4);
   const auto message = [](const std::string& url) {
     try {
       Open(url);
@@ -809,11 +860,12 @@ TEST_F(PgStoreTest, MigratesAVersion1DatabaseToTheStreamTables) {
     store.Write(Cycle(MarketTime(0), 10));
   }
   pg_.Query(db_,
-            "DROP TABLE ticks; DROP TABLE books; DELETE FROM schema_version WHERE version = 2");
+            "DROP TABLE ticks; DROP TABLE books; DROP TABLE audit; DELETE FROM schema_version "
+            "WHERE version >= 2");
   ASSERT_EQ(pg_.Query(db_, "SELECT count(*) FROM pg_tables WHERE tablename IN ('ticks', 'books')"),
             "0");
   PgStore store(Options());
-  EXPECT_EQ(store.SchemaVersion(), 2);
+  EXPECT_EQ(store.SchemaVersion(), 3);
   EXPECT_EQ(store.Count("price"), 10);
   store.WriteTicks({Trade("005930", "090000", 0, 71000, 10)});
   ASSERT_TRUE(store.Flush(10s)) << store.Counters().last_error;
@@ -861,7 +913,7 @@ TEST_F(PgStoreTest, ServerDownAtStartBuffersThenMigratesAndWrites) {
   pg_.Start();
   ASSERT_TRUE(store.Flush(30s)) << store.Counters().last_error;
   EXPECT_TRUE(store.Counters().connected);
-  EXPECT_EQ(store.SchemaVersion(), 2);
+  EXPECT_EQ(store.SchemaVersion(), 3);
   EXPECT_EQ(store.Count("price"), 20);
 }
 
@@ -909,9 +961,9 @@ TEST_F(PgStoreTest, InstancesStartingTogetherMigrateOnce) {
   for (auto& t : threads) t.join();
   for (std::size_t i = 0; i < stores.size(); ++i) {
     ASSERT_TRUE(stores[i]) << errors[i];
-    EXPECT_EQ(stores[i]->SchemaVersion(), 2);
+    EXPECT_EQ(stores[i]->SchemaVersion(), 3);
   }
-  EXPECT_EQ(pg_.Query(db_, "SELECT version FROM schema_version ORDER BY version"), "1,2");
+  EXPECT_EQ(pg_.Query(db_, "SELECT version FROM schema_version ORDER BY version"), "1,2,3");
 }
 
 }  // namespace

@@ -104,6 +104,11 @@ void WriteQueue::Push(std::vector<kis::BookSnapshot> books) {
   PushItems(std::move(books));
 }
 
+void WriteQueue::Push(std::vector<AuditEntry> entries) {
+  for (auto& e : entries) e.at = floor<milliseconds>(e.at);
+  PushItems(std::move(entries));
+}
+
 template <typename T>
 void WriteQueue::PushItems(std::vector<T> items) {
   if (items.empty()) return;
@@ -122,7 +127,8 @@ void WriteQueue::PushItems(std::vector<T> items) {
       while (!queue_.empty() && queue_.size() + batch_.size() > options_.max_buffered) {
         std::visit(Overloaded{[&](const Record&) { counters_.dropped++; },
                               [&](const kis::Tick&) { counters_.ticks_dropped++; },
-                              [&](const kis::BookSnapshot&) { counters_.books_dropped++; }},
+                              [&](const kis::BookSnapshot&) { counters_.books_dropped++; },
+                              [&](const AuditEntry&) { counters_.dropped++; }},
                    queue_.front());
         queue_.pop_front();
         ++dropped;
@@ -170,7 +176,8 @@ void WriteQueue::CountWritten() {
   for (const auto& item : batch_) {
     std::visit(Overloaded{[&](const Record&) { counters_.written++; },
                           [&](const kis::Tick&) { counters_.ticks_written++; },
-                          [&](const kis::BookSnapshot&) { counters_.books_written++; }},
+                          [&](const kis::BookSnapshot&) { counters_.books_written++; },
+                          [&](const AuditEntry&) {}},
                item);
   }
 }

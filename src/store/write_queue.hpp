@@ -28,7 +28,7 @@
 
 namespace kisgate::store {
 
-using WriteItem = std::variant<Record, kis::Tick, kis::BookSnapshot>;
+using WriteItem = std::variant<Record, kis::Tick, kis::BookSnapshot, AuditEntry>;
 
 struct WriteQueueOptions {
   std::string name;              // the database as logs name it (a URL's password masked)
@@ -68,6 +68,7 @@ class WriteQueue {
   void Push(std::vector<Record> records);
   void Push(std::vector<kis::Tick> ticks);
   void Push(std::vector<kis::BookSnapshot> books);
+  void Push(std::vector<AuditEntry> entries);
   // Waits until everything queued so far is committed; false on timeout.
   bool Flush(std::chrono::milliseconds timeout);
 

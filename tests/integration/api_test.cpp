@@ -6,9 +6,14 @@
 // in that time, and the test's blocking clients see answers in real milliseconds.
 
 #include <atomic>
+#include <fstream>
 #include <functional>
+#include <mutex>
 #include <optional>
+#include <set>
+#include <sstream>
 #include <thread>
+#include <tuple>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -17,6 +22,9 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
 #include "api/service.hpp"
@@ -60,7 +68,9 @@ struct StackOptions {
   std::optional<std::vector<std::string>> universe;  // nullopt: every code's values are kept
   std::function<void(const http::Request&)> hook;    // ServiceDeps::test_hook
   AssetLookup assets;
-  std::size_t recent_values = 1000;  // ServiceDeps::recent_values
+  std::size_t recent_values = 1000;          // ServiceDeps::recent_values
+  std::vector<config::KeyConfig> more_keys;  // after the key "main"
+  bool allow_trading = false;                // passthrough.allow_trading
 };
 
 // kisgate's API stack on its own io thread, which drives `time` (real time when null).
@@ -78,6 +88,8 @@ class Stack {
     k.app_key = kKey;
     k.app_secret = kSecret;
     config_.keys.push_back(k);
+    for (const auto& more : extra.more_keys) config_.keys.push_back(more);
+    config_.passthrough.allow_trading = extra.allow_trading;
     store::StoreOptions so;
     so.path = dir + "/kisgate.db";
     store_ = std::make_unique<store::SqliteStore>(so);
@@ -718,6 +730,274 @@ TEST_F(ApiTest, PassthroughGuardDecodesThePathAndChecksTheTrId) {
   EXPECT_EQ(encoded->status, 200) << encoded->body;
   EXPECT_EQ(json::parse(encoded->body).at("rt_cd").as_string(), "0") << encoded->body;
   EXPECT_EQ(SimCalls(sim.BaseUrl()), before + 1);
+}
+
+// A KIS-compatible upstream for orders and account calls (the simulator serves quotations only):
+// it records each arrival's method, path, tr_id and appkey, answers an order with a fresh order
+// number and a balance inquiry with an empty balance, each after a few milliseconds (so that
+// concurrent calls overlap), or, with drop_calls, reads the request and closes the connection
+// without an answer, as a gateway that fails mid-request does.
+class AccountKis {
+ public:
+  struct Arrival {
+    std::string method, path, tr_id, appkey;
+  };
+  explicit AccountKis(bool drop_calls = false) {
+    http::ServerOptions o;
+    o.listen = "127.0.0.1:0";
+    server_ = std::make_unique<http::Server>(
+        io_, o, [this, drop_calls](http::Request r) -> asio::awaitable<http::Reply> {
+          http::Reply reply;
+          reply.response.SetHeader("Content-Type", "application/json; charset=UTF-8");
+          if (r.Path() == "/oauth2/tokenP") {
+            reply.response.body =
+                R"({"access_token":"upstream-token","token_type":"Bearer","expires_in":86400,)"
+                R"("access_token_token_expired":"2099-01-01 00:00:00"})";
+            co_return reply;
+          }
+          int order_no = 0;
+          {
+            std::lock_guard lock(mutex_);
+            arrivals_.push_back({r.method, std::string(r.Path()),
+                                 std::string(r.Header("tr_id").value_or("")),
+                                 std::string(r.Header("appkey").value_or(""))});
+            order_no = static_cast<int>(arrivals_.size());
+          }
+          const auto executor = co_await asio::this_coro::executor;
+          asio::steady_timer delay(executor, 20ms);
+          co_await delay.async_wait(asio::use_awaitable);
+          if (drop_calls) {
+            reply.drop_connection = true;
+            co_return reply;
+          }
+          reply.response.SetHeader("tr_id", std::string(r.Header("tr_id").value_or("")));
+          if (r.method == "POST") {
+            reply.response.body = fmt::format(
+                R"({{"rt_cd":"0","msg_cd":"APBK0013","msg1":"주문 전송 완료 되었습니다.",)"
+                R"("output":{{"KRX_FWDG_ORD_ORGNO":"91252","ODNO":"{:010}","ORD_TMD":"121052"}}}})",
+                order_no);
+          } else {
+            reply.response.body =
+                R"({"rt_cd":"0","msg_cd":"KIOK0510","msg1":"조회가 완료되었습니다",)"
+                R"("output1":[],"output2":[{"dnca_tot_amt":"1000000"}]})";
+          }
+          co_return reply;
+        });
+    server_->Start();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~AccountKis() {
+    asio::post(io_, [this] { server_->Stop(); });
+    work_.reset();
+    io_.stop();
+    thread_.join();
+  }
+  std::string Url() const { return fmt::format("http://127.0.0.1:{}", server_->Port()); }
+  std::vector<Arrival> Arrivals() const {
+    std::lock_guard lock(mutex_);
+    return arrivals_;
+  }
+
+ private:
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
+  std::unique_ptr<http::Server> server_;
+  std::thread thread_;
+  mutable std::mutex mutex_;
+  std::vector<Arrival> arrivals_;
+};
+
+constexpr const char* kKeyB = "PSapiTESTkeyB000000000000000000000002";
+constexpr const char* kSecretB = "api-test-secret-of-key-b-do-not-leak-81d2";
+
+StackOptions TwoKeysTrading(const std::string& upstream) {
+  StackOptions o;
+  config::KeyConfig b;
+  b.name = "second";
+  b.base_url = upstream;
+  b.app_key = kKeyB;
+  b.app_secret = kSecretB;
+  o.more_keys.push_back(b);
+  o.allow_trading = true;
+  return o;
+}
+
+std::string PassToken(kisgate::testing::TestClient& c, const char* key, const char* secret) {
+  auto reply =
+      c.Post("/oauth2/tokenP",
+             json::serialize(json::object{
+                 {"grant_type", "client_credentials"}, {"appkey", key}, {"appsecret", secret}}));
+  EXPECT_TRUE(reply && reply->status == 200) << (reply ? reply->body : c.error());
+  return reply ? std::string(json::parse(reply->body).at("access_token").as_string()) : "";
+}
+
+constexpr const char* kOrderPath = "/uapi/domestic-stock/v1/trading/order-cash";
+constexpr const char* kBalancePath = "/uapi/domestic-stock/v1/trading/inquire-balance";
+constexpr const char* kOrderBody =
+    R"({"CANO":"12345678","ACNT_PRDT_CD":"01","PDNO":"005930","ORD_DVSN":"00",)"
+    R"("ORD_QTY":"1","ORD_UNPR":"70000"})";
+constexpr const char* kBalanceQuery =
+    "?CANO=12345678&ACNT_PRDT_CD=01&AFHR_FLPR_YN=N&OFL_YN=&INQR_DVSN=02&UNPR_DVSN=01"
+    "&FUND_STTL_ICLD_YN=N&FNCG_AMT_AUTO_RDPT_YN=N&PRCS_DVSN=00&CTX_AREA_FK100=&CTX_AREA_NK100=";
+
+std::string FileText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Issue 23: with two keys and allow_trading, a key-A client's 8 orders and 4 balance inquiries
+// sent at once all leave with key A's appkey (the gateway's key choice once sent some on key B),
+// none is shared with another (4 identical inquiries are 4 calls), and the audit table holds each
+// one with KIS's codes and order number, and no secret.
+TEST_F(ApiTest, AccountCallsLeaveOnlyOnTheClientsKeyAndAreAudited) {
+  AccountKis kis;
+  Stack stack(&time_, kis.Url(), dir_.path(), {}, TwoKeysTrading(kis.Url()));
+  kisgate::testing::TestClient setup(stack.Url());
+  const auto token = PassToken(setup, kKey, kSecret);
+  ASSERT_FALSE(token.empty());
+  std::vector<std::thread> clients;
+  std::vector<std::optional<kisgate::testing::TestResponse>> replies(12);
+  for (int i = 0; i < 12; ++i) {
+    clients.emplace_back([&, i] {
+      kisgate::testing::TestClient c(stack.Url());
+      if (i < 8) {
+        // Orders with kisgate's token only: the token names the key.
+        replies[i] = c.Post(kOrderPath, kOrderBody,
+                            {{"authorization", "Bearer " + token},
+                             {"content-type", "application/json"},
+                             {"tr_id", "TTTC0802U"},
+                             {"custtype", "P"}});
+      } else {
+        // Balance inquiries as KIS's samples send them: the token and the key's headers.
+        replies[i] =
+            c.Get(std::string(kBalancePath) + kBalanceQuery, {{"authorization", "Bearer " + token},
+                                                              {"appkey", kKey},
+                                                              {"appsecret", kSecret},
+                                                              {"tr_id", "TTTC8434R"},
+                                                              {"custtype", "P"}});
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_TRUE(replies[i]) << i;
+    EXPECT_EQ(replies[i]->status, 200) << i << ": " << replies[i]->body;
+  }
+  const auto arrivals = kis.Arrivals();
+  int orders = 0;
+  int balances = 0;
+  for (const auto& a : arrivals) {
+    EXPECT_EQ(a.appkey, kKey) << a.method << " " << a.path << " " << a.tr_id
+                              << " went out on another key";
+    orders += a.path == kOrderPath;
+    balances += a.path == kBalancePath;
+  }
+  EXPECT_EQ(orders, 8);
+  EXPECT_EQ(balances, 4) << "identical account calls must not share one upstream call";
+
+  ASSERT_TRUE(stack.store().Flush(5s));
+  const auto audit = stack.store().Audit(100);
+  ASSERT_EQ(audit.size(), 12u);
+  std::set<std::string> order_numbers;
+  for (const auto& row : audit) {
+    EXPECT_EQ(row.key_name, "main");
+    EXPECT_EQ(row.http_status, 200);
+    EXPECT_EQ(row.rt_cd, "0");
+    EXPECT_TRUE(row.client.starts_with("127.0.0.1:")) << row.client;
+    EXPECT_TRUE(row.error.empty()) << row.error;
+    EXPECT_FALSE(row.id.empty());
+    if (row.method == "POST") {
+      EXPECT_EQ(row.path, kOrderPath);
+      EXPECT_EQ(row.tr_id, "TTTC0802U");
+      EXPECT_EQ(row.msg_cd, "APBK0013");
+      EXPECT_EQ(row.order_no.size(), 10u) << row.order_no;
+      order_numbers.insert(row.order_no);
+    } else {
+      EXPECT_EQ(row.method, "GET");
+      EXPECT_EQ(row.path, kBalancePath);
+      EXPECT_EQ(row.tr_id, "TTTC8434R");
+      EXPECT_EQ(row.msg_cd, "KIOK0510");
+      EXPECT_TRUE(row.order_no.empty());
+    }
+  }
+  EXPECT_EQ(order_numbers.size(), 8u);
+  // No secret, token or body reached the database file (or its write-ahead log).
+  const auto db = FileText(dir_.path() + "/kisgate.db") + FileText(dir_.path() + "/kisgate.db-wal");
+  EXPECT_NE(db.find("APBK0013"), std::string::npos) << "the audit rows are in the file";
+  for (const std::string& secret : {std::string(kSecret), std::string(kSecretB), token,
+                                    std::string("ORD_UNPR"), std::string("upstream-token")}) {
+    EXPECT_EQ(db.find(secret), std::string::npos) << secret;
+  }
+}
+
+// An order or account call from a client that proved no key (the server's api_token) is refused
+// in KIS's envelope, naming tokenP with the key's appkey/appsecret; so is one whose appkey header
+// names another key than its token. Nothing reaches KIS; a quotation with the api_token still goes.
+TEST_F(ApiTest, AccountCallsWithoutAKeyAreRefused) {
+  AccountKis kis;
+  Stack stack(&time_, kis.Url(), dir_.path(), "server-api-token", TwoKeysTrading(kis.Url()));
+  kisgate::testing::TestClient c(stack.Url());
+  for (const auto& [method, target, tr_id] :
+       {std::tuple{"POST", std::string(kOrderPath), "TTTC0802U"},
+        std::tuple{"GET", std::string(kBalancePath) + kBalanceQuery, "TTTC8434R"}}) {
+    auto r = c.Send(method, target, method == std::string("POST") ? kOrderBody : "",
+                    {{"authorization", "Bearer server-api-token"}, {"tr_id", tr_id}});
+    ASSERT_TRUE(r) << c.error();
+    EXPECT_EQ(r->status, 403) << r->body;
+    const auto body = json::parse(r->body);
+    EXPECT_EQ(body.at("rt_cd").as_string(), "1");
+    EXPECT_NE(r->body.find("/oauth2/tokenP"), std::string::npos) << r->body;
+    EXPECT_NE(r->body.find("appsecret"), std::string::npos) << r->body;
+  }
+  const auto token_b = PassToken(c, kKeyB, kSecretB);
+  auto mixed =
+      c.Post(kOrderPath, kOrderBody,
+             {{"authorization", "Bearer " + token_b}, {"appkey", kKey}, {"tr_id", "TTTC0802U"}});
+  ASSERT_TRUE(mixed);
+  EXPECT_EQ(mixed->status, 403) << mixed->body;
+  EXPECT_TRUE(kis.Arrivals().empty()) << "a refused account call reached KIS";
+  // The api_token still serves quotations (any key may).
+  auto quote = c.Get(
+      "/uapi/domestic-stock/v1/quotations/"
+      "inquire-price?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=005930",
+      {{"authorization", "Bearer server-api-token"}, {"tr_id", "FHKST01010100"}});
+  ASSERT_TRUE(quote);
+  EXPECT_EQ(quote->status, 200) << quote->body;
+}
+
+// An account call whose connection KIS closes after reading the request may have been carried
+// out: it is not sent again (an order and a balance inquiry each arrive exactly once), the client
+// gets an error saying its fate is unknown, and the audit table records it without a status.
+TEST_F(ApiTest, AnAccountCallIsNotSentAgainAfterTheConnectionDrops) {
+  AccountKis kis(/*drop_calls=*/true);
+  Stack stack(&time_, kis.Url(), dir_.path(), {}, TwoKeysTrading(kis.Url()));
+  kisgate::testing::TestClient c(stack.Url());
+  const auto token = PassToken(c, kKey, kSecret);
+  auto order = c.Post(kOrderPath, kOrderBody,
+                      {{"authorization", "Bearer " + token}, {"tr_id", "TTTC0802U"}});
+  ASSERT_TRUE(order) << c.error();
+  EXPECT_EQ(order->status, 502) << order->body;
+  EXPECT_EQ(json::parse(order->body).at("rt_cd").as_string(), "1");
+  EXPECT_NE(order->body.find("fate is unknown"), std::string::npos) << order->body;
+  auto balance = c.Get(std::string(kBalancePath) + kBalanceQuery,
+                       {{"authorization", "Bearer " + token}, {"tr_id", "TTTC8434R"}});
+  ASSERT_TRUE(balance) << c.error();
+  EXPECT_EQ(balance->status, 502) << balance->body;
+  EXPECT_NE(balance->body.find("fate is unknown"), std::string::npos) << balance->body;
+  const auto arrivals = kis.Arrivals();
+  ASSERT_EQ(arrivals.size(), 2u) << "an account call was sent again";
+  EXPECT_EQ(arrivals[0].path, kOrderPath);
+  EXPECT_EQ(arrivals[1].path, kBalancePath);
+  ASSERT_TRUE(stack.store().Flush(5s));
+  const auto audit = stack.store().Audit(10);
+  ASSERT_EQ(audit.size(), 2u);
+  for (const auto& row : audit) {
+    EXPECT_EQ(row.http_status, 0);
+    EXPECT_EQ(row.key_name, "main");
+    EXPECT_EQ(row.error, "closed_without_response");
+  }
 }
 
 // The API handler boundary: a handler that throws (injected through the test seam) gets a 500 in

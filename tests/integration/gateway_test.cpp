@@ -7,12 +7,15 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 
 #include "gate/paging.hpp"
@@ -439,6 +442,66 @@ TEST(Gateway, WrongSecretIsAFatalClearError) {
   EXPECT_FALSE(runner.results[0].ok);
   EXPECT_EQ(runner.results[0].error.code, "EGW00105");
   EXPECT_FALSE(runner.results[0].error.hint.empty());
+}
+
+// An order bound to its key whose connection is refused was never written, so it is tried again
+// (an unbound POST is sent once whatever happens); it stays on its key, and the result says it
+// cannot have reached KIS. The upstream answers the token request, then stops listening.
+TEST(Gateway, ABoundCallRefusedBeforeItWasWrittenIsTriedAgain) {
+  asio::io_context upstream_io;
+  asio::ip::tcp::acceptor acceptor(upstream_io, {asio::ip::make_address("127.0.0.1"), 0});
+  const auto port = acceptor.local_endpoint().port();
+  std::thread upstream([&] {
+    asio::ip::tcp::socket socket(upstream_io);
+    acceptor.accept(socket);
+    std::string request;
+    char buffer[4096];
+    boost::system::error_code ec;
+    while (request.find("\r\n\r\n") == std::string::npos && !ec)
+      request.append(buffer, socket.read_some(asio::buffer(buffer), ec));
+    const std::string body =
+        R"({"access_token":"upstream-token","token_type":"Bearer","expires_in":86400,)"
+        R"("access_token_token_expired":"2099-01-01 00:00:00"})";
+    asio::write(socket,
+                asio::buffer(fmt::format("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                         "Content-Length: {}\r\nConnection: close\r\n\r\n{}",
+                                         body.size(), body)),
+                ec);
+    socket.close();
+    acceptor.close();  // from now on every connection is refused
+  });
+  config::Config config;
+  for (const char* name : {"main", "second"}) {
+    config::KeyConfig k;
+    k.name = name;
+    k.base_url = fmt::format("http://127.0.0.1:{}", port);
+    k.app_key = kKey;
+    k.app_secret = kSecret;
+    config.keys.push_back(k);
+  }
+  GatewayOptions options;
+  options.max_attempts = 3;
+  options.backoff_base = 10ms;
+  Runner runner;
+  Gateway gateway(runner.io.get_executor(), config, common::SystemClock::Instance(), options);
+  KisRequest order{kis::Tr::kPrice, {}, ""};
+  order.path = "/uapi/domestic-stock/v1/trading/order-cash";
+  order.tr_id = "TTTC0802U";
+  order.method = "POST";
+  order.body = R"({"CANO":"12345678","ACNT_PRDT_CD":"01","PDNO":"005930"})";
+  auto bound = Options(Lane::kInteractive, 5s);
+  bound.bound_key = "main";
+  runner.Spawn(gateway, order, bound);
+  runner.Run();
+  upstream.join();
+  const auto& r = runner.results[0];
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.error.code, "connect_refused") << r.error.message;
+  EXPECT_EQ(r.attempts, 3);
+  EXPECT_FALSE(r.maybe_delivered);
+  EXPECT_EQ(r.key_name, "main");
+  const auto stats = gateway.Stats();
+  EXPECT_EQ(stats.keys[1].calls, 0u) << "a bound call went to another key";
 }
 
 // A whole day of minute bars, paged back 30 at a time: 390 bars, 09:00 to 15:29, no gaps.
