@@ -26,9 +26,9 @@ constexpr auto kTokenLifetime = std::chrono::hours(24);
 constexpr std::size_t kMaxTokensPerClient = 100;
 constexpr std::size_t kMaxTokens = 10'000;
 
-// KIS's header names, exactly as KIS writes them (kis-api.md §3).
+// KIS's header names and content type, exactly as KIS writes them (kis-api.md §3).
 constexpr const char* kContentType = "Content-Type";
-constexpr const char* kJson = "application/json; charset=utf-8";
+constexpr const char* kJson = "application/json; charset=UTF-8";
 
 // KIS's quotation error envelope, so a KIS client reads our refusals the way it reads KIS's.
 http::Response KisStyle(int status, std::string_view msg_cd, std::string_view message) {

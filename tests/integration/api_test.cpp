@@ -651,7 +651,10 @@ TEST_F(ApiTest, PassthroughSpeaksKisHeaderCaseAndForwardsGtUid) {
       c, "GET", price_path,
       {{"appkey", kKey}, {"appsecret", kSecret}, {"tr_id", "FHKST01010100"}, {"custtype", "P"}});
   EXPECT_TRUE(forwarded.starts_with("HTTP/1.1 200")) << forwarded;
-  EXPECT_NE(forwarded.find("\r\nContent-Type: application/json"), std::string::npos) << forwarded;
+  // KIS's value, to the letter (python-kis and the samples compare replies with KIS's own).
+  EXPECT_NE(forwarded.find("\r\nContent-Type: application/json; charset=UTF-8\r\n"),
+            std::string::npos)
+      << forwarded;
   EXPECT_EQ(forwarded.find("\r\ncontent-type:"), std::string::npos) << forwarded;
   EXPECT_NE(forwarded.find("\r\ntr_id: FHKST01010100\r\n"), std::string::npos) << forwarded;
   EXPECT_NE(forwarded.find("\r\ntr_cont: D\r\n"), std::string::npos) << forwarded;
