@@ -212,11 +212,11 @@ std::string InvalidKey(const Record& r);
 std::string InvalidKey(const kis::Tick& t);
 std::string InvalidKey(const kis::BookSnapshot& b);
 
-// Records a server back end holds while the server is unreachable, by default. Sized for a 30-s
-// outage at the full collection rate with room to spare: one key allows 18 calls/s, and the
-// largest replies carry 100 records (daily bars; minute bars 30), so at most 18 × 100 = 1,800
-// records/s, 54,000 in 30 s; 100,000 covers about 55 s (some 50 MB of records with their raw
-// JSON). Several keys collecting at once need storage.max_buffered raised in proportion.
+// Records a back end holds while it cannot write (a server unreachable, a file locked), by default.
+// Sized for a 30-s outage at the full collection rate with room to spare: one key allows 18
+// calls/s, and the largest replies carry 100 records (daily bars; minute bars 30), so at most 18 ×
+// 100 = 1,800 records/s, 54,000 in 30 s; 100,000 covers about 55 s (some 50 MB of records with
+// their raw JSON). Several keys collecting at once need storage.max_buffered raised in proportion.
 inline constexpr std::size_t kDefaultMaxBuffered = 100'000;
 
 // The minute bars of one day's trades given oldest first by (time, seq), computed in C++ (one pass;
@@ -230,11 +230,11 @@ std::vector<kis::Bar> MinuteBarsOf(const std::vector<kis::Tick>& ticks);
 // Opens the store a storage URL names: "sqlite://PATH" (the file and its folder are created; a
 // relative PATH is relative to the working directory; "sqlite:///abs/path" is absolute), or
 // "postgresql://user:pass@host:port/db" ("postgres://" alike; libpq's URI, so "?host=/socket/dir"
-// works) with a write buffer of `max_buffered` records for outages (store/pg_store.hpp). Throws
-// std::runtime_error naming the URL (a password in it is masked) and the fix for any other
-// scheme, an empty path, a database that cannot be opened, or a server that refuses the login.
-// `timeout` bounds each wait on the database (storage.timeout); `max_buffered` bounds the write
-// queue of both back ends (storage.max_buffered).
+// works). `max_buffered` bounds the write queue of either back end (storage.max_buffered: beyond
+// it the oldest queued items are dropped and counted); `timeout` bounds each wait on the database
+// (storage.timeout). Throws std::runtime_error naming the URL (a password in it is masked) and the
+// fix for any other scheme, an empty path, a database that cannot be opened or is at a newer
+// schema version than this binary knows, or a server that refuses the login.
 std::unique_ptr<Store> Open(std::string_view url, std::size_t max_buffered = kDefaultMaxBuffered,
                             std::chrono::milliseconds timeout = kDefaultTimeout);
 
