@@ -67,6 +67,7 @@ std::vector<kis::Tick> WriteQueue::PendingTicks(const std::string& code, const s
 
 WriteQueue::WriteQueue(WriteQueueOptions options) : options_(std::move(options)) {}
 
+// NOLINTNEXTLINE(bugprone-exception-escape): throws only on a bug (a valueless item, a failed join)
 WriteQueue::~WriteQueue() { Stop(milliseconds(0)); }
 
 void WriteQueue::Start(CommitFn commit) {

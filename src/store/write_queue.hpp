@@ -65,7 +65,7 @@ class WriteQueue {
 
   explicit WriteQueue(WriteQueueOptions options);
   // Stop(0) if Stop was not called: the owner should call Stop itself while its database is open.
-  ~WriteQueue();
+  ~WriteQueue();  // NOLINT(bugprone-exception-escape): throws only on a bug (the .cpp)
   WriteQueue(const WriteQueue&) = delete;
   WriteQueue& operator=(const WriteQueue&) = delete;
 
