@@ -595,6 +595,7 @@ PgStore::PgStore(PgStoreOptions options)
   StartReads(options_.timeout);
 }
 
+// NOLINTNEXTLINE(bugprone-exception-escape): throws only on a bug (a failed join)
 PgStore::~PgStore() {
   StopReads();
   Close(options_.timeout);

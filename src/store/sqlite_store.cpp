@@ -316,6 +316,7 @@ SqliteStore::SqliteStore(StoreOptions options)
 
 void SqliteStore::Close(std::chrono::milliseconds timeout) { queue_.Stop(timeout); }
 
+// NOLINTNEXTLINE(bugprone-exception-escape): throws only on a bug (a failed join)
 SqliteStore::~SqliteStore() {
   StopReads();
   Close(options_.retry_after * 4);

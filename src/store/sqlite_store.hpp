@@ -58,7 +58,7 @@ class SqliteStore final : public Store {
   // the reason when it cannot be opened or written.
   explicit SqliteStore(StoreOptions options);
   // Writes what is queued (waiting at most `retry_after` × 4 for a failing disk), then closes.
-  ~SqliteStore() override;
+  ~SqliteStore() override;  // NOLINT(bugprone-exception-escape): throws only on a bug
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
