@@ -363,7 +363,7 @@ asio::awaitable<http::Response> StockHandler::SingleValue(Context ctx) {
   // Nothing written since the store was opened: the newest row of its table, if any, read on the
   // store's reader thread.
   std::optional<store::Record> newest_row;
-  if (ctx.store && !ctx.store->LatestCollectedAt(q.dataset_name, q.code)) {
+  if (ctx.store != nullptr && !ctx.store->LatestCollectedAt(q.dataset_name, q.code)) {
     const LatestValue* entry = latest_.Find(q.dataset, q.code);
     if (!entry || !entry->from_table) {
       auto read = ctx.store->RangeAsync(q.dataset_name, q.code, "", "", 1);
