@@ -167,18 +167,34 @@ struct Held {
   std::vector<store::Record> records;
   std::string_view source = "store";
   std::optional<common::WallTime> collected;  // the newest collected_at among them
+  std::string timed_out;  // the database did not answer in time: why (the reply is an error)
 };
 
-Held Lookup(store::Store* store, const std::string& dataset, const std::string& code,
-            const std::string& from, const std::string& to, std::size_t limit) {
+// Read on the store's reader thread (the database may be slow or stalled: never on this one).
+asio::awaitable<Held> Lookup(store::Store* store, std::string dataset, std::string code,
+                             std::string from, std::string to, std::size_t limit) {
   Held h;
-  if (store == nullptr) return h;
+  if (store == nullptr) co_return h;
   if (store->LatestCollectedAt(dataset, code)) h.source = "cache";
-  h.records = store->Range(dataset, code, from, to, limit);
+  auto read =
+      store->RangeAsync(std::move(dataset), std::move(code), std::move(from), std::move(to), limit);
+  auto result = co_await std::move(read);
+  if (result.error == store::ReadError::kTimeout) {
+    h.timed_out = result.message;
+    co_return h;
+  }
+  h.records = std::move(result.value);
   for (const auto& r : h.records) {
     if (!h.collected || r.collected_at > *h.collected) h.collected = r.collected_at;
   }
-  return h;
+  co_return h;
+}
+
+// A read the database did not answer within storage.timeout (counted by the store:
+// kisgate_store_read_timeouts_total).
+http::Response StoreTimeout(const std::string& why) {
+  return JsonError(503, "store_timeout", why,
+                   "the database is slow or not answering; try again shortly");
 }
 
 std::vector<kis::Bar> StoredBars(const Held& held) {
@@ -291,7 +307,8 @@ http::Response StockHandler::Answer(const Context& /*ctx*/, std::string body,
   return r;
 }
 
-const LatestValue* StockHandler::Latest(const Context& ctx, bool& unreadable) {
+const LatestValue* StockHandler::Latest(const Context& ctx, std::optional<store::Record> newest_row,
+                                        bool& unreadable) {
   const auto& q = ctx.query;
   const LatestValue* entry = latest_.Find(q.dataset, q.code);
   if (ctx.store) {
@@ -301,13 +318,10 @@ const LatestValue* StockHandler::Latest(const Context& ctx, bool& unreadable) {
     if (const auto stored_at = ctx.store->LatestCollectedAt(q.dataset_name, q.code)) {
       if (!entry || entry->from_table || entry->stored_at != *stored_at)
         record = ctx.store->Latest(q.dataset_name, q.code);
-    } else if (!entry || !entry->from_table) {
-      // Nothing written since the store was opened: the newest row of its table, if any.
-      auto rows = ctx.store->Range(q.dataset_name, q.code, "", "", 1);
-      if (!rows.empty()) {
-        record = std::move(rows.front());
-        from_table = true;
-      }
+    } else if ((!entry || !entry->from_table) && newest_row) {
+      // Nothing written since the store was opened: the newest row of its table.
+      record = std::move(newest_row);
+      from_table = true;
     }
     if (record) {
       auto value = kis::SingleValueOf(q.tr, *record);
@@ -347,8 +361,20 @@ const LatestValue* StockHandler::Latest(const Context& ctx, bool& unreadable) {
 
 asio::awaitable<http::Response> StockHandler::SingleValue(Context ctx) {
   const auto& q = ctx.query;
+  // Nothing written since the store was opened: the newest row of its table, if any, read on the
+  // store's reader thread.
+  std::optional<store::Record> newest_row;
+  if (ctx.store != nullptr && !ctx.store->LatestCollectedAt(q.dataset_name, q.code)) {
+    const LatestValue* entry = latest_.Find(q.dataset, q.code);
+    if (!entry || !entry->from_table) {
+      auto read = ctx.store->RangeAsync(q.dataset_name, q.code, "", "", 1);
+      auto rows = co_await std::move(read);
+      if (rows.error == store::ReadError::kTimeout) co_return StoreTimeout(rows.message);
+      if (!rows.value.empty()) newest_row = std::move(rows.value.front());
+    }
+  }
   bool unreadable = false;
-  const LatestValue* held = Latest(ctx, unreadable);
+  const LatestValue* held = Latest(ctx, std::move(newest_row), unreadable);
   if (unreadable) {
     co_return JsonError(502, "unreadable_value",
                         fmt::format("the stored {} of {} cannot be read", q.dataset_name, q.code),
@@ -398,7 +424,9 @@ asio::awaitable<http::Response> StockHandler::SingleValue(Context ctx) {
 asio::awaitable<http::Response> StockHandler::Investors(Context ctx) {
   const auto& q = ctx.query;
   // 30 days, stored one row per day; a code outside the universe is asked of KIS each time.
-  const Held held = Lookup(ctx.store, q.dataset_name, q.code, "", "", 30);
+  auto lookup = Lookup(ctx.store, q.dataset_name, q.code, "", "", 30);
+  const Held held = co_await std::move(lookup);
+  if (!held.timed_out.empty()) co_return StoreTimeout(held.timed_out);
   const auto render = [&](const std::vector<store::Record>& records,
                           const Provenance& p) -> std::optional<http::Response> {
     std::string out;
@@ -434,11 +462,15 @@ asio::awaitable<http::Response> StockHandler::MinuteBars(Context ctx) {
   std::string date = ctx.query.date.empty() ? ctx.today : ctx.query.date;
   if (ctx.query.date.empty() && ctx.store) {
     // Without a date: the latest day held (the market's "today", which a simulator may move).
-    const auto last = ctx.store->LatestMarketTime(ctx.query.dataset_name, ctx.query.code);
-    if (last.size() >= 8) date = last.substr(0, 8);
+    auto read = ctx.store->LatestMarketTimeAsync(ctx.query.dataset_name, ctx.query.code);
+    const auto last = co_await std::move(read);
+    if (last.error == store::ReadError::kTimeout) co_return StoreTimeout(last.message);
+    if (last.value.size() >= 8) date = last.value.substr(0, 8);
   }
-  const Held held = Lookup(ctx.store, ctx.query.dataset_name, ctx.query.code, date + "000000",
-                           date + "235959", 1000);
+  auto lookup = Lookup(ctx.store, ctx.query.dataset_name, ctx.query.code, date + "000000",
+                       date + "235959", 1000);
+  const Held held = co_await std::move(lookup);
+  if (!held.timed_out.empty()) co_return StoreTimeout(held.timed_out);
   // KIS serves only today's minute bars: another day is what the store holds, or nothing.
   const bool today_asked = ctx.query.date.empty() || date == ctx.today;
   if (ctx.Fresh(held) || (!today_asked && !held.records.empty())) {
@@ -474,7 +506,9 @@ asio::awaitable<http::Response> StockHandler::MinuteBars(Context ctx) {
 
 asio::awaitable<http::Response> StockHandler::DailyBars(Context ctx) {
   const auto& q = ctx.query;
-  const Held held = Lookup(ctx.store, q.dataset_name, q.code, q.from, q.to, 5000);
+  auto lookup = Lookup(ctx.store, q.dataset_name, q.code, q.from, q.to, 5000);
+  const Held held = co_await std::move(lookup);
+  if (!held.timed_out.empty()) co_return StoreTimeout(held.timed_out);
   // Complete when a bar is held for every trading day up to today; a range that reaches today
   // must also be fresh.
   common::MarketCalendar calendar(deps_.config->calendar.holidays);

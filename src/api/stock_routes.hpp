@@ -87,8 +87,11 @@ class StockHandler {
   boost::asio::awaitable<http::Response> DailyBars(Context ctx);
   // The latest value of a single-value data set as it stands (the store's, with the stream's
   // newest trade on a price), rendered once per change; null when nothing is held.
-  // `unreadable`: the stored value cannot be read (counted and logged).
-  const LatestValue* Latest(const Context& ctx, bool& unreadable);
+  // `newest_row`: the newest row of the store's table, read by the caller when nothing was
+  // written since the store was opened. `unreadable`: the stored value cannot be read (counted
+  // and logged).
+  const LatestValue* Latest(const Context& ctx, std::optional<store::Record> newest_row,
+                            bool& unreadable);
   // Stores the records of KIS replies and returns them; nullopt when one is unreadable.
   std::optional<std::vector<store::Record>> Keep(const Context& ctx,
                                                  const std::vector<std::string>& bodies,

@@ -67,7 +67,8 @@ struct Wiring {
       if (auto* e = std::get_if<std::string>(&universe)) throw std::runtime_error(*e);
       codes = std::get<std::vector<std::string>>(universe);
     }
-    store = store::Open(config.storage.url, static_cast<std::size_t>(config.storage.max_buffered));
+    store = store::Open(config.storage.url, static_cast<std::size_t>(config.storage.max_buffered),
+                        config.storage.timeout);
     gate::GatewayOptions go;
     go.token_dir = std::filesystem::path(config.data_dir) / "tokens";
     if (!config.coordination.url.empty()) Coordinate(io, go);
@@ -196,8 +197,13 @@ int RunOnce(const CollectFlags& flags) {
   return clean ? 0 : 1;
 }
 
-// How long cycles in progress get to finish after SIGINT/SIGTERM; a second signal stops at once.
-constexpr std::chrono::seconds kShutdownGrace{5};
+// After SIGINT/SIGTERM serve exits within 5 s (README; systemd's default stop timeout is 10 s):
+// cycles in progress get kShutdownGrace to finish, the store what is left of kShutdownBudget to
+// write what is queued (at least kStoreCloseMin); what it cannot write is counted and logged. A
+// second signal stops at once.
+constexpr std::chrono::seconds kShutdownGrace{3};
+constexpr std::chrono::milliseconds kShutdownBudget{4500};
+constexpr std::chrono::milliseconds kStoreCloseMin{250};
 
 int RunServe(const CollectFlags& flags) {
   asio::io_context io(1);
@@ -225,6 +231,7 @@ int RunServe(const CollectFlags& flags) {
       api.Address());
   bool scheduler_ended = false;
   bool stopping = false;
+  std::chrono::steady_clock::time_point stop_by{};  // the signal's time + kShutdownBudget
   asio::signal_set signals(io, SIGINT, SIGTERM);
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int signal) {
@@ -235,6 +242,7 @@ int RunServe(const CollectFlags& flags) {
           return;
         }
         stopping = true;
+        stop_by = std::chrono::steady_clock::now() + kShutdownBudget;
         spdlog::info("serve: signal {}, finishing the cycles in progress (at most {} s)", signal,
                      kShutdownGrace.count());
         api.Stop();
@@ -259,8 +267,12 @@ int RunServe(const CollectFlags& flags) {
                  w.codes.size());
   }
   io.run();
-  w.store->Flush(std::chrono::seconds(10));
-  spdlog::info("serve: stopped; {} rows committed", w.store->Counters().written);
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      stop_by - std::chrono::steady_clock::now());
+  w.store->Close(stopping ? std::max(left, kStoreCloseMin) : std::chrono::milliseconds(10'000));
+  const auto counters = w.store->Counters();
+  spdlog::info("serve: stopped; {} rows committed, {} not written", counters.written,
+               counters.unwritten);
   return 0;
 }
 

@@ -73,12 +73,21 @@ std::string DayBefore(const std::string& yyyymmdd) {
       std::chrono::year_month_day{std::chrono::sys_days{*d} - std::chrono::days{1}});
 }
 
-// The oldest market_time stored for (dataset, code) in [from, to]; "" when none.
-std::string OldestStored(const store::Store& store, const std::string& dataset,
-                         const std::string& code, const std::string& from, const std::string& to) {
+// What a code fails with when the database does not answer a read in time (storage.timeout).
+constexpr const char* kStoreTimeout = "store_timeout";
+
+// The oldest market_time stored for (dataset, code) in [from, to]; "" when none. Read on the
+// store's reader thread: the database may be slow or stalled.
+asio::awaitable<store::ReadResult<std::string>> OldestStored(const store::Store& store,
+                                                             std::string dataset, std::string code,
+                                                             std::string from, std::string to) {
   // Newest first; a day of minute bars is 390 rows, 150 days of daily rows about 100.
-  auto rows = store.Range(dataset, code, from, to, 2000);
-  return rows.empty() ? std::string() : rows.back().market_time;
+  auto read =
+      store.RangeAsync(std::move(dataset), std::move(code), std::move(from), std::move(to), 2000);
+  auto rows = co_await std::move(read);
+  store::ReadResult<std::string> out{{}, rows.error, std::move(rows.message)};
+  if (!rows.value.empty()) out.value = rows.value.back().market_time;
+  co_return out;
 }
 
 // One code of one cycle: the call(s), then the records. Returns the error code, or "" on success.
@@ -132,10 +141,16 @@ asio::awaitable<std::string> CollectOne(gate::Gateway& gateway, store::Store* st
     Walk fresh{"153000", std::nullopt};
     std::optional<Walk> rest;
     if (store) {
-      const auto last = store->LatestMarketTime(dataset, code);
+      auto read_last = store->LatestMarketTimeAsync(dataset, code);
+      const auto read = co_await std::move(read_last);
+      if (read.error == store::ReadError::kTimeout) co_return kStoreTimeout;
+      const auto& last = read.value;
       if (last.size() == 14 && last.starts_with(today)) {
         fresh.oldest = last.substr(8);
-        const auto oldest = OldestStored(*store, dataset, code, today + "000000", today + "235959");
+        auto read_oldest = OldestStored(*store, dataset, code, today + "000000", today + "235959");
+        const auto stored = co_await std::move(read_oldest);
+        if (stored.error == store::ReadError::kTimeout) co_return kStoreTimeout;
+        const auto& oldest = stored.value;
         if (oldest.size() == 14 && oldest.substr(8) > "090000") {
           if (auto until = MinuteBefore(oldest.substr(8))) rest = Walk{*until, std::nullopt};
         }
@@ -151,10 +166,16 @@ asio::awaitable<std::string> CollectOne(gate::Gateway& gateway, store::Store* st
     Walk fresh{today, backfill_from};
     std::optional<Walk> rest;
     if (store) {
-      const auto last = store->LatestMarketTime(dataset, code);
+      auto read_last = store->LatestMarketTimeAsync(dataset, code);
+      const auto read = co_await std::move(read_last);
+      if (read.error == store::ReadError::kTimeout) co_return kStoreTimeout;
+      const auto& last = read.value;
       if (last.size() >= 8) {
         fresh.oldest = last.substr(0, 8);
-        const auto oldest = OldestStored(*store, dataset, code, backfill_from, "");
+        auto read_oldest = OldestStored(*store, dataset, code, backfill_from, "");
+        const auto stored = co_await std::move(read_oldest);
+        if (stored.error == store::ReadError::kTimeout) co_return kStoreTimeout;
+        const auto& oldest = stored.value;
         // Holidays leave up to about two weeks without rows after `backfill_from`: a gap wider than
         // that is a cut-off walk (or a young listing, which costs one short page).
         const std::string slack = common::FormatYmd(std::chrono::year_month_day{

@@ -445,8 +445,10 @@ Config Read(const toml::table& root, const EnvLookup& env) {
   if (auto t = top.Sub("storage")) {
     t->String("url", c.storage.url);
     t->Integer("max_buffered", c.storage.max_buffered);
+    t->Duration("timeout", c.storage.timeout);
     t->RejectUnknown();
     if (c.storage.max_buffered < 1) t->Fail("max_buffered", "must be >= 1");
+    if (c.storage.timeout.count() <= 0) t->Fail("timeout", "must be longer than 0");
     if (!c.storage.url.starts_with("sqlite://") && !c.storage.url.starts_with("postgresql://") &&
         !c.storage.url.starts_with("postgres://")) {
       t->Fail("url",

@@ -55,10 +55,15 @@ struct PassthroughConfig {
 struct StorageConfig {
   // Empty in the file: "sqlite://<data_dir>/kisgate.db", so the database lives beside the tokens.
   std::string url;
-  // Records held for a server back end (PostgreSQL) while it is unreachable; beyond it the oldest
-  // are dropped and counted. The default, store::kDefaultMaxBuffered (its arithmetic is there),
-  // covers a 30-s outage at one key's full collection rate.
+  // Records, trades and snapshots waiting for the writer at most, for either back end (a server
+  // that is unreachable, a disk that is full or locked); beyond it the oldest are dropped and
+  // counted. The default, store::kDefaultMaxBuffered (its arithmetic is there), covers a 30-s
+  // outage at one key's full collection rate.
   int max_buffered = 100'000;
+  // Each wait on the database at most: connecting, a statement, a read. A read past it is
+  // answered 503 (store_timeout) by the API and fails its code in a collection cycle; a write
+  // past it is retried.
+  std::chrono::milliseconds timeout{3000};
 };
 
 // [coordination]: several kisgate instances sharing their keys' budgets, tokens and jobs through

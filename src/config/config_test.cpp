@@ -327,6 +327,19 @@ TEST(ConfigAtStart, StorageMaxBuffered) {
   }
 }
 
+// [storage] timeout: each wait on the database, 3 s unless given; not 0.
+TEST(ConfigAtStart, StorageTimeout) {
+  EXPECT_EQ(MustParse(WithKey(""), FakeEnv({})).storage.timeout, std::chrono::seconds(3));
+  EXPECT_EQ(MustParse(WithKey("[storage]\nurl = 'sqlite://x.db'\ntimeout = '750ms'\n"), FakeEnv({}))
+                .storage.timeout,
+            std::chrono::milliseconds(750));
+  for (const auto* text : {"timeout = '0s'\n", "timeout = 'soon'\n"}) {
+    SCOPED_TRACE(text);
+    const auto e = ErrorOf(WithKey(std::string("[storage]\n") + text));
+    EXPECT_NE(e.find("storage.timeout"), std::string::npos) << e;
+  }
+}
+
 TEST(ConfigAtStart, SqliteUrlWithoutAFileIsRefused) {
   const auto e = ErrorOf(WithKey("[storage]\nurl = 'sqlite://'\n"));
   EXPECT_NE(e.find("storage.url: names no file"), std::string::npos) << e;

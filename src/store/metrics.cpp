@@ -18,6 +18,18 @@ void WriteMetrics(common::MetricsWriter& w, const StoreCounters& counters) {
   w.Counter("kisgate_store_dropped_records_total",
             "Records given up beyond the write buffer while the database was unreachable.",
             static_cast<double>(counters.dropped));
+  w.Counter("kisgate_store_refused_records_total",
+            "Records, trades and snapshots the database refused for their values (too long, "
+            "invalid bytes), dropped and logged; the rest of their batch was written.",
+            static_cast<double>(counters.refused));
+  w.Counter("kisgate_store_invalid_records_total",
+            "Records, trades and snapshots not stored: a code that is not a stock code, a date "
+            "that is not a date.",
+            static_cast<double>(counters.invalid));
+  w.Counter("kisgate_store_read_timeouts_total",
+            "Reads the database did not answer within storage.timeout (an API reply of 503 "
+            "store_timeout, or a code failed in a cycle).",
+            static_cast<double>(counters.read_timeouts));
   w.Gauge("kisgate_store_connected", "1 while the database answers (always 1 for SQLite), else 0.",
           counters.connected ? 1 : 0);
 }

@@ -1,6 +1,9 @@
 #include "store/pg_store.hpp"
 
 #include <libpq-fe.h>
+#include <poll.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <array>
@@ -30,18 +33,175 @@ constexpr std::int64_t kMigrationLock = 0x6b69736761746531;  // "kisgate1"
 constexpr std::size_t kMaxParams = 30000;
 
 using Result = std::unique_ptr<PGresult, decltype(&PQclear)>;
-
-// Without parameters the simple protocol, which takes several statements (the migrations).
-Result Exec(pg_conn* conn, const std::string& sql, const std::vector<const char*>& params = {}) {
-  if (params.empty()) return {PQexec(conn, sql.c_str()), &PQclear};
-  return {PQexecParams(conn, sql.c_str(), static_cast<int>(params.size()), nullptr, params.data(),
-                       nullptr, nullptr, 0),
-          &PQclear};
-}
+using SteadyTime = std::chrono::steady_clock::time_point;
 
 bool Ok(const Result& r) {
   const auto status = PQresultStatus(r.get());
   return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+}
+
+// How long each wait on the server may take, and who may cut it short. Every libpq call below runs
+// on a connection in non-blocking mode and waits in poll() slices: a server that stops answering
+// (SIGSTOP, a network path dropping packets) costs at most `timeout`, never a thread for good.
+struct Within {
+  SteadyTime deadline;
+  std::function<bool()> aborted;  // may be empty
+};
+
+// Why a wait ended without the server's answer.
+enum class Io { kOk, kTimeout, kAborted, kBroken };
+
+// Waits until the connection's socket is readable (or writable with `write`), the deadline
+// passes, or the wait is aborted.
+Io WaitSocket(pg_conn* conn, bool write, const Within& within) {
+  const int fd = PQsocket(conn);
+  if (fd < 0) return Io::kBroken;
+  for (;;) {
+    if (within.aborted && within.aborted()) return Io::kAborted;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+        within.deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return Io::kTimeout;
+    pollfd p{fd, static_cast<short>(write ? (POLLOUT | POLLIN) : POLLIN), 0};
+    const int n = ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 50)));
+    if (n > 0) return Io::kOk;
+    if (n < 0 && errno != EINTR) return Io::kBroken;
+  }
+}
+
+// A statement's answer: the server's result (its first error, else its last result), or why none
+// came; after anything but kOk the connection is unusable and the caller drops it.
+struct Reply {
+  Result result{nullptr, &PQclear};
+  Io io = Io::kOk;
+  std::string error;  // why, when io is not kOk
+  bool ok() const { return io == Io::kOk && result && Ok(result); }
+};
+
+std::string IoError(Io io, const Within& within, pg_conn* conn) {
+  switch (io) {
+    case Io::kOk:
+      return {};
+    case Io::kTimeout:
+      return "the database did not answer in time (storage.timeout)";
+    case Io::kAborted:
+      return "the store is closing";
+    case Io::kBroken: {
+      std::string message = conn != nullptr ? PQerrorMessage(conn) : "";
+      while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
+        message.pop_back();
+      std::replace(message.begin(), message.end(), '\n', ' ');
+      return message.empty() ? "the connection broke" : message;
+    }
+  }
+  (void)within;
+  return {};
+}
+
+// Sends what libpq holds for the server.
+Io FlushOut(pg_conn* conn, const Within& within) {
+  for (;;) {
+    const int f = PQflush(conn);
+    if (f == 0) return Io::kOk;
+    if (f < 0) return Io::kBroken;
+    if (auto io = WaitSocket(conn, true, within); io != Io::kOk) return io;
+    if (PQconsumeInput(conn) == 0) return Io::kBroken;
+  }
+}
+
+// Reads the results of what was sent, up to the end (or a COPY IN, which the caller feeds).
+Reply Collect(pg_conn* conn, const Within& within) {
+  Reply reply;
+  for (;;) {
+    while (PQisBusy(conn) != 0) {
+      if (auto io = WaitSocket(conn, false, within); io != Io::kOk) {
+        reply.io = io;
+        reply.result.reset();
+        reply.error = IoError(io, within, conn);
+        return reply;
+      }
+      if (PQconsumeInput(conn) == 0) {
+        reply.io = Io::kBroken;
+        reply.result.reset();
+        reply.error = IoError(Io::kBroken, within, conn);
+        return reply;
+      }
+    }
+    PGresult* next = PQgetResult(conn);
+    if (next == nullptr) break;
+    const auto status = PQresultStatus(next);
+    // The first error is the answer (several statements stop at it); else the last result.
+    const auto kept = reply.result ? PQresultStatus(reply.result.get()) : PGRES_EMPTY_QUERY;
+    if (kept == PGRES_FATAL_ERROR || kept == PGRES_BAD_RESPONSE) {
+      PQclear(next);
+    } else {
+      reply.result.reset(next);
+    }
+    if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH) break;
+  }
+  if (!reply.result) {
+    reply.io = Io::kBroken;
+    reply.error = IoError(Io::kBroken, within, conn);
+  }
+  return reply;
+}
+
+// Runs `sql` (with parameters: the extended protocol; without: the simple one, which takes
+// several statements, as the migrations have) within the deadline.
+Reply ExecWithin(pg_conn* conn, const std::string& sql, const Within& within,
+                 const std::vector<const char*>& params = {}) {
+  const int sent = params.empty()
+                       ? PQsendQuery(conn, sql.c_str())
+                       : PQsendQueryParams(conn, sql.c_str(), static_cast<int>(params.size()),
+                                           nullptr, params.data(), nullptr, nullptr, 0);
+  Reply reply;
+  if (sent == 0) {
+    reply.io = Io::kBroken;
+    reply.error = IoError(Io::kBroken, within, conn);
+    return reply;
+  }
+  if (auto io = FlushOut(conn, within); io != Io::kOk) {
+    reply.io = io;
+    reply.error = IoError(io, within, conn);
+    return reply;
+  }
+  return Collect(conn, within);
+}
+
+// Feeds a COPY IN that ExecWithin opened, ends it and reads its result.
+Reply CopyWithin(pg_conn* conn, const std::string& data, const Within& within) {
+  Reply reply;
+  const auto fail = [&](Io io) {
+    reply.io = io;
+    reply.error = IoError(io, within, conn);
+    return std::move(reply);
+  };
+  for (;;) {
+    const int put = PQputCopyData(conn, data.data(), static_cast<int>(data.size()));
+    if (put == 1) break;
+    if (put < 0) return fail(Io::kBroken);
+    if (auto io = WaitSocket(conn, true, within); io != Io::kOk) return fail(io);
+    if (PQconsumeInput(conn) == 0) return fail(Io::kBroken);
+  }
+  for (;;) {
+    const int end = PQputCopyEnd(conn, nullptr);
+    if (end == 1) break;
+    if (end < 0) return fail(Io::kBroken);
+    if (auto io = WaitSocket(conn, true, within); io != Io::kOk) return fail(io);
+  }
+  if (auto io = FlushOut(conn, within); io != Io::kOk) return fail(io);
+  return Collect(conn, within);
+}
+
+// Whether a failed statement failed for the values it was given (SQLSTATE classes 22 data
+// exception: invalid bytes, a value out of range; 23 integrity constraint; 54 program limit: an
+// index row over btree's limit): the same values would fail again, whereas other errors (a lock,
+// a full disk, a missing table, a shutdown) may pass later.
+bool DataError(const Result& r) {
+  if (!r) return false;
+  const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
+  if (state == nullptr) return false;
+  const std::string_view code(state);
+  return code.starts_with("22") || code.starts_with("23") || code.starts_with("54");
 }
 
 // libpq's messages end in a newline and may span lines: one line for logs and counters.
@@ -105,7 +265,9 @@ std::int64_t ParseInt(const char* text) {
 // The connection parameters: the URL as libpq reads it, plus a connect timeout.
 struct ConnParams {
   explicit ConnParams(const PgStoreOptions& o)
-      : url(o.url), timeout(std::to_string(std::max<std::int64_t>(2, o.connect_timeout.count()))) {}
+      : url(o.url),
+        timeout(std::to_string(std::max<std::int64_t>(
+            2, std::chrono::ceil<std::chrono::seconds>(o.timeout).count()))) {}
   const char* const* Keys() const { return keys.data(); }
   const char* const* Values() {
     values = {url.c_str(), timeout.c_str(), "kisgate", nullptr};
@@ -117,26 +279,55 @@ struct ConnParams {
   std::array<const char*, 4> values{};
 };
 
-pg_conn* Connect(const PgStoreOptions& o) {
+// Connects within the deadline, or returns null with `error` set (`io`: why the wait ended; kOk
+// with null when the server refused or the URL is unreadable).
+pg_conn* ConnectWithin(const PgStoreOptions& o, const Within& within, std::string& error, Io& io) {
   ConnParams params(o);
-  pg_conn* conn = PQconnectdbParams(params.Keys(), params.Values(), /*expand_dbname=*/1);
+  io = Io::kOk;
+  pg_conn* conn = PQconnectStartParams(params.Keys(), params.Values(), /*expand_dbname=*/1);
+  if (conn == nullptr) {
+    error = "out of memory";
+    return nullptr;
+  }
   // The server's notices ("relation already exists, skipping") go to the debug log, not stderr.
   PQsetNoticeProcessor(
       conn, [](void*, const char* message) { spdlog::debug("store: {}", OneLine(message)); },
       nullptr);
-  return conn;
+  auto polling = PGRES_POLLING_WRITING;
+  while (PQstatus(conn) != CONNECTION_BAD && polling != PGRES_POLLING_OK &&
+         polling != PGRES_POLLING_FAILED) {
+    if (io = WaitSocket(conn, polling == PGRES_POLLING_WRITING, within); io != Io::kOk) break;
+    polling = PQconnectPoll(conn);
+  }
+  if (io == Io::kOk && polling == PGRES_POLLING_OK && PQstatus(conn) == CONNECTION_OK &&
+      PQsetnonblocking(conn, 1) == 0) {
+    return conn;
+  }
+  error = io == Io::kTimeout   ? "the database did not answer in time (storage.timeout)"
+          : io == Io::kAborted ? "the store is closing"
+                               : OneLine(PQerrorMessage(conn));
+  PQfinish(conn);
+  return nullptr;
 }
 
-// Runs the pending migrations in one transaction; "" or what failed.
-std::string Migrate(pg_conn* conn, const std::string& where) {
+// Runs the pending migrations in one transaction, each statement within `timeout`; "" or what
+// failed. A database at a newer version than this binary knows is refused (its tables may not be
+// what these statements write); `newer` is then set.
+std::string Migrate(pg_conn* conn, const std::string& where, std::chrono::milliseconds timeout,
+                    const std::function<bool()>& aborted, bool* newer = nullptr) {
+  const auto within = [&] { return Within{std::chrono::steady_clock::now() + timeout, aborted}; };
+  const auto error_of = [](const Reply& r) {
+    if (r.io != Io::kOk) return r.error;
+    return OneLine(PQresultErrorMessage(r.result.get()));
+  };
   const auto step = [&](const std::string& sql) {
-    auto r = Exec(conn, sql);
-    return Ok(r) ? std::string() : OneLine(PQresultErrorMessage(r.get()));
+    auto r = ExecWithin(conn, sql, within());
+    return r.ok() ? std::string() : error_of(r);
   };
   auto error = step("BEGIN");
   if (!error.empty()) return error;
   const auto fail = [&](const std::string& what) {
-    Exec(conn, "ROLLBACK");
+    ExecWithin(conn, "ROLLBACK", within());
     return what;
   };
   if (error = step(fmt::format("SELECT pg_advisory_xact_lock({})", kMigrationLock)); !error.empty())
@@ -145,11 +336,21 @@ std::string Migrate(pg_conn* conn, const std::string& where) {
                    "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())");
       !error.empty())
     return fail(error);
-  auto applied_result = Exec(conn, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
-  if (!Ok(applied_result)) return fail(OneLine(PQresultErrorMessage(applied_result.get())));
-  const auto applied = ParseInt(PQgetvalue(applied_result.get(), 0, 0));
+  auto applied_result =
+      ExecWithin(conn, "SELECT COALESCE(MAX(version), 0) FROM schema_version", within());
+  if (!applied_result.ok()) return fail(error_of(applied_result));
+  const auto applied = ParseInt(PQgetvalue(applied_result.result.get(), 0, 0));
   const auto migrations = PgMigrations();
-  for (auto v = applied; v < static_cast<std::int64_t>(migrations.size()); ++v) {
+  const auto known = static_cast<std::int64_t>(migrations.size());
+  if (applied > known) {
+    if (newer != nullptr) *newer = true;
+    return fail(fmt::format(
+        "the database is at schema version {}, newer than this kisgate knows (version {}): a "
+        "newer kisgate has migrated it; run that version, or point storage.url at another "
+        "database",
+        applied, known));
+  }
+  for (auto v = applied; v < known; ++v) {
     if (error = step(migrations[static_cast<std::size_t>(v)]); !error.empty())
       return fail(fmt::format("migration {}: {}", v + 1, error));
     if (error = step(fmt::format("INSERT INTO schema_version (version) VALUES ({})", v + 1));
@@ -360,24 +561,25 @@ PgStore::PgStore(PgStoreOptions options)
     : options_(std::move(options)),
       masked_url_(Masked(options_.url)),
       queue_(QueueOptions(options_, masked_url_)) {
-  writer_conn_ = Connect(options_);
-  if (PQstatus(writer_conn_) == CONNECTION_OK) {
-    if (auto error = Migrate(writer_conn_, masked_url_); !error.empty()) {
+  std::string error;
+  Io io = Io::kOk;
+  writer_conn_ = ConnectWithin(options_, Within{Deadline(), {}}, error, io);
+  if (writer_conn_ != nullptr) {
+    if (auto e = Migrate(writer_conn_, masked_url_, options_.timeout, {}); !e.empty()) {
       PQfinish(writer_conn_);
-      throw std::runtime_error(
-          fmt::format("cannot prepare the database '{}': {}", masked_url_, error));
+      throw std::runtime_error(fmt::format("cannot prepare the database '{}': {}", masked_url_, e));
     }
     migrated_ = true;
   } else {
-    const auto error = OneLine(PQerrorMessage(writer_conn_));
-    PQfinish(writer_conn_);
-    writer_conn_ = nullptr;
     // Does a server answer at all? PQping does not log in: it tells a server that is down or
     // starting (bad luck: start, buffer, connect later) from one that answers but refused us
     // (wrong password, unknown role or database) and from a URL libpq cannot read (bad config:
-    // refuse to start, so the mistake is seen now and not after an hour of buffering).
-    ConnParams params(options_);
-    const auto ping = PQpingParams(params.Keys(), params.Values(), 1);
+    // refuse to start, so the mistake is seen now and not after an hour of buffering). A server
+    // that did not answer in time is not asked again (the ping would wait as long).
+    const auto ping = io == Io::kTimeout ? PQPING_NO_RESPONSE : [&] {
+      ConnParams params(options_);
+      return PQpingParams(params.Keys(), params.Values(), 1);
+    }();
     if (ping != PQPING_NO_RESPONSE && ping != PQPING_REJECT) {
       throw std::runtime_error(fmt::format(
           "cannot use the database '{}': {} (check storage.url: user, password, host and "
@@ -388,30 +590,42 @@ PgStore::PgStore(PgStoreOptions options)
                  masked_url_, error);
     queue_.SetConnected(false, error);
   }
-  queue_.Start([this](const std::vector<WriteItem>& batch, std::string& error) {
-    const bool ok = EnsureWriter(error) && Commit(batch, error);
+  queue_.Start([this](std::span<const WriteItem> batch, std::string& error) {
+    auto outcome = EnsureWriter(error) ? Commit(batch, error) : CommitOutcome::kRetry;
     queue_.SetConnected(writer_conn_ != nullptr && PQstatus(writer_conn_) == CONNECTION_OK);
-    return ok;
+    return outcome;
   });
+  StartReads(options_.timeout);
 }
 
+// NOLINTNEXTLINE(bugprone-exception-escape): throws only on a bug (a failed join)
 PgStore::~PgStore() {
-  queue_.Stop(options_.retry_max * 2);
+  StopReads();
+  Close(options_.timeout);
   PQfinish(reader_);
   PQfinish(writer_conn_);
 }
 
+std::chrono::steady_clock::time_point PgStore::Deadline() const {
+  return std::chrono::steady_clock::now() + options_.timeout;
+}
+
+void PgStore::Close(std::chrono::milliseconds timeout) { queue_.Stop(timeout); }
+
 void PgStore::Write(std::vector<Record> records) {
+  if (!KeepValid(records)) return;
   latest_.Update(records);
   queue_.Push(std::move(records));
 }
 
 void PgStore::WriteTicks(std::vector<kis::Tick> ticks) {
+  if (!KeepValid(ticks)) return;
   latest_.Update(ticks);
   queue_.Push(std::move(ticks));
 }
 
 void PgStore::WriteBooks(std::vector<kis::BookSnapshot> books) {
+  if (!KeepValid(books)) return;
   latest_.Update(books);
   queue_.Push(std::move(books));
 }
@@ -420,20 +634,32 @@ bool PgStore::Flush(std::chrono::milliseconds timeout) { return queue_.Flush(tim
 
 bool PgStore::EnsureWriter(std::string& error) {
   // Runs on the writer thread only: writer_conn_ and migrated_ are its own.
+  const auto aborted = [this] { return queue_.Aborted(); };
   if (writer_conn_ == nullptr || PQstatus(writer_conn_) != CONNECTION_OK) {
     PQfinish(writer_conn_);
-    writer_conn_ = Connect(options_);
-    if (PQstatus(writer_conn_) != CONNECTION_OK) {
-      error = fmt::format("connect: {}", OneLine(PQerrorMessage(writer_conn_)));
-      PQfinish(writer_conn_);
-      writer_conn_ = nullptr;
+    tick_copy_ready_ = false;
+    Io io = Io::kOk;
+    std::string why;
+    writer_conn_ = ConnectWithin(options_, Within{Deadline(), aborted}, why, io);
+    if (writer_conn_ == nullptr) {
+      error = fmt::format("connect: {}", why);
       return false;
     }
     server_back_ = true;  // readers need not wait out their retry time
   }
   if (!migrated_) {
-    if (auto e = Migrate(writer_conn_, masked_url_); !e.empty()) {
+    bool newer = false;
+    if (auto e = Migrate(writer_conn_, masked_url_, options_.timeout, aborted, &newer);
+        !e.empty()) {
       error = fmt::format("schema: {}", e);
+      if (newer && !newer_logged_) {
+        newer_logged_ = true;
+        spdlog::error("store: {}: {}; nothing is written to it", masked_url_, e);
+      }
+      if (PQtransactionStatus(writer_conn_) != PQTRANS_IDLE) {
+        PQfinish(writer_conn_);
+        writer_conn_ = nullptr;
+      }
       return false;
     }
     migrated_ = true;
@@ -441,7 +667,7 @@ bool PgStore::EnsureWriter(std::string& error) {
   return true;
 }
 
-bool PgStore::Commit(const std::vector<WriteItem>& batch, std::string& error) {
+CommitOutcome PgStore::Commit(std::span<const WriteItem> batch, std::string& error) {
   // De-duplicate first (ON CONFLICT cannot touch one row twice in one statement): per data set
   // and key, the last record queued wins, as it would have written one after the other; so does
   // the last snapshot of a key; a trade's first stays (DO NOTHING), as the database keeps it.
@@ -491,11 +717,27 @@ bool PgStore::Commit(const std::vector<WriteItem>& batch, std::string& error) {
       rows[it->second] = &r;
     }
   }
-  const auto fail = [&](const std::string& what, const Result& r) {
-    error = fmt::format("{}: {}", what, OneLine(PQresultErrorMessage(r.get())));
-    if (PQstatus(writer_conn_) == CONNECTION_OK) Exec(writer_conn_, "ROLLBACK");
+  const auto aborted = [this] { return queue_.Aborted(); };
+  const auto within = [&] { return Within{Deadline(), aborted}; };
+  // A statement that failed: for its values (the batch is split), or for the server's sake (the
+  // same is tried again; a connection that timed out or broke is dropped and made anew).
+  const auto fail = [&](const std::string& what, const Reply& r) {
     tick_copy_ready_ = false;  // created in a transaction rolled back, or on a cut connection
-    return false;
+    if (r.io != Io::kOk) {
+      error = fmt::format("{}: {}", what, r.error);
+      PQfinish(writer_conn_);
+      writer_conn_ = nullptr;
+      return CommitOutcome::kRetry;
+    }
+    error = fmt::format("{}: {}", what, OneLine(PQresultErrorMessage(r.result.get())));
+    const bool bad_data = DataError(r.result);
+    if (PQstatus(writer_conn_) != CONNECTION_OK ||
+        !ExecWithin(writer_conn_, "ROLLBACK", within()).ok()) {
+      PQfinish(writer_conn_);
+      writer_conn_ = nullptr;
+      return CommitOutcome::kRetry;
+    }
+    return bad_data ? CommitOutcome::kBadData : CommitOutcome::kRetry;
   };
   const auto execute = [&](const std::string& sql, const std::vector<std::string>& texts,
                            const std::vector<bool>& null) {
@@ -503,9 +745,9 @@ bool PgStore::Commit(const std::vector<WriteItem>& batch, std::string& error) {
     params.reserve(texts.size());
     for (std::size_t i = 0; i < texts.size(); ++i)
       params.push_back(null[i] ? nullptr : texts[i].c_str());
-    return Exec(writer_conn_, sql, params);
+    return ExecWithin(writer_conn_, sql, within(), params);
   };
-  if (auto r = Exec(writer_conn_, "BEGIN"); !Ok(r)) return fail("begin", r);
+  if (auto r = ExecWithin(writer_conn_, "BEGIN", within()); !r.ok()) return fail("begin", r);
   for (const auto& [dataset, rows] : by_dataset) {
     const std::size_t per_row = ColumnsOf(dataset)->size() + 4;
     const std::size_t chunk = std::max<std::size_t>(1, kMaxParams / per_row);
@@ -514,7 +756,7 @@ bool PgStore::Commit(const std::vector<WriteItem>& batch, std::string& error) {
           rows.begin() + static_cast<std::ptrdiff_t>(first),
           rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), first + chunk)));
       const auto upsert = BuildUpsert(dataset, part);
-      if (auto r = execute(upsert.sql, upsert.texts, upsert.null); !Ok(r)) return fail("write", r);
+      if (auto r = execute(upsert.sql, upsert.texts, upsert.null); !r.ok()) return fail("write", r);
     }
   }
   if (!ticks.empty()) {
@@ -522,38 +764,37 @@ bool PgStore::Commit(const std::vector<WriteItem>& batch, std::string& error) {
     // NOTHING: the server parses no statement per row (several times the multi-row INSERT's rate).
     // The table lives as long as the connection; ON COMMIT DELETE ROWS empties it each time.
     if (!tick_copy_ready_) {
-      if (auto r = Exec(writer_conn_, fmt::format("CREATE TEMP TABLE IF NOT EXISTS ticks_in (LIKE "
-                                                  "{}) ON COMMIT DELETE ROWS",
-                                                  Quoted(kTicksTable)));
-          !Ok(r))
+      if (auto r = ExecWithin(writer_conn_,
+                              fmt::format("CREATE TEMP TABLE IF NOT EXISTS ticks_in (LIKE {}) ON "
+                                          "COMMIT DELETE ROWS",
+                                          Quoted(kTicksTable)),
+                              within());
+          !r.ok())
         return fail("write", r);
       tick_copy_ready_ = true;
     }
     std::string names;
     for (const auto& c : TickColumns())
       names += fmt::format("{}{}", names.empty() ? "" : ", ", Quoted(c.name));
-    Result copy{PQexec(writer_conn_, fmt::format("COPY ticks_in ({}) FROM STDIN", names).c_str()),
-                &PQclear};
-    if (PQresultStatus(copy.get()) != PGRES_COPY_IN) return fail("write", copy);
-    const auto data = CopyText(ticks);
-    const bool sent =
-        PQputCopyData(writer_conn_, data.data(), static_cast<int>(data.size())) == 1 &&
-        PQputCopyEnd(writer_conn_, nullptr) == 1;
-    Result copied{PQgetResult(writer_conn_), &PQclear};
-    while (auto* more = PQgetResult(writer_conn_)) PQclear(more);
-    if (!sent || !Ok(copied)) return fail("write", copied);
-    if (auto r = Exec(writer_conn_,
-                      fmt::format("INSERT INTO {0} ({1}) SELECT {1} FROM ticks_in ON CONFLICT DO "
-                                  "NOTHING",
-                                  Quoted(kTicksTable), names));
-        !Ok(r))
+    auto copy =
+        ExecWithin(writer_conn_, fmt::format("COPY ticks_in ({}) FROM STDIN", names), within());
+    if (copy.io != Io::kOk || PQresultStatus(copy.result.get()) != PGRES_COPY_IN)
+      return fail("write", copy);
+    if (auto r = CopyWithin(writer_conn_, CopyText(ticks), within()); !r.ok())
+      return fail("write", r);
+    if (auto r = ExecWithin(writer_conn_,
+                            fmt::format("INSERT INTO {0} ({1}) SELECT {1} FROM ticks_in ON "
+                                        "CONFLICT DO NOTHING",
+                                        Quoted(kTicksTable), names),
+                            within());
+        !r.ok())
       return fail("write", r);
   }
   const std::size_t chunk = std::max<std::size_t>(1, kMaxParams / BookColumns().size());
   for (std::size_t first = 0; first < books.size(); first += chunk) {
     const auto insert = BuildStreamInsert(kBooksTable, BookColumns(), books, first,
                                           std::min(books.size(), first + chunk), /*update=*/true);
-    if (auto r = execute(insert.sql, insert.texts, insert.null); !Ok(r)) return fail("write", r);
+    if (auto r = execute(insert.sql, insert.texts, insert.null); !r.ok()) return fail("write", r);
   }
   for (const auto* a : audits) {
     std::vector<std::string> texts;
@@ -569,11 +810,11 @@ bool PgStore::Commit(const std::vector<WriteItem>& batch, std::string& error) {
           value));
     }
     const std::vector<bool> null(texts.size(), false);
-    if (auto r = execute(AuditInsertSql(/*postgres=*/true), texts, null); !Ok(r))
+    if (auto r = execute(AuditInsertSql(/*postgres=*/true), texts, null); !r.ok())
       return fail("write", r);
   }
-  if (auto r = Exec(writer_conn_, "COMMIT"); !Ok(r)) return fail("commit", r);
-  return true;
+  if (auto r = ExecWithin(writer_conn_, "COMMIT", within()); !r.ok()) return fail("commit", r);
+  return CommitOutcome::kCommitted;
 }
 
 pg_conn* PgStore::Reader() const {
@@ -582,35 +823,62 @@ pg_conn* PgStore::Reader() const {
   PQfinish(reader_);
   reader_ = nullptr;
   // While the server is away, readers try it at most every retry_max: a host that does not answer
-  // would otherwise hold every read (API requests) for connect_timeout.
+  // would otherwise hold every read (API requests) for the timeout.
   const auto now = std::chrono::steady_clock::now();
   if (now < reader_retry_at_ && !server_back_.exchange(false)) return nullptr;
-  reader_ = Connect(options_);
-  if (PQstatus(reader_) != CONNECTION_OK) {
-    PQfinish(reader_);
-    reader_ = nullptr;
+  std::string error;
+  Io io = Io::kOk;
+  reader_ =
+      ConnectWithin(options_, Within{Deadline(), [this] { return ReadsStopping(); }}, error, io);
+  if (reader_ == nullptr) {
     reader_retry_at_ = now + options_.retry_max;
+    reader_timed_out_ = io == Io::kTimeout;
   }
   return reader_;
 }
 
-namespace {
-
-// A read on the reader's connection, once more on a fresh connection when the first found it cut
-// (the server restarted since the last read). Null when the server cannot be reached.
-template <typename GetReader>
-Result Read(GetReader get_reader, const std::string& sql,
-            const std::vector<const char*>& params = {}) {
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    pg_conn* conn = get_reader();
-    if (conn == nullptr) break;
-    auto r = Exec(conn, sql, params);
-    if (Ok(r) || PQstatus(conn) == CONNECTION_OK) return r;
-  }
-  return {nullptr, &PQclear};
+bool PgStore::Answer::Ok() const {
+  if (error != ReadError::kNone || !result) return false;
+  const auto status = PQresultStatus(result.get());
+  return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
 }
 
-}  // namespace
+PgStore::Answer PgStore::Read(const std::string& sql,
+                              const std::vector<const char*>& params) const {
+  // Under read_mutex_. Once more on a fresh connection when the first found it cut (the server
+  // restarted since the last read).
+  Answer answer;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    reader_timed_out_ = false;
+    pg_conn* conn = Reader();
+    if (conn == nullptr) {
+      answer.error = reader_timed_out_ ? ReadError::kTimeout : ReadError::kUnavailable;
+      answer.message = fmt::format("the database '{}' {}", masked_url_,
+                                   answer.error == ReadError::kTimeout
+                                       ? "did not answer in time (storage.timeout)"
+                                       : "cannot be reached");
+      return answer;
+    }
+    auto r = ExecWithin(conn, sql, Within{Deadline(), [this] { return ReadsStopping(); }}, params);
+    if (r.io == Io::kOk) {
+      answer.error = ReadError::kNone;
+      answer.message.clear();
+      answer.result = std::move(r.result);
+      return answer;
+    }
+    // The connection is unusable after any of these: dropped, and not tried again for a while
+    // when the server did not answer (every read would wait as long).
+    PQfinish(reader_);
+    reader_ = nullptr;
+    answer.error = r.io == Io::kTimeout ? ReadError::kTimeout : ReadError::kUnavailable;
+    answer.message = fmt::format("the database '{}': {}", masked_url_, r.error);
+    if (r.io != Io::kBroken) {
+      reader_retry_at_ = std::chrono::steady_clock::now() + options_.retry_max;
+      return answer;
+    }
+  }
+  return answer;
+}
 
 std::optional<Record> PgStore::Latest(const std::string& dataset, const std::string& code) const {
   return latest_.Latest(dataset, code);
@@ -621,20 +889,24 @@ std::optional<common::WallTime> PgStore::LatestCollectedAt(const std::string& da
   return latest_.CollectedAt(dataset, code);
 }
 
-std::string PgStore::LatestMarketTime(const std::string& dataset, const std::string& code) const {
-  if (auto r = Latest(dataset, code)) return r->market_time;
+ReadResult<std::string> PgStore::CheckedLatestMarketTime(const std::string& dataset,
+                                                         const std::string& code) const {
+  if (auto r = Latest(dataset, code)) return {r->market_time, ReadError::kNone, {}};
   if (ColumnsOf(dataset) == nullptr) return {};
   std::lock_guard lock(read_mutex_);
-  auto r = Read([this] { return Reader(); },
-                fmt::format("SELECT MAX(market_time) FROM {} WHERE code = $1", Quoted(dataset)),
+  auto a = Read(fmt::format("SELECT MAX(market_time) FROM {} WHERE code = $1", Quoted(dataset)),
                 {code.c_str()});
-  if (!r || !Ok(r) || PQntuples(r.get()) == 0 || PQgetisnull(r.get(), 0, 0) != 0) return {};
-  return PQgetvalue(r.get(), 0, 0);
+  ReadResult<std::string> out{{}, a.error, a.message};
+  const auto* r = a.result.get();
+  if (a.Ok() && PQntuples(r) > 0 && PQgetisnull(r, 0, 0) == 0) out.value = PQgetvalue(r, 0, 0);
+  return out;
 }
 
-std::vector<Record> PgStore::Range(const std::string& dataset, const std::string& code,
-                                   const std::string& from, const std::string& to,
-                                   std::size_t limit) const {
+ReadResult<std::vector<Record>> PgStore::CheckedRange(const std::string& dataset,
+                                                      const std::string& code,
+                                                      const std::string& from,
+                                                      const std::string& to,
+                                                      std::size_t limit) const {
   const auto* specs = ColumnsOf(dataset);
   if (specs == nullptr || limit == 0) return {};
   const auto in_range = [&](const std::string& t) { return t >= from && (to.empty() || t <= to); };
@@ -649,28 +921,29 @@ std::vector<Record> PgStore::Range(const std::string& dataset, const std::string
       }
     });
   }
+  ReadResult<std::vector<Record>> out;
   {
     std::lock_guard lock(read_mutex_);
     std::string names;
     for (const auto& c : *specs) names += fmt::format(", {}", Quoted(c.name));
     const auto limit_text = std::to_string(limit);
-    auto r = Read([this] { return Reader(); },
-                  fmt::format("SELECT market_time, collected_at, raw{} FROM {} WHERE code = $1 AND "
+    auto a = Read(fmt::format("SELECT market_time, collected_at, raw{} FROM {} WHERE code = $1 AND "
                               "market_time >= $2 AND ($3 = '' OR market_time <= $3) "
                               "ORDER BY market_time DESC LIMIT $4",
                               names, Quoted(dataset)),
                   {code.c_str(), from.c_str(), to.c_str(), limit_text.c_str()});
-    if (r && Ok(r)) {
-      for (int row = 0; row < PQntuples(r.get()); ++row) {
-        auto record = ReadRow(r.get(), row, dataset, code, *specs);
+    out.error = a.error;
+    out.message = a.message;
+    if (a.Ok()) {
+      for (int row = 0; row < PQntuples(a.result.get()); ++row) {
+        auto record = ReadRow(a.result.get(), row, dataset, code, *specs);
         rows.emplace(record.market_time, std::move(record));
       }
     }
   }
-  std::vector<Record> out;
   for (auto& [t, r] : rows) {
-    if (out.size() == limit) break;
-    out.push_back(std::move(r));
+    if (out.value.size() == limit) break;
+    out.value.push_back(std::move(r));
   }
   return out;
 }
@@ -700,16 +973,15 @@ std::vector<kis::Tick> PgStore::Ticks(const std::string& code, const std::string
       names += fmt::format("{}{}", names.empty() ? "" : ", ", Quoted(c.name));
     const auto limit_text =
         std::to_string(std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
-    auto r =
-        Read([this] { return Reader(); },
-             fmt::format("SELECT {} FROM {} WHERE code = $1 AND date = $2 AND time >= $3 AND "
+    auto a =
+        Read(fmt::format("SELECT {} FROM {} WHERE code = $1 AND date = $2 AND time >= $3 AND "
                          "($4 = '' OR time <= $4) ORDER BY time, seq LIMIT $5",
                          names, Quoted(kTicksTable)),
              {code.c_str(), date.c_str(), from_time.c_str(), to_time.c_str(), limit_text.c_str()});
-    if (r && Ok(r)) {
-      stored.reserve(static_cast<std::size_t>(PQntuples(r.get())));
-      for (int row = 0; row < PQntuples(r.get()); ++row)
-        stored.push_back(TickFromRow(ReadValues(r.get(), row, TickColumns())));
+    if (a.Ok()) {
+      stored.reserve(static_cast<std::size_t>(PQntuples(a.result.get())));
+      for (int row = 0; row < PQntuples(a.result.get()); ++row)
+        stored.push_back(TickFromRow(ReadValues(a.result.get(), row, TickColumns())));
     }
   }
   return MergeTicks(std::move(stored), std::move(pending), limit);
@@ -725,11 +997,10 @@ std::vector<AuditEntry> PgStore::Audit(std::size_t limit) const {
   std::lock_guard lock(read_mutex_);
   const auto limit_text =
       std::to_string(std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
-  auto r =
-      Read([this] { return Reader(); }, AuditSelectSql(/*postgres=*/true), {limit_text.c_str()});
-  if (r && Ok(r)) {
-    for (int row = 0; row < PQntuples(r.get()); ++row)
-      out.push_back(AuditFromRow(ReadValues(r.get(), row, AuditColumns())));
+  auto a = Read(AuditSelectSql(/*postgres=*/true), {limit_text.c_str()});
+  if (a.Ok()) {
+    for (int row = 0; row < PQntuples(a.result.get()); ++row)
+      out.push_back(AuditFromRow(ReadValues(a.result.get(), row, AuditColumns())));
   }
   return out;
 }
@@ -742,10 +1013,9 @@ std::vector<kis::Bar> PgStore::MinuteBarsFromTicks(const std::string& code,
 std::int64_t PgStore::Count(const std::string& dataset) const {
   if (ColumnsOf(dataset) == nullptr && dataset != kTicksTable && dataset != kBooksTable) return 0;
   std::lock_guard lock(read_mutex_);
-  auto r =
-      Read([this] { return Reader(); }, fmt::format("SELECT COUNT(*) FROM {}", Quoted(dataset)));
-  if (!r || !Ok(r) || PQntuples(r.get()) == 0) return 0;
-  return ParseInt(PQgetvalue(r.get(), 0, 0));
+  auto a = Read(fmt::format("SELECT COUNT(*) FROM {}", Quoted(dataset)));
+  if (!a.Ok() || PQntuples(a.result.get()) == 0) return 0;
+  return ParseInt(PQgetvalue(a.result.get(), 0, 0));
 }
 
 std::string PgStore::IntegrityCheck() const {
@@ -753,24 +1023,28 @@ std::string PgStore::IntegrityCheck() const {
   std::string names;
   for (auto dataset : Datasets()) names += fmt::format("{}{}", names.empty() ? "" : ",", dataset);
   names = fmt::format("{{{},{},{},schema_version}}", names, kTicksTable, kBooksTable);
-  auto r = Read([this] { return Reader(); },
-                "SELECT string_agg(name, ', ' ORDER BY name) FROM unnest($1::text[]) AS name "
-                "WHERE to_regclass(quote_ident(name)) IS NULL",
-                {names.c_str()});
-  if (!r) return fmt::format("the database '{}' cannot be reached", masked_url_);
-  if (!Ok(r)) return OneLine(PQresultErrorMessage(r.get()));
-  if (PQgetisnull(r.get(), 0, 0) != 0) return "ok";
-  return fmt::format("missing tables: {}", PQgetvalue(r.get(), 0, 0));
+  auto a = Read(
+      "SELECT string_agg(name, ', ' ORDER BY name) FROM unnest($1::text[]) AS name "
+      "WHERE to_regclass(quote_ident(name)) IS NULL",
+      {names.c_str()});
+  if (a.error != ReadError::kNone) return a.message;
+  if (!a.Ok()) return OneLine(PQresultErrorMessage(a.result.get()));
+  if (PQgetisnull(a.result.get(), 0, 0) != 0) return "ok";
+  return fmt::format("missing tables: {}", PQgetvalue(a.result.get(), 0, 0));
 }
 
 int PgStore::SchemaVersion() const {
   std::lock_guard lock(read_mutex_);
-  auto r =
-      Read([this] { return Reader(); }, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
-  if (!r || !Ok(r) || PQntuples(r.get()) == 0) return 0;
-  return static_cast<int>(ParseInt(PQgetvalue(r.get(), 0, 0)));
+  auto a = Read("SELECT COALESCE(MAX(version), 0) FROM schema_version");
+  if (!a.Ok() || PQntuples(a.result.get()) == 0) return 0;
+  return static_cast<int>(ParseInt(PQgetvalue(a.result.get(), 0, 0)));
 }
 
-StoreCounters PgStore::Counters() const { return queue_.Counters(); }
+StoreCounters PgStore::Counters() const {
+  auto c = queue_.Counters();
+  c.invalid = Invalid();
+  c.read_timeouts = ReadTimeouts();
+  return c;
+}
 
 }  // namespace kisgate::store

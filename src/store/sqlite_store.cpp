@@ -199,6 +199,25 @@ std::string UpsertSql(std::string_view dataset) {
       dataset, names, params, updates);
 }
 
+}  // namespace
+
+// SQLite's busy wait, cut short when the writer is asked to stop (WriteQueue::Aborted).
+struct BusyWait {
+  std::chrono::milliseconds timeout;
+  const WriteQueue* queue = nullptr;  // null for the reader
+};
+
+namespace {
+
+int OnBusy(void* arg, int count) {
+  const auto* wait = static_cast<const BusyWait*>(arg);
+  if (wait->queue != nullptr && wait->queue->Aborted()) return 0;
+  constexpr int kStepMs = 10;
+  if (static_cast<std::int64_t>(count) * kStepMs >= wait->timeout.count()) return 0;
+  sqlite3_sleep(kStepMs);
+  return 1;
+}
+
 sqlite3* OpenConnection(const std::string& path, int flags,
                         std::chrono::milliseconds busy_timeout) {
   sqlite3* db = nullptr;
@@ -220,6 +239,7 @@ WriteQueueOptions QueueOptions(const StoreOptions& o) {
   q.commit_delay = o.commit_delay;
   q.retry_min = o.retry_after;
   q.retry_max = o.retry_after;
+  q.max_buffered = o.max_buffered;
   return q;
 }
 
@@ -248,6 +268,13 @@ SqliteStore::SqliteStore(StoreOptions options)
          "applied_at TEXT NOT NULL DEFAULT (datetime('now')))");
     const auto migrations = SqliteMigrations();
     const auto applied = QueryInt(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    if (applied > static_cast<std::int64_t>(migrations.size())) {
+      // Its tables may not be what these statements write: every write would fail.
+      throw std::runtime_error(fmt::format(
+          "the file is at schema version {}, newer than this kisgate knows (version {}): a newer "
+          "kisgate has migrated it; run that version, or point storage.url at another file",
+          applied, migrations.size()));
+    }
     if (applied == 0 && QueryInt(db_, "SELECT count(*) FROM sqlite_master") == 1) {
       // A new file (nothing but schema_migrations): the schema of kFreshVersion at once.
       Exec(db_, "BEGIN IMMEDIATE");
@@ -280,30 +307,41 @@ SqliteStore::SqliteStore(StoreOptions options)
         fmt::format("cannot prepare the database '{}': {}", options_.path, e.what()));
   }
   reader_ = OpenConnection(options_.path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-                           options_.busy_timeout);
-  queue_.Start([this](const std::vector<WriteItem>& batch, std::string& error) {
+                           std::min(options_.busy_timeout, options_.timeout));
+  // The writer's lock waits end when the store closes (Close cuts a write in progress short).
+  writer_busy_ = std::make_unique<BusyWait>(BusyWait{options_.busy_timeout, &queue_});
+  sqlite3_busy_handler(db_, OnBusy, writer_busy_.get());
+  queue_.Start([this](std::span<const WriteItem> batch, std::string& error) {
     return Commit(batch, error);
   });
+  StartReads(options_.timeout);
 }
 
+void SqliteStore::Close(std::chrono::milliseconds timeout) { queue_.Stop(timeout); }
+
+// NOLINTNEXTLINE(bugprone-exception-escape): throws only on a bug (a failed join)
 SqliteStore::~SqliteStore() {
-  queue_.Stop(options_.retry_after * 4);
+  StopReads();
+  Close(options_.retry_after * 4);
   for (auto& [key, stmt] : statements_) sqlite3_finalize(stmt);
   sqlite3_close(reader_);
   sqlite3_close(db_);
 }
 
 void SqliteStore::Write(std::vector<Record> records) {
+  if (!KeepValid(records)) return;
   latest_.Update(records);
   queue_.Push(std::move(records));
 }
 
 void SqliteStore::WriteTicks(std::vector<kis::Tick> ticks) {
+  if (!KeepValid(ticks)) return;
   latest_.Update(ticks);
   queue_.Push(std::move(ticks));
 }
 
 void SqliteStore::WriteBooks(std::vector<kis::BookSnapshot> books) {
+  if (!KeepValid(books)) return;
   latest_.Update(books);
   queue_.Push(std::move(books));
 }
@@ -340,15 +378,20 @@ sqlite3_stmt* SqliteStore::Prepared(const std::string& key, const std::string& s
   return stmt;
 }
 
-bool SqliteStore::Commit(const std::vector<WriteItem>& batch, std::string& error) {
+CommitOutcome SqliteStore::Commit(std::span<const WriteItem> batch, std::string& error) {
   // Runs on the writer thread only: db_ and statements_ are its own.
   auto fail = [&](const std::string& what) {
     error = fmt::format("{}: {}", what, sqlite3_errmsg(db_));
+    // A value the file refuses (a constraint, a value too big) fails again as it is; the others
+    // (locked, full, an I/O error) may pass later.
+    const int code = sqlite3_errcode(db_) & 0xff;
+    const bool bad_data = code == SQLITE_CONSTRAINT || code == SQLITE_TOOBIG ||
+                          code == SQLITE_MISMATCH || code == SQLITE_RANGE;
     for (auto& [key, stmt] : statements_) {
       if (stmt != nullptr) sqlite3_reset(stmt);
     }
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    return false;
+    return bad_data ? CommitOutcome::kBadData : CommitOutcome::kRetry;
   };
   if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
     return fail("begin");
@@ -424,7 +467,7 @@ bool SqliteStore::Commit(const std::vector<WriteItem>& batch, std::string& error
     sqlite3_reset(stmt);
   }
   if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return fail("commit");
-  return true;
+  return CommitOutcome::kCommitted;
 }
 
 std::optional<Record> SqliteStore::Latest(const std::string& dataset,
@@ -437,27 +480,29 @@ std::optional<common::WallTime> SqliteStore::LatestCollectedAt(const std::string
   return latest_.CollectedAt(dataset, code);
 }
 
-std::string SqliteStore::LatestMarketTime(const std::string& dataset,
-                                          const std::string& code) const {
-  if (auto r = Latest(dataset, code)) return r->market_time;
+ReadResult<std::string> SqliteStore::CheckedLatestMarketTime(const std::string& dataset,
+                                                             const std::string& code) const {
+  if (auto r = Latest(dataset, code)) return {r->market_time, ReadError::kNone, {}};
   if (ColumnsOf(dataset) == nullptr) return {};
   std::lock_guard lock(read_mutex_);
   sqlite3_stmt* stmt = nullptr;
-  std::string result;
+  ReadResult<std::string> result;
   const auto sql = fmt::format("SELECT MAX(market_time) FROM {} WHERE code = ?", dataset);
   if (sqlite3_prepare_v2(reader_, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
     sqlite3_bind_text(stmt, 1, code.c_str(), -1, SQLITE_TRANSIENT);
     if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 0) == SQLITE_TEXT) {
-      result = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+      result.value = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
     }
   }
   sqlite3_finalize(stmt);
   return result;
 }
 
-std::vector<Record> SqliteStore::Range(const std::string& dataset, const std::string& code,
-                                       const std::string& from, const std::string& to,
-                                       std::size_t limit) const {
+ReadResult<std::vector<Record>> SqliteStore::CheckedRange(const std::string& dataset,
+                                                          const std::string& code,
+                                                          const std::string& from,
+                                                          const std::string& to,
+                                                          std::size_t limit) const {
   const auto* specs = ColumnsOf(dataset);
   if (specs == nullptr || limit == 0) return {};
   const auto in_range = [&](const std::string& t) { return t >= from && (to.empty() || t <= to); };
@@ -517,10 +562,10 @@ std::vector<Record> SqliteStore::Range(const std::string& dataset, const std::st
     }
     sqlite3_finalize(stmt);
   }
-  std::vector<Record> out;
+  ReadResult<std::vector<Record>> out;
   for (auto& [t, r] : rows) {
-    if (out.size() == limit) break;
-    out.push_back(std::move(r));
+    if (out.value.size() == limit) break;
+    out.value.push_back(std::move(r));
   }
   return out;
 }
@@ -595,6 +640,11 @@ int SqliteStore::SchemaVersion() const {
       QueryInt(reader_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
 }
 
-StoreCounters SqliteStore::Counters() const { return queue_.Counters(); }
+StoreCounters SqliteStore::Counters() const {
+  auto c = queue_.Counters();
+  c.invalid = Invalid();
+  c.read_timeouts = ReadTimeouts();
+  return c;
+}
 
 }  // namespace kisgate::store

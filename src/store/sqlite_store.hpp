@@ -9,13 +9,20 @@
 // prepared statement per table. The latest record per (data set, code), trade and order-book
 // snapshot per code are also kept in memory.
 //
+// A file at a newer schema version than this binary knows is refused at open. The write queue
+// holds at most max_buffered items (storage.max_buffered): beyond it the oldest queued are
+// dropped and counted, as PostgreSQL's. Reads wait at most `timeout` for a lock; the Async reads
+// run on the reader thread (store/store.hpp).
+//
 // Thread-safety: every public method may be called from any thread.
 
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -28,6 +35,8 @@ struct sqlite3_stmt;
 
 namespace kisgate::store {
 
+struct BusyWait;
+
 struct StoreOptions {
   std::string path;              // the database file; its folder is created
   std::size_t batch_size = 500;  // records, trades and snapshots per transaction at most
@@ -37,8 +46,10 @@ struct StoreOptions {
   // rewrites every page its rows touched (the same B-tree leaves, cycle after cycle), so fewer,
   // larger transactions write fewer pages: a second, not a fifth of one.
   std::chrono::milliseconds commit_delay{1000};
-  std::chrono::milliseconds retry_after{500};    // after a failed transaction (disk full, locked)
-  std::chrono::milliseconds busy_timeout{5000};  // wait this long for another process's lock
+  std::chrono::milliseconds retry_after{500};      // after a failed transaction (disk full, locked)
+  std::chrono::milliseconds busy_timeout{5000};    // wait this long for another process's lock
+  std::size_t max_buffered = kDefaultMaxBuffered;  // items queued at most (storage.max_buffered)
+  std::chrono::milliseconds timeout = kDefaultTimeout;  // a read's wait at most (storage.timeout)
 };
 
 class SqliteStore final : public Store {
@@ -47,7 +58,7 @@ class SqliteStore final : public Store {
   // the reason when it cannot be opened or written.
   explicit SqliteStore(StoreOptions options);
   // Writes what is queued (waiting at most `retry_after` × 4 for a failing disk), then closes.
-  ~SqliteStore() override;
+  ~SqliteStore() override;  // NOLINT(bugprone-exception-escape): throws only on a bug
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
@@ -57,15 +68,17 @@ class SqliteStore final : public Store {
   void WriteBooks(std::vector<kis::BookSnapshot> books) override;
   // Waits at most `timeout` (e.g. for a full disk).
   bool Flush(std::chrono::milliseconds timeout) override;
+  void Close(std::chrono::milliseconds timeout) override;
 
   std::optional<Record> Latest(const std::string& dataset, const std::string& code) const override;
   std::optional<common::WallTime> LatestCollectedAt(const std::string& dataset,
                                                     const std::string& code) const override;
-  std::string LatestMarketTime(const std::string& dataset, const std::string& code) const override;
+  ReadResult<std::string> CheckedLatestMarketTime(const std::string& dataset,
+                                                  const std::string& code) const override;
   // The file's rows plus those still queued for the writer.
-  std::vector<Record> Range(const std::string& dataset, const std::string& code,
-                            const std::string& from, const std::string& to,
-                            std::size_t limit) const override;
+  ReadResult<std::vector<Record>> CheckedRange(const std::string& dataset, const std::string& code,
+                                               const std::string& from, const std::string& to,
+                                               std::size_t limit) const override;
   // Also "ticks" and "books".
   std::int64_t Count(const std::string& dataset) const override;
   std::vector<Freshness> Ages(common::WallTime now) const override;
@@ -85,7 +98,7 @@ class SqliteStore final : public Store {
 
  private:
   // The writer thread's: one transaction for the batch.
-  bool Commit(const std::vector<WriteItem>& batch, std::string& error);
+  CommitOutcome Commit(std::span<const WriteItem> batch, std::string& error);
   // The writer's statement for `sql`, prepared once and kept.
   sqlite3_stmt* Prepared(const std::string& key, const std::string& sql);
 
@@ -97,6 +110,7 @@ class SqliteStore final : public Store {
   std::map<std::string, sqlite3_stmt*, std::less<>> statements_;
   LatestValues latest_;
   WriteQueue queue_;
+  std::unique_ptr<BusyWait> writer_busy_;  // the writer's busy handler's state
 };
 
 }  // namespace kisgate::store

@@ -4,8 +4,12 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
+#include "common/kst.hpp"
+#include "common/stock_code.hpp"
 #include "store/pg_store.hpp"
+#include "store/read_thread.hpp"
 #include "store/sqlite_store.hpp"
 
 namespace kisgate::store {
@@ -27,7 +31,161 @@ std::string MaskedUserInfo(std::string_view url) {
   return fmt::format("{}***{}", url.substr(0, colon + 1), url.substr(at));
 }
 
+// A value from outside (KIS) quoted for a log line: at most 40 bytes, control bytes escaped.
+std::string Shown(std::string_view text) {
+  std::string out;
+  for (const unsigned char c : text.substr(0, 40)) {
+    if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (text.size() > 40) out += fmt::format("... ({} bytes)", text.size());
+  return out;
+}
+
+bool Digits(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// "" when `date` is YYYYMMDD.
+std::string InvalidDate(std::string_view date) {
+  if (date.size() == 8 && Digits(date) && common::ParseYmd(std::string(date))) return {};
+  return fmt::format("'{}' is not a date (YYYYMMDD)", Shown(date));
+}
+
+// "" when `code` is a stock code.
+std::string InvalidCode(std::string_view code) {
+  if (common::IsStockCode(code)) return {};
+  return fmt::format("'{}' is not a stock code", Shown(code));
+}
+
+// "" when `time` is HHMMSS.
+std::string InvalidTime(std::string_view time) {
+  if (time.size() == 6 && Digits(time)) return {};
+  return fmt::format("'{}' is not a time (HHMMSS)", Shown(time));
+}
+
 }  // namespace
+
+std::string InvalidKey(const Record& r) {
+  if (auto e = InvalidCode(r.code); !e.empty()) return e;
+  const std::string_view t = r.market_time;
+  if (t.size() != 8 && t.size() != 14)
+    return fmt::format("market_time '{}' is not YYYYMMDD or YYYYMMDDHHMMSS", Shown(t));
+  if (auto e = InvalidDate(t.substr(0, 8)); !e.empty()) return e;
+  if (t.size() == 14) return InvalidTime(t.substr(8));
+  return {};
+}
+
+std::string InvalidKey(const kis::Tick& t) {
+  if (auto e = InvalidCode(t.code); !e.empty()) return e;
+  if (auto e = InvalidDate(t.date); !e.empty()) return e;
+  return InvalidTime(t.time);
+}
+
+std::string InvalidKey(const kis::BookSnapshot& b) {
+  if (auto e = InvalidCode(b.code); !e.empty()) return e;
+  if (auto e = InvalidDate(b.date); !e.empty()) return e;
+  return InvalidTime(b.time);
+}
+
+Store::Store() = default;
+
+Store::~Store() = default;
+
+void Store::StartReads(std::chrono::milliseconds timeout) {
+  read_timeout_ = timeout;
+  reads_ = std::make_unique<ReadThread>();
+}
+
+void Store::StopReads() {
+  if (reads_) reads_->Stop();
+}
+
+bool Store::ReadsStopping() const { return reads_ && reads_->Stopping(); }
+
+void Store::CountReadTimeout() const { read_timeouts_++; }
+
+std::uint64_t Store::ReadTimeouts() const { return read_timeouts_; }
+
+namespace {
+
+template <typename T>
+bool KeepValidItems(std::vector<T>& items, std::atomic<std::uint64_t>& invalid,
+                    std::string_view kind) {
+  const auto bad = std::remove_if(items.begin(), items.end(), [&](const T& item) {
+    auto why = InvalidKey(item);
+    if (why.empty()) return false;
+    const auto n = ++invalid;
+    if (n <= 20 || n % 1000 == 0) {
+      spdlog::error("store: not storing {} ({} so far): {}", kind, n, why);
+    }
+    return true;
+  });
+  items.erase(bad, items.end());
+  return !items.empty();
+}
+
+}  // namespace
+
+bool Store::KeepValid(std::vector<Record>& records) {
+  return KeepValidItems(records, invalid_, "a record");
+}
+
+bool Store::KeepValid(std::vector<kis::Tick>& ticks) {
+  return KeepValidItems(ticks, invalid_, "a trade");
+}
+
+bool Store::KeepValid(std::vector<kis::BookSnapshot>& books) {
+  return KeepValidItems(books, invalid_, "an order-book snapshot");
+}
+
+std::uint64_t Store::Invalid() const { return invalid_; }
+
+namespace {
+
+std::string TimeoutMessage(std::chrono::milliseconds timeout) {
+  return fmt::format("the database did not answer within {} ms (storage.timeout)", timeout.count());
+}
+
+}  // namespace
+
+boost::asio::awaitable<ReadResult<std::string>> Store::LatestMarketTimeAsync(
+    std::string dataset, std::string code) const {
+  const auto deadline = std::chrono::steady_clock::now() + read_timeout_;
+  // The memory's answer needs no thread.
+  if (auto r = Latest(dataset, code))
+    co_return ReadResult<std::string>{r->market_time, ReadError::kNone, {}};
+  if (!reads_) co_return CheckedLatestMarketTime(dataset, code);
+  auto read = AwaitRead<std::string>(
+      *reads_,
+      [this, dataset = std::move(dataset), code = std::move(code)] {
+        return CheckedLatestMarketTime(dataset, code);
+      },
+      deadline, TimeoutMessage(read_timeout_));
+  auto result = co_await std::move(read);
+  if (result.error == ReadError::kTimeout) CountReadTimeout();
+  co_return result;
+}
+
+boost::asio::awaitable<ReadResult<std::vector<Record>>> Store::RangeAsync(std::string dataset,
+                                                                          std::string code,
+                                                                          std::string from,
+                                                                          std::string to,
+                                                                          std::size_t limit) const {
+  const auto deadline = std::chrono::steady_clock::now() + read_timeout_;
+  if (!reads_) co_return CheckedRange(dataset, code, from, to, limit);
+  auto read = AwaitRead<std::vector<Record>>(
+      *reads_,
+      [this, dataset = std::move(dataset), code = std::move(code), from = std::move(from),
+       to = std::move(to), limit] { return CheckedRange(dataset, code, from, to, limit); },
+      deadline, TimeoutMessage(read_timeout_));
+  auto result = co_await std::move(read);
+  if (result.error == ReadError::kTimeout) CountReadTimeout();
+  co_return result;
+}
 
 // Hand-written: the store needs no URL library for these two rules (the user info, and libpq's
 // "password=" query parameter).
@@ -60,7 +218,8 @@ std::vector<kis::Bar> MinuteBarsOf(const std::vector<kis::Tick>& ticks) {
   return bars;
 }
 
-std::unique_ptr<Store> Open(std::string_view url, std::size_t max_buffered) {
+std::unique_ptr<Store> Open(std::string_view url, std::size_t max_buffered,
+                            std::chrono::milliseconds timeout) {
   constexpr std::string_view kSqlite = "sqlite://";
   if (url.starts_with(kSqlite)) {
     const auto path = url.substr(kSqlite.size());
@@ -79,12 +238,15 @@ std::unique_ptr<Store> Open(std::string_view url, std::size_t max_buffered) {
     }
     StoreOptions options;
     options.path = std::string(path);
+    options.max_buffered = max_buffered;
+    options.timeout = timeout;
     return std::make_unique<SqliteStore>(std::move(options));
   }
   if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
     PgStoreOptions options;
     options.url = std::string(url);
     options.max_buffered = max_buffered;
+    options.timeout = timeout;
     return std::make_unique<PgStore>(std::move(options));
   }
   throw std::runtime_error(

@@ -13,6 +13,11 @@
 #include <tuple>
 
 #include <fmt/format.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <gtest/gtest.h>
 
@@ -461,6 +466,51 @@ TEST_P(StoreTest, MinuteBarsFromTicksEqualHandComputedBars) {
   EXPECT_EQ(store->MinuteBarsFromTicks("000660", "20261124").at(0).volume, 9);
 }
 
+// Values that are not what the tables are keyed by never reach the database (nor memory): a
+// 3,000-character code, a code holding a NUL, a 3,000-digit date, a trade's code of 3,000
+// characters or with a NUL. They are counted, and the valid ones around them are written.
+TEST_P(StoreTest, InvalidCodesAndDatesAreNotStored) {
+  auto store = MakeStore();
+  auto records = Cycle("20261124100000", 3);
+  records.push_back(Price(std::string(3000, '7'), "20261124100000", 1));
+  records.push_back(Price("005930", std::string(3000, '2'), 1));
+  records.push_back(Price(std::string("0059\0"
+                                      "30",
+                                      6),
+                          "20261124100000", 1));
+  store->Write(records);
+  store->WriteTicks({Trade("005930", "090000", 1, 71000, 10),
+                     Trade(std::string(3000, 'A'), "090000", 2, 71000, 10),
+                     Trade(std::string("00\0"
+                                       "5930",
+                                       7),
+                           "090000", 3, 71000, 10)});
+  ASSERT_TRUE(store->Flush(10s)) << store->Counters().last_error;
+  EXPECT_EQ(store->Count("price"), 3);
+  EXPECT_EQ(store->Count("ticks"), 1);
+  EXPECT_EQ(store->Counters().invalid, 5U);
+  EXPECT_FALSE(store->Latest("price", "005930"));
+  EXPECT_FALSE(store->Counters().last_write_failed);
+  // What comes after them is written as ever.
+  store->Write(Cycle("20261124100500", 3));
+  ASSERT_TRUE(store->Flush(10s));
+  EXPECT_EQ(store->Count("price"), 6);
+}
+
+// The write queue is bounded (storage.max_buffered) for SQLite as for PostgreSQL: beyond it the
+// oldest queued items are dropped and counted. Here 250 records arrive at once, before the writer
+// (waiting out its group-commit delay) has taken any.
+TEST_P(StoreTest, WriteQueueIsBoundedDroppingTheOldest) {
+  auto store = Open(url_, 100);
+  store->Write(Cycle("20261124100000", 250));
+  EXPECT_EQ(store->Counters().dropped, 150U);
+  ASSERT_TRUE(store->Flush(10s)) << store->Counters().last_error;
+  EXPECT_EQ(store->Count("price"), 100);
+  // The newest were kept.
+  EXPECT_EQ(store->Range("price", CodeOf(249), "", "", 1).size(), 1U);
+  EXPECT_TRUE(store->Range("price", CodeOf(0), "", "", 1).empty());
+}
+
 // What only the SQLite back end has: its file, its locks, its migration from version 1.
 class SqliteStoreTest : public ::testing::Test {
  protected:
@@ -505,6 +555,53 @@ TEST_F(SqliteStoreTest, LockedDatabaseRetriesWithoutLosingRecords) {
   sqlite3_close(other);
   ASSERT_TRUE(store.Flush(5s));
   EXPECT_EQ(store.Count("price"), 10);
+}
+
+// A file a newer kisgate migrated is refused at open, naming both versions, rather than opened to
+// fail every write.
+TEST_F(SqliteStoreTest, NewerSchemaVersionIsRefusedNamingBothVersions) {
+  const auto o = Options();
+  int known = 0;  // the newest version this build migrates to
+  {
+    SqliteStore store(o);
+    known = store.SchemaVersion();
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(o.path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "INSERT INTO schema_migrations (version) VALUES (9)", nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  try {
+    SqliteStore store(o);
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find(fmt::format("schema version 9, newer than this kisgate knows (version {})",
+                                    known)),
+              std::string::npos)
+        << what;
+  }
+}
+
+// Closing while another process holds the file's lock gives up at Close's timeout (the writer's
+// lock wait is cut short), counting what was not written.
+TEST_F(SqliteStoreTest, CloseGivesUpOnALockedFileWithinItsTimeout) {
+  auto o = Options();
+  o.busy_timeout = 30s;
+  o.commit_delay = 1ms;
+  SqliteStore store(o);
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(o.path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  store.Write(Cycle("20261124100000", 5));
+  std::this_thread::sleep_for(100ms);  // the writer waits for the lock
+  const auto start = std::chrono::steady_clock::now();
+  store.Close(200ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  EXPECT_EQ(store.Counters().unwritten, 5U);
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
 }
 
 // Schema version 1 as it shipped: collected_at held ISO 8601 text.
@@ -871,6 +968,124 @@ TEST_F(PgStoreTest, MigratesAVersion1DatabaseToTheStreamTables) {
   ASSERT_TRUE(store.Flush(10s)) << store.Counters().last_error;
   EXPECT_EQ(store.Count("ticks"), 1);
   EXPECT_EQ(store.IntegrityCheck(), "ok");
+}
+
+// Resumes a paused server when a test ends, however it ends.
+struct ResumeAtEnd {
+  testing::PgServer& pg;
+  ~ResumeAtEnd() { pg.Resume(); }
+};
+
+// A server that stops answering (SIGSTOP) with its connections open holds neither a read nor the
+// io thread: an awaited read answers kTimeout at the store's timeout while a timer on the same io
+// thread keeps ticking, a blocking read returns within it too, and a write waits and is written
+// once the server answers again.
+TEST_F(PgStoreTest, StalledServerAnswersReadsWithinTheTimeout) {
+  auto o = Options();
+  o.timeout = 300ms;
+  PgStore store(o);
+  store.Write(Cycle(MarketTime(0), 5));
+  ASSERT_TRUE(store.Flush(10s));
+  ASSERT_EQ(store.Range("price", CodeOf(0), "", "", 10).size(), 1U);  // the reader is connected
+  pg_.Pause();
+  ResumeAtEnd resume{pg_};
+  namespace asio = boost::asio;
+  asio::io_context io;
+  int ticks = 0;
+  std::optional<ReadResult<std::vector<Record>>> read;
+  const auto start = std::chrono::steady_clock::now();
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto op = store.RangeAsync("price", CodeOf(0), "", "", 10);
+        read = co_await std::move(op);
+      },
+      asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        while (!read) {
+          timer.expires_after(20ms);
+          co_await timer.async_wait(asio::use_awaitable);
+          ++ticks;
+        }
+      },
+      asio::detached);
+  io.run();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->error, ReadError::kTimeout) << read->message;
+  EXPECT_GE(ticks, 5);  // the io thread ran on while the database did not answer
+  EXPECT_EQ(store.Counters().read_timeouts, 1U);
+  // A blocking read (a data set not held in memory) returns within the timeout too.
+  const auto blocking = std::chrono::steady_clock::now();
+  EXPECT_NE(store.CheckedLatestMarketTime("bars_daily", CodeOf(0)).error, ReadError::kNone);
+  EXPECT_LT(std::chrono::steady_clock::now() - blocking, 2s);
+  // A write waits for the server, and is written once it answers.
+  store.Write(Cycle(MarketTime(1), 5));
+  EXPECT_FALSE(store.Flush(500ms));
+  pg_.Resume();
+  ASSERT_TRUE(store.Flush(30s)) << store.Counters().last_error;
+  EXPECT_EQ(store.Count("price"), 10);
+}
+
+// Closing while the server does not answer gives up at Close's timeout, cutting the write in
+// progress short (its own timeout is longer), and counts what was not written.
+TEST_F(PgStoreTest, CloseGivesUpOnAStalledServerWithinItsTimeout) {
+  auto o = Options();
+  o.timeout = 10s;
+  PgStore store(o);
+  store.Write(Cycle(MarketTime(0), 5));
+  ASSERT_TRUE(store.Flush(10s));
+  pg_.Pause();
+  ResumeAtEnd resume{pg_};
+  store.Write(Cycle(MarketTime(1), 7));
+  std::this_thread::sleep_for(100ms);  // the writer waits for the server
+  const auto start = std::chrono::steady_clock::now();
+  store.Close(300ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  EXPECT_EQ(store.Counters().unwritten, 7U);
+}
+
+// A value the server refuses (bytes that are not UTF-8) fails its batch: the batch is written
+// again in halves, the refused record alone is dropped and counted, every other one is written,
+// and the writes after it go on (they waited forever behind it before).
+TEST_F(PgStoreTest, ARefusedValueIsDroppedAndTheRestOfItsBatchWritten) {
+  auto o = Options();
+  o.commit_delay = 200ms;  // the 40 records in one batch
+  PgStore store(o);
+  auto cycle = Cycle(MarketTime(0), 40);
+  cycle[17].raw = "{\"bad\":\"\xff\xfe\"}";
+  store.Write(cycle);
+  ASSERT_TRUE(store.Flush(30s)) << store.Counters().last_error;
+  store.Write(Cycle(MarketTime(1), 40));
+  ASSERT_TRUE(store.Flush(30s)) << store.Counters().last_error;
+  EXPECT_EQ(store.Count("price"), 79);
+  EXPECT_EQ(pg_.Query(db_, "SELECT count(*) FROM price WHERE code = '100017'"), "1");
+  const auto counters = store.Counters();
+  EXPECT_EQ(counters.refused, 1U);
+  EXPECT_FALSE(counters.last_write_failed);
+}
+
+// A database a newer kisgate migrated is refused at start, naming both versions.
+TEST_F(PgStoreTest, NewerSchemaVersionIsRefusedNamingBothVersions) {
+  int known = 0;  // the newest version this build migrates to
+  {
+    PgStore store(Options());
+    known = store.SchemaVersion();
+  }
+  pg_.Query(db_, "INSERT INTO schema_version (version) VALUES (7)");
+  try {
+    PgStore store(Options());
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find(fmt::format("schema version 7, newer than this kisgate knows (version {})",
+                                    known)),
+              std::string::npos)
+        << what;
+  }
 }
 
 // An outage longer than the buffer holds: what is beyond the bound is dropped and counted, the

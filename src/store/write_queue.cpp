@@ -4,6 +4,7 @@
 #include <iterator>
 #include <tuple>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 namespace kisgate::store {
@@ -66,6 +67,7 @@ std::vector<kis::Tick> WriteQueue::PendingTicks(const std::string& code, const s
 
 WriteQueue::WriteQueue(WriteQueueOptions options) : options_(std::move(options)) {}
 
+// NOLINTNEXTLINE(bugprone-exception-escape): throws only on a bug (a valueless item, a failed join)
 WriteQueue::~WriteQueue() { Stop(milliseconds(0)); }
 
 void WriteQueue::Start(CommitFn commit) {
@@ -79,13 +81,28 @@ void WriteQueue::Stop(std::chrono::milliseconds flush_timeout) {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
+    aborted_ = true;
   }
   wake_.notify_all();
   writer_.join();
   std::lock_guard lock(mutex_);
   if (!queue_.empty()) {
-    spdlog::error("store: {} items could not be written to {}: {}", queue_.size(), options_.name,
-                  counters_.last_error);
+    counters_.unwritten += queue_.size();
+    std::size_t records = 0;
+    std::size_t ticks = 0;
+    std::size_t books = 0;
+    std::size_t audits = 0;
+    for (const auto& item : queue_) {
+      std::visit(Overloaded{[&](const Record&) { ++records; }, [&](const kis::Tick&) { ++ticks; },
+                            [&](const kis::BookSnapshot&) { ++books; },
+                            [&](const AuditEntry&) { ++audits; }},
+                 item);
+    }
+    spdlog::error(
+        "store: {} items could not be written to {} before it closed ({} records, {} trades, {} "
+        "order-book snapshots, {} audit rows): {}",
+        queue_.size(), options_.name, records, ticks, books, audits,
+        counters_.last_error.empty() ? "the writer was still at work" : counters_.last_error);
   }
 }
 
@@ -172,14 +189,123 @@ void WriteQueue::SetConnected(bool connected, const std::string& error) {
   if (!error.empty()) counters_.last_error = error;
 }
 
-void WriteQueue::CountWritten() {
-  for (const auto& item : batch_) {
+void WriteQueue::CountWritten(std::span<const WriteItem> items) {
+  for (const auto& item : items) {
     std::visit(Overloaded{[&](const Record&) { counters_.written++; },
                           [&](const kis::Tick&) { counters_.ticks_written++; },
                           [&](const kis::BookSnapshot&) { counters_.books_written++; },
                           [&](const AuditEntry&) {}},
                item);
   }
+}
+
+namespace {
+
+// An item as a log line names it: its kind and key, each value at most 40 bytes, control bytes
+// escaped (the values may be what the database refused).
+std::string Described(const WriteItem& item) {
+  const auto shown = [](std::string_view text) {
+    std::string out;
+    for (const unsigned char c : text.substr(0, 40)) {
+      if (c < 0x20 || c == 0x7f) {
+        out += fmt::format("\\x{:02x}", c);
+      } else {
+        out += static_cast<char>(c);
+      }
+    }
+    if (text.size() > 40) out += fmt::format("... ({} bytes)", text.size());
+    return out;
+  };
+  return std::visit(
+      Overloaded{[&](const Record& r) {
+                   return fmt::format("a {} record of code '{}' at '{}'", shown(r.dataset),
+                                      shown(r.code), shown(r.market_time));
+                 },
+                 [&](const kis::Tick& t) {
+                   return fmt::format("a trade of code '{}' at '{}' '{}'", shown(t.code),
+                                      shown(t.date), shown(t.time));
+                 },
+                 [&](const kis::BookSnapshot& b) {
+                   return fmt::format("an order-book snapshot of code '{}' at '{}' '{}'",
+                                      shown(b.code), shown(b.date), shown(b.time));
+                 },
+                 [&](const AuditEntry& a) {
+                   return fmt::format("an audit row of {} {} ({})", shown(a.method), shown(a.path),
+                                      shown(a.tr_id));
+                 }},
+      item);
+}
+
+}  // namespace
+
+CommitOutcome WriteQueue::CommitBatch(std::unique_lock<std::mutex>& lock, std::string& error) {
+  // The batch is read off the lock: readers only read it, and the writer changes it only under
+  // the lock.
+  lock.unlock();
+  auto outcome = commit_(batch_, error);
+  lock.lock();
+  if (outcome == CommitOutcome::kCommitted) {
+    CountWritten(batch_);
+    batch_.clear();
+  }
+  if (outcome != CommitOutcome::kBadData) return outcome;
+  counters_.failed_transactions++;
+  // A value in the batch is refused: halves, then their halves, in order, down to single items.
+  // O(k log n) transactions for k bad items among n, not n; an item refused alone is dropped.
+  const std::span<const WriteItem> all(batch_);
+  std::vector<bool> done(batch_.size(), false);
+  std::vector<std::pair<std::size_t, std::size_t>> todo;  // [first, last), last to try on top
+  const auto split = [&](std::size_t first, std::size_t last) {
+    const auto mid = first + (last - first) / 2;
+    todo.emplace_back(mid, last);
+    todo.emplace_back(first, mid);
+  };
+  split(0, batch_.size());
+  outcome = CommitOutcome::kCommitted;
+  const auto first_error = error;
+  while (!todo.empty()) {
+    if (aborted_) {
+      outcome = CommitOutcome::kRetry;
+      error = "the store is closing";
+      break;
+    }
+    const auto [first, last] = todo.back();
+    todo.pop_back();
+    const auto part = all.subspan(first, last - first);
+    std::string part_error;
+    lock.unlock();
+    const auto part_outcome = commit_(part, part_error);
+    lock.lock();
+    if (part_outcome == CommitOutcome::kRetry) {
+      outcome = CommitOutcome::kRetry;
+      error = part_error;
+      break;
+    }
+    if (part_outcome == CommitOutcome::kBadData && last - first > 1) {
+      split(first, last);
+      continue;
+    }
+    std::fill(done.begin() + static_cast<std::ptrdiff_t>(first),
+              done.begin() + static_cast<std::ptrdiff_t>(last), true);
+    if (part_outcome == CommitOutcome::kCommitted) {
+      CountWritten(part);
+      continue;
+    }
+    counters_.refused++;
+    // Each refused item once; past the first few, one in a thousand (the counter has them all).
+    if (counters_.refused <= 20 || counters_.refused % 1000 == 0) {
+      spdlog::error("store: {} refused {} and it is dropped ({} refused so far): {}", options_.name,
+                    Described(part.front()), counters_.refused,
+                    part_error.empty() ? first_error : part_error);
+    }
+  }
+  // What was written or refused leaves the batch; a kRetry keeps the rest, in order.
+  std::vector<WriteItem> rest;
+  for (std::size_t i = 0; i < batch_.size(); ++i) {
+    if (!done[i]) rest.push_back(std::move(batch_[i]));
+  }
+  batch_ = std::move(rest);
+  return outcome;
 }
 
 void WriteQueue::WriterLoop() {
@@ -199,22 +325,20 @@ void WriteQueue::WriterLoop() {
     writing_ = true;
     auto backoff = options_.retry_min;
     for (;;) {
-      lock.unlock();
       std::string error;
-      const bool ok = commit_(batch_, error);
-      lock.lock();
-      if (ok) {
+      const auto outcome = aborted_ ? CommitOutcome::kRetry : CommitBatch(lock, error);
+      if (aborted_ && error.empty()) error = "the store is closing";
+      if (outcome != CommitOutcome::kRetry) {
         if (counters_.last_write_failed) spdlog::info("store: writing to {} again", options_.name);
-        CountWritten();
         counters_.transactions++;
         counters_.last_write_failed = false;
         if (queue_.empty()) drop_logged_ = false;  // the backlog is gone: log the next drops
         batch_.clear();
         break;
       }
-      // The whole batch is retried: a transaction cut by an outage was rolled back, or committed
-      // before the reply was lost; the tables' keys make either safe.
-      if (!counters_.last_write_failed) {
+      // The rest of the batch is retried: a transaction cut by an outage was rolled back, or
+      // committed before the reply was lost; the tables' keys make either safe.
+      if (!counters_.last_write_failed && !aborted_) {
         spdlog::warn("store: writing {} items to {} failed ({}); retrying", batch_.size(),
                      options_.name, error);
       }

@@ -3,21 +3,26 @@
 // trades, order-book snapshots), taken in batches of at most batch_size items, each handed to the
 // back end's commit function (one transaction). Group commit: after the first item arrives the
 // writer waits commit_delay for more (a Flush or a full batch cuts the wait short). A batch whose
-// commit fails is kept whole and retried after a wait (retry_min doubling to retry_max), so the
-// commit must be idempotent (the tables' keys make it so). While a batch fails, new items wait in
-// the queue; with max_buffered set, beyond it the oldest queued items are dropped and counted
-// (logged once per outage). The batch being committed stays visible to readers (ForEachPending)
-// until it is committed.
+// commit fails for the database's sake (unreachable, timed out, locked, full) is kept whole and
+// retried after a wait (retry_min doubling to retry_max), so the commit must be idempotent (the
+// tables' keys make it so). A batch the database refuses for a value in it (kBadData) is written
+// again in halves, down to single items: the items still refused alone are dropped, counted
+// (StoreCounters::refused) and logged with the database's reason, and everything else is
+// written. While a batch fails, new items wait in the queue; with max_buffered set, beyond it the
+// oldest queued items are dropped and counted (logged once per outage). The batch being
+// committed stays visible to readers (ForEachPending) until it is committed.
 //
 // Thread-safety: every public method may be called from any thread; the commit function runs on
 // the writer thread only.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <variant>
@@ -45,23 +50,34 @@ struct WriteQueueOptions {
 std::vector<kis::Tick> MergeTicks(std::vector<kis::Tick> stored, std::vector<kis::Tick> pending,
                                   std::size_t limit);
 
+// How a commit went.
+enum class CommitOutcome {
+  kCommitted,
+  kRetry,    // not written for the database's sake: the same items are tried again after a wait
+  kBadData,  // the database refused a value of the batch (too long, invalid bytes): split
+};
+
 class WriteQueue {
  public:
-  // Commits one batch in one transaction: true, or false with `error` set (the batch is then
-  // retried whole after a wait).
-  using CommitFn = std::function<bool(const std::vector<WriteItem>& batch, std::string& error)>;
+  // Commits one batch in one transaction; `error` says why when it does not.
+  using CommitFn =
+      std::function<CommitOutcome(std::span<const WriteItem> batch, std::string& error)>;
 
   explicit WriteQueue(WriteQueueOptions options);
   // Stop(0) if Stop was not called: the owner should call Stop itself while its database is open.
-  ~WriteQueue();
+  ~WriteQueue();  // NOLINT(bugprone-exception-escape): throws only on a bug (the .cpp)
   WriteQueue(const WriteQueue&) = delete;
   WriteQueue& operator=(const WriteQueue&) = delete;
 
   // Starts the writer thread. Once only.
   void Start(CommitFn commit);
-  // Waits at most `flush_timeout` for what is queued to be committed, then stops the writer; what
-  // was not written is logged (and stays in Counters().queued).
+  // Waits at most `flush_timeout` for what is queued to be committed, then stops the writer: a
+  // commit in progress is asked to stop (Aborted(); the back end cuts its waits short) and its
+  // batch goes back to the queue. What was not written is logged and counted
+  // (Counters().unwritten, and it stays in Counters().queued).
   void Stop(std::chrono::milliseconds flush_timeout);
+  // Stop has given up waiting: the commit function should return kRetry at once.
+  bool Aborted() const { return aborted_; }
 
   // Queues items in order. A trade's received time is kept in whole milliseconds (the databases
   // keep milliseconds: memory then holds the same).
@@ -97,8 +113,11 @@ class WriteQueue {
   template <typename T>
   void PushItems(std::vector<T> items);
   void WriterLoop();
-  // Under mutex_: counts the batch's items as written.
-  void CountWritten();
+  // Under mutex_: counts items as written.
+  void CountWritten(std::span<const WriteItem> items);
+  // The writer's, with the lock held (it is released around each commit): commits batch_, split
+  // in halves on kBadData. Items written or refused leave batch_; kRetry leaves the rest in it.
+  CommitOutcome CommitBatch(std::unique_lock<std::mutex>& lock, std::string& error);
 
   WriteQueueOptions options_;
   CommitFn commit_;
@@ -112,6 +131,7 @@ class WriteQueue {
   bool writing_ = false;
   bool stopping_ = false;
   bool drop_logged_ = false;  // this outage's drops are logged
+  std::atomic<bool> aborted_{false};
   StoreCounters counters_;
   std::thread writer_;
 };

@@ -130,6 +130,19 @@ void PgServer::Stop() {
   running_ = false;
 }
 
+void PgServer::Pause() {
+  // The postmaster's pid is the first line of postmaster.pid; its children are the backends.
+  std::system(
+      fmt::format("p=$(head -1 {0}/data/postmaster.pid); kill -STOP $p $(pgrep -P $p)", dir_)
+          .c_str());
+}
+
+void PgServer::Resume() {
+  std::system(
+      fmt::format("p=$(head -1 {0}/data/postmaster.pid); kill -CONT $p $(pgrep -P $p)", dir_)
+          .c_str());
+}
+
 void PgServer::Restart() {
   PgCtl("restart");
   running_ = true;

@@ -38,6 +38,10 @@ class PgServer {
   void Stop();
   void Start();
   void Restart();
+  // SIGSTOP / SIGCONT to the server and all its processes: a server that stops answering (hung, or
+  // a network path that drops packets) while its connections stay open.
+  void Pause();
+  void Resume();
 
  private:
   void PgCtl(const std::string& action) const;
