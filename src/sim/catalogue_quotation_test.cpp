@@ -1,0 +1,158 @@
+#include "sim/catalogue_quotation.hpp"
+
+#include <map>
+
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+
+#include "common/kst.hpp"
+#include "http/message.hpp"
+#include "sim/market_model.hpp"
+
+namespace kisgate::sim {
+namespace {
+
+namespace json = boost::json;
+
+class CatalogueQuotationTest : public ::testing::Test {
+ protected:
+  QuotationReply Build(const kis::QuotationApi& api,
+                       const std::map<std::string, std::string>& params,
+                       std::string_view tr_cont = "", const char* when = "2026-11-24 11:00:00") {
+    ParamLookup lookup = [&params](std::string_view name) -> std::optional<std::string_view> {
+      for (const auto& [k, v] : params) {
+        if (http::EqualsIgnoreCase(k, name)) return std::string_view(v);
+      }
+      return std::nullopt;
+    };
+    return BuildCatalogueQuotation(api, market_, universe_, lookup, tr_cont,
+                                   *common::ParseKstDateTime(when));
+  }
+  // KIS's sample arguments, and every parameter the sample leaves out as empty.
+  static std::map<std::string, std::string> Example(const kis::QuotationApi& api) {
+    std::map<std::string, std::string> params(api.example.begin(), api.example.end());
+    for (const auto& p : api.params) params.emplace(p.name, p.default_value);
+    return params;
+  }
+  static const kis::QuotationApi& Api(std::string_view path) {
+    const auto* api = kis::QuotationCatalogue::Builtin().FindByPath(path);
+    EXPECT_NE(api, nullptr) << path;
+    return *api;
+  }
+  static double Number(const json::object& o, std::string_view key) {
+    return std::stod(std::string(o.at(key).as_string()));
+  }
+
+  const Universe& universe_ = Universe::Default();
+  common::MarketCalendar calendar_;
+  MarketModel market_{1, universe_, calendar_};
+};
+
+// Every catalogued API answers its sample arguments with KIS's envelope and every column of every
+// output block, in KIS's order, each value a string.
+TEST_F(CatalogueQuotationTest, EveryApiAnswersWithEveryColumnInOrder) {
+  for (const auto& api : kis::QuotationCatalogue::Builtin().All()) {
+    const std::string where = api.market + "/" + api.api;
+    auto reply = Build(api, Example(api));
+    ASSERT_TRUE(reply.ok) << where << " " << reply.msg_cd << " " << reply.msg1;
+    EXPECT_EQ(reply.body.at("rt_cd").as_string(), "0") << where;
+    for (const auto& out : api.outputs) {
+      const auto* value = reply.body.if_contains(out.name);
+      ASSERT_NE(value, nullptr) << where << " " << out.name;
+      std::vector<const json::object*> rows;
+      if (out.is_array) {
+        ASSERT_TRUE(value->is_array()) << where << " " << out.name;
+        EXPECT_FALSE(value->as_array().empty()) << where;
+        for (const auto& row : value->as_array()) rows.push_back(&row.as_object());
+      } else {
+        ASSERT_TRUE(value->is_object()) << where << " " << out.name;
+        rows.push_back(&value->as_object());
+      }
+      for (const auto* row : rows) {
+        ASSERT_EQ(row->size(), out.columns.size()) << where << " " << out.name;
+        std::size_t i = 0;
+        for (const auto& [key, v] : *row) {
+          EXPECT_EQ(key, out.columns[i++].name) << where;
+          EXPECT_TRUE(v.is_string()) << where << " " << key;
+        }
+      }
+    }
+  }
+}
+
+// The numbers hang together: a high is never under its low, a change never exceeds its price, the
+// sign and the rate follow the change.
+TEST_F(CatalogueQuotationTest, NumbersAreConsistent) {
+  const auto& futures =
+      Api("/uapi/domestic-futureoption/v1/quotations/inquire-daily-fuopchartprice");
+  auto reply = Build(futures, Example(futures));
+  ASSERT_TRUE(reply.ok);
+  for (const auto& row : reply.body.at("output2").as_array()) {
+    const auto& o = row.as_object();
+    EXPECT_LE(Number(o, "futs_lwpr"), Number(o, "futs_hgpr"));
+    EXPECT_LE(Number(o, "futs_lwpr"), Number(o, "futs_prpr"));
+    EXPECT_GE(Number(o, "futs_hgpr"), Number(o, "futs_prpr"));
+  }
+  const auto& us = Api("/uapi/overseas-price/v1/quotations/price");
+  auto price = Build(us, Example(us));
+  ASSERT_TRUE(price.ok);
+  const auto& o = price.body.at("output").as_object();
+  const double last = Number(o, "last"), base = Number(o, "base"), diff = Number(o, "diff");
+  EXPECT_LT(std::abs(diff), last);
+  EXPECT_NEAR(last - base, diff, 0.0002);
+  EXPECT_NEAR(Number(o, "rate"), 100 * diff / base, 0.01);
+  EXPECT_EQ(std::string(o.at("sign").as_string()), diff > 0 ? "2" : diff < 0 ? "5" : "3");
+  EXPECT_EQ(std::string(o.at("last").as_string()).find('.') + 5, o.at("last").as_string().size())
+      << "overseas prices carry 4 decimals";
+}
+
+// A domestic stock's prices are the market model's: the same as the hand-written current price.
+TEST_F(CatalogueQuotationTest, DomesticStockPricesComeFromTheModel) {
+  const auto& etf = Api("/uapi/etfetn/v1/quotations/inquire-price");
+  auto reply = Build(etf, {{"FID_COND_MRKT_DIV_CODE", "J"}, {"FID_INPUT_ISCD", "005930"}});
+  ASSERT_TRUE(reply.ok);
+  const auto* stock = universe_.Find("005930");
+  const auto q = market_.QuoteAt(*stock, *common::ParseKstDateTime("2026-11-24 11:00:00"));
+  const auto& o = reply.body.at("output").as_object();
+  EXPECT_EQ(o.at("stck_prpr").as_string(), std::to_string(q.price));
+  EXPECT_EQ(o.at("prdy_vrss").as_string(), std::to_string(q.price - q.prev_close));
+}
+
+// A missing required parameter gets KIS's error naming it.
+TEST_F(CatalogueQuotationTest, MissingRequiredParameterIsRefused) {
+  const auto& us = Api("/uapi/overseas-price/v1/quotations/price");
+  auto reply = Build(us, {{"AUTH", ""}, {"EXCD", "NAS"}});
+  EXPECT_FALSE(reply.ok);
+  EXPECT_EQ(reply.msg_cd, "OPSQ2001");
+  EXPECT_EQ(reply.msg1, "ERROR : INPUT_FIELD_NAME SYMB");
+}
+
+// Where KIS pages, the first page says "more" (tr_cont M) and the next one is the last (D), with
+// older rows on the second page.
+TEST_F(CatalogueQuotationTest, PagesWhereKisPages) {
+  const auto& daily = Api("/uapi/overseas-price/v1/quotations/dailyprice");
+  ASSERT_TRUE(daily.paged);
+  auto first = Build(daily, Example(daily));
+  ASSERT_TRUE(first.ok);
+  EXPECT_EQ(first.tr_cont, "M");
+  auto second = Build(daily, Example(daily), "N");
+  ASSERT_TRUE(second.ok);
+  EXPECT_EQ(second.tr_cont, "D");
+  EXPECT_TRUE(first.body.at("output1").is_object());
+  const auto& a = first.body.at("output2").as_array();
+  const auto& b = second.body.at("output2").as_array();
+  EXPECT_GT(a.back().at("xymd").as_string(), b.front().at("xymd").as_string());
+}
+
+// The continuation keys an API takes come back beside its outputs, empty on the last page.
+TEST_F(CatalogueQuotationTest, ReturnsContinuationKeys) {
+  const auto& theme = Api("/uapi/overseas-price/v1/quotations/industry-theme");
+  auto first = Build(theme, Example(theme));
+  ASSERT_TRUE(first.ok);
+  EXPECT_NE(first.body.at("keyb").as_string(), "");
+  auto last = Build(theme, Example(theme), "N");
+  EXPECT_EQ(last.body.at("keyb").as_string(), "");
+}
+
+}  // namespace
+}  // namespace kisgate::sim
