@@ -97,7 +97,35 @@ struct RowValues {
   double close = 0, prev = 0, open = 0, high = 0, low = 0;
   double volume = 0;
   std::string code, name, date, time;
+  std::string exchange;  // KIS's exchange code of an overseas request (NAS, NYS, HKS, TSE, ...)
 };
+
+// The currency an exchange quotes in, by KIS's exchange codes.
+std::string_view CurrencyOf(std::string_view exchange) {
+  struct Quote {
+    std::string_view exchange, currency;
+  };
+  constexpr auto kCurrencies = std::to_array<Quote>({
+      {"NAS", "USD"},
+      {"NYS", "USD"},
+      {"AMS", "USD"},
+      {"BAQ", "USD"},
+      {"BAY", "USD"},
+      {"BAA", "USD"},
+      {"HKS", "HKD"},
+      {"TSE", "JPY"},
+      {"SHS", "CNY"},
+      {"SZS", "CNY"},
+      {"SHI", "CNY"},
+      {"SZI", "CNY"},
+      {"HSX", "VND"},
+      {"HNX", "VND"},
+  });
+  for (const auto& q : kCurrencies) {
+    if (q.exchange == exchange) return q.currency;
+  }
+  return exchange.empty() ? "KRW" : "USD";
+}
 
 RowValues FromSnapshot(const StockInfo& stock, const Snapshot& q) {
   RowValues v;
@@ -140,6 +168,9 @@ std::string Value(const kis::QuotationColumn& column, const RowValues& v, std::s
   const double scale = Contains(n, "nmix") && v.close > 0 ? 2500.0 / v.close : 1.0;
   const std::uint64_t salt = Mix(seed, n);
   auto price = [&](double p) { return Fixed(p * scale, decimals); };
+  if (n == "excd" || n == "ovrs_excg_cd") return v.exchange;
+  if (n == "rsym") return "D" + v.exchange + v.code;  // KIS's real-time symbol: D + exchange + code
+  if (n == "curr" || n.ends_with("crcy_cd")) return std::string(CurrencyOf(v.exchange));
   switch (column.type) {
     case ColumnType::kPrice:
       if (Contains(n, "mxpr") || Contains(n, "uplm")) return price(v.prev * 1.3);
@@ -243,6 +274,13 @@ QuotationReply BuildCatalogueQuotation(const kis::QuotationApi& api, const Marke
   std::uint64_t seed = Mix(Mix(0xcbf29ce484222325ULL, api.path), subject);
   seed = Mix(seed, today);
 
+  std::string exchange;
+  for (std::string_view name : {"excd", "ovrs_excg_cd", "exch_cd"}) {
+    if (auto v = params(name); v && !v->empty() && api.FindParam(name) != nullptr) {
+      exchange = std::string(*v);
+      break;
+    }
+  }
   const StockInfo* stock = IsDomestic(api.market) ? universe.Find(subject) : nullptr;
   RowValues base;
   if (stock != nullptr) {
@@ -252,13 +290,19 @@ QuotationReply BuildCatalogueQuotation(const kis::QuotationApi& api, const Marke
     base.code = subject;
     base.name = subject.empty() ? std::string() : "SIM " + subject;
   }
+  base.exchange = exchange;
   // Within the regular session a time is now's; outside it, the close.
   const auto seconds =
       std::clamp<std::int64_t>(kst.time_of_day.count(), 9 * 3600, 15 * 3600 + 1800);
 
   const bool next_page = tr_cont == "N";
   const bool has_array = std::ranges::any_of(api.outputs, [](const auto& o) { return o.is_array; });
-  const bool more = api.paged && has_array && !next_page;
+  // Two pages where an API is continued by CTX_AREA_* keys. The others answer in one page: KIS's
+  // samples of the APIs continued by tr_cont alone or by KEYB cannot follow a second page (their
+  // recursive call shifts its arguments), so KIS must answer their sample calls in one.
+  const bool continued = std::ranges::any_of(
+      api.params, [](const auto& p) { return Lower(p.name).starts_with("ctx_area_"); });
+  const bool more = api.paged && continued && has_array && !next_page;
 
   json::object body;
   body["rt_cd"] = "0";
@@ -280,16 +324,15 @@ QuotationReply BuildCatalogueQuotation(const kis::QuotationApi& api, const Marke
         v = FromSnapshot(s, market.QuoteAt(s, now));
       } else if (r == 0) {
         v = base;
-      } else if (stock != nullptr) {
-        v = Generated(base.close, seed, r);
-        v.code = base.code;
-        v.name = base.name;
       } else {
-        v = Generated(PriceScale(api.market, Mix(0, subject.empty() ? api.path : subject)), seed,
-                      r);
+        v = stock != nullptr
+                ? Generated(base.close, seed, r)
+                : Generated(PriceScale(api.market, Mix(0, subject.empty() ? api.path : subject)),
+                            seed, r);
         v.code = base.code;
         v.name = base.name;
       }
+      v.exchange = exchange;
       // Rows of a series step back a day when they carry a date, else a minute.
       const bool daily = HasColumn(out, ColumnType::kDate) && !by_stock;
       const bool intraday = HasColumn(out, ColumnType::kTime);

@@ -104,6 +104,14 @@ TEST_F(CatalogueQuotationTest, NumbersAreConsistent) {
   EXPECT_EQ(std::string(o.at("sign").as_string()), diff > 0 ? "2" : diff < 0 ? "5" : "3");
   EXPECT_EQ(std::string(o.at("last").as_string()).find('.') + 5, o.at("last").as_string().size())
       << "overseas prices carry 4 decimals";
+  EXPECT_EQ(o.at("rsym").as_string(), "DNASAAPL");
+  // The currency follows KIS's exchange code.
+  const auto& detail = Api("/uapi/overseas-price/v1/quotations/price-detail");
+  auto params = Example(detail);
+  params["EXCD"] = "TSE";
+  auto tokyo = Build(detail, params);
+  ASSERT_TRUE(tokyo.ok);
+  EXPECT_EQ(tokyo.body.at("output").at("curr").as_string(), "JPY");
 }
 
 // A domestic stock's prices are the market model's: the same as the hand-written current price.
@@ -130,7 +138,7 @@ TEST_F(CatalogueQuotationTest, MissingRequiredParameterIsRefused) {
 // Where KIS pages, the first page says "more" (tr_cont M) and the next one is the last (D), with
 // older rows on the second page.
 TEST_F(CatalogueQuotationTest, PagesWhereKisPages) {
-  const auto& daily = Api("/uapi/overseas-price/v1/quotations/dailyprice");
+  const auto& daily = Api("/uapi/overseas-price/v1/quotations/period-rights");
   ASSERT_TRUE(daily.paged);
   auto first = Build(daily, Example(daily));
   ASSERT_TRUE(first.ok);
@@ -138,20 +146,28 @@ TEST_F(CatalogueQuotationTest, PagesWhereKisPages) {
   auto second = Build(daily, Example(daily), "N");
   ASSERT_TRUE(second.ok);
   EXPECT_EQ(second.tr_cont, "D");
-  EXPECT_TRUE(first.body.at("output1").is_object());
-  const auto& a = first.body.at("output2").as_array();
-  const auto& b = second.body.at("output2").as_array();
-  EXPECT_GT(a.back().at("xymd").as_string(), b.front().at("xymd").as_string());
+  const auto& a = first.body.at("output").as_array();
+  const auto& b = second.body.at("output").as_array();
+  EXPECT_GT(a.back().at("bass_dt").as_string(), b.front().at("bass_dt").as_string());
+  // An API the samples page by tr_cont alone answers in one page.
+  const auto& ranking = Api("/uapi/domestic-stock/v1/ranking/fluctuation");
+  ASSERT_TRUE(ranking.paged);
+  EXPECT_EQ(Build(ranking, Example(ranking)).tr_cont, "D");
 }
 
-// The continuation keys an API takes come back beside its outputs, empty on the last page.
+// The continuation keys an API takes come back beside its outputs, empty on the last page; an API
+// continued by KEYB answers in one page.
 TEST_F(CatalogueQuotationTest, ReturnsContinuationKeys) {
-  const auto& theme = Api("/uapi/overseas-price/v1/quotations/industry-theme");
-  auto first = Build(theme, Example(theme));
+  const auto& rights = Api("/uapi/overseas-price/v1/quotations/period-rights");
+  auto first = Build(rights, Example(rights));
   ASSERT_TRUE(first.ok);
-  EXPECT_NE(first.body.at("keyb").as_string(), "");
-  auto last = Build(theme, Example(theme), "N");
-  EXPECT_EQ(last.body.at("keyb").as_string(), "");
+  EXPECT_NE(first.body.at("ctx_area_nk50").as_string(), "");
+  EXPECT_EQ(Build(rights, Example(rights), "N").body.at("ctx_area_nk50").as_string(), "");
+  const auto& theme = Api("/uapi/overseas-price/v1/quotations/industry-theme");
+  auto one = Build(theme, Example(theme));
+  ASSERT_TRUE(one.ok);
+  EXPECT_EQ(one.tr_cont, "D");
+  EXPECT_EQ(one.body.at("keyb").as_string(), "");
 }
 
 }  // namespace
