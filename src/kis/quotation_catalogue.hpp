@@ -84,7 +84,7 @@ class QuotationCatalogue {
   // The catalogue built into the binary.
   static const QuotationCatalogue& Builtin();
   // Parses a catalogue document; nullopt with `error` naming the entry and the field at fault.
-  static std::optional<QuotationCatalogue> Parse(std::string_view json, std::string& error);
+  static std::optional<QuotationCatalogue> Parse(std::string_view text, std::string& error);
 
   std::span<const QuotationApi> All() const { return apis_; }
   // Lookups ignore a doubled leading slash ("//uapi/...").
