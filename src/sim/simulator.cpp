@@ -153,7 +153,9 @@ std::chrono::milliseconds Simulator::ServiceDelay() {
 }
 
 SimDecision Simulator::Handle(const http::Request& request) {
-  const std::string_view path = request.Path();
+  std::string_view path = request.Path();
+  // KIS serves the doubled slash of clients that join a base URL ending in '/' with a path.
+  while (path.starts_with("//")) path.remove_prefix(1);
   SimDecision d;
   // The simulator's own endpoints (not KIS's) take the lock themselves.
   if (path == "/_sim/stats" && request.method == "GET") {
@@ -175,7 +177,7 @@ SimDecision Simulator::Handle(const http::Request& request) {
   if (path == "/oauth2/tokenP") return HandleToken(request);
   if (path == "/oauth2/revokeP") return HandleRevoke(request);
   if (path == "/oauth2/Approval") return HandleApproval(request);
-  if (path.starts_with("/uapi/")) return HandleQuotation(request);
+  if (path.starts_with("/uapi/")) return HandleQuotation(request, path);
   // A path KIS does not have: KIS's envelope, which KIS clients know how to read.
   d.response = GatewayError("SIM00404", fmt::format("{} ({})", MessageFor("SIM00404"), path), 404);
   return d;
@@ -289,18 +291,18 @@ std::optional<std::string> Simulator::ApprovalOwner(const std::string& approval_
   return tokens_.ApprovalOwner(approval_key);
 }
 
-SimDecision Simulator::HandleQuotation(const http::Request& request) {
+SimDecision Simulator::HandleQuotation(const http::Request& request, std::string_view path) {
   SimDecision d;
   // kisgate's own TRs, then the ones only clients call (both answered by hand, richly), then
   // every other quotation API of the catalogue (answered from its column types).
-  const kis::TrInfo* tr = kis::FindTrByPath(request.Path());
-  const ClientTrInfo* client_tr = tr == nullptr ? FindClientTrByPath(request.Path()) : nullptr;
+  const kis::TrInfo* tr = kis::FindTrByPath(path);
+  const ClientTrInfo* client_tr = tr == nullptr ? FindClientTrByPath(path) : nullptr;
   const kis::QuotationApi* api = tr == nullptr && client_tr == nullptr
-                                     ? kis::QuotationCatalogue::Builtin().FindByPath(request.Path())
+                                     ? kis::QuotationCatalogue::Builtin().FindByPath(path)
                                      : nullptr;
   if (tr == nullptr && client_tr == nullptr && api == nullptr) {
-    d.response = GatewayError("SIM00404",
-                              fmt::format("{} ({})", MessageFor("SIM00404"), request.Path()), 404);
+    d.response =
+        GatewayError("SIM00404", fmt::format("{} ({})", MessageFor("SIM00404"), path), 404);
     return d;
   }
   const std::string_view request_tr_id = request.Header("tr_id").value_or("");
