@@ -98,6 +98,7 @@ struct RowValues {
   double volume = 0;
   std::string code, name, date, time;
   std::string exchange;  // KIS's exchange code of an overseas request (NAS, NYS, HKS, TSE, ...)
+  bool index = false;    // a KRX index level (two decimals), not a stock's price
 };
 
 // The currency an exchange quotes in, by KIS's exchange codes.
@@ -164,8 +165,9 @@ std::string SignOf(double close, double prev) {
 std::string Value(const kis::QuotationColumn& column, const RowValues& v, std::string_view market,
                   std::uint64_t seed) {
   const std::string n = Lower(column.name);
-  const int decimals = PriceDecimals(market, n);
-  const double scale = Contains(n, "nmix") && v.close > 0 ? 2500.0 / v.close : 1.0;
+  const int decimals = v.index ? 2 : PriceDecimals(market, n);
+  // An index column beside a stock's prices: a level of the same move.
+  const double scale = Contains(n, "nmix") && !v.index && v.close > 0 ? 2500.0 / v.close : 1.0;
   const std::uint64_t salt = Mix(seed, n);
   auto price = [&](double p) { return Fixed(p * scale, decimals); };
   if (n == "excd" || n == "ovrs_excg_cd") return v.exchange;
@@ -244,6 +246,50 @@ std::chrono::year_month_day WeekdayBack(std::chrono::year_month_day from, int n)
   return std::chrono::year_month_day{d};
 }
 
+// A KRX index's level from its members' prices, weighted by listed shares: KOSPI ("0001", and the
+// other "0xxx"/"2xxx" codes) over the first kIndexMembers KOSPI stocks of the universe, KOSDAQ
+// ("1xxx") over its first ones; so the level moves with its members, tick by tick.
+constexpr std::size_t kIndexMembers = 50;
+
+RowValues IndexLevel(std::string_view code, const Universe& universe, const MarketModel& market,
+                     common::WallTime now) {
+  const bool kosdaq = code.starts_with('1');
+  double base = 0, close = 0, prev = 0, open = 0, high = 0, low = 0, volume = 0;
+  std::size_t members = 0;
+  for (const auto& s : universe.All()) {
+    if (s.kosdaq != kosdaq) continue;
+    const auto q = market.QuoteAt(s, now);
+    const auto shares = static_cast<double>(s.listed_shares);
+    base += shares * static_cast<double>(s.base_price);
+    close += shares * static_cast<double>(q.price);
+    prev += shares * static_cast<double>(q.prev_close);
+    open += shares * static_cast<double>(q.open);
+    high += shares * static_cast<double>(q.high);
+    low += shares * static_cast<double>(q.low);
+    volume += static_cast<double>(q.volume);
+    if (++members == kIndexMembers) break;
+  }
+  RowValues v;
+  if (base <= 0) return v;
+  const double divisor = base / (kosdaq ? 850.0 : 2500.0);
+  v.close = close / divisor;
+  v.prev = prev / divisor;
+  v.open = open / divisor;
+  v.high = high / divisor;
+  v.low = low / divisor;
+  v.volume = volume;
+  v.code = std::string(code);
+  v.name = kosdaq ? "코스닥" : "종합";
+  v.index = true;
+  return v;
+}
+
+bool IndexColumns(const kis::QuotationApi& api) {
+  return std::ranges::any_of(api.outputs, [](const auto& out) {
+    return std::ranges::any_of(out.columns, [](const auto& c) { return Contains(c.name, "nmix"); });
+  });
+}
+
 bool HasColumn(const kis::QuotationOutput& out, ColumnType type) {
   return std::ranges::any_of(out.columns, [type](const auto& c) { return c.type == type; });
 }
@@ -285,6 +331,9 @@ QuotationReply BuildCatalogueQuotation(const kis::QuotationApi& api, const Marke
   RowValues base;
   if (stock != nullptr) {
     base = FromSnapshot(*stock, market.QuoteAt(*stock, now));
+  } else if (api.market == "domestic_stock" && IndexColumns(api) && !subject.empty() &&
+             std::ranges::all_of(subject, [](char c) { return c >= '0' && c <= '9'; })) {
+    base = IndexLevel(subject, universe, market, now);
   } else {
     base = Generated(PriceScale(api.market, Mix(0, subject.empty() ? api.path : subject)), seed, 0);
     base.code = subject;
@@ -331,6 +380,7 @@ QuotationReply BuildCatalogueQuotation(const kis::QuotationApi& api, const Marke
                             seed, r);
         v.code = base.code;
         v.name = base.name;
+        v.index = base.index;
       }
       v.exchange = exchange;
       // Rows of a series step back a day when they carry a date, else a minute.

@@ -126,6 +126,34 @@ TEST_F(CatalogueQuotationTest, DomesticStockPricesComeFromTheModel) {
   EXPECT_EQ(o.at("prdy_vrss").as_string(), std::to_string(q.price - q.prev_close));
 }
 
+// KOSPI's level is its members' prices weighted by shares: it moves when they move, and its
+// change, sign and rate follow.
+TEST_F(CatalogueQuotationTest, IndexLevelMovesWithItsMembers) {
+  const auto& index = Api("/uapi/domestic-stock/v1/quotations/inquire-index-price");
+  auto level = [&](const char* when) {
+    auto reply =
+        Build(index, {{"FID_COND_MRKT_DIV_CODE", "U"}, {"FID_INPUT_ISCD", "0001"}}, "", when);
+    EXPECT_TRUE(reply.ok);
+    return reply.body.at("output").as_object();
+  };
+  const auto at10 = level("2026-11-24 10:00:00");
+  const auto at14 = level("2026-11-24 14:00:00");
+  const double l10 = Number(at10, "bstp_nmix_prpr"), l14 = Number(at14, "bstp_nmix_prpr");
+  EXPECT_GT(l10, 500);
+  EXPECT_NE(l10, l14);
+  // The same day's previous close under both.
+  EXPECT_NEAR(l10 - Number(at10, "bstp_nmix_prdy_vrss"), l14 - Number(at14, "bstp_nmix_prdy_vrss"),
+              0.011);
+  EXPECT_GE(Number(at14, "bstp_nmix_hgpr"), l14);
+  EXPECT_LE(Number(at14, "bstp_nmix_lwpr"), l14);
+  const double prev = l14 - Number(at14, "bstp_nmix_prdy_vrss");
+  EXPECT_NEAR(Number(at14, "bstp_nmix_prdy_ctrt"), 100 * (l14 - prev) / prev, 0.01);
+  // Its members: Samsung Electronics (the largest KOSPI member) moved between the two.
+  const auto* samsung = universe_.Find("005930");
+  EXPECT_NE(market_.QuoteAt(*samsung, *common::ParseKstDateTime("2026-11-24 10:00:00")).price,
+            market_.QuoteAt(*samsung, *common::ParseKstDateTime("2026-11-24 14:00:00")).price);
+}
+
 // A missing required parameter gets KIS's error naming it.
 TEST_F(CatalogueQuotationTest, MissingRequiredParameterIsRefused) {
   const auto& us = Api("/uapi/overseas-price/v1/quotations/price");
