@@ -99,6 +99,7 @@ struct RowValues {
   std::string code, name, date, time;
   std::string exchange;  // KIS's exchange code of an overseas request (NAS, NYS, HKS, TSE, ...)
   bool index = false;    // a KRX index level (two decimals), not a stock's price
+  int rank = 1;          // the row's position in its list, from 1
 };
 
 // The currency an exchange quotes in, by KIS's exchange codes.
@@ -171,6 +172,7 @@ std::string Value(const kis::QuotationColumn& column, const RowValues& v, std::s
   const std::uint64_t salt = Mix(seed, n);
   auto price = [&](double p) { return Fixed(p * scale, decimals); };
   if (n == "excd" || n == "ovrs_excg_cd") return v.exchange;
+  if (n == "rank" || n == "data_rank") return std::to_string(v.rank);
   if (n == "rsym") return "D" + v.exchange + v.code;  // KIS's real-time symbol: D + exchange + code
   if (n == "curr" || n.ends_with("crcy_cd")) return std::string(CurrencyOf(v.exchange));
   switch (column.type) {
@@ -374,7 +376,7 @@ QuotationReply BuildCatalogueQuotation(const kis::QuotationApi& api, const Marke
       } else if (r == 0) {
         v = base;
       } else {
-        v = stock != nullptr
+        v = stock != nullptr || base.index
                 ? Generated(base.close, seed, r)
                 : Generated(PriceScale(api.market, Mix(0, subject.empty() ? api.path : subject)),
                             seed, r);
@@ -383,6 +385,7 @@ QuotationReply BuildCatalogueQuotation(const kis::QuotationApi& api, const Marke
         v.index = base.index;
       }
       v.exchange = exchange;
+      v.rank = r + 1;
       // Rows of a series step back a day when they carry a date, else a minute.
       const bool daily = HasColumn(out, ColumnType::kDate) && !by_stock;
       const bool intraday = HasColumn(out, ColumnType::kTime);

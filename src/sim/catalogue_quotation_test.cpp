@@ -148,10 +148,35 @@ TEST_F(CatalogueQuotationTest, IndexLevelMovesWithItsMembers) {
   EXPECT_LE(Number(at14, "bstp_nmix_lwpr"), l14);
   const double prev = l14 - Number(at14, "bstp_nmix_prdy_vrss");
   EXPECT_NEAR(Number(at14, "bstp_nmix_prdy_ctrt"), 100 * (l14 - prev) / prev, 0.01);
+  // The daily bars walk back from today's level.
+  const auto& daily = Api("/uapi/domestic-stock/v1/quotations/inquire-index-daily-price");
+  auto bars = Build(daily, Example(daily), "", "2026-11-24 14:00:00");
+  ASSERT_TRUE(bars.ok);
+  const auto& rows = bars.body.at("output2").as_array();
+  ASSERT_GE(rows.size(), 2u);
+  EXPECT_NEAR(Number(rows[0].as_object(), "bstp_nmix_prpr"), l14, 0.011);
+  EXPECT_NEAR(Number(rows[1].as_object(), "bstp_nmix_prpr"), l14, l14 * 0.05);
   // Its members: Samsung Electronics (the largest KOSPI member) moved between the two.
   const auto* samsung = universe_.Find("005930");
   EXPECT_NE(market_.QuoteAt(*samsung, *common::ParseKstDateTime("2026-11-24 10:00:00")).price,
             market_.QuoteAt(*samsung, *common::ParseKstDateTime("2026-11-24 14:00:00")).price);
+}
+
+// A ranking lists the model's stocks with their own prices, ranked from 1.
+TEST_F(CatalogueQuotationTest, RankingsListTheModelsStocks) {
+  const auto& ranking = Api("/uapi/domestic-stock/v1/ranking/fluctuation");
+  auto reply = Build(ranking, Example(ranking));
+  ASSERT_TRUE(reply.ok);
+  const auto& rows = reply.body.at("output").as_array();
+  ASSERT_FALSE(rows.empty());
+  const auto now = *common::ParseKstDateTime("2026-11-24 11:00:00");
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const auto& o = rows[i].as_object();
+    EXPECT_EQ(o.at("data_rank").as_string(), std::to_string(i + 1));
+    const auto* stock = universe_.Find(o.at("stck_shrn_iscd").as_string());
+    ASSERT_NE(stock, nullptr);
+    EXPECT_EQ(o.at("stck_prpr").as_string(), std::to_string(market_.QuoteAt(*stock, now).price));
+  }
 }
 
 // A missing required parameter gets KIS's error naming it.
