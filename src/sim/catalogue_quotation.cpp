@@ -256,30 +256,25 @@ constexpr std::size_t kIndexMembers = 50;
 RowValues IndexLevel(std::string_view code, const Universe& universe, const MarketModel& market,
                      common::WallTime now) {
   const bool kosdaq = code.starts_with('1');
-  double base = 0, close = 0, prev = 0, open = 0, high = 0, low = 0, volume = 0;
+  double base = 0;  // the members' value at the model's anchor prices
+  RowValues v;      // sums of the members' values, then levels
   std::size_t members = 0;
   for (const auto& s : universe.All()) {
     if (s.kosdaq != kosdaq) continue;
     const auto q = market.QuoteAt(s, now);
     const auto shares = static_cast<double>(s.listed_shares);
     base += shares * static_cast<double>(s.base_price);
-    close += shares * static_cast<double>(q.price);
-    prev += shares * static_cast<double>(q.prev_close);
-    open += shares * static_cast<double>(q.open);
-    high += shares * static_cast<double>(q.high);
-    low += shares * static_cast<double>(q.low);
-    volume += static_cast<double>(q.volume);
+    v.close += shares * static_cast<double>(q.price);
+    v.prev += shares * static_cast<double>(q.prev_close);
+    v.open += shares * static_cast<double>(q.open);
+    v.high += shares * static_cast<double>(q.high);
+    v.low += shares * static_cast<double>(q.low);
+    v.volume += static_cast<double>(q.volume);
     if (++members == kIndexMembers) break;
   }
-  RowValues v;
-  if (base <= 0) return v;
+  if (base <= 0) return RowValues{};
   const double divisor = base / (kosdaq ? 850.0 : 2500.0);
-  v.close = close / divisor;
-  v.prev = prev / divisor;
-  v.open = open / divisor;
-  v.high = high / divisor;
-  v.low = low / divisor;
-  v.volume = volume;
+  for (double* level : {&v.close, &v.prev, &v.open, &v.high, &v.low}) *level /= divisor;
   v.code = std::string(code);
   v.name = kosdaq ? "코스닥" : "종합";
   v.index = true;
