@@ -7,6 +7,7 @@
 
 #include "common/kst.hpp"
 #include "http/message.hpp"
+#include "kis/tr_catalogue.hpp"
 #include "sim/market_model.hpp"
 
 namespace kisgate::sim {
@@ -221,6 +222,66 @@ TEST_F(CatalogueQuotationTest, ReturnsContinuationKeys) {
   ASSERT_TRUE(one.ok);
   EXPECT_EQ(one.tr_cont, "D");
   EXPECT_EQ(one.body.at("keyb").as_string(), "");
+}
+
+// The hand-written answers of the 11 TRs kisgate and common clients use (written from KIS's
+// documented field lists) have the catalogue's blocks, shapes and columns, except where noted.
+TEST_F(CatalogueQuotationTest, HandWrittenAnswersAgreeWithTheCatalogue) {
+  // Where they differ, and why: KIS's sample lists one name of the after-hours book without its
+  // level number; python-kis reads product-info fields beyond the sample's list.
+  const std::map<std::string, std::string> known = {
+      {"/uapi/domestic-stock/v1/quotations/inquire-overtime-asking-price", "ovtm_untp_bidp_rsqn"},
+      {"/uapi/domestic-stock/v1/quotations/search-info", "more columns"}};
+  const auto now = *common::ParseKstDateTime("2026-11-24 11:00:00");
+  auto check = [&](const QuotationReply& reply, const kis::QuotationApi& api) {
+    ASSERT_TRUE(reply.ok) << api.path << " " << reply.msg1;
+    for (const auto& out : api.outputs) {
+      const auto* value = reply.body.if_contains(out.name);
+      ASSERT_NE(value, nullptr) << api.path << " " << out.name;
+      EXPECT_EQ(value->is_array(), out.is_array) << api.path << " " << out.name;
+      const json::object* row = nullptr;
+      if (value->is_array() && !value->as_array().empty()) row = &value->as_array()[0].as_object();
+      if (value->is_object()) row = &value->as_object();
+      if (row == nullptr || known.contains(api.path)) continue;
+      std::vector<std::string> names;
+      for (const auto& [k, v] : *row) names.emplace_back(k);
+      std::vector<std::string> expected;
+      for (const auto& c : out.columns) expected.push_back(c.name);
+      EXPECT_EQ(names, expected) << api.path << " " << out.name;
+    }
+  };
+  for (const auto& tr : kis::AllTrs()) {
+    const auto& api = Api(tr.path);
+    auto params = Example(api);
+    if (tr.paging == kis::Paging::kDateCursor) {  // inside the model's history
+      params["FID_INPUT_DATE_1"] = "20261001";
+      params["FID_INPUT_DATE_2"] = "20261120";
+    }
+    ParamLookup lookup = [&params](std::string_view name) -> std::optional<std::string_view> {
+      for (const auto& [k, v] : params) {
+        if (http::EqualsIgnoreCase(k, name)) return std::string_view(v);
+      }
+      return std::nullopt;
+    };
+    check(BuildQuotation(market_, universe_, tr.tr, lookup, now), api);
+  }
+  for (auto tr :
+       {ClientTr::kProductInfo, ClientTr::kStockInfo, ClientTr::kTrades, ClientTr::kDailyPrices}) {
+    const kis::QuotationApi* api = nullptr;
+    for (const auto& candidate : kis::QuotationCatalogue::Builtin().All()) {
+      const auto* info = FindClientTrByPath(candidate.path);
+      if (info != nullptr && info->tr == tr) api = &candidate;
+    }
+    ASSERT_NE(api, nullptr);
+    auto params = Example(*api);
+    ParamLookup lookup = [&params](std::string_view name) -> std::optional<std::string_view> {
+      for (const auto& [k, v] : params) {
+        if (http::EqualsIgnoreCase(k, name)) return std::string_view(v);
+      }
+      return std::nullopt;
+    };
+    check(BuildClientQuotation(market_, universe_, tr, lookup, now), *api);
+  }
 }
 
 }  // namespace
