@@ -8,7 +8,9 @@
 #include <boost/json.hpp>
 
 #include "common/kst.hpp"
+#include "kis/quotation_catalogue.hpp"
 #include "kis/tr_catalogue.hpp"
+#include "sim/catalogue_quotation.hpp"
 #include "sim/market_model.hpp"
 #include "sim/quotations.hpp"
 #include "sim/realtime.hpp"
@@ -151,7 +153,9 @@ std::chrono::milliseconds Simulator::ServiceDelay() {
 }
 
 SimDecision Simulator::Handle(const http::Request& request) {
-  const std::string_view path = request.Path();
+  std::string_view path = request.Path();
+  // KIS serves the doubled slash of clients that join a base URL ending in '/' with a path.
+  while (path.starts_with("//")) path.remove_prefix(1);
   SimDecision d;
   // The simulator's own endpoints (not KIS's) take the lock themselves.
   if (path == "/_sim/stats" && request.method == "GET") {
@@ -173,7 +177,7 @@ SimDecision Simulator::Handle(const http::Request& request) {
   if (path == "/oauth2/tokenP") return HandleToken(request);
   if (path == "/oauth2/revokeP") return HandleRevoke(request);
   if (path == "/oauth2/Approval") return HandleApproval(request);
-  if (path.starts_with("/uapi/")) return HandleQuotation(request);
+  if (path.starts_with("/uapi/")) return HandleQuotation(request, path);
   // A path KIS does not have: KIS's envelope, which KIS clients know how to read.
   d.response = GatewayError("SIM00404", fmt::format("{} ({})", MessageFor("SIM00404"), path), 404);
   return d;
@@ -287,17 +291,26 @@ std::optional<std::string> Simulator::ApprovalOwner(const std::string& approval_
   return tokens_.ApprovalOwner(approval_key);
 }
 
-SimDecision Simulator::HandleQuotation(const http::Request& request) {
+SimDecision Simulator::HandleQuotation(const http::Request& request, std::string_view path) {
   SimDecision d;
-  // kisgate's own TRs, then the ones only clients call.
-  const kis::TrInfo* tr = kis::FindTrByPath(request.Path());
-  const ClientTrInfo* client_tr = tr == nullptr ? FindClientTrByPath(request.Path()) : nullptr;
-  if (tr == nullptr && client_tr == nullptr) {
-    d.response = GatewayError("SIM00404",
-                              fmt::format("{} ({})", MessageFor("SIM00404"), request.Path()), 404);
+  // kisgate's own TRs, then the ones only clients call (both answered by hand, richly), then
+  // every other quotation API of the catalogue (answered from its column types).
+  const kis::TrInfo* tr = kis::FindTrByPath(path);
+  const ClientTrInfo* client_tr = tr == nullptr ? FindClientTrByPath(path) : nullptr;
+  const kis::QuotationApi* api = tr == nullptr && client_tr == nullptr
+                                     ? kis::QuotationCatalogue::Builtin().FindByPath(path)
+                                     : nullptr;
+  if (tr == nullptr && client_tr == nullptr && api == nullptr) {
+    d.response =
+        GatewayError("SIM00404", fmt::format("{} ({})", MessageFor("SIM00404"), path), 404);
     return d;
   }
-  const std::string_view tr_id = tr ? tr->tr_id : client_tr->tr_id;
+  const std::string_view request_tr_id = request.Header("tr_id").value_or("");
+  // A catalogued API answers each of its tr_ids (some choose one by market or product).
+  const std::string_view tr_id = tr                            ? tr->tr_id
+                                 : client_tr                   ? client_tr->tr_id
+                                 : api->HasTrId(request_tr_id) ? request_tr_id
+                                                               : std::string_view(api->tr_id);
   const bool real_only = tr != nullptr && tr->real_only;
   Key* key = FindKey(request.Header("appkey").value_or(""));
   if (key == nullptr) {
@@ -352,7 +365,7 @@ SimDecision Simulator::HandleQuotation(const http::Request& request) {
     case TokenCheck::kOtherKey:
       return fail("EGW00121");
   }
-  if (request.Header("tr_id").value_or("") != tr_id) return fail("OPSQ0002");
+  if (request_tr_id != tr_id) return fail("OPSQ0002");
   if (real_only && mock_key) return fail("EGW02006");
 
   // Faults, rolled once per call, after the call counted against the key like any other.
@@ -377,7 +390,10 @@ SimDecision Simulator::HandleQuotation(const http::Request& request) {
   };
   QuotationReply reply =
       tr ? BuildQuotation(*market_, *universe_, tr->tr, lookup, market_clock_.Now())
-         : BuildClientQuotation(*market_, *universe_, client_tr->tr, lookup, market_clock_.Now());
+      : client_tr
+          ? BuildClientQuotation(*market_, *universe_, client_tr->tr, lookup, market_clock_.Now())
+          : BuildCatalogueQuotation(*api, *market_, *universe_, lookup,
+                                    request.Header("tr_cont").value_or(""), market_clock_.Now());
   if (!reply.ok && !reply.business) {
     key->stats.errors[reply.msg_cd]++;
     d.response = GatewayError(reply.msg_cd, reply.msg1);

@@ -103,7 +103,7 @@ class Simulator {
   SimDecision HandleToken(const http::Request& request);
   SimDecision HandleRevoke(const http::Request& request);
   SimDecision HandleApproval(const http::Request& request);
-  SimDecision HandleQuotation(const http::Request& request);
+  SimDecision HandleQuotation(const http::Request& request, std::string_view path);
   // Counts a call against its key's window; false when over the limit.
   bool Admit(Key& key);
   std::chrono::milliseconds ServiceDelay();

@@ -332,5 +332,52 @@ TEST(SimOptions, ParseKeySpec) {
   EXPECT_EQ(kDemoAppKey.size(), 36u);
 }
 
+// Every catalogued quotation API is served behind the same checks as the hand-written ones: the
+// tr_id of the path (each of an API's tr_ids), then its required parameters.
+TEST_F(SimulatorTest, ServesCataloguedApisBehindKisChecks) {
+  auto token = Token("real-key", "real-secret");
+  const std::string us = "/uapi/overseas-price/v1/quotations/price";
+  auto call = [&](std::string tr_id, std::string query) {
+    auto r = Quote(token, "real-key", "real-secret", std::move(tr_id), us);
+    r.target = us + "?" + query;
+    return Call(r);
+  };
+  auto ok = call("HHDFS00000300", "AUTH=&EXCD=NAS&SYMB=AAPL");
+  ASSERT_EQ(ok.response.status, 200) << ok.response.body;
+  auto body = json::parse(ok.response.body).as_object();
+  EXPECT_EQ(body.at("rt_cd").as_string(), "0");
+  EXPECT_EQ(body.at("output").at("rsym").as_string(), "DNASAAPL");
+  const auto tr_id =
+      std::ranges::find_if(ok.response.headers, [](const auto& h) { return h.first == "tr_id"; });
+  ASSERT_NE(tr_id, ok.response.headers.end());
+  EXPECT_EQ(tr_id->second, "HHDFS00000300");
+
+  auto wrong_tr = call("FHKST01010100", "AUTH=&EXCD=NAS&SYMB=AAPL");
+  EXPECT_EQ(wrong_tr.response.status, 500);
+  EXPECT_EQ(MsgCd(wrong_tr), "OPSQ0002");
+
+  auto missing = call("HHDFS00000300", "AUTH=&EXCD=NAS");
+  EXPECT_EQ(missing.response.status, 500);
+  EXPECT_EQ(MsgCd(missing), "OPSQ2001");
+  EXPECT_EQ(json::parse(missing.response.body).at("msg1").as_string(),
+            "ERROR : INPUT_FIELD_NAME SYMB");
+}
+
+// KIS serves the doubled slash some clients send: the hand-written answers and the catalogued
+// ones alike.
+TEST_F(SimulatorTest, AcceptsADoubledSlash) {
+  auto token = Token("real-key", "real-secret");
+  auto r = Quote(token);
+  r.target = "/" + r.target;
+  auto price = Call(r);
+  ASSERT_EQ(price.response.status, 200) << price.response.body;
+  // The hand-written answer, byte for byte, not the catalogue's generated one.
+  EXPECT_EQ(price.response.body, Call(Quote(token)).response.body);
+  const std::string us = "/uapi/overseas-price/v1/quotations/price";
+  auto overseas = Quote(token, "real-key", "real-secret", "HHDFS00000300", us);
+  overseas.target = "/" + us + "?AUTH=&EXCD=NAS&SYMB=AAPL";
+  EXPECT_EQ(Call(overseas).response.status, 200);
+}
+
 }  // namespace
 }  // namespace kisgate::sim
