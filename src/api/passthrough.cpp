@@ -1,7 +1,6 @@
 #include "api/passthrough.hpp"
 
 #include <algorithm>
-#include <map>
 #include <variant>
 
 #include <fmt/format.h>
@@ -11,6 +10,7 @@
 
 #include "common/kst.hpp"
 #include "http/message.hpp"
+#include "kis/quotation_catalogue.hpp"
 #include "kis/tr_catalogue.hpp"
 #include "views/json_text.hpp"
 
@@ -50,81 +50,6 @@ http::Response TokenError(int status, std::string_view code, std::string_view de
   return r;
 }
 
-// KIS's quotation TRs by path, from KIS's official samples (examples_user/domestic_stock,
-// domestic_stock_functions.py): the only tr_ids forwarded on those paths by default.
-const std::map<std::string_view, std::vector<std::string_view>, std::less<>>& QuotationCatalogue() {
-  static const std::map<std::string_view, std::vector<std::string_view>, std::less<>> catalogue = {
-      {"capture-uplowprice", {"FHKST130000C0"}},
-      {"chk-holiday", {"CTCA0903R"}},
-      {"comp-interest", {"FHPST07020000"}},
-      {"comp-program-trade-daily", {"FHPPG04600001"}},
-      {"comp-program-trade-today", {"FHPPG04600101"}},
-      {"credit-by-company", {"FHPST04770000"}},
-      {"daily-credit-balance", {"FHPST04760000"}},
-      {"daily-loan-trans", {"HHPST074500C0"}},
-      {"daily-short-sale", {"FHPST04830000"}},
-      {"estimate-perform", {"HHKST668300C0"}},
-      {"exp-closing-price", {"FHKST117300C0"}},
-      {"exp-index-trend", {"FHPST01840000"}},
-      {"exp-price-trend", {"FHPST01810000"}},
-      {"exp-total-index", {"FHKUP11750000"}},
-      {"foreign-institution-total", {"FHPTJ04400000"}},
-      {"frgnmem-pchs-trend", {"FHKST644400C0"}},
-      {"frgnmem-trade-estimate", {"FHKST644100C0"}},
-      {"frgnmem-trade-trend", {"FHPST04320000"}},
-      {"inquire-asking-price-exp-ccn", {"FHKST01010200"}},
-      {"inquire-ccnl", {"FHKST01010300"}},
-      {"inquire-daily-indexchartprice", {"FHKUP03500100"}},
-      {"inquire-daily-itemchartprice", {"FHKST03010100"}},
-      {"inquire-daily-overtimeprice", {"FHPST02320000"}},
-      {"inquire-daily-price", {"FHKST01010400"}},
-      {"inquire-daily-trade-volume", {"FHKST03010800"}},
-      {"inquire-elw-price", {"FHKEW15010000"}},
-      {"inquire-index-category-price", {"FHPUP02140000"}},
-      {"inquire-index-daily-price", {"FHPUP02120000"}},
-      {"inquire-index-price", {"FHPUP02100000"}},
-      {"inquire-index-tickprice", {"FHPUP02110100"}},
-      {"inquire-index-timeprice", {"FHPUP02110200"}},
-      {"inquire-investor", {"FHKST01010900"}},
-      {"inquire-investor-daily-by-market", {"FHPTJ04040000"}},
-      {"inquire-investor-time-by-market", {"FHPTJ04030000"}},
-      {"inquire-member", {"FHKST01010600"}},
-      {"inquire-member-daily", {"FHPST04540000"}},
-      {"inquire-overtime-asking-price", {"FHPST02300400"}},
-      {"inquire-overtime-price", {"FHPST02300000"}},
-      {"inquire-price", {"FHKST01010100"}},
-      {"inquire-price-2", {"FHPST01010000"}},
-      {"inquire-time-dailychartprice", {"FHKST03010230"}},
-      {"inquire-time-indexchartprice", {"FHKUP03500200"}},
-      {"inquire-time-itemchartprice", {"FHKST03010200"}},
-      {"inquire-time-itemconclusion", {"FHPST01060000"}},
-      {"inquire-time-overtimeconclusion", {"FHPST02310000"}},
-      {"inquire-vi-status", {"FHPST01390000"}},
-      {"intstock-grouplist", {"HHKCM113004C7"}},
-      {"intstock-multprice", {"FHKST11300006"}},
-      {"intstock-stocklist-by-group", {"HHKCM113004C6"}},
-      {"invest-opbysec", {"FHKST663400C0"}},
-      {"invest-opinion", {"FHKST663300C0"}},
-      {"investor-program-trade-today", {"HHPPG046600C1"}},
-      {"investor-trade-by-stock-daily", {"FHPTJ04160001"}},
-      {"investor-trend-estimate", {"HHPTJ04160200"}},
-      {"lendable-by-company", {"CTSC2702R"}},
-      {"market-time", {"HHMCM000002C0"}},
-      {"mktfunds", {"FHKST649100C0"}},
-      {"news-title", {"FHKST01011800"}},
-      {"pbar-tratio", {"FHPST01130000"}},
-      {"program-trade-by-stock", {"FHPPG04650101"}},
-      {"program-trade-by-stock-daily", {"FHPPG04650201"}},
-      {"psearch-result", {"HHKST03900400"}},
-      {"psearch-title", {"HHKST03900300"}},
-      {"search-info", {"CTPF1604R"}},
-      {"search-stock-info", {"CTPF1002R"}},
-      {"tradprt-byamt", {"FHKST111900C0"}},
-      {"volume-rank", {"FHPST01710000"}},
-  };
-  return catalogue;
-}
-
 bool IsPathChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '_' || c == '.' || c == '/';
@@ -132,15 +57,18 @@ bool IsPathChar(char c) {
 
 }  // namespace
 
-const std::vector<std::string_view>* QuotationTrIds(std::string_view name) {
-  const auto& catalogue = QuotationCatalogue();
-  auto it = catalogue.find(name);
-  return it == catalogue.end() ? nullptr : &it->second;
-}
-
 NormalisedPath NormalisePassthroughPath(std::string_view raw_path) {
+  // A run of slashes as the client wrote it is one ("//uapi/...": a base URL ending in '/' joined
+  // with a path starting with one, which KIS serves). An escaped slash ("%2F") is not collapsed:
+  // after decoding it is an empty segment, refused below.
+  std::string collapsed;
+  collapsed.reserve(raw_path.size());
+  for (const char c : raw_path) {
+    if (c == '/' && !collapsed.empty() && collapsed.back() == '/') continue;
+    collapsed += c;
+  }
   // Decoded once, by Boost.URL; a '%' left after that was encoded twice.
-  auto parsed = boost::urls::parse_origin_form(raw_path);
+  auto parsed = boost::urls::parse_origin_form(collapsed);
   if (!parsed) return {std::nullopt, "the path is not a valid URL path (a malformed %-escape?)"};
   std::string path = parsed->path();
   if (!path.starts_with('/')) return {std::nullopt, "the path must start with '/'"};
@@ -169,35 +97,30 @@ PathDecision CheckPassthroughCall(const config::PassthroughConfig& config, std::
   if (!config.enabled)
     return {false, "the passthrough is disabled in this kisgate (passthrough.enabled = false)"};
   if (config.allow_trading && path.starts_with("/uapi/")) return {true, {}};
+  // KIS's read-only APIs (quotations, rankings, finance, KSD information) of every market, each
+  // with its own tr_ids only: an account TR on a quotation path is refused too.
+  if (const auto* api = kis::QuotationCatalogue::Builtin().FindByPath(path);
+      api != nullptr && http::EqualsIgnoreCase(method, api->method)) {
+    std::vector<std::string_view> ids{api->tr_id};
+    if (!api->tr_id_mock.empty()) ids.emplace_back(api->tr_id_mock);
+    ids.insert(ids.end(), api->tr_id_other.begin(), api->tr_id_other.end());
+    if (std::any_of(ids.begin(), ids.end(),
+                    [&](std::string_view id) { return http::EqualsIgnoreCase(id, tr_id); })) {
+      return {true, {}};
+    }
+    return {false,
+            fmt::format("tr_id {} is not the TR of {} ({}): kisgate forwards KIS's read-only APIs "
+                        "only with their own tr_ids (passthrough.allow_trading = true lifts this)",
+                        tr_id, path, fmt::join(ids, " or "))};
+  }
   if (method != "GET") {
     return {false,
-            fmt::format("{} {} is refused: kisgate forwards only GET quotation calls (set "
+            fmt::format("{} {} is refused: kisgate forwards only KIS's read-only calls (set "
                         "passthrough.allow_trading = true to forward orders and account calls)",
                         method, path)};
   }
-  const bool extra =
-      std::any_of(config.allow_paths.begin(), config.allow_paths.end(),
-                  [&](const std::string& prefix) { return path.starts_with(prefix); });
-  if (path.starts_with(kQuotationPrefix)) {
-    const auto name = path.substr(kQuotationPrefix.size());
-    if (const auto* trs = QuotationTrIds(name)) {
-      for (auto known : *trs) {
-        if (http::EqualsIgnoreCase(known, tr_id)) return {true, {}};
-      }
-      return {false,
-              fmt::format(
-                  "tr_id {} is not the quotation TR of {} ({}): kisgate forwards a quotation path "
-                  "only with its own tr_id (passthrough.allow_trading = true lifts this)",
-                  tr_id, path, fmt::join(*trs, " or "))};
-    }
-    if (!extra) {
-      return {false, fmt::format(
-                         "{} is not in kisgate's catalogue of KIS quotation TRs: add its prefix to "
-                         "passthrough.allow_paths to forward it",
-                         path)};
-    }
-  }
-  if (extra) {
+  if (std::any_of(config.allow_paths.begin(), config.allow_paths.end(),
+                  [&](const std::string& prefix) { return path.starts_with(prefix); })) {
     if (kis::IsOrderOrAccountTrId(tr_id)) {
       return {false,
               fmt::format("tr_id {} is an order or account TR: kisgate refuses it on {} unless "
@@ -206,11 +129,15 @@ PathDecision CheckPassthroughCall(const config::PassthroughConfig& config, std::
     }
     return {true, {}};
   }
-  return {
-      false,
-      fmt::format("{} is not a quotation path: kisgate refuses trading and account calls unless "
-                  "passthrough.allow_trading = true (or add its prefix to passthrough.allow_paths)",
-                  path)};
+  if (kis::IsAccountBound(method, path, tr_id)) {
+    return {false, fmt::format("{} (tr_id {}) is an order or account call: kisgate refuses them "
+                               "unless passthrough.allow_trading = true",
+                               path, tr_id)};
+  }
+  return {false,
+          fmt::format("{} is not one of the {} read-only KIS APIs kisgate knows: add its prefix to "
+                      "passthrough.allow_paths to forward it",
+                      path, kis::QuotationCatalogue::Builtin().All().size())};
 }
 
 Service::Passthrough::Passthrough(const config::Config& config, gate::Gateway& gateway,
@@ -379,15 +306,16 @@ void Service::Passthrough::Audit(const http::Request& request, std::string_view 
 }
 
 asio::awaitable<http::Response> Service::Passthrough::Handle(const http::Request& request) {
-  const auto raw_path = request.Path();
-  if ((raw_path == "/oauth2/tokenP" || raw_path == "/oauth2/revokeP") && request.method == "POST") {
+  auto normalised = NormalisePassthroughPath(request.Path());
+  if (normalised.path &&
+      (*normalised.path == "/oauth2/tokenP" || *normalised.path == "/oauth2/revokeP") &&
+      request.method == "POST") {
     if (!config_.passthrough.enabled) {
       co_return TokenError(403, "EGW00002",
                            "kisgate: the passthrough is disabled (passthrough.enabled = false)");
     }
-    co_return raw_path == "/oauth2/tokenP" ? IssueToken(request) : RevokeToken(request);
+    co_return *normalised.path == "/oauth2/tokenP" ? IssueToken(request) : RevokeToken(request);
   }
-  auto normalised = NormalisePassthroughPath(raw_path);
   if (!normalised.path) {
     counters_.passthrough["refused"]++;
     co_return KisStyle(403, "KISGATE403", "kisgate: " + normalised.reason);

@@ -55,12 +55,6 @@ struct PathDecision {
 PathDecision CheckPassthroughCall(const config::PassthroughConfig& config, std::string_view method,
                                   std::string_view path, std::string_view tr_id);
 
-// The quotation prefix forwarded by default.
-inline constexpr std::string_view kQuotationPrefix = "/uapi/domestic-stock/v1/quotations/";
-
-// The quotation TR ids of a path under kQuotationPrefix ("inquire-price" -> FHKST01010100), or
-// nullptr for a path kisgate does not know.
-const std::vector<std::string_view>* QuotationTrIds(std::string_view name);
 
 struct Service::Passthrough {
   // `store` may be null: account-bound calls are then only logged.

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "api/pass_tokens.hpp"
+#include "kis/quotation_catalogue.hpp"
 #include "kis/tr_catalogue.hpp"
 
 namespace kisgate::api {
@@ -21,7 +22,8 @@ TEST(Passthrough, QuotationsOnlyByDefault) {
   auto balance = CheckPassthroughCall(c, "GET", "/uapi/domestic-stock/v1/trading/inquire-balance",
                                       "TTTC8434R");
   EXPECT_FALSE(balance.allowed);
-  EXPECT_NE(balance.reason.find("not a quotation path"), std::string::npos);
+  EXPECT_NE(balance.reason.find("an order or account call"), std::string::npos) << balance.reason;
+  EXPECT_NE(balance.reason.find("passthrough.allow_trading"), std::string::npos) << balance.reason;
   EXPECT_FALSE(CheckPassthroughCall(c, "POST", kPrice, "FHKST01010100").allowed);
 }
 
@@ -42,11 +44,36 @@ TEST(Passthrough, TrIdMustBeTheQuotationTrOfThePath) {
                                       "FHKST99999999");
   EXPECT_FALSE(unknown.allowed);
   EXPECT_NE(unknown.reason.find("passthrough.allow_paths"), std::string::npos);
-  // Every TR kisgate itself calls is in the passthrough's catalogue under its path.
+  // Every TR kisgate itself calls is forwarded under its path.
   for (const auto& tr : kis::AllTrs()) {
-    ASSERT_TRUE(tr.path.starts_with(kQuotationPrefix)) << tr.path;
     EXPECT_TRUE(CheckPassthroughCall(c, "GET", tr.path, tr.tr_id).allowed) << tr.path;
   }
+}
+
+// Every read-only API of KIS's catalogue (kis/quotation_catalogue.json: quotations, rankings,
+// finance and KSD information of the seven markets) is forwarded with each of its tr_ids and no
+// other; an order or account TR on its path stays refused.
+TEST(Passthrough, EveryCataloguedApiIsForwardedWithItsOwnTrIds) {
+  config::PassthroughConfig c;
+  const auto& catalogue = kis::QuotationCatalogue::Builtin();
+  ASSERT_GE(catalogue.All().size(), 143U);
+  for (const auto& api : catalogue.All()) {
+    SCOPED_TRACE(api.path);
+    EXPECT_TRUE(CheckPassthroughCall(c, api.method, api.path, api.tr_id).allowed);
+    for (const auto& other : api.tr_id_other) {
+      EXPECT_TRUE(CheckPassthroughCall(c, api.method, api.path, other).allowed) << other;
+    }
+    EXPECT_FALSE(CheckPassthroughCall(c, api.method, api.path, "TTTC8434R").allowed);
+  }
+  const auto aapl =
+      CheckPassthroughCall(c, "GET", "/uapi/overseas-price/v1/quotations/price", "HHDFS00000300");
+  EXPECT_TRUE(aapl.allowed) << aapl.reason;
+  // Not in the catalogue: refused, naming allow_paths first (it is not an order).
+  const auto unknown =
+      CheckPassthroughCall(c, "GET", "/uapi/domestic-stock/v1/ranking/no-such-rank", "FHPST0");
+  EXPECT_FALSE(unknown.allowed);
+  EXPECT_NE(unknown.reason.find("passthrough.allow_paths to forward it"), std::string::npos)
+      << unknown.reason;
 }
 
 TEST(Passthrough, ConfigWidensOrDisables) {
@@ -84,6 +111,16 @@ TEST(Passthrough, PathIsDecodedAndMustBeCanonical) {
   EXPECT_EQ(NormalisePassthroughPath("/uapi/domestic-stock/v1/quotations%2Finquire-price")
                 .path.value_or(""),
             kPrice);
+  // Slashes as clients double them (a base URL ending in '/'): collapsed, then checked.
+  for (const char* doubled : {"//uapi/domestic-stock/v1/quotations/inquire-price",
+                              "///uapi/domestic-stock/v1/quotations/inquire-price",
+                              "/uapi/domestic-stock/v1/quotations//inquire-price",
+                              "//uapi//domestic-stock/v1/quotations/inquire-price"}) {
+    EXPECT_EQ(NormalisePassthroughPath(doubled).path.value_or(""), kPrice) << doubled;
+  }
+  EXPECT_FALSE(
+      NormalisePassthroughPath("//uapi/domestic-stock/v1/quotations/../trading/inquire-balance")
+          .path);
   for (const char* bad :
        {"/uapi/domestic-stock/v1/quotations/../trading/inquire-balance",
         "/uapi/domestic-stock/v1/quotations/%2e%2e/%2e%2e/trading/inquire-balance",
@@ -93,7 +130,8 @@ TEST(Passthrough, PathIsDecodedAndMustBeCanonical) {
         "/uapi/domestic-stock/v1/quotations/..%2Ftrading%2Finquire-balance",
         "/uapi/domestic-stock/v1/quotations/..%5Ctrading%5Cinquire-balance",
         "/uapi/domestic-stock/v1/quotations/..\\trading\\inquire-balance",
-        "/uapi/domestic-stock/v1/quotations//inquire-price",
+        "/uapi/domestic-stock/v1/quotations/%2Finquire-price",  // an escaped slash: not collapsed
+        "/uapi/domestic-stock/v1/quotations/%2F/inquire-price",
         "/uapi/domestic-stock/v1/quotations/./inquire-price",
         "/uapi/domestic-stock/v1/quotations/inquire-price/",
         "/uapi/domestic-stock/v1/quotations/inquire-price%00",

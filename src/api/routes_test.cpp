@@ -134,6 +134,13 @@ TEST(RouteTable, EveryEntryIsReachable) {
   EXPECT_EQ(MatchRoute("/oauth2/tokenP")->access, Access::kOwnCredentials);
   EXPECT_EQ(MatchRoute("/oauth2/anything")->handler, Handler::kPassthrough);
   EXPECT_EQ(MatchRoute("/healthz")->access, Access::kOpen);
+  // A doubled leading slash reaches the passthrough (KIS serves it) and nothing else.
+  EXPECT_EQ(MatchRoute("//uapi/domestic-stock/v1/quotations/inquire-price")->handler,
+            Handler::kPassthrough);
+  EXPECT_EQ(MatchRoute("///oauth2/tokenP")->handler, Handler::kPassthrough);
+  EXPECT_EQ(MatchRoute("//v1/stocks/005930/price"), nullptr);
+  EXPECT_EQ(MatchRoute("//healthz"), nullptr);
+  EXPECT_EQ(MatchRoute("//"), nullptr);
 }
 
 }  // namespace

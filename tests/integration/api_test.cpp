@@ -6,6 +6,7 @@
 // in that time, and the test's blocking clients see answers in real milliseconds.
 
 #include <atomic>
+#include <cctype>
 #include <fstream>
 #include <functional>
 #include <mutex>
@@ -34,6 +35,7 @@
 #include "gate/gateway.hpp"
 #include "gate/metrics.hpp"
 #include "http/server.hpp"
+#include "kis/quotation_catalogue.hpp"
 #include "sim/sim_server.hpp"
 #include "store/metrics.hpp"
 #include "store/sqlite_store.hpp"
@@ -679,6 +681,73 @@ TEST_F(ApiTest, PassthroughSpeaksKisHeaderCaseAndForwardsGtUid) {
 // encoding and empty segments climbed from the quotation prefix to an account call, with
 // kisgate's real key. Every variant is refused before anything leaves, and so is an account TR
 // on a quotation path; a merely encoded quotation path is forwarded in its decoded form.
+// What clients send: a base URL ending in '/' gives "//uapi/..." and "//oauth2/tokenP" (KIS serves
+// them); they are collapsed, checked and forwarded in their normal form. And every market's
+// read-only APIs go through, not only domestic stock quotations: one API of each market of the
+// catalogue, with KIS's sample arguments, answered by the simulator through the passthrough.
+TEST_F(ApiTest, PassthroughTakesDoubledSlashesAndEveryMarketsApis) {
+  sim::BackgroundSimulator sim(SimOptions(), time_.clock());
+  Stack stack(&time_, sim.BaseUrl(), dir_.path());
+  kisgate::testing::TestClient c(stack.Url());
+  auto token_reply =
+      c.Post("//oauth2/tokenP",
+             json::serialize(json::object{
+                 {"grant_type", "client_credentials"}, {"appkey", kKey}, {"appsecret", kSecret}}),
+             {{"content-type", "application/json"}});
+  ASSERT_TRUE(token_reply);
+  ASSERT_EQ(token_reply->status, 200) << token_reply->body;
+  const auto token = std::string(json::parse(token_reply->body).at("access_token").as_string());
+  auto headers = [&](const std::string& tr_id) {
+    return http::Headers{{"authorization", "Bearer " + token},
+                         {"appkey", kKey},
+                         {"appsecret", kSecret},
+                         {"tr_id", tr_id},
+                         {"custtype", "P"}};
+  };
+  auto doubled = c.Get(
+      "//uapi/domestic-stock/v1/quotations/"
+      "inquire-price?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=005930",
+      headers("FHKST01010100"));
+  ASSERT_TRUE(doubled);
+  ASSERT_EQ(doubled->status, 200) << doubled->body;
+  EXPECT_EQ(json::parse(doubled->body).at("rt_cd").as_string(), "0");
+  // An escaped slash is not a doubled one: still refused, and nothing reaches KIS.
+  const auto before = SimCalls(sim.BaseUrl());
+  auto escaped = c.Get(
+      "/uapi/domestic-stock/v1/quotations/%2F/"
+      "inquire-price?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=005930",
+      headers("FHKST01010100"));
+  ASSERT_TRUE(escaped);
+  EXPECT_EQ(escaped->status, 403) << escaped->body;
+  EXPECT_EQ(SimCalls(sim.BaseUrl()), before);
+
+  std::set<std::string> markets;
+  for (const auto& api : kis::QuotationCatalogue::Builtin().All()) {
+    if (api.method != "GET" || !markets.insert(api.market).second) continue;
+    std::string target = api.path;
+    char sep = '?';
+    for (const auto& [name, value] : api.example) {
+      std::string encoded;
+      for (const unsigned char ch : value) {
+        if (std::isalnum(ch) != 0 || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+          encoded += static_cast<char>(ch);
+        } else {
+          encoded += fmt::format("%{:02X}", ch);
+        }
+      }
+      target += fmt::format("{}{}={}", sep, name, encoded);
+      sep = '&';
+    }
+    auto r = c.Get(target, headers(api.tr_id));
+    ASSERT_TRUE(r) << target;
+    EXPECT_EQ(r->status, 200) << api.market << " " << target << ": " << r->body;
+    if (r->status == 200) {
+      EXPECT_EQ(json::parse(r->body).at("rt_cd").as_string(), "0") << target << ": " << r->body;
+    }
+  }
+  EXPECT_EQ(markets.size(), 7U);
+}
+
 TEST_F(ApiTest, PassthroughGuardDecodesThePathAndChecksTheTrId) {
   sim::BackgroundSimulator sim(SimOptions(), time_.clock());
   Stack stack(&time_, sim.BaseUrl(), dir_.path());
