@@ -18,9 +18,11 @@
 // app key "kisgate:{<key_id>}:<what>" (the braces keep a key's entries in one cluster slot). The
 // key id is a SHA-256 prefix (KeyId); the app key itself is never written to Redis.
 //
-// Thread-safety: one executor (the caller's single-threaded io_context). The shares it hands out
-// and every coroutine it starts must end before it is destroyed: destroy it after its io_context
-// has stopped running.
+// Thread-safety: one executor (the caller's single-threaded io_context). Destroy it after its
+// io_context has stopped running. The shares it hands out may outlive it (a gateway's state held
+// by a coroutine frame is destroyed with the io_context, after the coordinator): from then on
+// their fire-and-forget calls (Release, CoolDown, Withdraw) do nothing, and the leases they would
+// have ended expire in Redis by themselves.
 
 #include <chrono>
 #include <cstdint>
@@ -70,7 +72,7 @@ class Coordinator {
   double FallbackShare() const { return 1.0 / static_cast<double>(instances_); }
 
   // The shared budget and the shared token of the app key `key_id` (KeyId). Each share refers to
-  // this coordinator, which outlives it.
+  // this coordinator while life() has not expired.
   std::unique_ptr<gate::KeyShare> ShareKey(std::string key_id);
   std::unique_ptr<kis::TokenShare> ShareToken(std::string key_id);
 
@@ -100,6 +102,9 @@ class Coordinator {
   // Redis failed `what` (or answered what cannot be used): enter fallback unless already there.
   void NoteFailure(std::string_view what, std::string_view why);
 
+  // Expires when this coordinator is destroyed.
+  std::weak_ptr<const bool> life() const { return life_; }
+
   RedisClient& client() { return client_; }
   const common::Clock& clock() const { return clock_; }
   const boost::asio::any_io_executor& executor() const { return executor_; }
@@ -121,6 +126,7 @@ class Coordinator {
   common::SteadyTime instances_seen_at_{};  // when the count last rose or was last confirmed
   std::uint64_t fallbacks_ = 0;
   int outstanding_ = 0;
+  std::shared_ptr<const bool> life_ = std::make_shared<const bool>(true);
 };
 
 }  // namespace kisgate::coord

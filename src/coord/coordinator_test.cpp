@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <exception>
 #include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <vector>
@@ -106,6 +108,29 @@ TEST(CoordinatorKeyId, IsAHashPrefixNotTheKey) {
   EXPECT_EQ(id, Coordinator::KeyId("real", "PSabcdefSECRETKEY"));
   EXPECT_NE(id, Coordinator::KeyId("mock", "PSabcdefSECRETKEY"));
   EXPECT_NE(id, Coordinator::KeyId("real", "PSabcdefSECRETKEZ"));
+}
+
+// At shutdown a coroutine frame holding the gateway's state is destroyed with the io_context,
+// after the coordinator: ~KeyGate then releases its leases through a share whose coordinator is
+// gone. The share must not touch it (the coordinator's memory is overwritten here, as a freed
+// block reused; the old code crashed in Spawn).
+TEST(CoordinatorShutdown, SharesOutlivingTheirCoordinatorDoNothing) {
+  asio::io_context io;
+  config::CoordinationConfig config;
+  config.url = "redis://127.0.0.1:1/0";
+  config.instance = "a";
+  alignas(Coordinator) unsigned char storage[sizeof(Coordinator)];
+  auto* coordinator =
+      new (storage) Coordinator(io.get_executor(), config, common::SystemClock::Instance());
+  auto key = coordinator->ShareKey("k");
+  auto token = coordinator->ShareToken("k");
+  coordinator->~Coordinator();
+  std::memset(storage, 0xff, sizeof(storage));
+  key->Release("call-1");
+  key->CoolDown(milliseconds(100));
+  token->Withdraw("token");
+  EXPECT_FALSE(key->Shared());
+  EXPECT_EQ(io.run(), 0u);  // nothing was started on the freed coordinator's behalf
 }
 
 // A bad URL stops the start with a message that names the setting and hides the password.

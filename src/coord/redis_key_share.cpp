@@ -81,6 +81,7 @@ std::string Micros(common::Duration d) {
 
 RedisKeyShare::RedisKeyShare(Coordinator& coordinator, std::string key_id)
     : coordinator_(coordinator),
+      coordinator_life_(coordinator.life()),
       key_id_(std::move(key_id)),
       tat_key_(coordinator.Key(key_id_, "tat")),
       inflight_key_(coordinator.Key(key_id_, "inflight")),
@@ -133,17 +134,21 @@ asio::awaitable<std::optional<gate::SlotGrant>> RedisKeyShare::Reserve(std::stri
 }
 
 void RedisKeyShare::Release(std::string call) {
+  if (coordinator_life_.expired()) return;  // shutting down: the lease expires by itself
   coordinator_.Spawn("release", ReleaseInflightScript(), {inflight_key_},
                      {fmt::format("{}:{}", coordinator_.instance(), call)});
 }
 
 void RedisKeyShare::CoolDown(common::Duration duration) {
+  if (coordinator_life_.expired()) return;
   const auto ms = std::max<std::int64_t>(1, duration_cast<milliseconds>(duration).count());
   coordinator_.Spawn("cooldown", CoolDownScript(), {cooldown_key_}, {std::to_string(ms)});
 }
 
-bool RedisKeyShare::Shared() const { return coordinator_.Shared(); }
+bool RedisKeyShare::Shared() const { return !coordinator_life_.expired() && coordinator_.Shared(); }
 
-double RedisKeyShare::FallbackShare() const { return coordinator_.FallbackShare(); }
+double RedisKeyShare::FallbackShare() const {
+  return coordinator_life_.expired() ? 1.0 : coordinator_.FallbackShare();
+}
 
 }  // namespace kisgate::coord

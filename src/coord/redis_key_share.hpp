@@ -11,6 +11,7 @@
 // Thread-safety: the coordinator's executor.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -54,6 +55,7 @@ class RedisKeyShare final : public gate::KeyShare {
 
  private:
   Coordinator& coordinator_;
+  std::weak_ptr<const bool> coordinator_life_;  // expired: fire-and-forget calls do nothing
   std::string key_id_;
   std::string tat_key_;
   std::string inflight_key_;

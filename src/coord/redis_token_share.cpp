@@ -83,6 +83,7 @@ asio::awaitable<void> RedisTokenShare::Publish(const kis::Token& token) {
 }
 
 void RedisTokenShare::Withdraw(const std::string& token) {
+  if (coordinator_life_.expired()) return;
   coordinator_.Spawn("token withdraw", WithdrawScript(), {token_key_}, {token});
 }
 
