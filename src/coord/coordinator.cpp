@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <fstream>
 #include <stdexcept>
 #include <utility>
 
@@ -57,6 +58,15 @@ RedisClientOptions ClientOptions(const config::CoordinationConfig& config) {
   return options;
 }
 
+// The count saved by SaveInstances, or 0.
+int LoadInstances(const std::filesystem::path& file) {
+  if (file.empty()) return 0;
+  std::ifstream in(file);
+  int n = 0;
+  if (!(in >> n) || n < 1 || n > 1000) return 0;
+  return n;
+}
+
 }  // namespace
 
 Coordinator::Coordinator(asio::any_io_executor executor, const config::CoordinationConfig& config,
@@ -67,7 +77,30 @@ Coordinator::Coordinator(asio::any_io_executor executor, const config::Coordinat
       url_for_messages_(MaskRedisUrl(config.url)),
       instance_(config.instance.empty() ? DefaultInstance() : config.instance),
       client_(executor_, ClientOptions(config)),
-      timer_(executor_) {}
+      timer_(executor_) {
+  const int saved = LoadInstances(options_.state_file);
+  instances_ = std::max({1, config.instances > 0 ? config.instances : saved});
+  // A lower count from Redis is believed only after the alive window, as any drop.
+  instances_seen_at_ = clock_.Now();
+  if (instances_ > 1) {
+    spdlog::info(
+        "coordination: instance '{}' assumes {} instances share each key until Redis tells ({})",
+        instance_, instances_,
+        config.instances > 0 ? "coordination.instances" : "the count its last run saw");
+  }
+}
+
+void Coordinator::SaveInstances() const {
+  if (options_.state_file.empty()) return;
+  std::error_code ec;
+  const auto tmp = options_.state_file.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << instances_ << '\n';
+    if (!out) return;
+  }
+  std::filesystem::rename(tmp, options_.state_file, ec);
+}
 
 Coordinator::~Coordinator() { running_ = false; }
 
@@ -175,8 +208,10 @@ asio::awaitable<void> Coordinator::Beat() {
   const int seen = static_cast<int>(std::max<long long>(1, reply->integer));
   const common::SteadyTime now = clock_.Now();
   if (seen >= instances_ || now - instances_seen_at_ >= options_.alive_window) {
+    const bool changed = seen != instances_;
     instances_ = seen;
     instances_seen_at_ = now;
+    if (changed) SaveInstances();
   }
   if (mode_ == Mode::kFallback) {
     mode_ = Mode::kShared;

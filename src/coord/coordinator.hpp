@@ -12,7 +12,8 @@
 // instances alive are those scored in the last 5 s. A count that drops is believed only when the
 // higher one has not been seen for that long (after a Redis restart the list starts empty), and
 // while in fallback the count last seen stays: the fallback share is never the whole rate because
-// of a list Redis lost.
+// of a list Redis lost. At start, before Redis has told, the count is coordination.instances, else
+// the one saved in options.state_file by the last run, else 1; each new count is saved there.
 //
 // Keys: everything lives under "<prefix>:" ("kisgate:" by default): "kisgate:instances", and per
 // app key "kisgate:{<key_id>}:<what>" (the braces keep a key's entries in one cluster slot). The
@@ -26,6 +27,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -48,6 +50,9 @@ struct CoordinatorOptions {
   std::string prefix = "kisgate";                // of every Redis key (tests use their own)
   std::chrono::milliseconds heartbeat{1000};     // and the probe's period while in fallback
   std::chrono::milliseconds alive_window{5000};  // an instance seen within this is alive
+  // Where the count of instances last seen is kept across restarts (empty: nowhere), so that an
+  // instance that cannot reach Redis at start does not assume it is alone.
+  std::filesystem::path state_file;
 };
 
 class Coordinator {
@@ -112,6 +117,7 @@ class Coordinator {
  private:
   boost::asio::awaitable<void> Heartbeat();
   boost::asio::awaitable<void> Beat();
+  void SaveInstances() const;
 
   boost::asio::any_io_executor executor_;
   const common::Clock& clock_;

@@ -1,11 +1,13 @@
 #include "coord/coordinator.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <new>
@@ -49,8 +51,11 @@ class CoordinatorTest : public ::testing::Test {
 
   std::unique_ptr<Coordinator> Make(const std::string& instance,
                                     const common::Clock* clock = nullptr,
-                                    milliseconds alive_window = milliseconds(5000)) {
+                                    milliseconds alive_window = milliseconds(5000),
+                                    const std::filesystem::path& state_file = {},
+                                    int configured_instances = 0) {
     config::CoordinationConfig config;
+    config.instances = configured_instances;
     config.url = server_->Url();
     config.instance = instance;
     // Generous for a loaded machine: these tests are about sharing, not speed.
@@ -59,6 +64,7 @@ class CoordinatorTest : public ::testing::Test {
     options.prefix = "test";
     options.heartbeat = milliseconds(50);
     options.alive_window = alive_window;
+    options.state_file = state_file;
     auto c = std::make_unique<Coordinator>(io_.get_executor(), config,
                                            clock ? *clock : time_.clock(), options);
     Watch(*c);
@@ -325,6 +331,42 @@ TEST_F(CoordinatorTest, FallsBackWhenRedisStopsAndReturns) {
   EXPECT_EQ(back->status, Status::kGranted);
   a_->Stop();
   b_->Stop();
+}
+
+// Three instances restarted while Redis is down each assume the count their last run saw (or the
+// configured one), not that they are alone: their fallback shares add up to the key's rate.
+TEST_F(CoordinatorTest, StartedWithoutRedisAssumesTheCountLastSeen) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("kisgate-coord-state-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto file = dir / "coordination-instances";
+  std::filesystem::remove(file);
+  {
+    auto a = Make("a", nullptr, milliseconds(5000), file);
+    auto c = Make("c");
+    a->Start();
+    a_->Start();
+    c->Start();
+    ASSERT_TRUE(Until([&] { return a->Stats().instances == 3; }));
+    a->Stop();
+    a_->Stop();
+    c->Stop();
+    time_.RunFor(io_, milliseconds(100), caught_up_);
+  }
+  server_->Stop();
+  auto restarted = Make("a", nullptr, milliseconds(5000), file);
+  EXPECT_EQ(restarted->Stats().instances, 3);
+  restarted->Start();
+  ASSERT_TRUE(Until([&] { return !restarted->Shared(); }));
+  EXPECT_DOUBLE_EQ(restarted->FallbackShare(), 1.0 / 3);
+  auto configured = Make("d", nullptr, milliseconds(5000), {}, 4);
+  configured->Start();
+  ASSERT_TRUE(Until([&] { return !configured->Shared(); }));
+  EXPECT_DOUBLE_EQ(configured->FallbackShare(), 0.25);
+  restarted->Stop();
+  configured->Stop();
+  server_->Start();
+  std::filesystem::remove_all(dir);
 }
 
 // An instance that stops leaves the count at once; one that dies leaves it after the window.
