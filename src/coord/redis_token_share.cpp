@@ -37,6 +37,7 @@ return 0
 
 RedisTokenShare::RedisTokenShare(Coordinator& coordinator, std::string key_id)
     : coordinator_(coordinator),
+      coordinator_life_(coordinator.life()),
       key_id_(std::move(key_id)),
       token_key_(coordinator.Key(key_id_, "token")),
       right_key_(coordinator.Key(key_id_, "token-right")) {}
