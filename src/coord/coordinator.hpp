@@ -15,6 +15,14 @@
 // of a list Redis lost. At start, before Redis has told, the count is coordination.instances, else
 // the one saved in options.state_file by the last run, else 1; each new count is saved there.
 //
+// Presence (issue 23): while in shared mode each heartbeat also renews this instance's presence
+// (PresenceLease, on Redis's clock) and publishes its fallback share. A Reserve spaces the key's
+// shared slots so that they leave the fallback share of every instance alive but not present:
+// an instance that cannot reach Redis in time stops renewing, waits out its presence
+// (FallbackFrom) and only then spends its share alone, which the others leave it by then. So the
+// sum over instances stays within the rate whichever of them see Redis late. (An instance Redis
+// has not heard from at all within the alive window counts as gone.)
+//
 // Keys: everything lives under "<prefix>:" ("kisgate:" by default): "kisgate:instances", and per
 // app key "kisgate:{<key_id>}:<what>" (the braces keep a key's entries in one cluster slot). The
 // key id is a SHA-256 prefix (KeyId); the app key itself is never written to Redis.
@@ -29,6 +37,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -75,6 +84,10 @@ class Coordinator {
   bool Shared() const { return mode_ == gate::CoordinationStats::Mode::kShared; }
   // 1 / the instances last seen alive (this one included).
   double FallbackShare() const { return 1.0 / static_cast<double>(instances_); }
+  // In fallback, no call on the local share before this: until then the shared schedule may still
+  // count this instance present (it renewed its presence) and spend the whole rate without it.
+  common::SteadyTime FallbackFrom() const;
+  const CoordinatorOptions& options() const { return options_; }
 
   // The shared budget and the shared token of the app key `key_id` (KeyId). Each share refers to
   // this coordinator while life() has not expired.
@@ -118,11 +131,13 @@ class Coordinator {
   boost::asio::awaitable<void> Heartbeat();
   boost::asio::awaitable<void> Beat();
   void SaveInstances() const;
+  common::Duration PresenceLease() const;
 
   boost::asio::any_io_executor executor_;
   const common::Clock& clock_;
   CoordinatorOptions options_;
   std::string url_for_messages_;  // the password masked
+  std::chrono::milliseconds timeout_;
   std::string instance_;
   RedisClient client_;
   common::Timer timer_;
@@ -132,6 +147,8 @@ class Coordinator {
   common::SteadyTime instances_seen_at_{};  // when the count last rose or was last confirmed
   std::uint64_t fallbacks_ = 0;
   int outstanding_ = 0;
+  std::optional<std::int64_t> redis_offset_ms_;  // Redis's ms minus the clock's, last seen in time
+  common::SteadyTime presence_sent_at_{};        // the last heartbeat that may renew the presence
   std::shared_ptr<const bool> life_ = std::make_shared<const bool>(true);
 };
 

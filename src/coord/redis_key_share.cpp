@@ -18,19 +18,49 @@ using std::chrono::milliseconds;
 
 namespace {
 
-// KEYS: tat, inflight, cooldown. ARGV: the lease's name, interval µs, in-flight cap, lease µs, the
-// longest wait µs of a kInFlightFull answer. Returns {status, wait µs, now µs, slot µs}; status 0
-// granted, 1 in flight full, 2 cooling down. Times are µs of Redis's TIME (below 2^53: exact in
-// Lua's doubles); string.format('%.0f') keeps all their digits where tostring would round.
+// KEYS: tat, inflight, cooldown, and the coordinator's instances, presences and fallback shares.
+// ARGV: the lease's name, interval µs, in-flight cap, lease µs, the longest wait µs of a
+// kInFlightFull answer, this instance, the alive window in ms. Returns {status, wait µs, now µs,
+// slot µs}; status 0 granted, 1 in flight full, 2 cooling down. Times are µs of Redis's TIME
+// (below 2^53: exact in Lua's doubles); string.format('%.0f') keeps all their digits where
+// tostring would round. The slots are spaced `interval / (1 - reserved)` apart, where `reserved`
+// is the sum of the fallback shares of the other instances alive but not present (they may be
+// spending their share alone). A value that is not what the script wrote (garbage, or a key of
+// another type) is replaced, never a reason to fail.
 const Script& ReserveScript() {
   static const Script script(R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local now_ms = math.floor(now / 1000)
 local cooling = redis.call('PTTL', KEYS[3])
 if cooling > 0 then return {2, cooling * 1000, now, 0} end
 local interval = tonumber(ARGV[2])
 local cap = tonumber(ARGV[3])
 local lease = tonumber(ARGV[4])
+local function is(key, kind)
+  local k = redis.call('TYPE', key)['ok']
+  if k ~= 'none' and k ~= kind then redis.call('DEL', key) return false end
+  return k == kind
+end
+local reserved = 0
+if is(KEYS[4], 'zset') then
+  local present = is(KEYS[5], 'zset')
+  local shares = is(KEYS[6], 'hash')
+  local alive = redis.call('ZRANGEBYSCORE', KEYS[4], string.format('%.0f', now_ms - tonumber(ARGV[7])), '+inf')
+  for _, other in ipairs(alive) do
+    if other ~= ARGV[6] then
+      local until_ms = present and tonumber(redis.call('ZSCORE', KEYS[5], other) or '') or nil
+      if until_ms == nil or until_ms < now_ms then
+        local share = shares and tonumber(redis.call('HGET', KEYS[6], other) or '') or nil
+        if share == nil or share ~= share or share < 0 or share > 1 then share = 1 / #alive end
+        reserved = reserved + share
+      end
+    end
+  end
+end
+if reserved > 0.9 then reserved = 0.9 end
+interval = interval / (1 - reserved)
+is(KEYS[2], 'zset')
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('%.0f', now))
 if redis.call('ZCARD', KEYS[2]) >= cap then
   local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
@@ -39,7 +69,9 @@ if redis.call('ZCARD', KEYS[2]) >= cap then
   if wait < 0 then wait = 0 end
   return {1, wait, now, 0}
 end
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+local tat = 0
+if is(KEYS[1], 'string') then tat = tonumber(redis.call('GET', KEYS[1])) or 0 end
+if tat ~= tat or tat > now + 1000000 then tat = 0 end
 local slot = now
 if tat > now then slot = tat end
 local next_tat = slot + interval
@@ -91,10 +123,13 @@ asio::awaitable<std::optional<SharedGrant>> RedisKeyShare::ReserveSlot(std::stri
                                                                        common::Duration interval,
                                                                        int in_flight_cap,
                                                                        common::Duration lease) {
-  auto op =
-      coordinator_.EvalSha(ReserveScript(), {tat_key_, inflight_key_, cooldown_key_},
-                           {fmt::format("{}:{}", coordinator_.instance(), call), Micros(interval),
-                            std::to_string(in_flight_cap), Micros(lease), Micros(kMaxFullWait)});
+  auto op = coordinator_.EvalSha(
+      ReserveScript(),
+      {tat_key_, inflight_key_, cooldown_key_, coordinator_.Key("", "instances"),
+       coordinator_.Key("", "present"), coordinator_.Key("", "shares")},
+      {fmt::format("{}:{}", coordinator_.instance(), call), Micros(interval),
+       std::to_string(in_flight_cap), Micros(lease), Micros(kMaxFullWait), coordinator_.instance(),
+       std::to_string(coordinator_.options().alive_window.count())});
   common::Result<Reply> reply = co_await std::move(op);
   if (!reply) co_return std::nullopt;
   const bool well_formed =
@@ -146,6 +181,10 @@ void RedisKeyShare::CoolDown(common::Duration duration) {
 }
 
 bool RedisKeyShare::Shared() const { return !coordinator_life_.expired() && coordinator_.Shared(); }
+
+common::SteadyTime RedisKeyShare::FallbackFrom() const {
+  return coordinator_life_.expired() ? common::SteadyTime{} : coordinator_.FallbackFrom();
+}
 
 double RedisKeyShare::FallbackShare() const {
   return coordinator_life_.expired() ? 1.0 : coordinator_.FallbackShare();

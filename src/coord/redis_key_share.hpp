@@ -48,6 +48,7 @@ class RedisKeyShare final : public gate::KeyShare {
   void CoolDown(common::Duration duration) override;
   bool Shared() const override;
   double FallbackShare() const override;
+  common::SteadyTime FallbackFrom() const override;
   const std::string& key_id() const { return key_id_; }
 
   // A kInFlightFull answer waits until the earliest lease ends, at most this long.
