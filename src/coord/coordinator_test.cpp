@@ -209,6 +209,57 @@ TEST_F(CoordinatorTest, TwoInstancesShareOneSchedule) {
   EXPECT_GT(slots.back() - slots.front(), (2 * kEach - 2) * kInterval.count());
 }
 
+// FLUSHALL while instances hold slots of the schedule: the next slot comes after them, not at
+// once (the old script restarted the schedule at Redis's now: one EGW00201 in the repro).
+TEST_F(CoordinatorTest, ScheduleLostByFlushallRestartsAfterTheSlotsHeld) {
+  a_->Start();
+  b_->Start();
+  ASSERT_TRUE(Until([&] { return a_->Stats().instances == 2 && b_->Stats().instances == 2; }));
+  auto share_a = a_->ShareKey(key_id_);
+  auto share_b = b_->ShareKey(key_id_);
+  auto* ra = dynamic_cast<RedisKeyShare*>(share_a.get());
+  auto* rb = dynamic_cast<RedisKeyShare*>(share_b.get());
+  constexpr auto kInterval = std::chrono::milliseconds(200);
+  auto first = Reserve(*ra, "a1", kInterval, 10, std::chrono::seconds(5));
+  auto second = Reserve(*rb, "b1", kInterval, 10, std::chrono::seconds(5));
+  ASSERT_TRUE(first && second);
+  ASSERT_GT(second->slot_us, first->slot_us);
+  ASSERT_TRUE(RunTask(a_->client().Command({"FLUSHALL"})));
+  auto after = Reserve(*ra, "a2", kInterval, 10, std::chrono::seconds(5));
+  ASSERT_TRUE(after);
+  ASSERT_EQ(after->grant.status, Status::kGranted);
+  EXPECT_GE(after->slot_us - second->slot_us, 200'000)
+      << "first " << first->slot_us << " second " << second->slot_us << " after " << after->slot_us
+      << " now " << after->now_us;
+  a_->Stop();
+  b_->Stop();
+}
+
+// Garbage in the key's shared entries (another type, or a value no script wrote) is replaced:
+// the instance stays in shared mode and gets its slot.
+TEST_F(CoordinatorTest, GarbageInTheSharedKeysIsReplaced) {
+  auto share = a_->ShareKey(key_id_);
+  auto* ra = dynamic_cast<RedisKeyShare*>(share.get());
+  for (const char* what : {"tat", "inflight"}) {
+    ASSERT_TRUE(RunTask(a_->client().Command({"SET", a_->Key(key_id_, what), "garbage"})));
+  }
+  ASSERT_TRUE(RunTask(a_->client().Command({"SET", a_->Key("", "instances"), "garbage"})));
+  auto grant = Reserve(*ra, "x", microseconds(1000), 5, std::chrono::seconds(5));
+  ASSERT_TRUE(grant);
+  EXPECT_EQ(grant->grant.status, Status::kGranted);
+  EXPECT_TRUE(a_->Shared());
+  ASSERT_TRUE(RunTask(a_->client().Command({"HSET", a_->Key(key_id_, "tat"), "f", "v"})));
+  ASSERT_TRUE(RunTask(a_->client().Command({"LPUSH", a_->Key(key_id_, "inflight"), "v"})));
+  auto again = Reserve(*ra, "y", microseconds(1000), 5, std::chrono::seconds(5));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->grant.status, Status::kGranted);
+  a_->Start();  // the heartbeat repairs its own keys too
+  time_.RunFor(io_, milliseconds(200), caught_up_);
+  EXPECT_TRUE(a_->Shared());
+  EXPECT_EQ(a_->Stats().fallbacks, 0U);
+  a_->Stop();
+}
+
 // The in-flight cap counts the leases of both instances; a release frees one for the other.
 TEST_F(CoordinatorTest, InFlightCapIsShared) {
   auto share_a = a_->ShareKey(key_id_);

@@ -20,13 +20,15 @@ namespace {
 
 // KEYS: tat, inflight, cooldown, and the coordinator's instances, presences and fallback shares.
 // ARGV: the lease's name, interval µs, in-flight cap, lease µs, the longest wait µs of a
-// kInFlightFull answer, this instance, the alive window in ms. Returns {status, wait µs, now µs,
-// slot µs}; status 0 granted, 1 in flight full, 2 cooling down. Times are µs of Redis's TIME
-// (below 2^53: exact in Lua's doubles); string.format('%.0f') keeps all their digits where
-// tostring would round. The slots are spaced `interval / (1 - reserved)` apart, where `reserved`
-// is the sum of the fallback shares of the other instances alive but not present (they may be
-// spending their share alone). A value that is not what the script wrote (garbage, or a key of
-// another type) is replaced, never a reason to fail.
+// kInFlightFull answer, this instance, the alive window in ms, the latest tat this instance saw,
+// the instances it last saw. Returns
+// {status, wait µs, now µs, slot µs, and when granted the tat after it}; status 0 granted, 1 in
+// flight full, 2 cooling down. Times are µs of Redis's TIME (below 2^53: exact in Lua's doubles);
+// string.format('%.0f') keeps all their digits where tostring would round. The slots are spaced
+// `interval / (1 - reserved)` apart, where `reserved` is the sum of the fallback shares of the
+// other instances alive but not present (they may be spending their share alone). A value that is
+// not what the script wrote (garbage, or a key of another type) is replaced, never a reason to
+// fail.
 const Script& ReserveScript() {
   static const Script script(R"lua(
 local t = redis.call('TIME')
@@ -69,9 +71,15 @@ if redis.call('ZCARD', KEYS[2]) >= cap then
   if wait < 0 then wait = 0 end
   return {1, wait, now, 0}
 end
-local tat = 0
-if is(KEYS[1], 'string') then tat = tonumber(redis.call('GET', KEYS[1])) or 0 end
-if tat ~= tat or tat > now + 1000000 then tat = 0 end
+local tat = nil
+if is(KEYS[1], 'string') then tat = tonumber(redis.call('GET', KEYS[1])) end
+if tat == nil or tat ~= tat or tat > now + 5000000 then
+  -- Lost (FLUSHALL, a Redis restart) or garbage: the schedule goes on after the slots already
+  -- handed out, at most one ahead per instance past the tat this instance last saw.
+  tat = now
+  local seen = tonumber(ARGV[8]) or 0
+  if seen > now - 1000000 then tat = seen + (tonumber(ARGV[9]) - 1) * interval end
+end
 local slot = now
 if tat > now then slot = tat end
 local next_tat = slot + interval
@@ -83,7 +91,7 @@ local ttl = math.ceil((expiry - now) / 1000) + 1
 if redis.call('PTTL', KEYS[2]) < ttl then
   redis.call('PEXPIRE', KEYS[2], string.format('%.0f', ttl))
 end
-return {0, slot - now, now, slot}
+return {0, slot - now, now, slot, next_tat}
 )lua");
   return script;
 }
@@ -129,11 +137,12 @@ asio::awaitable<std::optional<SharedGrant>> RedisKeyShare::ReserveSlot(std::stri
        coordinator_.Key("", "present"), coordinator_.Key("", "shares")},
       {fmt::format("{}:{}", coordinator_.instance(), call), Micros(interval),
        std::to_string(in_flight_cap), Micros(lease), Micros(kMaxFullWait), coordinator_.instance(),
-       std::to_string(coordinator_.options().alive_window.count())});
+       std::to_string(coordinator_.options().alive_window.count()), std::to_string(last_tat_us_),
+       std::to_string(coordinator_.Stats().instances)});
   common::Result<Reply> reply = co_await std::move(op);
   if (!reply) co_return std::nullopt;
   const bool well_formed =
-      reply->kind == Reply::Kind::kArray && reply->elements.size() == 4 &&
+      reply->kind == Reply::Kind::kArray && reply->elements.size() >= 4 &&
       std::all_of(reply->elements.begin(), reply->elements.end(),
                   [](const Reply& e) { return e.kind == Reply::Kind::kInteger; });
   if (!well_formed) {
@@ -155,6 +164,8 @@ asio::awaitable<std::optional<SharedGrant>> RedisKeyShare::ReserveSlot(std::stri
   out.grant.wait = microseconds(reply->elements[1].integer);
   out.now_us = reply->elements[2].integer;
   out.slot_us = reply->elements[3].integer;
+  if (reply->elements.size() > 4)
+    last_tat_us_ = std::max<std::int64_t>(last_tat_us_, reply->elements[4].integer);
   co_return out;
 }
 
