@@ -154,10 +154,23 @@ gate::CoordinationStats Coordinator::Stats() const {
   stats.instance = instance_;
   stats.instances = instances_;
   stats.fallbacks = fallbacks_;
+  stats.error = error_;
   return stats;
 }
 
 void Coordinator::NoteFailure(std::string_view what, std::string_view why) {
+  const bool refused = why.find("WRONGPASS") != std::string_view::npos ||
+                       why.find("NOAUTH") != std::string_view::npos ||
+                       why.find("invalid password") != std::string_view::npos ||
+                       why.find("invalid username-password") != std::string_view::npos;
+  if (refused && error_.empty()) {
+    error_ = fmt::format(
+        "Redis at {} refuses this instance's password ({}): set coordination.password (or the "
+        "URL's) to Redis's; until then instance '{}' uses its local share (1/{} of each key's "
+        "rate)",
+        url_for_messages_, why, instance_, instances_);
+    spdlog::error("coordination: {}", error_);
+  }
   if (mode_ == Mode::kFallback) return;
   mode_ = Mode::kFallback;
   fallbacks_++;
@@ -275,6 +288,7 @@ asio::awaitable<void> Coordinator::Beat() {
     instances_seen_at_ = now;
     if (changed) SaveInstances();
   }
+  error_.clear();
   if (mode_ == Mode::kFallback) {
     mode_ = Mode::kShared;
     spdlog::info(

@@ -146,6 +146,7 @@ class Coordinator {
   int instances_ = 1;
   common::SteadyTime instances_seen_at_{};  // when the count last rose or was last confirmed
   std::uint64_t fallbacks_ = 0;
+  std::string error_;  // Redis refused the password (Stats().error)
   int outstanding_ = 0;
   std::optional<std::int64_t> redis_offset_ms_;  // Redis's ms minus the clock's, last seen in time
   common::SteadyTime presence_sent_at_{};        // the last heartbeat that may renew the presence

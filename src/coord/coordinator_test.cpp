@@ -139,6 +139,30 @@ TEST(CoordinatorShutdown, SharesOutlivingTheirCoordinatorDoNothing) {
   EXPECT_EQ(io.run(), 0u);  // nothing was started on the freed coordinator's behalf
 }
 
+// A password Redis refuses is an operator's error, not a slow Redis: Stats().error (shown on
+// /readyz) names the setting to fix, and it clears once Redis accepts the instance.
+TEST(CoordinatorPassword, RefusedPasswordNamesTheSetting) {
+  testing::RedisServer server("right-password");
+  asio::io_context io;
+  config::CoordinationConfig config;
+  config.url = server.Url();
+  config.password = "wrong-password";
+  config.instance = "a";
+  config.timeout = milliseconds(1000);
+  CoordinatorOptions options;
+  options.heartbeat = milliseconds(20);
+  Coordinator coordinator(io.get_executor(), config, common::SystemClock::Instance(), options);
+  coordinator.Start();
+  for (int i = 0; i < 200 && coordinator.Stats().error.empty(); ++i) io.run_for(milliseconds(20));
+  const std::string error = coordinator.Stats().error;
+  EXPECT_NE(error.find("coordination.password"), std::string::npos) << error;
+  EXPECT_EQ(error.find("right-password"), std::string::npos) << error;
+  EXPECT_EQ(error.find("wrong-password"), std::string::npos) << error;
+  EXPECT_FALSE(coordinator.Shared());
+  coordinator.Stop();
+  io.run_for(milliseconds(50));
+}
+
 // A bad URL stops the start with a message that names the setting and hides the password.
 TEST(CoordinatorConfig, BadUrlNamesTheSettingWithoutThePassword) {
   asio::io_context io;

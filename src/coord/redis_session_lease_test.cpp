@@ -155,12 +155,13 @@ TEST_F(SessionLeaseTest, RedisAwayKeepsTheHolder) {
   EXPECT_FALSE(Acquire(*b));
   server_->Resume();
   server_->Stop();
-  server_->Start();  // empty: the lease is gone from Redis
+  server_->Start();        // empty: the lease is gone from Redis
   a->coordinator.Start();  // the heartbeat finds Redis back
   b->coordinator.Start();
   EXPECT_TRUE(time_.RunUntil(
       io_, [&] { return Acquire(*a) && a->lease->stats().taken == 2; }, 1min, caught_up_));
-  EXPECT_TRUE(time_.RunUntil(io_, [&] { return b->coordinator.Shared(); }, 1min, caught_up_));
+  EXPECT_TRUE(time_.RunUntil(
+      io_, [&] { return b->coordinator.Shared(); }, 1min, caught_up_));
   EXPECT_FALSE(Acquire(*b));
   EXPECT_EQ(b->lease->Holder(), "kisgate-a");
   a->coordinator.Stop();
