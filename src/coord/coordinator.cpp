@@ -291,6 +291,7 @@ asio::awaitable<void> Coordinator::Beat() {
   error_.clear();
   if (mode_ == Mode::kFallback) {
     mode_ = Mode::kShared;
+    shared_since_ = now;
     spdlog::info(
         "coordination: Redis at {} answers again; instance '{}' is back in shared mode "
         "({} instances alive)",

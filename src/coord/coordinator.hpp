@@ -88,6 +88,8 @@ class Coordinator {
   // count this instance present (it renewed its presence) and spend the whole rate without it.
   common::SteadyTime FallbackFrom() const;
   const CoordinatorOptions& options() const { return options_; }
+  // When Redis last answered in time again after a fallback (nullopt if it never failed).
+  std::optional<common::SteadyTime> shared_since() const { return shared_since_; }
 
   // The shared budget and the shared token of the app key `key_id` (KeyId). Each share refers to
   // this coordinator while life() has not expired.
@@ -147,6 +149,7 @@ class Coordinator {
   common::SteadyTime instances_seen_at_{};  // when the count last rose or was last confirmed
   std::uint64_t fallbacks_ = 0;
   std::string error_;  // Redis refused the password (Stats().error)
+  std::optional<common::SteadyTime> shared_since_;
   int outstanding_ = 0;
   std::optional<std::int64_t> redis_offset_ms_;  // Redis's ms minus the clock's, last seen in time
   common::SteadyTime presence_sent_at_{};        // the last heartbeat that may renew the presence

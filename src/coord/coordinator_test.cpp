@@ -417,7 +417,7 @@ TEST_F(CoordinatorTest, StartedWithoutRedisAssumesTheCountLastSeen) {
   const auto file = dir / "coordination-instances";
   std::filesystem::remove(file);
   {
-    auto a = Make("a", nullptr, milliseconds(5000), file);
+    auto a = Make("s", nullptr, milliseconds(5000), file);  // a_ is "a"
     auto c = Make("c");
     a->Start();
     a_->Start();
@@ -429,7 +429,7 @@ TEST_F(CoordinatorTest, StartedWithoutRedisAssumesTheCountLastSeen) {
     time_.RunFor(io_, milliseconds(100), caught_up_);
   }
   server_->Stop();
-  auto restarted = Make("a", nullptr, milliseconds(5000), file);
+  auto restarted = Make("s", nullptr, milliseconds(5000), file);
   EXPECT_EQ(restarted->Stats().instances, 3);
   restarted->Start();
   ASSERT_TRUE(Until([&] { return !restarted->Shared(); }));

@@ -53,6 +53,14 @@ RedisSessionLease::RedisSessionLease(Coordinator& coordinator, const std::string
 
 asio::awaitable<bool> RedisSessionLease::Acquire() {
   const common::SteadyTime sent = coordinator_.clock().Now();
+  // Back from a Redis outage (a restarted Redis may have lost the lease): for one TTL only the
+  // holder that kept the session through it may take the lease, so a free key is not a free slot.
+  const auto back = coordinator_.shared_since();
+  if (!held_ && coordinator_.Shared() && back &&
+      sent < *back + options_.ttl + coordinator_.options().heartbeat) {
+    holder_.clear();
+    co_return false;
+  }
   auto op =
       coordinator_.EvalSha(AcquireScript(), {key_}, {value_, std::to_string(options_.ttl.count())});
   common::Result<Reply> reply = co_await std::move(op);

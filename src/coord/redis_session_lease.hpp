@@ -21,7 +21,9 @@
 // to an instance that did not hold it: without Redis nobody can know that the slot is free, and a
 // second session would only earn OPSP8996). When Redis answers that another instance took the
 // lease meanwhile (its key expired where the others could still reach it), the holder gives the
-// session up. So a Redis outage costs no real-time data.
+// session up. For one TTL (and a heartbeat) after Redis answers again, an instance that did not
+// hold the lease does not take it, even free (a restarted Redis lost it): the holder that kept
+// the session takes it back first. So a Redis outage costs no real-time data.
 //
 // Thread-safety: the coordinator's executor. The coordinator outlives the lease.
 
