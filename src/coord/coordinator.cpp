@@ -243,7 +243,9 @@ common::Duration Coordinator::PresenceLease() const {
 
 common::SteadyTime Coordinator::FallbackFrom() const {
   if (presence_sent_at_ == common::SteadyTime{}) return {};
-  return presence_sent_at_ + PresenceLease() + 2 * timeout_ + std::chrono::milliseconds(10);
+  // And one second more: the others' schedule slows down when the presence expires, and a 1-s
+  // window must not hold both their calls at the whole rate and this instance's alone.
+  return presence_sent_at_ + PresenceLease() + 2 * timeout_ + std::chrono::milliseconds(1010);
 }
 
 asio::awaitable<void> Coordinator::Beat() {

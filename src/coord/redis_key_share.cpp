@@ -25,8 +25,9 @@ namespace {
 // {status, wait µs, now µs, slot µs, and when granted the tat after it}; status 0 granted, 1 in
 // flight full, 2 cooling down. Times are µs of Redis's TIME (below 2^53: exact in Lua's doubles);
 // string.format('%.0f') keeps all their digits where tostring would round. The slots are spaced
-// `interval / (1 - reserved)` apart, where `reserved` is the sum of the fallback shares of the
-// other instances alive but not present (they may be spending their share alone). A value that is
+// for `(1 - reserved)` of the interval's rate less one call a second, where `reserved` is the sum
+// of the fallback shares of the other instances alive but not present (they may be spending their
+// share alone). A value that is
 // not what the script wrote (garbage, or a key of another type) is replaced, never a reason to
 // fail.
 const Script& ReserveScript() {
@@ -61,7 +62,13 @@ if is(KEYS[4], 'zset') then
   end
 end
 if reserved > 0.9 then reserved = 0.9 end
-interval = interval / (1 - reserved)
+if reserved > 0 then
+  -- Two schedules side by side (this one and an absent instance's alone) may each put one call
+  -- more than their rate in a 1-s window: leave one call a second for that.
+  local r = 1000000 / interval * (1 - reserved) - 1
+  if r < 0.5 then r = 0.5 end
+  interval = 1000000 / r
+end
 is(KEYS[2], 'zset')
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('%.0f', now))
 if redis.call('ZCARD', KEYS[2]) >= cap then

@@ -211,13 +211,23 @@ def main():
     proxy.delay = DELAY_S
     slow_from = time.monotonic()
     modes = collections.Counter()
+    seen = []  # (seconds since the delay began, busiest window so far, EGW00201 so far)
     while time.monotonic() - slow_from < SLOW_S:
         modes[mode(slow)] += 1
+        st = sim.stats()
+        seen.append((round(time.monotonic() - slow_from, 1), st["max_calls_in_1s"],
+                     st["errors"].get("EGW00201", 0)))
         time.sleep(0.5)
     proxy.delay = 0.0
     s.log(f"{slow.name}'s Redis is fast again; modes seen meanwhile: {dict(modes)}")
-    time.sleep(5)
+    for _ in range(10):
+        st = sim.stats()
+        seen.append((round(time.monotonic() - slow_from, 1), st["max_calls_in_1s"],
+                     st["errors"].get("EGW00201", 0)))
+        time.sleep(0.5)
     load.stop()
+    firsts = [x for i, x in enumerate(seen) if i == 0 or x[1:] != seen[i - 1][1:]]
+    s.log(f"(s after the delay began, busiest window, EGW00201) when they changed: {firsts}")
     stats = sim.stats()
     s.log(f"sim: {stats['calls']} calls, busiest 1-s window {stats['max_calls_in_1s']}, "
           f"errors {stats['errors']}; passthrough outcomes {dict(load.results)}")
