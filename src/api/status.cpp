@@ -205,6 +205,7 @@ http::Response StatusHandler::Ready() const {
   const auto& co = stats.coordination;
   json::object coordination{{"mode", gate::ModeName(co.mode)}, {"instances", co.instances}};
   if (!co.instance.empty()) coordination["instance"] = co.instance;
+  if (!co.error.empty()) coordination["error"] = co.error;
   json::object body{{"ready", problems.empty()},
                     {"problems", std::move(problems)},
                     {"coordination", std::move(coordination)}};

@@ -84,8 +84,10 @@ struct Wiring {
 
   // [coordination]: the keys' budgets and tokens shared with the other instances through Redis.
   void Coordinate(asio::io_context& io, gate::GatewayOptions& go) {
+    coord::CoordinatorOptions options;
+    options.state_file = std::filesystem::path(config.data_dir) / "coordination-instances";
     coordinator = std::make_unique<coord::Coordinator>(io.get_executor(), config.coordination,
-                                                       common::SystemClock::Instance());
+                                                       common::SystemClock::Instance(), options);
     coordinator->Start();
     auto* c = coordinator.get();
     auto key_id = [](const config::KeyConfig& k) {

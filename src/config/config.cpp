@@ -466,7 +466,10 @@ Config Read(const toml::table& root, const EnvLookup& env) {
     t->String("password", c.coordination.password);
     t->String("instance", c.coordination.instance);
     t->Duration("timeout", c.coordination.timeout);
+    t->Integer("instances", c.coordination.instances);
     t->RejectUnknown();
+    if (c.coordination.instances < 0 || c.coordination.instances > 1000)
+      t->Fail("instances", "must be between 1 and 1000 (or 0: the count last seen)");
     if (!c.coordination.url.starts_with("redis://")) {
       t->Fail("url",
               fmt::format("must be a Redis URL like \"redis://127.0.0.1:6379/0\", got \"{}\"",

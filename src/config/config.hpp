@@ -75,6 +75,10 @@ struct CoordinationConfig {
   // A Redis command slower than this counts as Redis unavailable: the instance falls back to its
   // local share of each key's rate until Redis answers in time again.
   std::chrono::milliseconds timeout{50};
+  // How many instances share each key, assumed until Redis has told: a fallback share of 1/this
+  // when Redis cannot be reached at start. 0: the count this instance last saw (kept in data_dir),
+  // or 1 when it never saw one.
+  int instances = 0;
 };
 
 struct KeyConfig {

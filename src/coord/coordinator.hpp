@@ -12,19 +12,32 @@
 // instances alive are those scored in the last 5 s. A count that drops is believed only when the
 // higher one has not been seen for that long (after a Redis restart the list starts empty), and
 // while in fallback the count last seen stays: the fallback share is never the whole rate because
-// of a list Redis lost.
+// of a list Redis lost. At start, before Redis has told, the count is coordination.instances, else
+// the one saved in options.state_file by the last run, else 1; each new count is saved there.
+//
+// Presence (issue 23): while in shared mode each heartbeat also renews this instance's presence
+// (PresenceLease, on Redis's clock) and publishes its fallback share. A Reserve spaces the key's
+// shared slots so that they leave the fallback share of every instance alive but not present:
+// an instance that cannot reach Redis in time stops renewing, waits out its presence
+// (FallbackFrom) and only then spends its share alone, which the others leave it by then. So the
+// sum over instances stays within the rate whichever of them see Redis late. (An instance Redis
+// has not heard from at all within the alive window counts as gone.)
 //
 // Keys: everything lives under "<prefix>:" ("kisgate:" by default): "kisgate:instances", and per
 // app key "kisgate:{<key_id>}:<what>" (the braces keep a key's entries in one cluster slot). The
 // key id is a SHA-256 prefix (KeyId); the app key itself is never written to Redis.
 //
-// Thread-safety: one executor (the caller's single-threaded io_context). The shares it hands out
-// and every coroutine it starts must end before it is destroyed: destroy it after its io_context
-// has stopped running.
+// Thread-safety: one executor (the caller's single-threaded io_context). Destroy it after its
+// io_context has stopped running. The shares it hands out may outlive it (a gateway's state held
+// by a coroutine frame is destroyed with the io_context, after the coordinator): from then on
+// their fire-and-forget calls (Release, CoolDown, Withdraw) do nothing, and the leases they would
+// have ended expire in Redis by themselves.
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +59,9 @@ struct CoordinatorOptions {
   std::string prefix = "kisgate";                // of every Redis key (tests use their own)
   std::chrono::milliseconds heartbeat{1000};     // and the probe's period while in fallback
   std::chrono::milliseconds alive_window{5000};  // an instance seen within this is alive
+  // Where the count of instances last seen is kept across restarts (empty: nowhere), so that an
+  // instance that cannot reach Redis at start does not assume it is alone.
+  std::filesystem::path state_file;
 };
 
 class Coordinator {
@@ -68,9 +84,15 @@ class Coordinator {
   bool Shared() const { return mode_ == gate::CoordinationStats::Mode::kShared; }
   // 1 / the instances last seen alive (this one included).
   double FallbackShare() const { return 1.0 / static_cast<double>(instances_); }
+  // In fallback, no call on the local share before this: until then the shared schedule may still
+  // count this instance present (it renewed its presence) and spend the whole rate without it.
+  common::SteadyTime FallbackFrom() const;
+  const CoordinatorOptions& options() const { return options_; }
+  // When Redis last answered in time again after a fallback (nullopt if it never failed).
+  std::optional<common::SteadyTime> shared_since() const { return shared_since_; }
 
   // The shared budget and the shared token of the app key `key_id` (KeyId). Each share refers to
-  // this coordinator, which outlives it.
+  // this coordinator while life() has not expired.
   std::unique_ptr<gate::KeyShare> ShareKey(std::string key_id);
   std::unique_ptr<kis::TokenShare> ShareToken(std::string key_id);
 
@@ -100,6 +122,9 @@ class Coordinator {
   // Redis failed `what` (or answered what cannot be used): enter fallback unless already there.
   void NoteFailure(std::string_view what, std::string_view why);
 
+  // Expires when this coordinator is destroyed.
+  std::weak_ptr<const bool> life() const { return life_; }
+
   RedisClient& client() { return client_; }
   const common::Clock& clock() const { return clock_; }
   const boost::asio::any_io_executor& executor() const { return executor_; }
@@ -107,11 +132,14 @@ class Coordinator {
  private:
   boost::asio::awaitable<void> Heartbeat();
   boost::asio::awaitable<void> Beat();
+  void SaveInstances() const;
+  common::Duration PresenceLease() const;
 
   boost::asio::any_io_executor executor_;
   const common::Clock& clock_;
   CoordinatorOptions options_;
   std::string url_for_messages_;  // the password masked
+  std::chrono::milliseconds timeout_;
   std::string instance_;
   RedisClient client_;
   common::Timer timer_;
@@ -120,7 +148,12 @@ class Coordinator {
   int instances_ = 1;
   common::SteadyTime instances_seen_at_{};  // when the count last rose or was last confirmed
   std::uint64_t fallbacks_ = 0;
+  std::string error_;  // Redis refused the password (Stats().error)
+  std::optional<common::SteadyTime> shared_since_;
   int outstanding_ = 0;
+  std::optional<std::int64_t> redis_offset_ms_;  // Redis's ms minus the clock's, last seen in time
+  common::SteadyTime presence_sent_at_{};        // the last heartbeat that may renew the presence
+  std::shared_ptr<const bool> life_ = std::make_shared<const bool>(true);
 };
 
 }  // namespace kisgate::coord

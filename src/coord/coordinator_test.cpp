@@ -1,12 +1,16 @@
 #include "coord/coordinator.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <exception>
+#include <filesystem>
 #include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,8 +51,11 @@ class CoordinatorTest : public ::testing::Test {
 
   std::unique_ptr<Coordinator> Make(const std::string& instance,
                                     const common::Clock* clock = nullptr,
-                                    milliseconds alive_window = milliseconds(5000)) {
+                                    milliseconds alive_window = milliseconds(5000),
+                                    const std::filesystem::path& state_file = {},
+                                    int configured_instances = 0) {
     config::CoordinationConfig config;
+    config.instances = configured_instances;
     config.url = server_->Url();
     config.instance = instance;
     // Generous for a loaded machine: these tests are about sharing, not speed.
@@ -57,6 +64,7 @@ class CoordinatorTest : public ::testing::Test {
     options.prefix = "test";
     options.heartbeat = milliseconds(50);
     options.alive_window = alive_window;
+    options.state_file = state_file;
     auto c = std::make_unique<Coordinator>(io_.get_executor(), config,
                                            clock ? *clock : time_.clock(), options);
     Watch(*c);
@@ -106,6 +114,53 @@ TEST(CoordinatorKeyId, IsAHashPrefixNotTheKey) {
   EXPECT_EQ(id, Coordinator::KeyId("real", "PSabcdefSECRETKEY"));
   EXPECT_NE(id, Coordinator::KeyId("mock", "PSabcdefSECRETKEY"));
   EXPECT_NE(id, Coordinator::KeyId("real", "PSabcdefSECRETKEZ"));
+}
+
+// At shutdown a coroutine frame holding the gateway's state is destroyed with the io_context,
+// after the coordinator: ~KeyGate then releases its leases through a share whose coordinator is
+// gone. The share must not touch it (the coordinator's memory is overwritten here, as a freed
+// block reused; the old code crashed in Spawn).
+TEST(CoordinatorShutdown, SharesOutlivingTheirCoordinatorDoNothing) {
+  asio::io_context io;
+  config::CoordinationConfig config;
+  config.url = "redis://127.0.0.1:1/0";
+  config.instance = "a";
+  alignas(Coordinator) unsigned char storage[sizeof(Coordinator)];
+  auto* coordinator =
+      new (storage) Coordinator(io.get_executor(), config, common::SystemClock::Instance());
+  auto key = coordinator->ShareKey("k");
+  auto token = coordinator->ShareToken("k");
+  coordinator->~Coordinator();
+  std::memset(storage, 0xff, sizeof(storage));
+  key->Release("call-1");
+  key->CoolDown(milliseconds(100));
+  token->Withdraw("token");
+  EXPECT_FALSE(key->Shared());
+  EXPECT_EQ(io.run(), 0u);  // nothing was started on the freed coordinator's behalf
+}
+
+// A password Redis refuses is an operator's error, not a slow Redis: Stats().error (shown on
+// /readyz) names the setting to fix, and it clears once Redis accepts the instance.
+TEST(CoordinatorPassword, RefusedPasswordNamesTheSetting) {
+  testing::RedisServer server("right-password");
+  asio::io_context io;
+  config::CoordinationConfig config;
+  config.url = server.Url();
+  config.password = "wrong-password";
+  config.instance = "a";
+  config.timeout = milliseconds(1000);
+  CoordinatorOptions options;
+  options.heartbeat = milliseconds(20);
+  Coordinator coordinator(io.get_executor(), config, common::SystemClock::Instance(), options);
+  coordinator.Start();
+  for (int i = 0; i < 200 && coordinator.Stats().error.empty(); ++i) io.run_for(milliseconds(20));
+  const std::string error = coordinator.Stats().error;
+  EXPECT_NE(error.find("coordination.password"), std::string::npos) << error;
+  EXPECT_EQ(error.find("right-password"), std::string::npos) << error;
+  EXPECT_EQ(error.find("wrong-password"), std::string::npos) << error;
+  EXPECT_FALSE(coordinator.Shared());
+  coordinator.Stop();
+  io.run_for(milliseconds(50));
 }
 
 // A bad URL stops the start with a message that names the setting and hides the password.
@@ -176,6 +231,57 @@ TEST_F(CoordinatorTest, TwoInstancesShareOneSchedule) {
     EXPECT_GE(slots[i] - slots[i - 1], kInterval.count()) << "slots " << i - 1 << " and " << i;
   // Later reservations queue behind the earlier ones: the schedule runs ahead of Redis's clock.
   EXPECT_GT(slots.back() - slots.front(), (2 * kEach - 2) * kInterval.count());
+}
+
+// FLUSHALL while instances hold slots of the schedule: the next slot comes after them, not at
+// once (the old script restarted the schedule at Redis's now: one EGW00201 in the repro).
+TEST_F(CoordinatorTest, ScheduleLostByFlushallRestartsAfterTheSlotsHeld) {
+  a_->Start();
+  b_->Start();
+  ASSERT_TRUE(Until([&] { return a_->Stats().instances == 2 && b_->Stats().instances == 2; }));
+  auto share_a = a_->ShareKey(key_id_);
+  auto share_b = b_->ShareKey(key_id_);
+  auto* ra = dynamic_cast<RedisKeyShare*>(share_a.get());
+  auto* rb = dynamic_cast<RedisKeyShare*>(share_b.get());
+  constexpr auto kInterval = std::chrono::milliseconds(200);
+  auto first = Reserve(*ra, "a1", kInterval, 10, std::chrono::seconds(5));
+  auto second = Reserve(*rb, "b1", kInterval, 10, std::chrono::seconds(5));
+  ASSERT_TRUE(first && second);
+  ASSERT_GT(second->slot_us, first->slot_us);
+  ASSERT_TRUE(RunTask(a_->client().Command({"FLUSHALL"})));
+  auto after = Reserve(*ra, "a2", kInterval, 10, std::chrono::seconds(5));
+  ASSERT_TRUE(after);
+  ASSERT_EQ(after->grant.status, Status::kGranted);
+  EXPECT_GE(after->slot_us - second->slot_us, 200'000)
+      << "first " << first->slot_us << " second " << second->slot_us << " after " << after->slot_us
+      << " now " << after->now_us;
+  a_->Stop();
+  b_->Stop();
+}
+
+// Garbage in the key's shared entries (another type, or a value no script wrote) is replaced:
+// the instance stays in shared mode and gets its slot.
+TEST_F(CoordinatorTest, GarbageInTheSharedKeysIsReplaced) {
+  auto share = a_->ShareKey(key_id_);
+  auto* ra = dynamic_cast<RedisKeyShare*>(share.get());
+  for (const char* what : {"tat", "inflight"}) {
+    ASSERT_TRUE(RunTask(a_->client().Command({"SET", a_->Key(key_id_, what), "garbage"})));
+  }
+  ASSERT_TRUE(RunTask(a_->client().Command({"SET", a_->Key("", "instances"), "garbage"})));
+  auto grant = Reserve(*ra, "x", microseconds(1000), 5, std::chrono::seconds(5));
+  ASSERT_TRUE(grant);
+  EXPECT_EQ(grant->grant.status, Status::kGranted);
+  EXPECT_TRUE(a_->Shared());
+  ASSERT_TRUE(RunTask(a_->client().Command({"HSET", a_->Key(key_id_, "tat"), "f", "v"})));
+  ASSERT_TRUE(RunTask(a_->client().Command({"LPUSH", a_->Key(key_id_, "inflight"), "v"})));
+  auto again = Reserve(*ra, "y", microseconds(1000), 5, std::chrono::seconds(5));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->grant.status, Status::kGranted);
+  a_->Start();  // the heartbeat repairs its own keys too
+  time_.RunFor(io_, milliseconds(200), caught_up_);
+  EXPECT_TRUE(a_->Shared());
+  EXPECT_EQ(a_->Stats().fallbacks, 0U);
+  a_->Stop();
 }
 
 // The in-flight cap counts the leases of both instances; a release frees one for the other.
@@ -300,6 +406,42 @@ TEST_F(CoordinatorTest, FallsBackWhenRedisStopsAndReturns) {
   EXPECT_EQ(back->status, Status::kGranted);
   a_->Stop();
   b_->Stop();
+}
+
+// Three instances restarted while Redis is down each assume the count their last run saw (or the
+// configured one), not that they are alone: their fallback shares add up to the key's rate.
+TEST_F(CoordinatorTest, StartedWithoutRedisAssumesTheCountLastSeen) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("kisgate-coord-state-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto file = dir / "coordination-instances";
+  std::filesystem::remove(file);
+  {
+    auto a = Make("s", nullptr, milliseconds(5000), file);  // a_ is "a"
+    auto c = Make("c");
+    a->Start();
+    a_->Start();
+    c->Start();
+    ASSERT_TRUE(Until([&] { return a->Stats().instances == 3; }));
+    a->Stop();
+    a_->Stop();
+    c->Stop();
+    time_.RunFor(io_, milliseconds(100), caught_up_);
+  }
+  server_->Stop();
+  auto restarted = Make("s", nullptr, milliseconds(5000), file);
+  EXPECT_EQ(restarted->Stats().instances, 3);
+  restarted->Start();
+  ASSERT_TRUE(Until([&] { return !restarted->Shared(); }));
+  EXPECT_DOUBLE_EQ(restarted->FallbackShare(), 1.0 / 3);
+  auto configured = Make("d", nullptr, milliseconds(5000), {}, 4);
+  configured->Start();
+  ASSERT_TRUE(Until([&] { return !configured->Shared(); }));
+  EXPECT_DOUBLE_EQ(configured->FallbackShare(), 0.25);
+  restarted->Stop();
+  configured->Stop();
+  server_->Start();
+  std::filesystem::remove_all(dir);
 }
 
 // An instance that stops leaves the count at once; one that dies leaves it after the window.

@@ -3,7 +3,9 @@
 // in three Redis keys and changed by one Lua script per Reserve, on Redis's own clock (TIME), so
 // that every instance draws from one schedule whatever their clocks say.
 //
-//   <prefix>:{<key_id>}:tat       the GCRA's theoretical arrival time (µs of Redis time)
+//   <prefix>:{<key_id>}:tat       the GCRA's theoretical arrival time (µs of Redis time); when it
+//                                 is lost (FLUSHALL) while in use, the schedule goes on after the
+//                                 slots the instances may still hold, not at once
 //   <prefix>:{<key_id>}:inflight  ZSET lease ("<instance>:<call>") -> expiry (µs of Redis time)
 //   <prefix>:{<key_id>}:cooldown  present while the key cools down (PX = what is left)
 // Each expires by itself when the key is idle.
@@ -11,6 +13,7 @@
 // Thread-safety: the coordinator's executor.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -47,6 +50,7 @@ class RedisKeyShare final : public gate::KeyShare {
   void CoolDown(common::Duration duration) override;
   bool Shared() const override;
   double FallbackShare() const override;
+  common::SteadyTime FallbackFrom() const override;
   const std::string& key_id() const { return key_id_; }
 
   // A kInFlightFull answer waits until the earliest lease ends, at most this long.
@@ -54,10 +58,12 @@ class RedisKeyShare final : public gate::KeyShare {
 
  private:
   Coordinator& coordinator_;
+  std::weak_ptr<const bool> coordinator_life_;  // expired: fire-and-forget calls do nothing
   std::string key_id_;
   std::string tat_key_;
   std::string inflight_key_;
   std::string cooldown_key_;
+  std::int64_t last_tat_us_ = 0;  // the latest tat a grant showed (for a tat Redis lost)
 };
 
 }  // namespace kisgate::coord

@@ -53,6 +53,14 @@ RedisSessionLease::RedisSessionLease(Coordinator& coordinator, const std::string
 
 asio::awaitable<bool> RedisSessionLease::Acquire() {
   const common::SteadyTime sent = coordinator_.clock().Now();
+  // Back from a Redis outage (a restarted Redis may have lost the lease): for one TTL only the
+  // holder that kept the session through it may take the lease, so a free key is not a free slot.
+  const auto back = coordinator_.shared_since();
+  if (!held_ && coordinator_.Shared() && back &&
+      sent < *back + options_.ttl + coordinator_.options().heartbeat) {
+    holder_.clear();
+    co_return false;
+  }
   auto op =
       coordinator_.EvalSha(AcquireScript(), {key_}, {value_, std::to_string(options_.ttl.count())});
   common::Result<Reply> reply = co_await std::move(op);
@@ -63,21 +71,28 @@ asio::awaitable<bool> RedisSessionLease::Acquire() {
   if (!answered) {
     ++stats_.failures;
     if (reply) coordinator_.NoteFailure("the session lease", Describe(*reply));
-    // The rule of the header: ours only while the local TTL runs.
-    if (held_ && coordinator_.clock().Now() < held_until_) co_return true;
+    // The rule of the header: the holder keeps the session while Redis is away.
     if (held_) {
-      spdlog::warn(
-          "stream: session lease {}: Redis has not answered for its TTL ({} ms); giving "
-          "the session up",
-          key_, options_.ttl.count());
+      if (!away_logged_ && coordinator_.clock().Now() >= held_until_) {
+        away_logged_ = true;
+        spdlog::warn(
+            "stream: session lease {}: Redis has not answered for its TTL ({} ms); keeping the "
+            "session (KIS refuses a second one) and renewing the lease once Redis answers",
+            key_, options_.ttl.count());
+      }
+      co_return true;
     }
-    held_ = false;
     holder_.clear();
     co_return false;
   }
   const long long code = reply->elements[0].integer;
   holder_ = InstanceOf(reply->elements[1].str);
+  if (held_ && code == 0) {
+    spdlog::warn("stream: session lease {}: {} took it while Redis was away; giving the session up",
+                 key_, holder_);
+  }
   held_ = code != 0;
+  away_logged_ = false;
   if (held_) {
     held_until_ = sent + options_.ttl;
     ++(code == 1 ? stats_.taken : stats_.renewed);

@@ -15,11 +15,15 @@
 // The holder calls Acquire again well within `ttl` (every ttl / 3, say) while connected, and
 // disconnects when it returns false.
 //
-// Redis away (a failed or late command, or the coordinator in fallback): Acquire returns true only
-// when this object holds the lease and its TTL, counted locally from when the last successful
-// Acquire was SENT, has not run out: Redis counted it from no earlier, so the key cannot have
-// expired there yet and no other instance can hold it. Otherwise false: without Redis nobody can
-// know that the slot is free, and a second session would only earn OPSP8996.
+// Redis away (a failed or late command, or the coordinator in fallback): the holder keeps the
+// lease (Acquire returns true) for as long as Redis is away, and renews it at the first answer: it
+// holds KIS's single session, and nobody else may take the lease meanwhile (Acquire returns false
+// to an instance that did not hold it: without Redis nobody can know that the slot is free, and a
+// second session would only earn OPSP8996). When Redis answers that another instance took the
+// lease meanwhile (its key expired where the others could still reach it), the holder gives the
+// session up. For one TTL (and a heartbeat) after Redis answers again, an instance that did not
+// hold the lease does not take it, even free (a restarted Redis lost it): the holder that kept
+// the session takes it back first. So a Redis outage costs no real-time data.
 //
 // Thread-safety: the coordinator's executor. The coordinator outlives the lease.
 
@@ -68,6 +72,7 @@ class RedisSessionLease final : public stream::SessionLease {
   RedisSessionLeaseOptions options_;
   bool held_ = false;
   common::SteadyTime held_until_{};  // local: the send time of the last successful Acquire + ttl
+  bool away_logged_ = false;         // kept past the TTL without Redis: logged once
   std::string holder_;
   RedisSessionLeaseStats stats_;
 };

@@ -137,9 +137,11 @@ TEST_F(SessionLeaseTest, TakenOverAfterTheTtl) {
   EXPECT_EQ(a->lease->Holder(), "kisgate-b");
 }
 
-// Redis paused: the holder keeps the session while its TTL, counted locally from its last
-// successful Acquire, runs; then gives it up. An instance that did not hold it never gets it.
-TEST_F(SessionLeaseTest, RedisAwayKeepsOnlyAHolderWithinItsTtl) {
+// Redis away longer than the TTL: the holder keeps the session (it holds KIS's single one) and
+// takes the lease again when Redis is back, empty; an instance that did not hold it never gets it
+// meanwhile. (The old rule gave the session up after the TTL: no real-time data anywhere for the
+// outage and stream.hold after it.)
+TEST_F(SessionLeaseTest, RedisAwayKeepsTheHolder) {
   auto a = Make("kisgate-a", 10s);
   auto b = Make("kisgate-b", 10s);
   EXPECT_TRUE(Acquire(*a));
@@ -149,10 +151,26 @@ TEST_F(SessionLeaseTest, RedisAwayKeepsOnlyAHolderWithinItsTtl) {
   EXPECT_GE(a->lease->stats().failures, 1u);
   EXPECT_FALSE(Acquire(*b));
   EXPECT_EQ(b->lease->Holder(), "");
-  time_.clock().Advance(1s);
-  EXPECT_FALSE(Acquire(*a));  // the local TTL has run out
-  EXPECT_EQ(a->lease->Holder(), "");
+  time_.clock().Advance(20s);
+  EXPECT_TRUE(Acquire(*a));  // past the local TTL: still the holder
+  EXPECT_FALSE(Acquire(*b));
   server_->Resume();
+  server_->Stop();
+  server_->Start();        // empty: the lease is gone from Redis
+  a->coordinator.Start();  // the heartbeat finds Redis back
+  b->coordinator.Start();
+  ASSERT_TRUE(time_.RunUntil(
+      io_, [&] { return b->coordinator.Shared(); }, 1min, caught_up_));
+  // b asks first, the key free in the restarted Redis: it leaves it to the holder.
+  EXPECT_FALSE(Acquire(*b));
+  EXPECT_EQ(b->lease->stats().taken, 0u);
+  EXPECT_TRUE(time_.RunUntil(
+      io_, [&] { return Acquire(*a) && a->lease->stats().taken == 2; }, 1min, caught_up_));
+  time_.clock().Advance(20s);
+  EXPECT_FALSE(Acquire(*b));
+  EXPECT_EQ(b->lease->Holder(), "kisgate-a");
+  a->coordinator.Stop();
+  b->coordinator.Stop();
 }
 
 // The lease's life and the session's renewal are one period defined once (stream/subscription.hpp):

@@ -37,6 +37,7 @@ return 0
 
 RedisTokenShare::RedisTokenShare(Coordinator& coordinator, std::string key_id)
     : coordinator_(coordinator),
+      coordinator_life_(coordinator.life()),
       key_id_(std::move(key_id)),
       token_key_(coordinator.Key(key_id_, "token")),
       right_key_(coordinator.Key(key_id_, "token-right")) {}
@@ -83,6 +84,7 @@ asio::awaitable<void> RedisTokenShare::Publish(const kis::Token& token) {
 }
 
 void RedisTokenShare::Withdraw(const std::string& token) {
+  if (coordinator_life_.expired()) return;
   coordinator_.Spawn("token withdraw", WithdrawScript(), {token_key_}, {token});
 }
 

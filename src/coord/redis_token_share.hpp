@@ -7,6 +7,7 @@
 //
 // Thread-safety: the coordinator's executor.
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -30,6 +31,7 @@ class RedisTokenShare final : public kis::TokenShare {
 
  private:
   Coordinator& coordinator_;
+  std::weak_ptr<const bool> coordinator_life_;  // expired: fire-and-forget calls do nothing
   std::string key_id_;
   std::string token_key_;
   std::string right_key_;

@@ -86,6 +86,7 @@ struct CoordinationStats {
   std::string instance;         // this instance's name (empty in single mode)
   int instances = 1;            // instances last seen alive, this one included
   std::uint64_t fallbacks = 0;  // times this instance fell back to its local share
+  std::string error;            // what an operator must fix (Redis refused the password), or ""
 };
 std::string_view ModeName(CoordinationStats::Mode mode);
 

@@ -106,6 +106,13 @@ asio::awaitable<void> KeyGate::Reserve() {
 void KeyGate::Pump() {
   const auto now = clock_.Now();
   if (share_ != nullptr) SyncMode(now);
+  if (share_ != nullptr && !budget_.external_pacing()) {
+    // Fallen back, but the shared schedule may still count on this instance for a moment: wait.
+    if (const auto from = share_->FallbackFrom(); now < from) {
+      Arm(from);
+      return;
+    }
+  }
   PollResult r = budget_.Poll(now);
   if (slot_lease_ && !r.admitted.empty()) {
     // External pacing admits one call per slot: the slot's lease is that call's.
@@ -130,15 +137,19 @@ void KeyGate::Pump() {
     reserving_ = true;
     asio::co_spawn(executor_, Reserve(), common::LogExceptions{"shared slot reservation"});
   }
-  if (!r.next_poll) {
+  Arm(r.next_poll);
+}
+
+void KeyGate::Arm(std::optional<common::SteadyTime> at) {
+  if (!at) {
     armed_for_.reset();
     timer_.cancel();
     return;
   }
-  if (armed_for_ == r.next_poll) return;  // already waiting for that instant
-  armed_for_ = r.next_poll;
-  timer_.expires_at(*r.next_poll);
-  timer_.async_wait([this, at = *r.next_poll](const boost::system::error_code& ec) {
+  if (armed_for_ == at) return;  // already waiting for that instant
+  armed_for_ = at;
+  timer_.expires_at(*at);
+  timer_.async_wait([this, at = *at](const boost::system::error_code& ec) {
     if (ec || armed_for_ != at) return;  // re-armed or cancelled meanwhile
     armed_for_.reset();
     Pump();

@@ -7,7 +7,8 @@
 // gate asks the share for one slot of the key's shared schedule at a time, when the budget has a
 // call that waits only for a slot, hands the slot to the budget at its time, and gives the slot's
 // in-flight lease back when the call that used it completes. While the share is unreachable the
-// budget runs its own schedule at the share's FallbackShare() of the rate; back in shared mode the
+// budget runs its own schedule at the share's FallbackShare() of the rate, from FallbackFrom() on
+// (before, the shared schedule may still count on this instance); back in shared mode the
 // gate takes no shared slot for one second (kRejoinQuiet), so calls it sent alone in the second
 // before never crowd the shared schedule's.
 //
@@ -65,6 +66,7 @@ class KeyGate {
     std::optional<bool> admitted;
   };
   void Pump();
+  void Arm(std::optional<common::SteadyTime> at);  // Pump at `at` (nullopt: not at all)
   void SyncMode(common::SteadyTime now);
   void ReleaseLease(CallId id);
   boost::asio::awaitable<void> Reserve();

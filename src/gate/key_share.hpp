@@ -55,6 +55,9 @@ class KeyShare {
   // While falling back, the share of the key's rate this instance uses alone: 1 / the number of
   // instances last seen alive (never the whole rate when others were seen).
   virtual double FallbackShare() const = 0;
+  // While falling back, no call on the fallback share before this time: until then the shared
+  // schedule may still count on this instance being in shared mode (it spends the whole rate).
+  virtual common::SteadyTime FallbackFrom() const { return {}; }
 };
 
 }  // namespace kisgate::gate
