@@ -182,7 +182,9 @@ TEST(SimServer, BurstGetsRateLimitedAt18PerSecond) {
 TEST(SimServer, BurstRulesCloseConnections) {
   auto o = FastOptions();
   o.rate = 1000;
-  o.latency_ms = 300;
+  // Long enough that the 10 calls overlap even when their threads start far apart on a loaded
+  // machine (at 300 ms a run under the full suite once saw them one after another: none refused).
+  o.latency_ms = 1500;
   o.latency_sigma = 0;
   o.max_in_flight_per_key = 3;
   o.max_connections = 6;
