@@ -44,6 +44,7 @@ for run in $(seq "$RUNS"); do
   } >"$tmp/serve-$run.toml"
   "$BUILD/kisgate" serve --config "$tmp/serve-$run.toml" >"$tmp/serve-$run.log" 2>&1 &
   serve=$!
+  pids+=("$serve")  # stopped by cleanup too, should a step below fail
   wait_http "http://127.0.0.1:$port/healthz"
   url="http://127.0.0.1:$port/v1/stocks/005930/price?max_age=100000"
   curl -sf "$url" >/dev/null  # from KIS: cached from now on
@@ -60,8 +61,9 @@ for run in $(seq "$RUNS"); do
   if [ "${PERF:-0}" = 1 ]; then
     echo "run $run: $rps requests/s; profile of the server:"
     if [ -n "${KEEP_PERF:-}" ]; then cp "$tmp/perf.data" "$KEEP_PERF"; fi
-    perf report -i "$tmp/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -5
-    perf report -i "$tmp/perf.data" --no-children --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -20 | cut -c1-140
+    # `head` closes the pipe early: not a failure of the script.
+    perf report -i "$tmp/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -5 || true
+    perf report -i "$tmp/perf.data" --no-children --sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -20 | cut -c1-140 || true
   else
     awk -v req="$requests" -v rps="$rps" -v run="$run" '/task-clock/ {gsub(",", "", $1); ms = $1}
       END {printf "run %d: %s requests/s, %.1f CPU-us per request in the server\n", run, rps, ms * 1000 / req}' "$tmp/stat.txt"
