@@ -55,7 +55,6 @@ struct PathDecision {
 PathDecision CheckPassthroughCall(const config::PassthroughConfig& config, std::string_view method,
                                   std::string_view path, std::string_view tr_id);
 
-
 struct Service::Passthrough {
   // `store` may be null: account-bound calls are then only logged.
   Passthrough(const config::Config& config, gate::Gateway& gateway, store::Store* store,
