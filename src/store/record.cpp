@@ -1,5 +1,7 @@
 #include "store/record.hpp"
 
+#include <fmt/format.h>
+
 namespace kisgate::store {
 
 namespace {
@@ -60,6 +62,19 @@ std::vector<std::string_view> Datasets() {
   std::vector<std::string_view> out;
   out.reserve(common::kAllDatasets.size());
   for (auto dataset : common::kAllDatasets) out.push_back(common::Name(dataset));
+  return out;
+}
+
+std::string Shown(std::string_view text) {
+  std::string out;
+  for (const unsigned char c : text.substr(0, 40)) {
+    if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (text.size() > 40) out += fmt::format("... ({} bytes)", text.size());
   return out;
 }
 

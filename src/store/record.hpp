@@ -2,6 +2,7 @@
 // Records as storage sees them (the type is kis::Record: the KIS converter and the store share
 // it), and the typed columns each data set's table has.
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -24,5 +25,9 @@ const std::vector<ColumnSpec>& ColumnsOf(common::Dataset dataset);
 const std::vector<ColumnSpec>* ColumnsOf(std::string_view dataset);
 // The names of all data sets (common::kAllDatasets), one table each.
 std::vector<std::string_view> Datasets();
+
+// A value from outside (KIS, or what the database refused) quoted for a log line: at most 40
+// bytes, control bytes escaped, and the length when it was longer.
+std::string Shown(std::string_view text);
 
 }  // namespace kisgate::store

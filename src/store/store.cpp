@@ -31,20 +31,6 @@ std::string MaskedUserInfo(std::string_view url) {
   return fmt::format("{}***{}", url.substr(0, colon + 1), url.substr(at));
 }
 
-// A value from outside (KIS) quoted for a log line: at most 40 bytes, control bytes escaped.
-std::string Shown(std::string_view text) {
-  std::string out;
-  for (const unsigned char c : text.substr(0, 40)) {
-    if (c < 0x20 || c == 0x7f) {
-      out += fmt::format("\\x{:02x}", c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (text.size() > 40) out += fmt::format("... ({} bytes)", text.size());
-  return out;
-}
-
 bool Digits(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }

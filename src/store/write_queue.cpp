@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "store/record.hpp"
+
 namespace kisgate::store {
 
 namespace {
@@ -204,34 +206,22 @@ namespace {
 // An item as a log line names it: its kind and key, each value at most 40 bytes, control bytes
 // escaped (the values may be what the database refused).
 std::string Described(const WriteItem& item) {
-  const auto shown = [](std::string_view text) {
-    std::string out;
-    for (const unsigned char c : text.substr(0, 40)) {
-      if (c < 0x20 || c == 0x7f) {
-        out += fmt::format("\\x{:02x}", c);
-      } else {
-        out += static_cast<char>(c);
-      }
-    }
-    if (text.size() > 40) out += fmt::format("... ({} bytes)", text.size());
-    return out;
-  };
   return std::visit(
-      Overloaded{[&](const Record& r) {
-                   return fmt::format("a {} record of code '{}' at '{}'", shown(r.dataset),
-                                      shown(r.code), shown(r.market_time));
+      Overloaded{[](const Record& r) {
+                   return fmt::format("a {} record of code '{}' at '{}'", Shown(r.dataset),
+                                      Shown(r.code), Shown(r.market_time));
                  },
-                 [&](const kis::Tick& t) {
-                   return fmt::format("a trade of code '{}' at '{}' '{}'", shown(t.code),
-                                      shown(t.date), shown(t.time));
+                 [](const kis::Tick& t) {
+                   return fmt::format("a trade of code '{}' at '{}' '{}'", Shown(t.code),
+                                      Shown(t.date), Shown(t.time));
                  },
-                 [&](const kis::BookSnapshot& b) {
+                 [](const kis::BookSnapshot& b) {
                    return fmt::format("an order-book snapshot of code '{}' at '{}' '{}'",
-                                      shown(b.code), shown(b.date), shown(b.time));
+                                      Shown(b.code), Shown(b.date), Shown(b.time));
                  },
-                 [&](const AuditEntry& a) {
-                   return fmt::format("an audit row of {} {} ({})", shown(a.method), shown(a.path),
-                                      shown(a.tr_id));
+                 [](const AuditEntry& a) {
+                   return fmt::format("an audit row of {} {} ({})", Shown(a.method), Shown(a.path),
+                                      Shown(a.tr_id));
                  }},
       item);
 }
