@@ -151,7 +151,8 @@ const Route* MatchRoute(std::string_view path) {
   }
   // A KIS client whose base URL ends in '/' asks for "//uapi/...": KIS serves it, and so does the
   // passthrough, which collapses the slashes. No other route takes such a path.
-  if (const auto first = path.find_first_not_of('/'); first > 1 && first != path.npos) {
+  if (const auto first = path.find_first_not_of('/');
+      first > 1 && first != std::string_view::npos) {
     const auto* route = MatchRoute(path.substr(first - 1));
     if (route != nullptr && route->handler == Handler::kPassthrough) return route;
   }

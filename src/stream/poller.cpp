@@ -45,7 +45,7 @@ struct Poller::State {
         store(store),
         clock(clock),
         on_value(std::move(on_value)),
-        options(options),
+        options(std::move(options)),
         timer(this->executor) {}
 
   asio::any_io_executor executor;
@@ -133,7 +133,7 @@ asio::awaitable<void> Run(std::shared_ptr<Poller::State> state, std::uint64_t ge
 Poller::Poller(asio::any_io_executor executor, gate::Gateway& gateway, store::Store* store,
                const common::Clock& clock, PolledCallback on_value, PollerOptions options)
     : state_(std::make_shared<State>(std::move(executor), gateway, store, clock,
-                                     std::move(on_value), options)) {}
+                                     std::move(on_value), std::move(options))) {}
 
 Poller::~Poller() {
   state_->running = false;
