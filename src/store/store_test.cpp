@@ -14,7 +14,6 @@
 
 #include <fmt/format.h>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -994,13 +993,17 @@ TEST_F(PgStoreTest, StalledServerAnswersReadsWithinTheTimeout) {
   int ticks = 0;
   std::optional<ReadResult<std::vector<Record>>> read;
   const auto start = std::chrono::steady_clock::now();
+  // A coroutine that throws fails the test from io.run(), rather than leaving it waiting.
+  const auto Rethrow = [](const std::exception_ptr& e) {
+    if (e) std::rethrow_exception(e);
+  };
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
         auto op = store.RangeAsync("price", CodeOf(0), "", "", 10);
         read = co_await std::move(op);
       },
-      asio::detached);
+      Rethrow);
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
@@ -1011,7 +1014,7 @@ TEST_F(PgStoreTest, StalledServerAnswersReadsWithinTheTimeout) {
           ++ticks;
         }
       },
-      asio::detached);
+      Rethrow);
   io.run();
   EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
   ASSERT_TRUE(read);

@@ -597,45 +597,64 @@ TEST_F(ApiTest, PassthroughForKisClients) {
 
 // A stand-in for KIS that sends the response headers real KIS sends (gt_uid among them), which
 // the simulator may not: it proves the passthrough hands them on, in KIS's case.
-class HeaderEchoKis {
+// A KIS-compatible upstream on a thread of its own: answers tokenP itself and every other call
+// with `handler`.
+class FakeKis {
  public:
-  HeaderEchoKis() {
+  explicit FakeKis(std::function<asio::awaitable<http::Reply>(http::Request)> handler) {
     http::ServerOptions o;
     o.listen = "127.0.0.1:0";
-    server_ = std::make_unique<
-        http::Server>(io_, o, [](http::Request r) -> asio::awaitable<http::Reply> {
-      http::Response out;
-      out.SetHeader("Content-Type", "application/json; charset=UTF-8");
-      if (r.Path() == "/oauth2/tokenP") {
-        out.body = R"({"access_token":"upstream-token","token_type":"Bearer","expires_in":86400,)"
-                   R"("access_token_token_expired":"2099-01-01 00:00:00"})";
-      } else {
-        out.SetHeader("tr_id", std::string(r.Header("tr_id").value_or("")));
-        out.SetHeader("tr_cont", "D");
-        out.SetHeader("gt_uid", "GT0123456789abcdef");
-        out.body =
-            R"({"rt_cd":"0","msg_cd":"MCA00000","msg1":"정상처리 되었습니다.","output":{"stck_prpr":"70000"}})";
-      }
-      http::Reply reply;
-      reply.response = std::move(out);
-      co_return reply;
-    });
+    server_ = std::make_unique<http::Server>(
+        io_, o, [handler = std::move(handler)](http::Request r) -> asio::awaitable<http::Reply> {
+          if (r.Path() != "/oauth2/tokenP") return handler(std::move(r));
+          return Token();
+        });
     server_->Start();
     thread_ = std::thread([this] { io_.run(); });
   }
-  ~HeaderEchoKis() {
+  ~FakeKis() {
     asio::post(io_, [this] { server_->Stop(); });
     work_.reset();
     io_.stop();
     thread_.join();
   }
+  FakeKis(const FakeKis&) = delete;
+  FakeKis& operator=(const FakeKis&) = delete;
   std::string Url() const { return fmt::format("http://127.0.0.1:{}", server_->Port()); }
 
  private:
+  static asio::awaitable<http::Reply> Token() {
+    http::Reply reply;
+    reply.response.SetHeader("Content-Type", "application/json; charset=UTF-8");
+    reply.response.body =
+        R"({"access_token":"upstream-token","token_type":"Bearer","expires_in":86400,)"
+        R"("access_token_token_expired":"2099-01-01 00:00:00"})";
+    co_return reply;
+  }
+
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
   std::unique_ptr<http::Server> server_;
   std::thread thread_;
+};
+
+// KIS's reply headers on every call: its tr_id echoed, tr_cont D, a gt_uid.
+class HeaderEchoKis {
+ public:
+  std::string Url() const { return kis_.Url(); }
+
+ private:
+  FakeKis kis_{[](http::Request r) -> asio::awaitable<http::Reply> {
+    http::Reply reply;
+    auto& out = reply.response;
+    out.SetHeader("Content-Type", "application/json; charset=UTF-8");
+    out.SetHeader("tr_id", std::string(r.Header("tr_id").value_or("")));
+    out.SetHeader("tr_cont", "D");
+    out.SetHeader("gt_uid", "GT0123456789abcdef");
+    out.body =
+        R"({"rt_cd":"0","msg_cd":"MCA00000","msg1":"정상처리 되었습니다.","output":{"stck_prpr":"70000"}})";
+    co_return reply;
+  }};
 };
 
 // KIS's official sample client keeps the all-lower-case response headers as namedtuple fields and
@@ -814,19 +833,10 @@ class AccountKis {
   struct Arrival {
     std::string method, path, tr_id, appkey;
   };
-  explicit AccountKis(bool drop_calls = false) {
-    http::ServerOptions o;
-    o.listen = "127.0.0.1:0";
-    server_ = std::make_unique<http::Server>(
-        io_, o, [this, drop_calls](http::Request r) -> asio::awaitable<http::Reply> {
+  explicit AccountKis(bool drop_calls = false)
+      : kis_([this, drop_calls](http::Request r) -> asio::awaitable<http::Reply> {
           http::Reply reply;
           reply.response.SetHeader("Content-Type", "application/json; charset=UTF-8");
-          if (r.Path() == "/oauth2/tokenP") {
-            reply.response.body =
-                R"({"access_token":"upstream-token","token_type":"Bearer","expires_in":86400,)"
-                R"("access_token_token_expired":"2099-01-01 00:00:00"})";
-            co_return reply;
-          }
           int order_no = 0;
           {
             std::lock_guard lock(mutex_);
@@ -854,29 +864,17 @@ class AccountKis {
                 R"("output1":[],"output2":[{"dnca_tot_amt":"1000000"}]})";
           }
           co_return reply;
-        });
-    server_->Start();
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~AccountKis() {
-    asio::post(io_, [this] { server_->Stop(); });
-    work_.reset();
-    io_.stop();
-    thread_.join();
-  }
-  std::string Url() const { return fmt::format("http://127.0.0.1:{}", server_->Port()); }
+        }) {}
+  std::string Url() const { return kis_.Url(); }
   std::vector<Arrival> Arrivals() const {
     std::lock_guard lock(mutex_);
     return arrivals_;
   }
 
  private:
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
-  std::unique_ptr<http::Server> server_;
-  std::thread thread_;
   mutable std::mutex mutex_;
   std::vector<Arrival> arrivals_;
+  FakeKis kis_;  // last: its thread stops before the arrivals it records go
 };
 
 constexpr const char* kKeyB = "PSapiTESTkeyB000000000000000000000002";
